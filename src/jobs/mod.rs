@@ -1,0 +1,383 @@
+//! What one input row asks for: the provider, the account, the action and the desired login state.
+//! These types are the contract between the input reader, the engine and the providers.
+
+use crate::secret::Secret;
+use std::fmt;
+use std::str::FromStr;
+
+/// The cloud a row talks to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ProviderKind {
+    Aliyun,
+    Ucloud,
+    Huawei,
+}
+
+impl ProviderKind {
+    pub const ALL: [ProviderKind; 3] = [
+        ProviderKind::Aliyun,
+        ProviderKind::Ucloud,
+        ProviderKind::Huawei,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ProviderKind::Aliyun => "aliyun",
+            ProviderKind::Ucloud => "ucloud",
+            ProviderKind::Huawei => "huawei",
+        }
+    }
+}
+
+impl fmt::Display for ProviderKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for ProviderKind {
+    type Err = String;
+
+    /// Case-insensitive, with the aliases of SPEC §1.
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "aliyun" | "alibaba" | "alibabacloud" => Ok(ProviderKind::Aliyun),
+            "ucloud" => Ok(ProviderKind::Ucloud),
+            "huawei" | "huaweicloud" => Ok(ProviderKind::Huawei),
+            other => Err(format!(
+                "unknown provider '{other}': use aliyun (alibaba, alibabacloud), ucloud or huawei (huaweicloud)"
+            )),
+        }
+    }
+}
+
+/// What a row asks the provider to do (SPEC §1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Action {
+    CreateLoginProfile,
+    UpdateLoginProfile,
+    EnsureLoginProfile,
+    GetLoginProfile,
+    DeleteLoginProfile,
+    SetLoginProtect,
+    GetLoginProtect,
+    EnforceMfa,
+}
+
+/// How an action changes state; the engine's semantics are written per kind, not per action.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ActionKind {
+    Create,
+    Update,
+    Upsert,
+    Read,
+    Delete,
+}
+
+impl Action {
+    pub const ALL: [Action; 8] = [
+        Action::CreateLoginProfile,
+        Action::UpdateLoginProfile,
+        Action::EnsureLoginProfile,
+        Action::GetLoginProfile,
+        Action::DeleteLoginProfile,
+        Action::SetLoginProtect,
+        Action::GetLoginProtect,
+        Action::EnforceMfa,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Action::CreateLoginProfile => "create-login-profile",
+            Action::UpdateLoginProfile => "update-login-profile",
+            Action::EnsureLoginProfile => "ensure-login-profile",
+            Action::GetLoginProfile => "get-login-profile",
+            Action::DeleteLoginProfile => "delete-login-profile",
+            Action::SetLoginProtect => "set-login-protect",
+            Action::GetLoginProtect => "get-login-protect",
+            Action::EnforceMfa => "enforce-mfa",
+        }
+    }
+
+    pub fn kind(self) -> ActionKind {
+        match self {
+            Action::CreateLoginProfile => ActionKind::Create,
+            Action::UpdateLoginProfile | Action::SetLoginProtect | Action::EnforceMfa => {
+                ActionKind::Update
+            }
+            Action::EnsureLoginProfile => ActionKind::Upsert,
+            Action::GetLoginProfile | Action::GetLoginProtect => ActionKind::Read,
+            Action::DeleteLoginProfile => ActionKind::Delete,
+        }
+    }
+
+    pub fn is_write(self) -> bool {
+        self.kind() != ActionKind::Read
+    }
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Action {
+    type Err = String;
+
+    /// Case-insensitive; `_` and `-` are the same.
+    fn from_str(s: &str) -> Result<Self, String> {
+        let wanted = s.trim().to_ascii_lowercase().replace('_', "-");
+        Action::ALL
+            .into_iter()
+            .find(|a| a.name() == wanted)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Action::ALL.iter().map(|a| a.name()).collect();
+                format!(
+                    "unknown action '{}': use one of {}",
+                    s.trim(),
+                    names.join(", ")
+                )
+            })
+    }
+}
+
+/// A console login profile's status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LoginStatus {
+    Active,
+    Inactive,
+}
+
+impl LoginStatus {
+    pub fn name(self) -> &'static str {
+        match self {
+            LoginStatus::Active => "Active",
+            LoginStatus::Inactive => "Inactive",
+        }
+    }
+}
+
+impl FromStr for LoginStatus {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "active" => Ok(LoginStatus::Active),
+            "inactive" => Ok(LoginStatus::Inactive),
+            _ => Err(format!(
+                "'{}' is not a login status: use Active or Inactive",
+                s.trim()
+            )),
+        }
+    }
+}
+
+/// Huawei login protection's second factor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VerificationMethod {
+    Sms,
+    Email,
+    Vmfa,
+}
+
+impl VerificationMethod {
+    pub fn name(self) -> &'static str {
+        match self {
+            VerificationMethod::Sms => "sms",
+            VerificationMethod::Email => "email",
+            VerificationMethod::Vmfa => "vmfa",
+        }
+    }
+}
+
+impl FromStr for VerificationMethod {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "sms" => Ok(VerificationMethod::Sms),
+            "email" => Ok(VerificationMethod::Email),
+            "vmfa" => Ok(VerificationMethod::Vmfa),
+            _ => Err(format!(
+                "'{}' is not a verification method: use sms, email or vmfa",
+                s.trim()
+            )),
+        }
+    }
+}
+
+/// The state columns of SPEC §2 that a provider can set or read back. Used to name the
+/// `observed_*` columns and to say which fields a provider can compare.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Field {
+    LoginStatus,
+    MfaBindRequired,
+    PasswordResetRequired,
+    MaxPasswordAge,
+    Email,
+    LoginProtectEnabled,
+    VerificationMethod,
+}
+
+impl Field {
+    pub const ALL: [Field; 7] = [
+        Field::LoginStatus,
+        Field::MfaBindRequired,
+        Field::PasswordResetRequired,
+        Field::MaxPasswordAge,
+        Field::Email,
+        Field::LoginProtectEnabled,
+        Field::VerificationMethod,
+    ];
+
+    /// The column name of SPEC §2.
+    pub fn column(self) -> &'static str {
+        match self {
+            Field::LoginStatus => "login_status",
+            Field::MfaBindRequired => "mfa_bind_required",
+            Field::PasswordResetRequired => "password_reset_required",
+            Field::MaxPasswordAge => "max_password_age",
+            Field::Email => "email",
+            Field::LoginProtectEnabled => "login_protect_enabled",
+            Field::VerificationMethod => "verification_method",
+        }
+    }
+}
+
+/// Login state, desired (from a row) or observed (from a provider). `None` = not set / not known.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LoginState {
+    pub login_status: Option<LoginStatus>,
+    pub mfa_bind_required: Option<bool>,
+    pub password_reset_required: Option<bool>,
+    pub max_password_age: Option<u32>,
+    pub email: Option<String>,
+    pub login_protect_enabled: Option<bool>,
+    pub verification_method: Option<VerificationMethod>,
+}
+
+impl LoginState {
+    /// The value of one field, formatted as it is written in a CSV cell.
+    pub fn get(&self, field: Field) -> Option<String> {
+        match field {
+            Field::LoginStatus => self.login_status.map(|s| s.name().to_string()),
+            Field::MfaBindRequired => self.mfa_bind_required.map(|b| b.to_string()),
+            Field::PasswordResetRequired => self.password_reset_required.map(|b| b.to_string()),
+            Field::MaxPasswordAge => self.max_password_age.map(|n| n.to_string()),
+            Field::Email => self.email.clone(),
+            Field::LoginProtectEnabled => self.login_protect_enabled.map(|b| b.to_string()),
+            Field::VerificationMethod => self.verification_method.map(|m| m.name().to_string()),
+        }
+    }
+
+    /// Keeps only the given fields (the rest become `None`).
+    pub fn only(&self, fields: &[Field]) -> LoginState {
+        let mut out = LoginState::default();
+        for f in fields {
+            match f {
+                Field::LoginStatus => out.login_status = self.login_status,
+                Field::MfaBindRequired => out.mfa_bind_required = self.mfa_bind_required,
+                Field::PasswordResetRequired => {
+                    out.password_reset_required = self.password_reset_required
+                }
+                Field::MaxPasswordAge => out.max_password_age = self.max_password_age,
+                Field::Email => out.email = self.email.clone(),
+                Field::LoginProtectEnabled => {
+                    out.login_protect_enabled = self.login_protect_enabled
+                }
+                Field::VerificationMethod => out.verification_method = self.verification_method,
+            }
+        }
+        out
+    }
+
+    /// Fields set here whose value differs from `observed`, among `comparable` ones.
+    pub fn differences(&self, observed: &LoginState, comparable: &[Field]) -> Vec<Field> {
+        comparable
+            .iter()
+            .copied()
+            .filter(|f| {
+                let want = self.get(*f);
+                want.is_some() && want != observed.get(*f)
+            })
+            .collect()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        Field::ALL.iter().all(|f| self.get(*f).is_none())
+    }
+}
+
+/// One validated row, ready to be executed.
+#[derive(Clone, Debug)]
+pub struct Job {
+    /// 0-based position among the data rows; the results file is ordered by it.
+    pub index: u64,
+    /// The input line where the row starts (1-based, header is line 1).
+    pub line: u64,
+    pub provider: ProviderKind,
+    /// Named account from the config file; empty = the provider's default account.
+    pub account: String,
+    pub action: Action,
+    /// aliyun: user principal name; ucloud: user name; huawei: user id, or a name to resolve.
+    pub user: String,
+    /// huawei only: a user name to resolve to its id.
+    pub user_name: Option<String>,
+    pub desired: LoginState,
+    pub password: Option<Secret>,
+    pub generate_password: bool,
+}
+
+impl Job {
+    /// Who this row is about, for "never two requests for the same user at once".
+    pub fn user_key(&self) -> &str {
+        if self.user.is_empty() {
+            self.user_name.as_deref().unwrap_or("")
+        } else {
+            &self.user
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_provider_aliases_and_actions_case_insensitively() {
+        assert_eq!("Alibaba".parse::<ProviderKind>(), Ok(ProviderKind::Aliyun));
+        assert_eq!(
+            "HuaweiCloud".parse::<ProviderKind>(),
+            Ok(ProviderKind::Huawei)
+        );
+        assert!(
+            "aws"
+                .parse::<ProviderKind>()
+                .unwrap_err()
+                .contains("unknown provider 'aws'")
+        );
+        assert_eq!("ENFORCE_MFA".parse::<Action>(), Ok(Action::EnforceMfa));
+        assert_eq!(
+            "Create-Login_Profile".parse::<Action>(),
+            Ok(Action::CreateLoginProfile)
+        );
+        assert!("frobnicate".parse::<Action>().is_err());
+    }
+
+    #[test]
+    fn differences_ignore_unset_fields() {
+        let want = LoginState {
+            mfa_bind_required: Some(true),
+            ..Default::default()
+        };
+        let seen = LoginState {
+            mfa_bind_required: Some(false),
+            login_status: Some(LoginStatus::Active),
+            ..Default::default()
+        };
+        assert_eq!(
+            want.differences(&seen, &Field::ALL),
+            vec![Field::MfaBindRequired]
+        );
+        assert!(seen.differences(&seen, &Field::ALL).is_empty());
+    }
+}

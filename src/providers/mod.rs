@@ -1,0 +1,255 @@
+//! The one provider abstraction. A [`Provider`] describes a cloud's API statically (actions, row
+//! checks, endpoints, credential names); [`Provider::connect`] gives an account's [`Api`], which turns
+//! an [`Op`] into a signed [`HttpRequest`] and classifies the [`Reply`]. The queue, pacer, retry loop
+//! and writer never name a provider: adding one means a module here and a line in [`provider`].
+
+pub mod aliyun;
+pub mod encoding;
+pub mod huawei;
+pub mod ucloud;
+
+use crate::jobs::{Action, Field, Job, LoginState, ProviderKind};
+use crate::secret::Secret;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+use time::OffsetDateTime;
+
+/// The time and nonce of one attempt. Signing takes them as arguments and never reads the clock.
+#[derive(Clone, Debug)]
+pub struct Stamp {
+    pub time: OffsetDateTime,
+    pub nonce: String,
+}
+
+impl Stamp {
+    /// A fresh stamp: now, and a random v4 UUID.
+    pub fn now() -> Stamp {
+        Stamp {
+            time: OffsetDateTime::now_utc(),
+            nonce: uuid::Uuid::new_v4().to_string(),
+        }
+    }
+}
+
+/// One provider operation.
+#[derive(Clone, Copy, Debug)]
+pub enum Op<'a> {
+    /// Read the user's current login state.
+    Read { user: &'a str },
+    /// Create the login profile with these fields.
+    Create { user: &'a str, write: Write<'a> },
+    /// Change exactly these fields.
+    Update { user: &'a str, write: Write<'a> },
+    /// Remove the login profile.
+    Delete { user: &'a str },
+    /// Resolve a user name to the provider's user id.
+    ResolveUser { name: &'a str },
+}
+
+impl Op<'_> {
+    /// Whether the operation changes state (so a lost reply leaves its outcome unknown).
+    pub fn is_write(&self) -> bool {
+        matches!(
+            self,
+            Op::Create { .. } | Op::Update { .. } | Op::Delete { .. }
+        )
+    }
+}
+
+/// What a create or update sends.
+#[derive(Clone, Copy, Debug)]
+pub struct Write<'a> {
+    pub state: &'a LoginState,
+    pub password: Option<&'a Secret>,
+    /// ucloud: ask the provider to generate the password.
+    pub generate_password: bool,
+}
+
+/// A signed request, ready to send. Its URL and headers may carry signatures: never log them.
+pub struct HttpRequest {
+    pub method: reqwest::Method,
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+/// What came back.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// A reply, read.
+#[derive(Debug, PartialEq)]
+pub struct Classified {
+    pub request_id: Option<String>,
+    pub verdict: Verdict,
+}
+
+#[derive(Debug, PartialEq)]
+pub enum Verdict {
+    /// A write took effect.
+    Done,
+    /// A read's answer.
+    Observed(Observed),
+    /// A name resolved to this user id.
+    UserId(String),
+    Failed(Failure),
+}
+
+/// The current state a read found.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Observed {
+    /// Is there a login profile / has login protection ever been set.
+    pub exists: bool,
+    pub state: LoginState,
+    /// Other fields of the reply, by snake_case name (e.g. `create_date`).
+    pub extra: Vec<(&'static str, String)>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Failure {
+    pub class: FailureClass,
+    /// The provider's own code (`EntityNotExist.User`, `153`, `IAM.0004`).
+    pub code: String,
+    pub message: String,
+    /// A server-given wait before retrying.
+    pub retry_after: Option<Duration>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FailureClass {
+    /// Transient: retry with backoff. `throttled` also slows the account down.
+    Retryable {
+        throttled: bool,
+    },
+    /// The row fails; retrying cannot help.
+    Permanent,
+    /// Bad signature, unknown key, no permission: not retried, stops the account after 3 in a row.
+    Credential,
+    /// A token the provider no longer accepts: renew once and re-send.
+    TokenExpired,
+    AlreadyExists,
+    NotFound,
+}
+
+/// A token for token-authenticated accounts.
+pub struct Token {
+    pub value: Secret,
+    pub expires_at: Option<OffsetDateTime>,
+}
+
+/// Credential values for one account, by the provider's key names (`access_key_id`, `sk`, ...).
+/// Every value is kept as a [`Secret`] so none is printed by accident.
+#[derive(Clone, Debug, Default)]
+pub struct Keys(pub BTreeMap<String, Secret>);
+
+impl Keys {
+    pub fn get(&self, key: &str) -> Option<&Secret> {
+        self.0.get(key).filter(|s| !s.expose().is_empty())
+    }
+
+    pub fn insert(&mut self, key: &str, value: Secret) {
+        self.0.insert(key.to_string(), value);
+    }
+}
+
+/// A problem with one row's column, found before anything is sent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ColumnProblem {
+    pub column: &'static str,
+    pub message: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error("{account}: missing credential '{key}': {hint}")]
+    Missing {
+        account: String,
+        key: String,
+        hint: String,
+    },
+    #[error("{account}: {message}")]
+    Invalid { account: String, message: String },
+}
+
+/// What the account's settings give a provider to connect with.
+pub struct AccountSpec<'a> {
+    /// Display name: the config name, or the provider name for the default account.
+    pub name: &'a str,
+    pub endpoint: &'a url::Url,
+    pub keys: &'a Keys,
+}
+
+/// Static knowledge of one provider's API.
+pub trait Provider: Send + Sync + 'static {
+    fn kind(&self) -> ProviderKind;
+    /// The actions the provider supports.
+    fn actions(&self) -> &'static [Action];
+    /// Fields a read returns and that ensure, plan and verify compare.
+    fn readable(&self) -> &'static [Field];
+    /// Other reply fields reported as `observed_<name>`.
+    fn extra_observed(&self) -> &'static [&'static str];
+    /// Checks beyond the generic ones (formats, fields this provider cannot set).
+    fn check_row(&self, job: &Job) -> Vec<ColumnProblem>;
+    /// The desired state of `enforce-mfa` for this row.
+    fn mfa_state(&self, job: &Job) -> LoginState;
+    /// A user name this row needs resolved to an id before any other request.
+    fn name_to_resolve<'a>(&self, _job: &'a Job) -> Option<&'a str> {
+        None
+    }
+    /// Endpoint for an account without one.
+    fn default_endpoint(&self, region: Option<&str>) -> Option<String>;
+    /// Requests per second when none is configured.
+    fn default_rate(&self) -> f64;
+    /// The default account's credentials: key name and the environment variables it may come from, first wins.
+    fn env_keys(&self) -> &'static [(&'static str, &'static [&'static str])];
+    /// Keys that are secrets: only accepted as `KEY_env` / `KEY_file` in the config file.
+    fn secret_keys(&self) -> &'static [&'static str];
+    /// Credentials the emulator accepts for this provider.
+    fn emulator_keys(&self) -> &'static [(&'static str, &'static str)];
+    /// The account's signer.
+    fn connect(&self, account: &AccountSpec<'_>) -> Result<Arc<dyn Api>, ConnectError>;
+}
+
+/// One account's view of a provider: signs requests and reads replies.
+pub trait Api: Send + Sync {
+    /// The signed request for `op`. `token` is the current token of a token-authenticated account.
+    fn build(&self, op: &Op<'_>, stamp: &Stamp, token: Option<&Secret>) -> HttpRequest;
+    /// Reads a reply to `op`.
+    fn classify(&self, op: &Op<'_>, reply: &Reply) -> Classified;
+    /// The request that obtains a token, for accounts that authenticate with one.
+    fn token_request(&self, _stamp: &Stamp) -> Option<HttpRequest> {
+        None
+    }
+    /// Reads the reply to [`Api::token_request`].
+    fn read_token(&self, reply: &Reply) -> Result<Token, Classified> {
+        Err(Classified {
+            request_id: None,
+            verdict: Verdict::Failed(Failure {
+                class: FailureClass::Credential,
+                code: reply.status.to_string(),
+                message: "this account does not use tokens".into(),
+                retry_after: None,
+            }),
+        })
+    }
+}
+
+/// The provider of a kind: the one place that lists them.
+pub fn provider(kind: ProviderKind) -> &'static dyn Provider {
+    match kind {
+        ProviderKind::Aliyun => &aliyun::Aliyun,
+        ProviderKind::Ucloud => &ucloud::Ucloud,
+        ProviderKind::Huawei => &huawei::Huawei,
+    }
+}
