@@ -1,1 +1,236 @@
-//! TODO
+//! The command line: raw values as clap parses them. `commands` turns them into a validated plan
+//! before any work starts.
+
+use crate::accounts::Rate;
+use crate::jobs::{Action, ProviderKind};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+const EXAMPLES: &str = "\
+Examples:
+  Try it with no cloud account (the built-in emulator):
+    iambatch run samples/onboarding.csv --emulator -o /tmp/onboarding.results.csv
+  Check a file without sending anything:
+    iambatch validate users.csv
+  Require MFA for every user in a file, 10 requests/s on the aliyun default account:
+    iambatch run mfa.csv --action enforce-mfa --rate aliyun=10";
+
+#[derive(Debug, Parser)]
+#[command(name = "iambatch", version, about = "Apply login-profile and MFA / login-protection changes to many cloud IAM users from a CSV file", after_help = EXAMPLES)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    #[command(flatten)]
+    pub global: GlobalArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// More log detail (-v info, -vv debug). Logs go to stderr (or --log-file), never data.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// Only errors.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    #[arg(long, value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
+    /// Write logs to this file instead of stderr.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub log_file: Option<PathBuf>,
+    /// Named accounts (default: ./iambatch.toml if it exists).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Apply every row of INPUT and write a results CSV.
+    Run(RunArgs),
+    /// Check INPUT without sending anything: exit 0 when clean, 2 with every problem listed.
+    Validate(InputArgs),
+    /// Serve the providers' APIs locally (for tests and rehearsals); prints its endpoints as one JSON line.
+    Emulate(EmulateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct InputArgs {
+    /// The input CSV file.
+    pub input: PathBuf,
+    /// Provider for rows without a provider column.
+    #[arg(long, value_parser = parse_provider)]
+    pub provider: Option<ProviderKind>,
+    /// Action for rows without an action column.
+    #[arg(long, value_parser = parse_action)]
+    pub action: Option<Action>,
+    /// Field delimiter: `,` (default), `;`, `tab` or any single character.
+    #[arg(long, default_value = ",", value_parser = parse_delimiter)]
+    pub delimiter: u8,
+    /// Where generated passwords go (created with mode 0600, never overwritten).
+    #[arg(long, value_name = "FILE")]
+    pub secrets_out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Results file (default: <input stem>.results.csv beside the input).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Replace an existing results file.
+    #[arg(long)]
+    pub overwrite: bool,
+    /// Process the valid rows and report the invalid ones with status `invalid`.
+    #[arg(long)]
+    pub skip_invalid: bool,
+    /// Requests per second, per account or provider: NAME=RPS (RPS may be `unlimited`). Repeatable.
+    #[arg(long, value_name = "NAME=RPS", value_parser = parse_named::<Rate>)]
+    pub rate: Vec<(String, Rate)>,
+    /// Requests in flight: N for every account, or NAME=N. Repeatable.
+    #[arg(long, value_name = "N|NAME=N", value_parser = parse_concurrency)]
+    pub concurrency: Vec<(Option<String>, usize)>,
+    /// Endpoint of an account or provider: NAME=URL. Repeatable.
+    #[arg(long, value_name = "NAME=URL", value_parser = parse_named::<String>)]
+    pub endpoint: Vec<(String, String)>,
+    /// Attempts per request, the first included.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=50))]
+    pub max_attempts: u32,
+    /// Stop dispatching after N failed rows.
+    #[arg(long, value_name = "N")]
+    pub max_failures: Option<u64>,
+    /// Seconds to wait for one reply.
+    #[arg(long, default_value_t = 30)]
+    pub timeout: u64,
+    /// Read back after each write and fail rows whose state differs.
+    #[arg(long)]
+    pub verify: bool,
+    /// ensure-login-profile: also set the password of users who already have a profile.
+    #[arg(long)]
+    pub reset_passwords: bool,
+    /// Start the built-in emulator and point every account at it (no cloud account needed).
+    #[arg(long)]
+    pub emulator: bool,
+    /// Extra trusted CA certificates (PEM).
+    #[arg(long, value_name = "FILE")]
+    pub ca_bundle: Option<PathBuf>,
+    /// No progress display.
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct EmulateArgs {
+    /// Seed of the random faults and drops.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Requests per second per account before the provider's throttling reply.
+    #[arg(long)]
+    pub rate: Option<f64>,
+    /// Probability of a 5xx reply.
+    #[arg(long, default_value_t = 0.0)]
+    pub fault_rate: f64,
+    /// Probability that a write is applied and the connection then closed with no reply.
+    #[arg(long, default_value_t = 0.0)]
+    pub drop_rate: f64,
+    /// Added latency per request, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    pub latency_ms: u64,
+    /// Users file (default: users are created on first use).
+    #[arg(long, value_name = "FILE")]
+    pub users: Option<PathBuf>,
+    /// Write every request seen as JSON lines.
+    #[arg(long, value_name = "FILE")]
+    pub request_log: Option<PathBuf>,
+}
+
+fn parse_provider(s: &str) -> Result<ProviderKind, String> {
+    s.parse()
+}
+
+fn parse_action(s: &str) -> Result<Action, String> {
+    s.parse()
+}
+
+fn parse_delimiter(s: &str) -> Result<u8, String> {
+    match s {
+        "tab" | "\\t" | "\t" => Ok(b'\t'),
+        _ if s.len() == 1 && s.is_ascii() => Ok(s.as_bytes()[0]),
+        _ => Err(format!(
+            "'{s}' is not a delimiter: give one ASCII character such as ';', or 'tab'"
+        )),
+    }
+}
+
+fn parse_named<T: std::str::FromStr>(s: &str) -> Result<(String, T), String>
+where
+    T::Err: std::fmt::Display,
+{
+    let (name, value) = s
+        .split_once('=')
+        .ok_or_else(|| format!("'{s}' is not NAME=VALUE (NAME: an account or a provider)"))?;
+    let value = value.parse::<T>().map_err(|e| e.to_string())?;
+    Ok((name.trim().to_string(), value))
+}
+
+fn parse_concurrency(s: &str) -> Result<(Option<String>, usize), String> {
+    let (name, n) = match s.split_once('=') {
+        Some((name, n)) => (Some(name.trim().to_string()), n),
+        None => (None, s),
+    };
+    match n.trim().parse::<usize>() {
+        Ok(n) if n >= 1 => Ok((name, n)),
+        _ => Err(format!(
+            "'{n}' is not a concurrency: give a whole number of at least 1"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn named_values_and_delimiters() {
+        let cli = Cli::try_parse_from([
+            "iambatch",
+            "run",
+            "in.csv",
+            "--rate",
+            "aliyun=10",
+            "--rate",
+            "hq=unlimited",
+            "--concurrency",
+            "4",
+            "--concurrency",
+            "kl=2",
+            "--endpoint",
+            "ucloud=http://127.0.0.1:9",
+            "--delimiter",
+            ";",
+        ])
+        .unwrap();
+        let Command::Run(run) = cli.command else {
+            panic!("run")
+        };
+        assert_eq!(
+            run.rate,
+            vec![
+                ("aliyun".into(), Rate::PerSecond(10.0)),
+                ("hq".into(), Rate::Unlimited)
+            ]
+        );
+        assert_eq!(run.concurrency, vec![(None, 4), (Some("kl".into()), 2)]);
+        assert_eq!(run.input.delimiter, b';');
+        assert!(Cli::try_parse_from(["iambatch", "run", "x", "--rate", "aliyun"]).is_err());
+        assert!(Cli::try_parse_from(["iambatch", "run", "x", "--rate", "aliyun=-1"]).is_err());
+        assert!(Cli::try_parse_from(["iambatch", "run", "x", "--concurrency", "0"]).is_err());
+        assert!(Cli::try_parse_from(["iambatch", "validate", "x", "--delimiter", "tab"]).is_ok());
+        assert!(Cli::try_parse_from(["iambatch", "validate", "x", "--provider", "aws"]).is_err());
+    }
+}

@@ -1,1 +1,250 @@
-//! TODO
+//! Accounts: a provider, an endpoint, credentials, a rate and a concurrency (SPEC §4). Each provider
+//! has a default account built from the environment; more are named in the TOML config file. Command
+//! line overrides name an account or a provider; this module turns all of it into one resolved
+//! [`AccountPlan`] per account a run needs, before anything is sent.
+
+pub mod config;
+pub mod endpoint;
+
+use crate::jobs::ProviderKind;
+use crate::providers::{Keys, Provider, provider};
+use crate::secret::Secret;
+pub use config::{AccountConfig, Config};
+use url::Url;
+
+/// (provider, named account or "" for the provider's default account).
+pub type AccountKey = (ProviderKind, String);
+
+/// Default requests in flight per account.
+pub const DEFAULT_CONCURRENCY: usize = 8;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    #[error("config file {path}: {message}")]
+    Config { path: String, message: String },
+    #[error("account '{account}': {message}")]
+    Account { account: String, message: String },
+    #[error("{0}")]
+    Override(String),
+}
+
+/// A rate given on the command line or in the config: requests/s, or no limit.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Rate {
+    PerSecond(f64),
+    Unlimited,
+}
+
+impl std::str::FromStr for Rate {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Rate, String> {
+        let s = s.trim();
+        if s.eq_ignore_ascii_case("unlimited") || s == "0" {
+            return Ok(Rate::Unlimited);
+        }
+        match s.parse::<f64>() {
+            Ok(r) if r.is_finite() && r > 0.0 => Ok(Rate::PerSecond(r)),
+            _ => Err(format!(
+                "'{s}' is not a rate: give requests per second (e.g. 20 or 0.5), or 'unlimited'"
+            )),
+        }
+    }
+}
+
+/// Command-line settings that name an account or a provider (`NAME=VALUE`).
+#[derive(Clone, Debug, Default)]
+pub struct Overrides {
+    pub rate: Vec<(String, Rate)>,
+    pub concurrency: Vec<(String, usize)>,
+    /// A bare `--concurrency N`.
+    pub concurrency_all: Option<usize>,
+    pub endpoint: Vec<(String, String)>,
+}
+
+impl Overrides {
+    /// Checks every NAME is an account of the config or a provider, so a typo is not silently ignored.
+    pub fn check_names(&self, config: &Config) -> Result<(), AccountError> {
+        let names = self
+            .rate
+            .iter()
+            .map(|(n, _)| n)
+            .chain(self.concurrency.iter().map(|(n, _)| n))
+            .chain(self.endpoint.iter().map(|(n, _)| n));
+        for name in names {
+            if config.accounts.contains_key(name) || name.parse::<ProviderKind>().is_ok() {
+                continue;
+            }
+            let known: Vec<&str> = config.accounts.keys().map(String::as_str).collect();
+            return Err(AccountError::Override(format!(
+                "'{name}' is neither a provider (aliyun, ucloud, huawei) nor an account of the config file{}",
+                if known.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", known.join(", "))
+                }
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Where accounts point when `--emulator` is on.
+pub trait EmulatorTarget {
+    fn endpoint(&self, kind: ProviderKind) -> Url;
+}
+
+/// One account, resolved.
+pub struct AccountPlan {
+    pub key: AccountKey,
+    /// The config name, or the provider name for the default account.
+    pub display: String,
+    pub provider: &'static dyn Provider,
+    pub endpoint: Url,
+    pub keys: Keys,
+    pub rate: Option<f64>,
+    pub concurrency: usize,
+    /// Where the credentials came from (never the values).
+    pub credential_source: String,
+}
+
+/// Resolves the accounts `needed` by a run.
+pub fn resolve(
+    config: &Config,
+    overrides: &Overrides,
+    needed: &[AccountKey],
+    env: &dyn Fn(&str) -> Option<String>,
+    emulator: Option<&dyn EmulatorTarget>,
+) -> Result<Vec<AccountPlan>, AccountError> {
+    overrides.check_names(config)?;
+    needed
+        .iter()
+        .map(|key| resolve_one(config, overrides, key, env, emulator))
+        .collect()
+}
+
+fn resolve_one(
+    config: &Config,
+    overrides: &Overrides,
+    key: &AccountKey,
+    env: &dyn Fn(&str) -> Option<String>,
+    emulator: Option<&dyn EmulatorTarget>,
+) -> Result<AccountPlan, AccountError> {
+    let (kind, name) = key;
+    let p = provider(*kind);
+    let named = if name.is_empty() {
+        None
+    } else {
+        Some(config.accounts.get(name).ok_or_else(|| AccountError::Account {
+            account: name.clone(),
+            message: "is not in the config file: add an [accounts.NAME] section or fix the account column".into(),
+        })?)
+    };
+    let display = if name.is_empty() {
+        kind.name().to_string()
+    } else {
+        name.clone()
+    };
+    let account_err = |message: String| AccountError::Account {
+        account: display.clone(),
+        message,
+    };
+    // Precedence: --X ACCOUNT=, the config section, --X PROVIDER=, then defaults.
+    let rate = for_account(&overrides.rate, name)
+        .or(named.and_then(|a| a.rate))
+        .or(for_provider(&overrides.rate, *kind))
+        .unwrap_or(Rate::PerSecond(p.default_rate()));
+    let concurrency = for_account(&overrides.concurrency, name)
+        .or(named.and_then(|a| a.concurrency))
+        .or(for_provider(&overrides.concurrency, *kind))
+        .or(overrides.concurrency_all)
+        .unwrap_or(DEFAULT_CONCURRENCY);
+    if concurrency == 0 {
+        return Err(account_err("concurrency must be at least 1".into()));
+    }
+
+    let env_endpoint = env(&format!(
+        "IAMBATCH_{}_ENDPOINT",
+        kind.name().to_ascii_uppercase()
+    ));
+    let endpoint_text = match emulator {
+        Some(e) => e.endpoint(*kind).to_string(),
+        None => for_account(&overrides.endpoint, name)
+            .or(named.and_then(|a| a.endpoint.clone()))
+            .or(for_provider(&overrides.endpoint, *kind))
+            .or(env_endpoint.filter(|e| !e.is_empty()))
+            .or_else(|| p.default_endpoint(named.and_then(|a| a.region.as_deref())))
+            .ok_or_else(|| account_err(format!("has no endpoint: set `endpoint` in its config section or pass --endpoint {display}=URL")))?,
+    };
+    let endpoint = endpoint::parse(&endpoint_text).map_err(account_err)?;
+
+    let (keys, credential_source) = match (emulator, named) {
+        (Some(_), _) => {
+            let mut keys = Keys::default();
+            for (k, v) in p.emulator_keys() {
+                keys.insert(k, Secret::new(*v));
+            }
+            (keys, "the emulator's test credentials".to_string())
+        }
+        (None, Some(account)) => (
+            account.keys.clone().map_err(account_err)?,
+            format!("config file [accounts.{name}]"),
+        ),
+        (None, None) => {
+            let mut keys = Keys::default();
+            let mut used = Vec::new();
+            for (k, vars) in p.env_keys() {
+                if let Some((var, value)) = vars
+                    .iter()
+                    .find_map(|v| env(v).filter(|x| !x.is_empty()).map(|x| (v, x)))
+                {
+                    keys.insert(k, Secret::new(value));
+                    used.push(*var);
+                }
+            }
+            (
+                keys,
+                format!(
+                    "environment ({})",
+                    if used.is_empty() {
+                        "none set".into()
+                    } else {
+                        used.join(", ")
+                    }
+                ),
+            )
+        }
+    };
+
+    Ok(AccountPlan {
+        key: key.clone(),
+        display,
+        provider: p,
+        endpoint,
+        keys,
+        rate: match rate {
+            Rate::PerSecond(r) => Some(r),
+            Rate::Unlimited => None,
+        },
+        concurrency,
+        credential_source,
+    })
+}
+
+/// The last `NAME=VALUE` naming this (named) account.
+fn for_account<T: Clone>(list: &[(String, T)], account: &str) -> Option<T> {
+    if account.is_empty() {
+        return None;
+    }
+    list.iter()
+        .rev()
+        .find(|(n, _)| n == account)
+        .map(|(_, v)| v.clone())
+}
+
+/// The last `NAME=VALUE` naming this provider.
+fn for_provider<T: Clone>(list: &[(String, T)], kind: ProviderKind) -> Option<T> {
+    list.iter()
+        .rev()
+        .find(|(n, _)| n.parse::<ProviderKind>().ok() == Some(kind))
+        .map(|(_, v)| v.clone())
+}

@@ -1,1 +1,116 @@
-//! TODO
+//! One module per subcommand; this one parses the command line, sets up logging and maps results
+//! to exit codes (SPEC §6): 0 all rows succeeded or skipped, 1 some row failed, was invalid or not
+//! attempted, 2 usage/configuration/input error before anything was sent, 130 interrupted.
+
+pub mod emulate;
+pub mod run;
+pub mod scan;
+pub mod validate;
+
+use crate::cli::{Cli, Command, GlobalArgs, LogFormat};
+use clap::Parser;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Exit codes.
+pub mod exit {
+    pub const OK: u8 = 0;
+    pub const ROWS_NOT_OK: u8 = 1;
+    pub const USAGE: u8 = 2;
+    pub const INTERRUPTED: u8 = 130;
+}
+
+/// An error before anything was sent: the message says what to do; exit 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// The program: parse, run, map to an exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Err(e) = init_logging(&cli.global) {
+        eprintln!("error: {e:#}");
+        return ExitCode::from(exit::USAGE);
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(exit::USAGE);
+        }
+    };
+    let result = runtime.block_on(dispatch(cli));
+    // Leave the rest (in-flight connections) to the OS.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(100));
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(exit::USAGE)
+        }
+    }
+}
+
+async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
+    let env = |name: &str| std::env::var(name).ok();
+    match cli.command {
+        Command::Run(args) => run::run(args, &cli.global, &env).await,
+        Command::Validate(args) => validate::validate(args, &cli.global, &env),
+        Command::Emulate(args) => emulate::emulate(args).await,
+    }
+}
+
+/// The config file: `--config`, else `./iambatch.toml` when present.
+fn config_path(global: &GlobalArgs) -> Option<PathBuf> {
+    global.config.clone().or_else(|| {
+        let default = PathBuf::from("iambatch.toml");
+        default.is_file().then_some(default)
+    })
+}
+
+fn load_config(
+    global: &GlobalArgs,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> anyhow::Result<crate::accounts::Config> {
+    Ok(match config_path(global) {
+        Some(path) => crate::accounts::Config::load(&path, env)?,
+        None => crate::accounts::Config::default(),
+    })
+}
+
+fn init_logging(global: &GlobalArgs) -> anyhow::Result<()> {
+    use tracing_subscriber::EnvFilter;
+    let level = if global.quiet {
+        "error"
+    } else {
+        match global.verbose {
+            0 => "warn",
+            1 => "info",
+            _ => "debug",
+        }
+    };
+    // Only our own crate logs above warn: dependency logs may carry request details.
+    let filter = EnvFilter::new(format!("warn,iambatch={level}"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false);
+    let writer: Box<dyn Fn() -> Box<dyn std::io::Write> + Send + Sync> = match &global.log_file {
+        Some(path) => {
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .map_err(|e| anyhow::anyhow!("cannot open the log file {}: {e}", path.display()))?;
+            Box::new(move || Box::new(file.try_clone().expect("log file handle")))
+        }
+        None => Box::new(|| Box::new(std::io::stderr())),
+    };
+    let result = match global.log_format {
+        LogFormat::Text => builder.with_writer(writer).try_init(),
+        LogFormat::Json => builder.json().with_writer(writer).try_init(),
+    };
+    result.map_err(|e| anyhow::anyhow!("cannot set up logging: {e}"))
+}

@@ -1,1 +1,9 @@
-//! TODO
+//! Executing jobs: pacing, retries, the meaning of each action, and the pipeline that feeds
+//! per-account workers and collects their results.
+
+pub mod backoff;
+pub mod client;
+pub mod execute;
+pub mod pacer;
+pub mod pipeline;
+pub mod user_locks;

@@ -1,0 +1,421 @@
+//! One account's client: every request of the account goes through here. It takes a pacing slot per
+//! HTTP request (attempts, retries, read-backs, token requests), signs each attempt afresh, sends it,
+//! lets the provider classify the reply and decides whether to retry. It also keeps the account's
+//! token, its resolved user names and its credential health.
+
+use crate::engine::backoff::Backoff;
+use crate::engine::pacer::Pacer;
+use crate::providers::{
+    Api, Classified, Failure, FailureClass, HttpRequest, Op, Reply, Stamp, Token, Verdict,
+};
+use crate::secret::Secret;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+use time::OffsetDateTime;
+use tokio_util::sync::CancellationToken;
+
+/// Credential failures in a row that stop an account.
+pub const CREDENTIAL_FAILURE_LIMIT: u32 = 3;
+/// A token is renewed when it has less than this left.
+const TOKEN_RENEW_MARGIN: time::Duration = time::Duration::minutes(10);
+
+/// Retry settings of an account.
+#[derive(Clone, Copy, Debug)]
+pub struct RetryPolicy {
+    pub max_attempts: u32,
+    pub backoff: Backoff,
+}
+
+/// What one call (one logical operation, possibly several attempts) came to.
+#[derive(Debug)]
+pub struct CallReport {
+    pub result: Result<Verdict, Failure>,
+    pub attempts: u32,
+    pub http_status: Option<u16>,
+    pub request_id: Option<String>,
+    /// Some attempt of a write got no reply: it may have been applied.
+    pub ambiguous: bool,
+}
+
+/// The tool's own error codes (SPEC §3).
+pub mod codes {
+    pub const UNKNOWN_OUTCOME: &str = "unknown_outcome";
+    pub const CONNECT_FAILED: &str = "connect_failed";
+    pub const TIMEOUT: &str = "timeout";
+    pub const ACCOUNT_STOPPED: &str = "account_stopped";
+    pub const INTERRUPTED: &str = "interrupted";
+    pub const MAX_FAILURES: &str = "max_failures";
+    pub const INVALID: &str = "invalid";
+}
+
+pub struct AccountClient {
+    pub name: String,
+    api: std::sync::Arc<dyn Api>,
+    http: reqwest::Client,
+    pub pacer: Pacer,
+    policy: RetryPolicy,
+    uses_tokens: bool,
+    token: tokio::sync::Mutex<Option<Token>>,
+    names: tokio::sync::Mutex<
+        HashMap<String, std::sync::Arc<tokio::sync::OnceCell<Result<String, Failure>>>>,
+    >,
+    consecutive_credential_failures: AtomicU32,
+    stopped: Mutex<Option<String>>,
+}
+
+impl AccountClient {
+    pub fn new(
+        name: String,
+        api: std::sync::Arc<dyn Api>,
+        http: reqwest::Client,
+        pacer: Pacer,
+        policy: RetryPolicy,
+    ) -> AccountClient {
+        let uses_tokens = api.token_request(&Stamp::now()).is_some();
+        AccountClient {
+            name,
+            uses_tokens,
+            api,
+            http,
+            pacer,
+            policy,
+            token: tokio::sync::Mutex::new(None),
+            names: tokio::sync::Mutex::new(HashMap::new()),
+            consecutive_credential_failures: AtomicU32::new(0),
+            stopped: Mutex::new(None),
+        }
+    }
+
+    /// Why the account was stopped, if it was.
+    pub fn stopped(&self) -> Option<String> {
+        self.stopped.lock().expect("stopped lock").clone()
+    }
+
+    /// Performs `op` with retries. `cancel` interrupts waits between attempts, never a request in flight.
+    pub async fn call(&self, op: &Op<'_>, cancel: &CancellationToken) -> CallReport {
+        let mut report = CallReport {
+            result: Err(stopped_failure("")),
+            attempts: 0,
+            http_status: None,
+            request_id: None,
+            ambiguous: false,
+        };
+        let mut renewed = false;
+        loop {
+            if let Some(reason) = self.stopped() {
+                report.result = Err(stopped_failure(&reason));
+                return report;
+            }
+            let token = match self.current_token(cancel).await {
+                Ok(t) => t,
+                Err(f) => {
+                    report.result = Err(f);
+                    return report;
+                }
+            };
+            self.pacer.acquire().await;
+            report.attempts += 1;
+            let request = self.api.build(op, &Stamp::now(), token.as_ref());
+            let failure = match self.send(request).await {
+                Ok(reply) => {
+                    let Classified {
+                        request_id,
+                        verdict,
+                    } = self.api.classify(op, &reply);
+                    report.http_status = Some(reply.status);
+                    report.request_id = request_id;
+                    match verdict {
+                        Verdict::Failed(f) => f,
+                        ok => {
+                            self.consecutive_credential_failures
+                                .store(0, Ordering::Relaxed);
+                            report.result = Ok(ok);
+                            return report;
+                        }
+                    }
+                }
+                Err(no_reply) => {
+                    report.http_status = None;
+                    report.request_id = None;
+                    if no_reply.sent && op.is_write() {
+                        report.ambiguous = true;
+                    }
+                    no_reply.into_failure(op.is_write())
+                }
+            };
+            match failure.class {
+                FailureClass::Retryable { throttled } => {
+                    if throttled {
+                        self.pacer.throttled(failure.retry_after);
+                    }
+                    if report.attempts >= self.policy.max_attempts {
+                        report.result = Err(failure);
+                        return report;
+                    }
+                    let wait = self.policy.backoff.delay(
+                        report.attempts,
+                        failure.retry_after,
+                        &mut rand::rng(),
+                    );
+                    tokio::select! {
+                        _ = tokio::time::sleep(wait) => {}
+                        _ = cancel.cancelled() => {
+                            report.result = Err(Failure {
+                                message: format!("{} (interrupted before retry)", failure.message),
+                                ..failure
+                            });
+                            return report;
+                        }
+                    }
+                }
+                FailureClass::TokenExpired if !renewed && self.uses_tokens => {
+                    // A renewal is not an attempt of the row.
+                    renewed = true;
+                    report.attempts -= 1;
+                    *self.token.lock().await = None;
+                }
+                FailureClass::TokenExpired | FailureClass::Credential => {
+                    self.credential_failure(&failure);
+                    report.result = Err(failure);
+                    return report;
+                }
+                FailureClass::Permanent | FailureClass::AlreadyExists | FailureClass::NotFound => {
+                    self.consecutive_credential_failures
+                        .store(0, Ordering::Relaxed);
+                    report.result = Err(failure);
+                    return report;
+                }
+            }
+        }
+    }
+
+    /// Resolves a user name to its id, once per name for the whole run (concurrent callers wait for
+    /// the first one).
+    pub async fn resolve(
+        &self,
+        name: &str,
+        cancel: &CancellationToken,
+    ) -> (Result<String, Failure>, Option<CallReport>) {
+        let cell = {
+            let mut names = self.names.lock().await;
+            names.entry(name.to_string()).or_default().clone()
+        };
+        let mut report = None;
+        let result = cell
+            .get_or_init(|| async {
+                let r = self.call(&Op::ResolveUser { name }, cancel).await;
+                let out = match &r.result {
+                    Ok(Verdict::UserId(id)) => Ok(id.clone()),
+                    Ok(other) => Err(Failure {
+                        class: FailureClass::Permanent,
+                        code: "unexpected_reply".into(),
+                        message: format!("resolving user name '{name}' gave {other:?}"),
+                        retry_after: None,
+                    }),
+                    Err(f) => Err(f.clone()),
+                };
+                report = Some(r);
+                out
+            })
+            .await
+            .clone();
+        // A transient failure must not stick for the rest of the run.
+        if let Err(f) = &result
+            && !matches!(f.class, FailureClass::NotFound | FailureClass::Permanent)
+        {
+            self.names.lock().await.remove(name);
+        }
+        (result, report)
+    }
+
+    fn credential_failure(&self, failure: &Failure) {
+        let n = self
+            .consecutive_credential_failures
+            .fetch_add(1, Ordering::Relaxed)
+            + 1;
+        if n >= CREDENTIAL_FAILURE_LIMIT {
+            let mut stopped = self.stopped.lock().expect("stopped lock");
+            if stopped.is_none() {
+                let reason = format!(
+                    "account '{}' stopped after {n} credential failures in a row (last: {} {}); check its credentials and permissions, then run again with --resume",
+                    self.name, failure.code, failure.message
+                );
+                tracing::error!("{reason}");
+                *stopped = Some(reason);
+            }
+        }
+    }
+
+    /// The token to send, renewed when missing or about to expire. `None` for accounts without tokens.
+    async fn current_token(&self, cancel: &CancellationToken) -> Result<Option<Secret>, Failure> {
+        if !self.uses_tokens {
+            return Ok(None);
+        }
+        // Holding the lock while renewing: never more than one token request at a time.
+        let mut guard = self.token.lock().await;
+        let fresh = guard.as_ref().is_some_and(|t| {
+            t.expires_at
+                .is_none_or(|exp| exp - OffsetDateTime::now_utc() > TOKEN_RENEW_MARGIN)
+        });
+        if !fresh {
+            *guard = Some(self.fetch_token(cancel).await?);
+        }
+        Ok(guard.as_ref().map(|t| t.value.clone()))
+    }
+
+    async fn fetch_token(&self, cancel: &CancellationToken) -> Result<Token, Failure> {
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            self.pacer.acquire().await;
+            let request = self
+                .api
+                .token_request(&Stamp::now())
+                .expect("token account");
+            let failure = match self.send(request).await {
+                Ok(reply) => match self.api.read_token(&reply) {
+                    Ok(token) => return Ok(token),
+                    Err(Classified {
+                        verdict: Verdict::Failed(f),
+                        ..
+                    }) => f,
+                    Err(other) => Failure {
+                        class: FailureClass::Credential,
+                        code: "token".into(),
+                        message: format!("unexpected token reply {:?}", other.verdict),
+                        retry_after: None,
+                    },
+                },
+                Err(no_reply) => no_reply.into_failure(false),
+            };
+            match failure.class {
+                FailureClass::Retryable { throttled } if attempts < self.policy.max_attempts => {
+                    if throttled {
+                        self.pacer.throttled(failure.retry_after);
+                    }
+                    let wait =
+                        self.policy
+                            .backoff
+                            .delay(attempts, failure.retry_after, &mut rand::rng());
+                    tokio::select! {
+                        _ = tokio::time::sleep(wait) => {}
+                        _ = cancel.cancelled() => return Err(failure),
+                    }
+                }
+                FailureClass::Retryable { .. } => return Err(failure),
+                _ => {
+                    self.credential_failure(&failure);
+                    return Err(Failure {
+                        class: FailureClass::Credential,
+                        ..failure
+                    });
+                }
+            }
+        }
+    }
+
+    async fn send(&self, request: HttpRequest) -> Result<Reply, NoReply> {
+        let mut builder = self.http.request(request.method, &request.url);
+        for (name, value) in &request.headers {
+            builder = builder.header(name, value);
+        }
+        let response = builder
+            .body(request.body)
+            .send()
+            .await
+            .map_err(NoReply::from_reqwest)?;
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = response.bytes().await.map_err(NoReply::from_reqwest)?;
+        Ok(Reply {
+            status,
+            headers,
+            body: body.to_vec(),
+        })
+    }
+}
+
+fn stopped_failure(reason: &str) -> Failure {
+    Failure {
+        class: FailureClass::Credential,
+        code: codes::ACCOUNT_STOPPED.into(),
+        message: reason.to_string(),
+        retry_after: None,
+    }
+}
+
+/// A request that got no (complete) reply.
+struct NoReply {
+    /// The request may have reached the provider.
+    sent: bool,
+    timeout: bool,
+    detail: String,
+}
+
+impl NoReply {
+    fn from_reqwest(e: reqwest::Error) -> NoReply {
+        // Signed URLs may carry signatures: never show them.
+        let e = e.without_url();
+        let mut detail = e.to_string();
+        let mut source = std::error::Error::source(&e);
+        while let Some(s) = source {
+            detail = format!("{detail}: {s}");
+            source = s.source();
+        }
+        NoReply {
+            sent: !e.is_connect(),
+            timeout: e.is_timeout(),
+            detail,
+        }
+    }
+
+    fn into_failure(self, write: bool) -> Failure {
+        let (code, message) = if !self.sent {
+            (
+                codes::CONNECT_FAILED,
+                format!("could not reach the provider: {}", self.detail),
+            )
+        } else if write {
+            (
+                codes::UNKNOWN_OUTCOME,
+                format!(
+                    "sent, but no reply came (it may have been applied): {}",
+                    self.detail
+                ),
+            )
+        } else if self.timeout {
+            (codes::TIMEOUT, format!("no reply in time: {}", self.detail))
+        } else {
+            (
+                codes::CONNECT_FAILED,
+                format!("the connection failed: {}", self.detail),
+            )
+        };
+        Failure {
+            class: FailureClass::Retryable { throttled: false },
+            code: code.into(),
+            message,
+            retry_after: None,
+        }
+    }
+}
+
+/// The HTTP client every account shares: short idle pool so a dropped connection is not reused long.
+pub fn http_client(
+    timeout: Duration,
+    ca_bundle: Option<&[u8]>,
+) -> Result<reqwest::Client, reqwest::Error> {
+    let mut builder = reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(Duration::from_secs(10))
+        .pool_idle_timeout(Duration::from_secs(15))
+        .user_agent(concat!("iambatch/", env!("CARGO_PKG_VERSION")));
+    if let Some(pem) = ca_bundle {
+        for cert in reqwest::Certificate::from_pem_bundle(pem)? {
+            builder = builder.add_root_certificate(cert);
+        }
+    }
+    builder.build()
+}

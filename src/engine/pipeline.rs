@@ -1,0 +1,308 @@
+//! The pipeline: per account, a feeder streams the input file and queues that account's rows into a
+//! bounded channel; `concurrency` workers take jobs from it; one writer thread owns the results file
+//! and the progress counters. Each account reads the file on its own, so a slow account never holds
+//! back a fast one, and memory stays flat whatever the row count.
+
+use crate::accounts::{AccountKey, AccountPlan};
+use crate::engine::client::{AccountClient, codes};
+use crate::engine::execute::{ExecOptions, execute};
+use crate::engine::user_locks::UserLocks;
+use crate::input::{InputError, InputFile, Problem, RawRow, Validator};
+use crate::jobs::Job;
+use crate::report::progress::Progress;
+use crate::report::results::{ResultsError, ResultsWriter};
+use crate::report::{RowResult, Status};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Input(#[from] InputError),
+    #[error(transparent)]
+    Results(#[from] ResultsError),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// An account ready to run.
+pub struct Account {
+    pub plan: AccountPlan,
+    pub client: Arc<AccountClient>,
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PipelineOptions {
+    pub exec: ExecOptions,
+    /// Stop dispatching after this many failed rows.
+    pub max_failures: Option<u64>,
+}
+
+/// Why dispatching stopped early.
+#[derive(Clone, Debug)]
+pub enum StopReason {
+    Interrupted,
+    MaxFailures(u64),
+}
+
+/// Shared stop flag: set once, read by feeders and workers.
+#[derive(Clone, Default)]
+pub struct Stop(Arc<Mutex<Option<StopReason>>>);
+
+impl Stop {
+    pub fn set(&self, reason: StopReason) {
+        let mut r = self.0.lock().expect("stop lock");
+        if r.is_none() {
+            *r = Some(reason);
+        }
+    }
+
+    pub fn reason(&self) -> Option<StopReason> {
+        self.0.lock().expect("stop lock").clone()
+    }
+
+    /// The not-attempted code and message for a row that was never sent.
+    fn not_attempted(&self, client: &AccountClient) -> Option<(&'static str, String)> {
+        if let Some(reason) = client.stopped() {
+            return Some((codes::ACCOUNT_STOPPED, reason));
+        }
+        match self.reason()? {
+            StopReason::Interrupted => Some((
+                codes::INTERRUPTED,
+                "not sent: the run was interrupted; finish it with --resume".into(),
+            )),
+            StopReason::MaxFailures(n) => Some((
+                codes::MAX_FAILURES,
+                format!("not sent: the run stopped after {n} failed rows (--max-failures)"),
+            )),
+        }
+    }
+}
+
+struct Work {
+    job: Job,
+    record: csv::StringRecord,
+}
+
+/// Runs every row of `input` and writes the results; returns the finished results path.
+pub async fn run(
+    input: Arc<InputFile>,
+    accounts: Vec<Account>,
+    writer: ResultsWriter,
+    rows: u64,
+    options: PipelineOptions,
+    stop: Stop,
+    cancel: CancellationToken,
+    progress: Arc<Progress>,
+) -> Result<PathBuf, EngineError> {
+    let (results_tx, mut results_rx) = mpsc::channel::<RowResult>(1024);
+
+    // The writer thread: file I/O off the async workers.
+    let writer_stop = stop.clone();
+    let writer_progress = progress.clone();
+    let max_failures = options.max_failures;
+    let writer_thread = std::thread::spawn(move || -> Result<PathBuf, ResultsError> {
+        let mut writer = writer;
+        let mut failed = 0u64;
+        while let Some(row) = results_rx.blocking_recv() {
+            writer.write(&row)?;
+            writer_progress.record(&row);
+            if row.status == Status::Failed {
+                failed += 1;
+                if max_failures.is_some_and(|n| failed >= n) {
+                    writer_stop.set(StopReason::MaxFailures(failed));
+                }
+            }
+        }
+        writer.finish(rows)
+    });
+
+    let mut tasks = tokio::task::JoinSet::new();
+    let keys: Vec<AccountKey> = accounts.iter().map(|a| a.plan.key.clone()).collect();
+    for account in accounts {
+        let capacity = account.plan.concurrency * 4 + 16;
+        let (jobs_tx, jobs_rx) = mpsc::channel::<Work>(capacity);
+        let jobs_rx = Arc::new(tokio::sync::Mutex::new(jobs_rx));
+        let locks = UserLocks::default();
+        for _ in 0..account.plan.concurrency {
+            let jobs_rx = jobs_rx.clone();
+            let results = results_tx.clone();
+            let client = account.client.clone();
+            let provider = account.plan.provider;
+            let display = account.plan.display.clone();
+            let locks = locks.clone();
+            let stop = stop.clone();
+            let cancel = cancel.clone();
+            tasks.spawn(async move {
+                loop {
+                    let Some(work) = jobs_rx.lock().await.recv().await else {
+                        break;
+                    };
+                    let Work { job, record } = work;
+                    let result = match stop.not_attempted(&client) {
+                        Some((code, message)) => RowResult::without_request(
+                            job.index,
+                            job.line,
+                            display.clone(),
+                            Status::NotAttempted,
+                            code,
+                            message,
+                            record,
+                        ),
+                        None => {
+                            let _guard = locks.lock(job.user_key()).await;
+                            let started = std::time::Instant::now();
+                            let ex = execute(&job, provider, &client, options.exec, false, &cancel)
+                                .await;
+                            let failure = ex.failure;
+                            RowResult {
+                                index: job.index,
+                                line: job.line,
+                                account: display.clone(),
+                                status: ex.status.unwrap_or(Status::Failed),
+                                outcome: ex.outcome,
+                                error_code: failure.as_ref().map(|f| f.code.clone()),
+                                error_message: failure.map(|f| f.message),
+                                attempts: ex.attempts,
+                                http_status: ex.http_status,
+                                request_id: ex.request_id,
+                                elapsed_ms: Some(started.elapsed().as_millis() as u64),
+                                observed: ex.observed,
+                                record,
+                            }
+                        }
+                    };
+                    if results.send(result).await.is_err() {
+                        break;
+                    }
+                }
+                Ok::<(), EngineError>(())
+            });
+        }
+        let input = input.clone();
+        let results = results_tx.clone();
+        let stop = stop.clone();
+        let key = account.plan.key.clone();
+        let display = account.plan.display.clone();
+        let client = account.client.clone();
+        tasks.spawn_blocking(move || {
+            feed(&input, |validator, raw| {
+                if validator.route(raw).as_ref() != Some(&key) {
+                    return Ok(());
+                }
+                let finished = match validator.check(raw) {
+                    Err(problems) => invalid(raw, display.clone(), &problems),
+                    Ok(job) => match stop.not_attempted(&client) {
+                        Some((code, message)) => RowResult::without_request(
+                            raw.index,
+                            raw.line,
+                            display.clone(),
+                            Status::NotAttempted,
+                            code,
+                            message,
+                            raw.record.clone(),
+                        ),
+                        None => {
+                            return jobs_tx
+                                .blocking_send(Work {
+                                    job,
+                                    record: raw.record.clone(),
+                                })
+                                .map_err(|_| {
+                                    EngineError::Internal("the workers stopped early".into())
+                                });
+                        }
+                    },
+                };
+                results
+                    .blocking_send(finished)
+                    .map_err(|_| EngineError::Internal("the results writer stopped early".into()))
+            })
+        });
+    }
+
+    // Rows that belong to no account are invalid; they are reported here.
+    {
+        let input = input.clone();
+        let results = results_tx.clone();
+        tasks.spawn_blocking(move || {
+            feed(&input, |validator, raw| {
+                if validator.route(raw).is_some_and(|k| keys.contains(&k)) {
+                    return Ok(());
+                }
+                let problems = match validator.check(raw) {
+                    Err(p) => p,
+                    Ok(_) => vec![Problem {
+                        line: raw.line,
+                        column: None,
+                        message: "the row's account was not set up for this run (a bug: please report it)".into(),
+                    }],
+                };
+                results
+                    .blocking_send(invalid(raw, String::new(), &problems))
+                    .map_err(|_| EngineError::Internal("the results writer stopped early".into()))
+            })
+        });
+    }
+    drop(results_tx);
+
+    let mut first_error = None;
+    while let Some(joined) = tasks.join_next().await {
+        let outcome = joined
+            .map_err(|e| EngineError::Internal(format!("a worker failed: {e}")))
+            .and_then(|r| r);
+        if let Err(e) = outcome {
+            cancel.cancel();
+            stop.set(StopReason::Interrupted);
+            first_error.get_or_insert(e);
+        }
+    }
+    let written = writer_thread
+        .join()
+        .map_err(|_| EngineError::Internal("the results writer panicked".into()))?;
+    if let Some(e) = first_error {
+        return Err(e);
+    }
+    Ok(written?)
+}
+
+/// Streams every row of the file through `each`, with a validator of its own.
+fn feed(
+    input: &InputFile,
+    mut each: impl FnMut(&mut Validator, &RawRow) -> Result<(), EngineError>,
+) -> Result<(), EngineError> {
+    let mut validator = Validator::new(input);
+    let mut rows = input.rows()?;
+    let mut raw = RawRow::default();
+    while rows.read(&mut raw)? {
+        each(&mut validator, &raw)?;
+    }
+    Ok(())
+}
+
+fn invalid(raw: &RawRow, account: String, problems: &[Problem]) -> RowResult {
+    let columns: Vec<&str> = problems
+        .iter()
+        .filter_map(|p| p.column.as_deref())
+        .collect();
+    let message = problems
+        .iter()
+        .map(|p| p.to_string())
+        .collect::<Vec<_>>()
+        .join("; ");
+    let mut row = RowResult::without_request(
+        raw.index,
+        raw.line,
+        account,
+        Status::Invalid,
+        codes::INVALID,
+        message,
+        raw.record.clone(),
+    );
+    if !columns.is_empty() {
+        row.error_code = Some(format!("{} ({})", codes::INVALID, columns.join(", ")));
+    }
+    row
+}

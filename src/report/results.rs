@@ -1,0 +1,178 @@
+//! The results file. Rows are appended to the output path as they finish, one `write` each, so a
+//! killed run leaves a valid CSV of every finished row. Each row's place in that file is noted in an
+//! index file beside it (16 bytes per row, at the row's position), so at the end the input-order file
+//! is assembled with memory that does not grow with the row count, then swapped in atomically.
+
+use crate::report::RowResult;
+use crate::report::schema::Schema;
+use std::fs::{File, OpenOptions};
+use std::io::{BufReader, BufWriter, Read, Write};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ResultsError {
+    #[error(
+        "cannot write the results file {path}: {source}; check the directory exists and is writable"
+    )]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot write a results row: {0}")]
+    Csv(#[from] csv::Error),
+}
+
+pub struct ResultsWriter {
+    path: PathBuf,
+    index_path: PathBuf,
+    file: File,
+    index: File,
+    written: u64,
+    schema: Schema,
+    csv: csv::WriterBuilder,
+    scratch: Vec<u8>,
+}
+
+impl ResultsWriter {
+    /// Creates (truncates) the output file and writes the header.
+    pub fn create(
+        path: &Path,
+        schema: Schema,
+        delimiter: u8,
+    ) -> Result<ResultsWriter, ResultsError> {
+        let io = |source| ResultsError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let file = File::create(path).map_err(io)?;
+        let index_path = sidecar(path, "index");
+        let index = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&index_path)
+            .map_err(|source| ResultsError::Io {
+                path: index_path.clone(),
+                source,
+            })?;
+        let mut csv = csv::WriterBuilder::new();
+        csv.delimiter(delimiter);
+        let mut w = ResultsWriter {
+            path: path.to_path_buf(),
+            index_path,
+            file,
+            index,
+            written: 0,
+            schema,
+            csv,
+            scratch: Vec::new(),
+        };
+        w.scratch = w.header_bytes()?;
+        w.append_scratch()?;
+        Ok(w)
+    }
+
+    /// Appends one finished row to the file and records its place.
+    pub fn write(&mut self, row: &RowResult) -> Result<(), ResultsError> {
+        self.scratch.clear();
+        {
+            let mut w = self.csv.from_writer(&mut self.scratch);
+            self.schema.write_row(row, &mut w)?;
+            w.flush().map_err(|source| ResultsError::Io {
+                path: self.path.clone(),
+                source,
+            })?;
+        }
+        let offset = self.written;
+        let len = self.append_scratch()?;
+        let mut entry = [0u8; 16];
+        entry[..8].copy_from_slice(&offset.to_le_bytes());
+        // Length + 1 so that an all-zero entry means "no row".
+        entry[8..].copy_from_slice(&(len + 1).to_le_bytes());
+        self.index
+            .write_all_at(&entry, row.index * 16)
+            .map_err(|source| ResultsError::Io {
+                path: self.index_path.clone(),
+                source,
+            })
+    }
+
+    /// One `write` per row: a killed run leaves whole rows only.
+    fn append_scratch(&mut self) -> Result<u64, ResultsError> {
+        self.file
+            .write_all(&self.scratch)
+            .map_err(|source| ResultsError::Io {
+                path: self.path.clone(),
+                source,
+            })?;
+        let len = self.scratch.len() as u64;
+        self.written += len;
+        Ok(len)
+    }
+
+    fn header_bytes(&self) -> Result<Vec<u8>, ResultsError> {
+        let mut bytes = Vec::new();
+        let mut w = self.csv.from_writer(&mut bytes);
+        w.write_record(self.schema.header())?;
+        w.flush().map_err(|source| ResultsError::Io {
+            path: self.path.clone(),
+            source,
+        })?;
+        drop(w);
+        Ok(bytes)
+    }
+
+    /// Rewrites the file in input order and replaces the incremental one atomically. `rows` is the
+    /// number of data rows; each must have been written once.
+    pub fn finish(self, rows: u64) -> Result<PathBuf, ResultsError> {
+        let io = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| ResultsError::Io { path, source }
+        };
+        self.file.sync_data().map_err(io(&self.path))?;
+        let ordered_path = sidecar(&self.path, "ordered");
+        let mut out = BufWriter::new(File::create(&ordered_path).map_err(io(&ordered_path))?);
+        out.write_all(&self.header_bytes()?)
+            .map_err(io(&ordered_path))?;
+        let mut index = BufReader::new(&self.index);
+        let mut entry = [0u8; 16];
+        let mut record = Vec::new();
+        for i in 0..rows {
+            index.read_exact(&mut entry).map_err(io(&self.index_path))?;
+            let offset = u64::from_le_bytes(entry[..8].try_into().expect("8 bytes"));
+            let len = u64::from_le_bytes(entry[8..].try_into().expect("8 bytes"));
+            if len == 0 {
+                return Err(ResultsError::Io {
+                    path: self.path.clone(),
+                    source: std::io::Error::other(format!(
+                        "data row {} has no result (a bug: please report it)",
+                        i + 1
+                    )),
+                });
+            }
+            record.resize((len - 1) as usize, 0);
+            self.file
+                .read_exact_at(&mut record, offset)
+                .map_err(io(&self.path))?;
+            out.write_all(&record).map_err(io(&ordered_path))?;
+        }
+        let out = out
+            .into_inner()
+            .map_err(|e| io(&ordered_path)(e.into_error()))?;
+        out.sync_all().map_err(io(&ordered_path))?;
+        std::fs::rename(&ordered_path, &self.path).map_err(io(&self.path))?;
+        let _ = std::fs::remove_file(&self.index_path);
+        Ok(self.path)
+    }
+}
+
+/// A hidden working file beside the output: `.NAME.iambatch-KIND`.
+pub fn sidecar(path: &Path, kind: &str) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    path.with_file_name(format!(".{name}.iambatch-{kind}"))
+}

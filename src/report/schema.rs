@@ -1,0 +1,142 @@
+//! The results CSV's columns (SPEC §3): the tool's columns, the `observed_*` columns of read
+//! actions (fixed per run), then every input column under its own header.
+
+use crate::jobs::Field;
+use crate::report::RowResult;
+use crate::report::cells::escape_formula;
+use csv::StringRecord;
+
+/// The tool's own columns, in order.
+pub const RESULT_COLUMNS: [&str; 9] = [
+    "line",
+    "status",
+    "outcome",
+    "error_code",
+    "error_message",
+    "attempts",
+    "http_status",
+    "request_id",
+    "elapsed_ms",
+];
+
+/// What `observed_*` columns a run has.
+#[derive(Clone, Debug, Default)]
+pub struct ObservedColumns {
+    pub fields: Vec<Field>,
+    pub extras: Vec<&'static str>,
+}
+
+pub struct Schema {
+    observed: Option<ObservedColumns>,
+    password_columns: Vec<bool>,
+    header: StringRecord,
+}
+
+impl Schema {
+    /// `observed`: `None` when no row of the run reads state.
+    pub fn new(
+        input_headers: &StringRecord,
+        password_columns: Vec<bool>,
+        observed: Option<ObservedColumns>,
+    ) -> Schema {
+        let mut own: Vec<String> = RESULT_COLUMNS.iter().map(|c| c.to_string()).collect();
+        if let Some(o) = &observed {
+            own.push("observed_exists".into());
+            own.extend(o.fields.iter().map(|f| format!("observed_{}", f.column())));
+            own.extend(o.extras.iter().map(|e| format!("observed_{e}")));
+        }
+        let mut header = StringRecord::new();
+        for c in &own {
+            header.push_field(c);
+        }
+        for h in input_headers {
+            if own.iter().any(|c| c.eq_ignore_ascii_case(h)) {
+                header.push_field(&format!("input_{h}"));
+            } else {
+                header.push_field(h);
+            }
+        }
+        Schema {
+            observed,
+            password_columns,
+            header,
+        }
+    }
+
+    pub fn header(&self) -> &StringRecord {
+        &self.header
+    }
+
+    /// Writes one result row (escaped, passwords masked) into `out`.
+    pub fn write_row<W: std::io::Write>(
+        &self,
+        row: &RowResult,
+        out: &mut csv::Writer<W>,
+    ) -> csv::Result<()> {
+        let num = |n: Option<u64>| n.map(|n| n.to_string()).unwrap_or_default();
+        let own = [
+            row.line.to_string(),
+            row.status.name().to_string(),
+            row.outcome
+                .map(|o| o.name())
+                .unwrap_or_default()
+                .to_string(),
+            row.error_code.clone().unwrap_or_default(),
+            row.error_message.clone().unwrap_or_default(),
+            row.attempts.to_string(),
+            num(row.http_status.map(u64::from)),
+            row.request_id.clone().unwrap_or_default(),
+            num(row.elapsed_ms),
+        ];
+        for cell in &own {
+            out.write_field(escape_formula(cell).as_bytes())?;
+        }
+        if let Some(columns) = &self.observed {
+            match &row.observed {
+                Some(o) => {
+                    out.write_field(if o.exists { "true" } else { "false" })?;
+                    for f in &columns.fields {
+                        out.write_field(
+                            escape_formula(&o.state.get(*f).unwrap_or_default()).as_bytes(),
+                        )?;
+                    }
+                    for e in &columns.extras {
+                        let v = o
+                            .extra
+                            .iter()
+                            .find(|(k, _)| k == e)
+                            .map(|(_, v)| v.as_str())
+                            .unwrap_or("");
+                        out.write_field(escape_formula(v).as_bytes())?;
+                    }
+                }
+                None => {
+                    for _ in 0..=(columns.fields.len() + columns.extras.len()) {
+                        out.write_field("")?;
+                    }
+                }
+            }
+        }
+        let inputs = self.header.len() - self.own_len();
+        for (i, cell) in row.record.iter().enumerate().take(inputs) {
+            if self.password_columns.get(i).copied().unwrap_or(false) && !cell.is_empty() {
+                out.write_field("***")?;
+            } else {
+                out.write_field(escape_formula(cell).as_bytes())?;
+            }
+        }
+        // A ragged input row still gets a full results row.
+        for _ in row.record.len()..inputs {
+            out.write_field("")?;
+        }
+        out.write_record(None::<&[u8]>)
+    }
+
+    fn own_len(&self) -> usize {
+        RESULT_COLUMNS.len()
+            + self
+                .observed
+                .as_ref()
+                .map_or(0, |o| 1 + o.fields.len() + o.extras.len())
+    }
+}
