@@ -10,7 +10,7 @@ use crate::engine::backoff::Backoff;
 use crate::engine::client::{AccountClient, RetryPolicy, http_client};
 use crate::engine::execute::ExecOptions;
 use crate::engine::pacer::Pacer;
-use crate::engine::pipeline::{self, Account, PipelineOptions, Stop, StopReason};
+use crate::engine::pipeline::{self, Account, Control, PipelineOptions, Stop, StopReason};
 use crate::input::InputFile;
 use crate::jobs::{Field, ProviderKind};
 use crate::providers::{AccountSpec, provider};

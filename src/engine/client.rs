@@ -50,6 +50,9 @@ pub mod codes {
     pub const INVALID: &str = "invalid";
 }
 
+/// One user name's resolution, shared by every row that names it.
+type NameCell = std::sync::Arc<tokio::sync::OnceCell<Result<String, Failure>>>;
+
 pub struct AccountClient {
     pub name: String,
     api: std::sync::Arc<dyn Api>,
@@ -58,9 +61,7 @@ pub struct AccountClient {
     policy: RetryPolicy,
     uses_tokens: bool,
     token: tokio::sync::Mutex<Option<Token>>,
-    names: tokio::sync::Mutex<
-        HashMap<String, std::sync::Arc<tokio::sync::OnceCell<Result<String, Failure>>>>,
-    >,
+    names: tokio::sync::Mutex<HashMap<String, NameCell>>,
     consecutive_credential_failures: AtomicU32,
     stopped: Mutex<Option<String>>,
 }

@@ -40,6 +40,13 @@ pub struct PipelineOptions {
     pub max_failures: Option<u64>,
 }
 
+/// How a run is steered from outside: the stop flag, cancellation of waits, progress counters.
+pub struct Control {
+    pub stop: Stop,
+    pub cancel: CancellationToken,
+    pub progress: Arc<Progress>,
+}
+
 /// Why dispatching stopped early.
 #[derive(Clone, Debug)]
 pub enum StopReason {
@@ -93,10 +100,13 @@ pub async fn run(
     writer: ResultsWriter,
     rows: u64,
     options: PipelineOptions,
-    stop: Stop,
-    cancel: CancellationToken,
-    progress: Arc<Progress>,
+    control: Control,
 ) -> Result<PathBuf, EngineError> {
+    let Control {
+        stop,
+        cancel,
+        progress,
+    } = control;
     let (results_tx, mut results_rx) = mpsc::channel::<RowResult>(1024);
 
     // The writer thread: file I/O off the async workers.
