@@ -176,9 +176,11 @@ pub async fn run(
         writer,
         scanned.rows,
         options,
-        stop.clone(),
-        cancel,
-        progress.clone(),
+        Control {
+            stop: stop.clone(),
+            cancel,
+            progress: progress.clone(),
+        },
     )
     .await?;
     ticker_done.cancel();
