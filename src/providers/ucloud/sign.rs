@@ -140,10 +140,7 @@ mod tests {
         ] {
             pairs.push((name.to_string(), flattened));
         }
-        let p: Vec<(String, String)> = pairs
-            .into_iter()
-            .map(|(k, v)| (k, v.to_string()))
-            .collect();
+        let p: Vec<(String, String)> = pairs.into_iter().map(|(k, v)| (k, v.to_string())).collect();
 
         assert_eq!(f32_text, "42.099998474121094");
         assert_eq!(f64_whole, "42");
