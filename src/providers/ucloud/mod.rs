@@ -1,49 +1,220 @@
-//! Ucloud: not implemented yet.
+//! UCloud IAM (PROVIDERS.md §1): `UpdateLoginProfile` writes, `GetLoginProfile` reads, both keyed by
+//! `UserName` and signed with the account's public/private key pair (`sign`). Requests go the Go
+//! SDK's way: `POST {endpoint}/` with every parameter, `Signature` included, in a form body, so a
+//! password never appears in a URL. No `ProjectId`/`Region` is sent (IAM lists none) and `Password`
+//! is sent plain (the `base64` encoding PROVIDERS.md mentions as a CONFIG is not offered).
+
+mod classify;
+pub mod sign;
 
 use crate::jobs::{Action, Field, Job, LoginState, ProviderKind};
-use crate::providers::{AccountSpec, Api, ColumnProblem, ConnectError, Provider};
+use crate::providers::{
+    AccountSpec, Api, Classified, ColumnProblem, ConnectError, HttpRequest, Op, Provider, Reply,
+    Stamp, Write,
+};
+use crate::secret::Secret;
 use std::sync::Arc;
 
 pub struct Ucloud;
+
+/// The state columns `UpdateLoginProfile` sets, with their parameter names. Values are the columns'
+/// CSV forms (`Active`, `true`, `90`), which are also UCloud's.
+const WRITABLE: [(Field, &str); 5] = [
+    (Field::LoginStatus, "Status"),
+    (Field::Email, "UserEmail"),
+    (Field::MaxPasswordAge, "MaxPasswordAge"),
+    (Field::MfaBindRequired, "MFABindRequired"),
+    (Field::PasswordResetRequired, "PasswordResetRequired"),
+];
 
 impl Provider for Ucloud {
     fn kind(&self) -> ProviderKind {
         ProviderKind::Ucloud
     }
+
     fn actions(&self) -> &'static [Action] {
-        &[]
+        &[
+            Action::UpdateLoginProfile,
+            Action::GetLoginProfile,
+            Action::EnforceMfa,
+        ]
     }
+
+    /// What `GetLoginProfile` returns; `PasswordResetRequired` and `UserEmail` are not readable.
     fn readable(&self) -> &'static [Field] {
-        &[]
+        &[
+            Field::LoginStatus,
+            Field::MfaBindRequired,
+            Field::MaxPasswordAge,
+        ]
     }
+
     fn extra_observed(&self) -> &'static [&'static str] {
         &[]
     }
-    fn check_row(&self, _job: &Job) -> Vec<ColumnProblem> {
-        Vec::new()
+
+    /// Huawei's login-protection columns mean nothing to UCloud. Only an update sends the row's
+    /// state: enforce-mfa carries other columns through, and a read ignores them.
+    fn check_row(&self, job: &Job) -> Vec<ColumnProblem> {
+        if job.action != Action::UpdateLoginProfile {
+            return Vec::new();
+        }
+        [Field::LoginProtectEnabled, Field::VerificationMethod]
+            .into_iter()
+            .filter(|f| job.desired.get(*f).is_some())
+            .map(|f| ColumnProblem {
+                column: f.column(),
+                message: format!(
+                    "ucloud cannot set {}: use mfa_bind_required to require MFA",
+                    f.column()
+                ),
+            })
+            .collect()
     }
+
     fn mfa_state(&self, _job: &Job) -> LoginState {
-        LoginState::default()
+        LoginState {
+            mfa_bind_required: Some(true),
+            ..Default::default()
+        }
     }
+
+    /// UCloud has one API endpoint for every region.
     fn default_endpoint(&self, _region: Option<&str>) -> Option<String> {
-        None
+        Some("https://api.ucloud.cn".to_string())
     }
+
+    /// UCloud publishes no limit; this stays well clear of throttling (RetCode 153).
     fn default_rate(&self) -> f64 {
         10.0
     }
+
     fn env_keys(&self) -> &'static [(&'static str, &'static [&'static str])] {
-        &[]
+        &[
+            ("public_key", &["UCLOUD_PUBLIC_KEY"]),
+            ("private_key", &["UCLOUD_PRIVATE_KEY"]),
+        ]
     }
+
     fn secret_keys(&self) -> &'static [&'static str] {
-        &[]
+        &["private_key"]
     }
+
     fn emulator_keys(&self) -> &'static [(&'static str, &'static str)] {
-        &[]
+        &[
+            ("public_key", "emulator-ucloud-public"),
+            ("private_key", "emulator-ucloud-private"),
+        ]
     }
+
     fn connect(&self, account: &AccountSpec<'_>) -> Result<Arc<dyn Api>, ConnectError> {
-        Err(ConnectError::Invalid {
-            account: account.name.to_string(),
-            message: "not implemented".into(),
-        })
+        let key = |name: &str, env: &str, config: &str| {
+            account.keys.get(name).ok_or_else(|| ConnectError::Missing {
+                account: account.name.to_string(),
+                key: name.to_string(),
+                hint: format!(
+                    "set {env}, or {config} in the account's config, \
+                     or use a profile of ~/.ucloud/credential.json"
+                ),
+            })
+        };
+        let public_key = key(
+            "public_key",
+            "UCLOUD_PUBLIC_KEY",
+            "public_key (or public_key_env / public_key_file)",
+        )?;
+        // A secret: never inline in the config file.
+        let private_key = key(
+            "private_key",
+            "UCLOUD_PRIVATE_KEY",
+            "private_key_env or private_key_file",
+        )?;
+        let mut url = account.endpoint.clone();
+        if !url.path().ends_with('/') {
+            let path = format!("{}/", url.path());
+            url.set_path(&path);
+        }
+        Ok(Arc::new(UcloudApi {
+            url: url.to_string(),
+            public_key: public_key.expose().to_string(),
+            private_key: private_key.clone(),
+        }))
     }
 }
+
+/// One UCloud account.
+struct UcloudApi {
+    /// The endpoint with a trailing `/`: every request is a POST to it.
+    url: String,
+    public_key: String,
+    private_key: Secret,
+}
+
+impl UcloudApi {
+    /// Every parameter of `op`, `Signature` included, sorted by key as the Go SDK's form encoder
+    /// sends them.
+    fn signed_params(&self, op: &Op<'_>) -> Vec<(String, String)> {
+        let (action, mut params) = match op {
+            Op::Update { user, write } => ("UpdateLoginProfile", update_params(user, write)),
+            Op::Read { user } => ("GetLoginProfile", vec![user_name(user)]),
+            // Not UCloud operations, never asked for by the engine: a read-only request keeps a
+            // misrouted op harmless, and `classify` fails it whatever comes back.
+            Op::Create { user, .. } | Op::Delete { user } => {
+                ("GetLoginProfile", vec![user_name(user)])
+            }
+            Op::ResolveUser { name } => ("GetLoginProfile", vec![user_name(name)]),
+        };
+        params.push(("Action".to_string(), action.to_string()));
+        params.push(("PublicKey".to_string(), self.public_key.clone()));
+        let signature = sign::sign(&params, self.private_key.expose());
+        params.push(("Signature".to_string(), signature));
+        params.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+        params
+    }
+}
+
+fn user_name(user: &str) -> (String, String) {
+    ("UserName".to_string(), user.to_string())
+}
+
+/// `UserName` and only the columns the row sets, each once.
+fn update_params(user: &str, write: &Write<'_>) -> Vec<(String, String)> {
+    let mut params = vec![user_name(user)];
+    params.extend(
+        WRITABLE
+            .iter()
+            .filter_map(|(field, name)| Some((name.to_string(), write.state.get(*field)?))),
+    );
+    if let Some(password) = write.password {
+        params.push(("Password".to_string(), password.expose().to_string()));
+    }
+    if write.generate_password {
+        params.push(("GenerateRandomPassword".to_string(), true.to_string()));
+    }
+    params
+}
+
+impl Api for UcloudApi {
+    /// UCloud signatures take no time, nonce or token: `stamp` and `token` are unused.
+    fn build(&self, op: &Op<'_>, _stamp: &Stamp, _token: Option<&Secret>) -> HttpRequest {
+        let body = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(self.signed_params(op))
+            .finish();
+        HttpRequest {
+            method: reqwest::Method::POST,
+            url: self.url.clone(),
+            headers: vec![(
+                "Content-Type".to_string(),
+                "application/x-www-form-urlencoded".to_string(),
+            )],
+            body: body.into_bytes(),
+        }
+    }
+
+    fn classify(&self, op: &Op<'_>, reply: &Reply) -> Classified {
+        classify::classify(op, reply)
+    }
+}
+
+#[cfg(test)]
+mod tests;

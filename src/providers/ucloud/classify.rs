@@ -1,0 +1,457 @@
+//! Reading UCloud replies, PROVIDERS.md §1.4. UCloud answers HTTP 200 even for errors: success is
+//! `RetCode == 0`, and `RetCode` sometimes arrives as a JSON string. Non-200 statuses come from the
+//! gateway or a proxy in front of it.
+
+use crate::providers::{Classified, Failure, FailureClass, Observed, Op, Reply, Verdict};
+use reqwest::StatusCode;
+use serde_json::Value;
+
+/// The header carrying UCloud's request id.
+const REQUEST_ID_HEADER: &str = "X-UCLOUD-REQUEST-UUID";
+
+/// Reads the reply to `op`.
+pub fn classify(op: &Op<'_>, reply: &Reply) -> Classified {
+    Classified {
+        request_id: reply.header(REQUEST_ID_HEADER).map(str::to_string),
+        verdict: verdict(op, reply),
+    }
+}
+
+fn verdict(op: &Op<'_>, reply: &Reply) -> Verdict {
+    if let Some(failure) = unsupported(op) {
+        return Verdict::Failed(failure);
+    }
+    let body: Option<Value> = serde_json::from_slice(&reply.body).ok();
+    let ret_code = body.as_ref().and_then(|b| integer(b.get("RetCode")?));
+    let message = body
+        .as_ref()
+        .and_then(|b| b.get("Message")?.as_str())
+        .filter(|m| !m.is_empty());
+    if reply.status != 200 {
+        return Verdict::Failed(http_failure(reply.status, ret_code, message));
+    }
+    match ret_code {
+        Some(0) => match op {
+            Op::Read { .. } => {
+                Verdict::Observed(observed(body.as_ref().and_then(|b| b.get("LoginProfile"))))
+            }
+            _ => Verdict::Done,
+        },
+        Some(code) => Verdict::Failed(Failure {
+            class: class_of(code),
+            code: code.to_string(),
+            message: message.map_or_else(|| meaning(code).to_string(), str::to_string),
+            retry_after: None,
+        }),
+        None => Verdict::Failed(failure(
+            FailureClass::Permanent,
+            "invalid_reply",
+            "the endpoint answered HTTP 200 without a UCloud RetCode: check that the endpoint is the UCloud API",
+        )),
+    }
+}
+
+/// UCloud has no API for these operations and the engine never asks for them (no UCloud action
+/// needs them); whatever came back, they fail rather than pass for something they are not.
+fn unsupported(op: &Op<'_>) -> Option<Failure> {
+    let what = match op {
+        Op::Read { .. } | Op::Update { .. } => return None,
+        Op::Create { .. } => "creating a login profile (UCloud's CreateUser does that)",
+        Op::Delete { .. } => "deleting a login profile",
+        Op::ResolveUser { .. } => "resolving user names (UCloud users are addressed by name)",
+    };
+    Some(failure(
+        FailureClass::Permanent,
+        "unsupported_operation",
+        &format!("UCloud IAM has no API for {what}"),
+    ))
+}
+
+fn failure(class: FailureClass, code: &str, message: &str) -> Failure {
+    Failure {
+        class,
+        code: code.to_string(),
+        message: message.to_string(),
+        retry_after: None,
+    }
+}
+
+/// The class of a non-zero `RetCode` (PROVIDERS.md §1.4). Unlike the SDK, codes >= 2000 are not
+/// retried as a rule: 11021 and 11208 are final.
+fn class_of(code: i64) -> FailureClass {
+    match code {
+        110 | 130 | 150 => FailureClass::Retryable { throttled: false },
+        153 => FailureClass::Retryable { throttled: true },
+        170 | 171 | 172 | 174 | 292 | 293 | 294 | 295 | 299 => FailureClass::Credential,
+        11021 => FailureClass::NotFound,
+        11208 => FailureClass::AlreadyExists,
+        // 160/161 (Action missing/unknown), password policy and anything undocumented.
+        _ => FailureClass::Permanent,
+    }
+}
+
+/// What a `RetCode` means, for replies without a `Message`.
+fn meaning(code: i64) -> &'static str {
+    match code {
+        110 => "UCloud API timeout",
+        130 => "UCloud gateway authentication service error",
+        150 => "UCloud service unavailable",
+        153 => "throttled by UCloud: lower the account's rate",
+        160 | 161 => "UCloud does not know this Action",
+        170 | 171 => "signature missing or wrong: check the account's private_key",
+        172 => "no UCloud account owns this public_key: check the account's public_key",
+        174 => "UCloud security token not found",
+        292 => "UCloud requires a ProjectId for this account",
+        293 | 294 | 295 | 299 => {
+            "UCloud denied the request: check the key's IAM permissions, IP allow-list and security lock"
+        }
+        11021 => "user not found",
+        11208 => "user already exists",
+        _ => "UCloud refused the request",
+    }
+}
+
+/// A non-200 status: the status decides the class; the code is the body's `RetCode` when there is
+/// one, else `http_<status>`.
+fn http_failure(status: u16, ret_code: Option<i64>, message: Option<&str>) -> Failure {
+    let class = match status {
+        429 => FailureClass::Retryable { throttled: true },
+        408 | 500..=599 => FailureClass::Retryable { throttled: false },
+        401 | 403 => FailureClass::Credential,
+        _ => FailureClass::Permanent,
+    };
+    let reason = StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("");
+    let message = match message {
+        Some(m) => format!("HTTP {status} {reason}: {m}"),
+        None => format!("HTTP {status} {reason} from the UCloud endpoint"),
+    };
+    Failure {
+        class,
+        code: match ret_code {
+            Some(code) if code != 0 => code.to_string(),
+            _ => format!("http_{status}"),
+        },
+        message,
+        retry_after: None,
+    }
+}
+
+/// The login state in a `GetLoginProfile` reply. The profile may be empty or missing: what is not
+/// there stays unknown, and the profile still exists (the call succeeded).
+fn observed(profile: Option<&Value>) -> Observed {
+    let field = |name: &str| profile.and_then(|p| p.get(name));
+    let mut seen = Observed {
+        exists: true,
+        ..Default::default()
+    };
+    seen.state.login_status = field("Status")
+        .and_then(Value::as_str)
+        .and_then(|s| s.parse().ok());
+    seen.state.mfa_bind_required = field("MFABindRequired").and_then(boolean);
+    seen.state.max_password_age = field("MaxPasswordAge")
+        .and_then(integer)
+        .and_then(|n| u32::try_from(n).ok());
+    seen
+}
+
+/// A JSON integer, or one sent as a string (UCloud does both).
+fn integer(v: &Value) -> Option<i64> {
+    match v {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// A JSON boolean, or one sent as a string.
+fn boolean(v: &Value) -> Option<bool> {
+    match v {
+        Value::Bool(b) => Some(*b),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::jobs::{LoginState, LoginStatus};
+    use crate::providers::Write;
+    use reqwest::header::{HeaderMap, HeaderValue};
+
+    fn reply(status: u16, body: &str) -> Reply {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "x-ucloud-request-uuid",
+            HeaderValue::from_static("5f1c2d3e-0000-4000-8000-000000000001"),
+        );
+        Reply {
+            status,
+            headers,
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    const READ: Op<'static> = Op::Read { user: "alice" };
+
+    fn update_op(state: &LoginState) -> Op<'_> {
+        Op::Update {
+            user: "alice",
+            write: Write {
+                state,
+                password: None,
+                generate_password: false,
+            },
+        }
+    }
+
+    fn failed(op: &Op<'_>, status: u16, body: &str) -> Failure {
+        match classify(op, &reply(status, body)).verdict {
+            Verdict::Failed(f) => f,
+            other => panic!("expected a failure, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn update_success_is_done_with_the_request_id() {
+        let state = LoginState::default();
+        let got = classify(
+            &update_op(&state),
+            &reply(
+                200,
+                r#"{"Action":"UpdateLoginProfileResponse","LoginProfile":{},"Message":"Success","RetCode":0}"#,
+            ),
+        );
+        assert_eq!(
+            got,
+            Classified {
+                request_id: Some("5f1c2d3e-0000-4000-8000-000000000001".into()),
+                verdict: Verdict::Done,
+            }
+        );
+    }
+
+    #[test]
+    fn read_success_reports_the_readable_fields() {
+        let got = classify(
+            &READ,
+            &reply(
+                200,
+                r#"{"Action":"GetLoginProfileResponse","RetCode":0,"Message":"","LoginProfile":{"Status":"Inactive","MFABindRequired":true,"MaxPasswordAge":90,"PasswordResetRequired":true}}"#,
+            ),
+        );
+        let expected = Observed {
+            exists: true,
+            state: LoginState {
+                login_status: Some(LoginStatus::Inactive),
+                mfa_bind_required: Some(true),
+                max_password_age: Some(90),
+                ..Default::default()
+            },
+            extra: Vec::new(),
+        };
+        assert_eq!(got.verdict, Verdict::Observed(expected));
+    }
+
+    #[test]
+    fn read_success_accepts_values_sent_as_strings() {
+        let got = classify(
+            &READ,
+            &reply(
+                200,
+                r#"{"RetCode":"0","LoginProfile":{"Status":"Active","MFABindRequired":"false","MaxPasswordAge":"30"}}"#,
+            ),
+        );
+        let Verdict::Observed(seen) = got.verdict else {
+            panic!("expected an observation, got {:?}", got.verdict);
+        };
+        assert_eq!(seen.state.login_status, Some(LoginStatus::Active));
+        assert_eq!(seen.state.mfa_bind_required, Some(false));
+        assert_eq!(seen.state.max_password_age, Some(30));
+    }
+
+    #[test]
+    fn empty_or_missing_login_profile_is_an_existing_profile_with_unknown_fields() {
+        for body in [
+            r#"{"Action":"GetLoginProfileResponse","LoginProfile":{},"RetCode":0}"#,
+            r#"{"Action":"GetLoginProfileResponse","RetCode":0}"#,
+            r#"{"RetCode":0,"LoginProfile":null}"#,
+            r#"{"RetCode":0,"LoginProfile":{"Status":"Frozen","MaxPasswordAge":-1}}"#,
+        ] {
+            assert_eq!(
+                classify(&READ, &reply(200, body)).verdict,
+                Verdict::Observed(Observed {
+                    exists: true,
+                    ..Default::default()
+                }),
+                "{body}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_documented_ret_code_has_its_class() {
+        use FailureClass::*;
+        let table = [
+            (110, Retryable { throttled: false }),
+            (130, Retryable { throttled: false }),
+            (150, Retryable { throttled: false }),
+            (153, Retryable { throttled: true }),
+            (160, Permanent),
+            (161, Permanent),
+            (170, Credential),
+            (171, Credential),
+            (172, Credential),
+            (174, Credential),
+            (292, Credential),
+            (293, Credential),
+            (294, Credential),
+            (295, Credential),
+            (299, Credential),
+            (11021, NotFound),
+            (11208, AlreadyExists),
+            (2000, Permanent),
+            (18001, Permanent),
+        ];
+        let state = LoginState::default();
+        for (code, class) in table {
+            for op in [READ, update_op(&state)] {
+                let body = format!(
+                    r#"{{"Action":"GetLoginProfileResponse","RetCode":{code},"Message":"reason {code}"}}"#
+                );
+                let f = failed(&op, 200, &body);
+                assert_eq!(f.class, class, "RetCode {code}");
+                assert_eq!(f.code, code.to_string());
+                assert_eq!(f.message, format!("reason {code}"));
+                assert_eq!(f.retry_after, None);
+            }
+        }
+    }
+
+    #[test]
+    fn ret_code_as_a_string_is_read_like_a_number() {
+        let f = failed(
+            &READ,
+            200,
+            r#"{"Action":"GetLoginProfileResponse","RetCode":"153","Message":"Request Too Frequent"}"#,
+        );
+        assert_eq!(
+            f,
+            Failure {
+                class: FailureClass::Retryable { throttled: true },
+                code: "153".into(),
+                message: "Request Too Frequent".into(),
+                retry_after: None,
+            }
+        );
+    }
+
+    #[test]
+    fn a_failure_without_message_says_what_the_code_means() {
+        let f = failed(&READ, 200, r#"{"RetCode":171}"#);
+        assert_eq!(f.class, FailureClass::Credential);
+        assert!(f.message.contains("private_key"), "{}", f.message);
+        assert!(
+            failed(&READ, 200, r#"{"RetCode":11021,"Message":""}"#)
+                .message
+                .contains("not found")
+        );
+    }
+
+    #[test]
+    fn http_errors_are_classed_by_status() {
+        use FailureClass::*;
+        for (status, class) in [
+            (429, Retryable { throttled: true }),
+            (502, Retryable { throttled: false }),
+            (503, Retryable { throttled: false }),
+            (504, Retryable { throttled: false }),
+            (500, Retryable { throttled: false }),
+            (401, Credential),
+            (403, Credential),
+            (404, Permanent),
+            (400, Permanent),
+        ] {
+            let f = failed(&READ, status, "");
+            assert_eq!(f.class, class, "HTTP {status}");
+            assert_eq!(f.code, format!("http_{status}"));
+        }
+    }
+
+    #[test]
+    fn a_non_json_502_is_retryable_and_says_so() {
+        let got = classify(
+            &READ,
+            &reply(502, "<html><body><h1>502 Bad Gateway</h1></body></html>"),
+        );
+        assert_eq!(
+            got.request_id.as_deref(),
+            Some("5f1c2d3e-0000-4000-8000-000000000001")
+        );
+        let Verdict::Failed(f) = got.verdict else {
+            panic!("expected a failure, got {:?}", got.verdict);
+        };
+        assert_eq!(f.class, FailureClass::Retryable { throttled: false });
+        assert_eq!(f.code, "http_502");
+        assert_eq!(f.message, "HTTP 502 Bad Gateway from the UCloud endpoint");
+    }
+
+    #[test]
+    fn an_http_error_with_a_ucloud_body_keeps_its_ret_code_and_message() {
+        let f = failed(
+            &READ,
+            429,
+            r#"{"RetCode":153,"Message":"Request Too Frequent"}"#,
+        );
+        assert_eq!(f.class, FailureClass::Retryable { throttled: true });
+        assert_eq!(f.code, "153");
+        assert_eq!(
+            f.message,
+            "HTTP 429 Too Many Requests: Request Too Frequent"
+        );
+    }
+
+    #[test]
+    fn a_200_that_is_not_a_ucloud_reply_is_permanent() {
+        for body in ["<html>captive portal</html>", "", r#"{"ok":true}"#] {
+            let f = failed(&READ, 200, body);
+            assert_eq!(f.class, FailureClass::Permanent, "{body}");
+            assert_eq!(f.code, "invalid_reply");
+        }
+    }
+
+    #[test]
+    fn no_request_id_header_means_none() {
+        let r = Reply {
+            status: 200,
+            headers: HeaderMap::new(),
+            body: br#"{"RetCode":0}"#.to_vec(),
+        };
+        assert_eq!(classify(&READ, &r).request_id, None);
+    }
+
+    #[test]
+    fn operations_ucloud_lacks_fail_whatever_the_reply() {
+        let state = LoginState::default();
+        let write = Write {
+            state: &state,
+            password: None,
+            generate_password: false,
+        };
+        for op in [
+            Op::Create {
+                user: "alice",
+                write,
+            },
+            Op::Delete { user: "alice" },
+            Op::ResolveUser { name: "alice" },
+        ] {
+            let f = failed(&op, 200, r#"{"RetCode":0,"LoginProfile":{}}"#);
+            assert_eq!(f.class, FailureClass::Permanent);
+            assert_eq!(f.code, "unsupported_operation");
+        }
+    }
+}
