@@ -64,14 +64,10 @@ fn failure(op: &Op<'_>, reply: &Reply, body: Option<&Value>) -> Verdict {
     }
     let message = match body.and_then(|b| b.get("Message")?.as_str()) {
         Some(message) => redact(message, op),
+        None if body.is_some_and(Value::is_object) => status_line(reply.status),
         None => format!(
-            "HTTP {}{} with a reply that is not Alibaba Cloud JSON",
-            reply.status,
-            reqwest::StatusCode::from_u16(reply.status)
-                .ok()
-                .and_then(|s| s.canonical_reason())
-                .map(|r| format!(" {r}"))
-                .unwrap_or_default()
+            "{} with a reply that is not Alibaba Cloud JSON",
+            status_line(reply.status)
         ),
     };
     Verdict::Failed(Failure {
@@ -84,6 +80,17 @@ fn failure(op: &Op<'_>, reply: &Reply, body: Option<&Value>) -> Verdict {
         message,
         retry_after: retry_after(reply),
     })
+}
+
+/// `HTTP 502 Bad Gateway`.
+fn status_line(status: u16) -> String {
+    match reqwest::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+    {
+        Some(reason) => format!("HTTP {status} {reason}"),
+        None => format!("HTTP {status}"),
+    }
 }
 
 /// PROVIDERS.md §2.5: the code decides; without a known code, the HTTP status.
@@ -458,6 +465,11 @@ mod tests {
                 assert_eq!(failed(&READ, &reply(status, &[], body)).class, class);
             }
         }
+        let f = failed(&READ, &reply(400, &[], r#"{"Code":"Odd"}"#));
+        assert_eq!(
+            (f.code.as_str(), f.message.as_str()),
+            ("Odd", "HTTP 400 Bad Request")
+        );
         let f = failed(&READ, &reply(200, &[], "<html>captive portal</html>"));
         assert_eq!(
             (f.class, f.code.as_str()),

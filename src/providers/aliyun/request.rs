@@ -72,7 +72,7 @@ fn common(action: &str, credentials: &Credentials, stamp: &Stamp) -> Vec<(String
 /// `ResolveUser` is never asked of aliyun (the user principal name is the key, so
 /// `name_to_resolve` is `None`). Should it be, it reads the login profile: an API the emulator
 /// serves, whose answer tells whether the user exists (see `classify`).
-fn operation<'a>(op: &Op<'a>) -> (&'static str, Vec<(&'static str, String)>) {
+fn operation(op: &Op<'_>) -> (&'static str, Vec<(&'static str, String)>) {
     match *op {
         Op::Read { user } | Op::ResolveUser { name: user } => ("GetLoginProfile", upn(user)),
         Op::Delete { user } => ("DeleteLoginProfile", upn(user)),
