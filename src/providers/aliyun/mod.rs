@@ -1,50 +1,449 @@
-//! Aliyun: not implemented yet.
+//! Alibaba Cloud RAM/IMS 2019-08-15 (PROVIDERS.md §2): console login profiles keyed by user
+//! principal name, RPC calls signed with V1 (HMAC-SHA1). `request` builds, `classify` reads,
+//! `sign` signs.
+
+mod classify;
+mod request;
+pub mod sign;
 
 use crate::jobs::{Action, Field, Job, LoginState, ProviderKind};
-use crate::providers::{AccountSpec, Api, ColumnProblem, ConnectError, Provider};
+use crate::providers::{
+    AccountSpec, Api, Classified, ColumnProblem, ConnectError, HttpRequest, Op, Provider, Reply,
+    Stamp,
+};
+use crate::secret::Secret;
+use request::Credentials;
 use std::sync::Arc;
 
 pub struct Aliyun;
+
+const ACTIONS: &[Action] = &[
+    Action::CreateLoginProfile,
+    Action::UpdateLoginProfile,
+    Action::EnsureLoginProfile,
+    Action::GetLoginProfile,
+    Action::DeleteLoginProfile,
+    Action::EnforceMfa,
+];
+
+/// What GetLoginProfile returns, and so all a create or update can set.
+const READABLE: &[Field] = &[
+    Field::LoginStatus,
+    Field::MfaBindRequired,
+    Field::PasswordResetRequired,
+];
+
+/// The official CLI's variables (PROVIDERS.md §2.7), first non-empty wins.
+const ENV_KEYS: &[(&str, &[&str])] = &[
+    (
+        "access_key_id",
+        &[
+            "ALIBABA_CLOUD_ACCESS_KEY_ID",
+            "ALIBABACLOUD_ACCESS_KEY_ID",
+            "ALICLOUD_ACCESS_KEY_ID",
+            "ACCESS_KEY_ID",
+        ],
+    ),
+    (
+        "access_key_secret",
+        &[
+            "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
+            "ALIBABACLOUD_ACCESS_KEY_SECRET",
+            "ALICLOUD_ACCESS_KEY_SECRET",
+            "ACCESS_KEY_SECRET",
+        ],
+    ),
+    (
+        "security_token",
+        &[
+            "ALIBABA_CLOUD_SECURITY_TOKEN",
+            "ALIBABACLOUD_SECURITY_TOKEN",
+            "ALICLOUD_SECURITY_TOKEN",
+            "SECURITY_TOKEN",
+        ],
+    ),
+];
+
+const SECRET_KEYS: &[&str] = &["access_key_secret", "security_token"];
+
+const EXAMPLE_USER: &str = "alice@example.onaliyun.com";
 
 impl Provider for Aliyun {
     fn kind(&self) -> ProviderKind {
         ProviderKind::Aliyun
     }
+
     fn actions(&self) -> &'static [Action] {
-        &[]
+        ACTIONS
     }
+
     fn readable(&self) -> &'static [Field] {
-        &[]
+        READABLE
     }
+
     fn extra_observed(&self) -> &'static [&'static str] {
-        &[]
+        classify::EXTRA_OBSERVED
     }
-    fn check_row(&self, _job: &Job) -> Vec<ColumnProblem> {
-        Vec::new()
+
+    fn check_row(&self, job: &Job) -> Vec<ColumnProblem> {
+        let mut problems = Vec::new();
+        if !is_principal_name(&job.user) {
+            let message = if job.user.is_empty() {
+                format!("aliyun needs the user principal name (name@domain, e.g. {EXAMPLE_USER})")
+            } else {
+                format!(
+                    "'{}' is not a user principal name: aliyun needs name@domain, e.g. {EXAMPLE_USER}",
+                    job.user
+                )
+            };
+            problems.push(ColumnProblem {
+                column: "user",
+                message,
+            });
+        }
+        if job.user_name.is_some() {
+            problems.push(ColumnProblem {
+                column: "user_name",
+                message: format!(
+                    "user_name is for huawei: aliyun rows name the user in 'user' as name@domain (e.g. {EXAMPLE_USER})"
+                ),
+            });
+        }
+        for field in Field::ALL {
+            if !READABLE.contains(&field) && job.desired.get(field).is_some() {
+                problems.push(ColumnProblem {
+                    column: field.column(),
+                    message: format!(
+                        "aliyun login profiles have no {}: leave it empty on aliyun rows (aliyun sets login_status, mfa_bind_required and password_reset_required)",
+                        field.column()
+                    ),
+                });
+            }
+        }
+        problems
     }
+
     fn mfa_state(&self, _job: &Job) -> LoginState {
-        LoginState::default()
+        LoginState {
+            mfa_bind_required: Some(true),
+            ..Default::default()
+        }
     }
+
+    /// IMS has one endpoint for every region.
     fn default_endpoint(&self, _region: Option<&str>) -> Option<String> {
-        None
+        Some("https://ims.aliyuncs.com".into())
     }
+
+    /// The published per-account limit of the login-profile write APIs (PROVIDERS.md §2.6).
     fn default_rate(&self) -> f64 {
-        10.0
+        20.0
     }
+
     fn env_keys(&self) -> &'static [(&'static str, &'static [&'static str])] {
-        &[]
+        ENV_KEYS
     }
+
     fn secret_keys(&self) -> &'static [&'static str] {
-        &[]
+        SECRET_KEYS
     }
+
     fn emulator_keys(&self) -> &'static [(&'static str, &'static str)] {
-        &[]
+        &[
+            ("access_key_id", "emulator-aliyun-key"),
+            ("access_key_secret", "emulator-aliyun-secret"),
+        ]
     }
+
     fn connect(&self, account: &AccountSpec<'_>) -> Result<Arc<dyn Api>, ConnectError> {
-        Err(ConnectError::Invalid {
-            account: account.name.to_string(),
-            message: "not implemented".into(),
-        })
+        let endpoint = account.endpoint;
+        if endpoint.query().is_some() || endpoint.fragment().is_some() {
+            return Err(ConnectError::Invalid {
+                account: account.name.to_string(),
+                message: format!(
+                    "endpoint '{endpoint}' must not have a query or fragment: give the service URL, e.g. https://ims.aliyuncs.com"
+                ),
+            });
+        }
+        let credentials = Credentials {
+            access_key_id: required(account, "access_key_id")?.expose().to_string(),
+            access_key_secret: required(account, "access_key_secret")?.clone(),
+            security_token: account.keys.get("security_token").cloned(),
+        };
+        Ok(Arc::new(AliyunApi {
+            // RPC calls go to the endpoint's own path: `/` for the real service.
+            url: endpoint.to_string(),
+            credentials,
+        }))
     }
 }
-pub mod sign;
+
+/// `name@domain`, both parts non-empty.
+fn is_principal_name(user: &str) -> bool {
+    matches!(user.split_once('@'),
+        Some((name, domain)) if !name.is_empty() && !domain.is_empty() && !domain.contains('@'))
+}
+
+fn required<'a>(account: &'a AccountSpec<'_>, key: &str) -> Result<&'a Secret, ConnectError> {
+    account.keys.get(key).ok_or_else(|| ConnectError::Missing {
+        account: account.name.to_string(),
+        key: key.to_string(),
+        hint: hint(key),
+    })
+}
+
+/// Where a key can come from: the environment (default account) or the config file.
+fn hint(key: &str) -> String {
+    let env = ENV_KEYS
+        .iter()
+        .find(|(k, _)| *k == key)
+        .map(|(_, vars)| vars.join(", "))
+        .unwrap_or_default();
+    let config = if SECRET_KEYS.contains(&key) {
+        format!("{key}_env or {key}_file")
+    } else {
+        format!("{key}, {key}_env or {key}_file")
+    };
+    format!(
+        "set {env} (the first one set wins) for the default account, or {config} in the account's section of the config file"
+    )
+}
+
+/// One aliyun account: its endpoint and credentials.
+#[derive(Debug)]
+struct AliyunApi {
+    url: String,
+    credentials: Credentials,
+}
+
+impl Api for AliyunApi {
+    fn build(&self, op: &Op<'_>, stamp: &Stamp, _token: Option<&Secret>) -> HttpRequest {
+        request::build(&self.url, &self.credentials, op, stamp)
+    }
+
+    fn classify(&self, op: &Op<'_>, reply: &Reply) -> Classified {
+        classify::classify(op, reply)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::providers::{Keys, Verdict, provider};
+
+    fn keys(pairs: &[(&str, &str)]) -> Keys {
+        let mut keys = Keys::default();
+        for (k, v) in pairs {
+            keys.insert(k, Secret::new(*v));
+        }
+        keys
+    }
+
+    fn connect(endpoint: &str, pairs: &[(&str, &str)]) -> Result<Arc<dyn Api>, ConnectError> {
+        let endpoint = url::Url::parse(endpoint).unwrap();
+        let keys = keys(pairs);
+        Aliyun.connect(&AccountSpec {
+            name: "hq",
+            endpoint: &endpoint,
+            keys: &keys,
+        })
+    }
+
+    fn job(user: &str) -> Job {
+        Job {
+            index: 0,
+            line: 2,
+            provider: ProviderKind::Aliyun,
+            account: String::new(),
+            action: Action::EnsureLoginProfile,
+            user: user.into(),
+            user_name: None,
+            desired: LoginState::default(),
+            password: None,
+            generate_password: false,
+        }
+    }
+
+    #[test]
+    fn is_the_aliyun_provider() {
+        assert_eq!(provider(ProviderKind::Aliyun).kind(), ProviderKind::Aliyun);
+        assert_eq!(
+            Aliyun.default_endpoint(Some("cn-hangzhou")).as_deref(),
+            Some("https://ims.aliyuncs.com")
+        );
+        assert_eq!(Aliyun.default_rate(), 20.0);
+        assert!(!Aliyun.actions().contains(&Action::SetLoginProtect));
+        assert_eq!(Aliyun.extra_observed(), &["update_date", "last_login_time"]);
+    }
+
+    #[test]
+    fn env_keys_follow_the_cli_order() {
+        let (key, vars) = Aliyun.env_keys()[0];
+        assert_eq!(key, "access_key_id");
+        assert_eq!(
+            vars,
+            &[
+                "ALIBABA_CLOUD_ACCESS_KEY_ID",
+                "ALIBABACLOUD_ACCESS_KEY_ID",
+                "ALICLOUD_ACCESS_KEY_ID",
+                "ACCESS_KEY_ID"
+            ]
+        );
+        let names: Vec<&str> = Aliyun.env_keys().iter().map(|(k, _)| *k).collect();
+        assert_eq!(
+            names,
+            ["access_key_id", "access_key_secret", "security_token"]
+        );
+        for (key, vars) in Aliyun.env_keys() {
+            let suffix = key.to_ascii_uppercase();
+            let prefixes: Vec<&str> = vars
+                .iter()
+                .map(|v| v.strip_suffix(suffix.as_str()).unwrap())
+                .collect();
+            assert_eq!(
+                prefixes,
+                ["ALIBABA_CLOUD_", "ALIBABACLOUD_", "ALICLOUD_", ""]
+            );
+        }
+        assert_eq!(
+            Aliyun.secret_keys(),
+            &["access_key_secret", "security_token"]
+        );
+    }
+
+    #[test]
+    fn principal_names_need_a_name_and_a_domain() {
+        assert!(
+            Aliyun
+                .check_row(&job("alice@example.onaliyun.com"))
+                .is_empty()
+        );
+        for bad in ["alice", "@example.com", "alice@", "a@b@c", ""] {
+            let problems = Aliyun.check_row(&job(bad));
+            assert_eq!(problems.len(), 1, "{bad:?}");
+            assert_eq!(problems[0].column, "user");
+            assert!(problems[0].message.contains("name@domain"), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn columns_aliyun_cannot_set_are_problems_on_that_column() {
+        let mut row = job("alice@example.onaliyun.com");
+        row.desired = LoginState {
+            login_status: Some(crate::jobs::LoginStatus::Active),
+            mfa_bind_required: Some(true),
+            password_reset_required: Some(true),
+            max_password_age: Some(90),
+            email: Some("a@example.com".into()),
+            login_protect_enabled: Some(true),
+            verification_method: Some(crate::jobs::VerificationMethod::Vmfa),
+        };
+        row.user_name = Some("alice".into());
+        let problems = Aliyun.check_row(&row);
+        let columns: Vec<&str> = problems.iter().map(|p| p.column).collect();
+        assert_eq!(
+            columns,
+            [
+                "user_name",
+                "max_password_age",
+                "email",
+                "login_protect_enabled",
+                "verification_method"
+            ]
+        );
+        assert!(
+            problems[1]
+                .message
+                .starts_with("aliyun login profiles have no max_password_age")
+        );
+    }
+
+    #[test]
+    fn enforce_mfa_only_requires_binding() {
+        let mut row = job("alice@example.onaliyun.com");
+        row.desired.login_status = Some(crate::jobs::LoginStatus::Inactive);
+        assert_eq!(
+            Aliyun.mfa_state(&row),
+            LoginState {
+                mfa_bind_required: Some(true),
+                ..Default::default()
+            }
+        );
+    }
+
+    #[test]
+    fn connect_names_what_to_set() {
+        let Err(err) = connect("https://ims.aliyuncs.com", &[("access_key_secret", "s")]) else {
+            panic!("connected without an access key id");
+        };
+        let shown = err.to_string();
+        assert!(shown.starts_with("hq: missing credential 'access_key_id'"));
+        assert!(shown.contains("ALIBABA_CLOUD_ACCESS_KEY_ID"));
+        assert!(shown.contains("access_key_id, access_key_id_env or access_key_id_file"));
+
+        let Err(err) = connect("https://ims.aliyuncs.com", &[("access_key_id", "id")]) else {
+            panic!("connected without a secret");
+        };
+        let shown = err.to_string();
+        assert!(shown.contains("'access_key_secret'"));
+        assert!(shown.contains("ALIBABA_CLOUD_ACCESS_KEY_SECRET"));
+        assert!(shown.contains("access_key_secret_env or access_key_secret_file"));
+
+        let empty_secret = connect(
+            "https://ims.aliyuncs.com",
+            &[("access_key_id", "id"), ("access_key_secret", "")],
+        );
+        assert!(matches!(empty_secret, Err(ConnectError::Missing { .. })));
+
+        let query = connect(
+            "https://ims.aliyuncs.com/?x=1",
+            &[("access_key_id", "id"), ("access_key_secret", "s")],
+        );
+        assert!(matches!(query, Err(ConnectError::Invalid { .. })));
+    }
+
+    #[test]
+    fn connected_api_posts_to_the_endpoint_and_reads_replies() {
+        let api = connect(
+            "http://127.0.0.1:8080",
+            &[
+                ("access_key_id", "emulator-aliyun-key"),
+                ("access_key_secret", "emulator-aliyun-secret"),
+                ("security_token", "tok"),
+            ],
+        )
+        .unwrap();
+        let op = Op::Delete {
+            user: "alice@example.onaliyun.com",
+        };
+        let request = api.build(&op, &Stamp::now(), None);
+        assert_eq!(request.url, "http://127.0.0.1:8080/");
+        let body = String::from_utf8(request.body).unwrap();
+        assert!(body.contains("AccessKeyId=emulator-aliyun-key&"));
+        assert!(body.contains("&SecurityToken=tok&"));
+        assert!(!body.contains("emulator-aliyun-secret"));
+        let reply = Reply {
+            status: 200,
+            headers: Default::default(),
+            body: br#"{"RequestId":"R1"}"#.to_vec(),
+        };
+        assert_eq!(
+            api.classify(&op, &reply),
+            Classified {
+                request_id: Some("R1".into()),
+                verdict: Verdict::Done
+            }
+        );
+    }
+
+    #[test]
+    fn an_endpoint_path_is_kept() {
+        let api = connect(
+            "http://127.0.0.1:8080/aliyun/",
+            &[("access_key_id", "id"), ("access_key_secret", "s")],
+        )
+        .unwrap();
+        let request = api.build(&Op::Read { user: "a@b" }, &Stamp::now(), None);
+        assert_eq!(request.url, "http://127.0.0.1:8080/aliyun/");
+    }
+}

@@ -1,0 +1,533 @@
+//! Reads IMS replies (PROVIDERS.md §2.4–§2.6): success by HTTP status, failures by the body's `Code`,
+//! falling back on the status when the body is not Alibaba Cloud JSON (a proxy's HTML page).
+
+use crate::jobs::LoginState;
+use crate::providers::encoding::rfc3986;
+use crate::providers::{Classified, Failure, FailureClass, Observed, Op, Reply, Verdict};
+use serde_json::{Map, Value};
+use std::time::Duration;
+
+/// Other `LoginProfile` fields of a GetLoginProfile reply, reported as `observed_<name>`.
+/// (`UserPrincipalName` is left out: it repeats the row's `user`.)
+pub const EXTRA_OBSERVED: &[&str] = &["update_date", "last_login_time"];
+
+const THROTTLED: FailureClass = FailureClass::Retryable { throttled: true };
+const TRANSIENT: FailureClass = FailureClass::Retryable { throttled: false };
+
+/// Classifies the reply to `op`.
+pub fn classify(op: &Op<'_>, reply: &Reply) -> Classified {
+    let body: Option<Value> = serde_json::from_slice(&reply.body).ok();
+    let request_id = reply
+        .header("x-acs-request-id")
+        .filter(|id| !id.is_empty())
+        .or_else(|| body.as_ref()?.get("RequestId")?.as_str())
+        .map(str::to_string);
+    let verdict = if (200..300).contains(&reply.status) {
+        success(op, reply.status, body.as_ref())
+    } else {
+        failure(op, reply, body.as_ref())
+    };
+    Classified {
+        request_id,
+        verdict,
+    }
+}
+
+fn success(op: &Op<'_>, status: u16, body: Option<&Value>) -> Verdict {
+    match *op {
+        Op::Read { .. } => match body.and_then(|b| b.get("LoginProfile")?.as_object()) {
+            Some(profile) => Verdict::Observed(observed(profile)),
+            None => Verdict::Failed(Failure {
+                class: FailureClass::Permanent,
+                code: "invalid_reply".into(),
+                message: format!(
+                    "HTTP {status} without a LoginProfile: is the endpoint Alibaba Cloud IMS (https://ims.aliyuncs.com)?"
+                ),
+                retry_after: None,
+            }),
+        },
+        // Any answer but "no such user" means the principal name names a user, and is its key.
+        Op::ResolveUser { name } => Verdict::UserId(name.to_string()),
+        Op::Create { .. } | Op::Update { .. } | Op::Delete { .. } => Verdict::Done,
+    }
+}
+
+fn failure(op: &Op<'_>, reply: &Reply, body: Option<&Value>) -> Verdict {
+    let code = body.and_then(|b| b.get("Code")?.as_str()).unwrap_or("");
+    if code == "EntityNotExist.User.LoginProfile" {
+        match *op {
+            // The user exists and has no console login: an answer, not a failure.
+            Op::Read { .. } => return Verdict::Observed(Observed::default()),
+            Op::ResolveUser { name } => return Verdict::UserId(name.to_string()),
+            _ => {}
+        }
+    }
+    let message = match body.and_then(|b| b.get("Message")?.as_str()) {
+        Some(message) => redact(message, op),
+        None if body.is_some_and(Value::is_object) => status_line(reply.status),
+        None => format!(
+            "{} with a reply that is not Alibaba Cloud JSON",
+            status_line(reply.status)
+        ),
+    };
+    Verdict::Failed(Failure {
+        class: class_of(code, reply.status),
+        code: if code.is_empty() {
+            reply.status.to_string()
+        } else {
+            code.to_string()
+        },
+        message,
+        retry_after: retry_after(reply),
+    })
+}
+
+/// `HTTP 502 Bad Gateway`.
+fn status_line(status: u16) -> String {
+    match reqwest::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+    {
+        Some(reason) => format!("HTTP {status} {reason}"),
+        None => format!("HTTP {status}"),
+    }
+}
+
+/// PROVIDERS.md §2.5: the code decides; without a known code, the HTTP status.
+fn class_of(code: &str, status: u16) -> FailureClass {
+    match code {
+        "Throttling" | "Rejected.Throttling" => THROTTLED,
+        c if c.starts_with("Throttling.") => THROTTLED,
+        // A fresh nonce, which every retry gets, fixes a reused one.
+        "ServiceUnavailable" | "UnknownError" | "SignatureNonceUsed" => TRANSIENT,
+        "SignatureDoesNotMatch"
+        | "InvalidAccessKeyId.NotFound"
+        | "InvalidAccessKeyId.Inactive"
+        | "InvalidTimeStamp.Expired"
+        | "Forbidden.AccessKeyDisabled"
+        | "NoPermission"
+        | "Inactive" => FailureClass::Credential,
+        // An expired or malformed STS token: renewing it is the user's job.
+        c if c.starts_with("InvalidSecurityToken.") => FailureClass::Credential,
+        "EntityNotExist.User" | "EntityNotExist.User.LoginProfile" => FailureClass::NotFound,
+        "EntityAlreadyExists.User.LoginProfile" => FailureClass::AlreadyExists,
+        _ if status >= 500 => TRANSIENT,
+        _ if status == 429 => THROTTLED,
+        _ => FailureClass::Permanent,
+    }
+}
+
+/// `x-acs-retry-after`: a positive integer of milliseconds; anything else is ignored.
+fn retry_after(reply: &Reply) -> Option<Duration> {
+    let millis: u64 = reply.header("x-acs-retry-after")?.trim().parse().ok()?;
+    (millis > 0).then(|| Duration::from_millis(millis))
+}
+
+/// Keeps the request's password out of a server message. `SignatureDoesNotMatch` quotes the
+/// server's string to sign, which carries every parameter, so that part is cut; any other echo of
+/// the password, raw or encoded, is masked.
+fn redact(message: &str, op: &Op<'_>) -> String {
+    let lower = message.to_ascii_lowercase();
+    let quoted = ["server string to sign", "string to sign"]
+        .iter()
+        .find_map(|marker| lower.find(marker));
+    let mut message = match quoted {
+        Some(at) => format!(
+            "{} [the server's string to sign is not shown]",
+            message[..at].trim_end()
+        ),
+        None => message.to_string(),
+    };
+    let password = match op {
+        Op::Create { write, .. } | Op::Update { write, .. } => write.password,
+        _ => None,
+    };
+    if let Some(password) = password.map(|p| p.expose()).filter(|p| !p.is_empty()) {
+        let once = rfc3986(password);
+        for form in [rfc3986(&once), once, password.to_string()] {
+            message = message.replace(&form, "***");
+        }
+    }
+    message
+}
+
+fn observed(profile: &Map<String, Value>) -> Observed {
+    let flag = |key: &str| match profile.get(key)? {
+        Value::Bool(b) => Some(*b),
+        Value::String(s) => s.trim().to_ascii_lowercase().parse().ok(),
+        _ => None,
+    };
+    let state = LoginState {
+        login_status: profile
+            .get("Status")
+            .and_then(Value::as_str)
+            .and_then(|s| s.parse().ok()),
+        mfa_bind_required: flag("MFABindRequired"),
+        password_reset_required: flag("PasswordResetRequired"),
+        ..Default::default()
+    };
+    let extra = profile
+        .iter()
+        .filter_map(|(key, value)| {
+            let name = EXTRA_OBSERVED.iter().find(|n| **n == snake_case(key))?;
+            let value = match value {
+                Value::String(s) => s.clone(),
+                Value::Null => String::new(),
+                other => other.to_string(),
+            };
+            (!value.is_empty()).then_some((*name, value))
+        })
+        .collect();
+    Observed {
+        exists: true,
+        state,
+        extra,
+    }
+}
+
+/// `LastLoginTime` → `last_login_time`.
+fn snake_case(key: &str) -> String {
+    let mut out = String::with_capacity(key.len() + 4);
+    for (i, c) in key.chars().enumerate() {
+        if c.is_ascii_uppercase() && i > 0 {
+            out.push('_');
+        }
+        out.push(c.to_ascii_lowercase());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::jobs::LoginStatus;
+    use crate::providers::Write;
+    use crate::secret::Secret;
+    use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+
+    const USER: &str = "alice@example.onaliyun.com";
+    const READ: Op<'static> = Op::Read { user: USER };
+    const DELETE: Op<'static> = Op::Delete { user: USER };
+
+    fn reply(status: u16, headers: &[(&str, &str)], body: &str) -> Reply {
+        let mut map = HeaderMap::new();
+        for (name, value) in headers {
+            map.insert(
+                HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                HeaderValue::from_str(value).unwrap(),
+            );
+        }
+        Reply {
+            status,
+            headers: map,
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    /// An IMS error body as the service sends it.
+    fn error(status: u16, code: &str, message: &str) -> Reply {
+        let body = serde_json::json!({
+            "RequestId": "7B8A4E7D-6CFF-471D-84DF-195A7A241ECB",
+            "HostId": "ims.aliyuncs.com",
+            "Code": code,
+            "Message": message,
+        });
+        reply(status, &[], &body.to_string())
+    }
+
+    fn failed(op: &Op<'_>, reply: &Reply) -> Failure {
+        match classify(op, reply).verdict {
+            Verdict::Failed(f) => f,
+            other => panic!("expected a failure, got {other:?}"),
+        }
+    }
+
+    fn with_write<'a>(state: &'a LoginState, password: &'a Secret) -> Write<'a> {
+        Write {
+            state,
+            password: Some(password),
+            generate_password: false,
+        }
+    }
+
+    #[test]
+    fn read_reply_becomes_the_observed_state_with_extras() {
+        let body = r#"{
+            "RequestId": "29CB303C-1F05-43A6-A6BC-EBC5A797F8DB",
+            "LoginProfile": {
+                "Status": "Active",
+                "UpdateDate": "2020-10-14T03:47:51Z",
+                "LastLoginTime": "2021-01-02T03:04:05Z",
+                "PasswordResetRequired": false,
+                "UserPrincipalName": "alice@example.onaliyun.com",
+                "MFABindRequired": true
+            }
+        }"#;
+        let classified = classify(&READ, &reply(200, &[], body));
+        assert_eq!(
+            classified.request_id.as_deref(),
+            Some("29CB303C-1F05-43A6-A6BC-EBC5A797F8DB")
+        );
+        let Verdict::Observed(observed) = classified.verdict else {
+            panic!("expected Observed, got {:?}", classified.verdict);
+        };
+        assert!(observed.exists);
+        assert_eq!(
+            observed.state,
+            LoginState {
+                login_status: Some(LoginStatus::Active),
+                mfa_bind_required: Some(true),
+                password_reset_required: Some(false),
+                ..Default::default()
+            }
+        );
+        let mut extra = observed.extra.clone();
+        extra.sort();
+        assert_eq!(
+            extra,
+            vec![
+                ("last_login_time", "2021-01-02T03:04:05Z".to_string()),
+                ("update_date", "2020-10-14T03:47:51Z".to_string()),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_never_used_login_has_no_last_login_time() {
+        let body = r#"{"RequestId":"R","LoginProfile":{"Status":"Inactive","LastLoginTime":"","MFABindRequired":"false"}}"#;
+        let Verdict::Observed(observed) = classify(&READ, &reply(200, &[], body)).verdict else {
+            panic!("expected Observed");
+        };
+        assert_eq!(observed.state.login_status, Some(LoginStatus::Inactive));
+        assert_eq!(observed.state.mfa_bind_required, Some(false));
+        assert_eq!(observed.state.password_reset_required, None);
+        assert!(observed.extra.is_empty());
+    }
+
+    #[test]
+    fn a_read_without_a_login_profile_is_an_answer() {
+        let r = error(
+            404,
+            "EntityNotExist.User.LoginProfile",
+            "The login profile of the user alice@example.onaliyun.com does not exist.",
+        );
+        assert_eq!(
+            classify(&READ, &r),
+            Classified {
+                request_id: Some("7B8A4E7D-6CFF-471D-84DF-195A7A241ECB".into()),
+                verdict: Verdict::Observed(Observed::default()),
+            }
+        );
+    }
+
+    #[test]
+    fn a_missing_login_profile_is_not_found_for_writes() {
+        let r = error(
+            404,
+            "EntityNotExist.User.LoginProfile",
+            "The login profile of the user alice@example.onaliyun.com does not exist.",
+        );
+        let state = LoginState::default();
+        let update = Op::Update {
+            user: USER,
+            write: Write {
+                state: &state,
+                password: None,
+                generate_password: false,
+            },
+        };
+        for op in [update, DELETE] {
+            let f = failed(&op, &r);
+            assert_eq!(f.class, FailureClass::NotFound);
+            assert_eq!(f.code, "EntityNotExist.User.LoginProfile");
+            assert!(f.message.contains("does not exist"));
+        }
+    }
+
+    #[test]
+    fn writes_are_done_on_2xx() {
+        let state = LoginState::default();
+        let password = Secret::new("pw-123456789");
+        let create = Op::Create {
+            user: USER,
+            write: with_write(&state, &password),
+        };
+        let body = r#"{"RequestId":"29CB303C-1F05-43A6-A6BC-EBC5A797F8DB","LoginProfile":{"Status":"Active"}}"#;
+        assert_eq!(
+            classify(&create, &reply(200, &[], body)).verdict,
+            Verdict::Done
+        );
+        assert_eq!(
+            classify(&DELETE, &reply(200, &[], r#"{"RequestId":"X"}"#)).verdict,
+            Verdict::Done
+        );
+    }
+
+    #[test]
+    fn every_row_of_the_error_table() {
+        use FailureClass::*;
+        let table: &[(u16, &str, FailureClass)] = &[
+            (400, "Throttling", THROTTLED),
+            (400, "Throttling.User", THROTTLED),
+            (400, "Throttling.Api", THROTTLED),
+            (400, "Rejected.Throttling", THROTTLED),
+            (503, "ServiceUnavailable", TRANSIENT),
+            (500, "UnknownError", TRANSIENT),
+            (500, "InternalError", TRANSIENT),
+            (400, "SignatureDoesNotMatch", Credential),
+            (404, "InvalidAccessKeyId.NotFound", Credential),
+            (400, "InvalidTimeStamp.Expired", Credential),
+            (403, "Forbidden.AccessKeyDisabled", Credential),
+            (403, "NoPermission", Credential),
+            (403, "Inactive", Credential),
+            (400, "InvalidSecurityToken.Expired", Credential),
+            (400, "SignatureNonceUsed", TRANSIENT),
+            (400, "InvalidParameter.Password.TooWeak", Permanent),
+            (
+                400,
+                "InvalidParameter.UserPrincipalName.InvalidChars",
+                Permanent,
+            ),
+            (400, "MissingParameter", Permanent),
+            (409, "DeleteConflict.User.LoginProfile", Permanent),
+            (409, "LimitExceeded.User", Permanent),
+            (404, "EntityNotExist.User", NotFound),
+            (409, "EntityAlreadyExists.User.LoginProfile", AlreadyExists),
+            (400, "SomethingNew", Permanent),
+            (502, "SomethingNew", TRANSIENT),
+        ];
+        for (status, code, class) in table {
+            let f = failed(&DELETE, &error(*status, code, "message from the service"));
+            assert_eq!((code, f.class), (code, *class));
+            assert_eq!(f.code, *code);
+            assert_eq!(f.message, "message from the service");
+        }
+    }
+
+    #[test]
+    fn a_missing_user_is_not_found_even_on_read() {
+        let r = error(
+            404,
+            "EntityNotExist.User",
+            "The user does not exist: alice@example.onaliyun.com.",
+        );
+        assert_eq!(failed(&READ, &r).class, FailureClass::NotFound);
+    }
+
+    #[test]
+    fn throttling_carries_the_server_delay_in_milliseconds() {
+        let body = r#"{"RequestId":"R","Code":"Throttling.User","Message":"Request was denied due to user flow control."}"#;
+        let r = reply(400, &[("X-Acs-Retry-After", "80")], body);
+        let f = failed(&READ, &r);
+        assert_eq!(f.class, THROTTLED);
+        assert_eq!(f.retry_after, Some(Duration::from_millis(80)));
+    }
+
+    #[test]
+    fn odd_retry_after_values_are_ignored() {
+        let body = r#"{"Code":"Throttling"}"#;
+        for value in ["0", "", " ", "-5", "1.5", "soon", "18446744073709551616"] {
+            let r = reply(400, &[("x-acs-retry-after", value)], body);
+            assert_eq!(failed(&READ, &r).retry_after, None, "value {value:?}");
+        }
+        let r = reply(400, &[("x-acs-retry-after", " 1500 ")], body);
+        assert_eq!(
+            failed(&READ, &r).retry_after,
+            Some(Duration::from_millis(1500))
+        );
+    }
+
+    #[test]
+    fn an_html_gateway_error_is_retried_by_its_status() {
+        let html = "<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>";
+        let r = reply(502, &[("x-acs-request-id", "GW-1")], html);
+        let classified = classify(&DELETE, &r);
+        assert_eq!(classified.request_id.as_deref(), Some("GW-1"));
+        let Verdict::Failed(f) = classified.verdict else {
+            panic!("expected a failure");
+        };
+        assert_eq!(f.class, TRANSIENT);
+        assert_eq!(f.code, "502");
+        assert_eq!(
+            f.message,
+            "HTTP 502 Bad Gateway with a reply that is not Alibaba Cloud JSON"
+        );
+    }
+
+    #[test]
+    fn bodies_that_are_not_json_never_panic() {
+        for (status, class) in [
+            (403, FailureClass::Permanent),
+            (429, THROTTLED),
+            (599, TRANSIENT),
+        ] {
+            for body in ["", "null", "[]", "\"x\"", "{\"Code\":7}", "\u{fffd}\0"] {
+                assert_eq!(failed(&READ, &reply(status, &[], body)).class, class);
+            }
+        }
+        let f = failed(&READ, &reply(400, &[], r#"{"Code":"Odd"}"#));
+        assert_eq!(
+            (f.code.as_str(), f.message.as_str()),
+            ("Odd", "HTTP 400 Bad Request")
+        );
+        let f = failed(&READ, &reply(200, &[], "<html>captive portal</html>"));
+        assert_eq!(
+            (f.class, f.code.as_str()),
+            (FailureClass::Permanent, "invalid_reply")
+        );
+    }
+
+    #[test]
+    fn the_request_id_header_wins_over_the_body() {
+        let mut r = error(404, "EntityNotExist.User", "no such user");
+        assert_eq!(
+            classify(&READ, &r).request_id.as_deref(),
+            Some("7B8A4E7D-6CFF-471D-84DF-195A7A241ECB")
+        );
+        r.headers
+            .insert("x-acs-request-id", HeaderValue::from_static("HEADER-ID"));
+        assert_eq!(classify(&READ, &r).request_id.as_deref(), Some("HEADER-ID"));
+        assert_eq!(classify(&READ, &reply(502, &[], "")).request_id, None);
+    }
+
+    #[test]
+    fn resolve_user_answers_with_the_principal_name() {
+        let op = Op::ResolveUser { name: USER };
+        let missing_profile = error(404, "EntityNotExist.User.LoginProfile", "none");
+        assert_eq!(
+            classify(&op, &missing_profile).verdict,
+            Verdict::UserId(USER.into())
+        );
+        let missing_user = error(404, "EntityNotExist.User", "none");
+        assert_eq!(failed(&op, &missing_user).class, FailureClass::NotFound);
+    }
+
+    #[test]
+    fn messages_never_carry_the_password() {
+        let password = Secret::new("canary P@ss+w0rd");
+        let state = LoginState::default();
+        let op = Op::Create {
+            user: USER,
+            write: with_write(&state, &password),
+        };
+        let signature = error(
+            400,
+            "SignatureDoesNotMatch",
+            "Specified signature is not matched with our calculation. server string to sign is:POST&%2F&AccessKeyId%3Dtestid%26Password%3Dcanary%2520P%2540ss%252Bw0rd",
+        );
+        let f = failed(&op, &signature);
+        assert_eq!(f.class, FailureClass::Credential);
+        assert_eq!(
+            f.message,
+            "Specified signature is not matched with our calculation. [the server's string to sign is not shown]"
+        );
+        for echoed in [
+            "canary P@ss+w0rd",
+            "canary%20P%40ss%2Bw0rd",
+            "canary%2520P%2540ss%252Bw0rd",
+        ] {
+            let r = error(400, "InvalidParameter.Password", &format!("bad: {echoed}."));
+            assert_eq!(failed(&op, &r).message, "bad: ***.");
+        }
+    }
+}
