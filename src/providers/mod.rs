@@ -99,7 +99,7 @@ pub struct Classified {
 pub enum Verdict {
     /// A write took effect.
     Done,
-    /// A read's answer.
+    /// A read's answer; for a delete, "already absent" (`exists: false`).
     Observed(Observed),
     /// A name resolved to this user id.
     UserId(String),
