@@ -248,3 +248,6 @@ fn for_provider<T: Clone>(list: &[(String, T)], kind: ProviderKind) -> Option<T>
         .find(|(n, _)| n.parse::<ProviderKind>().ok() == Some(kind))
         .map(|(_, v)| v.clone())
 }
+
+#[cfg(test)]
+mod tests;
