@@ -1,5 +1,7 @@
 //! Huawei: not implemented yet.
 
+pub mod sign;
+
 use crate::jobs::{Action, Field, Job, LoginState, ProviderKind};
 use crate::providers::{AccountSpec, Api, ColumnProblem, ConnectError, Provider};
 use std::sync::Arc;
