@@ -42,42 +42,40 @@ impl HuaweiApi {
         }
     }
 
-    /// The request with the caller's headers; `auth` adds the credentials last.
-    fn request(
-        &self,
-        method: Method,
-        path: &str,
-        query: &[(String, String)],
-        mut headers: Vec<(String, String)>,
-        body: Vec<u8>,
-        auth: impl FnOnce(&Signing<'_>, &mut Vec<(String, String)>),
-    ) -> HttpRequest {
-        let path = format!("{}{path}", self.prefix);
-        let query_string = sign::canonical_query(query);
-        let url = if query_string.is_empty() {
-            format!("{}{path}", self.origin)
-        } else {
-            format!("{}{path}?{query_string}", self.origin)
+    /// The endpoint's path followed by an operation's.
+    fn full_path(&self, path: &str) -> String {
+        format!("{}{path}", self.prefix)
+    }
+
+    /// The request without credentials. The body moves in, so the token request's password is not
+    /// copied.
+    fn unsigned(&self, parts: ops::Parts, content_type: &str) -> HttpRequest {
+        let path = self.full_path(&parts.path);
+        let url = match sign::canonical_query(&parts.query).as_str() {
+            "" => format!("{}{path}", self.origin),
+            q => format!("{}{path}?{q}", self.origin),
         };
-        let signing = Signing {
-            method: method.as_str(),
-            host: &self.host,
-            path: &path,
-            query,
-            body: &body,
-        };
-        auth(&signing, &mut headers);
+        let mut headers = Vec::new();
+        if !parts.body.is_empty() {
+            headers.push(("Content-Type".to_string(), content_type.to_string()));
+        }
         HttpRequest {
-            method,
+            method: parts.method,
             url,
             headers,
-            body,
+            body: parts.body,
         }
     }
 
-    /// `X-Sdk-Date`, `X-Domain-Id`, `X-Security-Token` and the `Authorization` that signs them with
-    /// `Host`, `Content-Type` and the body. `Host` is signed but left to the transport to send.
-    fn sign_aksk(&self, s: &Signing<'_>, stamp: &Stamp, headers: &mut Vec<(String, String)>) {
+    /// Adds `X-Sdk-Date`, `X-Domain-Id`, `X-Security-Token` and the `Authorization` that signs them
+    /// with `Host`, `Content-Type` and the body. `Host` is signed but left to the transport to send.
+    fn sign_aksk(
+        &self,
+        req: &mut HttpRequest,
+        path: &str,
+        query: &[(String, String)],
+        stamp: &Stamp,
+    ) {
         let Auth::AkSk {
             ak,
             sk,
@@ -88,32 +86,24 @@ impl HuaweiApi {
             return;
         };
         let date = basic_iso8601(stamp.time);
-        headers.push(("X-Sdk-Date".into(), date.clone()));
-        headers.push(("X-Domain-Id".into(), domain_id.clone()));
+        req.headers.push(("X-Sdk-Date".into(), date.clone()));
+        req.headers.push(("X-Domain-Id".into(), domain_id.clone()));
         if let Some(t) = security_token {
-            headers.push(("X-Security-Token".into(), t.expose().to_string()));
+            req.headers
+                .push(("X-Security-Token".into(), t.expose().to_string()));
         }
-        let mut signed = headers.clone();
-        signed.push(("Host".into(), s.host.to_string()));
-        let req = sign::Signable {
-            method: s.method,
-            path: s.path,
-            query: s.query,
+        let mut signed = req.headers.clone();
+        signed.push(("Host".into(), self.host.clone()));
+        let signable = sign::Signable {
+            method: req.method.as_str(),
+            path,
+            query,
             headers: &signed,
-            body: s.body,
+            body: &req.body,
         };
-        let authorization = sign::sign(ak, sk.expose(), &date, &req);
-        headers.push(("Authorization".into(), authorization));
+        let authorization = sign::sign(ak, sk.expose(), &date, &signable);
+        req.headers.push(("Authorization".into(), authorization));
     }
-}
-
-/// What an AK/SK signature covers besides the headers.
-struct Signing<'a> {
-    method: &'a str,
-    host: &'a str,
-    path: &'a str,
-    query: &'a [(String, String)],
-    body: &'a [u8],
 }
 
 impl Api for HuaweiApi {
@@ -121,25 +111,19 @@ impl Api for HuaweiApi {
     /// its token yet sends none: IAM answers 401, which renews it.
     fn build(&self, op: &Op<'_>, stamp: &Stamp, token: Option<&Secret>) -> HttpRequest {
         let parts = ops::parts(op);
-        let mut headers = Vec::new();
-        if !parts.body.is_empty() {
-            headers.push(("Content-Type".to_string(), JSON.to_string()));
-        }
+        let (path, query) = (self.full_path(&parts.path), parts.query.clone());
+        let mut req = self.unsigned(parts, JSON);
         let ready = match &self.auth {
             Auth::Token(t) => Some(t),
             _ => None,
         };
-        self.request(
-            parts.method,
-            &parts.path,
-            &parts.query,
-            headers,
-            parts.body,
-            |signing, headers| match token.or(ready) {
-                Some(t) => headers.push(("X-Auth-Token".into(), t.expose().to_string())),
-                None => self.sign_aksk(signing, stamp, headers),
-            },
-        )
+        match token.or(ready) {
+            Some(t) => req
+                .headers
+                .push(("X-Auth-Token".into(), t.expose().to_string())),
+            None => self.sign_aksk(&mut req, &path, &query, stamp),
+        }
+        req
     }
 
     fn classify(&self, op: &Op<'_>, reply: &Reply) -> Classified {
@@ -169,10 +153,13 @@ impl Api for HuaweiApi {
         else {
             return None;
         };
-        let query = [(token::QUERY.0.to_string(), token::QUERY.1.to_string())];
-        let headers = vec![("Content-Type".to_string(), token::CONTENT_TYPE.to_string())];
-        let body = token::body(user_name, password, domain_name);
-        Some(self.request(Method::POST, token::PATH, &query, headers, body, |_, _| {}))
+        let parts = ops::Parts {
+            method: Method::POST,
+            path: token::PATH.to_string(),
+            query: vec![(token::QUERY.0.to_string(), token::QUERY.1.to_string())],
+            body: token::body(user_name, password, domain_name),
+        };
+        Some(self.unsigned(parts, token::CONTENT_TYPE))
     }
 
     fn read_token(&self, reply: &Reply) -> Result<Token, Classified> {
