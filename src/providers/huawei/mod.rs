@@ -1,49 +1,385 @@
-//! Huawei: not implemented yet.
+//! Huawei Cloud IAM login protection (PROVIDERS.md §3): `GET`/`PUT
+//! /v3.0/OS-USER/users/{user_id}/login-protect`, user names resolved with `GET /v3/users?name=`.
+//!
+//! Accounts authenticate with an AK/SK signature (`sign`), an IAM user's password exchanged for a
+//! token (`token`), or a ready token (`auth`). The global endpoint serves every region; the Kuala
+//! Lumpur cloud is run separately, has no default endpoint and accepts tokens only: its account must
+//! set `endpoint` (checked by the accounts layer) and `user_name`, `password`, `domain_name`.
 
-use crate::jobs::{Action, Field, Job, LoginState, ProviderKind};
+mod api;
+mod auth;
+mod classify;
+mod ops;
+pub mod sign;
+mod token;
+
+use crate::jobs::{Action, Field, Job, LoginState, ProviderKind, VerificationMethod};
 use crate::providers::{AccountSpec, Api, ColumnProblem, ConnectError, Provider};
 use std::sync::Arc;
 
 pub struct Huawei;
 
+/// A Huawei user id: 32 hex characters. Anything else in `user` is a name to resolve.
+fn is_user_id(s: &str) -> bool {
+    s.len() == 32 && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// State columns login protection does not have.
+const UNSETTABLE: [Field; 5] = [
+    Field::LoginStatus,
+    Field::MfaBindRequired,
+    Field::PasswordResetRequired,
+    Field::MaxPasswordAge,
+    Field::Email,
+];
+
 impl Provider for Huawei {
     fn kind(&self) -> ProviderKind {
         ProviderKind::Huawei
     }
+
     fn actions(&self) -> &'static [Action] {
-        &[]
+        &[
+            Action::SetLoginProtect,
+            Action::GetLoginProtect,
+            Action::EnforceMfa,
+        ]
     }
+
     fn readable(&self) -> &'static [Field] {
-        &[]
+        &[Field::LoginProtectEnabled, Field::VerificationMethod]
     }
+
     fn extra_observed(&self) -> &'static [&'static str] {
-        &[]
+        &["user_id"]
     }
-    fn check_row(&self, _job: &Job) -> Vec<ColumnProblem> {
-        Vec::new()
+
+    fn check_row(&self, job: &Job) -> Vec<ColumnProblem> {
+        let problem = |column: &'static str, message: String| ColumnProblem { column, message };
+        let mut problems: Vec<ColumnProblem> = UNSETTABLE
+            .iter()
+            .filter(|f| job.desired.get(**f).is_some())
+            .map(|f| {
+                problem(
+                    f.column(),
+                    format!(
+                        "huawei has no {}: login protection has only login_protect_enabled and \
+                         verification_method; leave it empty",
+                        f.column()
+                    ),
+                )
+            })
+            .collect();
+        if job.password.is_some() || job.generate_password {
+            let column = if job.password.is_some() {
+                "password"
+            } else {
+                "generate_password"
+            };
+            problems.push(problem(
+                column,
+                "huawei login protection sets no password; leave it empty".into(),
+            ));
+        }
+        match (job.action, job.desired.login_protect_enabled) {
+            (Action::SetLoginProtect, None) => problems.push(problem(
+                "login_protect_enabled",
+                "set-login-protect needs login_protect_enabled (true or false)".into(),
+            )),
+            (Action::EnforceMfa, Some(false)) => problems.push(problem(
+                "login_protect_enabled",
+                "enforce-mfa turns login protection on: login_protect_enabled cannot be false"
+                    .into(),
+            )),
+            _ => {}
+        }
+        let user_name = job.user_name.as_deref().unwrap_or("");
+        if job.user.is_empty() && user_name.is_empty() {
+            problems.push(problem(
+                "user",
+                "give the user id (32 hex characters) or a user name in user, or a name in user_name"
+                    .into(),
+            ));
+        } else if !job.user.is_empty()
+            && !is_user_id(&job.user)
+            && !user_name.is_empty()
+            && job.user != user_name
+        {
+            problems.push(problem(
+                "user_name",
+                format!(
+                    "user '{}' is not a user id and differs from user_name '{user_name}': give \
+                     the id in user, or one name",
+                    job.user
+                ),
+            ));
+        }
+        problems
     }
-    fn mfa_state(&self, _job: &Job) -> LoginState {
-        LoginState::default()
+
+    /// Login protection on, with the row's method or a virtual MFA device.
+    fn mfa_state(&self, job: &Job) -> LoginState {
+        LoginState {
+            login_protect_enabled: Some(true),
+            verification_method: Some(
+                job.desired
+                    .verification_method
+                    .unwrap_or(VerificationMethod::Vmfa),
+            ),
+            ..LoginState::default()
+        }
     }
-    fn default_endpoint(&self, _region: Option<&str>) -> Option<String> {
-        None
+
+    /// None when `user` is already an id, so an exported file (id in `user`, name in `user_name`)
+    /// costs no lookup; else `user_name`, else the name in `user`.
+    fn name_to_resolve<'a>(&self, job: &'a Job) -> Option<&'a str> {
+        if is_user_id(&job.user) {
+            return None;
+        }
+        job.user_name
+            .as_deref()
+            .filter(|n| !n.is_empty())
+            .or(Some(job.user.as_str()).filter(|u| !u.is_empty()))
     }
+
+    fn default_endpoint(&self, region: Option<&str>) -> Option<String> {
+        Some(match region {
+            Some(region) => format!("https://iam.{region}.myhuaweicloud.com"),
+            None => "https://iam.myhuaweicloud.com".to_string(),
+        })
+    }
+
     fn default_rate(&self) -> f64 {
         10.0
     }
+
     fn env_keys(&self) -> &'static [(&'static str, &'static [&'static str])] {
-        &[]
+        &[
+            ("ak", &["HUAWEICLOUD_SDK_AK"]),
+            ("sk", &["HUAWEICLOUD_SDK_SK"]),
+            ("domain_id", &["HUAWEICLOUD_SDK_DOMAIN_ID"]),
+            ("security_token", &["HUAWEICLOUD_SDK_SECURITY_TOKEN"]),
+            ("user_name", &["HUAWEICLOUD_USER_NAME"]),
+            ("password", &["HUAWEICLOUD_PASSWORD"]),
+            ("domain_name", &["HUAWEICLOUD_DOMAIN_NAME"]),
+            ("token", &["HUAWEICLOUD_AUTH_TOKEN"]),
+        ]
     }
+
     fn secret_keys(&self) -> &'static [&'static str] {
-        &[]
+        &["sk", "security_token", "password", "token"]
     }
+
+    /// AK/SK by default; tests configure `user_name`, `password`, `domain_name` for token mode.
     fn emulator_keys(&self) -> &'static [(&'static str, &'static str)] {
-        &[]
+        &[
+            ("ak", "emulator-huawei-ak"),
+            ("sk", "emulator-huawei-sk"),
+            ("domain_id", "emulator-huawei-domain"),
+        ]
     }
+
     fn connect(&self, account: &AccountSpec<'_>) -> Result<Arc<dyn Api>, ConnectError> {
-        Err(ConnectError::Invalid {
-            account: account.name.to_string(),
-            message: "not implemented".into(),
+        // Third-party configs give Keystone's auth_url, which ends in /v3; our paths add their own.
+        let path = account.endpoint.path().trim_end_matches('/');
+        if path.ends_with("/v3") {
+            return Err(ConnectError::Invalid {
+                account: account.name.to_string(),
+                message: format!(
+                    "endpoint '{}' ends in /v3: give the IAM endpoint without it, e.g. https://iam.myhuaweicloud.com",
+                    account.endpoint
+                ),
+            });
+        }
+        let auth = auth::Auth::from_keys(account.name, account.keys)?;
+        Ok(Arc::new(api::HuaweiApi::new(account.endpoint, auth)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::providers::{Keys, Op, Stamp};
+    use crate::secret::Secret;
+
+    fn job(action: Action, user: &str, user_name: Option<&str>) -> Job {
+        Job {
+            index: 0,
+            line: 2,
+            provider: ProviderKind::Huawei,
+            account: String::new(),
+            action,
+            user: user.into(),
+            user_name: user_name.map(str::to_string),
+            desired: LoginState::default(),
+            password: None,
+            generate_password: false,
+        }
+    }
+
+    const ID: &str = "0123456789abcdef0123456789ABCDEF";
+
+    #[test]
+    fn resolves_names_but_not_ids() {
+        let h = Huawei;
+        assert_eq!(
+            h.name_to_resolve(&job(Action::GetLoginProtect, ID, None)),
+            None
+        );
+        assert_eq!(
+            h.name_to_resolve(&job(Action::GetLoginProtect, ID, Some("alice"))),
+            None
+        );
+        assert_eq!(
+            h.name_to_resolve(&job(Action::GetLoginProtect, "alice", None)),
+            Some("alice")
+        );
+        assert_eq!(
+            h.name_to_resolve(&job(Action::GetLoginProtect, "", Some("bob"))),
+            Some("bob")
+        );
+        // 31 hex characters is a name.
+        assert_eq!(
+            h.name_to_resolve(&job(Action::GetLoginProtect, &ID[1..], None)),
+            Some(&ID[1..])
+        );
+        assert_eq!(
+            h.name_to_resolve(&job(Action::GetLoginProtect, "", None)),
+            None
+        );
+    }
+
+    fn columns(problems: Vec<ColumnProblem>) -> Vec<&'static str> {
+        problems.into_iter().map(|p| p.column).collect()
+    }
+
+    #[test]
+    fn rows_may_only_set_login_protection() {
+        let mut j = job(Action::SetLoginProtect, ID, None);
+        j.desired.login_protect_enabled = Some(true);
+        assert!(Huawei.check_row(&j).is_empty());
+        j.desired.login_status = Some(crate::jobs::LoginStatus::Active);
+        j.desired.mfa_bind_required = Some(true);
+        j.desired.password_reset_required = Some(false);
+        j.desired.max_password_age = Some(90);
+        j.desired.email = Some("a@b.c".into());
+        j.password = Some(Secret::new("canary-5ecret"));
+        let problems = Huawei.check_row(&j);
+        assert!(!format!("{problems:?}").contains("canary-5ecret"));
+        assert_eq!(
+            columns(problems),
+            vec![
+                "login_status",
+                "mfa_bind_required",
+                "password_reset_required",
+                "max_password_age",
+                "email",
+                "password"
+            ]
+        );
+        let mut j = job(Action::GetLoginProtect, ID, None);
+        j.generate_password = true;
+        assert_eq!(columns(Huawei.check_row(&j)), vec!["generate_password"]);
+    }
+
+    #[test]
+    fn actions_need_their_columns() {
+        let j = job(Action::SetLoginProtect, ID, None);
+        assert_eq!(columns(Huawei.check_row(&j)), vec!["login_protect_enabled"]);
+        let mut j = job(Action::EnforceMfa, ID, None);
+        assert!(Huawei.check_row(&j).is_empty());
+        j.desired.login_protect_enabled = Some(false);
+        assert_eq!(columns(Huawei.check_row(&j)), vec!["login_protect_enabled"]);
+        assert_eq!(
+            columns(Huawei.check_row(&job(Action::GetLoginProtect, "", None))),
+            vec!["user"]
+        );
+        assert_eq!(
+            columns(Huawei.check_row(&job(Action::GetLoginProtect, "alice", Some("bob")))),
+            vec!["user_name"]
+        );
+        assert!(
+            Huawei
+                .check_row(&job(Action::GetLoginProtect, "alice", Some("alice")))
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn enforce_mfa_keeps_the_rows_method_or_uses_vmfa() {
+        let mut j = job(Action::EnforceMfa, ID, None);
+        let want = |m| LoginState {
+            login_protect_enabled: Some(true),
+            verification_method: Some(m),
+            ..Default::default()
+        };
+        assert_eq!(Huawei.mfa_state(&j), want(VerificationMethod::Vmfa));
+        j.desired.verification_method = Some(VerificationMethod::Sms);
+        assert_eq!(Huawei.mfa_state(&j), want(VerificationMethod::Sms));
+    }
+
+    #[test]
+    fn endpoints() {
+        assert_eq!(
+            Huawei.default_endpoint(None).as_deref(),
+            Some("https://iam.myhuaweicloud.com")
+        );
+        assert_eq!(
+            Huawei.default_endpoint(Some("ap-southeast-1")).as_deref(),
+            Some("https://iam.ap-southeast-1.myhuaweicloud.com")
+        );
+    }
+
+    #[test]
+    fn every_key_has_an_environment_variable_and_secrets_are_marked() {
+        let names: Vec<&str> = Huawei.env_keys().iter().map(|(k, _)| *k).collect();
+        for secret in Huawei.secret_keys() {
+            assert!(names.contains(secret), "{secret}");
+        }
+        assert!(!Huawei.secret_keys().contains(&"ak"));
+    }
+
+    fn connect(endpoint: &str, keys: &[(&str, &str)]) -> Result<Arc<dyn Api>, ConnectError> {
+        let mut k = Keys::default();
+        for (name, value) in keys {
+            k.insert(name, Secret::new(*value));
+        }
+        Huawei.connect(&AccountSpec {
+            name: "kl",
+            endpoint: &endpoint.parse().unwrap(),
+            keys: &k,
         })
+    }
+
+    #[test]
+    fn connect_picks_the_mode_from_the_keys() {
+        let aksk = connect("https://iam.myhuaweicloud.com", Huawei.emulator_keys()).unwrap();
+        assert!(aksk.token_request(&Stamp::now()).is_none());
+        let req = aksk.build(&Op::Read { user: ID }, &Stamp::now(), None);
+        assert!(req.headers.iter().any(|(k, _)| k == "Authorization"));
+        let password = connect(
+            "https://iam.example-kl-endpoint",
+            &[
+                ("user_name", "ops"),
+                ("password", "pw"),
+                ("domain_name", "corp"),
+            ],
+        )
+        .unwrap();
+        assert!(password.token_request(&Stamp::now()).is_some());
+        let err = connect("https://iam.myhuaweicloud.com", &[]).err().unwrap();
+        assert!(matches!(err, ConnectError::Missing { ref key, .. } if key == "ak"));
+        assert!(err.to_string().contains("HUAWEICLOUD_AUTH_TOKEN"));
+    }
+
+    #[test]
+    fn a_keystone_auth_url_is_refused() {
+        let err = connect(
+            "https://iam.my-kualalumpur-1.alphaedge.tmone.com.my/v3/",
+            &[("token", "t")],
+        )
+        .err()
+        .unwrap();
+        assert!(err.to_string().contains("ends in /v3"), "{err}");
     }
 }

@@ -1,0 +1,447 @@
+//! One Huawei account: authenticates each operation's request and reads its reply.
+
+use super::auth::Auth;
+use super::classify::{self, Caller};
+use super::{ops, sign, token};
+use crate::providers::encoding::basic_iso8601;
+use crate::providers::{Api, Classified, HttpRequest, Op, Reply, Stamp, Token, Verdict};
+use crate::secret::Secret;
+use reqwest::Method;
+
+const JSON: &str = "application/json;charset=UTF-8";
+
+pub struct HuaweiApi {
+    /// `scheme://host[:port]`.
+    origin: String,
+    /// What the transport sends as `Host` (the port only when not the scheme's default), and so signs.
+    host: String,
+    /// The endpoint's own path, without a trailing `/`, put before every operation's path.
+    prefix: String,
+    auth: Auth,
+}
+
+impl HuaweiApi {
+    pub fn new(endpoint: &url::Url, auth: Auth) -> HuaweiApi {
+        let host = match endpoint.port() {
+            Some(port) => format!("{}:{port}", endpoint.host_str().unwrap_or_default()),
+            None => endpoint.host_str().unwrap_or_default().to_string(),
+        };
+        HuaweiApi {
+            origin: format!("{}://{host}", endpoint.scheme()),
+            host,
+            prefix: endpoint.path().trim_end_matches('/').to_string(),
+            auth,
+        }
+    }
+
+    fn caller(&self) -> Caller {
+        match self.auth {
+            Auth::AkSk { .. } => Caller::AkSk,
+            Auth::Password { .. } => Caller::Password,
+            Auth::Token(_) => Caller::Token,
+        }
+    }
+
+    /// The endpoint's path followed by an operation's.
+    fn full_path(&self, path: &str) -> String {
+        format!("{}{path}", self.prefix)
+    }
+
+    /// The request without credentials. The body moves in, so the token request's password is not
+    /// copied.
+    fn unsigned(&self, parts: ops::Parts, content_type: &str) -> HttpRequest {
+        let path = self.full_path(&parts.path);
+        let url = match sign::canonical_query(&parts.query).as_str() {
+            "" => format!("{}{path}", self.origin),
+            q => format!("{}{path}?{q}", self.origin),
+        };
+        let mut headers = Vec::new();
+        if !parts.body.is_empty() {
+            headers.push(("Content-Type".to_string(), content_type.to_string()));
+        }
+        HttpRequest {
+            method: parts.method,
+            url,
+            headers,
+            body: parts.body,
+        }
+    }
+
+    /// Adds `X-Sdk-Date`, `X-Domain-Id`, `X-Security-Token` and the `Authorization` that signs them
+    /// with `Host`, `Content-Type` and the body. `Host` is signed but left to the transport to send.
+    fn sign_aksk(
+        &self,
+        req: &mut HttpRequest,
+        path: &str,
+        query: &[(String, String)],
+        stamp: &Stamp,
+    ) {
+        let Auth::AkSk {
+            ak,
+            sk,
+            domain_id,
+            security_token,
+        } = &self.auth
+        else {
+            return;
+        };
+        let date = basic_iso8601(stamp.time);
+        req.headers.push(("X-Sdk-Date".into(), date.clone()));
+        req.headers.push(("X-Domain-Id".into(), domain_id.clone()));
+        if let Some(t) = security_token {
+            req.headers
+                .push(("X-Security-Token".into(), t.expose().to_string()));
+        }
+        let mut signed = req.headers.clone();
+        signed.push(("Host".into(), self.host.clone()));
+        let signable = sign::Signable {
+            method: req.method.as_str(),
+            path,
+            query,
+            headers: &signed,
+            body: &req.body,
+        };
+        let authorization = sign::sign(ak, sk.expose(), &date, &signable);
+        req.headers.push(("Authorization".into(), authorization));
+    }
+}
+
+impl Api for HuaweiApi {
+    /// A given token wins; else a ready token, or an AK/SK signature. A password account without
+    /// its token yet sends none: IAM answers 401, which renews it.
+    fn build(&self, op: &Op<'_>, stamp: &Stamp, token: Option<&Secret>) -> HttpRequest {
+        let parts = ops::parts(op);
+        let (path, query) = (self.full_path(&parts.path), parts.query.clone());
+        let mut req = self.unsigned(parts, JSON);
+        let ready = match &self.auth {
+            Auth::Token(t) => Some(t),
+            _ => None,
+        };
+        match token.or(ready) {
+            Some(t) => req
+                .headers
+                .push(("X-Auth-Token".into(), t.expose().to_string())),
+            None => self.sign_aksk(&mut req, &path, &query, stamp),
+        }
+        req
+    }
+
+    fn classify(&self, op: &Op<'_>, reply: &Reply) -> Classified {
+        let verdict = if (200..300).contains(&reply.status) {
+            ops::read_success(op, reply.status, &reply.body)
+        } else {
+            let failure = classify::failure(reply, self.caller());
+            // GET login-protect of a user who never had it configured.
+            if matches!(op, Op::Read { .. }) && reply.status == 404 && failure.code == "IAM.0004" {
+                Verdict::Observed(ops::never_configured())
+            } else {
+                Verdict::Failed(failure)
+            }
+        };
+        Classified {
+            request_id: classify::request_id(reply),
+            verdict,
+        }
+    }
+
+    fn token_request(&self, _stamp: &Stamp) -> Option<HttpRequest> {
+        let Auth::Password {
+            user_name,
+            password,
+            domain_name,
+        } = &self.auth
+        else {
+            return None;
+        };
+        let parts = ops::Parts {
+            method: Method::POST,
+            path: token::PATH.to_string(),
+            query: vec![(token::QUERY.0.to_string(), token::QUERY.1.to_string())],
+            body: token::body(user_name, password, domain_name),
+        };
+        Some(self.unsigned(parts, token::CONTENT_TYPE))
+    }
+
+    fn read_token(&self, reply: &Reply) -> Result<Token, Classified> {
+        token::read(reply)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::jobs::{LoginState, VerificationMethod};
+    use crate::providers::huawei::classify::tests::reply;
+    use crate::providers::{FailureClass, Write};
+    use time::macros::datetime;
+
+    fn stamp() -> Stamp {
+        Stamp {
+            time: datetime!(2024-05-06 07:08:09.5 UTC),
+            nonce: "unused".into(),
+        }
+    }
+
+    fn aksk(endpoint: &str, security_token: Option<&str>) -> HuaweiApi {
+        HuaweiApi::new(
+            &endpoint.parse().unwrap(),
+            Auth::AkSk {
+                ak: "AK1".into(),
+                sk: Secret::new("canary-5ecret"),
+                domain_id: "dom1".into(),
+                security_token: security_token.map(Secret::new),
+            },
+        )
+    }
+
+    fn header<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
+        req.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Recomputes the signature from the request as the server receives it: the URL gives `Host`,
+    /// the path and the query.
+    fn verify(req: &HttpRequest, sk: &str) -> String {
+        let url: url::Url = req.url.parse().unwrap();
+        let host = match url.port() {
+            Some(p) => format!("{}:{p}", url.host_str().unwrap()),
+            None => url.host_str().unwrap().to_string(),
+        };
+        let query: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+        let mut headers: Vec<(String, String)> = req
+            .headers
+            .iter()
+            .filter(|(k, _)| k != "Authorization")
+            .cloned()
+            .collect();
+        headers.push(("Host".into(), host));
+        let auth = header(req, "Authorization").unwrap();
+        let signable = sign::Signable {
+            method: req.method.as_str(),
+            path: url.path(),
+            query: &query,
+            headers: &headers,
+            body: &req.body,
+        };
+        let ak = auth
+            .strip_prefix("SDK-HMAC-SHA256 Access=")
+            .and_then(|rest| rest.split(',').next())
+            .unwrap();
+        let date = header(req, "X-Sdk-Date").unwrap();
+        sign::sign(ak, sk, date, &signable)
+    }
+
+    fn enable() -> LoginState {
+        LoginState {
+            login_protect_enabled: Some(true),
+            verification_method: Some(VerificationMethod::Email),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn aksk_requests_for_every_op_are_signed() {
+        let api = aksk("https://iam.myhuaweicloud.com", Some("sts-token"));
+        let state = enable();
+        let write = Write {
+            state: &state,
+            password: None,
+            generate_password: false,
+        };
+        let ops = [
+            Op::Read {
+                user: "0123456789abcdef0123456789abcdef",
+            },
+            Op::Update {
+                user: "0123456789abcdef0123456789abcdef",
+                write,
+            },
+            Op::Create {
+                user: "0123456789abcdef0123456789abcdef",
+                write,
+            },
+            Op::Delete {
+                user: "0123456789abcdef0123456789abcdef",
+            },
+            Op::ResolveUser {
+                name: "ops admin+1",
+            },
+        ];
+        for op in ops {
+            let req = api.build(&op, &stamp(), None);
+            let auth = header(&req, "Authorization").unwrap();
+            assert_eq!(auth, verify(&req, "canary-5ecret"), "{op:?}");
+            assert!(auth.starts_with("SDK-HMAC-SHA256 Access=AK1, SignedHeaders="));
+            assert_eq!(header(&req, "X-Sdk-Date"), Some("20240506T070809Z"));
+            assert_eq!(header(&req, "X-Domain-Id"), Some("dom1"));
+            assert_eq!(header(&req, "X-Security-Token"), Some("sts-token"));
+            assert_eq!(header(&req, "X-Auth-Token"), None);
+            assert!(!req.headers.iter().any(|(_, v)| v.contains("canary-5ecret")));
+        }
+        let read = api.build(&ops[0], &stamp(), None);
+        assert_eq!(read.method, Method::GET);
+        assert_eq!(
+            read.url,
+            "https://iam.myhuaweicloud.com/v3.0/OS-USER/users/0123456789abcdef0123456789abcdef/login-protect"
+        );
+        assert!(
+            header(&read, "Authorization")
+                .unwrap()
+                .contains("SignedHeaders=host;x-domain-id;x-sdk-date;x-security-token,")
+        );
+        let put = api.build(&ops[1], &stamp(), None);
+        assert_eq!(put.method, Method::PUT);
+        assert_eq!(
+            put.body,
+            br#"{"login_protect":{"enabled":true,"verification_method":"email"}}"#
+        );
+        assert!(
+            header(&put, "Authorization").unwrap().contains(
+                "SignedHeaders=content-type;host;x-domain-id;x-sdk-date;x-security-token,"
+            )
+        );
+        let resolve = api.build(&ops[4], &stamp(), None);
+        assert_eq!(
+            resolve.url,
+            "https://iam.myhuaweicloud.com/v3/users?name=ops%20admin%2B1"
+        );
+    }
+
+    #[test]
+    fn the_signature_covers_port_and_endpoint_path() {
+        let api = aksk("http://127.0.0.1:8443/iam/", None);
+        let req = api.build(&Op::ResolveUser { name: "alice" }, &stamp(), None);
+        assert_eq!(req.url, "http://127.0.0.1:8443/iam/v3/users?name=alice");
+        assert_eq!(
+            header(&req, "Authorization").unwrap(),
+            verify(&req, "canary-5ecret")
+        );
+        assert_eq!(header(&req, "X-Security-Token"), None);
+        // Another host, another signature.
+        let other = aksk("http://127.0.0.1:8444/iam/", None).build(
+            &Op::ResolveUser { name: "alice" },
+            &stamp(),
+            None,
+        );
+        assert_ne!(
+            header(&req, "Authorization"),
+            header(&other, "Authorization")
+        );
+    }
+
+    fn password_api() -> HuaweiApi {
+        HuaweiApi::new(
+            &"https://iam.example-kl-endpoint".parse().unwrap(),
+            Auth::Password {
+                user_name: "ops-admin".into(),
+                password: Secret::new("canary-5ecret"),
+                domain_name: "corp-kl".into(),
+            },
+        )
+    }
+
+    #[test]
+    fn token_accounts_send_x_auth_token_and_no_signature() {
+        let state = enable();
+        let op = Op::Update {
+            user: "u1",
+            write: Write {
+                state: &state,
+                password: None,
+                generate_password: false,
+            },
+        };
+        let t = Secret::new("tok-1");
+        for api in [password_api(), aksk("https://iam.myhuaweicloud.com", None)] {
+            let req = api.build(&op, &stamp(), Some(&t));
+            assert_eq!(header(&req, "X-Auth-Token"), Some("tok-1"));
+            assert_eq!(header(&req, "Authorization"), None);
+            assert_eq!(header(&req, "X-Sdk-Date"), None);
+        }
+        let ready = HuaweiApi::new(
+            &"https://iam.myhuaweicloud.com".parse().unwrap(),
+            Auth::Token(Secret::new("ready-1")),
+        );
+        let req = ready.build(&Op::Read { user: "u1" }, &stamp(), None);
+        assert_eq!(header(&req, "X-Auth-Token"), Some("ready-1"));
+        assert!(ready.token_request(&stamp()).is_none());
+        assert!(
+            aksk("https://iam.myhuaweicloud.com", None)
+                .token_request(&stamp())
+                .is_none()
+        );
+        // No token yet: nothing to send, and IAM's 401 renews it.
+        let req = password_api().build(&Op::Read { user: "u1" }, &stamp(), None);
+        assert!(header(&req, "X-Auth-Token").is_none() && header(&req, "Authorization").is_none());
+    }
+
+    #[test]
+    fn the_token_request() {
+        let req = password_api().token_request(&stamp()).unwrap();
+        assert_eq!(req.method, Method::POST);
+        assert_eq!(
+            req.url,
+            "https://iam.example-kl-endpoint/v3/auth/tokens?nocatalog=true"
+        );
+        assert_eq!(
+            header(&req, "Content-Type"),
+            Some("application/json;charset=utf8")
+        );
+        assert_eq!(header(&req, "Authorization"), None);
+        let body: serde_json::Value = serde_json::from_slice(&req.body).unwrap();
+        assert_eq!(
+            body["auth"]["identity"]["password"]["user"]["password"],
+            "canary-5ecret"
+        );
+        assert_eq!(body["auth"]["scope"]["domain"]["name"], "corp-kl");
+    }
+
+    #[test]
+    fn never_configured_is_an_observation_only_for_reads() {
+        let api = aksk("https://iam.myhuaweicloud.com", None);
+        let r = reply(
+            404,
+            &[("X-Request-Id", "r404")],
+            r#"{"error_msg":"Could not find login_protect: u1.","error_code":"IAM.0004"}"#,
+        );
+        let c = api.classify(&Op::Read { user: "u1" }, &r);
+        assert_eq!(c.request_id.as_deref(), Some("r404"));
+        assert_eq!(c.verdict, Verdict::Observed(ops::never_configured()));
+        let state = enable();
+        let update = Op::Update {
+            user: "u1",
+            write: Write {
+                state: &state,
+                password: None,
+                generate_password: false,
+            },
+        };
+        assert!(matches!(api.classify(&update, &r).verdict,
+            Verdict::Failed(f) if f.class == FailureClass::NotFound && f.code == "IAM.0004"));
+        let gateway_404 = reply(404, &[], "<html>not found</html>");
+        assert!(
+            matches!(api.classify(&Op::Read { user: "u1" }, &gateway_404).verdict,
+            Verdict::Failed(f) if f.class == FailureClass::NotFound)
+        );
+    }
+
+    #[test]
+    fn a_401_depends_on_the_account() {
+        let r = reply(
+            401,
+            &[],
+            r#"{"error_msg":"The token is invalid.","error_code":"IAM.0009"}"#,
+        );
+        let class = |api: &HuaweiApi| match api.classify(&Op::Read { user: "u" }, &r).verdict {
+            Verdict::Failed(f) => f.class,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(class(&password_api()), FailureClass::TokenExpired);
+        assert_eq!(
+            class(&aksk("https://iam.myhuaweicloud.com", None)),
+            FailureClass::Credential
+        );
+    }
+}

@@ -1,0 +1,306 @@
+//! The wire format of each operation: what it sends and what a successful reply means
+//! (PROVIDERS.md §3.2).
+//!
+//! Huawei login protection has no create or delete: a PUT sets the whole configuration, so `Create`
+//! sends the same PUT as `Update`; `Delete` only reads (GET), so a stray delete can never change
+//! anything, and its reply is a failure.
+
+use crate::jobs::{LoginState, VerificationMethod};
+use crate::providers::encoding::rfc3986;
+use crate::providers::{Failure, FailureClass, Observed, Op, Verdict};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+/// An operation's request before authentication.
+pub struct Parts {
+    pub method: Method,
+    /// Below the endpoint, starting with `/`.
+    pub path: String,
+    pub query: Vec<(String, String)>,
+    /// JSON, or empty.
+    pub body: Vec<u8>,
+}
+
+pub fn parts(op: &Op<'_>) -> Parts {
+    let (method, path, query, body) = match op {
+        Op::Read { user } | Op::Delete { user } => (
+            Method::GET,
+            login_protect_path(user),
+            Vec::new(),
+            Vec::new(),
+        ),
+        Op::Create { user, write } | Op::Update { user, write } => (
+            Method::PUT,
+            login_protect_path(user),
+            Vec::new(),
+            login_protect_body(write.state),
+        ),
+        Op::ResolveUser { name } => (
+            Method::GET,
+            "/v3/users".to_string(),
+            vec![("name".to_string(), name.to_string())],
+            Vec::new(),
+        ),
+    };
+    Parts {
+        method,
+        path,
+        query,
+        body,
+    }
+}
+
+fn login_protect_path(user_id: &str) -> String {
+    format!("/v3.0/OS-USER/users/{}/login-protect", rfc3986(user_id))
+}
+
+/// Both fields are mandatory. The row's method, else `vmfa` (the second factor `enforce-mfa` wants;
+/// a disabled configuration's method is not used at login). Rows without `login_protect_enabled`
+/// are invalid; if one got here anyway, it enables: a missing value never turns protection off.
+pub fn login_protect_body(state: &LoginState) -> Vec<u8> {
+    let enabled = state.login_protect_enabled.unwrap_or(true);
+    let method = state
+        .verification_method
+        .unwrap_or(VerificationMethod::Vmfa);
+    json!({"login_protect": {"enabled": enabled, "verification_method": method.name()}})
+        .to_string()
+        .into_bytes()
+}
+
+/// What a 2xx reply to `op` says.
+pub fn read_success(op: &Op<'_>, status: u16, body: &[u8]) -> Verdict {
+    match op {
+        Op::Create { .. } | Op::Update { .. } => Verdict::Done,
+        Op::Read { .. } => read_login_protect(body)
+            .map(Verdict::Observed)
+            .unwrap_or_else(|| unexpected(status, "a login_protect object")),
+        Op::ResolveUser { name } => read_user_id(name, status, body),
+        Op::Delete { .. } => Verdict::Failed(Failure {
+            class: FailureClass::Permanent,
+            code: "unsupported".into(),
+            message: "huawei login protection cannot be deleted: use set-login-protect with \
+                      login_protect_enabled=false"
+                .into(),
+            retry_after: None,
+        }),
+    }
+}
+
+/// `{"login_protect":{"user_id":..,"enabled":..,"verification_method":..}}`.
+fn read_login_protect(body: &[u8]) -> Option<Observed> {
+    let reply: Value = serde_json::from_slice(body).ok()?;
+    let lp = reply.get("login_protect")?.as_object()?;
+    let state = LoginState {
+        login_protect_enabled: lp.get("enabled").and_then(Value::as_bool),
+        verification_method: lp
+            .get("verification_method")
+            .and_then(Value::as_str)
+            .and_then(|m| m.parse().ok()),
+        ..LoginState::default()
+    };
+    let extra = lp
+        .get("user_id")
+        .and_then(Value::as_str)
+        .map(|id| vec![("user_id", id.to_string())])
+        .unwrap_or_default();
+    Some(Observed {
+        exists: true,
+        state,
+        extra,
+    })
+}
+
+/// A user whose login protection was never configured (GET answers 404 `IAM.0004`): it is off.
+pub fn never_configured() -> Observed {
+    Observed {
+        exists: false,
+        state: LoginState {
+            login_protect_enabled: Some(false),
+            ..LoginState::default()
+        },
+        extra: Vec::new(),
+    }
+}
+
+/// `{"users":[{"id":..,"name":..},..]}`: exactly one user of that name. Entries of another name are
+/// ignored, so a server that ignores the filter cannot make us pick the wrong user.
+fn read_user_id(name: &str, status: u16, body: &[u8]) -> Verdict {
+    let reply: Option<Value> = serde_json::from_slice(body).ok();
+    let Some(users) = reply.as_ref().and_then(|r| r.get("users")?.as_array()) else {
+        return unexpected(status, "a users list");
+    };
+    let ids: Vec<&str> = users
+        .iter()
+        .filter(|u| {
+            u.get("name")
+                .and_then(Value::as_str)
+                .is_none_or(|n| n == name)
+        })
+        .filter_map(|u| u.get("id").and_then(Value::as_str))
+        .filter(|id| !id.is_empty())
+        .collect();
+    let fail = |class, code: &str, message: String| {
+        Verdict::Failed(Failure {
+            class,
+            code: code.into(),
+            message,
+            retry_after: None,
+        })
+    };
+    match ids.as_slice() {
+        [id] => Verdict::UserId(id.to_string()),
+        [] => fail(
+            FailureClass::NotFound,
+            "user_not_found",
+            format!("no IAM user is named '{name}'"),
+        ),
+        many => fail(
+            FailureClass::Permanent,
+            "ambiguous_user_name",
+            format!(
+                "{} IAM users are named '{name}': give the user id in the user column",
+                many.len()
+            ),
+        ),
+    }
+}
+
+fn unexpected(status: u16, wanted: &str) -> Verdict {
+    Verdict::Failed(Failure {
+        class: FailureClass::Permanent,
+        code: status.to_string(),
+        message: format!("the reply has no {wanted}: is the endpoint Huawei IAM?"),
+        retry_after: None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::providers::Write;
+
+    fn write(state: &LoginState) -> Write<'_> {
+        Write {
+            state,
+            password: None,
+            generate_password: false,
+        }
+    }
+
+    fn body_of(state: LoginState) -> Value {
+        serde_json::from_slice(&login_protect_body(&state)).unwrap()
+    }
+
+    #[test]
+    fn the_body_always_carries_both_fields() {
+        let on = LoginState {
+            login_protect_enabled: Some(true),
+            verification_method: Some(VerificationMethod::Sms),
+            ..Default::default()
+        };
+        assert_eq!(
+            body_of(on),
+            json!({"login_protect":{"enabled":true,"verification_method":"sms"}})
+        );
+        let off = LoginState {
+            login_protect_enabled: Some(false),
+            ..Default::default()
+        };
+        assert_eq!(
+            body_of(off),
+            json!({"login_protect":{"enabled":false,"verification_method":"vmfa"}})
+        );
+        assert_eq!(
+            body_of(LoginState::default()),
+            json!({"login_protect":{"enabled":true,"verification_method":"vmfa"}})
+        );
+    }
+
+    #[test]
+    fn paths_and_methods() {
+        let state = LoginState::default();
+        let p = parts(&Op::Read { user: "u1" });
+        assert_eq!(
+            (p.method, p.path.as_str()),
+            (Method::GET, "/v3.0/OS-USER/users/u1/login-protect")
+        );
+        let p = parts(&Op::Update {
+            user: "u1",
+            write: write(&state),
+        });
+        assert_eq!(p.method, Method::PUT);
+        assert!(!p.body.is_empty());
+        let p = parts(&Op::Create {
+            user: "u1",
+            write: write(&state),
+        });
+        assert_eq!(p.method, Method::PUT);
+        let p = parts(&Op::Delete { user: "u1" });
+        assert_eq!((p.method, p.body.len()), (Method::GET, 0));
+        let p = parts(&Op::ResolveUser { name: "ops admin" });
+        assert_eq!(p.path, "/v3/users");
+        assert_eq!(p.query, vec![("name".to_string(), "ops admin".to_string())]);
+        // An odd id stays one path segment.
+        let p = parts(&Op::Read { user: "a/../b" });
+        assert_eq!(p.path, "/v3.0/OS-USER/users/a%2F..%2Fb/login-protect");
+    }
+
+    #[test]
+    fn reads_login_protection() {
+        let body = br#"{"login_protect":{"user_id":"16b26081f43d4c628c4bb88cf32e9f9b","enabled":true,"verification_method":"vmfa"}}"#;
+        let Verdict::Observed(o) = read_success(&Op::Read { user: "x" }, 200, body) else {
+            panic!()
+        };
+        assert!(o.exists);
+        assert_eq!(o.state.login_protect_enabled, Some(true));
+        assert_eq!(o.state.verification_method, Some(VerificationMethod::Vmfa));
+        assert_eq!(
+            o.extra,
+            vec![("user_id", "16b26081f43d4c628c4bb88cf32e9f9b".to_string())]
+        );
+        let odd = read_success(&Op::Read { user: "x" }, 200, b"<html/>");
+        assert!(
+            matches!(odd, Verdict::Failed(f) if f.class == FailureClass::Permanent && f.code == "200")
+        );
+    }
+
+    #[test]
+    fn writes_are_done_and_deletes_refused() {
+        let state = LoginState::default();
+        let op = Op::Update {
+            user: "u",
+            write: write(&state),
+        };
+        assert_eq!(read_success(&op, 200, b"not json"), Verdict::Done);
+        let del = read_success(&Op::Delete { user: "u" }, 200, b"{}");
+        assert!(matches!(del, Verdict::Failed(f) if f.code == "unsupported"));
+    }
+
+    fn resolve(body: &str) -> Verdict {
+        read_success(&Op::ResolveUser { name: "alice" }, 200, body.as_bytes())
+    }
+
+    #[test]
+    fn resolves_exactly_one_user() {
+        assert_eq!(
+            resolve(
+                r#"{"users":[{"id":"aa11","name":"alice","domain_id":"d","enabled":true}],"links":{}}"#
+            ),
+            Verdict::UserId("aa11".into())
+        );
+        assert!(matches!(resolve(r#"{"users":[],"links":{}}"#),
+            Verdict::Failed(f) if f.class == FailureClass::NotFound && f.message.contains("alice")));
+        assert!(
+            matches!(resolve(r#"{"users":[{"id":"a1","name":"alice"},{"id":"a2","name":"alice"}]}"#),
+            Verdict::Failed(f) if f.class == FailureClass::Permanent && f.message.starts_with("2 IAM users"))
+        );
+        // A list the server did not filter.
+        assert_eq!(
+            resolve(r#"{"users":[{"id":"b1","name":"bob"},{"id":"a1","name":"alice"}]}"#),
+            Verdict::UserId("a1".into())
+        );
+        assert!(
+            matches!(resolve(r#"{"user":[]}"#), Verdict::Failed(f) if f.class == FailureClass::Permanent)
+        );
+    }
+}
