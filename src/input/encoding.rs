@@ -6,22 +6,29 @@ use std::io::{self, Read};
 /// How many bytes of the file's start [`sniff`] looks at.
 pub const SNIFF_LEN: usize = 4096;
 
-/// Names the encoding of a file that is not UTF-8 text, from its first bytes. `None` = plausibly UTF-8
-/// (with or without a BOM: the CSV parser skips a UTF-8 BOM).
+/// Says what a file is when its first bytes show it is not UTF-8 text: another encoding, or a
+/// spreadsheet saved in its own format. `None` = plausibly UTF-8 (a UTF-8 BOM is fine: the CSV parser
+/// skips it).
 pub fn sniff(start: &[u8]) -> Option<&'static str> {
-    // Byte-order marks, longest first: a UTF-32 LE mark begins like a UTF-16 LE one.
-    const MARKS: [(&[u8], &str); 4] = [
-        (&[0xFF, 0xFE, 0, 0], "UTF-32 (little-endian)"),
-        (&[0, 0, 0xFE, 0xFF], "UTF-32 (big-endian)"),
-        (&[0xFF, 0xFE], "UTF-16 (little-endian)"),
-        (&[0xFE, 0xFF], "UTF-16 (big-endian)"),
+    // Longest first: a UTF-32 LE mark begins like a UTF-16 LE one.
+    const MARKS: [(&[u8], &str); 6] = [
+        (&[0xFF, 0xFE, 0, 0], "UTF-32 (little-endian) text"),
+        (&[0, 0, 0xFE, 0xFF], "UTF-32 (big-endian) text"),
+        (&[0xFF, 0xFE], "UTF-16 (little-endian) text"),
+        (&[0xFE, 0xFF], "UTF-16 (big-endian) text"),
+        (b"PK\x03\x04", "a zip archive (an Excel .xlsx workbook?)"),
+        (
+            &[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1],
+            "an Excel 97-2003 (.xls) workbook",
+        ),
     ];
-    if let Some((_, name)) = MARKS.iter().find(|(mark, _)| start.starts_with(mark)) {
-        return Some(name);
+    if let Some((_, what)) = MARKS.iter().find(|(mark, _)| start.starts_with(mark)) {
+        return Some(what);
     }
     // UTF-16 without a mark: every other byte of ASCII text is NUL. UTF-8 text has none.
     let nuls = start.iter().filter(|&&b| b == 0).count();
-    (!start.is_empty() && nuls * 4 >= start.len()).then_some("UTF-16 (no byte-order mark)")
+    (!start.is_empty() && nuls * 4 >= start.len())
+        .then_some("UTF-16 text without a byte-order mark")
 }
 
 /// Reads `inner` with every line ending (`\r\n`, `\r`, `\n`) turned into `\n`, and a final `\n` added
@@ -134,20 +141,26 @@ mod tests {
     }
 
     #[test]
-    fn names_utf16_and_utf32_files() {
-        assert_eq!(
-            sniff(b"\xFF\xFEu\0s\0e\0r\0"),
-            Some("UTF-16 (little-endian)")
-        );
-        assert_eq!(sniff(b"\xFE\xFF\0u\0s"), Some("UTF-16 (big-endian)"));
-        assert_eq!(
-            sniff(b"\xFF\xFE\0\0u\0\0\0"),
-            Some("UTF-32 (little-endian)")
-        );
-        assert_eq!(sniff(b"u\0s\0e\0r\0"), Some("UTF-16 (no byte-order mark)"));
-        assert_eq!(sniff(b"\xEF\xBB\xBFuser,action\n"), None);
-        assert_eq!(sniff("user,café\n".as_bytes()), None);
-        assert_eq!(sniff(b""), None);
+    fn recognises_utf16_utf32_and_spreadsheet_files() {
+        let cases: [(&[u8], Option<&str>); 8] = [
+            (b"\xFF\xFEu\0s\0e\0r\0", Some("UTF-16 (little-endian) text")),
+            (b"\xFE\xFF\0u\0s", Some("UTF-16 (big-endian) text")),
+            (b"\xFF\xFE\0\0u\0\0\0", Some("UTF-32 (little-endian) text")),
+            (
+                b"u\0s\0e\0r\0",
+                Some("UTF-16 text without a byte-order mark"),
+            ),
+            (
+                b"PK\x03\x04\x14\0\x06\0",
+                Some("a zip archive (an Excel .xlsx workbook?)"),
+            ),
+            (b"\xEF\xBB\xBFuser,action\n", None),
+            ("user,café\n".as_bytes(), None),
+            (b"", None),
+        ];
+        for (start, what) in cases {
+            assert_eq!(sniff(start), what, "{start:?}");
+        }
     }
 
     #[test]

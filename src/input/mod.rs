@@ -71,13 +71,10 @@ pub enum InputError {
         source: csv::Error,
     },
     #[error(
-        "{}, line 1: the file is {encoding}, not UTF-8: save it as UTF-8 (in Excel: \"CSV UTF-8\") and run again",
+        "{}, line 1: the file is {what}, not UTF-8 text: save it as UTF-8 CSV (in Excel: \"CSV UTF-8\") and run again",
         path.display()
     )]
-    NotUtf8 {
-        path: PathBuf,
-        encoding: &'static str,
-    },
+    NotUtf8 { path: PathBuf, what: &'static str },
     #[error(
         "{}, line {line}: the header row is not valid UTF-8: save the file as UTF-8 (in Excel: \"CSV UTF-8\") and run again",
         path.display()
@@ -118,14 +115,14 @@ pub struct InputFile {
 }
 
 impl InputFile {
-    /// Opens the file, refuses UTF-16 (and other non-UTF-8 encodings it can recognise), skips a UTF-8
+    /// Opens the file, refuses UTF-16 and the other non-UTF-8 files it can recognise, skips a UTF-8
     /// BOM, reads and maps the header. Problems of the file as a whole are an [`InputError`].
     pub fn open(path: &Path, options: InputOptions) -> Result<InputFile, InputError> {
         let start = read_start(path)?;
-        if let Some(encoding) = encoding::sniff(&start) {
+        if let Some(what) = encoding::sniff(&start) {
             return Err(InputError::NotUtf8 {
                 path: path.to_path_buf(),
-                encoding,
+                what,
             });
         }
         let mut records = Records::open(path, options.delimiter)?;

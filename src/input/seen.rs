@@ -3,10 +3,9 @@
 
 /// An open-addressing table from key hash to the first line that used it.
 pub struct FirstLines {
-    /// 0 marks an empty slot.
-    hashes: Vec<u64>,
-    /// Lines past `u32::MAX` (a 4-billion-line file) are remembered as `u32::MAX`.
-    lines: Vec<u32>,
+    /// Hash (low, high 32 bits) and line, side by side so that a probe touches one cache line. A zero
+    /// hash marks an empty slot; lines past `u32::MAX` (a 4-billion-line file) are kept as `u32::MAX`.
+    slots: Vec<[u32; 3]>,
     len: usize,
 }
 
@@ -19,8 +18,7 @@ impl Default for FirstLines {
 impl FirstLines {
     fn with_slots(slots: usize) -> Self {
         FirstLines {
-            hashes: vec![0; slots],
-            lines: vec![0; slots],
+            slots: vec![[0; 3]; slots],
             len: 0,
         }
     }
@@ -28,42 +26,53 @@ impl FirstLines {
     /// Remembers `line` for `hash` and returns `None`, or returns the line remembered before.
     pub fn first_or_insert(&mut self, hash: u64, line: u64) -> Option<u64> {
         // Keep the load under 3/4 so that probe runs stay short.
-        if (self.len + 1) * 4 > self.hashes.len() * 3 {
+        if (self.len + 1) * 4 > self.slots.len() * 3 {
             self.grow();
         }
         let hash = hash.max(1);
-        let slot = self.slot(hash);
-        if self.hashes[slot] == hash {
-            return Some(u64::from(self.lines[slot]));
+        let i = self.find(hash);
+        let slot = &mut self.slots[i];
+        if key(slot) == hash {
+            return Some(u64::from(slot[2]));
         }
-        self.hashes[slot] = hash;
-        self.lines[slot] = u32::try_from(line).unwrap_or(u32::MAX);
+        *slot = [
+            hash as u32,
+            (hash >> 32) as u32,
+            u32::try_from(line).unwrap_or(u32::MAX),
+        ];
         self.len += 1;
         None
     }
 
     /// The slot holding `hash`, or the empty slot where it goes.
-    fn slot(&self, hash: u64) -> usize {
-        let mask = self.hashes.len() - 1;
+    fn find(&self, hash: u64) -> usize {
+        let mask = self.slots.len() - 1;
         // The hashes come from SipHash: their low bits are as good as any.
-        let mut slot = hash as usize & mask;
-        while self.hashes[slot] != 0 && self.hashes[slot] != hash {
-            slot = (slot + 1) & mask;
+        let mut i = hash as usize & mask;
+        loop {
+            let found = key(&self.slots[i]);
+            if found == 0 || found == hash {
+                return i;
+            }
+            i = (i + 1) & mask;
         }
-        slot
     }
 
     fn grow(&mut self) {
-        let old = std::mem::replace(self, FirstLines::with_slots(self.hashes.len() * 2));
-        for (hash, line) in old.hashes.into_iter().zip(old.lines) {
+        let old = std::mem::replace(self, FirstLines::with_slots(self.slots.len() * 2));
+        for slot in old.slots {
+            let hash = key(&slot);
             if hash != 0 {
-                let slot = self.slot(hash);
-                self.hashes[slot] = hash;
-                self.lines[slot] = line;
+                let i = self.find(hash);
+                self.slots[i] = slot;
                 self.len += 1;
             }
         }
     }
+}
+
+fn key(slot: &[u32; 3]) -> u64 {
+    u64::from(slot[0]) | u64::from(slot[1]) << 32
 }
 
 #[cfg(test)]

@@ -178,16 +178,17 @@ fn refuses_utf16_files_with_a_clear_message() {
         .collect();
     let bare: Vec<u8> = text.encode_utf16().flat_map(u16::to_le_bytes).collect();
     for (bytes, name) in [
-        (le, "UTF-16 (little-endian)"),
-        (be, "UTF-16 (big-endian)"),
-        (bare, "UTF-16 (no byte-order mark)"),
+        (le, "UTF-16 (little-endian) text"),
+        (be, "UTF-16 (big-endian) text"),
+        (bare, "UTF-16 text without a byte-order mark"),
     ] {
         let message = open_err(&bytes, options());
         assert!(
-            message.contains(&format!("line 1: the file is {name}, not UTF-8")),
+            message.contains(&format!(
+                "line 1: the file is {name}, not UTF-8 text: save it as UTF-8 CSV (in Excel: \"CSV UTF-8\") and run again"
+            )),
             "{message}"
         );
-        assert!(message.contains("save it as UTF-8"), "{message}");
     }
 }
 
@@ -719,4 +720,15 @@ proptest! {
     fn random_csv_never_panics(content in arbitrary_csv()) {
         exercise(content.as_bytes());
     }
+}
+
+#[test]
+fn the_engine_can_move_readers_and_validators_across_threads() {
+    fn sendable<T: Send>() {}
+    sendable::<InputFile>();
+    sendable::<Rows>();
+    sendable::<RawRow>();
+    sendable::<Validator>();
+    fn shareable<T: Sync>() {}
+    shareable::<InputFile>();
 }
