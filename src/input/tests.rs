@@ -596,41 +596,36 @@ fn rows_can_be_read_several_times() {
 
 #[test]
 fn refuses_files_without_what_every_row_needs() {
-    let cases: [(&[u8], InputOptions, &str); 6] = [
-        (b"", options(), "line 1: no header row"),
-        (b"\n \n,,\n", options(), "line 1: no header row"),
+    let cases: [(&[u8], &str); 6] = [
+        (b"", "line 1: no header row"),
+        (b"\n \n,,\n", "line 1: no header row"),
         (
             b"provider,action,dept\n",
-            options(),
             "line 1: no user column: add a user column",
         ),
         (
             b"action,user\n",
-            options(),
             "line 1: no provider column: add a provider column, or pass --provider",
         ),
         (
             b"provider,user\n",
-            options(),
             "line 1: no action column: add an action column, or pass --action",
         ),
         (
             b"provider,action,user,UserName\n",
-            options(),
             "line 1: the columns 'user' and 'UserName' both mean user: keep only one",
         ),
     ];
-    for (content, options, expected) in cases {
+    for (content, expected) in cases {
         let file = temp(content);
-        let message = InputFile::open(file.path(), options)
+        let message = InputFile::open(file.path(), options())
             .err()
             .unwrap()
             .to_string();
         assert!(
-            message.starts_with(&format!("{}, ", file.path().display())),
+            message.starts_with(&format!("{}, {expected}", file.path().display())),
             "{message}"
         );
-        assert!(message.contains(expected), "{message}");
     }
     assert!(
         open_err(b"\xFFuser,action\n", options()).contains("the header row is not valid UTF-8")

@@ -59,7 +59,8 @@ impl Validator {
     }
 
     /// The row's job, or every problem it has. A write row for a user that an earlier write row
-    /// already targets is a duplicate, named by the earlier row's line.
+    /// already targets is a duplicate, named by the earlier row's line, even when that row has
+    /// problems of its own: which of the two was meant is the user's call, not ours.
     pub fn check(&mut self, row: &RawRow) -> Result<Job, Vec<Problem>> {
         let mut cells = Cells {
             validator: self,
