@@ -1,67 +1,354 @@
-//! Interface stub: replaced by the input module's real implementation.
-#![allow(unused)]
-use crate::jobs::{Action, Job, ProviderKind};
-use std::collections::BTreeMap;
-use std::path::Path;
+//! The input CSV (SPEC §2): streaming reads of a file's rows, and their validation into [`Job`]s.
+//!
+//! [`InputFile::open`] checks the encoding and maps the header; [`InputFile::rows`] streams the data
+//! rows with one reused buffer (call it again for another pass); a [`Validator`] turns each row into a
+//! job or into every problem it has. Memory does not grow with the file.
+//!
+//! [`Job`]: crate::jobs::Job
 
+mod columns;
+mod encoding;
+mod seen;
+mod validate;
+mod values;
+
+pub use columns::Column;
+pub use validate::{Problem, Validator};
+
+use crate::jobs::{Action, ProviderKind};
+use columns::{ColumnMap, SameColumn};
+use csv::{ByteRecord, StringRecord};
+use encoding::LineEnds;
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+
+/// The account a row runs under: its provider and the configured account name ("" = the default).
 pub type AccountKey = (ProviderKind, String);
+
+/// The command-line and config settings that shape how a file is read.
+#[derive(Clone, Debug)]
 pub struct InputOptions {
+    /// `--delimiter`.
     pub delimiter: u8,
+    /// `--provider`: for rows without a provider cell.
     pub provider: Option<ProviderKind>,
+    /// `--action`: for rows without an action cell.
     pub action: Option<Action>,
+    /// The config file's named accounts and their providers.
     pub accounts: BTreeMap<String, ProviderKind>,
+    /// `--secrets-out` was given, so aliyun rows may ask for a generated password.
     pub secrets_out: bool,
 }
-pub struct InputFile {}
+
+impl Default for InputOptions {
+    fn default() -> Self {
+        InputOptions {
+            delimiter: b',',
+            provider: None,
+            action: None,
+            accounts: BTreeMap::new(),
+            secrets_out: false,
+        }
+    }
+}
+
+/// A problem with the file as a whole: nothing in it can be used until it is fixed.
 #[derive(Debug, thiserror::Error)]
-#[error("x")]
-pub struct InputError;
+pub enum InputError {
+    #[error("cannot open {}: check the path and that the file is readable", path.display())]
+    Open {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("{}, line {line}: reading failed", path.display())]
+    Read {
+        path: PathBuf,
+        line: u64,
+        #[source]
+        source: csv::Error,
+    },
+    #[error(
+        "{}, line 1: the file is {what}, not UTF-8 text: save it as UTF-8 CSV (in Excel: \"CSV UTF-8\") and run again",
+        path.display()
+    )]
+    NotUtf8 { path: PathBuf, what: &'static str },
+    #[error(
+        "{}, line {line}: the header row is not valid UTF-8: save the file as UTF-8 (in Excel: \"CSV UTF-8\") and run again",
+        path.display()
+    )]
+    HeaderNotUtf8 { path: PathBuf, line: u64 },
+    #[error(
+        "{}, line 1: no header row: the first line must name the columns, e.g. provider,action,user",
+        path.display()
+    )]
+    NoHeader { path: PathBuf },
+    #[error("{}, line {line}: no {column} column: {hint}", path.display())]
+    MissingColumn {
+        path: PathBuf,
+        line: u64,
+        column: &'static str,
+        hint: &'static str,
+    },
+    #[error(
+        "{}, line {line}: the columns '{first}' and '{second}' both mean {column}: keep only one",
+        path.display()
+    )]
+    SameColumn {
+        path: PathBuf,
+        line: u64,
+        first: String,
+        second: String,
+        column: &'static str,
+    },
+}
+
+/// An input file whose encoding and header have been checked.
+pub struct InputFile {
+    path: PathBuf,
+    options: InputOptions,
+    headers: StringRecord,
+    header_line: u64,
+    columns: ColumnMap,
+}
+
 impl InputFile {
+    /// Opens the file, refuses UTF-16 and the other non-UTF-8 files it can recognise, skips a UTF-8
+    /// BOM, reads and maps the header. Problems of the file as a whole are an [`InputError`].
     pub fn open(path: &Path, options: InputOptions) -> Result<InputFile, InputError> {
-        todo!()
+        let start = read_start(path)?;
+        if let Some(what) = encoding::sniff(&start) {
+            return Err(InputError::NotUtf8 {
+                path: path.to_path_buf(),
+                what,
+            });
+        }
+        let mut records = Records::open(path, options.delimiter)?;
+        let mut raw = ByteRecord::new();
+        let Some(header_line) = records.next(&mut raw)? else {
+            return Err(InputError::NoHeader {
+                path: path.to_path_buf(),
+            });
+        };
+        let headers =
+            StringRecord::from_byte_record(raw).map_err(|_| InputError::HeaderNotUtf8 {
+                path: path.to_path_buf(),
+                line: header_line,
+            })?;
+        let columns = ColumnMap::of_headers(headers.iter()).map_err(
+            |SameColumn {
+                 column,
+                 first,
+                 second,
+             }| InputError::SameColumn {
+                path: path.to_path_buf(),
+                line: header_line,
+                first: headers[first].trim().to_string(),
+                second: headers[second].trim().to_string(),
+                column: column.name(),
+            },
+        )?;
+        let missing = |column, hint| InputError::MissingColumn {
+            path: path.to_path_buf(),
+            line: header_line,
+            column,
+            hint,
+        };
+        if columns.get(Column::User).is_none() && columns.get(Column::UserName).is_none() {
+            return Err(missing(
+                "user",
+                "add a user column (huawei rows may use user_name instead)",
+            ));
+        }
+        if columns.get(Column::Provider).is_none() && options.provider.is_none() {
+            return Err(missing(
+                "provider",
+                "add a provider column, or pass --provider for the whole file",
+            ));
+        }
+        if columns.get(Column::Action).is_none() && options.action.is_none() {
+            return Err(missing(
+                "action",
+                "add an action column, or pass --action for the whole file",
+            ));
+        }
+        Ok(InputFile {
+            path: path.to_path_buf(),
+            options,
+            headers,
+            header_line,
+            columns,
+        })
     }
-    pub fn headers(&self) -> &csv::StringRecord {
-        todo!()
+
+    pub fn path(&self) -> &Path {
+        &self.path
     }
+
+    pub fn options(&self) -> &InputOptions {
+        &self.options
+    }
+
+    /// The header cells as written in the file, in order, for the results file.
+    pub fn headers(&self) -> &StringRecord {
+        &self.headers
+    }
+
+    /// The line of the header row (1 unless blank lines come first).
+    pub fn header_line(&self) -> u64 {
+        self.header_line
+    }
+
+    /// Where a known column sits in the header, if the file has it.
+    pub fn column(&self, column: Column) -> Option<usize> {
+        self.columns.get(column)
+    }
+
+    /// Whether the results file must write the cells of header position `index` as `***`.
     pub fn is_password_column(&self, index: usize) -> bool {
-        todo!()
+        self.columns.get(Column::Password) == Some(index)
     }
+
+    /// A fresh pass over the data rows, from the first. Each call reads the file again.
     pub fn rows(&self) -> Result<Rows, InputError> {
-        todo!()
+        let mut records = Records::open(&self.path, self.options.delimiter)?;
+        let mut raw = ByteRecord::new();
+        // Skip the header: the first non-blank record, as `open` found it.
+        records.next(&mut raw)?;
+        Ok(Rows {
+            records,
+            raw,
+            next_index: 0,
+        })
     }
 }
-#[derive(Default)]
-pub struct RawRow {
-    pub index: u64,
-    pub line: u64,
-    pub record: csv::StringRecord,
+
+/// A streaming pass over a file's data rows.
+pub struct Rows {
+    records: Records,
+    raw: ByteRecord,
+    next_index: u64,
 }
-pub struct Rows;
+
 impl Rows {
+    /// Reads the next data row into `row`, reusing its buffers. `Ok(false)` at the end of the file.
+    /// Blank rows are skipped; a row that is not UTF-8 is still read (see [`RawRow::record`]).
     pub fn read(&mut self, row: &mut RawRow) -> Result<bool, InputError> {
-        todo!()
+        let Some(line) = self.records.next(&mut self.raw)? else {
+            return Ok(false);
+        };
+        row.index = self.next_index;
+        row.line = line;
+        row.not_utf8 = decode(&self.raw, &mut row.record);
+        self.next_index += 1;
+        Ok(true)
     }
 }
-pub struct Validator;
-impl Validator {
-    pub fn new(file: &InputFile) -> Validator {
-        todo!()
-    }
-    pub fn route(&self, row: &RawRow) -> Option<AccountKey> {
-        todo!()
-    }
-    pub fn check(&mut self, row: &RawRow) -> Result<Job, Vec<Problem>> {
-        todo!()
-    }
-}
-#[derive(Debug)]
-pub struct Problem {
+
+/// One data row as read. Deliberately not `Debug`: its cells may hold a password.
+#[derive(Clone, Default)]
+pub struct RawRow {
+    /// 0-based position among the data rows (blank rows do not count).
+    pub index: u64,
+    /// The line where the row starts; the file's first line is 1.
     pub line: u64,
-    pub column: Option<String>,
-    pub message: String,
+    /// The cells as written (untrimmed). Bytes that are not UTF-8 appear as U+FFFD.
+    pub record: StringRecord,
+    /// The first cell that was not UTF-8.
+    not_utf8: Option<usize>,
 }
-impl std::fmt::Display for Problem {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        todo!()
+
+impl RawRow {
+    pub fn new() -> RawRow {
+        RawRow::default()
     }
 }
+
+/// Copies `raw` into `record`; returns the first cell that is not UTF-8 (copied lossily).
+fn decode(raw: &ByteRecord, record: &mut StringRecord) -> Option<usize> {
+    record.clear();
+    let mut not_utf8 = None;
+    for (i, cell) in raw.iter().enumerate() {
+        match std::str::from_utf8(cell) {
+            Ok(text) => record.push_field(text),
+            Err(_) => {
+                record.push_field(&String::from_utf8_lossy(cell));
+                not_utf8 = not_utf8.or(Some(i));
+            }
+        }
+    }
+    not_utf8
+}
+
+/// The first bytes of the file, for [`encoding::sniff`].
+fn read_start(path: &Path) -> Result<Vec<u8>, InputError> {
+    let opened = |source| InputError::Open {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut start = Vec::with_capacity(encoding::SNIFF_LEN);
+    File::open(path)
+        .map_err(opened)?
+        .take(encoding::SNIFF_LEN as u64)
+        .read_to_end(&mut start)
+        .map_err(opened)?;
+    Ok(start)
+}
+
+/// The CSV records of a file with their first lines, blank records skipped.
+struct Records {
+    path: PathBuf,
+    reader: csv::Reader<LineEnds<File>>,
+}
+
+impl Records {
+    fn open(path: &Path, delimiter: u8) -> Result<Records, InputError> {
+        let file = File::open(path).map_err(|source| InputError::Open {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            // Ragged rows are reported per row by the validator, not as a read error.
+            .flexible(true)
+            .delimiter(delimiter)
+            .buffer_capacity(64 * 1024)
+            .from_reader(LineEnds::new(file));
+        Ok(Records {
+            path: path.to_path_buf(),
+            reader,
+        })
+    }
+
+    /// Reads the next record that has a non-blank cell; returns the line it starts on.
+    fn next(&mut self, record: &mut ByteRecord) -> Result<Option<u64>, InputError> {
+        loop {
+            let more = self
+                .reader
+                .read_byte_record(record)
+                .map_err(|source| InputError::Read {
+                    path: self.path.clone(),
+                    line: self.reader.position().line(),
+                    source,
+                })?;
+            if !more {
+                return Ok(None);
+            }
+            let blank = record
+                .iter()
+                .all(|cell| cell.iter().all(u8::is_ascii_whitespace));
+            if !blank {
+                // `LineEnds` makes every record end by consuming one `\n`: count back from there
+                // over the newlines inside quoted cells.
+                let inner = record.as_slice().iter().filter(|&&b| b == b'\n').count() as u64;
+                let line = self.reader.position().line().saturating_sub(inner + 1);
+                return Ok(Some(line.max(1)));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,190 @@
+//! Byte-level concerns below the CSV parser: telling a UTF-16 file from a UTF-8 one, and making line
+//! endings uniform so that every record's starting line can be computed exactly.
+
+use std::io::{self, Read};
+
+/// How many bytes of the file's start [`sniff`] looks at.
+pub const SNIFF_LEN: usize = 4096;
+
+/// Says what a file is when its first bytes show it is not UTF-8 text: another encoding, or a
+/// spreadsheet saved in its own format. `None` = plausibly UTF-8 (a UTF-8 BOM is fine: the CSV parser
+/// skips it).
+pub fn sniff(start: &[u8]) -> Option<&'static str> {
+    // Longest first: a UTF-32 LE mark begins like a UTF-16 LE one.
+    const MARKS: [(&[u8], &str); 6] = [
+        (&[0xFF, 0xFE, 0, 0], "UTF-32 (little-endian) text"),
+        (&[0, 0, 0xFE, 0xFF], "UTF-32 (big-endian) text"),
+        (&[0xFF, 0xFE], "UTF-16 (little-endian) text"),
+        (&[0xFE, 0xFF], "UTF-16 (big-endian) text"),
+        (b"PK\x03\x04", "a zip archive (an Excel .xlsx workbook?)"),
+        (
+            &[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1],
+            "an Excel 97-2003 (.xls) workbook",
+        ),
+    ];
+    if let Some((_, what)) = MARKS.iter().find(|(mark, _)| start.starts_with(mark)) {
+        return Some(what);
+    }
+    // UTF-16 without a mark: every other byte of ASCII text is NUL. UTF-8 text has none.
+    let nuls = start.iter().filter(|&&b| b == 0).count();
+    (!start.is_empty() && nuls * 4 >= start.len())
+        .then_some("UTF-16 text without a byte-order mark")
+}
+
+/// Reads `inner` with every line ending (`\r\n`, `\r`, `\n`) turned into `\n`, and a final `\n` added
+/// when the input does not end with one. The CSV parser then ends every record by consuming exactly
+/// one `\n`, so a record's first line is the parser's line count minus the newlines inside the record,
+/// minus one. Newlines inside quoted cells become `\n` too.
+pub struct LineEnds<R> {
+    inner: R,
+    /// The last byte given out was a `\r` turned into `\n`: a `\n` right after it is dropped.
+    after_cr: bool,
+    /// The last byte given out, `\n` before any.
+    last: u8,
+    done: bool,
+}
+
+impl<R: Read> LineEnds<R> {
+    pub fn new(inner: R) -> Self {
+        LineEnds {
+            inner,
+            after_cr: false,
+            last: b'\n',
+            done: false,
+        }
+    }
+}
+
+impl<R: Read> Read for LineEnds<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() || self.done {
+            return Ok(0);
+        }
+        loop {
+            let n = self.inner.read(buf)?;
+            if n == 0 {
+                self.done = true;
+                if self.last == b'\n' {
+                    return Ok(0);
+                }
+                self.last = b'\n';
+                buf[0] = b'\n';
+                return Ok(1);
+            }
+            let kept = self.rewrite(&mut buf[..n]);
+            if kept > 0 {
+                return Ok(kept);
+            }
+            // The chunk was only the `\n` of a `\r\n` split across reads: read on.
+        }
+    }
+}
+
+impl<R> LineEnds<R> {
+    /// Rewrites `chunk` in place; returns how many bytes of it to give out.
+    fn rewrite(&mut self, chunk: &mut [u8]) -> usize {
+        let skip = usize::from(std::mem::take(&mut self.after_cr) && chunk[0] == b'\n');
+        let kept = if chunk[skip..].contains(&b'\r') {
+            let mut out = 0;
+            let mut i = skip;
+            while i < chunk.len() {
+                let b = chunk[i];
+                i += 1;
+                if b == b'\r' {
+                    match chunk.get(i) {
+                        Some(b'\n') => i += 1,
+                        Some(_) => {}
+                        None => self.after_cr = true,
+                    }
+                    chunk[out] = b'\n';
+                } else {
+                    chunk[out] = b;
+                }
+                out += 1;
+            }
+            out
+        } else {
+            // The common case: nothing to change but a skipped `\n`.
+            if skip == 1 {
+                chunk.copy_within(1.., 0);
+            }
+            chunk.len() - skip
+        };
+        if let Some(&b) = chunk[..kept].last() {
+            self.last = b;
+        }
+        kept
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Reads everything through `LineEnds`, `step` bytes at a time from the inner reader.
+    fn normalised(input: &[u8], step: usize) -> Vec<u8> {
+        struct Chunks<'a>(&'a [u8], usize);
+        impl Read for Chunks<'_> {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                let n = self.0.len().min(self.1).min(buf.len());
+                buf[..n].copy_from_slice(&self.0[..n]);
+                self.0 = &self.0[n..];
+                Ok(n)
+            }
+        }
+        let mut out = Vec::new();
+        LineEnds::new(Chunks(input, step))
+            .read_to_end(&mut out)
+            .unwrap();
+        out
+    }
+
+    #[test]
+    fn recognises_utf16_utf32_and_spreadsheet_files() {
+        let cases: [(&[u8], Option<&str>); 8] = [
+            (b"\xFF\xFEu\0s\0e\0r\0", Some("UTF-16 (little-endian) text")),
+            (b"\xFE\xFF\0u\0s", Some("UTF-16 (big-endian) text")),
+            (b"\xFF\xFE\0\0u\0\0\0", Some("UTF-32 (little-endian) text")),
+            (
+                b"u\0s\0e\0r\0",
+                Some("UTF-16 text without a byte-order mark"),
+            ),
+            (
+                b"PK\x03\x04\x14\0\x06\0",
+                Some("a zip archive (an Excel .xlsx workbook?)"),
+            ),
+            (b"\xEF\xBB\xBFuser,action\n", None),
+            ("user,café\n".as_bytes(), None),
+            (b"", None),
+        ];
+        for (start, what) in cases {
+            assert_eq!(sniff(start), what, "{start:?}");
+        }
+    }
+
+    #[test]
+    fn turns_every_line_ending_into_one_newline() {
+        for step in [1, 2, 3, 64] {
+            assert_eq!(normalised(b"a\r\nb\rc\nd", step), b"a\nb\nc\nd\n");
+            assert_eq!(normalised(b"a\r\n\r\n", step), b"a\n\n");
+            assert_eq!(normalised(b"a\r", step), b"a\n");
+            assert_eq!(normalised(b"", step), b"");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn matches_a_plain_rewrite_whatever_the_chunking(
+            input in proptest::collection::vec(prop_oneof![Just(b'\r'), Just(b'\n'), Just(b'x')], 0..40),
+            step in 1usize..8,
+        ) {
+            let text = String::from_utf8(input.clone()).unwrap();
+            let mut want = text.replace("\r\n", "\n").replace('\r', "\n").into_bytes();
+            if !want.is_empty() && !want.ends_with(b"\n") {
+                want.push(b'\n');
+            }
+            prop_assert_eq!(normalised(&input, step), want);
+        }
+    }
+}
