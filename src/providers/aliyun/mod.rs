@@ -38,7 +38,10 @@ impl Provider for Aliyun {
         &[]
     }
     fn emulator_keys(&self) -> &'static [(&'static str, &'static str)] {
-        &[]
+        &[
+            ("access_key_id", "emulator-aliyun-key"),
+            ("access_key_secret", "emulator-aliyun-secret"),
+        ]
     }
     fn connect(&self, account: &AccountSpec<'_>) -> Result<Arc<dyn Api>, ConnectError> {
         Err(ConnectError::Invalid {
