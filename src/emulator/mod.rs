@@ -270,3 +270,6 @@ fn read_users(path: &Path) -> io::Result<BTreeMap<ProviderKind, Vec<Value>>> {
         .map(|(name, users)| Ok((name.parse::<ProviderKind>().map_err(invalid)?, users)))
         .collect()
 }
+
+#[cfg(test)]
+mod tests;
