@@ -1,32 +1,275 @@
-//! Interface stub: replaced by the emulator's real implementation.
-#![allow(unused)]
+//! The local emulator (SPEC §8): each provider's API on its own `127.0.0.1` port, with the real wire
+//! formats, signature checks, replay protection and state, plus knobs for rate limits, faults,
+//! dropped replies and latency. Tests, benchmarks and `--emulator` use it; nothing leaves the host.
+//!
+//! # Every port
+//! - the provider's API (every path not below);
+//! - `GET /_emulator/state`: the state of every provider, `{"aliyun": {...}, ...}`; passwords only as
+//!   `password_sha256`, and per user a `creates` counter (how many creates were applied);
+//! - `POST /_emulator/state`: a patch `{"aliyun": <patch>}` that changes state directly, for verify
+//!   tests; each provider documents its patch (aliyun: [`aliyun`] module doc). Answers the new state,
+//!   or 400 `{"error": ..}`;
+//! - `GET /_emulator/requests`: the request log, JSON lines (the most recent [`log::KEPT_IN_MEMORY`]);
+//! - `GET|POST /_emulator/knobs`: `{"rate":..,"fault_rate":..,"drop_rate":..,"latency_ms":..}`; a
+//!   POST changes any subset at run time (`"rate": null` lifts the limit) and answers the result.
+//!
+//! # What happens to an API request
+//! The latency knob, then the provider authenticates it (refused: `rejected`). An admitted request
+//! counts against its account's rate, per access key: a sliding window, at most `max(1, ⌊rate⌋)`
+//! admitted requests in any `max(1 s, 1/rate)` ([`knobs::Limiter`]); over it, the provider's
+//! throttling reply (`throttled`). Then the seeded dice: a fault (5xx, nothing applied) with
+//! probability `fault_rate`; otherwise the action runs, and a write is `dropped` with probability
+//! `drop_rate`: applied, then its connection closed with no response bytes. Each request seen is
+//! one log line: `{"time","provider","account","action","user","status","code","outcome"}` with
+//! `time` in Unix seconds and `outcome` one of `ok`, `throttled`, `fault`, `dropped`, `rejected`
+//! (`ok` = the action ran, whatever its reply; for `dropped`, `status`/`code` are those withheld).
+//!
+//! # Users file
+//! JSON keyed by provider, each a list of users as that provider reads them (aliyun: user principal
+//! names): `{"aliyun": ["alice@corp.onaliyun.com", "bob@corp.onaliyun.com"]}`. A provider the file
+//! lists knows only those users (others get its "user does not exist" error); a provider it does not
+//! list, or every provider without a file, creates users on first use.
+//!
+//! # Adding a provider
+//! 1. Write `emulator/<provider>.rs` with a type implementing [`service::Service`]: `admit` reads and
+//!    authenticates a request as received (use the provider's pure signing functions from
+//!    `crate::providers`, [`replay::fresh`] for timestamps, [`replay::Nonces`] for nonces, and the
+//!    credentials from `crate::providers::provider(KIND).emulator_keys()` plus
+//!    [`service::Setup::accounts`]), `apply` runs the action against state behind a `Mutex`,
+//!    `throttled` and `fault` are the provider's own error replies, `state`/`tamper` expose the state
+//!    as JSON. Route by `Incoming::path` / `method` inside `admit`: the whole port is yours.
+//! 2. Add `mod <provider>;` below and one line `mount::<provider::Type>(setup)?,` in [`emulated`].
+//!
+//! The rate limit, faults, drops, latency, log, ports and control endpoints then apply unchanged.
+
+mod aliyun;
+mod knobs;
+mod log;
+mod replay;
+mod server;
+mod service;
+
+pub use knobs::{KnobChange, Knobs};
+
 use crate::jobs::ProviderKind;
 use crate::secret::Secret;
-use std::path::PathBuf;
-#[derive(Default)]
+use serde_json::Value;
+use server::{Core, Mounted};
+use service::{Service, Setup};
+use std::collections::BTreeMap;
+use std::io;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+use time::OffsetDateTime;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+/// The emulated providers, in port order. Adding one is a module and one line here.
+fn emulated(setup: &mut dyn FnMut(ProviderKind) -> Setup) -> Result<Vec<Arc<dyn Mounted>>, String> {
+    Ok(vec![mount::<aliyun::Ims>(setup)?])
+}
+
+fn mount<S: Service>(
+    setup: &mut dyn FnMut(ProviderKind) -> Setup,
+) -> Result<Arc<dyn Mounted>, String> {
+    let service = S::new(setup(S::KIND)).map_err(|e| format!("{}: {e}", S::KIND))?;
+    Ok(Arc::new(service))
+}
+
+/// How to start the emulator.
+#[derive(Clone, Debug)]
 pub struct EmulatorConfig {
+    /// Seeds the dice of faults and drops.
     pub seed: u64,
+    /// Requests per second per account (access key); `None` = unlimited.
     pub rate: Option<f64>,
+    /// Probability of a 5xx, before anything is applied.
     pub fault_rate: f64,
+    /// Probability, for a write, of applying it and then closing the connection with no reply.
     pub drop_rate: f64,
-    pub latency: std::time::Duration,
+    pub latency: Duration,
+    /// The users file (module doc); `None` = users are created on first use.
     pub users: Option<PathBuf>,
+    /// Where to write the request log as JSON lines (truncated first); it is kept in memory anyway.
     pub request_log: Option<PathBuf>,
+    /// Credentials accepted besides each provider's `emulator_keys()`: (provider, key id, secret).
     pub accounts: Vec<(ProviderKind, String, Secret)>,
+    /// Fixed ports by provider; missing or 0 = chosen by the OS.
+    pub ports: BTreeMap<ProviderKind, u16>,
 }
-pub struct Emulator;
+
+impl Default for EmulatorConfig {
+    fn default() -> Self {
+        EmulatorConfig {
+            seed: 0,
+            rate: None,
+            fault_rate: 0.0,
+            drop_rate: 0.0,
+            latency: Duration::ZERO,
+            users: None,
+            request_log: None,
+            accounts: Vec::new(),
+            ports: BTreeMap::new(),
+        }
+    }
+}
+
+/// A running emulator. Stops on [`Emulator::shutdown`] or when dropped.
+pub struct Emulator {
+    core: Arc<Core>,
+    endpoints: Vec<(ProviderKind, SocketAddr)>,
+    stop: CancellationToken,
+    servers: Vec<JoinHandle<()>>,
+}
+
 impl Emulator {
-    pub async fn start(config: EmulatorConfig) -> std::io::Result<Emulator> {
-        todo!()
+    /// Binds every provider's port and starts serving (on the current tokio runtime).
+    pub async fn start(config: EmulatorConfig) -> io::Result<Emulator> {
+        let knobs = KnobChange::default()
+            .applied_to(Knobs {
+                rate: config.rate,
+                fault_rate: config.fault_rate,
+                drop_rate: config.drop_rate,
+                latency: config.latency,
+            })
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+        let mut users = match &config.users {
+            Some(path) => read_users(path)?,
+            None => BTreeMap::new(),
+        };
+        let now = OffsetDateTime::now_utc();
+        let mut setup = |kind: ProviderKind| Setup {
+            users: users.remove(&kind),
+            accounts: config
+                .accounts
+                .iter()
+                .filter(|(k, _, _)| *k == kind)
+                .map(|(_, id, secret)| (id.clone(), secret.clone()))
+                .collect(),
+            now,
+        };
+        let providers =
+            emulated(&mut setup).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+        let log = log::RequestLog::open(config.request_log.as_deref())?;
+        let core = Arc::new(Core::new(knobs, config.seed, log, providers));
+
+        let stop = CancellationToken::new();
+        let mut endpoints = Vec::new();
+        let mut servers = Vec::new();
+        for provider in &core.providers {
+            let kind = provider.kind();
+            let port = config.ports.get(&kind).copied().unwrap_or(0);
+            let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, port))
+                .await
+                .map_err(|e| io::Error::new(e.kind(), format!("{kind} port {port}: {e}")))?;
+            endpoints.push((kind, listener.local_addr()?));
+            let app = server::app(provider.clone(), core.clone());
+            servers.push(tokio::spawn(server::serve(listener, app, stop.clone())));
+        }
+        Ok(Emulator {
+            core,
+            endpoints,
+            stop,
+            servers,
+        })
     }
+
+    /// The base URL of a provider's API, e.g. `http://127.0.0.1:41234/`.
+    ///
+    /// # Panics
+    /// If the emulator does not serve `kind`.
     pub fn endpoint(&self, kind: ProviderKind) -> url::Url {
-        todo!()
+        let addr = self
+            .endpoints
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .map(|(_, addr)| addr)
+            .unwrap_or_else(|| panic!("the emulator does not serve {kind}"));
+        url::Url::parse(&format!("http://{addr}")).expect("a socket address makes a URL")
     }
+
+    /// The providers served, in port order.
+    pub fn providers(&self) -> Vec<ProviderKind> {
+        self.endpoints.iter().map(|(kind, _)| *kind).collect()
+    }
+
+    /// One JSON line, `{"aliyun":"http://127.0.0.1:41234",...}`, for the providers served.
     pub fn endpoints_json(&self) -> String {
-        todo!()
+        let map: serde_json::Map<String, Value> = self
+            .endpoints
+            .iter()
+            .map(|(kind, addr)| (kind.name().to_string(), format!("http://{addr}").into()))
+            .collect();
+        Value::Object(map).to_string()
     }
-    pub fn state(&self) -> serde_json::Value {
-        todo!()
+
+    /// The full state, as `GET /_emulator/state` serves it.
+    pub fn state(&self) -> Value {
+        self.core.state()
     }
-    pub async fn shutdown(self) {}
+
+    /// Changes state directly, as `POST /_emulator/state` does.
+    pub fn tamper(&self, patch: &Value) -> Result<(), String> {
+        self.core.tamper(patch)
+    }
+
+    /// The request log in memory, one JSON value per request, oldest first.
+    pub fn requests(&self) -> Vec<Value> {
+        self.core
+            .log
+            .lines()
+            .iter()
+            .map(|line| serde_json::from_str(line).expect("log lines are JSON"))
+            .collect()
+    }
+
+    pub fn knobs(&self) -> Knobs {
+        self.core.knobs()
+    }
+
+    /// Changes knobs at run time, as `POST /_emulator/knobs` does.
+    pub fn set_knobs(&self, change: KnobChange) -> Result<Knobs, String> {
+        self.core.set_knobs(&change)
+    }
+
+    /// Stops accepting, closes open connections and waits for the listeners to finish.
+    pub async fn shutdown(mut self) {
+        self.stop.cancel();
+        for server in std::mem::take(&mut self.servers) {
+            let _ = server.await;
+        }
+    }
 }
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+/// Reads the users file: `{"<provider>": [<user>, ...], ...}`.
+fn read_users(path: &Path) -> io::Result<BTreeMap<ProviderKind, Vec<Value>>> {
+    let invalid = |message: String| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("users file {}: {message}", path.display()),
+        )
+    };
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| io::Error::new(e.kind(), format!("users file {}: {e}", path.display())))?;
+    let by_name: BTreeMap<String, Vec<Value>> = serde_json::from_str(&text).map_err(|e| {
+        invalid(format!(
+            "{e}; expected {{\"aliyun\": [\"alice@corp.onaliyun.com\", ...], ...}}"
+        ))
+    })?;
+    by_name
+        .into_iter()
+        .map(|(name, users)| Ok((name.parse::<ProviderKind>().map_err(invalid)?, users)))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,661 @@
+//! Alibaba Cloud IMS 2019-08-15 (PROVIDERS.md §2): the RPC API at `/`, GET or POST, parameters in
+//! the query string and/or an `application/x-www-form-urlencoded` body (merged). Signature V1 is
+//! checked on the parameters as they arrived, with the published algorithm of
+//! `providers::aliyun::sign`; then `Version=2019-08-15`, `Format=JSON`, the key, the timestamp
+//! (±15 min) and the nonce (once in 15 min). `SecurityToken` is accepted (it is signed like any
+//! parameter). Actions: `CreateLoginProfile`, `UpdateLoginProfile`, `GetLoginProfile`,
+//! `DeleteLoginProfile`, `ListUsers`. Errors are `{"RequestId","HostId","Code","Message"}` with
+//! the header `x-acs-request-id`; throttling is 400 `Throttling.User` with `x-acs-retry-after` (ms).
+//!
+//! State: `{"users": {"<upn>": {"user_id", "create_date", "creates", "login_profile": null |
+//! {"status", "mfa_bind_required", "password_reset_required", "password_sha256", "create_date",
+//! "update_date"}}}}`.
+//!
+//! Patch (`POST /_emulator/state` with `{"aliyun": <patch>}`): `{"users": {"<upn>":
+//! {"login_profile": null | {"status", "mfa_bind_required", "password_reset_required",
+//! "password"}}}}`, every field optional. A user not there is added; `null` removes the profile; an
+//! object sets the fields given, on a new profile (defaults `Active`, `false`, `false`) if there is
+//! none. A patch never counts as a create.
+
+use super::replay::{self, Nonces};
+use super::service::{
+    Admission, Incoming, Meta, Reply, Service, Setup, password_sha256, request_id,
+};
+use crate::jobs::ProviderKind;
+use crate::providers::aliyun::sign;
+use crate::providers::encoding::iso8601_seconds;
+use crate::secret::Secret;
+use axum::http::{Method, StatusCode};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, HashMap};
+use std::ops::Bound;
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+const VERSION: &str = "2019-08-15";
+const HOST_ID: &str = "ims.aliyuncs.com";
+/// ListUsers' page size when `MaxItems` is not given, and its bounds.
+const DEFAULT_MAX_ITEMS: usize = 100;
+const MAX_ITEMS: usize = 1000;
+/// The default password policy's minimum length.
+const MIN_PASSWORD_LEN: usize = 8;
+/// Alibaba user ids are 16 digits.
+const FIRST_USER_ID: u64 = 2_000_000_000_000_000;
+
+pub struct Ims {
+    /// Secret by access key id.
+    keys: HashMap<String, Secret>,
+    /// Users came from the users file: no other user exists.
+    fixed_users: bool,
+    directory: Mutex<Directory>,
+    nonces: Nonces,
+}
+
+#[derive(Default, Serialize)]
+struct Directory {
+    users: BTreeMap<String, User>,
+    #[serde(skip)]
+    last_id: u64,
+}
+
+#[derive(Serialize)]
+struct User {
+    user_id: String,
+    create_date: String,
+    /// Login profiles created through the API.
+    creates: u64,
+    login_profile: Option<Profile>,
+}
+
+#[derive(Serialize)]
+struct Profile {
+    status: &'static str,
+    mfa_bind_required: bool,
+    password_reset_required: bool,
+    /// `None` for a profile made by a patch without a password.
+    password_sha256: Option<String>,
+    create_date: String,
+    update_date: String,
+}
+
+impl Profile {
+    fn new(now: OffsetDateTime) -> Profile {
+        let date = iso8601_seconds(now);
+        Profile {
+            status: "Active",
+            mfa_bind_required: false,
+            password_reset_required: false,
+            password_sha256: None,
+            create_date: date.clone(),
+            update_date: date,
+        }
+    }
+
+    /// The `LoginProfile` object of the replies.
+    fn wire(&self, upn: &str) -> Value {
+        json!({
+            "UserPrincipalName": upn,
+            "Status": self.status,
+            "MFABindRequired": self.mfa_bind_required,
+            "PasswordResetRequired": self.password_reset_required,
+            "UpdateDate": self.update_date,
+        })
+    }
+}
+
+impl Directory {
+    /// The user, added first when `add` allows it.
+    fn user(&mut self, upn: &str, add: bool, now: OffsetDateTime) -> Option<&mut User> {
+        if !self.users.contains_key(upn) {
+            if !add {
+                return None;
+            }
+            self.last_id += 1;
+            let user = User {
+                user_id: (FIRST_USER_ID + self.last_id).to_string(),
+                create_date: iso8601_seconds(now),
+                creates: 0,
+                login_profile: None,
+            };
+            self.users.insert(upn.to_string(), user);
+        }
+        self.users.get_mut(upn)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Action {
+    CreateLoginProfile,
+    UpdateLoginProfile,
+    GetLoginProfile,
+    DeleteLoginProfile,
+    ListUsers,
+}
+
+impl Action {
+    fn parse(name: &str) -> Option<Action> {
+        Some(match name {
+            "CreateLoginProfile" => Action::CreateLoginProfile,
+            "UpdateLoginProfile" => Action::UpdateLoginProfile,
+            "GetLoginProfile" => Action::GetLoginProfile,
+            "DeleteLoginProfile" => Action::DeleteLoginProfile,
+            "ListUsers" => Action::ListUsers,
+            _ => return None,
+        })
+    }
+
+    fn is_write(self) -> bool {
+        matches!(
+            self,
+            Action::CreateLoginProfile | Action::UpdateLoginProfile | Action::DeleteLoginProfile
+        )
+    }
+}
+
+/// An authenticated request.
+pub struct Call {
+    action: Action,
+    params: Params,
+}
+
+/// Decoded parameters in arrival order; the first of a repeated name wins.
+struct Params(Vec<(String, String)>);
+
+impl Params {
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn required(&self, name: &str) -> Result<&str, ApiError> {
+        match self.get(name) {
+            Some(v) if !v.is_empty() => Ok(v),
+            _ => Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "MissingParameter",
+                format!(
+                    "The input parameter \"{name}\" that is mandatory for processing this request is not supplied."
+                ),
+            )),
+        }
+    }
+
+    /// `true` / `false`, as the API sends booleans.
+    fn boolean(&self, name: &str) -> Result<Option<bool>, ApiError> {
+        match self.get(name) {
+            None => Ok(None),
+            Some("true") => Ok(Some(true)),
+            Some("false") => Ok(Some(false)),
+            Some(other) => Err(invalid(name, &format!("'{other}' is not true or false"))),
+        }
+    }
+
+    fn status(&self) -> Result<Option<&'static str>, ApiError> {
+        self.get("Status")
+            .map(|s| login_status(s).ok_or_else(|| invalid("Status", "use Active or Inactive")))
+            .transpose()
+    }
+
+    /// A parameter that must have one value.
+    fn expect(&self, name: &str, wanted: &str) -> Result<(), ApiError> {
+        match self.get(name) {
+            Some(v) if v == wanted => Ok(()),
+            _ => Err(invalid(name, &format!("this API takes {name}={wanted}"))),
+        }
+    }
+}
+
+fn login_status(s: &str) -> Option<&'static str> {
+    ["Active", "Inactive"].into_iter().find(|v| *v == s)
+}
+
+/// An API error reply, before it gets its request id.
+#[derive(Debug)]
+struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    fn reply(self) -> Reply {
+        let id = request_id();
+        let body = json!({
+            "RequestId": id,
+            "HostId": HOST_ID,
+            "Code": self.code,
+            "Message": self.message,
+        });
+        Reply::json(self.status, &body)
+            .with_header("x-acs-request-id", id)
+            .with_code(self.code)
+    }
+}
+
+fn invalid(name: &str, why: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "InvalidParameter",
+        format!("The specified parameter \"{name}\" is not valid: {why}."),
+    )
+}
+
+fn no_profile(upn: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "EntityNotExist.User.LoginProfile",
+        format!("The login profile of the user {upn} does not exist."),
+    )
+}
+
+fn check_password(password: &str) -> Result<(), ApiError> {
+    if password.chars().count() < MIN_PASSWORD_LEN {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "InvalidParameter.Password.TooWeak",
+            format!(
+                "The password does not meet the password policy: at least {MIN_PASSWORD_LEN} characters."
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// A successful reply: `body` plus `RequestId`, and the same id in `x-acs-request-id`.
+fn ok(mut body: Value) -> Reply {
+    let id = request_id();
+    body["RequestId"] = Value::from(id.as_str());
+    Reply::json(StatusCode::OK, &body).with_header("x-acs-request-id", id)
+}
+
+impl Service for Ims {
+    const KIND: ProviderKind = ProviderKind::Aliyun;
+    type Call = Call;
+
+    fn new(setup: Setup) -> Result<Ims, String> {
+        let builtin = crate::providers::provider(Self::KIND).emulator_keys();
+        let find = |name: &str| builtin.iter().find(|(k, _)| *k == name).map(|(_, v)| *v);
+        let mut keys: HashMap<String, Secret> = setup.accounts.into_iter().collect();
+        if let (Some(id), Some(secret)) = (find("access_key_id"), find("access_key_secret")) {
+            keys.insert(id.to_string(), Secret::new(secret));
+        }
+        let mut directory = Directory::default();
+        if let Some(users) = &setup.users {
+            for user in users {
+                let upn = user.as_str().filter(|s| !s.is_empty()).ok_or_else(|| {
+                    format!("users are user principal names (strings), not {user}")
+                })?;
+                directory.user(upn, true, setup.now);
+            }
+        }
+        Ok(Ims {
+            keys,
+            fixed_users: setup.users.is_some(),
+            directory: Mutex::new(directory),
+            nonces: Nonces::default(),
+        })
+    }
+
+    fn admit(&self, request: &Incoming, now: OffsetDateTime) -> Admission<Call> {
+        let params = Params(request.form_params());
+        let named = |name| params.get(name).unwrap_or_default().to_string();
+        let meta = Meta {
+            account: named("AccessKeyId"),
+            action: named("Action"),
+            user: named("UserPrincipalName"),
+            write: params
+                .get("Action")
+                .and_then(Action::parse)
+                .is_some_and(Action::is_write),
+        };
+        let call = self
+            .authenticate(request, &params, now)
+            .map(|action| Call { action, params })
+            .map_err(ApiError::reply);
+        Admission { meta, call }
+    }
+
+    fn apply(&self, call: Call, now: OffsetDateTime) -> Reply {
+        let p = &call.params;
+        let result = match call.action {
+            Action::CreateLoginProfile => self.create(p, now),
+            Action::UpdateLoginProfile => self.update(p, now),
+            Action::GetLoginProfile => self.get(p, now),
+            Action::DeleteLoginProfile => self.delete(p, now),
+            Action::ListUsers => self.list_users(p),
+        };
+        result.map_or_else(ApiError::reply, ok)
+    }
+
+    fn throttled(&self, retry_after: Duration) -> Reply {
+        let ms = retry_after.as_nanos().div_ceil(1_000_000).max(1);
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "Throttling.User",
+            "Request was denied due to user flow control.",
+        )
+        .reply()
+        .with_header("x-acs-retry-after", ms.to_string())
+    }
+
+    fn fault(&self) -> Reply {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "ServiceUnavailable",
+            "The request has failed due to a temporary failure of the server.",
+        )
+        .reply()
+    }
+
+    fn state(&self) -> Value {
+        serde_json::to_value(&*self.lock()).expect("the state always serialises")
+    }
+
+    fn tamper(&self, patch: &Value, now: OffsetDateTime) -> Result<(), String> {
+        let patch = Patch::deserialize(patch).map_err(|e| e.to_string())?;
+        // Check every value before changing anything.
+        for (upn, user) in &patch.users {
+            if let Some(Some(ProfilePatch {
+                status: Some(s), ..
+            })) = &user.login_profile
+            {
+                login_status(s)
+                    .ok_or_else(|| format!("{upn}: status '{s}': use Active or Inactive"))?;
+            }
+        }
+        let mut directory = self.lock();
+        for (upn, user_patch) in patch.users {
+            let user = directory.user(&upn, true, now).expect("adding is allowed");
+            match user_patch.login_profile {
+                None => {}
+                Some(None) => user.login_profile = None,
+                Some(Some(fields)) => {
+                    let profile = user.login_profile.get_or_insert_with(|| Profile::new(now));
+                    if let Some(status) = fields.status.as_deref().and_then(login_status) {
+                        profile.status = status;
+                    }
+                    if let Some(v) = fields.mfa_bind_required {
+                        profile.mfa_bind_required = v;
+                    }
+                    if let Some(v) = fields.password_reset_required {
+                        profile.password_reset_required = v;
+                    }
+                    if let Some(password) = fields.password {
+                        profile.password_sha256 = Some(password_sha256(&password));
+                    }
+                    profile.update_date = iso8601_seconds(now);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Ims {
+    fn lock(&self) -> MutexGuard<'_, Directory> {
+        self.directory.lock().expect("aliyun state lock")
+    }
+
+    /// Common parameters, key, signature, timestamp, nonce, in that order.
+    fn authenticate(
+        &self,
+        request: &Incoming,
+        params: &Params,
+        now: OffsetDateTime,
+    ) -> Result<Action, ApiError> {
+        let not_found = || {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "InvalidAction.NotFound",
+                "Specified api is not found, please check your url and method.",
+            )
+        };
+        if request.path != "/" || ![Method::GET, Method::POST].contains(&request.method) {
+            return Err(not_found());
+        }
+        for name in [
+            "Action",
+            "Version",
+            "AccessKeyId",
+            "Signature",
+            "SignatureMethod",
+            "SignatureVersion",
+            "SignatureNonce",
+            "Timestamp",
+        ] {
+            params.required(name)?;
+        }
+        let action = Action::parse(params.required("Action")?).ok_or_else(not_found)?;
+        params.expect("Version", VERSION)?;
+        params.expect("Format", "JSON")?;
+        params.expect("SignatureMethod", "HMAC-SHA1")?;
+        params.expect("SignatureVersion", "1.0")?;
+
+        let secret = self
+            .keys
+            .get(params.required("AccessKeyId")?)
+            .ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::NOT_FOUND,
+                    "InvalidAccessKeyId.NotFound",
+                    "Specified access key is not found.",
+                )
+            })?;
+        let expected = sign::signature(
+            secret.expose(),
+            &sign::string_to_sign(request.method.as_str(), &params.0),
+        );
+        if params.get("Signature") != Some(expected.as_str()) {
+            // Real replies quote the server's string to sign; it may hold a password, so not here.
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "SignatureDoesNotMatch",
+                "Specified signature is not matched with our calculation.",
+            ));
+        }
+        let signed_at = OffsetDateTime::parse(params.required("Timestamp")?, &Rfc3339)
+            .map_err(|_| {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "InvalidTimeStamp.Format",
+                    "Specified time stamp or date value is not well formatted: use yyyy-MM-ddTHH:mm:ssZ (UTC).",
+                )
+            })?;
+        if !replay::fresh(signed_at, now) {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "InvalidTimeStamp.Expired",
+                "Specified time stamp or date value is expired.",
+            ));
+        }
+        if !self
+            .nonces
+            .first_use(params.required("SignatureNonce")?, now)
+        {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "SignatureNonceUsed",
+                "Specified signature nonce was used already.",
+            ));
+        }
+        Ok(action)
+    }
+
+    /// The user named by `UserPrincipalName`, added on first use unless users came from a file.
+    fn user<'d>(
+        &self,
+        directory: &'d mut Directory,
+        upn: &str,
+        now: OffsetDateTime,
+    ) -> Result<&'d mut User, ApiError> {
+        directory.user(upn, !self.fixed_users, now).ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "EntityNotExist.User",
+                format!("The user {upn} does not exist."),
+            )
+        })
+    }
+
+    fn create(&self, p: &Params, now: OffsetDateTime) -> Result<Value, ApiError> {
+        let upn = p.required("UserPrincipalName")?;
+        let password = p.required("Password")?;
+        check_password(password)?;
+        let status = p.status()?.unwrap_or("Active");
+        let mfa_bind_required = p.boolean("MFABindRequired")?.unwrap_or(false);
+        let password_reset_required = p.boolean("PasswordResetRequired")?.unwrap_or(false);
+        let mut directory = self.lock();
+        let user = self.user(&mut directory, upn, now)?;
+        if user.login_profile.is_some() {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "EntityAlreadyExists.User.LoginProfile",
+                format!("The login profile of the user {upn} already exists."),
+            ));
+        }
+        user.creates += 1;
+        let profile = user.login_profile.insert(Profile {
+            status,
+            mfa_bind_required,
+            password_reset_required,
+            password_sha256: Some(password_sha256(password)),
+            ..Profile::new(now)
+        });
+        Ok(json!({ "LoginProfile": profile.wire(upn) }))
+    }
+
+    fn update(&self, p: &Params, now: OffsetDateTime) -> Result<Value, ApiError> {
+        let upn = p.required("UserPrincipalName")?;
+        let password = p.get("Password");
+        if let Some(password) = password {
+            check_password(password)?;
+        }
+        let status = p.status()?;
+        let mfa_bind_required = p.boolean("MFABindRequired")?;
+        let password_reset_required = p.boolean("PasswordResetRequired")?;
+        let mut directory = self.lock();
+        let user = self.user(&mut directory, upn, now)?;
+        let profile = user.login_profile.as_mut().ok_or_else(|| no_profile(upn))?;
+        if let Some(password) = password {
+            profile.password_sha256 = Some(password_sha256(password));
+        }
+        if let Some(status) = status {
+            profile.status = status;
+        }
+        if let Some(v) = mfa_bind_required {
+            profile.mfa_bind_required = v;
+        }
+        if let Some(v) = password_reset_required {
+            profile.password_reset_required = v;
+        }
+        profile.update_date = iso8601_seconds(now);
+        Ok(json!({ "LoginProfile": profile.wire(upn) }))
+    }
+
+    fn get(&self, p: &Params, now: OffsetDateTime) -> Result<Value, ApiError> {
+        let upn = p.required("UserPrincipalName")?;
+        let mut directory = self.lock();
+        let user = self.user(&mut directory, upn, now)?;
+        let profile = user.login_profile.as_ref().ok_or_else(|| no_profile(upn))?;
+        Ok(json!({ "LoginProfile": profile.wire(upn) }))
+    }
+
+    fn delete(&self, p: &Params, now: OffsetDateTime) -> Result<Value, ApiError> {
+        let upn = p.required("UserPrincipalName")?;
+        let mut directory = self.lock();
+        let user = self.user(&mut directory, upn, now)?;
+        user.login_profile.take().ok_or_else(|| no_profile(upn))?;
+        Ok(json!({}))
+    }
+
+    /// Users in name order; `Marker` is the next page's first name, base64-encoded (opaque to clients).
+    fn list_users(&self, p: &Params) -> Result<Value, ApiError> {
+        let max_items = match p.get("MaxItems") {
+            None => DEFAULT_MAX_ITEMS,
+            Some(v) => v
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=MAX_ITEMS).contains(n))
+                .ok_or_else(|| invalid("MaxItems", &format!("use 1 to {MAX_ITEMS}")))?,
+        };
+        let start = match p.get("Marker").filter(|m| !m.is_empty()) {
+            None => None,
+            Some(marker) => Some(
+                BASE64
+                    .decode(marker)
+                    .ok()
+                    .and_then(|bytes| String::from_utf8(bytes).ok())
+                    .ok_or_else(|| invalid("Marker", "pass the Marker of the previous page"))?,
+            ),
+        };
+        let directory = self.lock();
+        let from = start.as_deref().map_or(Bound::Unbounded, Bound::Included);
+        let mut users = directory.users.range::<str, _>((from, Bound::Unbounded));
+        let page: Vec<Value> = users
+            .by_ref()
+            .take(max_items)
+            .map(|(upn, user)| {
+                json!({
+                    "UserPrincipalName": upn,
+                    "UserId": user.user_id,
+                    "DisplayName": upn.split('@').next().unwrap_or(upn),
+                    "CreateDate": user.create_date,
+                    "UpdateDate": user.create_date,
+                })
+            })
+            .collect();
+        let mut body = json!({ "Users": { "User": page } });
+        match users.next() {
+            Some((next, _)) => {
+                body["IsTruncated"] = true.into();
+                body["Marker"] = BASE64.encode(next).into();
+            }
+            None => body["IsTruncated"] = false.into(),
+        }
+        Ok(body)
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Patch {
+    #[serde(default)]
+    users: BTreeMap<String, UserPatch>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UserPatch {
+    /// Absent: unchanged; `null`: removed.
+    #[serde(default, deserialize_with = "present")]
+    login_profile: Option<Option<ProfilePatch>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProfilePatch {
+    status: Option<String>,
+    mfa_bind_required: Option<bool>,
+    password_reset_required: Option<bool>,
+    password: Option<String>,
+}
+
+/// Tells a `null` field (`Some(None)`) from an absent one (`None`, by `default`).
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
+}

@@ -1,0 +1,290 @@
+//! The provider-independent server: one port per provider, connections served by hand with
+//! hyper-util (so a connection can be cut without a reply), the control endpoints, and the pipeline
+//! every API request goes through: latency, admit, rate limit, fault, apply, drop, log.
+
+use super::knobs::{Dice, KnobChange, Knobs, Limiter};
+use super::log::{Outcome, RequestLog};
+use super::service::{Admission, Incoming, Reply, Service};
+use crate::jobs::ProviderKind;
+use axum::body::{Body, Bytes, to_bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Extension, Router};
+use hyper_util::rt::TokioIo;
+use serde_json::{Value, json};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use time::OffsetDateTime;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tower::ServiceExt;
+
+/// Largest request body read; the APIs emulated send a few hundred bytes.
+const MAX_BODY: usize = 1 << 20;
+
+/// What every port shares.
+pub struct Core {
+    knobs: Mutex<Knobs>,
+    dice: Dice,
+    limiter: Limiter,
+    pub log: RequestLog,
+    pub providers: Vec<Arc<dyn Mounted>>,
+}
+
+impl Core {
+    pub fn new(knobs: Knobs, seed: u64, log: RequestLog, providers: Vec<Arc<dyn Mounted>>) -> Core {
+        Core {
+            knobs: Mutex::new(knobs),
+            dice: Dice::new(seed),
+            limiter: Limiter::default(),
+            log,
+            providers,
+        }
+    }
+
+    pub fn knobs(&self) -> Knobs {
+        *self.knobs.lock().expect("knobs lock")
+    }
+
+    pub fn set_knobs(&self, change: &KnobChange) -> Result<Knobs, String> {
+        let mut knobs = self.knobs.lock().expect("knobs lock");
+        *knobs = change.applied_to(*knobs)?;
+        Ok(*knobs)
+    }
+
+    /// `{"aliyun": <its state>, ...}`.
+    pub fn state(&self) -> Value {
+        Value::Object(
+            self.providers
+                .iter()
+                .map(|p| (p.kind().name().to_string(), p.state()))
+                .collect(),
+        )
+    }
+
+    /// Applies `{"aliyun": <patch>, ...}`, each patch by its provider's rules.
+    pub fn tamper(&self, patch: &Value) -> Result<(), String> {
+        let object = patch
+            .as_object()
+            .ok_or("a state patch is a JSON object keyed by provider, e.g. {\"aliyun\": {...}}")?;
+        let now = OffsetDateTime::now_utc();
+        for (name, provider_patch) in object {
+            let provider = self
+                .providers
+                .iter()
+                .find(|p| p.kind().name() == name)
+                .ok_or_else(|| format!("'{name}' is not a provider this emulator serves"))?;
+            provider
+                .tamper(provider_patch, now)
+                .map_err(|e| format!("{name}: {e}"))?;
+        }
+        Ok(())
+    }
+
+    /// The decision for one admitted-or-refused request, and the reply it gets.
+    fn decide<S: Service>(
+        &self,
+        service: &S,
+        account: &str,
+        write: bool,
+        call: Result<S::Call, Reply>,
+        knobs: Knobs,
+        now: OffsetDateTime,
+    ) -> (Reply, Outcome) {
+        let call = match call {
+            Ok(call) => call,
+            Err(refusal) => return (refusal, Outcome::Rejected),
+        };
+        if let Some(rate) = knobs.rate {
+            if let Err(wait) = self.limiter.take(S::KIND, account, rate, Instant::now()) {
+                return (service.throttled(wait), Outcome::Throttled);
+            }
+        }
+        let roll = self.dice.roll();
+        if roll.fault < knobs.fault_rate {
+            return (service.fault(), Outcome::Fault);
+        }
+        let reply = service.apply(call, now);
+        if write && roll.drop < knobs.drop_rate {
+            (reply, Outcome::Dropped)
+        } else {
+            (reply, Outcome::Ok)
+        }
+    }
+}
+
+/// A registered provider, type-erased so the core can hold them all.
+pub trait Mounted: Send + Sync {
+    fn kind(&self) -> ProviderKind;
+    fn state(&self) -> Value;
+    fn tamper(&self, patch: &Value, now: OffsetDateTime) -> Result<(), String>;
+    /// The provider's API as a router: every path that is not a control endpoint.
+    fn api(self: Arc<Self>, core: Arc<Core>) -> Router;
+}
+
+impl<S: Service> Mounted for S {
+    fn kind(&self) -> ProviderKind {
+        S::KIND
+    }
+    fn state(&self) -> Value {
+        Service::state(self)
+    }
+    fn tamper(&self, patch: &Value, now: OffsetDateTime) -> Result<(), String> {
+        Service::tamper(self, patch, now)
+    }
+    fn api(self: Arc<Self>, core: Arc<Core>) -> Router {
+        Router::new().fallback(api::<S>).with_state((core, self))
+    }
+}
+
+/// Everything one port answers: the control endpoints, then the provider's API.
+pub fn app(provider: Arc<dyn Mounted>, core: Arc<Core>) -> Router {
+    Router::new()
+        .route("/_emulator/state", get(get_state).post(post_state))
+        .route("/_emulator/requests", get(get_requests))
+        .route("/_emulator/knobs", get(get_knobs).post(post_knobs))
+        .with_state(core.clone())
+        .merge(provider.api(core))
+}
+
+/// Accepts connections until `stop`; each is served on its own task.
+pub async fn serve(listener: TcpListener, app: Router, stop: CancellationToken) {
+    loop {
+        let stream = tokio::select! {
+            _ = stop.cancelled() => return,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait rather than spin.
+                    tracing::warn!("emulator: accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let _ = stream.set_nodelay(true);
+        tokio::spawn(connection(stream, app.clone(), stop.clone()));
+    }
+}
+
+/// Lets a handler close its connection without a reply (a "drop").
+#[derive(Clone, Default)]
+struct HangUp(CancellationToken);
+
+impl HangUp {
+    /// Closes the connection: the connection task stops polling it and drops the socket. Never
+    /// returns, so no response is ever written.
+    async fn now(&self) -> Response {
+        self.0.cancel();
+        std::future::pending().await
+    }
+}
+
+async fn connection(stream: tokio::net::TcpStream, app: Router, stop: CancellationToken) {
+    let hang_up = HangUp::default();
+    let handle = hang_up.clone();
+    let service = hyper::service::service_fn(move |mut request: Request<hyper::body::Incoming>| {
+        request.extensions_mut().insert(handle.clone());
+        app.clone().oneshot(request)
+    });
+    let connection =
+        hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+    // Leaving the select drops the connection future, which closes the socket mid-request.
+    tokio::select! {
+        _ = connection => {}
+        _ = hang_up.0.cancelled() => {}
+        _ = stop.cancelled() => {}
+    }
+}
+
+/// The pipeline of every API request.
+async fn api<S: Service>(
+    State((core, service)): State<(Arc<Core>, Arc<S>)>,
+    Extension(hang_up): Extension<HangUp>,
+    request: Request,
+) -> Response {
+    let (parts, body) = request.into_parts();
+    let body = match to_bytes(body, MAX_BODY).await {
+        Ok(body) => body,
+        Err(_) => return (StatusCode::PAYLOAD_TOO_LARGE, "request body too large").into_response(),
+    };
+    let incoming = Incoming {
+        method: parts.method,
+        path: parts.uri.path().to_string(),
+        query: parts.uri.query().unwrap_or("").to_string(),
+        headers: parts.headers,
+        body,
+    };
+    let knobs = core.knobs();
+    if !knobs.latency.is_zero() {
+        tokio::time::sleep(knobs.latency).await;
+    }
+    let now = OffsetDateTime::now_utc();
+    let Admission { meta, call } = service.admit(&incoming, now);
+    let (reply, outcome) = core.decide(&*service, &meta.account, meta.write, call, knobs, now);
+    core.log.record(S::KIND, &meta, &reply, outcome);
+    if outcome == Outcome::Dropped {
+        return hang_up.now().await;
+    }
+    into_response(reply)
+}
+
+fn into_response(reply: Reply) -> Response {
+    let mut response = Response::new(Body::from(reply.body));
+    *response.status_mut() = reply.status;
+    for (name, value) in reply.headers {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            response
+                .headers_mut()
+                .append(HeaderName::from_static(name), value);
+        }
+    }
+    response
+}
+
+fn json_response(status: StatusCode, body: &Value) -> Response {
+    into_response(Reply::json(status, body))
+}
+
+fn bad_request(message: String) -> Response {
+    json_response(StatusCode::BAD_REQUEST, &json!({ "error": message }))
+}
+
+async fn get_state(State(core): State<Arc<Core>>) -> Response {
+    json_response(StatusCode::OK, &core.state())
+}
+
+async fn post_state(State(core): State<Arc<Core>>, body: Bytes) -> Response {
+    let patch = match serde_json::from_slice::<Value>(&body) {
+        Ok(patch) => patch,
+        Err(e) => return bad_request(format!("the state patch is not JSON: {e}")),
+    };
+    match core.tamper(&patch) {
+        Ok(()) => json_response(StatusCode::OK, &core.state()),
+        Err(e) => bad_request(e),
+    }
+}
+
+async fn get_requests(State(core): State<Arc<Core>>) -> Response {
+    let mut text = core.log.lines().join("\n");
+    if !text.is_empty() {
+        text.push('\n');
+    }
+    ([("content-type", "application/x-ndjson")], text).into_response()
+}
+
+async fn get_knobs(State(core): State<Arc<Core>>) -> Response {
+    json_response(StatusCode::OK, &core.knobs().to_json())
+}
+
+async fn post_knobs(State(core): State<Arc<Core>>, body: Bytes) -> Response {
+    let change = serde_json::from_slice::<Value>(&body)
+        .map_err(|e| format!("the knobs are not JSON: {e}"))
+        .and_then(|v| KnobChange::from_json(&v));
+    match change.and_then(|c| core.set_knobs(&c)) {
+        Ok(knobs) => json_response(StatusCode::OK, &knobs.to_json()),
+        Err(e) => bad_request(e),
+    }
+}

@@ -1,0 +1,136 @@
+//! What a provider's emulator module implements ([`Service`]) and the types it works with. The core
+//! (`server.rs`) owns everything else: ports, latency, the rate limit, faults, drops and the log.
+
+use crate::jobs::ProviderKind;
+use crate::secret::Secret;
+use axum::body::Bytes;
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use serde_json::Value;
+use std::time::Duration;
+use time::OffsetDateTime;
+
+/// One provider's emulated API. For every request that is not a control request the core calls
+/// [`Service::admit`]; an admitted request then passes the rate limit ([`Service::throttled`] if
+/// over it) and the fault dice ([`Service::fault`]) before [`Service::apply`] runs it. Every method is
+/// synchronous: state lives behind a `std::sync::Mutex` held only inside one call.
+pub trait Service: Send + Sync + Sized + 'static {
+    const KIND: ProviderKind;
+    /// What `admit` learns from a request and hands to `apply`.
+    type Call: Send;
+
+    /// Builds the service from the users file and the extra credentials; `Err` names what is wrong.
+    fn new(setup: Setup) -> Result<Self, String>;
+    /// Reads and authenticates a request as it arrived (signature, timestamp, nonce, token).
+    /// `call: Err(reply)` refuses it: the reply is sent as is and logged `rejected`.
+    fn admit(&self, request: &Incoming, now: OffsetDateTime) -> Admission<Self::Call>;
+    /// Runs an admitted call against the state. API errors (already exists, not found, bad
+    /// parameter) are replies like any other.
+    fn apply(&self, call: Self::Call, now: OffsetDateTime) -> Reply;
+    /// The provider's throttling reply, asking the client to wait `retry_after`.
+    fn throttled(&self, retry_after: Duration) -> Reply;
+    /// The provider's reply to a transient server failure (a 5xx).
+    fn fault(&self) -> Reply;
+    /// The full state as JSON. Never a plaintext password: store a `password_sha256`.
+    fn state(&self) -> Value;
+    /// Changes the state directly (for verify tests); the patch format is the module's to document.
+    fn tamper(&self, patch: &Value, now: OffsetDateTime) -> Result<(), String>;
+}
+
+/// What the core gives a service at start.
+pub struct Setup {
+    /// This provider's entries of the users file, as written; `None` = users are created on first use.
+    pub users: Option<Vec<Value>>,
+    /// Credentials accepted besides the provider's `emulator_keys()`: (key id, secret).
+    pub accounts: Vec<(String, Secret)>,
+    pub now: OffsetDateTime,
+}
+
+/// A request as it arrived, body read.
+pub struct Incoming {
+    pub method: Method,
+    pub path: String,
+    /// The raw query string, without `?`.
+    pub query: String,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl Incoming {
+    /// Query parameters then `application/x-www-form-urlencoded` body parameters, decoded, in the
+    /// order they arrived.
+    pub fn form_params(&self) -> Vec<(String, String)> {
+        let mut params: Vec<(String, String)> = form_urlencoded::parse(self.query.as_bytes())
+            .into_owned()
+            .collect();
+        let is_form = self
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+        if is_form {
+            params.extend(form_urlencoded::parse(&self.body).into_owned());
+        }
+        params
+    }
+}
+
+/// Who and what a request is about: the rate limiter's key and the request log's fields. Empty
+/// strings where the request did not say.
+#[derive(Clone, Debug, Default)]
+pub struct Meta {
+    /// The access key id (or token owner) the request claims.
+    pub account: String,
+    pub action: String,
+    pub user: String,
+    /// Whether the action changes state: only writes are dropped.
+    pub write: bool,
+}
+
+/// [`Service::admit`]'s answer.
+pub struct Admission<C> {
+    pub meta: Meta,
+    pub call: Result<C, Reply>,
+}
+
+/// A reply to send.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: Vec<(&'static str, String)>,
+    pub body: Vec<u8>,
+    /// The provider's error code, for the request log; `None` on success.
+    pub code: Option<String>,
+}
+
+impl Reply {
+    /// A JSON reply.
+    pub fn json(status: StatusCode, body: &Value) -> Reply {
+        Reply {
+            status,
+            headers: vec![("content-type", "application/json;charset=utf-8".to_string())],
+            body: body.to_string().into_bytes(),
+            code: None,
+        }
+    }
+
+    pub fn with_header(mut self, name: &'static str, value: impl Into<String>) -> Reply {
+        self.headers.push((name, value.into()));
+        self
+    }
+
+    pub fn with_code(mut self, code: impl Into<String>) -> Reply {
+        self.code = Some(code.into());
+        self
+    }
+}
+
+/// A fresh request id: an upper-case v4 UUID, as Alibaba prints them.
+pub fn request_id() -> String {
+    uuid::Uuid::new_v4().to_string().to_ascii_uppercase()
+}
+
+/// Hex SHA-256 of a password: all the state keeps of it.
+pub fn password_sha256(password: &str) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(password.as_bytes()))
+}

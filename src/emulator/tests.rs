@@ -1,0 +1,731 @@
+//! The emulator over real HTTP on 127.0.0.1, through its Alibaba API: signing and replay checks, the
+//! login-profile actions, and the knobs (rate, faults, drops), state and request log of the core.
+
+use super::service::password_sha256;
+use super::{Emulator, EmulatorConfig, KnobChange};
+use crate::jobs::ProviderKind;
+use crate::providers::aliyun::sign;
+use crate::providers::encoding::{iso8601_seconds, rfc3986};
+use crate::secret::Secret;
+use reqwest::header::HeaderMap;
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const KEY: &str = "emulator-aliyun-key";
+const SECRET: &str = "emulator-aliyun-secret";
+const ALICE: &str = "alice@corp.onaliyun.com";
+const PASSWORD: &str = "canary-Passw0rd!";
+
+/// Signed V1 parameters, built the way the published algorithm says (not through the provider).
+struct Signer {
+    key: &'static str,
+    secret: &'static str,
+}
+
+const EMULATOR_KEYS: Signer = Signer {
+    key: KEY,
+    secret: SECRET,
+};
+
+impl Signer {
+    fn params(
+        &self,
+        method: &str,
+        action: &str,
+        extra: &[(&str, &str)],
+        time: OffsetDateTime,
+        nonce: &str,
+    ) -> Vec<(String, String)> {
+        let timestamp = iso8601_seconds(time);
+        let mut params: Vec<(String, String)> = [
+            ("Action", action),
+            ("Version", "2019-08-15"),
+            ("Format", "JSON"),
+            ("AccessKeyId", self.key),
+            ("SignatureMethod", "HMAC-SHA1"),
+            ("SignatureVersion", "1.0"),
+            ("SignatureNonce", nonce),
+            ("Timestamp", &timestamp),
+        ]
+        .iter()
+        .chain(extra)
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let signature = sign::signature(self.secret, &sign::string_to_sign(method, &params));
+        params.push(("Signature".into(), signature));
+        params
+    }
+
+    /// Fresh time and nonce.
+    fn now(&self, method: &str, action: &str, extra: &[(&str, &str)]) -> Vec<(String, String)> {
+        let nonce = uuid::Uuid::new_v4().to_string();
+        self.params(method, action, extra, OffsetDateTime::now_utc(), &nonce)
+    }
+}
+
+fn encode(params: &[(String, String)]) -> String {
+    params
+        .iter()
+        .map(|(k, v)| format!("{}={}", rfc3986(k), rfc3986(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+struct Answer {
+    status: u16,
+    headers: HeaderMap,
+    body: Value,
+}
+
+impl Answer {
+    fn code(&self) -> &str {
+        self.body["Code"].as_str().unwrap_or("")
+    }
+}
+
+struct Client {
+    http: reqwest::Client,
+    base: url::Url,
+}
+
+impl Client {
+    fn new(emulator: &Emulator) -> Client {
+        Client {
+            http: reqwest::Client::builder().no_proxy().build().unwrap(),
+            base: emulator.endpoint(ProviderKind::Aliyun),
+        }
+    }
+
+    /// Sends `params` in the query string, as the SDK does.
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        params: &[(String, String)],
+    ) -> reqwest::Result<Answer> {
+        let url = format!("{}?{}", self.base, encode(params));
+        Self::read(self.http.request(method, url).send().await?).await
+    }
+
+    async fn read(response: reqwest::Response) -> reqwest::Result<Answer> {
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let bytes = response.bytes().await?;
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Ok(Answer {
+            status,
+            headers,
+            body,
+        })
+    }
+
+    /// A freshly signed POST with the emulator's keys.
+    async fn call(&self, action: &str, extra: &[(&str, &str)]) -> Answer {
+        let params = EMULATOR_KEYS.now("POST", action, extra);
+        self.send(reqwest::Method::POST, &params).await.unwrap()
+    }
+
+    async fn control(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Answer {
+        let mut request = self.http.request(method, self.base.join(path).unwrap());
+        if let Some(body) = body {
+            request = request
+                .header("content-type", "application/json")
+                .body(body.to_string());
+        }
+        Self::read(request.send().await.unwrap()).await.unwrap()
+    }
+
+    async fn requests(&self) -> Vec<Value> {
+        let url = self.base.join("/_emulator/requests").unwrap();
+        let text = self
+            .http
+            .get(url)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        text.lines()
+            .map(|line| serde_json::from_str(line).unwrap())
+            .collect()
+    }
+}
+
+async fn start(config: EmulatorConfig) -> (Emulator, Client) {
+    let emulator = Emulator::start(config).await.unwrap();
+    let client = Client::new(&emulator);
+    (emulator, client)
+}
+
+fn create_alice() -> [(&'static str, &'static str); 4] {
+    [
+        ("UserPrincipalName", ALICE),
+        ("Password", PASSWORD),
+        ("MFABindRequired", "true"),
+        ("PasswordResetRequired", "true"),
+    ]
+}
+
+fn alice_profile(emulator: &Emulator) -> Value {
+    emulator.state()["aliyun"]["users"][ALICE]["login_profile"].clone()
+}
+
+#[tokio::test]
+async fn create_then_get_round_trips_the_login_profile() {
+    let (emulator, client) = start(EmulatorConfig::default()).await;
+
+    let created = client.call("CreateLoginProfile", &create_alice()).await;
+    assert_eq!(created.status, 200, "{}", created.body);
+    let profile = &created.body["LoginProfile"];
+    assert_eq!(profile["UserPrincipalName"], ALICE);
+    assert_eq!(profile["Status"], "Active");
+    assert_eq!(profile["MFABindRequired"], true);
+    assert_eq!(profile["PasswordResetRequired"], true);
+    assert_eq!(profile["UpdateDate"].as_str().unwrap().len(), 20);
+    let request_id = created.headers["x-acs-request-id"].to_str().unwrap();
+    assert_eq!(created.body["RequestId"], request_id);
+
+    // A GET with every parameter in the query string is signed with "GET".
+    let params = EMULATOR_KEYS.now("GET", "GetLoginProfile", &[("UserPrincipalName", ALICE)]);
+    let got = client.send(reqwest::Method::GET, &params).await.unwrap();
+    assert_eq!(got.status, 200, "{}", got.body);
+    assert_eq!(got.body["LoginProfile"], *profile);
+
+    let state = emulator.state();
+    let user = &state["aliyun"]["users"][ALICE];
+    assert_eq!(user["creates"], 1);
+    assert_eq!(
+        user["login_profile"]["password_sha256"],
+        password_sha256(PASSWORD)
+    );
+    assert!(!state.to_string().contains(PASSWORD));
+    let served = client
+        .control(reqwest::Method::GET, "/_emulator/state", None)
+        .await;
+    assert_eq!(served.body, state);
+    assert!(
+        !client
+            .requests()
+            .await
+            .iter()
+            .any(|line| line.to_string().contains(PASSWORD))
+    );
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_second_create_is_409_and_applies_nothing() {
+    let (emulator, client) = start(EmulatorConfig::default()).await;
+    assert_eq!(
+        client
+            .call("CreateLoginProfile", &create_alice())
+            .await
+            .status,
+        200
+    );
+    let again = client
+        .call(
+            "CreateLoginProfile",
+            &[
+                ("UserPrincipalName", ALICE),
+                ("Password", "another-passw0rd"),
+            ],
+        )
+        .await;
+    assert_eq!(again.status, 409);
+    assert_eq!(again.code(), "EntityAlreadyExists.User.LoginProfile");
+    assert_eq!(
+        again.body["RequestId"],
+        again.headers["x-acs-request-id"].to_str().unwrap()
+    );
+    assert_eq!(again.body["HostId"], "ims.aliyuncs.com");
+    assert_eq!(emulator.state()["aliyun"]["users"][ALICE]["creates"], 1);
+    assert_eq!(
+        alice_profile(&emulator)["password_sha256"],
+        password_sha256(PASSWORD)
+    );
+}
+
+#[tokio::test]
+async fn update_changes_only_the_given_fields_and_delete_removes_the_profile() {
+    let (emulator, client) = start(EmulatorConfig::default()).await;
+    let alice = [("UserPrincipalName", ALICE)];
+
+    let missing = client
+        .call(
+            "UpdateLoginProfile",
+            &[("UserPrincipalName", ALICE), ("Status", "Inactive")],
+        )
+        .await;
+    assert_eq!(missing.status, 404);
+    assert_eq!(missing.code(), "EntityNotExist.User.LoginProfile");
+
+    client.call("CreateLoginProfile", &create_alice()).await;
+    let updated = client
+        .call(
+            "UpdateLoginProfile",
+            &[("UserPrincipalName", ALICE), ("Status", "Inactive")],
+        )
+        .await;
+    assert_eq!(updated.status, 200, "{}", updated.body);
+    let profile = &updated.body["LoginProfile"];
+    assert_eq!(profile["Status"], "Inactive");
+    assert_eq!(profile["MFABindRequired"], true);
+    assert_eq!(profile["PasswordResetRequired"], true);
+    assert_eq!(
+        alice_profile(&emulator)["password_sha256"],
+        password_sha256(PASSWORD)
+    );
+
+    let bad = client
+        .call(
+            "UpdateLoginProfile",
+            &[("UserPrincipalName", ALICE), ("MFABindRequired", "yes")],
+        )
+        .await;
+    assert_eq!((bad.status, bad.code()), (400, "InvalidParameter"));
+
+    assert_eq!(client.call("DeleteLoginProfile", &alice).await.status, 200);
+    let gone = client.call("GetLoginProfile", &alice).await;
+    assert_eq!(
+        (gone.status, gone.code()),
+        (404, "EntityNotExist.User.LoginProfile")
+    );
+    let again = client.call("DeleteLoginProfile", &alice).await;
+    assert_eq!(again.status, 404);
+    assert_eq!(alice_profile(&emulator), Value::Null);
+}
+
+#[tokio::test]
+async fn a_weak_password_is_refused() {
+    let (emulator, client) = start(EmulatorConfig::default()).await;
+    let weak = client
+        .call(
+            "CreateLoginProfile",
+            &[("UserPrincipalName", ALICE), ("Password", "short")],
+        )
+        .await;
+    assert_eq!(
+        (weak.status, weak.code()),
+        (400, "InvalidParameter.Password.TooWeak")
+    );
+    assert_eq!(alice_profile(&emulator), Value::Null);
+}
+
+#[tokio::test]
+async fn query_and_form_body_parameters_are_merged() {
+    let (emulator, client) = start(EmulatorConfig::default()).await;
+    let params = EMULATOR_KEYS.now(
+        "POST",
+        "CreateLoginProfile",
+        &[("UserPrincipalName", ALICE), ("Password", "pass word+&=*~")],
+    );
+    let (body, query): (Vec<_>, Vec<_>) = params
+        .into_iter()
+        .partition(|(k, _)| k == "UserPrincipalName" || k == "Password");
+    let url = format!("{}?{}", client.base, encode(&query));
+    let response = client
+        .http
+        .post(url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(encode(&body))
+        .send()
+        .await
+        .unwrap();
+    let answer = Client::read(response).await.unwrap();
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert_eq!(
+        alice_profile(&emulator)["password_sha256"],
+        password_sha256("pass word+&=*~")
+    );
+}
+
+#[tokio::test]
+async fn bad_signatures_and_unknown_keys_are_refused() {
+    let extra = Secret::new("other-secret");
+    let config = EmulatorConfig {
+        accounts: vec![(ProviderKind::Aliyun, "other-key".into(), extra)],
+        ..Default::default()
+    };
+    let (emulator, client) = start(config).await;
+    let alice = [("UserPrincipalName", ALICE), ("Password", PASSWORD)];
+
+    let wrong_secret = Signer {
+        key: KEY,
+        secret: "not-the-secret",
+    };
+    let params = wrong_secret.now("POST", "CreateLoginProfile", &alice);
+    let answer = client.send(reqwest::Method::POST, &params).await.unwrap();
+    assert_eq!(
+        (answer.status, answer.code()),
+        (400, "SignatureDoesNotMatch")
+    );
+    assert!(!answer.body.to_string().contains(PASSWORD));
+
+    // Signed for GET, sent as POST.
+    let params = EMULATOR_KEYS.now("GET", "CreateLoginProfile", &alice);
+    let answer = client.send(reqwest::Method::POST, &params).await.unwrap();
+    assert_eq!(answer.code(), "SignatureDoesNotMatch");
+
+    // A parameter changed after signing.
+    let mut params = EMULATOR_KEYS.now("POST", "CreateLoginProfile", &alice);
+    for (k, v) in &mut params {
+        if k == "UserPrincipalName" {
+            *v = "mallory@corp.onaliyun.com".into();
+        }
+    }
+    let answer = client.send(reqwest::Method::POST, &params).await.unwrap();
+    assert_eq!(answer.code(), "SignatureDoesNotMatch");
+
+    let unknown = Signer {
+        key: "nobody",
+        secret: SECRET,
+    };
+    let params = unknown.now("POST", "CreateLoginProfile", &alice);
+    let answer = client.send(reqwest::Method::POST, &params).await.unwrap();
+    assert_eq!(
+        (answer.status, answer.code()),
+        (404, "InvalidAccessKeyId.NotFound")
+    );
+
+    assert_eq!(emulator.state()["aliyun"]["users"], json!({}));
+    let log = emulator.requests();
+    assert_eq!(log.len(), 4);
+    assert!(log.iter().all(|line| line["outcome"] == "rejected"));
+
+    // The extra account configured is accepted.
+    let other = Signer {
+        key: "other-key",
+        secret: "other-secret",
+    };
+    let params = other.now("POST", "CreateLoginProfile", &alice);
+    let answer = client.send(reqwest::Method::POST, &params).await.unwrap();
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert_eq!(emulator.requests()[4]["account"], "other-key");
+}
+
+#[tokio::test]
+async fn a_replayed_nonce_and_a_stale_timestamp_are_refused() {
+    let (_emulator, client) = start(EmulatorConfig::default()).await;
+    let alice = [("UserPrincipalName", ALICE)];
+
+    let params = EMULATOR_KEYS.now("GET", "GetLoginProfile", &alice);
+    let first = client.send(reqwest::Method::GET, &params).await.unwrap();
+    assert_eq!(first.code(), "EntityNotExist.User.LoginProfile");
+    let replay = client.send(reqwest::Method::GET, &params).await.unwrap();
+    assert_eq!((replay.status, replay.code()), (400, "SignatureNonceUsed"));
+
+    let stale = OffsetDateTime::now_utc() - time::Duration::minutes(16);
+    let params = EMULATOR_KEYS.params("GET", "GetLoginProfile", &alice, stale, "n-stale");
+    let answer = client.send(reqwest::Method::GET, &params).await.unwrap();
+    assert_eq!(
+        (answer.status, answer.code()),
+        (400, "InvalidTimeStamp.Expired")
+    );
+
+    let no_format: Vec<(String, String)> = EMULATOR_KEYS
+        .now("GET", "GetLoginProfile", &alice)
+        .into_iter()
+        .filter(|(k, _)| k != "Format")
+        .collect();
+    let answer = client.send(reqwest::Method::GET, &no_format).await.unwrap();
+    assert_eq!(answer.code(), "InvalidParameter");
+}
+
+#[tokio::test]
+async fn over_the_rate_the_reply_is_throttling_until_the_limit_lifts() {
+    let config = EmulatorConfig {
+        rate: Some(1.0),
+        ..Default::default()
+    };
+    let (emulator, client) = start(config).await;
+    let alice = [("UserPrincipalName", ALICE)];
+
+    let mut answers = Vec::new();
+    for _ in 0..3 {
+        answers.push(client.call("GetLoginProfile", &alice).await);
+    }
+    let throttled = answers
+        .iter()
+        .find(|a| a.code() == "Throttling.User")
+        .expect("a second request within a second at rate 1 is throttled");
+    assert_eq!(throttled.status, 400);
+    let wait: u64 = throttled.headers["x-acs-retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=1000).contains(&wait), "x-acs-retry-after {wait}");
+    assert!(
+        emulator
+            .requests()
+            .iter()
+            .any(|l| l["outcome"] == "throttled")
+    );
+
+    let knobs = client
+        .control(
+            reqwest::Method::POST,
+            "/_emulator/knobs",
+            Some(json!({"rate": null})),
+        )
+        .await;
+    assert_eq!(knobs.body["rate"], Value::Null);
+    for _ in 0..5 {
+        let answer = client.call("GetLoginProfile", &alice).await;
+        assert_eq!(answer.code(), "EntityNotExist.User.LoginProfile");
+    }
+
+    let refused = client
+        .control(
+            reqwest::Method::POST,
+            "/_emulator/knobs",
+            Some(json!({"fault_rate": 2})),
+        )
+        .await;
+    assert_eq!(refused.status, 400);
+}
+
+#[tokio::test]
+async fn a_dropped_write_is_applied_but_gets_no_reply() {
+    let config = EmulatorConfig {
+        drop_rate: 1.0,
+        ..Default::default()
+    };
+    let (emulator, client) = start(config).await;
+
+    // On a raw socket: the request is read, then the connection ends with not one byte back.
+    let params = EMULATOR_KEYS.now("POST", "CreateLoginProfile", &create_alice());
+    let addr = format!("127.0.0.1:{}", client.base.port().unwrap());
+    let mut socket = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request = format!(
+        "POST /?{} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: 0\r\n\r\n",
+        encode(&params)
+    );
+    socket.write_all(request.as_bytes()).await.unwrap();
+    let mut reply = Vec::new();
+    let _ = socket.read_to_end(&mut reply).await;
+    assert!(reply.is_empty(), "{}", String::from_utf8_lossy(&reply));
+    assert_eq!(emulator.state()["aliyun"]["users"][ALICE]["creates"], 1);
+    let line = &emulator.requests()[0];
+    assert_eq!(line["outcome"], "dropped");
+    assert_eq!(line["status"], 200);
+
+    // Through an HTTP client: an error that is not an HTTP status, the change applied.
+    let update = [("UserPrincipalName", ALICE), ("Status", "Inactive")];
+    let params = EMULATOR_KEYS.now("POST", "UpdateLoginProfile", &update);
+    let error = client
+        .send(reqwest::Method::POST, &params)
+        .await
+        .err()
+        .expect("the connection closes without a response");
+    assert!(!error.is_status(), "{error}");
+    assert_eq!(alice_profile(&emulator)["status"], "Inactive");
+
+    // Reads are never dropped.
+    let got = client
+        .call("GetLoginProfile", &[("UserPrincipalName", ALICE)])
+        .await;
+    assert_eq!(got.status, 200);
+}
+
+#[tokio::test]
+async fn a_fault_is_a_5xx_that_applies_nothing() {
+    let config = EmulatorConfig {
+        fault_rate: 1.0,
+        ..Default::default()
+    };
+    let (emulator, client) = start(config).await;
+    let fault = client.call("CreateLoginProfile", &create_alice()).await;
+    assert_eq!((fault.status, fault.code()), (503, "ServiceUnavailable"));
+    assert_eq!(emulator.state()["aliyun"]["users"], json!({}));
+    assert_eq!(emulator.requests()[0]["outcome"], "fault");
+
+    emulator
+        .set_knobs(KnobChange {
+            fault_rate: Some(0.0),
+            ..Default::default()
+        })
+        .unwrap();
+    let created = client.call("CreateLoginProfile", &create_alice()).await;
+    assert_eq!(created.status, 200);
+}
+
+#[tokio::test]
+async fn the_same_seed_faults_the_same_requests_and_every_request_is_logged() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut patterns = Vec::new();
+    for run in 0..2 {
+        let log = dir.path().join(format!("requests-{run}.jsonl"));
+        let config = EmulatorConfig {
+            seed: 42,
+            fault_rate: 0.5,
+            request_log: Some(log.clone()),
+            ..Default::default()
+        };
+        let (emulator, client) = start(config).await;
+        let mut statuses = Vec::new();
+        for _ in 0..12 {
+            let answer = client
+                .call("GetLoginProfile", &[("UserPrincipalName", ALICE)])
+                .await;
+            statuses.push(answer.status);
+        }
+        emulator.shutdown().await;
+        assert!(
+            statuses.contains(&503) && statuses.contains(&404),
+            "{statuses:?}"
+        );
+
+        let lines: Vec<Value> = std::fs::read_to_string(&log)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 12);
+        let first = &lines[0];
+        assert!(first["time"].as_f64().unwrap() > 1.7e9);
+        assert_eq!(first["provider"], "aliyun");
+        assert_eq!(first["account"], KEY);
+        assert_eq!(first["action"], "GetLoginProfile");
+        assert_eq!(first["user"], ALICE);
+        for (line, status) in lines.iter().zip(&statuses) {
+            assert_eq!(line["status"], *status);
+            let (outcome, code) = match status {
+                503 => ("fault", "ServiceUnavailable"),
+                _ => ("ok", "EntityNotExist.User.LoginProfile"),
+            };
+            assert_eq!(
+                (line["outcome"].as_str(), line["code"].as_str()),
+                (Some(outcome), Some(code))
+            );
+        }
+        patterns.push(statuses);
+    }
+    assert_eq!(patterns[0], patterns[1]);
+}
+
+#[tokio::test]
+async fn users_from_a_file_are_the_only_users_and_list_in_pages() {
+    let dir = tempfile::tempdir().unwrap();
+    let users = dir.path().join("users.json");
+    let names = [
+        "c@corp.onaliyun.com",
+        "a@corp.onaliyun.com",
+        "b@corp.onaliyun.com",
+    ];
+    std::fs::write(&users, json!({ "aliyun": names }).to_string()).unwrap();
+    let config = EmulatorConfig {
+        users: Some(users),
+        ..Default::default()
+    };
+    let (_emulator, client) = start(config).await;
+
+    let unknown = client
+        .call("GetLoginProfile", &[("UserPrincipalName", ALICE)])
+        .await;
+    assert_eq!(
+        (unknown.status, unknown.code()),
+        (404, "EntityNotExist.User")
+    );
+
+    let first = client.call("ListUsers", &[("MaxItems", "2")]).await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    assert_eq!(first.body["IsTruncated"], true);
+    let listed = |answer: &Answer| -> Vec<String> {
+        answer.body["Users"]["User"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["UserPrincipalName"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(
+        listed(&first),
+        ["a@corp.onaliyun.com", "b@corp.onaliyun.com"]
+    );
+    assert_eq!(
+        first.body["Users"]["User"][0]["UserId"]
+            .as_str()
+            .unwrap()
+            .len(),
+        16
+    );
+    let marker = first.body["Marker"].as_str().unwrap().to_string();
+    let second = client
+        .call("ListUsers", &[("MaxItems", "2"), ("Marker", &marker)])
+        .await;
+    assert_eq!(listed(&second), ["c@corp.onaliyun.com"]);
+    assert_eq!(second.body["IsTruncated"], false);
+}
+
+#[tokio::test]
+async fn a_state_patch_changes_what_the_api_reads() {
+    let (emulator, client) = start(EmulatorConfig::default()).await;
+    let patch = json!({"aliyun": {"users": {ALICE: {"login_profile": {
+        "status": "Inactive", "mfa_bind_required": true, "password": PASSWORD
+    }}}}});
+    let answer = client
+        .control(reqwest::Method::POST, "/_emulator/state", Some(patch))
+        .await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let got = client
+        .call("GetLoginProfile", &[("UserPrincipalName", ALICE)])
+        .await;
+    assert_eq!(got.body["LoginProfile"]["Status"], "Inactive");
+    assert_eq!(got.body["LoginProfile"]["MFABindRequired"], true);
+    assert_eq!(got.body["LoginProfile"]["PasswordResetRequired"], false);
+    let user = &emulator.state()["aliyun"]["users"][ALICE];
+    assert_eq!(user["creates"], 0);
+    assert_eq!(
+        user["login_profile"]["password_sha256"],
+        password_sha256(PASSWORD)
+    );
+
+    let typo = json!({"aliyun": {"users": {ALICE: {"login_profile": {"Status": "Active"}}}}});
+    let refused = client
+        .control(reqwest::Method::POST, "/_emulator/state", Some(typo))
+        .await;
+    assert_eq!(refused.status, 400);
+    assert!(refused.body["error"].as_str().unwrap().contains("Status"));
+
+    emulator
+        .tamper(&json!({"aliyun": {"users": {ALICE: {"login_profile": null}}}}))
+        .unwrap();
+    assert_eq!(alice_profile(&emulator), Value::Null);
+}
+
+#[tokio::test]
+async fn endpoints_are_listed_as_one_json_line() {
+    let (emulator, _client) = start(EmulatorConfig::default()).await;
+    let line = emulator.endpoints_json();
+    assert!(!line.contains('\n'));
+    let endpoints: Value = serde_json::from_str(&line).unwrap();
+    let aliyun = url::Url::parse(endpoints["aliyun"].as_str().unwrap()).unwrap();
+    assert_eq!(aliyun, emulator.endpoint(ProviderKind::Aliyun));
+    assert_eq!(aliyun.host_str(), Some("127.0.0.1"));
+    assert_ne!(aliyun.port(), Some(0));
+}
+
+#[tokio::test]
+async fn latency_delays_every_api_request() {
+    let (_emulator, client) = start(EmulatorConfig::default()).await;
+    let knobs = client
+        .control(
+            reqwest::Method::POST,
+            "/_emulator/knobs",
+            Some(json!({"latency_ms": 150})),
+        )
+        .await;
+    assert_eq!(knobs.body["latency_ms"], 150.0);
+    let shown = client
+        .control(reqwest::Method::GET, "/_emulator/knobs", None)
+        .await;
+    assert_eq!(shown.body, knobs.body);
+    let started = std::time::Instant::now();
+    client
+        .call("GetLoginProfile", &[("UserPrincipalName", ALICE)])
+        .await;
+    assert!(started.elapsed() >= std::time::Duration::from_millis(150));
+}
