@@ -12,7 +12,7 @@ use std::sync::Mutex;
 use std::time::SystemTime;
 
 /// Lines kept in memory for `GET /_emulator/requests`; the file, if any, has them all.
-pub const KEPT_IN_MEMORY: usize = 100_000;
+pub const KEPT_IN_MEMORY: usize = 20_000;
 
 /// What the emulator did with a request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

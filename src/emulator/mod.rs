@@ -7,22 +7,24 @@
 //! - `GET /_emulator/state`: the state of every provider, `{"aliyun": {...}, ...}`; passwords only as
 //!   `password_sha256`, and per user a `creates` counter (how many creates were applied);
 //! - `POST /_emulator/state`: a patch `{"aliyun": <patch>}` that changes state directly, for verify
-//!   tests; each provider documents its patch (aliyun: [`aliyun`] module doc). Answers the new state,
-//!   or 400 `{"error": ..}`;
-//! - `GET /_emulator/requests`: the request log, JSON lines (the most recent [`log::KEPT_IN_MEMORY`]);
+//!   tests; each provider documents its patch (aliyun: the `aliyun.rs` module doc). Answers the
+//!   new state, or 400 `{"error": ..}`;
+//! - `GET /_emulator/requests`: the request log, JSON lines (the most recent 20,000 lines; the
+//!   file, if configured, has them all);
 //! - `GET|POST /_emulator/knobs`: `{"rate":..,"fault_rate":..,"drop_rate":..,"latency_ms":..}`; a
 //!   POST changes any subset at run time (`"rate": null` lifts the limit) and answers the result.
 //!
 //! # What happens to an API request
 //! The latency knob, then the provider authenticates it (refused: `rejected`). An admitted request
 //! counts against its account's rate, per access key: a sliding window, at most `max(1, ⌊rate⌋)`
-//! admitted requests in any `max(1 s, 1/rate)` ([`knobs::Limiter`]); over it, the provider's
+//! admitted requests in any `max(1 s, 1/rate)` (`knobs::Limiter`); over it, the provider's
 //! throttling reply (`throttled`). Then the seeded dice: a fault (5xx, nothing applied) with
 //! probability `fault_rate`; otherwise the action runs, and a write is `dropped` with probability
-//! `drop_rate`: applied, then its connection closed with no response bytes. Each request seen is
-//! one log line: `{"time","provider","account","action","user","status","code","outcome"}` with
-//! `time` in Unix seconds and `outcome` one of `ok`, `throttled`, `fault`, `dropped`, `rejected`
-//! (`ok` = the action ran, whatever its reply; for `dropped`, `status`/`code` are those withheld).
+//! `drop_rate`: applied, then its connection closed with no response bytes, whatever the reply
+//! would have been. Each request seen is one log line,
+//! `{"time","provider","account","action","user","status","code","outcome"}`: `time` in Unix
+//! seconds, `outcome` one of `ok` (the action ran, whatever its reply), `throttled`, `fault`,
+//! `dropped` (`status`/`code` are those withheld), `rejected`.
 //!
 //! # Users file
 //! JSON keyed by provider, each a list of users as that provider reads them (aliyun: user principal
@@ -31,14 +33,20 @@
 //! list, or every provider without a file, creates users on first use.
 //!
 //! # Adding a provider
-//! 1. Write `emulator/<provider>.rs` with a type implementing [`service::Service`]: `admit` reads and
-//!    authenticates a request as received (use the provider's pure signing functions from
-//!    `crate::providers`, [`replay::fresh`] for timestamps, [`replay::Nonces`] for nonces, and the
-//!    credentials from `crate::providers::provider(KIND).emulator_keys()` plus
-//!    [`service::Setup::accounts`]), `apply` runs the action against state behind a `Mutex`,
-//!    `throttled` and `fault` are the provider's own error replies, `state`/`tamper` expose the state
-//!    as JSON. Route by `Incoming::path` / `method` inside `admit`: the whole port is yours.
-//! 2. Add `mod <provider>;` below and one line `mount::<provider::Type>(setup)?,` in [`emulated`].
+//! 1. Write `emulator/<provider>.rs` (`aliyun.rs` is the model) with a type implementing
+//!    `service::Service`:
+//!    - `new`: accept the credentials of `crate::providers::provider(KIND).emulator_keys()` plus
+//!      `Setup::accounts`, and the users of `Setup::users`;
+//!    - `admit`: route by `Incoming::path` / `method` (the whole port is yours), then authenticate
+//!      the request as received with the provider's pure signing functions from `crate::providers`,
+//!      `replay::fresh` for timestamps and `replay::Nonces` for nonces. Fill `Meta`: `account` is
+//!      the rate-limit key, `write` makes the request droppable;
+//!    - `apply`: run the action against state behind a `Mutex`; API errors are ordinary replies;
+//!    - `throttled`, `fault`: the provider's own throttling and 5xx replies;
+//!    - `state`, `tamper`: the state as JSON (passwords via `service::password_sha256`, a `creates`
+//!      counter per user if the provider has creates) and a documented patch format.
+//! 2. Add `mod <provider>;` and one line `mount::<provider::Type>(setup)?,` in `emulated`.
+//! 3. Test over HTTP like `tests.rs`: sign with the provider's published algorithm, not its `Api`.
 //!
 //! The rate limit, faults, drops, latency, log, ports and control endpoints then apply unchanged.
 

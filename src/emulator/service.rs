@@ -96,6 +96,7 @@ pub struct Admission<C> {
 #[derive(Debug)]
 pub struct Reply {
     pub status: StatusCode,
+    /// Header names in lower case.
     pub headers: Vec<(&'static str, String)>,
     pub body: Vec<u8>,
     /// The provider's error code, for the request log; `None` on success.
