@@ -1,1 +1,7 @@
+//! One integration-test binary: each module drives the real `iambatch` binary against an
+//! emulator on 127.0.0.1 (port 0) in its own temp dir.
 
+mod util;
+
+mod aliyun;
+mod cli;

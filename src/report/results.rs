@@ -12,9 +12,7 @@ use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ResultsError {
-    #[error(
-        "cannot write the results file {path}: {source}; check the directory exists and is writable"
-    )]
+    #[error("cannot write the results file {path} (check the directory exists and is writable)")]
     Io {
         path: PathBuf,
         source: std::io::Error,
@@ -45,7 +43,13 @@ impl ResultsWriter {
             path: path.to_path_buf(),
             source,
         };
-        let file = File::create(path).map_err(io)?;
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(path)
+            .map_err(io)?;
         let index_path = sidecar(path, "index");
         let index = OpenOptions::new()
             .read(true)

@@ -1,0 +1,142 @@
+//! The command line's contract: validate, exit codes, input handling end to end.
+
+use crate::util::{Harness, cell, read_results};
+use iambatch::emulator::EmulatorConfig;
+
+#[test]
+fn validate_is_clean_or_lists_problems_and_sends_nothing() {
+    let h = Harness::new();
+    let good = h.write("good.csv", "provider,action,user,password\naliyun,create-login-profile,a@x.onaliyun.com,Passw0rd-123\n");
+    h.cmd()
+        .args(["validate", good.to_str().unwrap()])
+        .assert()
+        .code(0);
+    let bad = h.write(
+        "bad.csv",
+        "provider,action,user\naliyun,create-login-profile,a@x.onaliyun.com\n",
+    );
+    let out = h
+        .cmd()
+        .args(["validate", bad.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("line 2"));
+}
+
+#[test]
+fn utf16_and_missing_files_are_clear_errors() {
+    let h = Harness::new();
+    let mut bytes = vec![0xFF, 0xFE];
+    for unit in "provider,action,user\n".encode_utf16() {
+        bytes.extend_from_slice(&unit.to_le_bytes());
+    }
+    let p = h.path("utf16.csv");
+    std::fs::write(&p, bytes).unwrap();
+    let out = h
+        .cmd()
+        .args(["validate", p.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("UTF-16") && stderr.contains("UTF-8"),
+        "{stderr}"
+    );
+    let out = h.cmd().args(["validate", "nope.csv"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn bom_crlf_semicolons_and_extra_columns_carry_through() {
+    let h = Harness::with_emulator(EmulatorConfig::default());
+    let input = h.write(
+        "semi.csv",
+        "\u{feff}provider;action;user;password;Status;note\r\n\
+         aliyun;create-login-profile;a@corp.onaliyun.com;Passw0rd-123;Active;\"multi\r\nline; with \"\"quotes\"\"\"\r\n\
+         \r\n\
+         aliyun;create-login-profile;b@corp.onaliyun.com;Passw0rd-123;Inactive;=HYPERLINK(\"x\")\r\n",
+    );
+    h.cmd()
+        .args([
+            "run",
+            input.to_str().unwrap(),
+            "--no-progress",
+            "--delimiter",
+            ";",
+        ])
+        .assert()
+        .code(0);
+    let text = std::fs::read_to_string(h.path("semi.results.csv")).unwrap();
+    let mut r = csv::ReaderBuilder::new()
+        .delimiter(b';')
+        .from_reader(text.as_bytes());
+    let header: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
+    let rows: Vec<Vec<String>> = r
+        .records()
+        .map(|x| x.unwrap().iter().map(String::from).collect())
+        .collect();
+    assert_eq!(rows.len(), 2);
+    assert!(header.contains(&"input_Status".to_string()), "{header:?}");
+    assert_eq!(
+        cell(&header, &rows[0], "note"),
+        "multi\nline; with \"quotes\""
+    );
+    assert_eq!(cell(&header, &rows[1], "line"), "5");
+    assert_eq!(cell(&header, &rows[1], "note"), "'=HYPERLINK(\"x\")");
+    assert_eq!(
+        h.state()["aliyun"]["users"]["b@corp.onaliyun.com"]["login_profile"]["status"],
+        "Inactive"
+    );
+}
+
+#[test]
+fn existing_results_file_is_refused_without_overwrite() {
+    let h = Harness::with_emulator(EmulatorConfig::default());
+    let input = h.write(
+        "x.csv",
+        "provider,action,user\naliyun,get-login-profile,a@corp.onaliyun.com\n",
+    );
+    h.write("x.results.csv", "precious\n");
+    let out = h
+        .cmd()
+        .args(["run", input.to_str().unwrap(), "--no-progress"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--overwrite"));
+    assert_eq!(
+        std::fs::read_to_string(h.path("x.results.csv")).unwrap(),
+        "precious\n"
+    );
+    assert!(h.emulator().requests().is_empty());
+}
+
+#[test]
+fn emulator_flag_runs_the_sample_without_credentials() {
+    let h = Harness::new();
+    let sample =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/onboarding-finance.csv");
+    let out = h.path("onboarding.results.csv");
+    h.cmd()
+        .args([
+            "run",
+            sample.to_str().unwrap(),
+            "--emulator",
+            "--no-progress",
+            "--rate",
+            "aliyun=unlimited",
+            "-o",
+            out.to_str().unwrap(),
+        ])
+        .assert()
+        .code(0);
+    let (header, rows) = read_results(&out);
+    assert_eq!(rows.len(), 50);
+    assert!(
+        rows.iter()
+            .all(|r| cell(&header, r, "outcome") == "created")
+    );
+    assert!(header.contains(&"manager".to_string()));
+}
