@@ -147,6 +147,9 @@ pub struct EmulateArgs {
     /// Write every request seen as JSON lines.
     #[arg(long, value_name = "FILE")]
     pub request_log: Option<PathBuf>,
+    /// Start with the demo users that `run --emulator` has.
+    #[arg(long)]
+    pub demo: bool,
 }
 
 fn parse_provider(s: &str) -> Result<ProviderKind, String> {

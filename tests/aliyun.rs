@@ -320,3 +320,49 @@ fn the_canary_password_and_secret_appear_nowhere() {
         }
     }
 }
+
+#[test]
+fn a_wrong_secret_stops_the_account_after_three_credential_failures() {
+    let h = Harness::with_emulator(EmulatorConfig::default());
+    let (csv, _) = create_rows(40);
+    let input = h.write("stop.csv", &csv);
+    let output = h
+        .cmd()
+        .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "wrong-secret")
+        .args([
+            "run",
+            input.to_str().unwrap(),
+            "--no-progress",
+            "--concurrency",
+            "2",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(
+        stderr
+            .matches("stopped after 3 credential failures")
+            .count(),
+        1,
+        "one clear message:\n{stderr}"
+    );
+    let (header, rows) = read_results(&h.path("stop.results.csv"));
+    let failed = rows
+        .iter()
+        .filter(|r| cell(&header, r, "error_code") == "SignatureDoesNotMatch")
+        .count();
+    let stopped = rows
+        .iter()
+        .filter(|r| {
+            cell(&header, r, "status") == "not_attempted"
+                && cell(&header, r, "error_code") == "account_stopped"
+        })
+        .count();
+    assert!((3..=4).contains(&failed), "failed {failed}");
+    assert_eq!(failed + stopped, 40);
+    assert!(
+        h.emulator().requests().len() <= 4,
+        "no request after the stop"
+    );
+}

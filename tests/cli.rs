@@ -140,3 +140,35 @@ fn emulator_flag_runs_the_sample_without_credentials() {
     );
     assert!(header.contains(&"manager".to_string()));
 }
+
+#[test]
+fn emulator_flag_has_demo_users_for_the_mfa_sample() {
+    let h = Harness::new();
+    let sample =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/mfa-enforcement-aliyun.csv");
+    let out = h.path("mfa.results.csv");
+    h.cmd()
+        .args([
+            "run",
+            sample.to_str().unwrap(),
+            "--emulator",
+            "--no-progress",
+            "--verify",
+            "--rate",
+            "aliyun=unlimited",
+            "-o",
+            out.to_str().unwrap(),
+        ])
+        .assert()
+        .code(0);
+    let (header, rows) = read_results(&out);
+    assert_eq!(rows.len(), 30);
+    assert!(
+        rows.iter()
+            .all(|r| cell(&header, r, "outcome") == "updated")
+    );
+    assert!(
+        rows.iter()
+            .all(|r| cell(&header, r, "observed_mfa_bind_required") == "true")
+    );
+}

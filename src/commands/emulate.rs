@@ -6,6 +6,11 @@ use crate::emulator::{Emulator, EmulatorConfig};
 
 pub async fn emulate(args: EmulateArgs) -> anyhow::Result<u8> {
     let emulator = Emulator::start(config(&args)).await?;
+    if args.demo {
+        emulator
+            .seed_demo()
+            .map_err(|m| anyhow::anyhow!("cannot load the demo users: {m}"))?;
+    }
     println!("{}", emulator.endpoints_json());
     eprintln!("emulator running; Ctrl-C stops it");
     tokio::signal::ctrl_c().await?;

@@ -85,6 +85,8 @@ pub async fn run(
         let e = Emulator::start(EmulatorConfig::default())
             .await
             .context("cannot start the emulator")?;
+        e.seed_demo()
+            .map_err(|m| anyhow::anyhow!("cannot load the emulator's demo users: {m}"))?;
         eprintln!("using the built-in emulator: {}", e.endpoints_json());
         Some(e)
     } else {
@@ -142,7 +144,8 @@ pub async fn run(
     let clients: Vec<Arc<AccountClient>> =
         runtime_accounts.iter().map(|a| a.client.clone()).collect();
 
-    let observed = scanned.reads.then(|| observed_columns(&scanned.providers));
+    // Read actions and read-backs report what they saw.
+    let observed = (scanned.reads || args.verify).then(|| observed_columns(&scanned.providers));
     let password_columns = (0..file.headers().len())
         .map(|i| file.is_password_column(i))
         .collect();

@@ -224,6 +224,23 @@ impl Emulator {
         self.core.tamper(patch)
     }
 
+    /// Loads the demo users of [`demo.json`](demo.json) for the providers served: some with a console
+    /// login without MFA, some with MFA, some without console login. `--emulator` runs start with them,
+    /// so the samples' MFA enforcement and export have users to work on.
+    pub fn seed_demo(&self) -> Result<(), String> {
+        let demo: Value =
+            serde_json::from_str(include_str!("demo.json")).expect("demo.json is JSON");
+        let served: serde_json::Map<String, Value> = self
+            .providers()
+            .into_iter()
+            .filter_map(|kind| {
+                demo.get(kind.name())
+                    .map(|v| (kind.name().to_string(), v.clone()))
+            })
+            .collect();
+        self.tamper(&Value::Object(served))
+    }
+
     /// The request log in memory, one JSON value per request, oldest first.
     pub fn requests(&self) -> Vec<Value> {
         self.core
