@@ -84,8 +84,11 @@ pub struct RunArgs {
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// Replace an existing results file.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "resume")]
     pub overwrite: bool,
+    /// Finish the run that wrote the results file: rows that succeeded there are `skipped`, the rest run.
+    #[arg(long)]
+    pub resume: bool,
     /// Process the valid rows and report the invalid ones with status `invalid`.
     #[arg(long)]
     pub skip_invalid: bool,

@@ -10,12 +10,15 @@ use crate::engine::backoff::Backoff;
 use crate::engine::client::{AccountClient, RetryPolicy, http_client};
 use crate::engine::execute::ExecOptions;
 use crate::engine::pacer::Pacer;
-use crate::engine::pipeline::{self, Account, Control, PipelineOptions, Stop, StopReason};
+use crate::engine::pipeline::{self, Account, Control, Durable, PipelineOptions, Stop, StopReason};
 use crate::input::InputFile;
 use crate::jobs::{Field, ProviderKind};
 use crate::providers::{AccountSpec, provider};
+use crate::report::Status;
+use crate::report::journal::Journal;
+use crate::report::previous::{Previous, row_fingerprint};
 use crate::report::progress::{Progress, ProgressMode};
-use crate::report::results::ResultsWriter;
+use crate::report::results::{ResultsWriter, sidecar};
 use crate::report::schema::{ObservedColumns, Schema};
 use anyhow::Context;
 use std::collections::{BTreeMap, BTreeSet};
@@ -73,13 +76,45 @@ pub async fn run(
         .output
         .clone()
         .unwrap_or_else(|| default_output(input_path));
-    if output.exists() && !args.overwrite {
+    let resuming = args.resume && output.exists();
+    if output.exists() && !args.overwrite && !args.resume {
         return Err(UsageError(format!(
-            "the results file {} already exists: pass --overwrite to replace it, or -o to write elsewhere",
+            "the results file {} already exists: pass --resume to finish that run, --overwrite to replace it, or -o to write elsewhere",
             output.display()
         ))
         .into());
     }
+
+    // Read actions and read-backs report what they saw.
+    let observed = (scanned.reads || args.verify).then(|| observed_columns(&scanned.providers));
+    let password_columns: Vec<bool> = (0..file.headers().len())
+        .map(|i| file.is_password_column(i))
+        .collect();
+    let schema = Schema::new(file.headers(), password_columns, observed);
+    let journal_path = sidecar(&output, "journal");
+    let (previous, sent) = if resuming {
+        let previous = Previous::load(&output, &schema, args.input.delimiter)?;
+        let changed = changed_rows(&file, &previous)?;
+        if !changed.is_empty() {
+            let shown: Vec<String> = changed.iter().take(20).map(|l| l.to_string()).collect();
+            return Err(UsageError(format!(
+                "cannot resume: {} row(s) that already succeeded have changed since that run (lines {}{}); an edited input cannot be matched to its earlier results. Restore the input, or start a new run with -o",
+                changed.len(),
+                shown.join(", "),
+                if changed.len() > 20 { ", …" } else { "" }
+            ))
+            .into());
+        }
+        (
+            previous,
+            Journal::read(&journal_path)
+                .with_context(|| format!("cannot read the journal {}", journal_path.display()))?,
+        )
+    } else {
+        // A fresh run: an old journal would only mislead a later resume.
+        let _ = std::fs::remove_file(&journal_path);
+        (Previous::default(), Vec::new())
+    };
 
     let emulator = if args.emulator {
         let e = Emulator::start(EmulatorConfig::default())
@@ -144,13 +179,13 @@ pub async fn run(
     let clients: Vec<Arc<AccountClient>> =
         runtime_accounts.iter().map(|a| a.client.clone()).collect();
 
-    // Read actions and read-backs report what they saw.
-    let observed = (scanned.reads || args.verify).then(|| observed_columns(&scanned.providers));
-    let password_columns = (0..file.headers().len())
-        .map(|i| file.is_password_column(i))
-        .collect();
-    let schema = Schema::new(file.headers(), password_columns, observed);
-    let writer = ResultsWriter::create(&output, schema, args.input.delimiter)?;
+    let writer = if resuming {
+        ResultsWriter::resume(&output, schema, args.input.delimiter, previous.valid_len)?
+    } else {
+        ResultsWriter::create(&output, schema, args.input.delimiter)?
+    };
+    let journal = Journal::open(&journal_path)
+        .with_context(|| format!("cannot create the journal {}", journal_path.display()))?;
 
     let progress = Progress::new(
         scanned.rows,
@@ -184,6 +219,11 @@ pub async fn run(
             cancel,
             progress: progress.clone(),
         },
+        Durable {
+            journal,
+            previous,
+            sent,
+        },
     )
     .await?;
     ticker_done.cancel();
@@ -205,6 +245,24 @@ pub async fn run(
         _ if progress.all_succeeded() => exit::OK,
         _ => exit::ROWS_NOT_OK,
     })
+}
+
+/// Lines that succeeded in the run being resumed but whose input cells are not the same now.
+fn changed_rows(file: &InputFile, previous: &Previous) -> anyhow::Result<Vec<u64>> {
+    let width = file.headers().len();
+    let mut rows = file.rows()?;
+    let mut raw = crate::input::RawRow::new();
+    let mut changed = Vec::new();
+    while rows.read(&mut raw)? {
+        if let Some(p) = previous
+            .get(raw.line)
+            .filter(|p| matches!(p.status, Status::Succeeded | Status::Skipped))
+            && p.fingerprint != row_fingerprint(&raw.record, width, |i| file.is_password_column(i))
+        {
+            changed.push(raw.line);
+        }
+    }
+    Ok(changed)
 }
 
 /// `<input stem>.results.csv` beside the input.

@@ -9,6 +9,8 @@ use crate::engine::execute::{ExecOptions, execute};
 use crate::engine::user_locks::UserLocks;
 use crate::input::{InputError, InputFile, Problem, RawRow, Validator};
 use crate::jobs::Job;
+use crate::report::journal::Journal;
+use crate::report::previous::{Previous, PreviousRow};
 use crate::report::progress::Progress;
 use crate::report::results::{ResultsError, ResultsWriter};
 use crate::report::{RowResult, Status};
@@ -91,6 +93,32 @@ impl Stop {
 struct Work {
     job: Job,
     record: csv::StringRecord,
+    /// A write of this row got no reply in the run being resumed.
+    prior_ambiguous: bool,
+}
+
+/// What makes a run resumable: the journal it notes sent rows in, and what the run being resumed
+/// left (its results and the rows it had sent).
+pub struct Durable {
+    pub journal: Journal,
+    pub previous: Previous,
+    /// Lines an earlier run noted as sent, sorted.
+    pub sent: Vec<u64>,
+}
+
+impl Durable {
+    /// The earlier result of a row that needs no new run.
+    fn already_done(&self, line: u64) -> Option<&PreviousRow> {
+        self.previous
+            .get(line)
+            .filter(|p| matches!(p.status, Status::Succeeded | Status::Skipped))
+    }
+
+    /// Whether a write of this row may have been applied without our seeing the reply.
+    fn ambiguous(&self, line: u64) -> bool {
+        self.previous.get(line).is_some_and(|p| p.unknown_outcome)
+            || (self.sent.binary_search(&line).is_ok() && self.already_done(line).is_none())
+    }
 }
 
 /// Runs every row of `input` and writes the results; returns the finished results path.
@@ -101,7 +129,9 @@ pub async fn run(
     rows: u64,
     options: PipelineOptions,
     control: Control,
+    durable: Durable,
 ) -> Result<PathBuf, EngineError> {
+    let durable = Arc::new(durable);
     let Control {
         stop,
         cancel,
@@ -143,6 +173,7 @@ pub async fn run(
             let provider = account.plan.provider;
             let display = account.plan.display.clone();
             let locks = locks.clone();
+            let durable = durable.clone();
             let stop = stop.clone();
             let cancel = cancel.clone();
             tasks.spawn(async move {
@@ -150,7 +181,11 @@ pub async fn run(
                     let Some(work) = jobs_rx.lock().await.recv().await else {
                         break;
                     };
-                    let Work { job, record } = work;
+                    let Work {
+                        job,
+                        record,
+                        prior_ambiguous,
+                    } = work;
                     let result = match stop.not_attempted(&client) {
                         Some((code, message)) => RowResult::without_request(
                             job.index,
@@ -164,8 +199,22 @@ pub async fn run(
                         None => {
                             let _guard = locks.lock(job.user_key()).await;
                             let started = std::time::Instant::now();
-                            let ex = execute(&job, provider, &client, options.exec, false, &cancel)
-                                .await;
+                            if job.action.is_write() {
+                                durable.journal.note(job.line).map_err(|e| {
+                                    EngineError::Internal(format!(
+                                        "cannot write the journal beside the results file: {e}"
+                                    ))
+                                })?;
+                            }
+                            let ex = execute(
+                                &job,
+                                provider,
+                                &client,
+                                options.exec,
+                                prior_ambiguous,
+                                &cancel,
+                            )
+                            .await;
                             let failure = ex.failure;
                             RowResult {
                                 index: job.index,
@@ -197,6 +246,7 @@ pub async fn run(
         let key = account.plan.key.clone();
         let display = account.plan.display.clone();
         let client = account.client.clone();
+        let durable = durable.clone();
         tasks.spawn_blocking(move || {
             feed(&input, |validator, raw| {
                 if validator.route(raw).as_ref() != Some(&key) {
@@ -204,27 +254,32 @@ pub async fn run(
                 }
                 let finished = match validator.check(raw) {
                     Err(problems) => invalid(raw, display.clone(), &problems),
-                    Ok(job) => match stop.not_attempted(&client) {
-                        Some((code, message)) => RowResult::without_request(
-                            raw.index,
-                            raw.line,
-                            display.clone(),
-                            Status::NotAttempted,
-                            code,
-                            message,
-                            raw.record.clone(),
-                        ),
-                        None => {
-                            return jobs_tx
-                                .blocking_send(Work {
-                                    job,
-                                    record: raw.record.clone(),
-                                })
-                                .map_err(|_| {
-                                    EngineError::Internal("the workers stopped early".into())
-                                });
+                    Ok(job) => {
+                        match (durable.already_done(raw.line), stop.not_attempted(&client)) {
+                            (Some(earlier), _) => skipped(raw, display.clone(), earlier),
+                            (None, Some((code, message))) => RowResult::without_request(
+                                raw.index,
+                                raw.line,
+                                display.clone(),
+                                Status::NotAttempted,
+                                code,
+                                message,
+                                raw.record.clone(),
+                            ),
+                            (None, None) => {
+                                let prior_ambiguous = durable.ambiguous(raw.line);
+                                return jobs_tx
+                                    .blocking_send(Work {
+                                        job,
+                                        record: raw.record.clone(),
+                                        prior_ambiguous,
+                                    })
+                                    .map_err(|_| {
+                                        EngineError::Internal("the workers stopped early".into())
+                                    });
+                            }
                         }
-                    },
+                    }
                 };
                 results
                     .blocking_send(finished)
@@ -275,7 +330,12 @@ pub async fn run(
     if let Some(e) = first_error {
         return Err(e);
     }
-    Ok(written?)
+    let written = written?;
+    // Every row sent has its result in the file now.
+    if let Ok(durable) = Arc::try_unwrap(durable) {
+        let _ = durable.journal.remove();
+    }
+    Ok(written)
 }
 
 /// Streams every row of the file through `each`, with a validator of its own.
@@ -290,6 +350,22 @@ fn feed(
         each(&mut validator, &raw)?;
     }
     Ok(())
+}
+
+fn skipped(raw: &RawRow, account: String, earlier: &PreviousRow) -> RowResult {
+    let mut row = RowResult::without_request(
+        raw.index,
+        raw.line,
+        account,
+        Status::Skipped,
+        "",
+        String::new(),
+        raw.record.clone(),
+    );
+    row.error_code = None;
+    row.error_message = None;
+    row.outcome = earlier.outcome;
+    row
 }
 
 fn invalid(raw: &RawRow, account: String, problems: &[Problem]) -> RowResult {

@@ -2,6 +2,8 @@
 //! display and the final summary.
 
 pub mod cells;
+pub mod journal;
+pub mod previous;
 pub mod progress;
 pub mod results;
 pub mod schema;
@@ -26,6 +28,10 @@ impl Status {
         Status::NotAttempted,
         Status::Skipped,
     ];
+
+    pub fn from_name(name: &str) -> Option<Status> {
+        Status::ALL.into_iter().find(|s| s.name() == name)
+    }
 
     pub fn name(self) -> &'static str {
         match self {
@@ -52,6 +58,21 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    pub const ALL: [Outcome; 8] = [
+        Outcome::Created,
+        Outcome::Updated,
+        Outcome::Unchanged,
+        Outcome::Deleted,
+        Outcome::Read,
+        Outcome::WouldCreate,
+        Outcome::WouldUpdate,
+        Outcome::Conflict,
+    ];
+
+    pub fn from_name(name: &str) -> Option<Outcome> {
+        Outcome::ALL.into_iter().find(|o| o.name() == name)
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Outcome::Created => "created",

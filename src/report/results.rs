@@ -78,6 +78,50 @@ impl ResultsWriter {
         Ok(w)
     }
 
+    /// Reopens a results file being resumed: keeps its first `valid_len` bytes (whole records: a
+    /// record torn by a kill is cut off) and appends after them. The rows it already holds stay in
+    /// it until [`ResultsWriter::finish`] rewrites the file with one row per line.
+    pub fn resume(
+        path: &Path,
+        schema: Schema,
+        delimiter: u8,
+        valid_len: u64,
+    ) -> Result<ResultsWriter, ResultsError> {
+        let io = |source| ResultsError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(path)
+            .map_err(io)?;
+        file.set_len(valid_len).map_err(io)?;
+        let index_path = sidecar(path, "index");
+        let index = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&index_path)
+            .map_err(|source| ResultsError::Io {
+                path: index_path.clone(),
+                source,
+            })?;
+        let mut csv = csv::WriterBuilder::new();
+        csv.delimiter(delimiter);
+        Ok(ResultsWriter {
+            path: path.to_path_buf(),
+            index_path,
+            file,
+            index,
+            written: valid_len,
+            schema,
+            csv,
+            scratch: Vec::new(),
+        })
+    }
+
     /// Appends one finished row to the file and records its place.
     pub fn write(&mut self, row: &RowResult) -> Result<(), ResultsError> {
         self.scratch.clear();
@@ -106,7 +150,7 @@ impl ResultsWriter {
     /// One `write` per row: a killed run leaves whole rows only.
     fn append_scratch(&mut self) -> Result<u64, ResultsError> {
         self.file
-            .write_all(&self.scratch)
+            .write_all_at(&self.scratch, self.written)
             .map_err(|source| ResultsError::Io {
                 path: self.path.clone(),
                 source,

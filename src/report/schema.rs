@@ -132,7 +132,8 @@ impl Schema {
         out.write_record(None::<&[u8]>)
     }
 
-    fn own_len(&self) -> usize {
+    /// How many of the columns are the tool's own (the input columns follow).
+    pub fn own_len(&self) -> usize {
         RESULT_COLUMNS.len()
             + self
                 .observed

@@ -1,0 +1,57 @@
+//! The sent-journal beside the results file: before a row's first write request, its line is noted
+//! here (one `write` each), so a resumed run knows which rows a killed run may have applied without
+//! seeing the reply. Removed when a run finishes.
+
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+pub struct Journal {
+    path: PathBuf,
+    file: Mutex<File>,
+}
+
+impl Journal {
+    /// Opens (appending: a resumed run keeps what killed runs noted).
+    pub fn open(path: &Path) -> std::io::Result<Journal> {
+        let file = OpenOptions::new().create(true).append(true).open(path)?;
+        Ok(Journal {
+            path: path.to_path_buf(),
+            file: Mutex::new(file),
+        })
+    }
+
+    /// Notes that `line` is about to be sent.
+    pub fn note(&self, line: u64) -> std::io::Result<()> {
+        self.file
+            .lock()
+            .expect("journal lock")
+            .write_all(format!("{line}\n").as_bytes())
+    }
+
+    /// The lines noted by earlier runs, sorted; empty when there is no journal.
+    pub fn read(path: &Path) -> std::io::Result<Vec<u64>> {
+        let file = match File::open(path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(e),
+        };
+        let mut lines = Vec::new();
+        for text in BufReader::new(file).lines() {
+            // A torn last entry is ignored: its row had not been sent yet.
+            if let Ok(n) = text?.trim().parse::<u64>() {
+                lines.push(n);
+            }
+        }
+        lines.sort_unstable();
+        lines.dedup();
+        Ok(lines)
+    }
+
+    /// The run finished: nothing is in flight any more.
+    pub fn remove(self) -> std::io::Result<()> {
+        drop(self.file);
+        std::fs::remove_file(&self.path)
+    }
+}

@@ -1,0 +1,259 @@
+//! Nothing lost, nothing applied twice: kill -9 and resume, Ctrl-C, --max-failures, edited input.
+
+use crate::util::{Harness, cell, read_results};
+use iambatch::emulator::EmulatorConfig;
+use sha2::{Digest, Sha256};
+use std::process::{Child, Stdio};
+use std::time::Duration;
+
+fn creates(n: usize) -> String {
+    let mut csv = String::from("provider,action,user,password,mfa_bind_required,note\n");
+    for i in 0..n {
+        csv.push_str(&format!("aliyun,create-login-profile,u{i:05}@corp.onaliyun.com,Init-{i:05}-pw!,true,=ticket {i}\n"));
+    }
+    csv
+}
+
+fn spawn(h: &Harness, args: &[&str]) -> Child {
+    let mut cmd = h.std_cmd();
+    cmd.args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+fn signal(child: &Child, sig: &str) {
+    let ok = std::process::Command::new("kill")
+        .args([sig, &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+}
+
+#[test]
+fn killed_runs_resume_to_exactly_one_create_per_user() {
+    let h = Harness::with_emulator(EmulatorConfig {
+        seed: 9,
+        fault_rate: 0.05,
+        drop_rate: 0.03,
+        ..Default::default()
+    });
+    let input = h.write("big.csv", &creates(2000));
+    let input = input.to_str().unwrap();
+    let base = [
+        "run",
+        input,
+        "--no-progress",
+        "--rate",
+        "aliyun=500",
+        "--concurrency",
+        "8",
+    ];
+    for (i, wait_ms) in [700u64, 1100, 900].into_iter().enumerate() {
+        let mut args = base.to_vec();
+        if i > 0 {
+            args.push("--resume");
+        }
+        let mut child = spawn(&h, &args);
+        std::thread::sleep(Duration::from_millis(wait_ms));
+        signal(&child, "-KILL");
+        child.wait().unwrap();
+        // What a kill leaves is a valid CSV of whole rows.
+        let (header, rows) = read_results(&h.path("big.results.csv"));
+        assert!(
+            !rows.is_empty() && rows.len() < 2000 + 2000 * i,
+            "run {i}: {} rows",
+            rows.len()
+        );
+        assert!(rows.iter().all(|r| r.len() == header.len()));
+    }
+    let mut args = base.to_vec();
+    args.push("--resume");
+    h.cmd().args(&args).assert().code(0);
+
+    let (header, rows) = read_results(&h.path("big.results.csv"));
+    assert_eq!(rows.len(), 2000, "one row per input row");
+    let mut skipped = 0;
+    for (i, row) in rows.iter().enumerate() {
+        assert_eq!(cell(&header, row, "line"), (i + 2).to_string());
+        match cell(&header, row, "status") {
+            "skipped" => skipped += 1,
+            "succeeded" => {}
+            other => panic!("row {i}: {other} {row:?}"),
+        }
+        assert_eq!(cell(&header, row, "outcome"), "created");
+        assert_eq!(cell(&header, row, "note"), format!("'=ticket {i}"));
+    }
+    assert!(skipped > 0, "the resumed runs skipped what was done");
+    let state = h.state();
+    let users = state["aliyun"]["users"].as_object().unwrap();
+    assert_eq!(users.len(), 2000);
+    for i in 0..2000 {
+        let u = &users[&format!("u{i:05}@corp.onaliyun.com")];
+        assert_eq!(u["creates"], 1, "user {i} created {} times", u["creates"]);
+        let sha = hex::encode(Sha256::digest(format!("Init-{i:05}-pw!").as_bytes()));
+        assert_eq!(u["login_profile"]["password_sha256"], sha);
+        assert_eq!(u["login_profile"]["mfa_bind_required"], true);
+    }
+    assert!(
+        !h.path(".big.results.csv.iambatch-journal").exists(),
+        "journal removed at the end"
+    );
+    assert!(!h.path(".big.results.csv.iambatch-index").exists());
+}
+
+#[test]
+fn ctrl_c_drains_marks_the_rest_not_attempted_and_resume_finishes() {
+    let h = Harness::with_emulator(EmulatorConfig::default());
+    let input = h.write("slow.csv", &creates(60));
+    let input = input.to_str().unwrap();
+    let child = spawn(&h, &["run", input, "--no-progress", "--rate", "aliyun=10"]);
+    std::thread::sleep(Duration::from_millis(1500));
+    signal(&child, "-INT");
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (header, rows) = read_results(&h.path("slow.results.csv"));
+    assert_eq!(rows.len(), 60, "every row reported");
+    let done = rows
+        .iter()
+        .filter(|r| cell(&header, r, "status") == "succeeded")
+        .count();
+    let waiting = rows
+        .iter()
+        .filter(|r| cell(&header, r, "error_code") == "interrupted")
+        .count();
+    assert!(
+        done > 0 && waiting > 0 && done + waiting == 60,
+        "{done} done, {waiting} waiting"
+    );
+
+    h.cmd()
+        .args([
+            "run",
+            input,
+            "--no-progress",
+            "--rate",
+            "aliyun=unlimited",
+            "--resume",
+        ])
+        .assert()
+        .code(0);
+    let (header, rows) = read_results(&h.path("slow.results.csv"));
+    assert_eq!(
+        rows.iter()
+            .filter(|r| cell(&header, r, "status") == "skipped")
+            .count(),
+        done
+    );
+    assert_eq!(
+        rows.iter()
+            .filter(|r| cell(&header, r, "status") == "succeeded")
+            .count(),
+        60 - done
+    );
+}
+
+#[test]
+fn second_ctrl_c_exits_at_once_with_a_valid_file() {
+    let h = Harness::with_emulator(EmulatorConfig {
+        latency: Duration::from_millis(300),
+        ..Default::default()
+    });
+    let input = h.write("slow.csv", &creates(40));
+    let child = spawn(
+        &h,
+        &[
+            "run",
+            input.to_str().unwrap(),
+            "--no-progress",
+            "--rate",
+            "aliyun=20",
+        ],
+    );
+    std::thread::sleep(Duration::from_millis(1000));
+    signal(&child, "-INT");
+    std::thread::sleep(Duration::from_millis(100));
+    signal(&child, "-INT");
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130));
+    let (header, rows) = read_results(&h.path("slow.results.csv"));
+    assert!(rows.len() < 40);
+    assert!(rows.iter().all(|r| r.len() == header.len()));
+}
+
+#[test]
+fn max_failures_stops_dispatching() {
+    let h = Harness::with_emulator(EmulatorConfig::default());
+    let mut csv = String::from("provider,action,user,mfa_bind_required\n");
+    for i in 0..30 {
+        csv.push_str(&format!(
+            "aliyun,update-login-profile,nobody{i}@corp.onaliyun.com,true\n"
+        ));
+    }
+    let input = h.write("fail.csv", &csv);
+    h.cmd()
+        .args([
+            "run",
+            input.to_str().unwrap(),
+            "--no-progress",
+            "--max-failures",
+            "5",
+            "--concurrency",
+            "1",
+        ])
+        .assert()
+        .code(1);
+    let (header, rows) = read_results(&h.path("fail.results.csv"));
+    let failed = rows
+        .iter()
+        .filter(|r| cell(&header, r, "status") == "failed")
+        .count();
+    let stopped = rows
+        .iter()
+        .filter(|r| cell(&header, r, "error_code") == "max_failures")
+        .count();
+    assert_eq!((failed, stopped), (5, 25));
+    assert_eq!(h.emulator().requests().len(), 5);
+}
+
+#[test]
+fn resume_refuses_an_edited_input_and_skips_what_succeeded() {
+    let h = Harness::with_emulator(EmulatorConfig::default());
+    let text = creates(5);
+    let input = h.write("e.csv", &text);
+    h.cmd()
+        .args(["run", input.to_str().unwrap(), "--no-progress"])
+        .assert()
+        .code(0);
+    // Unchanged (formula-escaped cells included): everything is skipped, nothing sent.
+    let sent = h.emulator().requests().len();
+    h.cmd()
+        .args(["run", input.to_str().unwrap(), "--no-progress", "--resume"])
+        .assert()
+        .code(0);
+    assert_eq!(h.emulator().requests().len(), sent);
+    let (header, rows) = read_results(&h.path("e.results.csv"));
+    assert!(rows.iter().all(
+        |r| cell(&header, r, "status") == "skipped" && cell(&header, r, "outcome") == "created"
+    ));
+    // An edited row that had succeeded: an error, nothing sent.
+    h.write("e.csv", &text.replace("u00003@corp", "someone-else@corp"));
+    let out = h
+        .cmd()
+        .args(["run", input.to_str().unwrap(), "--no-progress", "--resume"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("lines 5"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(h.emulator().requests().len(), sent);
+}
