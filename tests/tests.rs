@@ -5,4 +5,5 @@ mod util;
 
 mod aliyun;
 mod cli;
+mod hostile;
 mod resume;

@@ -300,8 +300,36 @@ fn read_start(path: &Path) -> Result<Vec<u8>, InputError> {
 /// The CSV records of a file with their first lines, blank records skipped.
 struct Records {
     path: PathBuf,
-    reader: csv::Reader<LineEnds<File>>,
+    reader: csv::Reader<Limited<LineEnds<File>>>,
 }
+
+/// The longest row read: a larger one (a runaway quote, a file that is not CSV, a 1 GB line) stops
+/// the read with a clear error instead of filling memory.
+pub const MAX_ROW_BYTES: u64 = 1 << 20;
+
+/// Counts bytes handed to the CSV reader since the end of the last record it returned.
+struct Limited<R> {
+    inner: R,
+    delivered: u64,
+    record_end: u64,
+}
+
+impl<R: Read> Read for Limited<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        // The CSV reader reads ahead by at most its buffer; anything beyond that is the row itself.
+        if self.delivered - self.record_end > MAX_ROW_BYTES + READ_AHEAD {
+            return Err(io::Error::other(format!(
+                "a row is longer than {} MiB: check for a quote that is never closed, or that this is a CSV file",
+                MAX_ROW_BYTES >> 20
+            )));
+        }
+        let n = self.inner.read(buf)?;
+        self.delivered += n as u64;
+        Ok(n)
+    }
+}
+
+const READ_AHEAD: u64 = 64 * 1024;
 
 impl Records {
     fn open(path: &Path, delimiter: u8) -> Result<Records, InputError> {
@@ -314,8 +342,12 @@ impl Records {
             // Ragged rows are reported per row by the validator, not as a read error.
             .flexible(true)
             .delimiter(delimiter)
-            .buffer_capacity(64 * 1024)
-            .from_reader(LineEnds::new(file));
+            .buffer_capacity(READ_AHEAD as usize)
+            .from_reader(Limited {
+                inner: LineEnds::new(file),
+                delivered: 0,
+                record_end: 0,
+            });
         Ok(Records {
             path: path.to_path_buf(),
             reader,
@@ -336,6 +368,8 @@ impl Records {
             if !more {
                 return Ok(None);
             }
+            let end = self.reader.position().byte();
+            self.reader.get_mut().record_end = end;
             let blank = record
                 .iter()
                 .all(|cell| cell.iter().all(u8::is_ascii_whitespace));

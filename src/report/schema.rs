@@ -141,3 +141,43 @@ impl Schema {
                 .map_or(0, |o| 1 + o.fields.len() + o.extras.len())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::{RowResult, Status};
+
+    #[test]
+    fn provider_text_and_input_cells_are_escaped_and_passwords_masked() {
+        let headers = csv::StringRecord::from(vec!["user", "password", "Status", "note"]);
+        let schema = Schema::new(&headers, vec![false, true, false, false], None);
+        assert_eq!(
+            schema.header().iter().collect::<Vec<_>>(),
+            [
+                &RESULT_COLUMNS[..],
+                &["user", "password", "input_Status", "note"]
+            ]
+            .concat()
+        );
+        let mut row = RowResult::without_request(
+            0,
+            2,
+            "aliyun".into(),
+            Status::Failed,
+            "X",
+            "=HYPERLINK(\"http://evil\")".into(),
+            csv::StringRecord::from(vec!["@a", "s3cret", "-", "+1"]),
+        );
+        row.request_id = Some("-req".into());
+        let mut w = csv::Writer::from_writer(Vec::new());
+        schema.write_row(&row, &mut w).unwrap();
+        let text = String::from_utf8(w.into_inner().unwrap()).unwrap();
+        assert!(
+            text.contains("\"'=HYPERLINK(\"\"http://evil\"\")\""),
+            "{text}"
+        );
+        assert!(text.contains(",'-req,"), "{text}");
+        assert!(text.ends_with("'@a,***,'-,+1\n"), "{text}");
+        assert!(!text.contains("s3cret"));
+    }
+}
