@@ -318,7 +318,10 @@ impl<'a> Cells<'a> {
             for problem in provider(kind).check_row(&job) {
                 let column = Column::from_name(problem.column)
                     .map_or_else(|| problem.column.to_string(), |c| v.label(c));
-                self.report(Some(column), problem.message);
+                // A column the generic checks already faulted needs no second message.
+                if !self.problems.iter().any(|p| p.column.as_deref() == Some(column.as_str())) {
+                    self.report(Some(column), problem.message);
+                }
             }
         }
         Some(job)
