@@ -58,9 +58,21 @@ pub enum StopReason {
 
 /// Shared stop flag: set once, read by feeders and workers.
 #[derive(Clone, Default)]
-pub struct Stop(Arc<Mutex<Option<StopReason>>>);
+pub struct Stop(
+    Arc<Mutex<Option<StopReason>>>,
+    Arc<std::sync::atomic::AtomicU64>,
+);
 
 impl Stop {
+    /// Counts a failed row; stops dispatching when `max` is reached. Called by the worker before
+    /// it takes its next job, so a limit of N means N failed rows when one request is in flight.
+    fn row_failed(&self, max: Option<u64>) {
+        let failed = self.1.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+        if max.is_some_and(|n| failed >= n) {
+            self.set(StopReason::MaxFailures(failed));
+        }
+    }
+
     pub fn set(&self, reason: StopReason) {
         let mut r = self.0.lock().expect("stop lock");
         if r.is_none() {
@@ -140,21 +152,12 @@ pub async fn run(
     let (results_tx, mut results_rx) = mpsc::channel::<RowResult>(1024);
 
     // The writer thread: file I/O off the async workers.
-    let writer_stop = stop.clone();
     let writer_progress = progress.clone();
-    let max_failures = options.max_failures;
     let writer_thread = std::thread::spawn(move || -> Result<PathBuf, ResultsError> {
         let mut writer = writer;
-        let mut failed = 0u64;
         while let Some(row) = results_rx.blocking_recv() {
             writer.write(&row)?;
             writer_progress.record(&row);
-            if row.status == Status::Failed {
-                failed += 1;
-                if max_failures.is_some_and(|n| failed >= n) {
-                    writer_stop.set(StopReason::MaxFailures(failed));
-                }
-            }
         }
         writer.finish(rows)
     });
@@ -215,6 +218,9 @@ pub async fn run(
                                 &cancel,
                             )
                             .await;
+                            if ex.status == Some(Status::Failed) {
+                                stop.row_failed(options.max_failures);
+                            }
                             let failure = ex.failure;
                             RowResult {
                                 index: job.index,

@@ -319,7 +319,11 @@ impl<'a> Cells<'a> {
                 let column = Column::from_name(problem.column)
                     .map_or_else(|| problem.column.to_string(), |c| v.label(c));
                 // A column the generic checks already faulted needs no second message.
-                if !self.problems.iter().any(|p| p.column.as_deref() == Some(column.as_str())) {
+                if !self
+                    .problems
+                    .iter()
+                    .any(|p| p.column.as_deref() == Some(column.as_str()))
+                {
                     self.report(Some(column), problem.message);
                 }
             }
