@@ -39,40 +39,8 @@ impl ResultsWriter {
         schema: Schema,
         delimiter: u8,
     ) -> Result<ResultsWriter, ResultsError> {
-        let io = |source| ResultsError::Io {
-            path: path.to_path_buf(),
-            source,
-        };
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(path)
-            .map_err(io)?;
-        let index_path = sidecar(path, "index");
-        let index = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&index_path)
-            .map_err(|source| ResultsError::Io {
-                path: index_path.clone(),
-                source,
-            })?;
-        let mut csv = csv::WriterBuilder::new();
-        csv.delimiter(delimiter);
-        let mut w = ResultsWriter {
-            path: path.to_path_buf(),
-            index_path,
-            file,
-            index,
-            written: 0,
-            schema,
-            csv,
-            scratch: Vec::new(),
-        };
+        let file = open(path, true)?;
+        let mut w = ResultsWriter::start(path, file, schema, delimiter, 0)?;
         w.scratch = w.header_bytes()?;
         w.append_scratch()?;
         Ok(w)
@@ -87,27 +55,23 @@ impl ResultsWriter {
         delimiter: u8,
         valid_len: u64,
     ) -> Result<ResultsWriter, ResultsError> {
-        let io = |source| ResultsError::Io {
+        let file = open(path, false)?;
+        file.set_len(valid_len).map_err(|source| ResultsError::Io {
             path: path.to_path_buf(),
             source,
-        };
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open(path)
-            .map_err(io)?;
-        file.set_len(valid_len).map_err(io)?;
+        })?;
+        ResultsWriter::start(path, file, schema, delimiter, valid_len)
+    }
+
+    fn start(
+        path: &Path,
+        file: File,
+        schema: Schema,
+        delimiter: u8,
+        written: u64,
+    ) -> Result<ResultsWriter, ResultsError> {
         let index_path = sidecar(path, "index");
-        let index = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&index_path)
-            .map_err(|source| ResultsError::Io {
-                path: index_path.clone(),
-                source,
-            })?;
+        let index = open(&index_path, true)?;
         let mut csv = csv::WriterBuilder::new();
         csv.delimiter(delimiter);
         Ok(ResultsWriter {
@@ -115,7 +79,7 @@ impl ResultsWriter {
             index_path,
             file,
             index,
-            written: valid_len,
+            written,
             schema,
             csv,
             scratch: Vec::new(),
@@ -214,6 +178,20 @@ impl ResultsWriter {
         let _ = std::fs::remove_file(&self.index_path);
         Ok(self.path)
     }
+}
+
+/// Opens for reading and writing, created if missing; `truncate` empties it.
+fn open(path: &Path, truncate: bool) -> Result<File, ResultsError> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(truncate)
+        .open(path)
+        .map_err(|source| ResultsError::Io {
+            path: path.to_path_buf(),
+            source,
+        })
 }
 
 /// A hidden working file beside the output: `.NAME.iambatch-KIND`.
