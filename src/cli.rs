@@ -147,6 +147,9 @@ pub struct EmulateArgs {
     /// Write every request seen as JSON lines.
     #[arg(long, value_name = "FILE")]
     pub request_log: Option<PathBuf>,
+    /// Lifetime of Huawei tokens, in seconds.
+    #[arg(long, default_value_t = 24 * 3600, value_name = "SECS")]
+    pub token_ttl_secs: u64,
 }
 
 fn parse_provider(s: &str) -> Result<ProviderKind, String> {
