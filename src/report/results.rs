@@ -45,7 +45,14 @@ impl ResultsWriter {
             path: path.to_path_buf(),
             source,
         };
-        let file = File::create(path).map_err(io)?;
+        // Read as well: `finish` reads the rows back in input order.
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(path)
+            .map_err(io)?;
         let index_path = sidecar(path, "index");
         let index = OpenOptions::new()
             .read(true)
