@@ -16,8 +16,16 @@ pub struct Harness {
 
 impl Harness {
     pub fn new() -> Harness {
-        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-        Harness { dir: tempfile::tempdir().unwrap(), runtime, emulator: None }
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        Harness {
+            dir: tempfile::tempdir().unwrap(),
+            runtime,
+            emulator: None,
+        }
     }
 
     /// A harness with an emulator configured by `config`.
@@ -45,12 +53,17 @@ impl Harness {
     /// there is an emulator, every provider's default account pointed at it.
     pub fn cmd(&self) -> Command {
         let mut cmd = Command::cargo_bin("iambatch").unwrap();
-        cmd.current_dir(self.dir.path()).env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
+        cmd.current_dir(self.dir.path())
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default());
         cmd.env("HOME", self.dir.path());
         if let Some(e) = &self.emulator {
-            cmd.env("IAMBATCH_ALIYUN_ENDPOINT", e.endpoint(ProviderKind::Aliyun).as_str())
-                .env("ALIBABA_CLOUD_ACCESS_KEY_ID", "emulator-aliyun-key")
-                .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "emulator-aliyun-secret");
+            cmd.env(
+                "IAMBATCH_ALIYUN_ENDPOINT",
+                e.endpoint(ProviderKind::Aliyun).as_str(),
+            )
+            .env("ALIBABA_CLOUD_ACCESS_KEY_ID", "emulator-aliyun-key")
+            .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "emulator-aliyun-secret");
         }
         cmd
     }
@@ -62,14 +75,23 @@ impl Harness {
 
 /// Reads a results CSV into header + rows of strings.
 pub fn read_results(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
-    let mut r = csv::ReaderBuilder::new().flexible(false).from_path(path).unwrap();
+    let mut r = csv::ReaderBuilder::new()
+        .flexible(false)
+        .from_path(path)
+        .unwrap();
     let header = r.headers().unwrap().iter().map(String::from).collect();
-    let rows = r.records().map(|rec| rec.unwrap().iter().map(String::from).collect()).collect();
+    let rows = r
+        .records()
+        .map(|rec| rec.unwrap().iter().map(String::from).collect())
+        .collect();
     (header, rows)
 }
 
 /// The value of `column` in `row`.
 pub fn cell<'a>(header: &[String], row: &'a [String], column: &str) -> &'a str {
-    let i = header.iter().position(|h| h == column).unwrap_or_else(|| panic!("no column {column} in {header:?}"));
+    let i = header
+        .iter()
+        .position(|h| h == column)
+        .unwrap_or_else(|| panic!("no column {column} in {header:?}"));
     &row[i]
 }
