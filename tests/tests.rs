@@ -1,1 +1,2 @@
-
+mod huawei;
+mod util;
