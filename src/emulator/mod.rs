@@ -7,8 +7,8 @@
 //! - `GET /_emulator/state`: the state of every provider, `{"aliyun": {...}, ...}`; passwords only as
 //!   `password_sha256`, and per user a `creates` counter (how many creates were applied);
 //! - `POST /_emulator/state`: a patch `{"aliyun": <patch>}` that changes state directly, for verify
-//!   tests; each provider documents its patch (aliyun: [`aliyun`] module doc). Answers the new state,
-//!   or 400 `{"error": ..}`;
+//!   tests; each provider documents its patch in its module doc ([`aliyun`], [`huawei`]). Answers
+//!   the new state, or 400 `{"error": ..}`;
 //! - `GET /_emulator/requests`: the request log, JSON lines (the most recent [`log::KEPT_IN_MEMORY`]);
 //! - `GET|POST /_emulator/knobs`: `{"rate":..,"fault_rate":..,"drop_rate":..,"latency_ms":..}`; a
 //!   POST changes any subset at run time (`"rate": null` lifts the limit) and answers the result.
