@@ -153,6 +153,9 @@ pub struct EmulateArgs {
     /// Start with the demo users that `run --emulator` has.
     #[arg(long)]
     pub demo: bool,
+    /// Lifetime of Huawei tokens, in seconds.
+    #[arg(long, default_value_t = 24 * 3600, value_name = "SECS")]
+    pub token_ttl_secs: u64,
 }
 
 fn parse_provider(s: &str) -> Result<ProviderKind, String> {

@@ -6,4 +6,5 @@ mod util;
 mod aliyun;
 mod cli;
 mod hostile;
+mod huawei;
 mod resume;

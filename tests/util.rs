@@ -68,7 +68,14 @@ impl Harness {
                 e.endpoint(ProviderKind::Aliyun).as_str(),
             )
             .env("ALIBABA_CLOUD_ACCESS_KEY_ID", "emulator-aliyun-key")
-            .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "emulator-aliyun-secret");
+            .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "emulator-aliyun-secret")
+            .env(
+                "IAMBATCH_HUAWEI_ENDPOINT",
+                e.endpoint(ProviderKind::Huawei).as_str(),
+            )
+            .env("HUAWEICLOUD_SDK_AK", "emulator-huawei-ak")
+            .env("HUAWEICLOUD_SDK_SK", "emulator-huawei-sk")
+            .env("HUAWEICLOUD_SDK_DOMAIN_ID", "emulator-huawei-domain");
         }
         cmd
     }

@@ -27,6 +27,7 @@ pub fn config(args: &EmulateArgs) -> EmulatorConfig {
         latency: std::time::Duration::from_millis(args.latency_ms),
         users: args.users.clone(),
         request_log: args.request_log.clone(),
+        token_ttl: std::time::Duration::from_secs(args.token_ttl_secs),
         ..EmulatorConfig::default()
     }
 }

@@ -29,8 +29,13 @@ pub struct UsageError(pub String);
 pub fn main() -> ExitCode {
     // A panic message may hold data the code was handling (a cell, a reply): never print it.
     std::panic::set_hook(Box::new(|info| {
-        let place = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
-        eprintln!("iambatch: internal error{place}; please report it (its message is withheld: it may contain data)");
+        let place = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        eprintln!(
+            "iambatch: internal error{place}; please report it (its message is withheld: it may contain data)"
+        );
     }));
     let cli = Cli::parse();
     if let Err(e) = init_logging(&cli.global) {

@@ -7,10 +7,9 @@
 //! - `GET /_emulator/state`: the state of every provider, `{"aliyun": {...}, ...}`; passwords only as
 //!   `password_sha256`, and per user a `creates` counter (how many creates were applied);
 //! - `POST /_emulator/state`: a patch `{"aliyun": <patch>}` that changes state directly, for verify
-//!   tests; each provider documents its patch (aliyun: the `aliyun.rs` module doc). Answers the
-//!   new state, or 400 `{"error": ..}`;
-//! - `GET /_emulator/requests`: the request log, JSON lines (the most recent 20,000 lines; the
-//!   file, if configured, has them all);
+//!   tests; each provider documents its patch in its module doc ([`aliyun`], [`huawei`]). Answers
+//!   the new state, or 400 `{"error": ..}`;
+//! - `GET /_emulator/requests`: the request log, JSON lines (the most recent [`log::KEPT_IN_MEMORY`]);
 //! - `GET|POST /_emulator/knobs`: `{"rate":..,"fault_rate":..,"drop_rate":..,"latency_ms":..}`; a
 //!   POST changes any subset at run time (`"rate": null` lifts the limit) and answers the result.
 //!
@@ -28,7 +27,8 @@
 //!
 //! # Users file
 //! JSON keyed by provider, each a list of users as that provider reads them (aliyun: user principal
-//! names): `{"aliyun": ["alice@corp.onaliyun.com", "bob@corp.onaliyun.com"]}`. A provider the file
+//! names; huawei: IAM user names, ids are derived from them):
+//! `{"aliyun": ["alice@corp.onaliyun.com", "bob@corp.onaliyun.com"], "huawei": ["alice"]}`. A provider the file
 //! lists knows only those users (others get its "user does not exist" error); a provider it does not
 //! list, or every provider without a file, creates users on first use.
 //!
@@ -51,12 +51,17 @@
 //! The rate limit, faults, drops, latency, log, ports and control endpoints then apply unchanged.
 
 mod aliyun;
+mod huawei;
 mod knobs;
 mod log;
 mod replay;
 mod server;
 mod service;
 
+pub use huawei::{
+    DOMAIN_NAME as HUAWEI_DOMAIN_NAME, IAM_PASSWORD as HUAWEI_IAM_PASSWORD,
+    IAM_USER as HUAWEI_IAM_USER,
+};
 pub use knobs::{KnobChange, Knobs};
 
 use crate::jobs::ProviderKind;
@@ -77,7 +82,10 @@ use tokio_util::sync::CancellationToken;
 
 /// The emulated providers, in port order. Adding one is a module and one line here.
 fn emulated(setup: &mut dyn FnMut(ProviderKind) -> Setup) -> Result<Vec<Arc<dyn Mounted>>, String> {
-    Ok(vec![mount::<aliyun::Ims>(setup)?])
+    Ok(vec![
+        mount::<aliyun::Ims>(setup)?,
+        mount::<huawei::Iam>(setup)?,
+    ])
 }
 
 fn mount<S: Service>(
@@ -86,6 +94,9 @@ fn mount<S: Service>(
     let service = S::new(setup(S::KIND)).map_err(|e| format!("{}: {e}", S::KIND))?;
     Ok(Arc::new(service))
 }
+
+/// Huawei tokens live 24 hours.
+pub const DEFAULT_TOKEN_TTL: Duration = Duration::from_secs(24 * 3600);
 
 /// How to start the emulator.
 #[derive(Clone, Debug)]
@@ -107,6 +118,8 @@ pub struct EmulatorConfig {
     pub accounts: Vec<(ProviderKind, String, Secret)>,
     /// Fixed ports by provider; missing or 0 = chosen by the OS.
     pub ports: BTreeMap<ProviderKind, u16>,
+    /// How long tokens live (huawei token auth); shorten it to see tokens expire during a run.
+    pub token_ttl: Duration,
 }
 
 impl Default for EmulatorConfig {
@@ -121,6 +134,7 @@ impl Default for EmulatorConfig {
             request_log: None,
             accounts: Vec::new(),
             ports: BTreeMap::new(),
+            token_ttl: DEFAULT_TOKEN_TTL,
         }
     }
 }
@@ -158,6 +172,7 @@ impl Emulator {
                 .map(|(_, id, secret)| (id.clone(), secret.clone()))
                 .collect(),
             now,
+            token_ttl: config.token_ttl,
         };
         let providers =
             emulated(&mut setup).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;

@@ -5,6 +5,7 @@ use crate::jobs::ProviderKind;
 use crate::secret::Secret;
 use axum::body::Bytes;
 use axum::http::{HeaderMap, Method, StatusCode, header};
+use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 use std::time::Duration;
 use time::OffsetDateTime;
@@ -43,6 +44,8 @@ pub struct Setup {
     /// Credentials accepted besides the provider's `emulator_keys()`: (key id, secret).
     pub accounts: Vec<(String, Secret)>,
     pub now: OffsetDateTime,
+    /// How long issued tokens live (providers with token auth).
+    pub token_ttl: Duration,
 }
 
 /// A request as it arrived, body read.
@@ -134,4 +137,11 @@ pub fn request_id() -> String {
 pub fn password_sha256(password: &str) -> String {
     use sha2::{Digest, Sha256};
     hex::encode(Sha256::digest(password.as_bytes()))
+}
+
+/// For patches: tells a `null` field (`Some(None)`) from an absent one (`None`, by `default`).
+pub fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
 }

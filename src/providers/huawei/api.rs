@@ -131,8 +131,13 @@ impl Api for HuaweiApi {
             ops::read_success(op, reply.status, &reply.body)
         } else {
             let failure = classify::failure(reply, self.caller());
-            // GET login-protect of a user who never had it configured.
-            if matches!(op, Op::Read { .. }) && reply.status == 404 && failure.code == "IAM.0004" {
+            // GET login-protect of a user who never had it configured; the same code with
+            // "Could not find user: <id>." is a user who does not exist.
+            if matches!(op, Op::Read { .. })
+                && reply.status == 404
+                && failure.code == "IAM.0004"
+                && !failure.message.starts_with("Could not find user")
+            {
                 Verdict::Observed(ops::never_configured())
             } else {
                 Verdict::Failed(failure)
@@ -420,6 +425,15 @@ mod tests {
         };
         assert!(matches!(api.classify(&update, &r).verdict,
             Verdict::Failed(f) if f.class == FailureClass::NotFound && f.code == "IAM.0004"));
+        let no_user = reply(
+            404,
+            &[],
+            r#"{"error_msg":"Could not find user: u1.","error_code":"IAM.0004"}"#,
+        );
+        assert!(
+            matches!(api.classify(&Op::Read { user: "u1" }, &no_user).verdict,
+            Verdict::Failed(f) if f.class == FailureClass::NotFound && f.code == "IAM.0004")
+        );
         let gateway_404 = reply(404, &[], "<html>not found</html>");
         assert!(
             matches!(api.classify(&Op::Read { user: "u1" }, &gateway_404).verdict,

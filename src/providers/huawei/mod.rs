@@ -81,26 +81,21 @@ impl Provider for Huawei {
                 "huawei login protection sets no password; leave it empty".into(),
             ));
         }
-        match (job.action, job.desired.login_protect_enabled) {
-            (Action::SetLoginProtect, None) => problems.push(problem(
-                "login_protect_enabled",
-                "set-login-protect needs login_protect_enabled (true or false)".into(),
-            )),
-            (Action::EnforceMfa, Some(false)) => problems.push(problem(
-                "login_protect_enabled",
-                "enforce-mfa turns login protection on: login_protect_enabled cannot be false"
-                    .into(),
-            )),
-            _ => {}
-        }
-        let user_name = job.user_name.as_deref().unwrap_or("");
-        if job.user.is_empty() && user_name.is_empty() {
+        // The input checks already report a row that sets nothing, an enforce-mfa row that turns
+        // protection off, and a row without a user.
+        if job.action == Action::SetLoginProtect
+            && job.desired.login_protect_enabled.is_none()
+            && !job.desired.is_empty()
+        {
             problems.push(problem(
-                "user",
-                "give the user id (32 hex characters) or a user name in user, or a name in user_name"
+                "login_protect_enabled",
+                "set-login-protect needs login_protect_enabled (true or false): a PUT sets both \
+                 fields"
                     .into(),
             ));
-        } else if !job.user.is_empty()
+        }
+        let user_name = job.user_name.as_deref().unwrap_or("");
+        if !job.user.is_empty()
             && !is_user_id(&job.user)
             && !user_name.is_empty()
             && job.user != user_name
@@ -284,15 +279,16 @@ mod tests {
 
     #[test]
     fn actions_need_their_columns() {
+        let mut j = job(Action::SetLoginProtect, ID, None);
+        j.desired.verification_method = Some(VerificationMethod::Sms);
+        assert_eq!(columns(Huawei.check_row(&j)), vec!["login_protect_enabled"]);
+        // A row that sets nothing is the input checks' "nothing to change", not reported twice.
         let j = job(Action::SetLoginProtect, ID, None);
-        assert_eq!(columns(Huawei.check_row(&j)), vec!["login_protect_enabled"]);
-        let mut j = job(Action::EnforceMfa, ID, None);
         assert!(Huawei.check_row(&j).is_empty());
-        j.desired.login_protect_enabled = Some(false);
-        assert_eq!(columns(Huawei.check_row(&j)), vec!["login_protect_enabled"]);
-        assert_eq!(
-            columns(Huawei.check_row(&job(Action::GetLoginProtect, "", None))),
-            vec!["user"]
+        assert!(
+            Huawei
+                .check_row(&job(Action::EnforceMfa, ID, None))
+                .is_empty()
         );
         assert_eq!(
             columns(Huawei.check_row(&job(Action::GetLoginProtect, "alice", Some("bob")))),

@@ -1,0 +1,693 @@
+//! Huawei Cloud IAM (PROVIDERS.md §3), one account (domain) per instance: start a second emulator
+//! to play the Kuala Lumpur cloud, with its own users and tokens.
+//!
+//! # API
+//! - `POST /v3/auth/tokens[?nocatalog=true]` with the domain-scoped password body: 201, the token in
+//!   `X-Subject-Token`, `token.expires_at` in the body; tokens live [`Setup::token_ttl`] (24 h by
+//!   default). A wrong user, password or account: 401 in Keystone's form.
+//! - `GET /v3/users[?name=&domain_id=&enabled=]` (KeystoneListUsers): every matching user in one page,
+//!   `links.next` null, as Keystone lists; `name` is an exact filter.
+//! - `GET /v3.0/OS-USER/login-protects`: every user with a configuration.
+//! - `GET|PUT /v3.0/OS-USER/users/{user_id}/login-protect`: a user never configured reads 404
+//!   `IAM.0004`; a PUT needs both `enabled` and `verification_method` (`sms`|`email`|`vmfa`).
+//!
+//! Every API call carries `X-Auth-Token` (a live token of this instance) or an `SDK-HMAC-SHA256`
+//! signature with `X-Domain-Id` set to the account id. The signature is recomputed from the request
+//! as received (method, path, query, the headers `SignedHeaders` lists, body) with
+//! `providers::huawei::sign`; `X-Sdk-Date` must be signed and within 15 minutes; five failures in a
+//! row lock the AK for five minutes. Gateway errors are `{"error_msg","error_code","request_id"}`
+//! (`APIG.0301` auth, `APIG.0308` throttling with 429, `APIG.0101` unknown API), IAM errors
+//! `{"error_msg","error_code"}`, token errors Keystone's `{"error":{"code","message","title"}}`;
+//! every reply has `X-Request-Id`. Faults alternate between a 500 `IAM.0006` and a gateway's 503 HTML
+//! page.
+//!
+//! # Credentials
+//! AK/SK and account id from `provider(Huawei).emulator_keys()`; the IAM user [`IAM_USER`] with
+//! [`IAM_PASSWORD`] in the account [`DOMAIN_NAME`]. Each extra account `(id, secret)` of the config is
+//! accepted both as an AK/SK pair and as an IAM user name and password of this account.
+//!
+//! # Users
+//! Named in the users file (`{"huawei": ["alice", "bob"]}`), or created on first lookup by name. Ids
+//! are 32 hex characters derived from the account id and the name, so the same name has the same id
+//! in every run. A user id not known is 404 `IAM.0004`.
+//!
+//! State: `{"domain": {"id", "name"}, "tokens_issued", "users": {"<name>": {"id", "updates",
+//! "login_protect": null | {"enabled", "verification_method"}}}}` (`updates`: PUTs applied).
+//!
+//! Patch (`POST /_emulator/state` with `{"huawei": <patch>}`): `{"users": {"<name>":
+//! {"login_protect": null | {"enabled", "verification_method"}}}, "revoke_tokens": true}`, each part
+//! optional. A user not there is added; `null` removes the configuration (never configured again);
+//! `revoke_tokens` invalidates every token issued, as a password change does. A patch never counts
+//! as an update.
+
+mod auth;
+
+use super::service::{Admission, Incoming, Meta, Reply, Service, Setup, present};
+use crate::jobs::ProviderKind;
+use crate::secret::Secret;
+use auth::{Signatures, Tokens, header};
+use axum::body::Bytes;
+use axum::http::{Method, StatusCode};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+use time::OffsetDateTime;
+use time::macros::format_description;
+
+/// The IAM user that token auth logs in as.
+pub const IAM_USER: &str = "emulator-admin";
+/// Its password (a test value, like the emulator's AK/SK).
+pub const IAM_PASSWORD: &str = "emulator-Passw0rd!";
+/// The account (domain) name of every emulated Huawei instance.
+pub const DOMAIN_NAME: &str = "emulator-corp";
+
+/// IAM user names are 1 to 64 characters.
+const MAX_NAME: usize = 64;
+const METHODS: [&str; 3] = ["sms", "email", "vmfa"];
+
+pub struct Iam {
+    domain_id: String,
+    /// SK by AK.
+    keys: HashMap<String, Secret>,
+    /// Password by IAM user name, for tokens.
+    passwords: HashMap<String, Secret>,
+    token_ttl: time::Duration,
+    /// Users came from the users file: no other user exists.
+    fixed_users: bool,
+    directory: Mutex<Directory>,
+    signatures: Signatures,
+    tokens: Tokens,
+    faults: AtomicU64,
+}
+
+#[derive(Default, Serialize)]
+struct Directory {
+    users: BTreeMap<String, User>,
+    /// Name by id.
+    #[serde(skip)]
+    names: HashMap<String, String>,
+}
+
+#[derive(Serialize)]
+struct User {
+    id: String,
+    updates: u64,
+    login_protect: Option<LoginProtect>,
+}
+
+#[derive(Clone, Copy, Serialize)]
+struct LoginProtect {
+    enabled: bool,
+    verification_method: &'static str,
+}
+
+impl LoginProtect {
+    fn wire(self, user_id: &str) -> Value {
+        json!({
+            "user_id": user_id,
+            "enabled": self.enabled,
+            "verification_method": self.verification_method,
+        })
+    }
+}
+
+/// A user's id: the first 16 bytes of SHA-256 over the account id and the name, in hex.
+fn user_id(domain_id: &str, name: &str) -> String {
+    hex::encode(&Sha256::digest(format!("{domain_id}/{name}"))[..16])
+}
+
+impl Directory {
+    fn add(&mut self, domain_id: &str, name: &str) -> &mut User {
+        self.users.entry(name.to_string()).or_insert_with(|| {
+            let id = user_id(domain_id, name);
+            self.names.insert(id.clone(), name.to_string());
+            User {
+                id,
+                updates: 0,
+                login_protect: None,
+            }
+        })
+    }
+
+    fn by_id(&mut self, id: &str) -> Result<&mut User, ApiError> {
+        let name = self.names.get(id).ok_or_else(|| {
+            ApiError::iam(
+                StatusCode::NOT_FOUND,
+                "IAM.0004",
+                format!("Could not find user: {id}."),
+            )
+        })?;
+        Ok(self.users.get_mut(name).expect("every id names a user"))
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Route {
+    IssueToken,
+    ListUsers,
+    ListLoginProtects,
+    ShowLoginProtect(String),
+    UpdateLoginProtect(String),
+}
+
+impl Route {
+    fn parse(method: &Method, path: &str) -> Option<Route> {
+        match (method, path) {
+            (&Method::POST, "/v3/auth/tokens") => return Some(Route::IssueToken),
+            (&Method::GET, "/v3/users") => return Some(Route::ListUsers),
+            (&Method::GET, "/v3.0/OS-USER/login-protects") => {
+                return Some(Route::ListLoginProtects);
+            }
+            _ => {}
+        }
+        let id = path
+            .strip_prefix("/v3.0/OS-USER/users/")?
+            .strip_suffix("/login-protect")
+            .filter(|id| !id.is_empty() && !id.contains('/'))?;
+        let id = percent_encoding::percent_decode_str(id)
+            .decode_utf8()
+            .ok()?
+            .into_owned();
+        match *method {
+            Method::GET => Some(Route::ShowLoginProtect(id)),
+            Method::PUT => Some(Route::UpdateLoginProtect(id)),
+            _ => None,
+        }
+    }
+
+    /// The SDK's name for the operation, for the log.
+    fn action(&self) -> &'static str {
+        match self {
+            Route::IssueToken => "KeystoneCreateUserTokenByPassword",
+            Route::ListUsers => "KeystoneListUsers",
+            Route::ListLoginProtects => "ListUserLoginProtects",
+            Route::ShowLoginProtect(_) => "ShowUserLoginProtect",
+            Route::UpdateLoginProtect(_) => "UpdateLoginProtect",
+        }
+    }
+}
+
+/// An authenticated request.
+pub struct Call {
+    route: Route,
+    query: Vec<(String, String)>,
+    body: Bytes,
+    /// The `Host` it was sent to, for the links of listings.
+    host: String,
+}
+
+impl Call {
+    fn param(&self, name: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// An error reply, before it gets its request id.
+#[derive(Debug)]
+struct ApiError {
+    status: StatusCode,
+    code: String,
+    body: Value,
+    /// The API gateway's bodies repeat the request id.
+    gateway: bool,
+}
+
+impl ApiError {
+    /// IAM's own `{"error_msg","error_code"}`.
+    fn iam(status: StatusCode, code: &str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            code: code.to_string(),
+            body: json!({"error_msg": message.into(), "error_code": code}),
+            gateway: false,
+        }
+    }
+
+    /// The API gateway's `{"error_msg","error_code","request_id"}`.
+    fn gateway(status: StatusCode, code: &str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            gateway: true,
+            ..ApiError::iam(status, code, message)
+        }
+    }
+
+    /// Keystone's `{"error":{"code","message","title"}}`.
+    fn keystone(status: StatusCode, message: &str) -> ApiError {
+        let title = status.canonical_reason().unwrap_or_default();
+        ApiError {
+            status,
+            code: status.as_u16().to_string(),
+            body: json!({"error": {"code": status.as_u16(), "message": message, "title": title}}),
+            gateway: false,
+        }
+    }
+
+    fn unauthenticated() -> ApiError {
+        ApiError::keystone(
+            StatusCode::UNAUTHORIZED,
+            "The request you have made requires authentication.",
+        )
+    }
+
+    fn invalid_body() -> ApiError {
+        ApiError::iam(
+            StatusCode::BAD_REQUEST,
+            "IAM.0011",
+            "Request body is invalid.",
+        )
+    }
+
+    fn reply(mut self) -> Reply {
+        let id = request_id();
+        if self.gateway {
+            self.body["request_id"] = id.clone().into();
+        }
+        Reply::json(self.status, &self.body)
+            .with_header("x-request-id", id)
+            .with_code(self.code)
+    }
+}
+
+/// Huawei request ids: 32 lowercase hex characters.
+fn request_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+fn ok(status: StatusCode, body: &Value) -> Reply {
+    Reply::json(status, body).with_header("x-request-id", request_id())
+}
+
+/// Token times: `2020-01-04T09:05:22.701000Z`.
+fn token_time(t: OffsetDateTime) -> String {
+    t.format(format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z"
+    ))
+    .expect("a UTC time always formats")
+}
+
+impl Service for Iam {
+    const KIND: ProviderKind = ProviderKind::Huawei;
+    type Call = Call;
+
+    fn new(setup: Setup) -> Result<Iam, String> {
+        let builtin = crate::providers::provider(Self::KIND).emulator_keys();
+        let find = |name: &str| {
+            builtin
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| *v)
+                .ok_or_else(|| format!("emulator_keys() has no {name}"))
+        };
+        let domain_id = find("domain_id")?.to_string();
+        let mut keys: HashMap<String, Secret> = setup.accounts.iter().cloned().collect();
+        keys.insert(find("ak")?.to_string(), Secret::new(find("sk")?));
+        let mut passwords: HashMap<String, Secret> = setup.accounts.into_iter().collect();
+        passwords.insert(IAM_USER.to_string(), Secret::new(IAM_PASSWORD));
+        let token_ttl = time::Duration::try_from(setup.token_ttl)
+            .map_err(|_| format!("token TTL {:?} is too long", setup.token_ttl))?;
+        let mut directory = Directory::default();
+        if let Some(users) = &setup.users {
+            for user in users {
+                let name = user
+                    .as_str()
+                    .filter(|s| (1..=MAX_NAME).contains(&s.chars().count()))
+                    .ok_or_else(|| {
+                        format!(
+                            "users are IAM user names (strings of 1 to 64 characters), not {user}"
+                        )
+                    })?;
+                directory.add(&domain_id, name);
+            }
+        }
+        Ok(Iam {
+            domain_id,
+            keys,
+            passwords,
+            token_ttl,
+            fixed_users: setup.users.is_some(),
+            directory: Mutex::new(directory),
+            signatures: Signatures::default(),
+            tokens: Tokens::default(),
+            faults: AtomicU64::new(0),
+        })
+    }
+
+    fn admit(&self, request: &Incoming, now: OffsetDateTime) -> Admission<Call> {
+        let query: Vec<(String, String)> = form_urlencoded::parse(request.query.as_bytes())
+            .into_owned()
+            .collect();
+        let Some(route) = Route::parse(&request.method, &request.path) else {
+            let error = ApiError::gateway(
+                StatusCode::NOT_FOUND,
+                "APIG.0101",
+                "The API does not exist or has not been published in the environment",
+            );
+            return Admission {
+                meta: Meta::default(),
+                call: Err(error.reply()),
+            };
+        };
+        let user = match &route {
+            Route::ShowLoginProtect(id) | Route::UpdateLoginProtect(id) => id.clone(),
+            Route::ListUsers => query
+                .iter()
+                .find(|(k, _)| k == "name")
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default(),
+            Route::IssueToken | Route::ListLoginProtects => String::new(),
+        };
+        let (account, verdict) = self.authenticate(request, &route, now);
+        let meta = Meta {
+            account,
+            action: route.action().to_string(),
+            user,
+            write: matches!(route, Route::UpdateLoginProtect(_)),
+        };
+        let call = verdict.map_err(ApiError::reply).map(|()| Call {
+            route,
+            query,
+            body: request.body.clone(),
+            host: header(request, "host").unwrap_or_default().to_string(),
+        });
+        Admission { meta, call }
+    }
+
+    fn apply(&self, call: Call, now: OffsetDateTime) -> Reply {
+        let result = match &call.route {
+            Route::IssueToken => {
+                return self.issue_token(&call, now).unwrap_or_else(ApiError::reply);
+            }
+            Route::ListUsers => self.list_users(&call),
+            Route::ListLoginProtects => Ok(self.list_login_protects()),
+            Route::ShowLoginProtect(id) => self.show_login_protect(id),
+            Route::UpdateLoginProtect(id) => self.update_login_protect(id, &call.body),
+        };
+        result.map_or_else(ApiError::reply, |body| ok(StatusCode::OK, &body))
+    }
+
+    /// The gateway's flow control. It gives no `Retry-After` (none is documented for IAM).
+    fn throttled(&self, _retry_after: Duration) -> Reply {
+        ApiError::gateway(
+            StatusCode::TOO_MANY_REQUESTS,
+            "APIG.0308",
+            "The throttling threshold has been reached: policy user over ratelimit,time:1 second",
+        )
+        .reply()
+    }
+
+    /// IAM's 500, then the gateway's 503 page (not JSON), in turn.
+    fn fault(&self) -> Reply {
+        if self.faults.fetch_add(1, Ordering::Relaxed) % 2 == 0 {
+            return ApiError::iam(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "IAM.0006",
+                "An unexpected error prevented the server from fulfilling your request.",
+            )
+            .reply();
+        }
+        Reply {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            headers: vec![
+                ("content-type", "text/html".to_string()),
+                ("x-request-id", request_id()),
+            ],
+            body: b"<html><head><title>503 Service Temporarily Unavailable</title></head>\
+                    <body><center><h1>503 Service Temporarily Unavailable</h1></center></body></html>"
+                .to_vec(),
+            code: Some("503".into()),
+        }
+    }
+
+    fn state(&self) -> Value {
+        let mut state = serde_json::to_value(&*self.lock()).expect("the state always serialises");
+        state["domain"] = json!({"id": self.domain_id, "name": DOMAIN_NAME});
+        state["tokens_issued"] = self.tokens.issued().into();
+        state
+    }
+
+    fn tamper(&self, patch: &Value, _now: OffsetDateTime) -> Result<(), String> {
+        let patch = Patch::deserialize(patch).map_err(|e| e.to_string())?;
+        // Check every value before changing anything.
+        let mut protects = Vec::new();
+        for (name, user) in &patch.users {
+            let protect = match &user.login_protect {
+                Some(Some(p)) => Some(Some(LoginProtect {
+                    enabled: p.enabled,
+                    verification_method: method(&p.verification_method).ok_or_else(|| {
+                        format!(
+                            "{name}: verification_method '{}': use sms, email or vmfa",
+                            p.verification_method
+                        )
+                    })?,
+                })),
+                Some(None) => Some(None),
+                None => None,
+            };
+            protects.push((name, protect));
+        }
+        let mut directory = self.lock();
+        for (name, protect) in protects {
+            let user = directory.add(&self.domain_id, name);
+            if let Some(protect) = protect {
+                user.login_protect = protect;
+            }
+        }
+        if patch.revoke_tokens {
+            self.tokens.revoke_all();
+        }
+        Ok(())
+    }
+}
+
+fn method(name: &str) -> Option<&'static str> {
+    METHODS.into_iter().find(|m| *m == name)
+}
+
+impl Iam {
+    fn lock(&self) -> MutexGuard<'_, Directory> {
+        self.directory.lock().expect("huawei state lock")
+    }
+
+    /// Who the request is from (for the log and the rate limit) and whether it may proceed. Token
+    /// requests are authenticated by `issue_token` itself, after the rate limit, as IAM does.
+    fn authenticate(
+        &self,
+        request: &Incoming,
+        route: &Route,
+        now: OffsetDateTime,
+    ) -> (String, Result<(), ApiError>) {
+        if *route == Route::IssueToken {
+            let body: Value = serde_json::from_slice(&request.body).unwrap_or_default();
+            let user = body["auth"]["identity"]["password"]["user"]["name"].as_str();
+            return (user.unwrap_or_default().to_string(), Ok(()));
+        }
+        if let Some(token) = header(request, "x-auth-token") {
+            return match self.tokens.user(token, now) {
+                Some(user) => (user, Ok(())),
+                None => (String::new(), Err(ApiError::unauthenticated())),
+            };
+        }
+        if header(request, "authorization").is_none() {
+            return (String::new(), Err(ApiError::unauthenticated()));
+        }
+        let claimed = auth::claimed_ak(request).unwrap_or_default().to_string();
+        let verdict = self
+            .signatures
+            .check(request, &self.keys, now)
+            .map_err(|e| ApiError::gateway(StatusCode::UNAUTHORIZED, "APIG.0301", e.message()))
+            .and_then(|_| match header(request, "x-domain-id") {
+                Some(id) if id == self.domain_id => Ok(()),
+                _ => Err(ApiError::gateway(
+                    StatusCode::UNAUTHORIZED,
+                    "APIG.0301",
+                    "Incorrect IAM authentication information: X-Domain-Id must be the account id \
+                     of the AK for a global service",
+                )),
+            });
+        (claimed, verdict)
+    }
+
+    /// Whether a `{"name"}` or `{"id"}` object names this account.
+    fn is_domain(&self, domain: &Value) -> bool {
+        domain["name"].as_str() == Some(DOMAIN_NAME)
+            || domain["id"].as_str() == Some(self.domain_id.as_str())
+    }
+
+    fn issue_token(&self, call: &Call, now: OffsetDateTime) -> Result<Reply, ApiError> {
+        let body: Value =
+            serde_json::from_slice(&call.body).map_err(|_| ApiError::invalid_body())?;
+        let identity = &body["auth"]["identity"];
+        let by_password = identity["methods"]
+            .as_array()
+            .is_some_and(|m| m.iter().any(|m| m == "password"));
+        let user = &identity["password"]["user"];
+        let (Some(name), Some(password), true) = (
+            user["name"].as_str(),
+            user["password"].as_str(),
+            by_password,
+        ) else {
+            return Err(ApiError::invalid_body());
+        };
+        let known = self
+            .passwords
+            .get(name)
+            .is_some_and(|p| p.expose() == password);
+        if !known || !self.is_domain(&user["domain"]) {
+            return Err(ApiError::keystone(
+                StatusCode::UNAUTHORIZED,
+                "The username or password is wrong.",
+            ));
+        }
+        // IAM's APIs need a token scoped to the account.
+        if !self.is_domain(&body["auth"]["scope"]["domain"]) {
+            return Err(ApiError::iam(
+                StatusCode::BAD_REQUEST,
+                "IAM.0011",
+                "Request body is invalid: scope the token to the account with auth.scope.domain.",
+            ));
+        }
+        let (token, expires_at) = self.tokens.issue(name, now, self.token_ttl);
+        let domain = json!({"id": self.domain_id, "name": DOMAIN_NAME});
+        let mut body = json!({"token": {
+            "expires_at": token_time(expires_at),
+            "issued_at": token_time(now),
+            "methods": ["password"],
+            "domain": domain,
+            "roles": [{"id": "0", "name": "secu_admin"}],
+            "user": {
+                "domain": domain,
+                "id": user_id(&self.domain_id, name),
+                "name": name,
+                "password_expires_at": "",
+            },
+        }});
+        if call.param("nocatalog") != Some("true") {
+            body["token"]["catalog"] = json!([]);
+        }
+        Ok(ok(StatusCode::CREATED, &body).with_header("x-subject-token", token.expose()))
+    }
+
+    fn list_users(&self, call: &Call) -> Result<Value, ApiError> {
+        let base = format!("http://{}", call.host);
+        let name = call.param("name");
+        // Every user is enabled and of this account.
+        let none = call.param("domain_id").is_some_and(|d| d != self.domain_id)
+            || call.param("enabled") == Some("false");
+        let mut directory = self.lock();
+        if let Some(name) =
+            name.filter(|n| !self.fixed_users && (1..=MAX_NAME).contains(&n.chars().count()))
+        {
+            directory.add(&self.domain_id, name);
+        }
+        let users: Vec<Value> = directory
+            .users
+            .iter()
+            .filter(|(n, _)| !none && name.is_none_or(|name| name == n.as_str()))
+            .map(|(n, user)| {
+                json!({
+                    "id": user.id,
+                    "name": n,
+                    "domain_id": self.domain_id,
+                    "enabled": true,
+                    "description": "",
+                    "password_expires_at": null,
+                    "pwd_status": true,
+                    "pwd_strength": "high",
+                    "links": {"self": format!("{base}/v3/users/{}", user.id)},
+                })
+            })
+            .collect();
+        Ok(json!({
+            "users": users,
+            "links": {"self": format!("{base}/v3/users"), "previous": null, "next": null},
+        }))
+    }
+
+    fn list_login_protects(&self) -> Value {
+        let directory = self.lock();
+        let protects: Vec<Value> = directory
+            .users
+            .values()
+            .filter_map(|u| u.login_protect.map(|p| p.wire(&u.id)))
+            .collect();
+        json!({ "login_protects": protects })
+    }
+
+    fn show_login_protect(&self, id: &str) -> Result<Value, ApiError> {
+        let mut directory = self.lock();
+        let protect = directory.by_id(id)?.login_protect.ok_or_else(|| {
+            ApiError::iam(
+                StatusCode::NOT_FOUND,
+                "IAM.0004",
+                format!("Could not find login_protect: {id}."),
+            )
+        })?;
+        Ok(json!({ "login_protect": protect.wire(id) }))
+    }
+
+    fn update_login_protect(&self, id: &str, body: &[u8]) -> Result<Value, ApiError> {
+        let body: Value = serde_json::from_slice(body).map_err(|_| ApiError::invalid_body())?;
+        let fields = body["login_protect"]
+            .as_object()
+            .ok_or_else(ApiError::invalid_body)?;
+        let invalid = |name: &str| {
+            ApiError::iam(
+                StatusCode::BAD_REQUEST,
+                "IAM.0007",
+                format!("Request parameter {name} is invalid."),
+            )
+        };
+        let enabled = fields
+            .get("enabled")
+            .and_then(Value::as_bool)
+            .ok_or_else(|| invalid("enabled"))?;
+        let verification_method = fields
+            .get("verification_method")
+            .and_then(Value::as_str)
+            .and_then(method)
+            .ok_or_else(|| invalid("verification_method"))?;
+        let mut directory = self.lock();
+        let user = directory.by_id(id)?;
+        let protect = LoginProtect {
+            enabled,
+            verification_method,
+        };
+        user.login_protect = Some(protect);
+        user.updates += 1;
+        Ok(json!({ "login_protect": protect.wire(id) }))
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Patch {
+    #[serde(default)]
+    users: BTreeMap<String, UserPatch>,
+    #[serde(default)]
+    revoke_tokens: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UserPatch {
+    /// Absent: unchanged; `null`: removed.
+    #[serde(default, deserialize_with = "present")]
+    login_protect: Option<Option<ProtectPatch>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProtectPatch {
+    enabled: bool,
+    verification_method: String,
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,755 @@
+//! The Huawei IAM emulator over real HTTP: tokens, AK/SK signatures checked as received, users
+//! and login protection, its error bodies, and two instances side by side.
+
+use super::{DOMAIN_NAME, IAM_PASSWORD, IAM_USER, Route, user_id};
+use crate::emulator::{Emulator, EmulatorConfig};
+use crate::jobs::ProviderKind;
+use crate::providers::encoding::basic_iso8601;
+use crate::providers::huawei::sign;
+use crate::secret::Secret;
+use axum::http::Method;
+use reqwest::header::HeaderMap;
+use serde_json::{Value, json};
+use std::time::Duration;
+use time::OffsetDateTime;
+
+const AK: &str = "emulator-huawei-ak";
+const SK: &str = "emulator-huawei-sk";
+const DOMAIN_ID: &str = "emulator-huawei-domain";
+
+/// Signs the way PROVIDERS.md §3.4 says, with the stage functions (not through the provider).
+struct Signer<'a> {
+    ak: &'a str,
+    sk: &'a str,
+    domain_id: Option<&'a str>,
+    time: OffsetDateTime,
+}
+
+const KEYS: Signer = Signer {
+    ak: AK,
+    sk: SK,
+    domain_id: Some(DOMAIN_ID),
+    time: OffsetDateTime::UNIX_EPOCH,
+};
+
+impl Signer<'_> {
+    /// The same signer, signing now.
+    fn now(&self) -> Signer<'_> {
+        Signer {
+            time: OffsetDateTime::now_utc(),
+            ..*self
+        }
+    }
+
+    fn headers(
+        &self,
+        method: &str,
+        host: &str,
+        path: &str,
+        query: &[(String, String)],
+        body: &[u8],
+    ) -> Vec<(String, String)> {
+        let date = basic_iso8601(self.time);
+        let mut headers = vec![("X-Sdk-Date".to_string(), date.clone())];
+        if let Some(id) = self.domain_id {
+            headers.push(("X-Domain-Id".into(), id.into()));
+        }
+        if !body.is_empty() {
+            headers.push(("Content-Type".into(), "application/json".into()));
+        }
+        let mut signed = headers.clone();
+        signed.push(("Host".into(), host.into()));
+        let signable = sign::Signable {
+            method,
+            path,
+            query,
+            headers: &signed,
+            body,
+        };
+        headers.push((
+            "Authorization".into(),
+            sign::sign(self.ak, self.sk, &date, &signable),
+        ));
+        headers
+    }
+}
+
+struct Answer {
+    status: u16,
+    headers: HeaderMap,
+    body: Value,
+}
+
+impl Answer {
+    fn code(&self) -> &str {
+        self.body["error_code"].as_str().unwrap_or("")
+    }
+
+    fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .map_or("", |v| v.to_str().unwrap_or(""))
+    }
+}
+
+struct Client {
+    http: reqwest::Client,
+    base: url::Url,
+}
+
+fn pairs(query: &[(&str, &str)]) -> Vec<(String, String)> {
+    query
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+impl Client {
+    fn new(emulator: &Emulator) -> Client {
+        Client {
+            http: reqwest::Client::builder().no_proxy().build().unwrap(),
+            base: emulator.endpoint(ProviderKind::Huawei),
+        }
+    }
+
+    fn host(&self) -> String {
+        format!(
+            "{}:{}",
+            self.base.host_str().unwrap(),
+            self.base.port().unwrap()
+        )
+    }
+
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(String, String)],
+        headers: &[(String, String)],
+        body: Vec<u8>,
+    ) -> Answer {
+        let mut url = self.base.join(path).unwrap();
+        let q = sign::canonical_query(query);
+        if !q.is_empty() {
+            url.set_query(Some(&q));
+        }
+        let mut request = self.http.request(method, url).body(body);
+        for (k, v) in headers {
+            request = request.header(k, v);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let bytes = response.bytes().await.unwrap();
+        Answer {
+            status,
+            headers,
+            body: serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into())),
+        }
+    }
+
+    async fn signed_by(
+        &self,
+        signer: &Signer<'_>,
+        method: Method,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<Value>,
+    ) -> Answer {
+        let query = pairs(query);
+        let body = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
+        let headers = signer.headers(method.as_str(), &self.host(), path, &query, &body);
+        self.send(method, path, &query, &headers, body).await
+    }
+
+    async fn signed(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<Value>,
+    ) -> Answer {
+        self.signed_by(&KEYS.now(), method, path, query, body).await
+    }
+
+    async fn with_token(
+        &self,
+        token: &str,
+        method: Method,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<Value>,
+    ) -> Answer {
+        let mut headers = vec![("X-Auth-Token".to_string(), token.to_string())];
+        if body.is_some() {
+            headers.push(("Content-Type".into(), "application/json".into()));
+        }
+        let body = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
+        self.send(method, path, &pairs(query), &headers, body).await
+    }
+
+    async fn issue_token(&self, user: &str, password: &str, domain: &str) -> Answer {
+        let body = json!({"auth": {
+            "identity": {"methods": ["password"], "password": {"user": {
+                "name": user, "password": password, "domain": {"name": domain}}}},
+            "scope": {"domain": {"name": domain}}}});
+        let headers = [(
+            "Content-Type".to_string(),
+            "application/json;charset=utf8".to_string(),
+        )];
+        let query = pairs(&[("nocatalog", "true")]);
+        self.send(
+            Method::POST,
+            "/v3/auth/tokens",
+            &query,
+            &headers,
+            body.to_string().into_bytes(),
+        )
+        .await
+    }
+
+    async fn token(&self) -> String {
+        let answer = self.issue_token(IAM_USER, IAM_PASSWORD, DOMAIN_NAME).await;
+        assert_eq!(answer.status, 201, "{}", answer.body);
+        answer.header("x-subject-token").to_string()
+    }
+
+    /// The id of `name`, looked up by name (which creates the user when users are not fixed).
+    async fn user_id(&self, name: &str) -> String {
+        let found = self
+            .signed(Method::GET, "/v3/users", &[("name", name)], None)
+            .await;
+        assert_eq!(found.status, 200, "{}", found.body);
+        found.body["users"][0]["id"].as_str().unwrap().to_string()
+    }
+}
+
+async fn start(config: EmulatorConfig) -> (Emulator, Client) {
+    let emulator = Emulator::start(config).await.unwrap();
+    let client = Client::new(&emulator);
+    (emulator, client)
+}
+
+fn protect_path(id: &str) -> String {
+    format!("/v3.0/OS-USER/users/{id}/login-protect")
+}
+
+fn enable(method: &str) -> Option<Value> {
+    Some(json!({"login_protect": {"enabled": true, "verification_method": method}}))
+}
+
+#[tokio::test]
+async fn a_token_is_issued_and_lets_the_user_set_login_protection() {
+    let (emulator, client) = start(EmulatorConfig::default()).await;
+    let issued = client
+        .issue_token(IAM_USER, IAM_PASSWORD, DOMAIN_NAME)
+        .await;
+    assert_eq!(issued.status, 201, "{}", issued.body);
+    let token = issued.header("x-subject-token").to_string();
+    assert!(token.starts_with("MII") && token.len() > 100);
+    assert_eq!(issued.header("x-request-id").len(), 32);
+    let body = &issued.body["token"];
+    let expires_at = OffsetDateTime::parse(
+        body["expires_at"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    let ttl = expires_at - OffsetDateTime::now_utc();
+    assert!(
+        ttl > time::Duration::hours(23) && ttl <= time::Duration::hours(24),
+        "{ttl}"
+    );
+    assert_eq!(body["user"]["name"], IAM_USER);
+    assert_eq!(body["domain"]["name"], DOMAIN_NAME);
+    assert!(body.get("catalog").is_none(), "nocatalog=true");
+
+    let found = client
+        .with_token(&token, Method::GET, "/v3/users", &[("name", "alice")], None)
+        .await;
+    assert_eq!(found.status, 200, "{}", found.body);
+    let users = found.body["users"].as_array().unwrap();
+    assert_eq!(users.len(), 1);
+    let id = users[0]["id"].as_str().unwrap();
+    assert_eq!(id, user_id(DOMAIN_ID, "alice"));
+    assert_eq!(users[0]["domain_id"], DOMAIN_ID);
+    assert_eq!(found.body["links"]["next"], Value::Null);
+
+    let put = client
+        .with_token(&token, Method::PUT, &protect_path(id), &[], enable("vmfa"))
+        .await;
+    assert_eq!(put.status, 200, "{}", put.body);
+    let expected =
+        json!({"login_protect": {"user_id": id, "enabled": true, "verification_method": "vmfa"}});
+    assert_eq!(put.body, expected);
+    let got = client
+        .with_token(&token, Method::GET, &protect_path(id), &[], None)
+        .await;
+    assert_eq!(got.body, expected);
+
+    let state = emulator.state()["huawei"].clone();
+    assert_eq!(state["users"]["alice"]["updates"], 1);
+    assert_eq!(state["users"]["alice"]["login_protect"]["enabled"], true);
+    assert_eq!(state["tokens_issued"], 1);
+    let log = emulator.requests();
+    let actions: Vec<&str> = log.iter().map(|l| l["action"].as_str().unwrap()).collect();
+    assert_eq!(
+        actions,
+        [
+            "KeystoneCreateUserTokenByPassword",
+            "KeystoneListUsers",
+            "UpdateLoginProtect",
+            "ShowUserLoginProtect"
+        ]
+    );
+    assert!(log.iter().all(|l| l["account"] == IAM_USER));
+    assert_eq!(log[1]["user"], "alice");
+    assert_eq!(log[2]["user"], id);
+    let everything = format!("{state} {log:?}");
+    assert!(!everything.contains(IAM_PASSWORD) && !everything.contains(&token));
+}
+
+#[tokio::test]
+async fn bad_passwords_and_dead_tokens_are_401() {
+    let config = EmulatorConfig {
+        token_ttl: Duration::from_millis(1500),
+        ..Default::default()
+    };
+    let (emulator, client) = start(config).await;
+    for (user, password, domain) in [
+        (IAM_USER, "wrong", DOMAIN_NAME),
+        ("nobody", IAM_PASSWORD, DOMAIN_NAME),
+        (IAM_USER, IAM_PASSWORD, "other-corp"),
+    ] {
+        let refused = client.issue_token(user, password, domain).await;
+        assert_eq!(refused.status, 401, "{user} {domain}");
+        assert_eq!(
+            refused.body["error"]["message"],
+            "The username or password is wrong."
+        );
+        assert_eq!(refused.header("x-subject-token"), "");
+    }
+    let token = client.token().await;
+    let path = "/v3.0/OS-USER/login-protects";
+    let live = client
+        .with_token(&token, Method::GET, path, &[], None)
+        .await;
+    assert_eq!(live.status, 200, "{}", live.body);
+    assert_eq!(live.body, json!({"login_protects": []}));
+
+    let unauthorized = json!({"error": {"code": 401,
+        "message": "The request you have made requires authentication.", "title": "Unauthorized"}});
+    let forged = client
+        .with_token("MIIforged", Method::GET, path, &[], None)
+        .await;
+    assert_eq!((forged.status, &forged.body), (401, &unauthorized));
+    let none = client.send(Method::GET, path, &[], &[], Vec::new()).await;
+    assert_eq!((none.status, &none.body), (401, &unauthorized));
+
+    tokio::time::sleep(Duration::from_millis(1600)).await;
+    let expired = client
+        .with_token(&token, Method::GET, path, &[], None)
+        .await;
+    assert_eq!((expired.status, &expired.body), (401, &unauthorized));
+
+    // A password change (here: a patch) invalidates tokens before they expire.
+    let fresh = client.token().await;
+    emulator
+        .tamper(&json!({"huawei": {"revoke_tokens": true}}))
+        .unwrap();
+    let revoked = client
+        .with_token(&fresh, Method::GET, path, &[], None)
+        .await;
+    assert_eq!(revoked.status, 401);
+    let outcomes: Vec<String> = emulator
+        .requests()
+        .iter()
+        .filter(|l| l["status"] == 401)
+        .map(|l| l["outcome"].as_str().unwrap().to_string())
+        .collect();
+    // Wrong passwords are answered by the token API itself; bad tokens are refused before.
+    assert_eq!(
+        outcomes,
+        [
+            "ok", "ok", "ok", "rejected", "rejected", "rejected", "rejected"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn aksk_signatures_are_checked_as_received() {
+    let (emulator, client) = start(EmulatorConfig::default()).await;
+    let good = client
+        .signed(Method::GET, "/v3/users", &[("name", "ops admin+1")], None)
+        .await;
+    assert_eq!(good.status, 200, "{}", good.body);
+    assert_eq!(good.body["users"][0]["name"], "ops admin+1");
+    let id = good.body["users"][0]["id"].as_str().unwrap().to_string();
+    let put = client
+        .signed(Method::PUT, &protect_path(&id), &[], enable("sms"))
+        .await;
+    assert_eq!(put.status, 200, "{}", put.body);
+
+    let failed = |answer: &Answer, detail: &str| {
+        assert_eq!(
+            (answer.status, answer.code()),
+            (401, "APIG.0301"),
+            "{}",
+            answer.body
+        );
+        let message = answer.body["error_msg"].as_str().unwrap();
+        assert!(message.contains(detail), "{message}");
+        assert_eq!(answer.body["request_id"], answer.header("x-request-id"));
+        assert!(!answer.body.to_string().contains(SK));
+    };
+    let wrong_sk = Signer {
+        sk: "not-the-sk",
+        ..KEYS
+    };
+    let answer = client
+        .signed_by(&wrong_sk.now(), Method::GET, "/v3/users", &[], None)
+        .await;
+    failed(&answer, "verify aksk signature fail");
+
+    // The query changed after signing.
+    let query = pairs(&[("name", "alice")]);
+    let headers = KEYS
+        .now()
+        .headers("GET", &client.host(), "/v3/users", &query, b"");
+    let answer = client
+        .send(
+            Method::GET,
+            "/v3/users",
+            &pairs(&[("name", "mallory")]),
+            &headers,
+            Vec::new(),
+        )
+        .await;
+    failed(&answer, "verify aksk signature fail");
+
+    // The body changed after signing.
+    let signed_body = enable("sms").unwrap().to_string().into_bytes();
+    let path = protect_path(&id);
+    let headers = KEYS
+        .now()
+        .headers("PUT", &client.host(), &path, &[], &signed_body);
+    let sent = enable("email").unwrap().to_string().into_bytes();
+    let answer = client.send(Method::PUT, &path, &[], &headers, sent).await;
+    failed(&answer, "verify aksk signature fail");
+
+    let stale = Signer {
+        time: OffsetDateTime::now_utc() - time::Duration::minutes(16),
+        ..KEYS
+    };
+    let answer = client
+        .signed_by(&stale, Method::GET, "/v3/users", &[], None)
+        .await;
+    failed(&answer, "X-Sdk-Date");
+
+    let unknown = Signer {
+        ak: "nobody",
+        ..KEYS
+    };
+    let answer = client
+        .signed_by(&unknown.now(), Method::GET, "/v3/users", &[], None)
+        .await;
+    failed(&answer, "ak:nobody,err:ak not exist");
+
+    let no_domain = Signer {
+        domain_id: None,
+        ..KEYS
+    };
+    let answer = client
+        .signed_by(&no_domain.now(), Method::GET, "/v3/users", &[], None)
+        .await;
+    failed(&answer, "X-Domain-Id");
+
+    let log = emulator.requests();
+    assert!(
+        log[..2]
+            .iter()
+            .all(|l| l["outcome"] == "ok" && l["account"] == AK)
+    );
+    assert!(log[2..].iter().all(|l| l["outcome"] == "rejected"));
+    assert_eq!(log[6]["account"], "nobody");
+    assert_eq!(
+        emulator.state()["huawei"]["users"]["ops admin+1"]["login_protect"]["verification_method"],
+        "sms"
+    );
+}
+
+#[tokio::test]
+async fn five_bad_signatures_in_a_row_lock_the_ak() {
+    let (_emulator, client) = start(EmulatorConfig::default()).await;
+    let wrong_sk = Signer {
+        sk: "not-the-sk",
+        ..KEYS
+    };
+    for _ in 0..5 {
+        let answer = client
+            .signed_by(&wrong_sk.now(), Method::GET, "/v3/users", &[], None)
+            .await;
+        assert!(
+            answer.body["error_msg"]
+                .as_str()
+                .unwrap()
+                .ends_with("signature fail")
+        );
+    }
+    let locked = client.signed(Method::GET, "/v3/users", &[], None).await;
+    assert_eq!(locked.status, 401);
+    assert!(
+        locked.body["error_msg"]
+            .as_str()
+            .unwrap()
+            .contains("AK access failed to reach the limit,forbidden."),
+        "{}",
+        locked.body
+    );
+    // Tokens do not depend on the AK.
+    let token = client.token().await;
+    let listed = client
+        .with_token(&token, Method::GET, "/v3/users", &[], None)
+        .await;
+    assert_eq!(listed.status, 200);
+}
+
+#[tokio::test]
+async fn login_protection_errors() {
+    let (_emulator, client) = start(EmulatorConfig::default()).await;
+    let id = client.user_id("bob").await;
+
+    let never = client
+        .signed(Method::GET, &protect_path(&id), &[], None)
+        .await;
+    assert_eq!((never.status, never.code()), (404, "IAM.0004"));
+    assert_eq!(
+        never.body["error_msg"],
+        format!("Could not find login_protect: {id}.")
+    );
+    assert!(never.body.get("request_id").is_none());
+    assert_eq!(never.header("x-request-id").len(), 32);
+
+    let stranger = "0123456789abcdef0123456789abcdef";
+    for (method, body) in [(Method::GET, None), (Method::PUT, enable("vmfa"))] {
+        let answer = client
+            .signed(method, &protect_path(stranger), &[], body)
+            .await;
+        assert_eq!((answer.status, answer.code()), (404, "IAM.0004"));
+        assert_eq!(
+            answer.body["error_msg"],
+            format!("Could not find user: {stranger}.")
+        );
+    }
+
+    for (body, code) in [
+        (json!({"enabled": true}), "IAM.0011"),
+        (json!({"login_protect": {"enabled": true}}), "IAM.0007"),
+        (
+            json!({"login_protect": {"verification_method": "sms"}}),
+            "IAM.0007",
+        ),
+        (
+            json!({"login_protect": {"enabled": "yes", "verification_method": "sms"}}),
+            "IAM.0007",
+        ),
+        (
+            json!({"login_protect": {"enabled": true, "verification_method": "totp"}}),
+            "IAM.0007",
+        ),
+    ] {
+        let answer = client
+            .signed(Method::PUT, &protect_path(&id), &[], Some(body.clone()))
+            .await;
+        assert_eq!((answer.status, answer.code()), (400, code), "{body}");
+    }
+
+    let unknown_api = client
+        .signed(Method::DELETE, &protect_path(&id), &[], None)
+        .await;
+    assert_eq!((unknown_api.status, unknown_api.code()), (404, "APIG.0101"));
+}
+
+#[tokio::test]
+async fn users_from_a_file_are_the_only_users() {
+    let dir = tempfile::tempdir().unwrap();
+    let users = dir.path().join("users.json");
+    std::fs::write(
+        &users,
+        json!({"huawei": ["carol", "alice", "bob"]}).to_string(),
+    )
+    .unwrap();
+    let config = EmulatorConfig {
+        users: Some(users),
+        ..Default::default()
+    };
+    let (emulator, client) = start(config).await;
+
+    let nobody = client
+        .signed(Method::GET, "/v3/users", &[("name", "mallory")], None)
+        .await;
+    assert_eq!(nobody.status, 200);
+    assert_eq!(nobody.body["users"], json!([]));
+
+    let all = client
+        .signed(Method::GET, "/v3/users", &[("domain_id", DOMAIN_ID)], None)
+        .await;
+    let names: Vec<&str> = all.body["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["alice", "bob", "carol"]);
+    let other = client
+        .signed(Method::GET, "/v3/users", &[("domain_id", "another")], None)
+        .await;
+    assert_eq!(other.body["users"], json!([]));
+
+    emulator
+        .tamper(&json!({"huawei": {"users": {"bob": {"login_protect": {
+            "enabled": true, "verification_method": "email"}}}}}))
+        .unwrap();
+    let listed = client
+        .signed(Method::GET, "/v3.0/OS-USER/login-protects", &[], None)
+        .await;
+    assert_eq!(
+        listed.body,
+        json!({"login_protects": [{"user_id": user_id(DOMAIN_ID, "bob"),
+            "enabled": true, "verification_method": "email"}]})
+    );
+    assert_eq!(emulator.state()["huawei"]["users"]["bob"]["updates"], 0);
+    let typo = json!({"huawei": {"users": {"bob": {"login_protect": {
+        "enabled": true, "verification_method": "fax"}}}}});
+    assert!(emulator.tamper(&typo).unwrap_err().contains("fax"));
+    emulator
+        .tamper(&json!({"huawei": {"users": {"bob": {"login_protect": null}}}}))
+        .unwrap();
+    assert_eq!(
+        emulator.state()["huawei"]["users"]["bob"]["login_protect"],
+        Value::Null
+    );
+}
+
+#[tokio::test]
+async fn throttling_and_faults_have_huawei_bodies() {
+    let config = EmulatorConfig {
+        rate: Some(1.0),
+        ..Default::default()
+    };
+    let (emulator, client) = start(config).await;
+    client.signed(Method::GET, "/v3/users", &[], None).await;
+    let throttled = client.signed(Method::GET, "/v3/users", &[], None).await;
+    assert_eq!((throttled.status, throttled.code()), (429, "APIG.0308"));
+    assert!(
+        throttled.body["error_msg"]
+            .as_str()
+            .unwrap()
+            .starts_with("The throttling threshold has been reached")
+    );
+    assert_eq!(
+        throttled.body["request_id"],
+        throttled.header("x-request-id")
+    );
+
+    emulator
+        .set_knobs(crate::emulator::KnobChange {
+            rate: Some(None),
+            fault_rate: Some(1.0),
+            ..Default::default()
+        })
+        .unwrap();
+    let first = client.signed(Method::GET, "/v3/users", &[], None).await;
+    assert_eq!((first.status, first.code()), (500, "IAM.0006"));
+    let second = client.signed(Method::GET, "/v3/users", &[], None).await;
+    assert_eq!(second.status, 503);
+    assert!(second.body.as_str().unwrap().contains("<html>"));
+    let outcomes: Vec<String> = emulator
+        .requests()
+        .iter()
+        .map(|l| l["outcome"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(outcomes, ["ok", "throttled", "fault", "fault"]);
+}
+
+#[tokio::test]
+async fn two_instances_are_two_clouds() {
+    let (global, global_client) = start(EmulatorConfig::default()).await;
+    let kl_config = EmulatorConfig {
+        accounts: vec![(
+            ProviderKind::Huawei,
+            "kl-admin".into(),
+            Secret::new("kl-Passw0rd"),
+        )],
+        ..Default::default()
+    };
+    let (kl, kl_client) = start(kl_config).await;
+    assert_ne!(
+        global.endpoint(ProviderKind::Huawei),
+        kl.endpoint(ProviderKind::Huawei)
+    );
+
+    // The extra account is an IAM user of the second cloud only.
+    assert_eq!(
+        global_client
+            .issue_token("kl-admin", "kl-Passw0rd", DOMAIN_NAME)
+            .await
+            .status,
+        401
+    );
+    let issued = kl_client
+        .issue_token("kl-admin", "kl-Passw0rd", DOMAIN_NAME)
+        .await;
+    assert_eq!(issued.status, 201, "{}", issued.body);
+    let kl_token = issued.header("x-subject-token").to_string();
+
+    // Tokens are the issuing cloud's own.
+    let path = "/v3/users";
+    let elsewhere = global_client
+        .with_token(&kl_token, Method::GET, path, &[("name", "dave")], None)
+        .await;
+    assert_eq!(elsewhere.status, 401);
+    let home = kl_client
+        .with_token(&kl_token, Method::GET, path, &[("name", "dave")], None)
+        .await;
+    assert_eq!(home.status, 200);
+
+    assert!(kl.state()["huawei"]["users"].get("dave").is_some());
+    assert_eq!(global.state()["huawei"]["users"], json!({}));
+    assert_eq!(global.requests().len(), 2);
+    assert_eq!(kl.requests().len(), 2);
+}
+
+#[test]
+fn routes() {
+    let id = "0123456789abcdef0123456789abcdef";
+    let path = protect_path(id);
+    assert_eq!(
+        Route::parse(&Method::PUT, &path),
+        Some(Route::UpdateLoginProtect(id.into()))
+    );
+    assert_eq!(
+        Route::parse(&Method::GET, &path),
+        Some(Route::ShowLoginProtect(id.into()))
+    );
+    assert_eq!(Route::parse(&Method::DELETE, &path), None);
+    assert_eq!(
+        Route::parse(&Method::GET, "/v3.0/OS-USER/users/a%2Fb/login-protect"),
+        Some(Route::ShowLoginProtect("a/b".into()))
+    );
+    assert_eq!(
+        Route::parse(&Method::GET, "/v3.0/OS-USER/users/a/b/login-protect"),
+        None
+    );
+    assert_eq!(Route::parse(&Method::GET, "/v3/auth/tokens"), None);
+}
+
+#[test]
+fn user_ids_are_stable_32_hex_and_per_account() {
+    let a = user_id("d1", "alice");
+    assert_eq!(a.len(), 32);
+    assert!(a.bytes().all(|b| b.is_ascii_hexdigit()));
+    assert_eq!(a, user_id("d1", "alice"));
+    assert_ne!(a, user_id("d2", "alice"));
+    assert_ne!(a, user_id("d1", "bob"));
+}
