@@ -19,7 +19,7 @@
 
 use super::replay::{self, Nonces};
 use super::service::{
-    Admission, Incoming, Meta, Reply, Service, Setup, password_sha256, request_id,
+    Admission, Incoming, Meta, Reply, Service, Setup, password_sha256, present, request_id,
 };
 use crate::jobs::ProviderKind;
 use crate::providers::aliyun::sign;
@@ -28,7 +28,7 @@ use crate::secret::Secret;
 use axum::http::{Method, StatusCode};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
@@ -653,9 +653,4 @@ struct ProfilePatch {
     mfa_bind_required: Option<bool>,
     password_reset_required: Option<bool>,
     password: Option<String>,
-}
-
-/// Tells a `null` field (`Some(None)`) from an absent one (`None`, by `default`).
-fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
-    T::deserialize(d).map(Some)
 }

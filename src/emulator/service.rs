@@ -5,6 +5,7 @@ use crate::jobs::ProviderKind;
 use crate::secret::Secret;
 use axum::body::Bytes;
 use axum::http::{HeaderMap, Method, StatusCode, header};
+use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 use std::time::Duration;
 use time::OffsetDateTime;
@@ -28,7 +29,7 @@ pub trait Service: Send + Sync + Sized + 'static {
     fn apply(&self, call: Self::Call, now: OffsetDateTime) -> Reply;
     /// The provider's throttling reply, asking the client to wait `retry_after`.
     fn throttled(&self, retry_after: Duration) -> Reply;
-    /// The provider's reply to a transient server failure (a 5xx).
+    /// The provider's reply to a transient server failure (a 5xx, or the provider's own code for it).
     fn fault(&self) -> Reply;
     /// The full state as JSON. Never a plaintext password: store a `password_sha256`.
     fn state(&self) -> Value;
@@ -134,4 +135,12 @@ pub fn request_id() -> String {
 pub fn password_sha256(password: &str) -> String {
     use sha2::{Digest, Sha256};
     hex::encode(Sha256::digest(password.as_bytes()))
+}
+
+/// For state patches: tells a `null` field (`Some(None)`) from an absent one (`None`, with
+/// `#[serde(default, deserialize_with = "present")]`).
+pub fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
 }
