@@ -7,3 +7,4 @@ mod aliyun;
 mod cli;
 mod hostile;
 mod resume;
+mod ucloud;

@@ -68,7 +68,13 @@ impl Harness {
                 e.endpoint(ProviderKind::Aliyun).as_str(),
             )
             .env("ALIBABA_CLOUD_ACCESS_KEY_ID", "emulator-aliyun-key")
-            .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "emulator-aliyun-secret");
+            .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "emulator-aliyun-secret")
+            .env(
+                "IAMBATCH_UCLOUD_ENDPOINT",
+                e.endpoint(ProviderKind::Ucloud).as_str(),
+            )
+            .env("UCLOUD_PUBLIC_KEY", "emulator-ucloud-public")
+            .env("UCLOUD_PRIVATE_KEY", "emulator-ucloud-private");
         }
         cmd
     }
