@@ -362,3 +362,37 @@ fn get_login_profile_rows_report_what_ucloud_returns() {
             .any(|h| h == "observed_password_reset_required")
     );
 }
+
+#[test]
+fn the_ucloud_and_mixed_mfa_samples_succeed_on_the_emulators_demo_users() {
+    let h = Harness::new();
+    for (sample, rows, providers) in [
+        ("mfa-enforcement-ucloud.csv", 20, vec!["ucloud"]),
+        ("mfa-enforcement-mixed.csv", 20, vec!["aliyun", "ucloud"]),
+    ] {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("samples")
+            .join(sample);
+        let out = h.path("sample.results.csv");
+        h.cmd()
+            .args(["run", path.to_str().unwrap(), "--emulator", "--no-progress"])
+            .args(["--verify", "--overwrite", "-o", out.to_str().unwrap()])
+            .args(["--rate", "aliyun=unlimited", "--rate", "ucloud=unlimited"])
+            .assert()
+            .code(0);
+        let (header, results) = read_results(&out);
+        assert_eq!(results.len(), rows, "{sample}");
+        for r in &results {
+            assert_eq!(cell(&header, r, "outcome"), "updated", "{sample}: {r:?}");
+            assert_eq!(cell(&header, r, "observed_mfa_bind_required"), "true");
+        }
+        for provider in providers {
+            assert!(
+                results
+                    .iter()
+                    .any(|r| cell(&header, r, "provider") == provider),
+                "{sample} has {provider} rows"
+            );
+        }
+    }
+}
