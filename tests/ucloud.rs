@@ -79,11 +79,11 @@ fn busiest_second(times: &[f64]) -> usize {
 
 #[test]
 fn a_thousand_updates_survive_faults_and_throttling_and_the_state_matches_every_row() {
-    // The emulator admits 200/s per key; the tool is asked for 300/s, so it is throttled (RetCode
+    // The emulator admits 150/s per key; the tool is asked for 250/s, so it is throttled (RetCode
     // 153) and must slow down; a tenth of the requests also meet RetCode 150.
     let h = Harness::with_emulator(EmulatorConfig {
         seed: 7,
-        rate: Some(200.0),
+        rate: Some(150.0),
         fault_rate: 0.10,
         ..Default::default()
     });
@@ -91,7 +91,7 @@ fn a_thousand_updates_survive_faults_and_throttling_and_the_state_matches_every_
     let out = h.path("mfa.results.csv");
     h.cmd()
         .args(["run", input.to_str().unwrap(), "--no-progress"])
-        .args(["--rate", "ucloud=300", "--max-attempts", "10"])
+        .args(["--rate", "ucloud=250", "--max-attempts", "10"])
         .assert()
         .code(0);
 
