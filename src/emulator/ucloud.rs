@@ -12,8 +12,9 @@
 //! wrong signature, 172 unknown `PublicKey`, 220 a missing parameter, 230 a bad value (a repeated
 //! parameter too), 11021 unknown user (or no login profile), 153 throttled (no retry-after hint, as
 //! UCloud gives none), and for a fault 150 "service unavailable": UCloud's gateway reports its own
-//! failures with that RetCode rather than a 5xx. Paths other than `/` are 404. 220/230 follow
-//! UCloud's services' conventions; the password-policy code is undocumented, 230 is our choice.
+//! failures with that RetCode rather than a 5xx. Paths other than `/` are 404. 220 ("Missing
+//! params [X]") and 230 ("Params [X] not available") are what UCloud services answer elsewhere,
+//! unconfirmed for IAM; the password-policy code is undocumented, 230 is our choice.
 //!
 //! Actions: `UpdateLoginProfile` (every seed-0 parameter; changes only the fields given; with both
 //! `Password` and `GenerateRandomPassword=true` the given password is set), `GetLoginProfile`
