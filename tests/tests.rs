@@ -8,3 +8,4 @@ mod cli;
 mod hostile;
 mod huawei;
 mod resume;
+mod ucloud;

@@ -75,7 +75,13 @@ impl Harness {
             )
             .env("HUAWEICLOUD_SDK_AK", "emulator-huawei-ak")
             .env("HUAWEICLOUD_SDK_SK", "emulator-huawei-sk")
-            .env("HUAWEICLOUD_SDK_DOMAIN_ID", "emulator-huawei-domain");
+            .env("HUAWEICLOUD_SDK_DOMAIN_ID", "emulator-huawei-domain")
+            .env(
+                "IAMBATCH_UCLOUD_ENDPOINT",
+                e.endpoint(ProviderKind::Ucloud).as_str(),
+            )
+            .env("UCLOUD_PUBLIC_KEY", "emulator-ucloud-public")
+            .env("UCLOUD_PRIVATE_KEY", "emulator-ucloud-private");
         }
         cmd
     }

@@ -5,11 +5,12 @@
 //! # Every port
 //! - the provider's API (every path not below);
 //! - `GET /_emulator/state`: the state of every provider, `{"aliyun": {...}, ...}`; passwords only as
-//!   `password_sha256`, and per user a `creates` counter (how many creates were applied);
+//!   `password_sha256`, and per user a counter of writes applied (aliyun `creates`, ucloud `updates`);
 //! - `POST /_emulator/state`: a patch `{"aliyun": <patch>}` that changes state directly, for verify
-//!   tests; each provider documents its patch in its module doc ([`aliyun`], [`huawei`]). Answers
-//!   the new state, or 400 `{"error": ..}`;
-//! - `GET /_emulator/requests`: the request log, JSON lines (the most recent [`log::KEPT_IN_MEMORY`]);
+//!   tests; each provider documents its patch in its module doc (`aliyun.rs`, `ucloud.rs`,
+//!   `huawei.rs`). Answers the new state, or 400 `{"error": ..}`;
+//! - `GET /_emulator/requests`: the request log, JSON lines (the most recent 20,000 lines; the
+//!   file, if configured, has them all);
 //! - `GET|POST /_emulator/knobs`: `{"rate":..,"fault_rate":..,"drop_rate":..,"latency_ms":..}`; a
 //!   POST changes any subset at run time (`"rate": null` lifts the limit) and answers the result.
 //!
@@ -17,20 +18,21 @@
 //! The latency knob, then the provider authenticates it (refused: `rejected`). An admitted request
 //! counts against its account's rate, per access key: a sliding window, at most `max(1, ⌊rate⌋)`
 //! admitted requests in any `max(1 s, 1/rate)` (`knobs::Limiter`); over it, the provider's
-//! throttling reply (`throttled`). Then the seeded dice: a fault (5xx, nothing applied) with
-//! probability `fault_rate`; otherwise the action runs, and a write is `dropped` with probability
-//! `drop_rate`: applied, then its connection closed with no response bytes, whatever the reply
-//! would have been. Each request seen is one log line,
+//! throttling reply (`throttled`). Then the seeded dice: a fault (the provider's reply to a
+//! transient server failure, nothing applied: a 5xx, or UCloud's RetCode 150) with probability
+//! `fault_rate`; otherwise the action runs, and a write is `dropped` with probability `drop_rate`:
+//! applied, then its connection closed with no response bytes, whatever the reply would have been.
+//! Each request seen is one log line,
 //! `{"time","provider","account","action","user","status","code","outcome"}`: `time` in Unix
 //! seconds, `outcome` one of `ok` (the action ran, whatever its reply), `throttled`, `fault`,
 //! `dropped` (`status`/`code` are those withheld), `rejected`.
 //!
 //! # Users file
 //! JSON keyed by provider, each a list of users as that provider reads them (aliyun: user principal
-//! names; huawei: IAM user names, ids are derived from them):
-//! `{"aliyun": ["alice@corp.onaliyun.com", "bob@corp.onaliyun.com"], "huawei": ["alice"]}`. A provider the file
-//! lists knows only those users (others get its "user does not exist" error); a provider it does not
-//! list, or every provider without a file, creates users on first use.
+//! names; ucloud: user names; huawei: IAM user names, ids are derived from them):
+//! `{"aliyun": ["alice@corp.onaliyun.com"], "ucloud": ["bob"], "huawei": ["carol"]}`. A provider the
+//! file lists knows only those users (others get its "user does not exist" error); a provider it does
+//! not list, or every provider without a file, creates users on first use.
 //!
 //! # Adding a provider
 //! 1. Write `emulator/<provider>.rs` (`aliyun.rs` is the model) with a type implementing
@@ -57,6 +59,7 @@ mod log;
 mod replay;
 mod server;
 mod service;
+mod ucloud;
 
 pub use huawei::{
     DOMAIN_NAME as HUAWEI_DOMAIN_NAME, IAM_PASSWORD as HUAWEI_IAM_PASSWORD,
@@ -85,6 +88,7 @@ fn emulated(setup: &mut dyn FnMut(ProviderKind) -> Setup) -> Result<Vec<Arc<dyn 
     Ok(vec![
         mount::<aliyun::Ims>(setup)?,
         mount::<huawei::Iam>(setup)?,
+        mount::<ucloud::Iam>(setup)?,
     ])
 }
 

@@ -29,7 +29,7 @@ pub trait Service: Send + Sync + Sized + 'static {
     fn apply(&self, call: Self::Call, now: OffsetDateTime) -> Reply;
     /// The provider's throttling reply, asking the client to wait `retry_after`.
     fn throttled(&self, retry_after: Duration) -> Reply;
-    /// The provider's reply to a transient server failure (a 5xx).
+    /// The provider's reply to a transient server failure (a 5xx, or the provider's own code for it).
     fn fault(&self) -> Reply;
     /// The full state as JSON. Never a plaintext password: store a `password_sha256`.
     fn state(&self) -> Value;
@@ -139,7 +139,8 @@ pub fn password_sha256(password: &str) -> String {
     hex::encode(Sha256::digest(password.as_bytes()))
 }
 
-/// For patches: tells a `null` field (`Some(None)`) from an absent one (`None`, by `default`).
+/// For state patches: tells a `null` field (`Some(None)`) from an absent one (`None`, with
+/// `#[serde(default, deserialize_with = "present")]`).
 pub fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
     d: D,
 ) -> Result<Option<T>, D::Error> {

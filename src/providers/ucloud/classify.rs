@@ -37,12 +37,22 @@ fn verdict(op: &Op<'_>, reply: &Reply) -> Verdict {
             }
             _ => Verdict::Done,
         },
-        Some(code) => Verdict::Failed(Failure {
-            class: class_of(code),
-            code: code.to_string(),
-            message: message.map_or_else(|| meaning(code).to_string(), str::to_string),
-            retry_after: None,
-        }),
+        Some(code) => {
+            let class = class_of(code);
+            // UCloud's own words ("Signature VerifyAC Error") do not say what to fix: a failure
+            // that stops the account also says which key to check.
+            let message = match message {
+                None => meaning(code).to_string(),
+                Some(m) if class == FailureClass::Credential => format!("{m} ({})", meaning(code)),
+                Some(m) => m.to_string(),
+            };
+            Verdict::Failed(Failure {
+                class,
+                code: code.to_string(),
+                message,
+                retry_after: None,
+            })
+        }
         None => Verdict::Failed(failure(
             FailureClass::Permanent,
             "invalid_reply",
@@ -325,7 +335,7 @@ mod tests {
                 let f = failed(&op, 200, &body);
                 assert_eq!(f.class, class, "RetCode {code}");
                 assert_eq!(f.code, code.to_string());
-                assert_eq!(f.message, format!("reason {code}"));
+                assert!(f.message.starts_with(&format!("reason {code}")));
                 assert_eq!(f.retry_after, None);
             }
         }
@@ -347,6 +357,27 @@ mod tests {
                 retry_after: None,
             }
         );
+    }
+
+    #[test]
+    fn a_credential_failure_says_which_key_to_check() {
+        let f = failed(
+            &READ,
+            200,
+            r#"{"RetCode":171,"Message":"Signature VerifyAC Error"}"#,
+        );
+        assert_eq!(
+            f.message,
+            "Signature VerifyAC Error (signature missing or wrong: check the account's private_key)"
+        );
+        let f = failed(&READ, 200, r#"{"RetCode":172,"Message":"User Not Exists"}"#);
+        assert!(f.message.contains("public_key"), "{}", f.message);
+        let f = failed(
+            &READ,
+            200,
+            r#"{"RetCode":11021,"Message":"User [bob] not exist"}"#,
+        );
+        assert_eq!(f.message, "User [bob] not exist");
     }
 
     #[test]

@@ -155,6 +155,30 @@ mod tests {
         );
     }
 
+    /// What UCloud's Python SDK (ucloud-sdk-python3 0.11.150, `Credential.verify_ac`) signs for
+    /// an UpdateLoginProfile with Python-typed values (`True`, `90`) and a password that needs
+    /// encoding. `scripts/check-ucloud-sdk.sh` recomputes it with the SDK and compares it with this
+    /// constant.
+    const PYTHON_SDK_SIGNATURE: &str = "efd016c3bab9823251f08b8efb9bebb284e5aff2";
+
+    #[test]
+    fn python_sdk_update_login_profile_vector() {
+        let (yes, no, age) = (true.to_string(), false.to_string(), 90_i64.to_string());
+        let p = params(&[
+            ("Action", "UpdateLoginProfile"),
+            ("UserName", "alice"),
+            ("MFABindRequired", &yes),
+            ("MaxPasswordAge", &age),
+            ("PasswordResetRequired", &no),
+            ("GenerateRandomPassword", &no),
+            ("Password", "p@ss w0rd+&=é"),
+            ("UserEmail", "alice@example.com"),
+            ("Status", "Active"),
+            ("PublicKey", "emulator-ucloud-public"),
+        ]);
+        assert_eq!(sign(&p, "emulator-ucloud-private"), PYTHON_SDK_SIGNATURE);
+    }
+
     #[test]
     fn signature_parameter_is_never_signed() {
         let mut p = params(&[("Action", "GetLoginProfile"), ("UserName", "alice")]);

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Independent check of iambatch's UCloud side against UCloud's official Python SDK
+# (ucloud-sdk-python3): run by hand, not in CI, because it installs the SDK from PyPI.
+#
+#   scripts/check-ucloud-sdk.sh            # from the repository root or anywhere in it
+#
+# Needs cargo and python3 (3.8+, with venv). It builds the debug binary, creates a venv under
+# target/ucloud-sdk-venv (reused on later runs) with ucloud-sdk-python3 $UCLOUD_SDK_VERSION
+# (default below; set it empty for the newest), starts `iambatch emulate` on 127.0.0.1, and runs
+# scripts/check-ucloud-sdk.py, which checks that
+#   1. the SDK's signature of a fixed UpdateLoginProfile equals our signer's unit-test vector;
+#   2. the SDK's own signed requests are accepted by the emulator (it verifies them with our signer)
+#      and bad keys get RetCode 171/172; the SDK's response schemas parse the emulator's replies;
+#   3. a JSON body signed by the SDK is accepted;
+#   4. iambatch reads what the SDK wrote and the SDK reads what iambatch wrote.
+# Apart from the PyPI install, all traffic goes to 127.0.0.1 (proxies are bypassed for it).
+# Prints "PASS: ..." and exits 0 when everything agrees; "FAIL: ..." and non-zero otherwise.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+sdk_version="${UCLOUD_SDK_VERSION-0.11.150}"
+venv=target/ucloud-sdk-venv
+work="$(mktemp -d)"
+emulator_pid=""
+cleanup() {
+    if [[ -n "$emulator_pid" ]]; then kill "$emulator_pid" 2>/dev/null || true; fi
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+cargo build --quiet
+if [[ ! -x "$venv/bin/python" ]]; then
+    python3 -m venv "$venv"
+fi
+"$venv/bin/pip" install --quiet --disable-pip-version-check \
+    "ucloud-sdk-python3${sdk_version:+==$sdk_version}" requests
+echo "ucloud-sdk-python3 $("$venv/bin/python" -c 'import ucloud.version as v; print(v.version)')"
+
+export NO_PROXY="127.0.0.1,localhost${NO_PROXY:+,$NO_PROXY}" no_proxy="127.0.0.1,localhost${no_proxy:+,$no_proxy}"
+target/debug/iambatch emulate --request-log "$work/requests.jsonl" >"$work/endpoints.json" 2>"$work/emulator.log" &
+emulator_pid=$!
+for _ in $(seq 100); do
+    [[ -s "$work/endpoints.json" ]] && break
+    sleep 0.1
+done
+endpoint="$("$venv/bin/python" -c 'import json,sys; print(json.load(open(sys.argv[1]))["ucloud"])' "$work/endpoints.json")"
+echo "emulator: $endpoint"
+
+"$venv/bin/python" scripts/check-ucloud-sdk.py \
+    "$PWD/target/debug/iambatch" "$endpoint" src/providers/ucloud/sign.rs "$work"
+echo "requests the emulator saw: $(wc -l <"$work/requests.jsonl"), refused: $(grep -c '"outcome":"rejected"' "$work/requests.jsonl" || true)"
