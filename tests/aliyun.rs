@@ -1,6 +1,6 @@
 //! End to end on Alibaba Cloud: the binary against the emulator.
 
-use crate::util::{CANARY_PASSWORD, Harness, cell, read_results};
+use crate::util::{Harness, cell, read_results};
 use iambatch::emulator::EmulatorConfig;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -261,64 +261,6 @@ fn ensure_get_update_delete_and_enforce_mfa() {
         h.state()["aliyun"]["users"]["a@corp.onaliyun.com"]["login_profile"]["mfa_bind_required"],
         true
     );
-}
-
-#[test]
-fn the_canary_password_and_secret_appear_nowhere() {
-    let h = Harness::with_emulator(EmulatorConfig {
-        fault_rate: 0.3,
-        drop_rate: 0.2,
-        seed: 3,
-        ..Default::default()
-    });
-    let input = h.write(
-        "canary.csv",
-        &format!(
-            "provider,action,user,password\n\
-             aliyun,create-login-profile,a@corp.onaliyun.com,{CANARY_PASSWORD}\n\
-             aliyun,create-login-profile,b@corp.onaliyun.com,{CANARY_PASSWORD}\n\
-             aliyun,create-login-profile,bad-user,{CANARY_PASSWORD}\n\
-             aliyun,bogus-action,c@corp.onaliyun.com,{CANARY_PASSWORD}\n"
-        ),
-    );
-    let secret = "Canary-Secret-Key-91b2";
-    let log = h.path("log.json");
-    for (args, secret_key) in [
-        (
-            vec!["--skip-invalid", "-vv", "--log-format", "json"],
-            "emulator-aliyun-secret",
-        ),
-        (vec!["-vv"], "emulator-aliyun-secret"),
-        // A wrong secret: the emulator's SignatureDoesNotMatch message quotes the string to sign.
-        (vec!["--skip-invalid", "-vv", "--overwrite"], secret),
-    ] {
-        let output = h
-            .cmd()
-            .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", secret_key)
-            .args([
-                "run",
-                input.to_str().unwrap(),
-                "--no-progress",
-                "--overwrite",
-                "--log-file",
-                log.to_str().unwrap(),
-            ])
-            .args(args)
-            .output()
-            .unwrap();
-        let mut everything = String::from_utf8_lossy(&output.stdout).into_owned();
-        everything += &String::from_utf8_lossy(&output.stderr);
-        everything += &std::fs::read_to_string(&log).unwrap_or_default();
-        everything += &std::fs::read_to_string(h.path("canary.results.csv")).unwrap_or_default();
-        for needle in [CANARY_PASSWORD, secret, "emulator-aliyun-secret"] {
-            assert!(
-                !everything.contains(needle),
-                "'{needle}' leaked:\n{everything}"
-            );
-            let encoded = iambatch::providers::encoding::rfc3986(needle);
-            assert!(!everything.contains(&encoded), "'{needle}' leaked encoded");
-        }
-    }
 }
 
 #[test]

@@ -8,4 +8,5 @@ mod cli;
 mod hostile;
 mod huawei;
 mod resume;
+mod secrets;
 mod ucloud;

@@ -1,0 +1,220 @@
+//! SPEC §7: passwords, secret keys, private keys and tokens appear in no output, log, error or
+//! results file. One canary per kind of secret, driven through every command and mode.
+
+use crate::util::{CANARY_PASSWORD, Harness};
+use iambatch::emulator::{EmulatorConfig, HUAWEI_DOMAIN_NAME};
+use iambatch::jobs::ProviderKind;
+use iambatch::secret::Secret;
+
+const ALIYUN_SECRET: &str = "Canary-Aliyun-Secret-5c1d";
+const UCLOUD_PRIVATE: &str = "Canary-Ucloud-Private-77e0";
+const HUAWEI_PASSWORD: &str = "Canary-Huawei-Password-a93f";
+
+const CANARIES: [&str; 4] = [
+    CANARY_PASSWORD,
+    ALIYUN_SECRET,
+    UCLOUD_PRIVATE,
+    HUAWEI_PASSWORD,
+];
+
+/// Everything a run left for a person to see: stdout, stderr, and every file in the dir but the
+/// inputs (the log, the results, the journal).
+fn assert_no_canary(h: &Harness, output: &std::process::Output, what: &str) {
+    let mut seen = String::from_utf8_lossy(&output.stdout).into_owned();
+    seen += &String::from_utf8_lossy(&output.stderr);
+    for entry in std::fs::read_dir(h.dir.path()).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        // The inputs hold the canaries on purpose.
+        if path.is_file()
+            && !["canary.csv", "ucloud.key", "bad.toml", "secrets.csv"].contains(&name.as_str())
+        {
+            seen += &String::from_utf8_lossy(&std::fs::read(&path).unwrap());
+        }
+    }
+    for canary in CANARIES {
+        for form in [
+            canary.to_string(),
+            iambatch::providers::encoding::rfc3986(canary),
+        ] {
+            assert!(!seen.contains(&form), "{what}: '{canary}' leaked:\n{seen}");
+        }
+    }
+}
+
+fn harness() -> Harness {
+    Harness::with_emulator(EmulatorConfig {
+        seed: 5,
+        fault_rate: 0.2,
+        drop_rate: 0.1,
+        accounts: vec![
+            (
+                ProviderKind::Aliyun,
+                "canary-key".into(),
+                Secret::new(ALIYUN_SECRET),
+            ),
+            (
+                ProviderKind::Ucloud,
+                "canary-public".into(),
+                Secret::new(UCLOUD_PRIVATE),
+            ),
+            (
+                ProviderKind::Huawei,
+                "canary-admin".into(),
+                Secret::new(HUAWEI_PASSWORD),
+            ),
+        ],
+        ..Default::default()
+    })
+}
+
+fn config(h: &Harness) -> String {
+    let e = h.emulator();
+    format!(
+        r#"
+[accounts.ali]
+provider = "aliyun"
+endpoint = "{}"
+access_key_id = "canary-key"
+access_key_secret_env = "ALI_SECRET"
+
+[accounts.uc]
+provider = "ucloud"
+endpoint = "{}"
+public_key = "canary-public"
+private_key_file = "ucloud.key"
+
+[accounts.hw]
+provider = "huawei"
+endpoint = "{}"
+user_name = "canary-admin"
+password_env = "HW_PASSWORD"
+domain_name = "{HUAWEI_DOMAIN_NAME}"
+"#,
+        e.endpoint(ProviderKind::Aliyun),
+        e.endpoint(ProviderKind::Ucloud),
+        e.endpoint(ProviderKind::Huawei)
+    )
+}
+
+fn input(h: &Harness) -> String {
+    h.write(
+        "canary.csv",
+        &format!(
+            "provider,account,action,user,password,mfa_bind_required,login_protect_enabled,verification_method\n\
+             aliyun,ali,ensure-login-profile,a@corp.onaliyun.com,{CANARY_PASSWORD},true,,\n\
+             aliyun,ali,ensure-login-profile,b@corp.onaliyun.com,{CANARY_PASSWORD},true,,\n\
+             aliyun,ali,create-login-profile,not-a-principal,{CANARY_PASSWORD},true,,\n\
+             aliyun,ali,bogus-action,c@corp.onaliyun.com,{CANARY_PASSWORD},,,\n\
+             ucloud,uc,update-login-profile,carol,{CANARY_PASSWORD},true,,\n\
+             ucloud,uc,get-login-profile,carol,,,,\n\
+             huawei,hw,set-login-protect,dave,,,true,vmfa\n\
+             huawei,hw,get-login-protect,dave,,,,\n"
+        ),
+    )
+    .to_str()
+    .unwrap()
+    .to_string()
+}
+
+#[test]
+fn canaries_never_leak_through_any_command_or_mode() {
+    let h = harness();
+    h.write("iambatch.toml", &config(&h));
+    h.write("ucloud.key", &format!("{UCLOUD_PRIVATE}\n"));
+    let input = input(&h);
+    let run = |args: &[&str], env: &[(&str, &str)], what: &str| {
+        let mut cmd = h.cmd();
+        cmd.env("ALI_SECRET", ALIYUN_SECRET)
+            .env("HW_PASSWORD", HUAWEI_PASSWORD);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let output = cmd.args(args).output().unwrap();
+        assert_no_canary(&h, &output, what);
+        output
+    };
+    let log = h.path("log.txt");
+    let log = log.to_str().unwrap();
+
+    run(&["validate", &input], &[], "validate with problems");
+    run(
+        &["run", &input, "--no-progress"],
+        &[],
+        "run refused for invalid rows",
+    );
+    for (i, mode) in [
+        vec!["-vv"],
+        vec!["-vv", "--log-format", "json"],
+        vec!["-vv", "--log-file", log],
+        vec!["-vv", "--log-format", "json", "--log-file", log, "--verify"],
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut args = vec![
+            "run",
+            input.as_str(),
+            "--no-progress",
+            "--skip-invalid",
+            "--overwrite",
+            "--max-attempts",
+            "10",
+        ];
+        args.extend(mode);
+        let out = run(&args, &[], &format!("run mode {i}"));
+        assert!(
+            out.status.code() == Some(1),
+            "invalid rows make exit 1: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    // The canaries did their work: every valid row reached its provider.
+    let (header, rows) = crate::util::read_results(&h.path("canary.results.csv"));
+    let statuses: Vec<&str> = rows
+        .iter()
+        .map(|r| crate::util::cell(&header, r, "status"))
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            "succeeded",
+            "succeeded",
+            "invalid",
+            "invalid",
+            "succeeded",
+            "succeeded",
+            "succeeded",
+            "succeeded"
+        ]
+    );
+    let state = h.state();
+    assert_eq!(
+        state["ucloud"]["users"]["carol"]["login_profile"]["mfa_bind_required"],
+        true
+    );
+    // Wrong credentials: the providers' error replies (Alibaba's quotes its string to sign).
+    run(
+        &[
+            "run",
+            &input,
+            "--no-progress",
+            "--skip-invalid",
+            "--overwrite",
+            "-vv",
+        ],
+        &[
+            ("ALI_SECRET", "wrong-secret"),
+            ("HW_PASSWORD", "wrong-password"),
+        ],
+        "wrong credentials",
+    );
+    // A config error that names a secret's variable.
+    h.write("bad.toml", "[accounts.ali]\nprovider = \"aliyun\"\naccess_key_id = \"k\"\naccess_key_secret = \"Canary-Aliyun-Secret-5c1d\"\n");
+    let out = run(
+        &["--config", "bad.toml", "validate", &input],
+        &[],
+        "config error",
+    );
+    assert_eq!(out.status.code(), Some(2));
+}
