@@ -2,6 +2,7 @@
 //! display and the final summary.
 
 pub mod cells;
+pub mod masked;
 pub mod progress;
 pub mod results;
 pub mod schema;
