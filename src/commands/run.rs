@@ -1,18 +1,21 @@
 //! `iambatch run INPUT`: validate every row, resolve the accounts, then run the pipeline and write
-//! the results (SPEC §2–§5).
+//! the results (SPEC §2–§5). `plan` and `verify` are the same pass in another engine mode;
+//! `--dry-run` stops before sending and prints the requests instead.
 
-use crate::accounts::{self, AccountKey, EmulatorTarget, Overrides};
-use crate::cli::{GlobalArgs, RunArgs};
+use crate::accounts::{self, AccountKey, AccountPlan, EmulatorTarget, Overrides};
+use crate::cli::{GlobalArgs, RunArgs, SessionArgs};
+use crate::commands::scan::{Scan, scan};
 use crate::commands::validate::input_options;
-use crate::commands::{UsageError, exit, load_config, scan::scan};
+use crate::commands::{UsageError, dry_run, exit, load_config};
 use crate::emulator::{Emulator, EmulatorConfig};
 use crate::engine::backoff::Backoff;
 use crate::engine::client::{AccountClient, RetryPolicy, http_client};
-use crate::engine::execute::ExecOptions;
+use crate::engine::execute::{ExecOptions, Mode};
 use crate::engine::pacer::Pacer;
 use crate::engine::pipeline::{self, Account, Control, PipelineOptions, Stop, StopReason};
 use crate::input::InputFile;
 use crate::jobs::{Field, ProviderKind};
+use crate::passwords::SecretsFile;
 use crate::providers::{AccountSpec, provider};
 use crate::report::progress::{Progress, ProgressMode};
 use crate::report::results::ResultsWriter;
@@ -35,6 +38,34 @@ pub async fn run(
     global: &GlobalArgs,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> anyhow::Result<u8> {
+    let options = ExecOptions {
+        mode: Mode::Apply,
+        reset_passwords: args.reset_passwords,
+        verify: args.verify,
+        secrets: None,
+    };
+    if args.dry_run {
+        return dry_run::dry_run(&args.session, &options, global, env).await;
+    }
+    process(&args.session, options, global, env).await
+}
+
+/// Everything a command needs before it sends anything: the checked file and the resolved accounts.
+pub(crate) struct Prepared {
+    pub file: Arc<InputFile>,
+    pub scanned: Scan,
+    pub plans: Vec<AccountPlan>,
+    pub emulator: Option<Emulator>,
+}
+
+/// Reads the config, validates every row (exit 2 on problems unless --skip-invalid), starts the
+/// emulator if asked, and resolves the accounts the rows use.
+pub(crate) async fn prepare(
+    args: &SessionArgs,
+    mode: Mode,
+    global: &GlobalArgs,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> anyhow::Result<Prepared> {
     let config = load_config(global, env)?;
     let overrides = Overrides {
         rate: args.rate.clone(),
@@ -54,10 +85,10 @@ pub async fn run(
     overrides.check_names(&config)?;
 
     let input_path = &args.input.input;
-    let file = Arc::new(InputFile::open(
-        input_path,
-        input_options(&args.input, &config),
-    )?);
+    let mut input_options = input_options(&args.input, &config);
+    // Reading and comparing never generates a password: no secrets file is needed.
+    input_options.secrets_out |= mode != Mode::Apply;
+    let file = Arc::new(InputFile::open(input_path, input_options)?);
     let scanned = scan(&file, |p| eprintln!("{p}"))?;
     if scanned.invalid_rows > 0 && !args.skip_invalid {
         return Err(UsageError(format!(
@@ -65,18 +96,6 @@ pub async fn run(
             input_path.display(),
             scanned.invalid_rows,
             scanned.rows
-        ))
-        .into());
-    }
-
-    let output = args
-        .output
-        .clone()
-        .unwrap_or_else(|| default_output(input_path));
-    if output.exists() && !args.overwrite {
-        return Err(UsageError(format!(
-            "the results file {} already exists: pass --overwrite to replace it, or -o to write elsewhere",
-            output.display()
         ))
         .into());
     }
@@ -100,6 +119,43 @@ pub async fn run(
         env,
         emulator.as_ref().map(|e| e as &dyn EmulatorTarget),
     )?;
+    Ok(Prepared {
+        file,
+        scanned,
+        plans,
+        emulator,
+    })
+}
+
+/// `run`, `plan` and `verify`: every row through the engine in `options.mode`, into the results file.
+pub(crate) async fn process(
+    args: &SessionArgs,
+    mut options: ExecOptions,
+    global: &GlobalArgs,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> anyhow::Result<u8> {
+    let Prepared {
+        file,
+        scanned,
+        plans,
+        emulator,
+    } = prepare(args, options.mode, global, env).await?;
+    let output = args
+        .output
+        .clone()
+        .unwrap_or_else(|| default_output(&args.input.input, options.mode));
+    if output.exists() && !args.overwrite {
+        return Err(UsageError(format!(
+            "the results file {} already exists: pass --overwrite to replace it, or -o to write elsewhere",
+            output.display()
+        ))
+        .into());
+    }
+    if let (Mode::Apply, Some(path)) = (options.mode, &args.input.secrets_out) {
+        options.secrets = Some(Arc::new(
+            SecretsFile::create(path).map_err(|e| UsageError(format!("{e}; nothing was sent")))?,
+        ));
+    }
 
     let ca_bundle = match &args.ca_bundle {
         Some(path) => Some(
@@ -144,8 +200,9 @@ pub async fn run(
     let clients: Vec<Arc<AccountClient>> =
         runtime_accounts.iter().map(|a| a.client.clone()).collect();
 
-    // Read actions and read-backs report what they saw.
-    let observed = (scanned.reads || args.verify).then(|| observed_columns(&scanned.providers));
+    // Reads, plans, verifies and read-backs report what they saw.
+    let observed = (scanned.reads || options.verify || options.mode != Mode::Apply)
+        .then(|| observed_columns(&scanned.providers));
     let password_columns = (0..file.headers().len())
         .map(|i| file.is_password_column(i))
         .collect();
@@ -167,10 +224,7 @@ pub async fn run(
     let ticker = progress.spawn_ticker(ticker_done.clone());
 
     let options = PipelineOptions {
-        exec: ExecOptions {
-            reset_passwords: args.reset_passwords,
-            verify: args.verify,
-        },
+        exec: options,
         max_failures: args.max_failures,
     };
     let written = pipeline::run(
@@ -207,13 +261,18 @@ pub async fn run(
     })
 }
 
-/// `<input stem>.results.csv` beside the input.
-pub fn default_output(input: &Path) -> PathBuf {
+/// `<input stem>.results.csv` beside the input (`.plan.csv` for plan, `.verify.csv` for verify).
+pub fn default_output(input: &Path, mode: Mode) -> PathBuf {
     let stem = input
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "input".into());
-    input.with_file_name(format!("{stem}.results.csv"))
+    let kind = match mode {
+        Mode::Apply => "results",
+        Mode::Plan => "plan",
+        Mode::Verify => "verify",
+    };
+    input.with_file_name(format!("{stem}.{kind}.csv"))
 }
 
 /// The `observed_*` columns: the union over the file's providers, in a fixed order.

@@ -33,7 +33,7 @@ pub struct Account {
     pub client: Arc<AccountClient>,
 }
 
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct PipelineOptions {
     pub exec: ExecOptions,
     /// Stop dispatching after this many failed rows.
@@ -145,6 +145,7 @@ pub async fn run(
             let locks = locks.clone();
             let stop = stop.clone();
             let cancel = cancel.clone();
+            let exec = options.exec.clone();
             tasks.spawn(async move {
                 loop {
                     let Some(work) = jobs_rx.lock().await.recv().await else {
@@ -164,8 +165,7 @@ pub async fn run(
                         None => {
                             let _guard = locks.lock(job.user_key()).await;
                             let started = std::time::Instant::now();
-                            let ex = execute(&job, provider, &client, options.exec, false, &cancel)
-                                .await;
+                            let ex = execute(&job, provider, &client, &exec, false, &cancel).await;
                             let failure = ex.failure;
                             RowResult {
                                 index: job.index,
@@ -174,7 +174,7 @@ pub async fn run(
                                 status: ex.status.unwrap_or(Status::Failed),
                                 outcome: ex.outcome,
                                 error_code: failure.as_ref().map(|f| f.code.clone()),
-                                error_message: failure.map(|f| f.message),
+                                error_message: failure.map(|f| f.message).or(ex.note),
                                 attempts: ex.attempts,
                                 http_status: ex.http_status,
                                 request_id: ex.request_id,
