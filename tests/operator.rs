@@ -6,7 +6,7 @@ use iambatch::emulator::EmulatorConfig;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use std::os::unix::fs::PermissionsExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// A harness whose emulator has the demo users of `run --emulator`.
 fn demo() -> Harness {
@@ -26,7 +26,7 @@ fn sample(h: &Harness, name: &str) -> PathBuf {
 fn step(
     h: &Harness,
     command: &str,
-    input: &PathBuf,
+    input: &Path,
     extra: &[&str],
 ) -> (i32, Vec<String>, Vec<Vec<String>>) {
     let out = h

@@ -14,6 +14,13 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::sync::Arc;
 
+/// One account's signer, its placeholder token and the secrets to mask.
+struct Signer {
+    api: Arc<dyn Api>,
+    token: Option<Secret>,
+    secrets: Vec<Secret>,
+}
+
 /// Stands for the token of a token-authenticated account (never fetched: it would be a request).
 const TOKEN_PLACEHOLDER: &str = "(token)";
 
@@ -34,7 +41,7 @@ pub async fn dry_run(
         nonce: "00000000-0000-0000-0000-000000000000".into(),
     };
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    let mut accounts: BTreeMap<_, (Arc<dyn Api>, Option<Secret>, Vec<Secret>)> = BTreeMap::new();
+    let mut accounts = BTreeMap::new();
     for plan in &plans {
         let api = plan.provider.connect(&AccountSpec {
             name: &plan.display,
@@ -60,7 +67,14 @@ pub async fn dry_run(
             }
             None => None,
         };
-        accounts.insert(plan.key.clone(), (api, token, secrets));
+        accounts.insert(
+            plan.key.clone(),
+            Signer {
+                api,
+                token,
+                secrets,
+            },
+        );
     }
 
     let mut validator = Validator::new(&file);
@@ -75,7 +89,12 @@ pub async fn dry_run(
                 continue;
             }
         };
-        let Some((api, token, secrets)) = accounts.get(&(job.provider, job.account.clone())) else {
+        let Some(Signer {
+            api,
+            token,
+            secrets,
+        }) = accounts.get(&(job.provider, job.account.clone()))
+        else {
             continue;
         };
         writeln!(
