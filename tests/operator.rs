@@ -257,6 +257,17 @@ fn generated_passwords_exist_only_in_the_private_secrets_file() {
             .output()
             .unwrap()
     };
+    // A configuration error leaves no empty secrets file that the next attempt would refuse.
+    let out = h
+        .cmd()
+        .env_remove("ALIBABA_CLOUD_ACCESS_KEY_SECRET")
+        .args(["run", input.to_str().unwrap(), "--no-progress"])
+        .args(["--secrets-out", secrets.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(!secrets.exists());
+
     let out = run();
     assert_eq!(
         out.status.code(),

@@ -15,7 +15,7 @@ use crate::engine::pacer::Pacer;
 use crate::engine::pipeline::{self, Account, Control, PipelineOptions, Stop, StopReason};
 use crate::input::InputFile;
 use crate::jobs::{Field, ProviderKind};
-use crate::passwords::SecretsFile;
+use crate::passwords::{SecretsError, SecretsFile};
 use crate::providers::{AccountSpec, provider};
 use crate::report::progress::{Progress, ProgressMode};
 use crate::report::results::ResultsWriter;
@@ -151,10 +151,19 @@ pub(crate) async fn process(
         ))
         .into());
     }
-    if let (Mode::Apply, Some(path)) = (options.mode, &args.input.secrets_out) {
-        options.secrets = Some(Arc::new(
-            SecretsFile::create(path).map_err(|e| UsageError(format!("{e}; nothing was sent")))?,
-        ));
+    let secrets_out = args
+        .input
+        .secrets_out
+        .as_deref()
+        .filter(|_| options.mode == Mode::Apply);
+    if let Some(path) = secrets_out.filter(|p| p.exists()) {
+        return Err(UsageError(format!(
+            "{}; nothing was sent",
+            SecretsError::Exists {
+                path: path.to_path_buf()
+            }
+        ))
+        .into());
     }
 
     let ca_bundle = match &args.ca_bundle {
@@ -199,6 +208,14 @@ pub(crate) async fn process(
     }
     let clients: Vec<Arc<AccountClient>> =
         runtime_accounts.iter().map(|a| a.client.clone()).collect();
+
+    // Created last before the results file, so that a configuration error leaves no empty file
+    // behind that the next attempt would refuse.
+    if let Some(path) = secrets_out {
+        options.secrets = Some(Arc::new(
+            SecretsFile::create(path).map_err(|e| UsageError(format!("{e}; nothing was sent")))?,
+        ));
+    }
 
     // Reads, plans, verifies and read-backs report what they saw.
     let observed = (scanned.reads || options.verify || options.mode != Mode::Apply)
