@@ -13,7 +13,13 @@ Examples:
   Check a file without sending anything:
     iambatch validate users.csv
   Require MFA for every user in a file, 10 requests/s on the aliyun default account:
-    iambatch run mfa.csv --action enforce-mfa --rate aliyun=10";
+    iambatch plan mfa.csv --action enforce-mfa --rate aliyun=10
+    iambatch run mfa.csv --action enforce-mfa --rate aliyun=10
+    iambatch verify mfa.csv --action enforce-mfa --rate aliyun=10
+  See the requests a run would send, secrets masked, without sending anything:
+    iambatch run users.csv --dry-run
+  Onboard users with generated passwords (written only to the 0600 file):
+    iambatch run onboarding.csv --secrets-out passwords.csv";
 
 #[derive(Debug, Parser)]
 #[command(name = "iambatch", version, about = "Apply login-profile and MFA / login-protection changes to many cloud IAM users from a CSV file", after_help = EXAMPLES)]
@@ -52,6 +58,12 @@ pub enum LogFormat {
 pub enum Command {
     /// Apply every row of INPUT and write a results CSV.
     Run(RunArgs),
+    /// Read the current state of every row and write a results CSV whose outcome says what `run`
+    /// would do (would-create, would-update, unchanged, conflict); sends no writes.
+    Plan(PlanArgs),
+    /// Read back every row after a run: succeeded when the provider's state matches the row,
+    /// failed (error_code differs) naming the differing fields otherwise.
+    Verify(SessionArgs),
     /// Check INPUT without sending anything: exit 0 when clean, 2 with every problem listed.
     Validate(InputArgs),
     /// Serve the providers' APIs locally (for tests and rehearsals); prints its endpoints as one JSON line.
@@ -71,16 +83,20 @@ pub struct InputArgs {
     /// Field delimiter: `,` (default), `;`, `tab` or any single character.
     #[arg(long, default_value = ",", value_parser = parse_delimiter)]
     pub delimiter: u8,
-    /// Where generated passwords go (created with mode 0600, never overwritten).
+    /// Where the passwords the tool generates (generate_password on aliyun rows) go: created with
+    /// mode 0600, never overwritten. Not needed by plan and verify.
     #[arg(long, value_name = "FILE")]
     pub secrets_out: Option<PathBuf>,
 }
 
+/// The options of every command that reads a file and talks to the providers (`run`, `plan`,
+/// `verify`).
 #[derive(Debug, Args)]
-pub struct RunArgs {
+pub struct SessionArgs {
     #[command(flatten)]
     pub input: InputArgs,
-    /// Results file (default: <input stem>.results.csv beside the input).
+    /// Results file (default beside the input: <stem>.results.csv; plan: <stem>.plan.csv; verify:
+    /// <stem>.verify.csv).
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// Replace an existing results file.
@@ -110,12 +126,6 @@ pub struct RunArgs {
     /// Seconds to wait for one reply.
     #[arg(long, default_value_t = 30)]
     pub timeout: u64,
-    /// Read back after each write and fail rows whose state differs.
-    #[arg(long)]
-    pub verify: bool,
-    /// ensure-login-profile: also set the password of users who already have a profile.
-    #[arg(long)]
-    pub reset_passwords: bool,
     /// Start the built-in emulator and point every account at it (no cloud account needed).
     #[arg(long)]
     pub emulator: bool,
@@ -125,6 +135,30 @@ pub struct RunArgs {
     /// No progress display.
     #[arg(long)]
     pub no_progress: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub session: SessionArgs,
+    /// Read back after each write and fail rows whose state differs.
+    #[arg(long)]
+    pub verify: bool,
+    /// ensure-login-profile: also set the password of users who already have a profile.
+    #[arg(long)]
+    pub reset_passwords: bool,
+    /// Print the requests each row would send, secrets masked as ***, and send nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub session: SessionArgs,
+    /// Plan for `run --reset-passwords`: ensure-login-profile rows also set existing users' passwords.
+    #[arg(long)]
+    pub reset_passwords: bool,
 }
 
 #[derive(Debug, Args)]
@@ -227,6 +261,7 @@ mod tests {
         let Command::Run(run) = cli.command else {
             panic!("run")
         };
+        let run = run.session;
         assert_eq!(
             run.rate,
             vec![
@@ -241,5 +276,24 @@ mod tests {
         assert!(Cli::try_parse_from(["iambatch", "run", "x", "--concurrency", "0"]).is_err());
         assert!(Cli::try_parse_from(["iambatch", "validate", "x", "--delimiter", "tab"]).is_ok());
         assert!(Cli::try_parse_from(["iambatch", "validate", "x", "--provider", "aws"]).is_err());
+    }
+
+    #[test]
+    fn plan_and_verify_share_the_session_options_and_dry_run_is_runs() {
+        let cli =
+            Cli::try_parse_from(["iambatch", "plan", "in.csv", "--rate", "aliyun=5"]).unwrap();
+        let Command::Plan(plan) = cli.command else {
+            panic!("plan")
+        };
+        assert_eq!(
+            plan.session.rate,
+            vec![("aliyun".into(), Rate::PerSecond(5.0))]
+        );
+        let cli = Cli::try_parse_from(["iambatch", "verify", "in.csv", "--emulator"]).unwrap();
+        assert!(matches!(cli.command, Command::Verify(v) if v.emulator));
+        let cli = Cli::try_parse_from(["iambatch", "run", "in.csv", "--dry-run"]).unwrap();
+        assert!(matches!(cli.command, Command::Run(r) if r.dry_run));
+        assert!(Cli::try_parse_from(["iambatch", "plan", "x", "--dry-run"]).is_err());
+        assert!(Cli::try_parse_from(["iambatch", "verify", "x", "--verify"]).is_err());
     }
 }

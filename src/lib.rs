@@ -10,6 +10,7 @@ pub mod emulator;
 pub mod engine;
 pub mod input;
 pub mod jobs;
+pub mod passwords;
 pub mod providers;
 pub mod report;
 pub mod secret;

@@ -7,6 +7,7 @@ mod aliyun;
 mod cli;
 mod hostile;
 mod huawei;
+mod operator;
 mod resume;
 mod secrets;
 mod ucloud;

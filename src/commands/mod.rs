@@ -2,10 +2,13 @@
 //! to exit codes (SPEC §6): 0 all rows succeeded or skipped, 1 some row failed, was invalid or not
 //! attempted, 2 usage/configuration/input error before anything was sent, 130 interrupted.
 
+pub mod dry_run;
 pub mod emulate;
+pub mod plan;
 pub mod run;
 pub mod scan;
 pub mod validate;
+pub mod verify;
 
 use crate::cli::{Cli, Command, GlobalArgs, LogFormat};
 use clap::Parser;
@@ -68,6 +71,8 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
     let env = |name: &str| std::env::var(name).ok();
     match cli.command {
         Command::Run(args) => run::run(args, &cli.global, &env).await,
+        Command::Plan(args) => plan::plan(args, &cli.global, &env).await,
+        Command::Verify(args) => verify::verify(args, &cli.global, &env).await,
         Command::Validate(args) => validate::validate(args, &cli.global, &env),
         Command::Emulate(args) => emulate::emulate(args).await,
     }

@@ -1,18 +1,21 @@
 //! `iambatch run INPUT`: validate every row, resolve the accounts, then run the pipeline and write
-//! the results (SPEC §2–§5).
+//! the results (SPEC §2–§5). `plan` and `verify` are the same pass in another engine mode;
+//! `--dry-run` stops before sending and prints the requests instead.
 
-use crate::accounts::{self, AccountKey, EmulatorTarget, Overrides};
-use crate::cli::{GlobalArgs, RunArgs};
+use crate::accounts::{self, AccountKey, AccountPlan, EmulatorTarget, Overrides};
+use crate::cli::{GlobalArgs, RunArgs, SessionArgs};
+use crate::commands::scan::{Scan, scan};
 use crate::commands::validate::input_options;
-use crate::commands::{UsageError, exit, load_config, scan::scan};
+use crate::commands::{UsageError, dry_run, exit, load_config};
 use crate::emulator::{Emulator, EmulatorConfig};
 use crate::engine::backoff::Backoff;
 use crate::engine::client::{AccountClient, RetryPolicy, http_client};
-use crate::engine::execute::ExecOptions;
+use crate::engine::execute::{ExecOptions, Mode};
 use crate::engine::pacer::Pacer;
 use crate::engine::pipeline::{self, Account, Control, Durable, PipelineOptions, Stop, StopReason};
 use crate::input::InputFile;
 use crate::jobs::{Field, ProviderKind};
+use crate::passwords::{SecretsError, SecretsFile};
 use crate::providers::{AccountSpec, provider};
 use crate::report::Status;
 use crate::report::journal::Journal;
@@ -38,6 +41,34 @@ pub async fn run(
     global: &GlobalArgs,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> anyhow::Result<u8> {
+    let options = ExecOptions {
+        mode: Mode::Apply,
+        reset_passwords: args.reset_passwords,
+        verify: args.verify,
+        secrets: None,
+    };
+    if args.dry_run {
+        return dry_run::dry_run(&args.session, &options, global, env).await;
+    }
+    process(&args.session, options, global, env).await
+}
+
+/// Everything a command needs before it sends anything: the checked file and the resolved accounts.
+pub(crate) struct Prepared {
+    pub file: Arc<InputFile>,
+    pub scanned: Scan,
+    pub plans: Vec<AccountPlan>,
+    pub emulator: Option<Emulator>,
+}
+
+/// Reads the config, validates every row (exit 2 on problems unless --skip-invalid), starts the
+/// emulator if asked, and resolves the accounts the rows use.
+pub(crate) async fn prepare(
+    args: &SessionArgs,
+    mode: Mode,
+    global: &GlobalArgs,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> anyhow::Result<Prepared> {
     let config = load_config(global, env)?;
     let overrides = Overrides {
         rate: args.rate.clone(),
@@ -57,10 +88,10 @@ pub async fn run(
     overrides.check_names(&config)?;
 
     let input_path = &args.input.input;
-    let file = Arc::new(InputFile::open(
-        input_path,
-        input_options(&args.input, &config),
-    )?);
+    let mut input_options = input_options(&args.input, &config);
+    // Reading and comparing never generates a password: no secrets file is needed.
+    input_options.secrets_out |= mode != Mode::Apply;
+    let file = Arc::new(InputFile::open(input_path, input_options)?);
     let scanned = scan(&file, |p| eprintln!("{p}"))?;
     if scanned.invalid_rows > 0 && !args.skip_invalid {
         return Err(UsageError(format!(
@@ -71,50 +102,6 @@ pub async fn run(
         ))
         .into());
     }
-
-    let output = args
-        .output
-        .clone()
-        .unwrap_or_else(|| default_output(input_path));
-    let resuming = args.resume && output.exists();
-    if output.exists() && !args.overwrite && !args.resume {
-        return Err(UsageError(format!(
-            "the results file {} already exists: pass --resume to finish that run, --overwrite to replace it, or -o to write elsewhere",
-            output.display()
-        ))
-        .into());
-    }
-
-    // Read actions and read-backs report what they saw.
-    let observed = (scanned.reads || args.verify).then(|| observed_columns(&scanned.providers));
-    let password_columns: Vec<bool> = (0..file.headers().len())
-        .map(|i| file.is_password_column(i))
-        .collect();
-    let schema = Schema::new(file.headers(), password_columns, observed);
-    let journal_path = sidecar(&output, "journal");
-    let (previous, sent) = if resuming {
-        let previous = Previous::load(&output, &schema, args.input.delimiter)?;
-        let changed = changed_rows(&file, &previous)?;
-        if !changed.is_empty() {
-            let shown: Vec<String> = changed.iter().take(20).map(|l| l.to_string()).collect();
-            return Err(UsageError(format!(
-                "cannot resume: {} row(s) that already succeeded have changed since that run (lines {}{}); an edited input cannot be matched to its earlier results. Restore the input, or start a new run with -o",
-                changed.len(),
-                shown.join(", "),
-                if changed.len() > 20 { ", …" } else { "" }
-            ))
-            .into());
-        }
-        (
-            previous,
-            Journal::read(&journal_path)
-                .with_context(|| format!("cannot read the journal {}", journal_path.display()))?,
-        )
-    } else {
-        // A fresh run: an old journal would only mislead a later resume.
-        let _ = std::fs::remove_file(&journal_path);
-        (Previous::default(), Vec::new())
-    };
 
     let emulator = if args.emulator {
         let e = Emulator::start(EmulatorConfig::default())
@@ -135,6 +122,83 @@ pub async fn run(
         env,
         emulator.as_ref().map(|e| e as &dyn EmulatorTarget),
     )?;
+    Ok(Prepared {
+        file,
+        scanned,
+        plans,
+        emulator,
+    })
+}
+
+/// `run`, `plan` and `verify`: every row through the engine in `options.mode`, into the results file.
+pub(crate) async fn process(
+    args: &SessionArgs,
+    mut options: ExecOptions,
+    global: &GlobalArgs,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> anyhow::Result<u8> {
+    let Prepared {
+        file,
+        scanned,
+        plans,
+        emulator,
+    } = prepare(args, options.mode, global, env).await?;
+    let output = args
+        .output
+        .clone()
+        .unwrap_or_else(|| default_output(&args.input.input, options.mode));
+    let resuming = args.resume && output.exists();
+    if output.exists() && !args.overwrite && !args.resume {
+        return Err(UsageError(format!(
+            "the results file {} already exists: pass --resume to finish that run, --overwrite to replace it, or -o to write elsewhere",
+            output.display()
+        ))
+        .into());
+    }
+
+    // Reads, plans, verifies and read-backs report what they saw.
+    let observed = (scanned.reads || options.verify || options.mode != Mode::Apply)
+        .then(|| observed_columns(&scanned.providers));
+    let password_columns = (0..file.headers().len())
+        .map(|i| file.is_password_column(i))
+        .collect();
+    let schema = Schema::new(file.headers(), password_columns, observed);
+    let journal_path = sidecar(&output, "journal");
+    let (previous, sent) = if resuming {
+        let previous = Previous::load(&output, &schema, args.input.delimiter)?;
+        let changed = changed_rows(&file, &previous)?;
+        if !changed.is_empty() {
+            let shown: Vec<String> = changed.iter().take(20).map(|l| l.to_string()).collect();
+            return Err(UsageError(format!(
+                "cannot resume: {} row(s) that already succeeded have changed since that run (lines {}{}); an edited input cannot be matched to its earlier results. Restore the input, or start a new run with -o",
+                changed.len(),
+                shown.join(", "),
+                if changed.len() > 20 { ", …" } else { "" }
+            ))
+            .into());
+        }
+        let sent = Journal::read(&journal_path)
+            .with_context(|| format!("cannot read the journal {}", journal_path.display()))?;
+        (previous, sent)
+    } else {
+        // A fresh run: an old journal would only mislead a later resume.
+        let _ = std::fs::remove_file(&journal_path);
+        (Previous::default(), Vec::new())
+    };
+    let secrets_out = args
+        .input
+        .secrets_out
+        .as_deref()
+        .filter(|_| options.mode == Mode::Apply);
+    if let Some(path) = secrets_out.filter(|p| p.exists()) {
+        return Err(UsageError(format!(
+            "{}; nothing was sent",
+            SecretsError::Exists {
+                path: path.to_path_buf()
+            }
+        ))
+        .into());
+    }
 
     let ca_bundle = match &args.ca_bundle {
         Some(path) => Some(
@@ -179,6 +243,14 @@ pub async fn run(
     let clients: Vec<Arc<AccountClient>> =
         runtime_accounts.iter().map(|a| a.client.clone()).collect();
 
+    // Created last before the results file, so that a configuration error leaves no empty file
+    // behind that the next attempt would refuse.
+    if let Some(path) = secrets_out {
+        options.secrets = Some(Arc::new(
+            SecretsFile::create(path).map_err(|e| UsageError(format!("{e}; nothing was sent")))?,
+        ));
+    }
+
     let writer = if resuming {
         ResultsWriter::resume(&output, schema, args.input.delimiter, previous.valid_len)?
     } else {
@@ -202,10 +274,7 @@ pub async fn run(
     let ticker = progress.spawn_ticker(ticker_done.clone());
 
     let options = PipelineOptions {
-        exec: ExecOptions {
-            reset_passwords: args.reset_passwords,
-            verify: args.verify,
-        },
+        exec: options,
         max_failures: args.max_failures,
     };
     let written = pipeline::run(
@@ -265,13 +334,18 @@ fn changed_rows(file: &InputFile, previous: &Previous) -> anyhow::Result<Vec<u64
     Ok(changed)
 }
 
-/// `<input stem>.results.csv` beside the input.
-pub fn default_output(input: &Path) -> PathBuf {
+/// `<input stem>.results.csv` beside the input (`.plan.csv` for plan, `.verify.csv` for verify).
+pub fn default_output(input: &Path, mode: Mode) -> PathBuf {
     let stem = input
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "input".into());
-    input.with_file_name(format!("{stem}.results.csv"))
+    let kind = match mode {
+        Mode::Apply => "results",
+        Mode::Plan => "plan",
+        Mode::Verify => "verify",
+    };
+    input.with_file_name(format!("{stem}.{kind}.csv"))
 }
 
 /// The `observed_*` columns: the union over the file's providers, in a fixed order.

@@ -5,7 +5,7 @@
 
 use crate::accounts::{AccountKey, AccountPlan};
 use crate::engine::client::{AccountClient, codes};
-use crate::engine::execute::{ExecOptions, execute};
+use crate::engine::execute::{ExecOptions, Mode, execute};
 use crate::engine::user_locks::UserLocks;
 use crate::input::{InputError, InputFile, Problem, RawRow, Validator};
 use crate::jobs::Job;
@@ -35,7 +35,7 @@ pub struct Account {
     pub client: Arc<AccountClient>,
 }
 
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct PipelineOptions {
     pub exec: ExecOptions,
     /// Stop dispatching after this many failed rows.
@@ -179,6 +179,7 @@ pub async fn run(
             let durable = durable.clone();
             let stop = stop.clone();
             let cancel = cancel.clone();
+            let exec = options.exec.clone();
             tasks.spawn(async move {
                 loop {
                     let Some(work) = jobs_rx.lock().await.recv().await else {
@@ -202,22 +203,16 @@ pub async fn run(
                         None => {
                             let _guard = locks.lock(job.user_key()).await;
                             let started = std::time::Instant::now();
-                            if job.action.is_write() {
+                            if job.action.is_write() && exec.mode == Mode::Apply {
                                 durable.journal.note(job.line).map_err(|e| {
                                     EngineError::Internal(format!(
                                         "cannot write the journal beside the results file: {e}"
                                     ))
                                 })?;
                             }
-                            let ex = execute(
-                                &job,
-                                provider,
-                                &client,
-                                options.exec,
-                                prior_ambiguous,
-                                &cancel,
-                            )
-                            .await;
+                            let ex =
+                                execute(&job, provider, &client, &exec, prior_ambiguous, &cancel)
+                                    .await;
                             if ex.status == Some(Status::Failed) {
                                 stop.row_failed(options.max_failures);
                             }
@@ -229,7 +224,7 @@ pub async fn run(
                                 status: ex.status.unwrap_or(Status::Failed),
                                 outcome: ex.outcome,
                                 error_code: failure.as_ref().map(|f| f.code.clone()),
-                                error_message: failure.map(|f| f.message),
+                                error_message: failure.map(|f| f.message).or(ex.note),
                                 attempts: ex.attempts,
                                 http_status: ex.http_status,
                                 request_id: ex.request_id,

@@ -203,6 +203,12 @@ pub trait Provider: Send + Sync + 'static {
     fn check_row(&self, job: &Job) -> Vec<ColumnProblem>;
     /// The desired state of `enforce-mfa` for this row.
     fn mfa_state(&self, job: &Job) -> LoginState;
+    /// Whether the provider makes up a password itself when a row asks for a generated one
+    /// (ucloud's `GenerateRandomPassword`). Otherwise the tool generates it and writes it to
+    /// `--secrets-out` before sending it.
+    fn generates_passwords(&self) -> bool {
+        false
+    }
     /// A user name this row needs resolved to an id before any other request.
     fn name_to_resolve<'a>(&self, _job: &'a Job) -> Option<&'a str> {
         None

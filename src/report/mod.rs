@@ -3,6 +3,7 @@
 
 pub mod cells;
 pub mod journal;
+pub mod masked;
 pub mod previous;
 pub mod progress;
 pub mod results;

@@ -79,6 +79,11 @@ impl Provider for Ucloud {
         }
     }
 
+    /// `GenerateRandomPassword=true`: UCloud makes up the password.
+    fn generates_passwords(&self) -> bool {
+        true
+    }
+
     /// UCloud has one API endpoint for every region.
     fn default_endpoint(&self, _region: Option<&str>) -> Option<String> {
         Some("https://api.ucloud.cn".to_string())

@@ -1,0 +1,126 @@
+//! `run --dry-run`: validates the file and resolves the accounts like `run`, then prints, per row,
+//! the requests `run` would send, built by the providers' own signers with one fixed stamp and
+//! masked (secrets as `***`). Nothing is sent and nothing is written.
+
+use crate::cli::{GlobalArgs, SessionArgs};
+use crate::commands::exit;
+use crate::commands::run::{Prepared, prepare};
+use crate::engine::execute::{ExecOptions, would_send};
+use crate::input::{RawRow, Validator};
+use crate::providers::{AccountSpec, Api, Stamp, provider};
+use crate::report::masked::Masker;
+use crate::secret::Secret;
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::sync::Arc;
+
+/// One account's signer, its placeholder token and the secrets to mask.
+struct Signer {
+    api: Arc<dyn Api>,
+    token: Option<Secret>,
+    secrets: Vec<Secret>,
+}
+
+/// Stands for the token of a token-authenticated account (never fetched: it would be a request).
+const TOKEN_PLACEHOLDER: &str = "(token)";
+
+pub async fn dry_run(
+    args: &SessionArgs,
+    options: &ExecOptions,
+    global: &GlobalArgs,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> anyhow::Result<u8> {
+    let Prepared {
+        file,
+        plans,
+        emulator,
+        ..
+    } = prepare(args, options.mode, global, env).await?;
+    let stamp = Stamp {
+        time: time::OffsetDateTime::now_utc(),
+        nonce: "00000000-0000-0000-0000-000000000000".into(),
+    };
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut accounts = BTreeMap::new();
+    for plan in &plans {
+        let api = plan.provider.connect(&AccountSpec {
+            name: &plan.display,
+            endpoint: &plan.endpoint,
+            keys: &plan.keys,
+        })?;
+        let secrets: Vec<Secret> = plan
+            .provider
+            .secret_keys()
+            .iter()
+            .filter_map(|k| plan.keys.get(k).cloned())
+            .collect();
+        let token = match api.token_request(&stamp) {
+            Some(request) => {
+                let masker = Masker::new(secrets.iter().cloned());
+                writeln!(
+                    out,
+                    "account {}: first a token request\n  {}",
+                    plan.display,
+                    masker.render(&request)
+                )?;
+                Some(Secret::new(TOKEN_PLACEHOLDER))
+            }
+            None => None,
+        };
+        accounts.insert(
+            plan.key.clone(),
+            Signer {
+                api,
+                token,
+                secrets,
+            },
+        );
+    }
+
+    let mut validator = Validator::new(&file);
+    let mut rows = file.rows()?;
+    let mut raw = RawRow::new();
+    while rows.read(&mut raw)? {
+        let job = match validator.check(&raw) {
+            Ok(job) => job,
+            // Only with --skip-invalid: `prepare` refuses a file with problems otherwise.
+            Err(_) => {
+                writeln!(out, "line {}: invalid, not sent", raw.line)?;
+                continue;
+            }
+        };
+        let Some(Signer {
+            api,
+            token,
+            secrets,
+        }) = accounts.get(&(job.provider, job.account.clone()))
+        else {
+            continue;
+        };
+        writeln!(
+            out,
+            "line {}: {} {} {}",
+            job.line,
+            job.provider,
+            job.action,
+            job.user_key()
+        )?;
+        let masker = Masker::new(secrets.iter().chain(&job.password).cloned());
+        let mut written = Ok(());
+        would_send(&job, provider(job.provider), options, |op, note| {
+            let request = api.build(op, &stamp, token.as_ref());
+            let note = note.map(|n| format!("({n})\n  ")).unwrap_or_default();
+            if written.is_ok() {
+                written = write!(out, "  {note}{}", masker.render(&request));
+            }
+        });
+        written?;
+    }
+    out.flush()?;
+    drop(out);
+    eprintln!("dry run: nothing was sent");
+    if let Some(e) = emulator {
+        e.shutdown().await;
+    }
+    Ok(exit::OK)
+}
