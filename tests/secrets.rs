@@ -193,6 +193,40 @@ fn canaries_never_leak_through_any_command_or_mode() {
         state["ucloud"]["users"]["carol"]["login_profile"]["mfa_bind_required"],
         true
     );
+    for (args, what) in [
+        (
+            vec![
+                "plan",
+                input.as_str(),
+                "--no-progress",
+                "--skip-invalid",
+                "-vv",
+                "--overwrite",
+            ],
+            "plan",
+        ),
+        (
+            vec![
+                "verify",
+                input.as_str(),
+                "--no-progress",
+                "--skip-invalid",
+                "-vv",
+                "--overwrite",
+            ],
+            "verify",
+        ),
+        (
+            vec!["run", input.as_str(), "--dry-run", "--skip-invalid", "-vv"],
+            "dry run",
+        ),
+    ] {
+        let out = run(&args, &[], what);
+        assert!(
+            !out.stdout.is_empty() || !out.stderr.is_empty(),
+            "{what} said something"
+        );
+    }
     // Wrong credentials: the providers' error replies (Alibaba's quotes its string to sign).
     run(
         &[
