@@ -31,10 +31,11 @@ impl CliLookup<'_> {
         self.var(&["HOME", "USERPROFILE"]).map(PathBuf::from)
     }
 
-    /// The file named by `var` (a leading `~/` is the home directory), else `relative` under the
-    /// home directory. The flag says the path came from `var`: such a file must exist.
-    pub fn file(&self, var: &str, relative: &str) -> Option<(PathBuf, bool)> {
-        match self.var(&[var]) {
+    /// The file named by the variable `var` (a leading `~/` is the home directory), else `relative`
+    /// under the home directory. The flag says the path came from the variable: such a file must
+    /// exist.
+    pub fn file(&self, var: Option<&str>, relative: &str) -> Option<(PathBuf, bool)> {
+        match var.and_then(|v| self.var(&[v])) {
             Some(p) => Some((self.expand(&p), true)),
             None => self.home().map(|h| (h.join(relative), false)),
         }
@@ -83,15 +84,15 @@ mod tests {
         };
         let lookup = CliLookup { env: &env };
         assert_eq!(
-            lookup.file("SET", ".x/creds"),
+            lookup.file(Some("SET"), ".x/creds"),
             Some((PathBuf::from("/home/op/elsewhere/creds"), true))
         );
         assert_eq!(
-            lookup.file("EMPTY", ".x/creds"),
+            lookup.file(Some("EMPTY"), ".x/creds"),
             Some((PathBuf::from("/home/op/.x/creds"), false))
         );
         let no_home = |_: &str| None;
-        assert_eq!(CliLookup { env: &no_home }.file("SET", ".x"), None);
+        assert_eq!(CliLookup { env: &no_home }.file(Some("SET"), ".x"), None);
     }
 
     #[test]
