@@ -1,7 +1,7 @@
 //! The command line: raw values as clap parses them. `commands` turns them into a validated plan
 //! before any work starts.
 
-use crate::accounts::Rate;
+use crate::accounts::{Overrides, Rate};
 use crate::jobs::{Action, ProviderKind};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -89,15 +89,8 @@ pub struct RunArgs {
     /// Process the valid rows and report the invalid ones with status `invalid`.
     #[arg(long)]
     pub skip_invalid: bool,
-    /// Requests per second, per account or provider: NAME=RPS (RPS may be `unlimited`). Repeatable.
-    #[arg(long, value_name = "NAME=RPS", value_parser = parse_named::<Rate>)]
-    pub rate: Vec<(String, Rate)>,
-    /// Requests in flight: N for every account, or NAME=N. Repeatable.
-    #[arg(long, value_name = "N|NAME=N", value_parser = parse_concurrency)]
-    pub concurrency: Vec<(Option<String>, usize)>,
-    /// Endpoint of an account or provider: NAME=URL. Repeatable.
-    #[arg(long, value_name = "NAME=URL", value_parser = parse_named::<String>)]
-    pub endpoint: Vec<(String, String)>,
+    #[command(flatten)]
+    pub accounts: AccountArgs,
     /// Attempts per request, the first included.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=50))]
     pub max_attempts: u32,
@@ -122,6 +115,40 @@ pub struct RunArgs {
     /// No progress display.
     #[arg(long)]
     pub no_progress: bool,
+}
+
+/// Per-account settings on the command line; they win over the config file (SPEC §4).
+#[derive(Debug, Args)]
+pub struct AccountArgs {
+    /// Requests per second, per account or provider: NAME=RPS (RPS may be `unlimited`). Repeatable.
+    #[arg(long, value_name = "NAME=RPS", value_parser = parse_named::<Rate>)]
+    pub rate: Vec<(String, Rate)>,
+    /// Requests in flight: N for every account, or NAME=N. Repeatable.
+    #[arg(long, value_name = "N|NAME=N", value_parser = parse_concurrency)]
+    pub concurrency: Vec<(Option<String>, usize)>,
+    /// Endpoint of an account or provider: NAME=URL. Repeatable.
+    #[arg(long, value_name = "NAME=URL", value_parser = parse_named::<String>)]
+    pub endpoint: Vec<(String, String)>,
+}
+
+impl AccountArgs {
+    pub fn overrides(&self) -> Overrides {
+        Overrides {
+            rate: self.rate.clone(),
+            concurrency: self
+                .concurrency
+                .iter()
+                .filter_map(|(n, c)| n.clone().map(|n| (n, *c)))
+                .collect(),
+            concurrency_all: self
+                .concurrency
+                .iter()
+                .rev()
+                .find(|(n, _)| n.is_none())
+                .map(|(_, c)| *c),
+            endpoint: self.endpoint.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -222,13 +249,19 @@ mod tests {
             panic!("run")
         };
         assert_eq!(
-            run.rate,
+            run.accounts.rate,
             vec![
                 ("aliyun".into(), Rate::PerSecond(10.0)),
                 ("hq".into(), Rate::Unlimited)
             ]
         );
-        assert_eq!(run.concurrency, vec![(None, 4), (Some("kl".into()), 2)]);
+        assert_eq!(
+            run.accounts.concurrency,
+            vec![(None, 4), (Some("kl".into()), 2)]
+        );
+        let overrides = run.accounts.overrides();
+        assert_eq!(overrides.concurrency_all, Some(4));
+        assert_eq!(overrides.concurrency, vec![("kl".to_string(), 2)]);
         assert_eq!(run.input.delimiter, b';');
         assert!(Cli::try_parse_from(["iambatch", "run", "x", "--rate", "aliyun"]).is_err());
         assert!(Cli::try_parse_from(["iambatch", "run", "x", "--rate", "aliyun=-1"]).is_err());

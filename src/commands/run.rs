@@ -1,7 +1,7 @@
 //! `iambatch run INPUT`: validate every row, resolve the accounts, then run the pipeline and write
 //! the results (SPEC §2–§5).
 
-use crate::accounts::{self, AccountKey, EmulatorTarget, Overrides};
+use crate::accounts::{self, AccountKey, EmulatorTarget};
 use crate::cli::{GlobalArgs, RunArgs};
 use crate::commands::validate::input_options;
 use crate::commands::{UsageError, exit, load_config, scan::scan};
@@ -36,21 +36,7 @@ pub async fn run(
     env: &dyn Fn(&str) -> Option<String>,
 ) -> anyhow::Result<u8> {
     let config = load_config(global, env)?;
-    let overrides = Overrides {
-        rate: args.rate.clone(),
-        concurrency: args
-            .concurrency
-            .iter()
-            .filter_map(|(n, c)| n.clone().map(|n| (n, *c)))
-            .collect(),
-        concurrency_all: args
-            .concurrency
-            .iter()
-            .rev()
-            .find(|(n, _)| n.is_none())
-            .map(|(_, c)| *c),
-        endpoint: args.endpoint.clone(),
-    };
+    let overrides = args.accounts.overrides();
     overrides.check_names(&config)?;
 
     let input_path = &args.input.input;
