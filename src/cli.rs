@@ -15,6 +15,15 @@ Examples:
   Require MFA for every user in a file, 10 requests/s on the aliyun default account:
     iambatch run mfa.csv --action enforce-mfa --rate aliyun=10";
 
+const ACCOUNTS_EXAMPLES: &str = "\
+Examples:
+  Every provider's default account and every account of ./iambatch.toml:
+    iambatch accounts
+  Only the accounts a file uses, with the endpoint a run would get:
+    iambatch accounts users.csv --endpoint huawei=https://iam.example-kl-endpoint
+  Credentials from the aliyun CLI's profile 'ops' (~/.aliyun/config.json):
+    ALIBABA_CLOUD_PROFILE=ops iambatch accounts";
+
 #[derive(Debug, Parser)]
 #[command(name = "iambatch", version, about = "Apply login-profile and MFA / login-protection changes to many cloud IAM users from a CSV file", after_help = EXAMPLES)]
 pub struct Cli {
@@ -54,6 +63,10 @@ pub enum Command {
     Run(RunArgs),
     /// Check INPUT without sending anything: exit 0 when clean, 2 with every problem listed.
     Validate(InputArgs),
+    /// Show the accounts a run would use: provider, endpoint, credential source, rate, concurrency
+    /// (never a credential value). Exit 2 when one cannot be used.
+    #[command(after_help = ACCOUNTS_EXAMPLES)]
+    Accounts(AccountsArgs),
     /// Serve the providers' APIs locally (for tests and rehearsals); prints its endpoints as one JSON line.
     Emulate(EmulateArgs),
 }
@@ -115,6 +128,24 @@ pub struct RunArgs {
     /// No progress display.
     #[arg(long)]
     pub no_progress: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AccountsArgs {
+    /// Only the accounts this input file uses (default: every provider's default account and every
+    /// account of the config file).
+    pub input: Option<PathBuf>,
+    /// Provider for rows without a provider column.
+    #[arg(long, value_parser = parse_provider, requires = "input")]
+    pub provider: Option<ProviderKind>,
+    /// Action for rows without an action column.
+    #[arg(long, value_parser = parse_action, requires = "input")]
+    pub action: Option<Action>,
+    /// Field delimiter of INPUT: `,` (default), `;`, `tab` or any single character.
+    #[arg(long, default_value = ",", value_parser = parse_delimiter)]
+    pub delimiter: u8,
+    #[command(flatten)]
+    pub accounts: AccountArgs,
 }
 
 /// Per-account settings on the command line; they win over the config file (SPEC §4).

@@ -2,6 +2,7 @@
 //! to exit codes (SPEC §6): 0 all rows succeeded or skipped, 1 some row failed, was invalid or not
 //! attempted, 2 usage/configuration/input error before anything was sent, 130 interrupted.
 
+pub mod accounts;
 pub mod emulate;
 pub mod run;
 pub mod scan;
@@ -59,6 +60,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
         Command::Run(args) => run::run(args, &cli.global, &env).await,
         Command::Validate(args) => validate::validate(args, &cli.global, &env),
+        Command::Accounts(args) => accounts::accounts(args, &cli.global, &env),
         Command::Emulate(args) => emulate::emulate(args).await,
     }
 }
