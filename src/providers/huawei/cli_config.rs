@@ -63,7 +63,8 @@ fn section_keys(text: &str, wanted: Option<&str>) -> Result<(String, Keys), Stri
             keys.insert(key, Secret::new(v.as_str()));
         }
     }
-    for key in ["ak", "sk", "domain_id"] {
+    // domain_id may come from the config account instead; connecting reports it if missing.
+    for key in ["ak", "sk"] {
         if keys.get(key).is_none() {
             return Err(format!(
                 "[{section}] has no {key}: IAM needs ak, sk and domain_id (the account ID, shown on the console's My Credentials page)"
@@ -137,8 +138,11 @@ security_token =
         assert_eq!(get(&keys, "ak").as_deref(), Some("GLOBAL-AK"));
         assert_eq!(get(&keys, "sk").as_deref(), Some("global-sk"));
         assert_eq!(get(&keys, "security_token"), None, "empty is unset");
-        let e = section_keys(FILE, Some("basic")).unwrap_err();
-        assert!(e.contains("[basic] has no domain_id"), "{e}");
+        let (_, keys) = section_keys(FILE, Some("basic")).unwrap();
+        assert_eq!(get(&keys, "ak").as_deref(), Some("BASIC-AK"));
+        assert_eq!(get(&keys, "domain_id"), None);
+        let e = section_keys("[global]\nak = a\n", None).unwrap_err();
+        assert!(e.contains("[global] has no sk"), "{e}");
         let basic_only = "[basic]\nak=a\nsk=s\ndomain_id=d\nsecurity_token=t\n";
         let (section, keys) = section_keys(basic_only, None).unwrap();
         assert_eq!(section, "basic");
