@@ -6,3 +6,4 @@ mod util;
 mod aliyun;
 mod cli;
 mod credentials;
+mod https;
