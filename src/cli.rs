@@ -9,11 +9,46 @@ use std::path::PathBuf;
 const EXAMPLES: &str = "\
 Examples:
   Try it with no cloud account (the built-in emulator):
-    iambatch run samples/onboarding.csv --emulator -o /tmp/onboarding.results.csv
+    iambatch run samples/onboarding-finance.csv --emulator -o /tmp/onboarding.results.csv
   Check a file without sending anything:
     iambatch validate users.csv
+  See which credentials and endpoints a file would use:
+    iambatch accounts users.csv
   Require MFA for every user in a file, 10 requests/s on the aliyun default account:
-    iambatch run mfa.csv --action enforce-mfa --rate aliyun=10";
+    iambatch run mfa.csv --action enforce-mfa --rate aliyun=10
+
+Shell completions and the man page: `iambatch completions bash|zsh|fish|elvish|powershell`,
+`iambatch man [SUBCOMMAND]`.";
+
+const RUN_EXAMPLES: &str = "\
+Examples:
+  Onboard a department; results go to users.results.csv beside the input:
+    iambatch run users.csv
+  Rehearse on the built-in emulator (no cloud account, test credentials):
+    iambatch run samples/onboarding-finance.csv --emulator -o /tmp/onboarding.results.csv
+  Require MFA for every user listed, 10 requests/s on the aliyun default account:
+    iambatch run mfa.csv --provider aliyun --action enforce-mfa --rate aliyun=10
+  Valid rows only, reading back each write, stopping after 50 failed rows:
+    iambatch run users.csv --skip-invalid --verify --max-failures 50
+  Huawei's Kuala Lumpur cloud behind a TLS-inspecting proxy:
+    HTTPS_PROXY=http://proxy.corp:3128 iambatch run kl.csv \\
+      --endpoint huawei=https://iam.example-kl-endpoint --ca-bundle corp-ca.pem";
+
+const VALIDATE_EXAMPLES: &str = "\
+Examples:
+  iambatch validate users.csv
+  A semicolon-separated export without provider and action columns:
+    iambatch validate export.csv --delimiter ';' --provider aliyun --action ensure-login-profile";
+
+const EMULATE_EXAMPLES: &str = "\
+Examples:
+  The demo users that `run --emulator` starts with:
+    iambatch emulate --demo
+  A throttling, flaky provider that logs every request:
+    iambatch emulate --rate 20 --fault-rate 0.05 --drop-rate 0.01 --request-log requests.jsonl
+  Then point runs at the printed endpoint with the emulator's test keys:
+    IAMBATCH_ALIYUN_ENDPOINT=http://127.0.0.1:PORT ALIBABA_CLOUD_ACCESS_KEY_ID=emulator-aliyun-key \\
+      ALIBABA_CLOUD_ACCESS_KEY_SECRET=emulator-aliyun-secret iambatch run users.csv";
 
 const ACCOUNTS_EXAMPLES: &str = "\
 Examples:
@@ -60,15 +95,24 @@ pub enum LogFormat {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Apply every row of INPUT and write a results CSV.
+    #[command(after_help = RUN_EXAMPLES)]
     Run(RunArgs),
     /// Check INPUT without sending anything: exit 0 when clean, 2 with every problem listed.
+    #[command(after_help = VALIDATE_EXAMPLES)]
     Validate(InputArgs),
     /// Show the accounts a run would use: provider, endpoint, credential source, rate, concurrency
     /// (never a credential value). Exit 2 when one cannot be used.
     #[command(after_help = ACCOUNTS_EXAMPLES)]
     Accounts(AccountsArgs),
     /// Serve the providers' APIs locally (for tests and rehearsals); prints its endpoints as one JSON line.
+    #[command(after_help = EMULATE_EXAMPLES)]
     Emulate(EmulateArgs),
+    /// Print a shell completion script to stdout.
+    #[command(hide = true)]
+    Completions { shell: clap_complete::Shell },
+    /// Print the man page (roff) of iambatch, or of one subcommand, to stdout.
+    #[command(hide = true)]
+    Man { subcommand: Option<String> },
 }
 
 #[derive(Debug, Args)]
@@ -255,6 +299,26 @@ fn parse_concurrency(s: &str) -> Result<(Option<String>, usize), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_definitions_are_consistent_and_every_command_has_examples() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+        for sub in Cli::command().get_subcommands() {
+            if sub.is_hide_set() || sub.get_name() == "help" {
+                continue;
+            }
+            let examples = sub
+                .get_after_help()
+                .map(|h| h.to_string())
+                .unwrap_or_default();
+            assert!(
+                examples.starts_with("Examples:"),
+                "{} has no examples",
+                sub.get_name()
+            );
+        }
+    }
 
     #[test]
     fn named_values_and_delimiters() {

@@ -7,3 +7,4 @@ mod aliyun;
 mod cli;
 mod credentials;
 mod https;
+mod terminal;

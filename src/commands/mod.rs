@@ -3,6 +3,7 @@
 //! attempted, 2 usage/configuration/input error before anything was sent, 130 interrupted.
 
 pub mod accounts;
+pub mod docs;
 pub mod emulate;
 pub mod run;
 pub mod scan;
@@ -62,6 +63,8 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Command::Validate(args) => validate::validate(args, &cli.global, &env),
         Command::Accounts(args) => accounts::accounts(args, &cli.global, &env),
         Command::Emulate(args) => emulate::emulate(args).await,
+        Command::Completions { shell } => docs::completions(shell),
+        Command::Man { subcommand } => docs::man(subcommand.as_deref()),
     }
 }
 
