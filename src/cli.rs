@@ -1,7 +1,7 @@
 //! The command line: raw values as clap parses them. `commands` turns them into a validated plan
 //! before any work starts.
 
-use crate::accounts::Rate;
+use crate::accounts::{Overrides, Rate};
 use crate::jobs::{Action, ProviderKind};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -9,9 +9,11 @@ use std::path::PathBuf;
 const EXAMPLES: &str = "\
 Examples:
   Try it with no cloud account (the built-in emulator):
-    iambatch run samples/onboarding.csv --emulator -o /tmp/onboarding.results.csv
+    iambatch run samples/onboarding-finance.csv --emulator -o /tmp/onboarding.results.csv
   Check a file without sending anything:
     iambatch validate users.csv
+  See which credentials and endpoints a file would use:
+    iambatch accounts users.csv
   Require MFA for every user in a file, 10 requests/s on the aliyun default account:
     iambatch plan mfa.csv --action enforce-mfa --rate aliyun=10
     iambatch run mfa.csv --action enforce-mfa --rate aliyun=10
@@ -19,7 +21,63 @@ Examples:
   See the requests a run would send, secrets masked, without sending anything:
     iambatch run users.csv --dry-run
   Onboard users with generated passwords (written only to the 0600 file):
-    iambatch run onboarding.csv --secrets-out passwords.csv";
+    iambatch run onboarding.csv --secrets-out passwords.csv
+
+Shell completions and the man page: `iambatch completions bash|zsh|fish|elvish|powershell`,
+`iambatch man [SUBCOMMAND]`.";
+
+const RUN_EXAMPLES: &str = "\
+Examples:
+  Onboard a department; results go to users.results.csv beside the input:
+    iambatch run users.csv
+  Rehearse on the built-in emulator (no cloud account, test credentials):
+    iambatch run samples/onboarding-finance.csv --emulator -o /tmp/onboarding.results.csv
+  Require MFA for every user listed, 10 requests/s on the aliyun default account:
+    iambatch run mfa.csv --provider aliyun --action enforce-mfa --rate aliyun=10
+  Valid rows only, reading back each write, stopping after 50 failed rows:
+    iambatch run users.csv --skip-invalid --verify --max-failures 50
+  Huawei's Kuala Lumpur cloud behind a TLS-inspecting proxy:
+    HTTPS_PROXY=http://proxy.corp:3128 iambatch run kl.csv \\
+      --endpoint huawei=https://iam.example-kl-endpoint --ca-bundle corp-ca.pem";
+
+const PLAN_EXAMPLES: &str = "\
+Examples:
+  What would a mass-MFA run change? (reads only; results in mfa.plan.csv)
+    iambatch plan mfa.csv --action enforce-mfa
+  Rehearse the onboarding sample on the emulator: every row would-create:
+    iambatch plan samples/onboarding-finance.csv --emulator -o /tmp/onboarding.plan.csv";
+
+const VERIFY_EXAMPLES: &str = "\
+Examples:
+  Prove a run took effect (reads only; results in mfa.verify.csv, failed rows name the fields):
+    iambatch verify mfa.csv --action enforce-mfa
+  Only the accounts of one provider, at a gentle rate:
+    iambatch verify users.csv --provider huawei --rate huawei=5";
+
+const VALIDATE_EXAMPLES: &str = "\
+Examples:
+  iambatch validate users.csv
+  A semicolon-separated export without provider and action columns:
+    iambatch validate export.csv --delimiter ';' --provider aliyun --action ensure-login-profile";
+
+const EMULATE_EXAMPLES: &str = "\
+Examples:
+  The demo users that `run --emulator` starts with:
+    iambatch emulate --demo
+  A throttling, flaky provider that logs every request:
+    iambatch emulate --rate 20 --fault-rate 0.05 --drop-rate 0.01 --request-log requests.jsonl
+  Then point runs at the printed endpoint with the emulator's test keys:
+    IAMBATCH_ALIYUN_ENDPOINT=http://127.0.0.1:PORT ALIBABA_CLOUD_ACCESS_KEY_ID=emulator-aliyun-key \\
+      ALIBABA_CLOUD_ACCESS_KEY_SECRET=emulator-aliyun-secret iambatch run users.csv";
+
+const ACCOUNTS_EXAMPLES: &str = "\
+Examples:
+  Every provider's default account and every account of ./iambatch.toml:
+    iambatch accounts
+  Only the accounts a file uses, with the endpoint a run would get:
+    iambatch accounts users.csv --endpoint huawei=https://iam.example-kl-endpoint
+  Credentials from the aliyun CLI's profile 'ops' (~/.aliyun/config.json):
+    ALIBABA_CLOUD_PROFILE=ops iambatch accounts";
 
 #[derive(Debug, Parser)]
 #[command(name = "iambatch", version, about = "Apply login-profile and MFA / login-protection changes to many cloud IAM users from a CSV file", after_help = EXAMPLES)]
@@ -57,17 +115,32 @@ pub enum LogFormat {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Apply every row of INPUT and write a results CSV.
+    #[command(after_help = RUN_EXAMPLES)]
     Run(RunArgs),
     /// Read the current state of every row and write a results CSV whose outcome says what `run`
     /// would do (would-create, would-update, unchanged, conflict); sends no writes.
+    #[command(after_help = PLAN_EXAMPLES)]
     Plan(PlanArgs),
     /// Read back every row after a run: succeeded when the provider's state matches the row,
     /// failed (error_code differs) naming the differing fields otherwise.
+    #[command(after_help = VERIFY_EXAMPLES)]
     Verify(SessionArgs),
     /// Check INPUT without sending anything: exit 0 when clean, 2 with every problem listed.
+    #[command(after_help = VALIDATE_EXAMPLES)]
     Validate(InputArgs),
+    /// Show the accounts a run would use: provider, endpoint, credential source, rate, concurrency
+    /// (never a credential value). Exit 2 when one cannot be used.
+    #[command(after_help = ACCOUNTS_EXAMPLES)]
+    Accounts(AccountsArgs),
     /// Serve the providers' APIs locally (for tests and rehearsals); prints its endpoints as one JSON line.
+    #[command(after_help = EMULATE_EXAMPLES)]
     Emulate(EmulateArgs),
+    /// Print a shell completion script to stdout.
+    #[command(hide = true)]
+    Completions { shell: clap_complete::Shell },
+    /// Print the man page (roff) of iambatch, or of one subcommand, to stdout.
+    #[command(hide = true)]
+    Man { subcommand: Option<String> },
 }
 
 #[derive(Debug, Args)]
@@ -108,15 +181,8 @@ pub struct SessionArgs {
     /// Process the valid rows and report the invalid ones with status `invalid`.
     #[arg(long)]
     pub skip_invalid: bool,
-    /// Requests per second, per account or provider: NAME=RPS (RPS may be `unlimited`). Repeatable.
-    #[arg(long, value_name = "NAME=RPS", value_parser = parse_named::<Rate>)]
-    pub rate: Vec<(String, Rate)>,
-    /// Requests in flight: N for every account, or NAME=N. Repeatable.
-    #[arg(long, value_name = "N|NAME=N", value_parser = parse_concurrency)]
-    pub concurrency: Vec<(Option<String>, usize)>,
-    /// Endpoint of an account or provider: NAME=URL. Repeatable.
-    #[arg(long, value_name = "NAME=URL", value_parser = parse_named::<String>)]
-    pub endpoint: Vec<(String, String)>,
+    #[command(flatten)]
+    pub accounts: AccountArgs,
     /// Attempts per request, the first included.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=50))]
     pub max_attempts: u32,
@@ -159,6 +225,58 @@ pub struct PlanArgs {
     /// Plan for `run --reset-passwords`: ensure-login-profile rows also set existing users' passwords.
     #[arg(long)]
     pub reset_passwords: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AccountsArgs {
+    /// Only the accounts this input file uses (default: every provider's default account and every
+    /// account of the config file).
+    pub input: Option<PathBuf>,
+    /// Provider for rows without a provider column.
+    #[arg(long, value_parser = parse_provider, requires = "input")]
+    pub provider: Option<ProviderKind>,
+    /// Action for rows without an action column.
+    #[arg(long, value_parser = parse_action, requires = "input")]
+    pub action: Option<Action>,
+    /// Field delimiter of INPUT: `,` (default), `;`, `tab` or any single character.
+    #[arg(long, default_value = ",", value_parser = parse_delimiter)]
+    pub delimiter: u8,
+    #[command(flatten)]
+    pub accounts: AccountArgs,
+}
+
+/// Per-account settings on the command line; they win over the config file (SPEC §4).
+#[derive(Debug, Args)]
+pub struct AccountArgs {
+    /// Requests per second, per account or provider: NAME=RPS (RPS may be `unlimited`). Repeatable.
+    #[arg(long, value_name = "NAME=RPS", value_parser = parse_named::<Rate>)]
+    pub rate: Vec<(String, Rate)>,
+    /// Requests in flight: N for every account, or NAME=N. Repeatable.
+    #[arg(long, value_name = "N|NAME=N", value_parser = parse_concurrency)]
+    pub concurrency: Vec<(Option<String>, usize)>,
+    /// Endpoint of an account or provider: NAME=URL. Repeatable.
+    #[arg(long, value_name = "NAME=URL", value_parser = parse_named::<String>)]
+    pub endpoint: Vec<(String, String)>,
+}
+
+impl AccountArgs {
+    pub fn overrides(&self) -> Overrides {
+        Overrides {
+            rate: self.rate.clone(),
+            concurrency: self
+                .concurrency
+                .iter()
+                .filter_map(|(n, c)| n.clone().map(|n| (n, *c)))
+                .collect(),
+            concurrency_all: self
+                .concurrency
+                .iter()
+                .rev()
+                .find(|(n, _)| n.is_none())
+                .map(|(_, c)| *c),
+            endpoint: self.endpoint.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -239,6 +357,26 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_definitions_are_consistent_and_every_command_has_examples() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+        for sub in Cli::command().get_subcommands() {
+            if sub.is_hide_set() || sub.get_name() == "help" {
+                continue;
+            }
+            let examples = sub
+                .get_after_help()
+                .map(|h| h.to_string())
+                .unwrap_or_default();
+            assert!(
+                examples.starts_with("Examples:"),
+                "{} has no examples",
+                sub.get_name()
+            );
+        }
+    }
+
+    #[test]
     fn named_values_and_delimiters() {
         let cli = Cli::try_parse_from([
             "iambatch",
@@ -263,13 +401,19 @@ mod tests {
         };
         let run = run.session;
         assert_eq!(
-            run.rate,
+            run.accounts.rate,
             vec![
                 ("aliyun".into(), Rate::PerSecond(10.0)),
                 ("hq".into(), Rate::Unlimited)
             ]
         );
-        assert_eq!(run.concurrency, vec![(None, 4), (Some("kl".into()), 2)]);
+        assert_eq!(
+            run.accounts.concurrency,
+            vec![(None, 4), (Some("kl".into()), 2)]
+        );
+        let overrides = run.accounts.overrides();
+        assert_eq!(overrides.concurrency_all, Some(4));
+        assert_eq!(overrides.concurrency, vec![("kl".to_string(), 2)]);
         assert_eq!(run.input.delimiter, b';');
         assert!(Cli::try_parse_from(["iambatch", "run", "x", "--rate", "aliyun"]).is_err());
         assert!(Cli::try_parse_from(["iambatch", "run", "x", "--rate", "aliyun=-1"]).is_err());
@@ -286,7 +430,7 @@ mod tests {
             panic!("plan")
         };
         assert_eq!(
-            plan.session.rate,
+            plan.session.accounts.rate,
             vec![("aliyun".into(), Rate::PerSecond(5.0))]
         );
         let cli = Cli::try_parse_from(["iambatch", "verify", "in.csv", "--emulator"]).unwrap();

@@ -5,9 +5,12 @@ mod util;
 
 mod aliyun;
 mod cli;
+mod credentials;
 mod hostile;
+mod https;
 mod huawei;
 mod operator;
 mod resume;
 mod secrets;
+mod terminal;
 mod ucloud;

@@ -19,6 +19,8 @@ pub struct AccountConfig {
     pub region: Option<String>,
     pub rate: Option<Rate>,
     pub concurrency: Option<usize>,
+    /// A profile of the provider's official CLI file to take credentials from.
+    pub profile: Option<String>,
     /// The credentials, or why they could not be read (reported only if a run uses the account).
     pub keys: Result<Keys, String>,
 }
@@ -169,6 +171,7 @@ fn parse_account(
         region: text("region")?,
         rate,
         concurrency,
+        profile: text("profile")?,
         keys,
     })
 }

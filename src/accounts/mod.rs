@@ -1,5 +1,6 @@
 //! Accounts: a provider, an endpoint, credentials, a rate and a concurrency (SPEC §4). Each provider
-//! has a default account built from the environment; more are named in the TOML config file. Command
+//! has a default account built from the environment, or from its official CLI's credentials file
+//! when the environment has none; more are named in the TOML config file. Command
 //! line overrides name an account or a provider; this module turns all of it into one resolved
 //! [`AccountPlan`] per account a run needs, before anything is sent.
 
@@ -7,6 +8,7 @@ pub mod config;
 pub mod endpoint;
 
 use crate::jobs::ProviderKind;
+use crate::providers::cli_files::CliLookup;
 use crate::providers::{Keys, Provider, provider};
 use crate::secret::Secret;
 pub use config::{AccountConfig, Config};
@@ -177,42 +179,15 @@ fn resolve_one(
     };
     let endpoint = endpoint::parse(&endpoint_text).map_err(account_err)?;
 
-    let (keys, credential_source) = match (emulator, named) {
-        (Some(_), _) => {
+    let (keys, credential_source) = match emulator {
+        Some(_) => {
             let mut keys = Keys::default();
             for (k, v) in p.emulator_keys() {
                 keys.insert(k, Secret::new(*v));
             }
             (keys, "the emulator's test credentials".to_string())
         }
-        (None, Some(account)) => (
-            account.keys.clone().map_err(account_err)?,
-            format!("config file [accounts.{name}]"),
-        ),
-        (None, None) => {
-            let mut keys = Keys::default();
-            let mut used = Vec::new();
-            for (k, vars) in p.env_keys() {
-                if let Some((var, value)) = vars
-                    .iter()
-                    .find_map(|v| env(v).filter(|x| !x.is_empty()).map(|x| (v, x)))
-                {
-                    keys.insert(k, Secret::new(value));
-                    used.push(*var);
-                }
-            }
-            (
-                keys,
-                format!(
-                    "environment ({})",
-                    if used.is_empty() {
-                        "none set".into()
-                    } else {
-                        used.join(", ")
-                    }
-                ),
-            )
-        }
+        None => credentials(p, name, named, env).map_err(account_err)?,
     };
 
     Ok(AccountPlan {
@@ -227,6 +202,55 @@ fn resolve_one(
         },
         concurrency,
         credential_source,
+    })
+}
+
+/// The account's credentials and where they came from. A named account: its config section, over
+/// the CLI profile it names. The default account: the environment, or when it sets none of the
+/// provider's variables, the official CLI's file.
+fn credentials(
+    p: &dyn Provider,
+    name: &str,
+    named: Option<&AccountConfig>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<(Keys, String), String> {
+    let lookup = CliLookup { env };
+    if let Some(account) = named {
+        let own = account.keys.clone()?;
+        let section = format!("config file [accounts.{name}]");
+        let Some(profile) = &account.profile else {
+            return Ok((own, section));
+        };
+        let cli = p.cli_profile_keys(&lookup, Some(profile))?.ok_or_else(|| {
+            format!(
+                "names profile '{profile}', but iambatch reads no {} CLI file: remove `profile` and give the credentials in the section",
+                p.kind()
+            )
+        })?;
+        let mut keys = cli.keys;
+        keys.0.extend(own.0);
+        return Ok((keys, format!("{section} with {}", cli.source)));
+    }
+    let mut keys = Keys::default();
+    let mut used = Vec::new();
+    for (k, vars) in p.env_keys() {
+        if let Some((var, value)) = vars
+            .iter()
+            .find_map(|v| env(v).filter(|x| !x.is_empty()).map(|x| (v, x)))
+        {
+            keys.insert(k, Secret::new(value));
+            used.push(*var);
+        }
+    }
+    if !used.is_empty() {
+        return Ok((keys, format!("environment ({})", used.join(", "))));
+    }
+    Ok(match p.cli_profile_keys(&lookup, None)? {
+        Some(cli) => (cli.keys, cli.source),
+        None => (
+            keys,
+            "none found (no credential environment variables, no CLI credentials file)".into(),
+        ),
     })
 }
 

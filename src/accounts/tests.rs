@@ -2,7 +2,7 @@ use super::*;
 use std::collections::HashMap;
 use std::path::Path;
 
-fn env_of(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+fn env_of(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + use<> {
     let map: HashMap<String, String> = vars
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -172,4 +172,111 @@ fn override_names_must_exist() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("'hqq'"), "{e}");
+}
+
+const ALIYUN_CLI: &str = r#"{"current": "ops", "profiles": [
+    {"name": "ops", "mode": "AK", "access_key_id": "LTAI-cli", "access_key_secret": "cli-secret"},
+    {"name": "sts", "mode": "StsToken", "access_key_id": "STS-cli", "access_key_secret": "sts-secret", "sts_token": "sts-token"}
+]}"#;
+
+/// A home directory holding `~/.aliyun/config.json`.
+fn aliyun_home() -> tempfile::TempDir {
+    let home = tempfile::tempdir().unwrap();
+    std::fs::create_dir(home.path().join(".aliyun")).unwrap();
+    std::fs::write(home.path().join(".aliyun/config.json"), ALIYUN_CLI).unwrap();
+    home
+}
+
+#[test]
+fn the_default_account_falls_back_to_the_cli_file_only_without_environment_keys() {
+    let home = aliyun_home();
+    let h = home.path().display().to_string();
+    let env = env_of(&[("HOME", &h)]);
+    let plans = resolve(
+        &Config::default(),
+        &Overrides::default(),
+        &[aliyun("")],
+        &env,
+        None,
+    )
+    .unwrap();
+    assert_eq!(
+        plans[0].keys.get("access_key_secret").unwrap().expose(),
+        "cli-secret"
+    );
+    assert!(
+        plans[0]
+            .credential_source
+            .starts_with("aliyun CLI profile 'ops' (mode AK) in "),
+        "{}",
+        plans[0].credential_source
+    );
+    assert!(!plans[0].credential_source.contains("cli-secret"));
+
+    let env = env_of(&[("HOME", &h), ("ALIBABA_CLOUD_ACCESS_KEY_ID", "env-id")]);
+    let plans = resolve(
+        &Config::default(),
+        &Overrides::default(),
+        &[aliyun("")],
+        &env,
+        None,
+    )
+    .unwrap();
+    assert_eq!(
+        plans[0].credential_source,
+        "environment (ALIBABA_CLOUD_ACCESS_KEY_ID)"
+    );
+    assert!(plans[0].keys.get("access_key_secret").is_none());
+}
+
+#[test]
+fn a_named_account_takes_its_profile_and_its_own_keys_win() {
+    let home = aliyun_home();
+    let h = home.path().display().to_string();
+    let env = env_of(&[("HOME", &h)]);
+    let text = "[accounts.sts]\nprovider = \"aliyun\"\nprofile = \"sts\"\n\n\
+                [accounts.mixed]\nprovider = \"aliyun\"\nprofile = \"ops\"\naccess_key_id = \"LTAI-own\"\n\n\
+                [accounts.typo]\nprovider = \"aliyun\"\nprofile = \"opps\"\n";
+    let config = Config::parse(text, Path::new("iambatch.toml"), &env).unwrap();
+    let plans = resolve(
+        &config,
+        &Overrides::default(),
+        &[aliyun("sts"), aliyun("mixed")],
+        &env,
+        None,
+    )
+    .unwrap();
+    assert_eq!(
+        plans[0].keys.get("security_token").unwrap().expose(),
+        "sts-token"
+    );
+    assert!(
+        plans[0].credential_source.starts_with(
+            "config file [accounts.sts] with aliyun CLI profile 'sts' (mode StsToken)"
+        ),
+        "{}",
+        plans[0].credential_source
+    );
+    assert_eq!(
+        plans[1].keys.get("access_key_id").unwrap().expose(),
+        "LTAI-own"
+    );
+    assert_eq!(
+        plans[1].keys.get("access_key_secret").unwrap().expose(),
+        "cli-secret"
+    );
+    let e = resolve(
+        &config,
+        &Overrides::default(),
+        &[aliyun("typo")],
+        &env,
+        None,
+    )
+    .err()
+    .unwrap()
+    .to_string();
+    assert!(
+        e.contains("'typo'") && e.contains("no profile 'opps'"),
+        "{e}"
+    );
 }

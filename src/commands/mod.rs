@@ -2,6 +2,8 @@
 //! to exit codes (SPEC §6): 0 all rows succeeded or skipped, 1 some row failed, was invalid or not
 //! attempted, 2 usage/configuration/input error before anything was sent, 130 interrupted.
 
+pub mod accounts;
+pub mod docs;
 pub mod dry_run;
 pub mod emulate;
 pub mod plan;
@@ -74,7 +76,10 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Command::Plan(args) => plan::plan(args, &cli.global, &env).await,
         Command::Verify(args) => verify::verify(args, &cli.global, &env).await,
         Command::Validate(args) => validate::validate(args, &cli.global, &env),
+        Command::Accounts(args) => accounts::accounts(args, &cli.global, &env),
         Command::Emulate(args) => emulate::emulate(args).await,
+        Command::Completions { shell } => docs::completions(shell),
+        Command::Man { subcommand } => docs::man(subcommand.as_deref()),
     }
 }
 

@@ -2,7 +2,7 @@
 //! the results (SPEC §2–§5). `plan` and `verify` are the same pass in another engine mode;
 //! `--dry-run` stops before sending and prints the requests instead.
 
-use crate::accounts::{self, AccountKey, AccountPlan, EmulatorTarget, Overrides};
+use crate::accounts::{self, AccountKey, AccountPlan, EmulatorTarget};
 use crate::cli::{GlobalArgs, RunArgs, SessionArgs};
 use crate::commands::scan::{Scan, scan};
 use crate::commands::validate::input_options;
@@ -70,21 +70,7 @@ pub(crate) async fn prepare(
     env: &dyn Fn(&str) -> Option<String>,
 ) -> anyhow::Result<Prepared> {
     let config = load_config(global, env)?;
-    let overrides = Overrides {
-        rate: args.rate.clone(),
-        concurrency: args
-            .concurrency
-            .iter()
-            .filter_map(|(n, c)| n.clone().map(|n| (n, *c)))
-            .collect(),
-        concurrency_all: args
-            .concurrency
-            .iter()
-            .rev()
-            .find(|(n, _)| n.is_none())
-            .map(|(_, c)| *c),
-        endpoint: args.endpoint.clone(),
-    };
+    let overrides = args.accounts.overrides();
     overrides.check_names(&config)?;
 
     let input_path = &args.input.input;

@@ -124,6 +124,15 @@ pub struct EmulatorConfig {
     pub ports: BTreeMap<ProviderKind, u16>,
     /// How long tokens live (huawei token auth); shorten it to see tokens expire during a run.
     pub token_ttl: Duration,
+    /// Serve HTTPS with this certificate instead of plain HTTP (tests of `--ca-bundle`).
+    pub tls: Option<TlsIdentity>,
+}
+
+/// A certificate chain and its private key, PEM. The certificate must name `127.0.0.1`.
+#[derive(Clone, Debug)]
+pub struct TlsIdentity {
+    pub cert_pem: String,
+    pub key_pem: Secret,
 }
 
 impl Default for EmulatorConfig {
@@ -139,6 +148,7 @@ impl Default for EmulatorConfig {
             accounts: Vec::new(),
             ports: BTreeMap::new(),
             token_ttl: DEFAULT_TOKEN_TTL,
+            tls: None,
         }
     }
 }
@@ -146,6 +156,8 @@ impl Default for EmulatorConfig {
 /// A running emulator. Stops on [`Emulator::shutdown`] or when dropped.
 pub struct Emulator {
     core: Arc<Core>,
+    /// `https` when serving TLS.
+    scheme: &'static str,
     endpoints: Vec<(ProviderKind, SocketAddr)>,
     stop: CancellationToken,
     servers: Vec<JoinHandle<()>>,
@@ -183,6 +195,10 @@ impl Emulator {
         let log = log::RequestLog::open(config.request_log.as_deref())?;
         let core = Arc::new(Core::new(knobs, config.seed, log, providers));
 
+        let tls = match &config.tls {
+            Some(t) => Some(server::tls_acceptor(&t.cert_pem, t.key_pem.expose())?),
+            None => None,
+        };
         let stop = CancellationToken::new();
         let mut endpoints = Vec::new();
         let mut servers = Vec::new();
@@ -194,17 +210,23 @@ impl Emulator {
                 .map_err(|e| io::Error::new(e.kind(), format!("{kind} port {port}: {e}")))?;
             endpoints.push((kind, listener.local_addr()?));
             let app = server::app(provider.clone(), core.clone());
-            servers.push(tokio::spawn(server::serve(listener, app, stop.clone())));
+            servers.push(tokio::spawn(server::serve(
+                listener,
+                app,
+                stop.clone(),
+                tls.clone(),
+            )));
         }
         Ok(Emulator {
             core,
+            scheme: if tls.is_some() { "https" } else { "http" },
             endpoints,
             stop,
             servers,
         })
     }
 
-    /// The base URL of a provider's API, e.g. `http://127.0.0.1:41234/`.
+    /// The base URL of a provider's API, e.g. `http://127.0.0.1:41234/` (`https` with TLS).
     ///
     /// # Panics
     /// If the emulator does not serve `kind`.
@@ -215,7 +237,7 @@ impl Emulator {
             .find(|(k, _)| *k == kind)
             .map(|(_, addr)| addr)
             .unwrap_or_else(|| panic!("the emulator does not serve {kind}"));
-        url::Url::parse(&format!("http://{addr}")).expect("a socket address makes a URL")
+        url::Url::parse(&format!("{}://{addr}", self.scheme)).expect("a socket address makes a URL")
     }
 
     /// The providers served, in port order.
@@ -228,7 +250,10 @@ impl Emulator {
         let map: serde_json::Map<String, Value> = self
             .endpoints
             .iter()
-            .map(|(kind, addr)| (kind.name().to_string(), format!("http://{addr}").into()))
+            .map(|(kind, addr)| {
+                let url = format!("{}://{addr}", self.scheme);
+                (kind.name().to_string(), url.into())
+            })
             .collect();
         Value::Object(map).to_string()
     }

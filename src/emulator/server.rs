@@ -1,5 +1,5 @@
-//! The provider-independent server: one port per provider, connections served by hand with
-//! hyper-util (so a connection can be cut without a reply), the control endpoints, and the pipeline
+//! The provider-independent server: one port per provider, plain HTTP or HTTPS, connections served
+//! by hand with hyper-util (so a connection can be cut without a reply), the control endpoints, and the pipeline
 //! every API request goes through: latency, admit, rate limit, fault, apply, drop, log.
 
 use super::knobs::{Dice, KnobChange, Knobs, Limiter};
@@ -18,6 +18,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 
@@ -149,8 +150,39 @@ pub fn app(provider: Arc<dyn Mounted>, core: Arc<Core>) -> Router {
         .merge(provider.api(core))
 }
 
-/// Accepts connections until `stop`; each is served on its own task.
-pub async fn serve(listener: TcpListener, app: Router, stop: CancellationToken) {
+/// The HTTPS side of a port: a certificate chain and key (PEM) made into a TLS acceptor that speaks
+/// HTTP/1.1, on the rustls (and aws-lc-rs) reqwest already uses.
+pub fn tls_acceptor(cert_pem: &str, key_pem: &str) -> std::io::Result<TlsAcceptor> {
+    use tokio_rustls::rustls::{self, pki_types::pem::PemObject};
+    let invalid = |what: &str, e: &dyn std::fmt::Display| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("emulator TLS {what}: {e}"),
+        )
+    };
+    let certs = rustls::pki_types::CertificateDer::pem_slice_iter(cert_pem.as_bytes())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| invalid("certificate", &e))?;
+    let key = rustls::pki_types::PrivateKeyDer::from_pem_slice(key_pem.as_bytes())
+        .map_err(|e| invalid("key", &e))?;
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| invalid("setup", &e))?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(|e| invalid("certificate", &e))?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(TlsAcceptor::from(Arc::new(config)))
+}
+
+/// Accepts connections until `stop`; each is served on its own task, over TLS when `tls` is given.
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    stop: CancellationToken,
+    tls: Option<TlsAcceptor>,
+) {
     loop {
         let stream = tokio::select! {
             _ = stop.cancelled() => return,
@@ -165,9 +197,28 @@ pub async fn serve(listener: TcpListener, app: Router, stop: CancellationToken) 
             },
         };
         let _ = stream.set_nodelay(true);
-        tokio::spawn(connection(stream, app.clone(), stop.clone()));
+        let (app, stop) = (app.clone(), stop.clone());
+        match tls.clone() {
+            None => tokio::spawn(connection(stream, app, stop)),
+            Some(acceptor) => tokio::spawn(async move {
+                let handshake = tokio::time::timeout(TLS_HANDSHAKE, acceptor.accept(stream));
+                let stream = tokio::select! {
+                    done = handshake => match done {
+                        Ok(Ok(stream)) => stream,
+                        // A client that does not trust the certificate ends here.
+                        Ok(Err(e)) => return tracing::debug!("emulator: TLS handshake failed: {e}"),
+                        Err(_) => return tracing::debug!("emulator: TLS handshake timed out"),
+                    },
+                    _ = stop.cancelled() => return,
+                };
+                connection(stream, app, stop).await
+            }),
+        };
     }
 }
+
+/// How long a client may take to complete the TLS handshake.
+const TLS_HANDSHAKE: Duration = Duration::from_secs(10);
 
 /// Lets a handler close its connection without a reply (a "drop").
 #[derive(Clone, Default)]
@@ -182,7 +233,10 @@ impl HangUp {
     }
 }
 
-async fn connection(stream: tokio::net::TcpStream, app: Router, stop: CancellationToken) {
+async fn connection<S>(stream: S, app: Router, stop: CancellationToken)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
     let hang_up = HangUp::default();
     let handle = hang_up.clone();
     let service = hyper::service::service_fn(move |mut request: Request<hyper::body::Incoming>| {

@@ -352,6 +352,8 @@ struct NoReply {
     /// The request may have reached the provider.
     sent: bool,
     timeout: bool,
+    /// The endpoint's TLS certificate was refused: no retry will help.
+    untrusted: bool,
     detail: String,
 }
 
@@ -368,11 +370,24 @@ impl NoReply {
         NoReply {
             sent: !e.is_connect(),
             timeout: e.is_timeout(),
+            untrusted: is_certificate_error(&e),
             detail,
         }
     }
 
     fn into_failure(self, write: bool) -> Failure {
+        if self.untrusted {
+            // Like bad credentials: not retried, and the account stops after a few in a row.
+            return Failure {
+                class: FailureClass::Credential,
+                code: codes::CONNECT_FAILED.into(),
+                message: format!(
+                    "the endpoint's TLS certificate is not trusted ({}): if a proxy or private endpoint uses its own CA, pass it with --ca-bundle",
+                    self.detail
+                ),
+                retry_after: None,
+            };
+        }
         let (code, message) = if !self.sent {
             (
                 codes::CONNECT_FAILED,
@@ -403,20 +418,151 @@ impl NoReply {
     }
 }
 
-/// The HTTP client every account shares: short idle pool so a dropped connection is not reused long.
+#[derive(Debug, thiserror::Error)]
+pub enum HttpSetupError {
+    #[error("the CA bundle holds no PEM certificate (-----BEGIN CERTIFICATE----- blocks)")]
+    EmptyBundle,
+    #[error(transparent)]
+    Http(#[from] reqwest::Error),
+}
+
+/// Whether the rustls error behind `e` refused the server's certificate. rustls errors travel
+/// inside (nested) `io::Error`s, whose `source()` skips what they wrap, so those are unwrapped by
+/// hand.
+fn is_certificate_error(e: &(dyn std::error::Error + 'static)) -> bool {
+    use tokio_rustls::rustls::Error as Tls;
+    let mut link = Some(e);
+    while let Some(err) = link {
+        let mut inner: &(dyn std::error::Error + 'static) = err;
+        while let Some(wrapped) = inner
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            inner = wrapped;
+        }
+        if matches!(
+            inner.downcast_ref::<Tls>(),
+            Some(Tls::InvalidCertificate(_) | Tls::NoCertificatesPresented)
+        ) {
+            return true;
+        }
+        link = err.source();
+    }
+    false
+}
+
+/// The HTTP client every account shares: short idle pool so a dropped connection is not reused
+/// long. `ca_bundle` adds trusted CAs to the system's. HTTPS requests go through `HTTPS_PROXY`
+/// (else `ALL_PROXY`; lower case too) unless `NO_PROXY` matches the host; plain http, which only
+/// ever goes to a loopback endpoint, never goes through a proxy: one elsewhere on the network
+/// would see the request bodies, passwords included, in clear.
 pub fn http_client(
     timeout: Duration,
     ca_bundle: Option<&[u8]>,
-) -> Result<reqwest::Client, reqwest::Error> {
+) -> Result<reqwest::Client, HttpSetupError> {
     let mut builder = reqwest::Client::builder()
         .timeout(timeout)
         .connect_timeout(Duration::from_secs(10))
         .pool_idle_timeout(Duration::from_secs(15))
         .user_agent(concat!("iambatch/", env!("CARGO_PKG_VERSION")));
     if let Some(pem) = ca_bundle {
-        for cert in reqwest::Certificate::from_pem_bundle(pem)? {
+        let certs = reqwest::Certificate::from_pem_bundle(pem)?;
+        if certs.is_empty() {
+            return Err(HttpSetupError::EmptyBundle);
+        }
+        for cert in certs {
             builder = builder.add_root_certificate(cert);
         }
     }
-    builder.build()
+    // Either call replaces reqwest's own proxy lookup, which would also send plain http to HTTP_PROXY.
+    builder = match https_proxy(&|name| std::env::var(name).ok())? {
+        Some(proxy) => builder.proxy(proxy),
+        None => builder.no_proxy(),
+    };
+    Ok(builder.build()?)
+}
+
+/// The proxy for https requests, from the environment as curl reads it.
+fn https_proxy(
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<reqwest::Proxy>, reqwest::Error> {
+    let first = |names: &[&str]| {
+        names
+            .iter()
+            .find_map(|n| env(n).filter(|v| !v.trim().is_empty()))
+    };
+    let Some(url) = first(&["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"]) else {
+        return Ok(None);
+    };
+    let no_proxy = first(&["NO_PROXY", "no_proxy"]).and_then(|n| reqwest::NoProxy::from_string(&n));
+    // The URL may hold a proxy password: keep it out of the error.
+    let proxy = reqwest::Proxy::https(url.trim()).map_err(reqwest::Error::without_url)?;
+    Ok(Some(proxy.no_proxy(no_proxy)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env_of(vars: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |k| {
+            vars.iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    #[test]
+    fn the_https_proxy_comes_from_the_environment_as_curl_reads_it() {
+        assert!(https_proxy(&env_of(&[])).unwrap().is_none());
+        // HTTP_PROXY is for plain http, which never goes through a proxy here.
+        assert!(
+            https_proxy(&env_of(&[("HTTP_PROXY", "http://p:1")]))
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            https_proxy(&env_of(&[("HTTPS_PROXY", " ")]))
+                .unwrap()
+                .is_none()
+        );
+        for var in ["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"] {
+            let vars: &'static [(&str, &str)] = match var {
+                "HTTPS_PROXY" => &[("HTTPS_PROXY", "http://127.0.0.1:3128")],
+                "https_proxy" => &[("https_proxy", "http://127.0.0.1:3128")],
+                "ALL_PROXY" => &[("ALL_PROXY", "http://127.0.0.1:3128")],
+                _ => &[("all_proxy", "http://127.0.0.1:3128")],
+            };
+            assert!(https_proxy(&env_of(vars)).unwrap().is_some(), "{var}");
+        }
+        let e = https_proxy(&env_of(&[("HTTPS_PROXY", "http://user:pw-canary@[::1")])).unwrap_err();
+        assert!(!format!("{e:#}").contains("pw-canary"), "{e:#}");
+    }
+
+    #[test]
+    fn a_refused_certificate_is_found_inside_io_errors() {
+        use tokio_rustls::rustls::{CertificateError, Error as Tls};
+        let refused = std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            Tls::InvalidCertificate(CertificateError::UnknownIssuer),
+        );
+        assert!(is_certificate_error(&refused));
+        // As reqwest hands it over: wrapped twice.
+        let nested = std::io::Error::other(refused);
+        assert!(is_certificate_error(&nested));
+        let other = std::io::Error::new(std::io::ErrorKind::InvalidData, Tls::DecryptError);
+        assert!(!is_certificate_error(&other));
+        let reset = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
+        assert!(!is_certificate_error(&reset));
+        let failure = NoReply {
+            sent: false,
+            timeout: false,
+            untrusted: true,
+            detail: "invalid peer certificate: UnknownIssuer".into(),
+        }
+        .into_failure(true);
+        assert_eq!(failure.class, FailureClass::Credential);
+        assert_eq!(failure.code, codes::CONNECT_FAILED);
+        assert!(failure.message.contains("--ca-bundle"));
+    }
 }

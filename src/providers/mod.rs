@@ -4,12 +4,14 @@
 //! and writer never name a provider: adding one means a module here and a line in [`provider`].
 
 pub mod aliyun;
+pub mod cli_files;
 pub mod encoding;
 pub mod huawei;
 pub mod ucloud;
 
 use crate::jobs::{Action, Field, Job, LoginState, ProviderKind};
 use crate::secret::Secret;
+use cli_files::{CliKeys, CliLookup};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -223,6 +225,16 @@ pub trait Provider: Send + Sync + 'static {
     fn secret_keys(&self) -> &'static [&'static str];
     /// Credentials the emulator accepts for this provider.
     fn emulator_keys(&self) -> &'static [(&'static str, &'static str)];
+    /// Credentials from the official CLI's own file: `profile` when a config account names one,
+    /// else the profile the CLI itself would use. `Ok(None)`: the provider has no such file, or
+    /// (with no `profile`) the file does not exist. Errors name the file and profile, never a value.
+    fn cli_profile_keys(
+        &self,
+        _lookup: &CliLookup<'_>,
+        _profile: Option<&str>,
+    ) -> Result<Option<CliKeys>, String> {
+        Ok(None)
+    }
     /// The account's signer.
     fn connect(&self, account: &AccountSpec<'_>) -> Result<Arc<dyn Api>, ConnectError>;
 }

@@ -9,6 +9,9 @@ use std::io::IsTerminal;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+/// How often a progress line is printed when stderr is not a terminal.
+const LINE_EVERY: Duration = Duration::from_secs(10);
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ProgressMode {
     /// A bar on a terminal, lines every 10 s otherwise.
@@ -37,6 +40,8 @@ pub struct Progress {
     counts: Mutex<Counts>,
     bar: Option<ProgressBar>,
     lines: bool,
+    /// When the last line was made, and the rows done then.
+    last_line: Mutex<Option<(Instant, u64)>>,
 }
 
 impl Progress {
@@ -58,6 +63,7 @@ impl Progress {
             counts: Mutex::new(Counts::default()),
             bar,
             lines: mode == ProgressMode::Auto && !terminal,
+            last_line: Mutex::new(None),
         })
     }
 
@@ -92,31 +98,46 @@ impl Progress {
         self: &Arc<Self>,
         done: tokio_util::sync::CancellationToken,
     ) -> Option<tokio::task::JoinHandle<()>> {
-        if !self.lines {
-            return None;
-        }
+        self.lines
+            .then(|| self.spawn_lines(done, |line| eprintln!("{line}")))
+    }
+
+    fn spawn_lines(
+        self: &Arc<Self>,
+        done: tokio_util::sync::CancellationToken,
+        mut print: impl FnMut(String) + Send + 'static,
+    ) -> tokio::task::JoinHandle<()> {
         let me = self.clone();
-        Some(tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_secs(10));
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(LINE_EVERY);
             tick.tick().await;
             loop {
                 tokio::select! {
-                    _ = tick.tick() => eprintln!("{}", me.line()),
+                    _ = tick.tick() => print(me.line(Instant::now())),
                     _ = done.cancelled() => break,
                 }
             }
-        }))
+        })
     }
 
-    /// `done/total, succeeded/failed, rate, ETA`.
-    pub fn line(&self) -> String {
+    /// `done/total, succeeded/failed, rate, ETA` at `now`. The rate is the pace since the previous
+    /// line (since the start for the first), so the ETA follows throttling and recovery rather than
+    /// the run's whole history.
+    pub fn line(&self, now: Instant) -> String {
         let c = self.counts.lock().expect("progress lock");
-        let elapsed = self.started.elapsed().as_secs_f64().max(1e-9);
-        let rate = c.done as f64 / elapsed;
-        let eta = if rate > 0.0 {
-            format_duration(Duration::from_secs_f64(
-                (self.total.saturating_sub(c.done)) as f64 / rate,
-            ))
+        let mut last = self.last_line.lock().expect("progress lock");
+        let (since, done_then) = last.unwrap_or((self.started, 0));
+        *last = Some((now, c.done));
+        let seconds = now.saturating_duration_since(since).as_secs_f64();
+        let rate = if seconds > 0.0 {
+            c.done.saturating_sub(done_then) as f64 / seconds
+        } else {
+            0.0
+        };
+        let eta = if c.done >= self.total {
+            "0s".to_string()
+        } else if rate > 0.0 {
+            format_duration(Duration::from_secs_f64((self.total - c.done) as f64 / rate))
         } else {
             "unknown".into()
         };
@@ -179,5 +200,87 @@ fn format_duration(d: Duration) -> String {
         format!("{}m{:02}s", s / 60, s % 60)
     } else {
         format!("{:.1}s", d.as_secs_f64())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::{Outcome, Status};
+
+    fn row(status: Status) -> RowResult {
+        RowResult {
+            index: 0,
+            line: 2,
+            account: "aliyun".into(),
+            status,
+            outcome: (status == Status::Succeeded).then_some(Outcome::Created),
+            error_code: None,
+            error_message: None,
+            attempts: 1,
+            http_status: Some(200),
+            request_id: None,
+            elapsed_ms: Some(5),
+            observed: None,
+            record: csv::StringRecord::new(),
+        }
+    }
+
+    /// A progress that prints lines, whatever stderr is.
+    fn lines_progress(total: u64) -> Arc<Progress> {
+        Arc::new(Progress {
+            total,
+            started: Instant::now(),
+            counts: Mutex::new(Counts::default()),
+            bar: None,
+            lines: true,
+            last_line: Mutex::new(None),
+        })
+    }
+
+    #[test]
+    fn the_line_shows_counts_the_recent_pace_and_the_eta_from_it() {
+        let p = lines_progress(1000);
+        for _ in 0..180 {
+            p.record(&row(Status::Succeeded));
+        }
+        for _ in 0..20 {
+            p.record(&row(Status::Failed));
+        }
+        let t0 = p.started;
+        assert_eq!(
+            p.line(t0 + Duration::from_secs(10)),
+            "progress: 200/1000 rows, 180 succeeded, 20 not succeeded, 20.0 rows/s, ETA 40.0s"
+        );
+        // Throttled: 50 rows in the next 10 s. The ETA follows the new pace.
+        for _ in 0..50 {
+            p.record(&row(Status::Succeeded));
+        }
+        assert_eq!(
+            p.line(t0 + Duration::from_secs(20)),
+            "progress: 250/1000 rows, 230 succeeded, 20 not succeeded, 5.0 rows/s, ETA 2m30s"
+        );
+        assert!(
+            p.line(t0 + Duration::from_secs(30))
+                .ends_with("0.0 rows/s, ETA unknown")
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_line_every_ten_seconds_until_done() {
+        let p = lines_progress(10);
+        let printed = Arc::new(Mutex::new(Vec::new()));
+        let sink = printed.clone();
+        let done = tokio_util::sync::CancellationToken::new();
+        let ticker = p.spawn_lines(done.clone(), move |l| sink.lock().unwrap().push(l));
+        tokio::time::sleep(Duration::from_millis(9_900)).await;
+        assert!(printed.lock().unwrap().is_empty(), "nothing before 10 s");
+        p.record(&row(Status::Succeeded));
+        tokio::time::sleep(Duration::from_secs(21)).await;
+        done.cancel();
+        ticker.await.unwrap();
+        let printed = printed.lock().unwrap();
+        assert_eq!(printed.len(), 3, "{printed:?}");
+        assert!(printed.iter().all(|l| l.starts_with("progress: 1/10 rows")));
     }
 }

@@ -3,10 +3,12 @@
 //! `sign` signs.
 
 mod classify;
+mod cli_config;
 mod request;
 pub mod sign;
 
 use crate::jobs::{Action, Field, Job, LoginState, ProviderKind};
+use crate::providers::cli_files::{CliKeys, CliLookup};
 use crate::providers::{
     AccountSpec, Api, Classified, ColumnProblem, ConnectError, HttpRequest, Op, Provider, Reply,
     Stamp,
@@ -155,6 +157,14 @@ impl Provider for Aliyun {
         ]
     }
 
+    fn cli_profile_keys(
+        &self,
+        lookup: &CliLookup<'_>,
+        profile: Option<&str>,
+    ) -> Result<Option<CliKeys>, String> {
+        cli_config::read(lookup, profile)
+    }
+
     fn connect(&self, account: &AccountSpec<'_>) -> Result<Arc<dyn Api>, ConnectError> {
         let endpoint = account.endpoint;
         if endpoint.query().is_some() || endpoint.fragment().is_some() {
@@ -205,7 +215,7 @@ fn hint(key: &str) -> String {
         format!("{key}, {key}_env or {key}_file")
     };
     format!(
-        "set {env} (the first one set wins) for the default account, or {config} in the account's section of the config file"
+        "set {env} (the first one set wins) or configure the aliyun CLI (`aliyun configure`, ~/.aliyun/config.json) for the default account, or {config} in the account's section of the config file"
     )
 }
 

@@ -7,7 +7,8 @@ use crate::secret::Secret;
 const CHOICES: &str = "give ak, sk and domain_id (HUAWEICLOUD_SDK_AK, HUAWEICLOUD_SDK_SK, \
      HUAWEICLOUD_SDK_DOMAIN_ID), or an IAM user's user_name, password and domain_name \
      (HUAWEICLOUD_USER_NAME, HUAWEICLOUD_PASSWORD, HUAWEICLOUD_DOMAIN_NAME), or a token \
-     (HUAWEICLOUD_AUTH_TOKEN), in the environment or the config file";
+     (HUAWEICLOUD_AUTH_TOKEN), in the environment or the config file; or put ak, sk and domain_id \
+     in the [global] section of ~/.huaweicloud/credentials";
 
 pub enum Auth {
     /// AK/SK signature. IAM is a global service, so requests carry the account id as `X-Domain-Id`

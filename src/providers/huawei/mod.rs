@@ -9,11 +9,13 @@
 mod api;
 mod auth;
 mod classify;
+mod cli_config;
 mod ops;
 pub mod sign;
 mod token;
 
 use crate::jobs::{Action, Field, Job, LoginState, ProviderKind, VerificationMethod};
+use crate::providers::cli_files::{CliKeys, CliLookup};
 use crate::providers::{AccountSpec, Api, ColumnProblem, ConnectError, Provider};
 use std::sync::Arc;
 
@@ -172,6 +174,14 @@ impl Provider for Huawei {
             ("sk", "emulator-huawei-sk"),
             ("domain_id", "emulator-huawei-domain"),
         ]
+    }
+
+    fn cli_profile_keys(
+        &self,
+        lookup: &CliLookup<'_>,
+        profile: Option<&str>,
+    ) -> Result<Option<CliKeys>, String> {
+        cli_config::read(lookup, profile)
     }
 
     fn connect(&self, account: &AccountSpec<'_>) -> Result<Arc<dyn Api>, ConnectError> {

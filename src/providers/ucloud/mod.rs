@@ -5,9 +5,11 @@
 //! is sent plain (the `base64` encoding PROVIDERS.md mentions as a CONFIG is not offered).
 
 mod classify;
+mod cli_config;
 pub mod sign;
 
 use crate::jobs::{Action, Field, Job, LoginState, ProviderKind};
+use crate::providers::cli_files::{CliKeys, CliLookup};
 use crate::providers::{
     AccountSpec, Api, Classified, ColumnProblem, ConnectError, HttpRequest, Op, Provider, Reply,
     Stamp, Write,
@@ -110,6 +112,14 @@ impl Provider for Ucloud {
             ("public_key", "emulator-ucloud-public"),
             ("private_key", "emulator-ucloud-private"),
         ]
+    }
+
+    fn cli_profile_keys(
+        &self,
+        lookup: &CliLookup<'_>,
+        profile: Option<&str>,
+    ) -> Result<Option<CliKeys>, String> {
+        cli_config::read(lookup, profile)
     }
 
     fn connect(&self, account: &AccountSpec<'_>) -> Result<Arc<dyn Api>, ConnectError> {
