@@ -17,6 +17,7 @@
 //! object sets the fields given, on a new profile (defaults `Active`, `false`, `false`) if there is
 //! none. A patch never counts as a create.
 
+use super::params::{ParamErrors, Params, login_status};
 use super::replay::{self, Nonces};
 use super::service::{
     Admission, Incoming, Meta, Reply, Service, Setup, password_sha256, present, request_id,
@@ -163,57 +164,28 @@ pub struct Call {
     params: Params,
 }
 
-/// Decoded parameters in arrival order; the first of a repeated name wins.
-struct Params(Vec<(String, String)>);
-
-impl Params {
-    fn get(&self, name: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    }
-
-    fn required(&self, name: &str) -> Result<&str, ApiError> {
-        match self.get(name) {
-            Some(v) if !v.is_empty() => Ok(v),
-            _ => Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "MissingParameter",
-                format!(
-                    "The input parameter \"{name}\" that is mandatory for processing this request is not supplied."
-                ),
-            )),
-        }
-    }
-
-    /// `true` / `false`, as the API sends booleans.
-    fn boolean(&self, name: &str) -> Result<Option<bool>, ApiError> {
-        match self.get(name) {
-            None => Ok(None),
-            Some("true") => Ok(Some(true)),
-            Some("false") => Ok(Some(false)),
-            Some(other) => Err(invalid(name, &format!("'{other}' is not true or false"))),
-        }
-    }
-
-    fn status(&self) -> Result<Option<&'static str>, ApiError> {
-        self.get("Status")
-            .map(|s| login_status(s).ok_or_else(|| invalid("Status", "use Active or Inactive")))
-            .transpose()
-    }
-
-    /// A parameter that must have one value.
-    fn expect(&self, name: &str, wanted: &str) -> Result<(), ApiError> {
-        match self.get(name) {
-            Some(v) if v == wanted => Ok(()),
-            _ => Err(invalid(name, &format!("this API takes {name}={wanted}"))),
-        }
+/// A parameter that must have one value.
+fn expect(params: &Params, name: &str, wanted: &str) -> Result<(), ApiError> {
+    match params.get(name) {
+        Some(v) if v == wanted => Ok(()),
+        _ => Err(invalid(name, &format!("this API takes {name}={wanted}"))),
     }
 }
 
-fn login_status(s: &str) -> Option<&'static str> {
-    ["Active", "Inactive"].into_iter().find(|v| *v == s)
+impl ParamErrors for ApiError {
+    fn missing(name: &str) -> ApiError {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "MissingParameter",
+            format!(
+                "The input parameter \"{name}\" that is mandatory for processing this request is not supplied."
+            ),
+        )
+    }
+
+    fn invalid(name: &str, why: &str) -> ApiError {
+        invalid(name, why)
+    }
 }
 
 /// An API error reply, before it gets its request id.
@@ -441,10 +413,10 @@ impl Ims {
             params.required(name)?;
         }
         let action = Action::parse(params.required("Action")?).ok_or_else(not_found)?;
-        params.expect("Version", VERSION)?;
-        params.expect("Format", "JSON")?;
-        params.expect("SignatureMethod", "HMAC-SHA1")?;
-        params.expect("SignatureVersion", "1.0")?;
+        expect(params, "Version", VERSION)?;
+        expect(params, "Format", "JSON")?;
+        expect(params, "SignatureMethod", "HMAC-SHA1")?;
+        expect(params, "SignatureVersion", "1.0")?;
 
         let secret = self
             .keys

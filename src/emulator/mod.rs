@@ -56,6 +56,7 @@ mod aliyun;
 mod huawei;
 mod knobs;
 mod log;
+mod params;
 mod replay;
 mod server;
 mod service;

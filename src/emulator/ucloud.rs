@@ -34,6 +34,7 @@
 //! profile; `null` removes the profile (a state the API cannot make); an object sets the fields
 //! given. A patch never counts as an update.
 
+use super::params::{ParamErrors, Params, login_status};
 use super::service::{Admission, Incoming, Meta, Reply, Service, Setup, password_sha256, present};
 use crate::jobs::ProviderKind;
 use crate::providers::ucloud::sign;
@@ -142,44 +143,6 @@ pub struct Call {
     params: Params,
 }
 
-/// Decoded parameters, each name once.
-struct Params(Vec<(String, String)>);
-
-impl Params {
-    fn get(&self, name: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    }
-
-    fn required(&self, name: &str) -> Result<&str, ApiError> {
-        self.get(name)
-            .filter(|v| !v.is_empty())
-            .ok_or_else(|| ApiError::new(220, format!("Missing params [{name}]")))
-    }
-
-    /// `true` / `false`, as the SDKs send booleans.
-    fn boolean(&self, name: &str) -> Result<Option<bool>, ApiError> {
-        self.get(name)
-            .map(|v| match v {
-                "true" => Ok(true),
-                "false" => Ok(false),
-                _ => Err(invalid(name, "use true or false")),
-            })
-            .transpose()
-    }
-
-    fn number(&self, name: &str) -> Result<Option<usize>, ApiError> {
-        self.get(name)
-            .map(|v| {
-                v.parse()
-                    .map_err(|_| invalid(name, "use a whole number, 0 or more"))
-            })
-            .transpose()
-    }
-}
-
 /// A UCloud error reply, before it is sent. HTTP 200 but for a path that is not the API.
 #[derive(Debug)]
 struct ApiError {
@@ -229,8 +192,14 @@ fn ok(action: Action, fields: Value) -> Reply {
     answer(StatusCode::OK, &body)
 }
 
-fn login_status(s: &str) -> Option<&'static str> {
-    ["Active", "Inactive"].into_iter().find(|v| *v == s)
+impl ParamErrors for ApiError {
+    fn missing(name: &str) -> ApiError {
+        ApiError::new(220, format!("Missing params [{name}]"))
+    }
+
+    fn invalid(name: &str, why: &str) -> ApiError {
+        invalid(name, why)
+    }
 }
 
 /// The parameters of a request as received: a POST's body (form or JSON) when it has one, else
@@ -429,10 +398,10 @@ impl Iam {
             });
         }
         let action = params
-            .required("Action")
+            .required::<ApiError>("Action")
             .map_err(|_| ApiError::new(160, "Missing Action"))?;
         let signature = params
-            .required("Signature")
+            .required::<ApiError>("Signature")
             .map_err(|_| ApiError::new(170, "Missing signature"))?;
         let private_key = params
             .get("PublicKey")
