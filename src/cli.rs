@@ -305,6 +305,9 @@ pub struct EmulateArgs {
     /// Start with the demo users that `run --emulator` has.
     #[arg(long)]
     pub demo: bool,
+    /// Also write `export` lines for the endpoints and test credentials to FILE (for `. FILE`).
+    #[arg(long, value_name = "FILE")]
+    pub env_file: Option<PathBuf>,
     /// Lifetime of Huawei tokens, in seconds.
     #[arg(long, default_value_t = 24 * 3600, value_name = "SECS")]
     pub token_ttl_secs: u64,

@@ -3,6 +3,7 @@
 use crate::cli::EmulateArgs;
 use crate::commands::exit;
 use crate::emulator::{Emulator, EmulatorConfig};
+use crate::providers::provider;
 
 pub async fn emulate(args: EmulateArgs) -> anyhow::Result<u8> {
     let emulator = Emulator::start(config(&args)).await?;
@@ -11,11 +12,38 @@ pub async fn emulate(args: EmulateArgs) -> anyhow::Result<u8> {
             .seed_demo()
             .map_err(|m| anyhow::anyhow!("cannot load the demo users: {m}"))?;
     }
+    if let Some(path) = &args.env_file {
+        std::fs::write(path, env_lines(&emulator)).map_err(|e| {
+            anyhow::anyhow!("cannot write the environment file {}: {e}", path.display())
+        })?;
+    }
     println!("{}", emulator.endpoints_json());
     eprintln!("emulator running; Ctrl-C stops it");
     tokio::signal::ctrl_c().await?;
     emulator.shutdown().await;
     Ok(exit::OK)
+}
+
+/// `export` lines that point every provider's default account at the emulator with its test
+/// credentials, for `. FILE` in a shell.
+fn env_lines(emulator: &Emulator) -> String {
+    let mut out = String::new();
+    for kind in emulator.providers() {
+        let p = provider(kind);
+        let upper = kind.name().to_ascii_uppercase();
+        out += &format!(
+            "export IAMBATCH_{upper}_ENDPOINT={}\n",
+            emulator.endpoint(kind)
+        );
+        for (key, value) in p.emulator_keys() {
+            if let Some((_, vars)) = p.env_keys().iter().find(|(k, _)| k == key)
+                && let Some(var) = vars.first()
+            {
+                out += &format!("export {var}={value}\n");
+            }
+        }
+    }
+    out
 }
 
 pub fn config(args: &EmulateArgs) -> EmulatorConfig {
