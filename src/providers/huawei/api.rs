@@ -273,6 +273,11 @@ mod tests {
             Op::ResolveUser {
                 name: "ops admin+1",
             },
+            Op::ListUsers { page: None },
+            Op::ListUsers {
+                page: Some("marker=a b&limit=2"),
+            },
+            Op::ReadAll,
         ];
         for op in ops {
             let req = api.build(&op, &stamp(), None);
@@ -311,6 +316,18 @@ mod tests {
         assert_eq!(
             resolve.url,
             "https://iam.myhuaweicloud.com/v3/users?name=ops%20admin%2B1"
+        );
+        let urls: Vec<String> = ops[5..]
+            .iter()
+            .map(|op| api.build(op, &stamp(), None).url)
+            .collect();
+        assert_eq!(
+            urls,
+            [
+                "https://iam.myhuaweicloud.com/v3/users",
+                "https://iam.myhuaweicloud.com/v3/users?limit=2&marker=a%20b",
+                "https://iam.myhuaweicloud.com/v3.0/OS-USER/login-protects",
+            ]
         );
     }
 
