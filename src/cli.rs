@@ -54,6 +54,9 @@ pub enum Command {
     Run(RunArgs),
     /// Check INPUT without sending anything: exit 0 when clean, 2 with every problem listed.
     Validate(InputArgs),
+    /// Write every user of an account with their login state to a CSV that is itself run input.
+    #[command(after_help = EXPORT_EXAMPLES)]
+    Export(ExportArgs),
     /// Serve the providers' APIs locally (for tests and rehearsals); prints its endpoints as one JSON line.
     Emulate(EmulateArgs),
 }
@@ -116,6 +119,68 @@ pub struct RunArgs {
     /// ensure-login-profile: also set the password of users who already have a profile.
     #[arg(long)]
     pub reset_passwords: bool,
+    /// Start the built-in emulator and point every account at it (no cloud account needed).
+    #[arg(long)]
+    pub emulator: bool,
+    /// Extra trusted CA certificates (PEM).
+    #[arg(long, value_name = "FILE")]
+    pub ca_bundle: Option<PathBuf>,
+    /// No progress display.
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+const EXPORT_EXAMPLES: &str = "\
+Examples:
+  Who can still sign in to the aliyun console without MFA, as a file that requires it:
+    iambatch export aliyun --missing-mfa --action enforce-mfa -o todo.csv
+    iambatch run todo.csv
+  Every user of the named account hq, console login or not:
+    iambatch export hq --all-users -o hq-users.csv";
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// A provider (its default account: aliyun, ucloud, huawei) or an account of the config file.
+    pub target: String,
+    /// The CSV file to write.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: PathBuf,
+    /// Replace an existing output file.
+    #[arg(long)]
+    pub overwrite: bool,
+    /// Only users whose login profile (active or not) does not require MFA (huawei: login
+    /// protection not enabled).
+    #[arg(long, conflicts_with = "all_users")]
+    pub missing_mfa: bool,
+    /// Also users without console login, with has_login_profile false and empty state columns.
+    #[arg(long)]
+    pub all_users: bool,
+    /// Add an action column with this action on every row; with enforce-mfa, mfa_bind_required /
+    /// login_protect_enabled are written true.
+    #[arg(long, value_parser = parse_action)]
+    pub action: Option<Action>,
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+}
+
+/// How a command reaches the providers (export's; run's are the same flags).
+#[derive(Debug, Args)]
+pub struct ConnectionArgs {
+    /// Requests per second, per account or provider: NAME=RPS (RPS may be `unlimited`). Repeatable.
+    #[arg(long, value_name = "NAME=RPS", value_parser = parse_named::<Rate>)]
+    pub rate: Vec<(String, Rate)>,
+    /// Requests in flight: N for every account, or NAME=N. Repeatable.
+    #[arg(long, value_name = "N|NAME=N", value_parser = parse_concurrency)]
+    pub concurrency: Vec<(Option<String>, usize)>,
+    /// Endpoint of an account or provider: NAME=URL. Repeatable.
+    #[arg(long, value_name = "NAME=URL", value_parser = parse_named::<String>)]
+    pub endpoint: Vec<(String, String)>,
+    /// Attempts per request, the first included.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=50))]
+    pub max_attempts: u32,
+    /// Seconds to wait for one reply.
+    #[arg(long, default_value_t = 30)]
+    pub timeout: u64,
     /// Start the built-in emulator and point every account at it (no cloud account needed).
     #[arg(long)]
     pub emulator: bool,
@@ -241,5 +306,52 @@ mod tests {
         assert!(Cli::try_parse_from(["iambatch", "run", "x", "--concurrency", "0"]).is_err());
         assert!(Cli::try_parse_from(["iambatch", "validate", "x", "--delimiter", "tab"]).is_ok());
         assert!(Cli::try_parse_from(["iambatch", "validate", "x", "--provider", "aws"]).is_err());
+    }
+
+    #[test]
+    fn export_takes_a_target_an_output_and_filters() {
+        let cli = Cli::try_parse_from([
+            "iambatch",
+            "export",
+            "aliyun",
+            "-o",
+            "todo.csv",
+            "--missing-mfa",
+            "--action",
+            "enforce_mfa",
+            "--rate",
+            "aliyun=unlimited",
+            "--concurrency",
+            "16",
+            "--emulator",
+        ])
+        .unwrap();
+        let Command::Export(export) = cli.command else {
+            panic!("export")
+        };
+        assert_eq!(export.target, "aliyun");
+        assert_eq!(export.output, PathBuf::from("todo.csv"));
+        assert!(export.missing_mfa && !export.all_users);
+        assert_eq!(export.action, Some(Action::EnforceMfa));
+        assert_eq!(
+            export.connection.rate,
+            vec![("aliyun".into(), Rate::Unlimited)]
+        );
+        assert_eq!(export.connection.concurrency, vec![(None, 16)]);
+        assert!(export.connection.emulator);
+        // The output file is required; --missing-mfa leaves out the users --all-users would add.
+        assert!(Cli::try_parse_from(["iambatch", "export", "aliyun"]).is_err());
+        assert!(
+            Cli::try_parse_from([
+                "iambatch",
+                "export",
+                "aliyun",
+                "-o",
+                "x.csv",
+                "--missing-mfa",
+                "--all-users"
+            ])
+            .is_err()
+        );
     }
 }

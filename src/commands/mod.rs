@@ -3,8 +3,10 @@
 //! attempted, 2 usage/configuration/input error before anything was sent, 130 interrupted.
 
 pub mod emulate;
+pub mod export;
 pub mod run;
 pub mod scan;
+pub mod session;
 pub mod validate;
 
 use crate::cli::{Cli, Command, GlobalArgs, LogFormat};
@@ -69,6 +71,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
         Command::Run(args) => run::run(args, &cli.global, &env).await,
         Command::Validate(args) => validate::validate(args, &cli.global, &env),
+        Command::Export(args) => export::export(args, &cli.global, &env).await,
         Command::Emulate(args) => emulate::emulate(args).await,
     }
 }

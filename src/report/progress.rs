@@ -6,6 +6,7 @@ use crate::report::{Outcome, RowResult, Status};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -32,7 +33,8 @@ struct Counts {
 }
 
 pub struct Progress {
-    total: u64,
+    /// Grows as a listing finds rows.
+    total: AtomicU64,
     started: Instant,
     counts: Mutex<Counts>,
     bar: Option<ProgressBar>,
@@ -53,7 +55,7 @@ impl Progress {
             bar
         });
         Arc::new(Progress {
-            total,
+            total: AtomicU64::new(total),
             started: Instant::now(),
             counts: Mutex::new(Counts::default()),
             bar,
@@ -78,6 +80,14 @@ impl Progress {
         if let Some(bar) = &self.bar {
             bar.set_position(c.done);
             bar.set_message(format!("{} ok, {} not ok", c.succeeded, c.failed));
+        }
+    }
+
+    /// Adds rows found by a listing to the total.
+    pub fn grow(&self, rows: u64) {
+        self.total.fetch_add(rows, Ordering::Relaxed);
+        if let Some(bar) = &self.bar {
+            bar.inc_length(rows);
         }
     }
 
@@ -113,16 +123,17 @@ impl Progress {
         let c = self.counts.lock().expect("progress lock");
         let elapsed = self.started.elapsed().as_secs_f64().max(1e-9);
         let rate = c.done as f64 / elapsed;
+        let total = self.total.load(Ordering::Relaxed);
         let eta = if rate > 0.0 {
             format_duration(Duration::from_secs_f64(
-                (self.total.saturating_sub(c.done)) as f64 / rate,
+                (total.saturating_sub(c.done)) as f64 / rate,
             ))
         } else {
             "unknown".into()
         };
         format!(
             "progress: {}/{} rows, {} succeeded, {} not succeeded, {:.1} rows/s, ETA {}",
-            c.done, self.total, c.succeeded, c.failed, rate, eta
+            c.done, total, c.succeeded, c.failed, rate, eta
         )
     }
 
