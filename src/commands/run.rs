@@ -1,19 +1,17 @@
 //! `iambatch run INPUT`: validate every row, resolve the accounts, then run the pipeline and write
 //! the results (SPEC §2–§5).
 
-use crate::accounts::{self, AccountKey, EmulatorTarget, Overrides};
+use crate::accounts::{self, AccountKey, EmulatorTarget};
 use crate::cli::{GlobalArgs, RunArgs};
 use crate::commands::validate::input_options;
-use crate::commands::{UsageError, exit, load_config, scan::scan};
-use crate::emulator::{Emulator, EmulatorConfig};
-use crate::engine::backoff::Backoff;
-use crate::engine::client::{AccountClient, RetryPolicy, http_client};
+use crate::commands::{UsageError, exit, load_config, scan::scan, session};
+use crate::emulator::Emulator;
+use crate::engine::client::AccountClient;
 use crate::engine::execute::ExecOptions;
-use crate::engine::pacer::Pacer;
-use crate::engine::pipeline::{self, Account, Control, Durable, PipelineOptions, Stop, StopReason};
+use crate::engine::pipeline::{self, Control, Durable, PipelineOptions, Stop, StopReason};
 use crate::input::InputFile;
 use crate::jobs::{Field, ProviderKind};
-use crate::providers::{AccountSpec, provider};
+use crate::providers::provider;
 use crate::report::Status;
 use crate::report::journal::Journal;
 use crate::report::previous::{Previous, row_fingerprint};
@@ -24,7 +22,6 @@ use anyhow::Context;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 impl EmulatorTarget for Emulator {
@@ -39,21 +36,7 @@ pub async fn run(
     env: &dyn Fn(&str) -> Option<String>,
 ) -> anyhow::Result<u8> {
     let config = load_config(global, env)?;
-    let overrides = Overrides {
-        rate: args.rate.clone(),
-        concurrency: args
-            .concurrency
-            .iter()
-            .filter_map(|(n, c)| n.clone().map(|n| (n, *c)))
-            .collect(),
-        concurrency_all: args
-            .concurrency
-            .iter()
-            .rev()
-            .find(|(n, _)| n.is_none())
-            .map(|(_, c)| *c),
-        endpoint: args.endpoint.clone(),
-    };
+    let overrides = session::overrides(&args.rate, &args.concurrency, &args.endpoint);
     overrides.check_names(&config)?;
 
     let input_path = &args.input.input;
@@ -116,16 +99,9 @@ pub async fn run(
         (Previous::default(), Vec::new())
     };
 
-    let emulator = if args.emulator {
-        let e = Emulator::start(EmulatorConfig::default())
-            .await
-            .context("cannot start the emulator")?;
-        e.seed_demo()
-            .map_err(|m| anyhow::anyhow!("cannot load the emulator's demo users: {m}"))?;
-        eprintln!("using the built-in emulator: {}", e.endpoints_json());
-        Some(e)
-    } else {
-        None
+    let emulator = match args.emulator {
+        true => Some(session::start_emulator().await?),
+        false => None,
     };
     let needed: Vec<AccountKey> = scanned.accounts.iter().cloned().collect();
     let plans = accounts::resolve(
@@ -136,46 +112,11 @@ pub async fn run(
         emulator.as_ref().map(|e| e as &dyn EmulatorTarget),
     )?;
 
-    let ca_bundle = match &args.ca_bundle {
-        Some(path) => Some(
-            std::fs::read(path)
-                .with_context(|| format!("cannot read the CA bundle {}", path.display()))?,
-        ),
-        None => None,
-    };
-    let http = http_client(Duration::from_secs(args.timeout), ca_bundle.as_deref())
-        .context("cannot set up HTTPS (check --ca-bundle)")?;
-    let policy = RetryPolicy {
-        max_attempts: args.max_attempts,
-        backoff: Backoff::default(),
-    };
-    let mut runtime_accounts = Vec::new();
-    for plan in plans {
-        let api = plan.provider.connect(&AccountSpec {
-            name: &plan.display,
-            endpoint: &plan.endpoint,
-            keys: &plan.keys,
-        })?;
-        tracing::info!(
-            account = %plan.display,
-            endpoint = %plan.endpoint,
-            credentials = %plan.credential_source,
-            rate = ?plan.rate,
-            concurrency = plan.concurrency,
-            "account ready"
-        );
-        let client = AccountClient::new(
-            plan.display.clone(),
-            api,
-            http.clone(),
-            Pacer::new(plan.rate),
-            policy,
-        );
-        runtime_accounts.push(Account {
-            plan,
-            client: Arc::new(client),
-        });
-    }
+    let http = session::http(args.timeout, args.ca_bundle.as_deref())?;
+    let runtime_accounts = plans
+        .into_iter()
+        .map(|plan| session::connect(plan, &http, args.max_attempts))
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let clients: Vec<Arc<AccountClient>> =
         runtime_accounts.iter().map(|a| a.client.clone()).collect();
 
