@@ -5,6 +5,7 @@ mod util;
 
 mod aliyun;
 mod cli;
+mod export;
 mod hostile;
 mod huawei;
 mod resume;
