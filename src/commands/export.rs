@@ -84,7 +84,7 @@ pub async fn export(
     });
     let listed = listing::list(
         client.clone(),
-        provider(key.0),
+        provider(key.0).listing().bulk_state,
         concurrency,
         cancel.clone(),
         events,

@@ -6,9 +6,7 @@
 //! reads in flight, whatever the account's size.
 
 use crate::engine::client::{AccountClient, CallReport};
-use crate::providers::{
-    Failure, FailureClass, ListedUser, Observed, Op, Provider, StateList, Verdict,
-};
+use crate::providers::{Failure, FailureClass, ListedUser, Observed, Op, StateList, Verdict};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use tokio::sync::mpsc;
@@ -51,17 +49,18 @@ pub enum ListError {
     Closed,
 }
 
-/// Lists every user of the account behind `client` into `events`.
+/// Lists every user of the account behind `client` into `events`. `bulk_state`: the provider's
+/// `Listing::bulk_state`.
 pub async fn list(
     client: Arc<AccountClient>,
-    provider: &dyn Provider,
+    bulk_state: bool,
     concurrency: usize,
     cancel: CancellationToken,
     events: mpsc::Sender<Event>,
 ) -> Result<(), ListError> {
     let mut owed = 0;
     let mut bulk = None;
-    if provider.listing().bulk_state {
+    if bulk_state {
         let report = client.call(&Op::ReadAll, &cancel).await;
         owed += report.attempts;
         bulk = match report.result {
@@ -259,3 +258,6 @@ fn unexpected() -> Failure {
         retry_after: None,
     }
 }
+
+#[cfg(test)]
+mod tests;
