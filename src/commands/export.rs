@@ -160,7 +160,6 @@ fn target(config: &Config, target: &str) -> Result<AccountKey, UsageError> {
 
 /// The columns of an export, and how one user becomes a row of them.
 struct Shape {
-    kind: ProviderKind,
     provider: &'static dyn Provider,
     /// The account cell: the config name, empty for the default account.
     account: String,
@@ -209,7 +208,6 @@ impl Shape {
             }
         }
         Ok(Shape {
-            kind: key.0,
             provider,
             account: key.1.clone(),
             listing: provider.listing(),
@@ -249,7 +247,7 @@ impl Shape {
             _ => LoginState::default(),
         };
         let mut row = vec![
-            self.kind.name().to_string(),
+            self.provider.kind().name().to_string(),
             self.account.clone(),
             user.user.clone(),
         ];
@@ -284,7 +282,7 @@ impl Shape {
         Job {
             index: 0,
             line: 0,
-            provider: self.kind,
+            provider: self.provider.kind(),
             account: self.account.clone(),
             action: Action::EnforceMfa,
             user: user.user.clone(),

@@ -11,7 +11,8 @@ use crate::providers::{
     Failure, FailureClass, ListedUser, Observed, Op, StateList, UserPage, Verdict,
 };
 use reqwest::Method;
-use serde_json::{Map, Value, json};
+use serde::Deserialize;
+use serde_json::{Value, json};
 
 /// An operation's request before authentication.
 pub struct Parts {
@@ -109,61 +110,89 @@ pub fn read_success(op: &Op<'_>, status: u16, body: &[u8]) -> Verdict {
     }
 }
 
-/// `{"login_protect":{"user_id":..,"enabled":..,"verification_method":..}}`.
-fn read_login_protect(body: &[u8]) -> Option<Observed> {
-    let reply: Value = serde_json::from_slice(body).ok()?;
-    Some(login_protect(reply.get("login_protect")?.as_object()?))
+/// One `login_protect` object. Fields of an odd type read as unknown.
+#[derive(Deserialize)]
+struct WireProtect {
+    #[serde(default)]
+    user_id: Value,
+    #[serde(default)]
+    enabled: Value,
+    #[serde(default)]
+    verification_method: Value,
 }
 
-/// One `login_protect` object.
-fn login_protect(lp: &Map<String, Value>) -> Observed {
-    let state = LoginState {
-        login_protect_enabled: lp.get("enabled").and_then(Value::as_bool),
-        verification_method: lp
-            .get("verification_method")
-            .and_then(Value::as_str)
-            .and_then(|m| m.parse().ok()),
-        ..LoginState::default()
-    };
-    let extra = lp
-        .get("user_id")
-        .and_then(Value::as_str)
-        .map(|id| vec![("user_id", id.to_string())])
-        .unwrap_or_default();
-    Observed {
-        exists: true,
-        state,
-        extra,
+impl WireProtect {
+    fn observed(&self) -> Observed {
+        let state = LoginState {
+            login_protect_enabled: self.enabled.as_bool(),
+            verification_method: self
+                .verification_method
+                .as_str()
+                .and_then(|m| m.parse().ok()),
+            ..LoginState::default()
+        };
+        let extra = self
+            .user_id
+            .as_str()
+            .map(|id| vec![("user_id", id.to_string())])
+            .unwrap_or_default();
+        Observed {
+            exists: true,
+            state,
+            extra,
+        }
     }
+}
+
+/// `{"login_protect":{"user_id":..,"enabled":..,"verification_method":..}}`.
+fn read_login_protect(body: &[u8]) -> Option<Observed> {
+    #[derive(Deserialize)]
+    struct Reply {
+        login_protect: WireProtect,
+    }
+    let reply: Reply = serde_json::from_slice(body).ok()?;
+    Some(reply.login_protect.observed())
 }
 
 /// `{"users":[{"id","name","access_mode",..}],"links":{"next":..}}` (KeystoneListUsers). A user
 /// whose `access_mode` is `programmatic` cannot sign in to the console; `default` and `console`
 /// users can, and so can users of a list without the field. `None` when a user lacks its id or
-/// name, or `links.next` cannot be followed.
+/// name, or `links.next` cannot be followed. Read into the few fields used, not a JSON tree: the
+/// whole account comes in this one reply.
 fn read_users(body: &[u8]) -> Option<UserPage> {
-    let reply: Value = serde_json::from_slice(body).ok()?;
+    #[derive(Deserialize)]
+    struct Reply {
+        users: Vec<User>,
+        #[serde(default)]
+        links: Links,
+    }
+    #[derive(Deserialize)]
+    struct User {
+        id: Option<String>,
+        name: Option<String>,
+        access_mode: Option<String>,
+    }
+    #[derive(Default, Deserialize)]
+    struct Links {
+        next: Option<String>,
+    }
+    let reply: Reply = serde_json::from_slice(body).ok()?;
     let users = reply
-        .get("users")?
-        .as_array()?
-        .iter()
+        .users
+        .into_iter()
         .map(|user| {
-            let text = |key: &str| {
-                user.get(key)
-                    .and_then(Value::as_str)
-                    .filter(|s| !s.is_empty())
-            };
+            let present = |s: Option<String>| s.filter(|s| !s.is_empty());
             Some(ListedUser {
-                user: text("id")?.to_string(),
-                user_name: Some(text("name")?.to_string()),
-                console: Some(text("access_mode") != Some("programmatic")),
+                user: present(user.id)?,
+                user_name: Some(present(user.name)?),
+                console: Some(user.access_mode.as_deref() != Some("programmatic")),
                 ..ListedUser::default()
             })
         })
         .collect::<Option<Vec<_>>>()?;
-    let next = match reply.get("links").and_then(|l| l.get("next")) {
-        None | Some(Value::Null) => None,
-        Some(link) => Some(next_query(link.as_str()?)?),
+    let next = match reply.links.next {
+        None => None,
+        Some(link) => Some(next_query(&link)?),
     };
     Some(UserPage { users, next })
 }
@@ -178,15 +207,15 @@ fn next_query(link: &str) -> Option<String> {
 /// `{"login_protects":[{"user_id","enabled","verification_method"}]}`: every user with a setting;
 /// the others never had login protection, so it is off.
 fn read_login_protects(body: &[u8]) -> Option<StateList> {
-    let reply: Value = serde_json::from_slice(body).ok()?;
+    #[derive(Deserialize)]
+    struct Reply {
+        login_protects: Vec<WireProtect>,
+    }
+    let reply: Reply = serde_json::from_slice(body).ok()?;
     let users = reply
-        .get("login_protects")?
-        .as_array()?
-        .iter()
-        .map(|lp| {
-            let id = lp.get("user_id")?.as_str()?.to_string();
-            Some((id, login_protect(lp.as_object()?)))
-        })
+        .login_protects
+        .into_iter()
+        .map(|lp| Some((lp.user_id.as_str()?.to_string(), lp.observed())))
         .collect::<Option<Vec<_>>>()?;
     Some(StateList {
         users,
