@@ -598,3 +598,31 @@ fn the_emulator_flag_exports_the_demo_users_of_each_provider() {
         assert_eq!(read_results(&todo).1.len(), missing_mfa, "{provider}");
     }
 }
+
+#[test]
+fn a_huawei_account_with_token_auth_exports_the_same_file() {
+    use iambatch::emulator::{HUAWEI_DOMAIN_NAME, HUAWEI_IAM_PASSWORD, HUAWEI_IAM_USER};
+    let h = Harness::with_emulator(EmulatorConfig::default());
+    populate(&h, "huawei");
+    let (_, by_aksk) = export(&h, "huawei", "aksk.csv", &["--all-users"]);
+    let out = h.path("token.csv");
+    h.cmd()
+        .env_remove("HUAWEICLOUD_SDK_AK")
+        .env_remove("HUAWEICLOUD_SDK_SK")
+        .env_remove("HUAWEICLOUD_SDK_DOMAIN_ID")
+        .env("HUAWEICLOUD_USER_NAME", HUAWEI_IAM_USER)
+        .env("HUAWEICLOUD_PASSWORD", HUAWEI_IAM_PASSWORD)
+        .env("HUAWEICLOUD_DOMAIN_NAME", HUAWEI_DOMAIN_NAME)
+        .args(["export", "huawei", "--all-users", "--no-progress"])
+        .args(["-o", out.to_str().unwrap()])
+        .assert()
+        .code(0);
+    assert_eq!(read_results(&out).1, by_aksk);
+    let log = h.emulator().requests();
+    let token = log
+        .iter()
+        .filter(|l| l["account"] == HUAWEI_IAM_USER)
+        .count();
+    // The token request, the list and the login protections.
+    assert_eq!(token, 3, "{log:?}");
+}
