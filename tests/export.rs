@@ -570,6 +570,7 @@ fn the_emulator_flag_exports_the_demo_users_of_each_provider() {
     for (provider, rows, missing_mfa) in
         [("aliyun", 36, 30), ("ucloud", 24, 20), ("huawei", 24, 21)]
     {
+        let unlimited = format!("{provider}=unlimited");
         let out = h.path(&format!("{provider}.csv"));
         h.cmd()
             .args([
@@ -580,6 +581,7 @@ fn the_emulator_flag_exports_the_demo_users_of_each_provider() {
                 "-o",
                 out.to_str().unwrap(),
             ])
+            .args(["--rate", &unlimited])
             .assert()
             .code(0);
         assert_eq!(read_results(&out).1.len(), rows, "{provider}");
@@ -593,6 +595,7 @@ fn the_emulator_flag_exports_the_demo_users_of_each_provider() {
                 "--missing-mfa",
             ])
             .args(["--action", "enforce-mfa", "-o", todo.to_str().unwrap()])
+            .args(["--rate", &unlimited])
             .assert()
             .code(0);
         assert_eq!(read_results(&todo).1.len(), missing_mfa, "{provider}");
