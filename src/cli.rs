@@ -132,6 +132,9 @@ pub enum Command {
     /// (never a credential value). Exit 2 when one cannot be used.
     #[command(after_help = ACCOUNTS_EXAMPLES)]
     Accounts(AccountsArgs),
+    /// Write every user of an account with their login state to a CSV that is itself run input.
+    #[command(after_help = EXPORT_EXAMPLES)]
+    Export(ExportArgs),
     /// Serve the providers' APIs locally (for tests and rehearsals); prints its endpoints as one JSON line.
     #[command(after_help = EMULATE_EXAMPLES)]
     Emulate(EmulateArgs),
@@ -181,14 +184,54 @@ pub struct SessionArgs {
     /// Process the valid rows and report the invalid ones with status `invalid`.
     #[arg(long)]
     pub skip_invalid: bool,
+    /// Stop dispatching after N failed rows.
+    #[arg(long, value_name = "N")]
+    pub max_failures: Option<u64>,
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+}
+
+const EXPORT_EXAMPLES: &str = "\
+Examples:
+  Who can still sign in to the aliyun console without MFA, as a file that requires it:
+    iambatch export aliyun --missing-mfa --action enforce-mfa -o todo.csv
+    iambatch run todo.csv
+  Every user of the named account hq, console login or not:
+    iambatch export hq --all-users -o hq-users.csv";
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// A provider (its default account: aliyun, ucloud, huawei) or an account of the config file.
+    pub target: String,
+    /// The CSV file to write.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: PathBuf,
+    /// Replace an existing output file.
+    #[arg(long)]
+    pub overwrite: bool,
+    /// Only users whose login profile (active or not) does not require MFA (huawei: login
+    /// protection not enabled).
+    #[arg(long, conflicts_with = "all_users")]
+    pub missing_mfa: bool,
+    /// Also users without console login, with has_login_profile false and empty state columns.
+    #[arg(long)]
+    pub all_users: bool,
+    /// Add an action column with this action on every row; with enforce-mfa, mfa_bind_required /
+    /// login_protect_enabled are written true.
+    #[arg(long, value_parser = parse_action)]
+    pub action: Option<Action>,
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+}
+
+/// How a command reaches the providers (export's; run's are the same flags).
+#[derive(Debug, Args)]
+pub struct ConnectionArgs {
     #[command(flatten)]
     pub accounts: AccountArgs,
     /// Attempts per request, the first included.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=50))]
     pub max_attempts: u32,
-    /// Stop dispatching after N failed rows.
-    #[arg(long, value_name = "N")]
-    pub max_failures: Option<u64>,
     /// Seconds to wait for one reply.
     #[arg(long, default_value_t = 30)]
     pub timeout: u64,
@@ -404,17 +447,17 @@ mod tests {
         };
         let run = run.session;
         assert_eq!(
-            run.accounts.rate,
+            run.connection.accounts.rate,
             vec![
                 ("aliyun".into(), Rate::PerSecond(10.0)),
                 ("hq".into(), Rate::Unlimited)
             ]
         );
         assert_eq!(
-            run.accounts.concurrency,
+            run.connection.accounts.concurrency,
             vec![(None, 4), (Some("kl".into()), 2)]
         );
-        let overrides = run.accounts.overrides();
+        let overrides = run.connection.accounts.overrides();
         assert_eq!(overrides.concurrency_all, Some(4));
         assert_eq!(overrides.concurrency, vec![("kl".to_string(), 2)]);
         assert_eq!(run.input.delimiter, b';');
@@ -433,14 +476,61 @@ mod tests {
             panic!("plan")
         };
         assert_eq!(
-            plan.session.accounts.rate,
+            plan.session.connection.accounts.rate,
             vec![("aliyun".into(), Rate::PerSecond(5.0))]
         );
         let cli = Cli::try_parse_from(["iambatch", "verify", "in.csv", "--emulator"]).unwrap();
-        assert!(matches!(cli.command, Command::Verify(v) if v.emulator));
+        assert!(matches!(cli.command, Command::Verify(v) if v.connection.emulator));
         let cli = Cli::try_parse_from(["iambatch", "run", "in.csv", "--dry-run"]).unwrap();
         assert!(matches!(cli.command, Command::Run(r) if r.dry_run));
         assert!(Cli::try_parse_from(["iambatch", "plan", "x", "--dry-run"]).is_err());
         assert!(Cli::try_parse_from(["iambatch", "verify", "x", "--verify"]).is_err());
+    }
+
+    #[test]
+    fn export_takes_a_target_an_output_and_filters() {
+        let cli = Cli::try_parse_from([
+            "iambatch",
+            "export",
+            "aliyun",
+            "-o",
+            "todo.csv",
+            "--missing-mfa",
+            "--action",
+            "enforce_mfa",
+            "--rate",
+            "aliyun=unlimited",
+            "--concurrency",
+            "16",
+            "--emulator",
+        ])
+        .unwrap();
+        let Command::Export(export) = cli.command else {
+            panic!("export")
+        };
+        assert_eq!(export.target, "aliyun");
+        assert_eq!(export.output, PathBuf::from("todo.csv"));
+        assert!(export.missing_mfa && !export.all_users);
+        assert_eq!(export.action, Some(Action::EnforceMfa));
+        assert_eq!(
+            export.connection.accounts.rate,
+            vec![("aliyun".into(), Rate::Unlimited)]
+        );
+        assert_eq!(export.connection.accounts.concurrency, vec![(None, 16)]);
+        assert!(export.connection.emulator);
+        // The output file is required; --missing-mfa leaves out the users --all-users would add.
+        assert!(Cli::try_parse_from(["iambatch", "export", "aliyun"]).is_err());
+        assert!(
+            Cli::try_parse_from([
+                "iambatch",
+                "export",
+                "aliyun",
+                "-o",
+                "x.csv",
+                "--missing-mfa",
+                "--all-users"
+            ])
+            .is_err()
+        );
     }
 }

@@ -6,6 +6,7 @@ mod util;
 mod aliyun;
 mod cli;
 mod credentials;
+mod export;
 mod hostile;
 mod https;
 mod huawei;

@@ -6,9 +6,11 @@ pub mod accounts;
 pub mod docs;
 pub mod dry_run;
 pub mod emulate;
+pub mod export;
 pub mod plan;
 pub mod run;
 pub mod scan;
+pub mod session;
 pub mod validate;
 pub mod verify;
 
@@ -77,6 +79,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Command::Verify(args) => verify::verify(args, &cli.global, &env).await,
         Command::Validate(args) => validate::validate(args, &cli.global, &env),
         Command::Accounts(args) => accounts::accounts(args, &cli.global, &env),
+        Command::Export(args) => export::export(args, &cli.global, &env).await,
         Command::Emulate(args) => emulate::emulate(args).await,
         Command::Completions { shell } => docs::completions(shell),
         Command::Man { subcommand } => docs::man(subcommand.as_deref()),

@@ -6,17 +6,15 @@ use crate::accounts::{self, AccountKey, AccountPlan, EmulatorTarget};
 use crate::cli::{GlobalArgs, RunArgs, SessionArgs};
 use crate::commands::scan::{Scan, scan};
 use crate::commands::validate::input_options;
-use crate::commands::{UsageError, dry_run, exit, load_config};
-use crate::emulator::{Emulator, EmulatorConfig};
-use crate::engine::backoff::Backoff;
-use crate::engine::client::{AccountClient, RetryPolicy, http_client};
+use crate::commands::{UsageError, dry_run, exit, load_config, session};
+use crate::emulator::Emulator;
+use crate::engine::client::AccountClient;
 use crate::engine::execute::{ExecOptions, Mode};
-use crate::engine::pacer::Pacer;
-use crate::engine::pipeline::{self, Account, Control, Durable, PipelineOptions, Stop, StopReason};
+use crate::engine::pipeline::{self, Control, Durable, PipelineOptions, Stop, StopReason};
 use crate::input::InputFile;
 use crate::jobs::{Field, ProviderKind};
 use crate::passwords::{SecretsError, SecretsFile};
-use crate::providers::{AccountSpec, provider};
+use crate::providers::provider;
 use crate::report::Status;
 use crate::report::journal::Journal;
 use crate::report::previous::{Previous, row_fingerprint};
@@ -27,7 +25,6 @@ use anyhow::Context;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 impl EmulatorTarget for Emulator {
@@ -70,7 +67,7 @@ pub(crate) async fn prepare(
     env: &dyn Fn(&str) -> Option<String>,
 ) -> anyhow::Result<Prepared> {
     let config = load_config(global, env)?;
-    let overrides = args.accounts.overrides();
+    let overrides = args.connection.accounts.overrides();
     overrides.check_names(&config)?;
 
     let input_path = &args.input.input;
@@ -89,14 +86,8 @@ pub(crate) async fn prepare(
         .into());
     }
 
-    let emulator = if args.emulator {
-        let e = Emulator::start(EmulatorConfig::default())
-            .await
-            .context("cannot start the emulator")?;
-        e.seed_demo()
-            .map_err(|m| anyhow::anyhow!("cannot load the emulator's demo users: {m}"))?;
-        eprintln!("using the built-in emulator: {}", e.endpoints_json());
-        Some(e)
+    let emulator = if args.connection.emulator {
+        Some(session::start_emulator().await?)
     } else {
         None
     };
@@ -186,46 +177,14 @@ pub(crate) async fn process(
         .into());
     }
 
-    let ca_bundle = match &args.ca_bundle {
-        Some(path) => Some(
-            std::fs::read(path)
-                .with_context(|| format!("cannot read the CA bundle {}", path.display()))?,
-        ),
-        None => None,
-    };
-    let http = http_client(Duration::from_secs(args.timeout), ca_bundle.as_deref())
-        .context("cannot set up HTTPS (check --ca-bundle)")?;
-    let policy = RetryPolicy {
-        max_attempts: args.max_attempts,
-        backoff: Backoff::default(),
-    };
-    let mut runtime_accounts = Vec::new();
-    for plan in plans {
-        let api = plan.provider.connect(&AccountSpec {
-            name: &plan.display,
-            endpoint: &plan.endpoint,
-            keys: &plan.keys,
-        })?;
-        tracing::info!(
-            account = %plan.display,
-            endpoint = %plan.endpoint,
-            credentials = %plan.credential_source,
-            rate = ?plan.rate,
-            concurrency = plan.concurrency,
-            "account ready"
-        );
-        let client = AccountClient::new(
-            plan.display.clone(),
-            api,
-            http.clone(),
-            Pacer::new(plan.rate),
-            policy,
-        );
-        runtime_accounts.push(Account {
-            plan,
-            client: Arc::new(client),
-        });
-    }
+    let http = session::http(
+        args.connection.timeout,
+        args.connection.ca_bundle.as_deref(),
+    )?;
+    let runtime_accounts = plans
+        .into_iter()
+        .map(|plan| session::connect(plan, &http, args.connection.max_attempts))
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let clients: Vec<Arc<AccountClient>> =
         runtime_accounts.iter().map(|a| a.client.clone()).collect();
 
@@ -247,7 +206,7 @@ pub(crate) async fn process(
 
     let progress = Progress::new(
         scanned.rows,
-        if args.no_progress {
+        if args.connection.no_progress {
             ProgressMode::Off
         } else {
             ProgressMode::Auto

@@ -556,7 +556,20 @@ impl Ims {
     }
 
     /// Users in name order; `Marker` is the next page's first name, base64-encoded (opaque to clients).
+    /// Every emulated user is active: `Status` (`active`, the default, `freeze`, or both joined by
+    /// `,`) lists them all unless it asks for frozen users only. No user has signed in, so there is
+    /// no `LastLoginDate`.
     fn list_users(&self, p: &Params) -> Result<Value, ApiError> {
+        let active = match p.get("Status") {
+            None => true,
+            Some(s) => {
+                let wanted: Vec<&str> = s.split(',').map(str::trim).collect();
+                if wanted.iter().any(|w| !["active", "freeze"].contains(w)) {
+                    return Err(invalid("Status", "use active, freeze or active,freeze"));
+                }
+                wanted.contains(&"active")
+            }
+        };
         let max_items = match p.get("MaxItems") {
             None => DEFAULT_MAX_ITEMS,
             Some(v) => v
@@ -580,19 +593,25 @@ impl Ims {
         let mut users = directory.users.range::<str, _>((from, Bound::Unbounded));
         let page: Vec<Value> = users
             .by_ref()
+            .filter(|_| active)
             .take(max_items)
             .map(|(upn, user)| {
                 json!({
                     "UserPrincipalName": upn,
                     "UserId": user.user_id,
                     "DisplayName": upn.split('@').next().unwrap_or(upn),
+                    "Email": "",
+                    "MobilePhone": "",
+                    "Comments": "",
                     "CreateDate": user.create_date,
                     "UpdateDate": user.create_date,
+                    "Status": "active",
+                    "ProvisionType": "Manual",
                 })
             })
             .collect();
         let mut body = json!({ "Users": { "User": page } });
-        match users.next() {
+        match users.next().filter(|_| active) {
             Some((next, _)) => {
                 body["IsTruncated"] = true.into();
                 body["Marker"] = BASE64.encode(next).into();

@@ -6,7 +6,8 @@
 //!   `X-Subject-Token`, `token.expires_at` in the body; tokens live [`Setup::token_ttl`] (24 h by
 //!   default). A wrong user, password or account: 401 in Keystone's form.
 //! - `GET /v3/users[?name=&domain_id=&enabled=]` (KeystoneListUsers): every matching user in one page,
-//!   `links.next` null, as Keystone lists; `name` is an exact filter.
+//!   `links.next` null, as Keystone lists; `name` is an exact filter. Each user has its
+//!   `access_mode` (`default`, `console`, or `programmatic`: no console sign-in).
 //! - `GET /v3.0/OS-USER/login-protects`: every user with a configuration.
 //! - `GET|PUT /v3.0/OS-USER/users/{user_id}/login-protect`: a user never configured reads 404
 //!   `IAM.0004`; a PUT needs both `enabled` and `verification_method` (`sms`|`email`|`vmfa`).
@@ -31,12 +32,14 @@
 //! are 32 hex characters derived from the account id and the name, so the same name has the same id
 //! in every run. A user id not known is 404 `IAM.0004`.
 //!
-//! State: `{"domain": {"id", "name"}, "tokens_issued", "users": {"<name>": {"id", "updates",
-//! "login_protect": null | {"enabled", "verification_method"}}}}` (`updates`: PUTs applied).
+//! State: `{"domain": {"id", "name"}, "tokens_issued", "users": {"<name>": {"id", "access_mode",
+//! "updates", "login_protect": null | {"enabled", "verification_method"}}}}` (`updates`: PUTs
+//! applied).
 //!
-//! Patch (`POST /_emulator/state` with `{"huawei": <patch>}`): `{"users": {"<name>":
-//! {"login_protect": null | {"enabled", "verification_method"}}}, "revoke_tokens": true}`, each part
-//! optional. A user not there is added; `null` removes the configuration (never configured again);
+//! Patch (`POST /_emulator/state` with `{"huawei": <patch>}`): `{"users": {"<name>": {"access_mode",
+//! "login_protect": null | {"enabled", "verification_method"}}}, "revoke_tokens": true}`, each part
+//! optional. A user not there is added (access mode `default`); `null` removes the configuration
+//! (never configured again);
 //! `revoke_tokens` invalidates every token issued, as a password change does. A patch never counts
 //! as an update.
 
@@ -68,6 +71,8 @@ pub const DOMAIN_NAME: &str = "emulator-corp";
 /// IAM user names are 1 to 64 characters.
 const MAX_NAME: usize = 64;
 const METHODS: [&str; 3] = ["sms", "email", "vmfa"];
+/// `programmatic` users cannot sign in to the console.
+const ACCESS_MODES: [&str; 3] = ["default", "console", "programmatic"];
 
 pub struct Iam {
     domain_id: String,
@@ -95,6 +100,7 @@ struct Directory {
 #[derive(Serialize)]
 struct User {
     id: String,
+    access_mode: &'static str,
     updates: u64,
     login_protect: Option<LoginProtect>,
 }
@@ -127,6 +133,7 @@ impl Directory {
             self.names.insert(id.clone(), name.to_string());
             User {
                 id,
+                access_mode: ACCESS_MODES[0],
                 updates: 0,
                 login_protect: None,
             }
@@ -450,13 +457,25 @@ impl Service for Iam {
                 Some(None) => Some(None),
                 None => None,
             };
-            protects.push((name, protect));
+            let access_mode = user
+                .access_mode
+                .as_deref()
+                .map(|m| {
+                    ACCESS_MODES.into_iter().find(|a| *a == m).ok_or_else(|| {
+                        format!("{name}: access_mode '{m}': use default, console or programmatic")
+                    })
+                })
+                .transpose()?;
+            protects.push((name, protect, access_mode));
         }
         let mut directory = self.lock();
-        for (name, protect) in protects {
+        for (name, protect, access_mode) in protects {
             let user = directory.add(&self.domain_id, name);
             if let Some(protect) = protect {
                 user.login_protect = protect;
+            }
+            if let Some(mode) = access_mode {
+                user.access_mode = mode;
             }
         }
         if patch.revoke_tokens {
@@ -600,6 +619,7 @@ impl Iam {
                     "password_expires_at": null,
                     "pwd_status": true,
                     "pwd_strength": "high",
+                    "access_mode": user.access_mode,
                     "links": {"self": format!("{base}/v3/users/{}", user.id)},
                 })
             })
@@ -677,6 +697,7 @@ struct Patch {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct UserPatch {
+    access_mode: Option<String>,
     /// Absent: unchanged; `null`: removed.
     #[serde(default, deserialize_with = "present")]
     login_protect: Option<Option<ProtectPatch>>,

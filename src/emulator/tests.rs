@@ -620,7 +620,7 @@ async fn users_from_a_file_are_the_only_users_and_list_in_pages() {
         users: Some(users),
         ..Default::default()
     };
-    let (_emulator, client) = start(config).await;
+    let (emulator, client) = start(config).await;
 
     let unknown = client
         .call("GetLoginProfile", &[("UserPrincipalName", ALICE)])
@@ -658,6 +658,28 @@ async fn users_from_a_file_are_the_only_users_and_list_in_pages() {
         .await;
     assert_eq!(listed(&second), ["c@corp.onaliyun.com"]);
     assert_eq!(second.body["IsTruncated"], false);
+    let user = &second.body["Users"]["User"][0];
+    assert_eq!(user["DisplayName"], "c");
+    assert_eq!(user["Status"], "active");
+    assert_eq!(
+        user["CreateDate"],
+        emulator.state()["aliyun"]["users"]["c@corp.onaliyun.com"]["create_date"]
+    );
+
+    let both = client
+        .call("ListUsers", &[("Status", "active,freeze")])
+        .await;
+    assert_eq!(listed(&both).len(), 3);
+    let frozen = client.call("ListUsers", &[("Status", "freeze")]).await;
+    assert!(listed(&frozen).is_empty());
+    assert_eq!(frozen.body["IsTruncated"], false);
+    let odd = client.call("ListUsers", &[("Status", "gone")]).await;
+    assert_eq!((odd.status, odd.code()), (400, "InvalidParameter"));
+    let too_many = client.call("ListUsers", &[("MaxItems", "1001")]).await;
+    assert_eq!(
+        (too_many.status, too_many.code()),
+        (400, "InvalidParameter")
+    );
 }
 
 #[tokio::test]

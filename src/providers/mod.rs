@@ -47,6 +47,10 @@ pub enum Op<'a> {
     Delete { user: &'a str },
     /// Resolve a user name to the provider's user id.
     ResolveUser { name: &'a str },
+    /// One page of the account's users: the first (`None`), or the one a [`UserPage::next`] names.
+    ListUsers { page: Option<&'a str> },
+    /// The login state of every user at once, for providers whose [`Listing::bulk_state`] is set.
+    ReadAll,
 }
 
 impl Op<'_> {
@@ -105,7 +109,58 @@ pub enum Verdict {
     Observed(Observed),
     /// A name resolved to this user id.
     UserId(String),
+    /// A page of the account's users.
+    Users(UserPage),
+    /// The login state of every user.
+    States(StateList),
     Failed(Failure),
+}
+
+/// One page of a user listing.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct UserPage {
+    pub users: Vec<ListedUser>,
+    /// The cursor of the next page; `None` on the last one.
+    pub next: Option<String>,
+}
+
+/// One user as a listing shows it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ListedUser {
+    /// What rows put in `user`: aliyun the principal name, ucloud the user name, huawei the id.
+    pub user: String,
+    /// huawei: the user's name, written as `user_name` beside the id.
+    pub user_name: Option<String>,
+    /// State columns the list itself carries (ucloud: `email`).
+    pub state: LoginState,
+    /// Whether the user may sign in to the console, when the list says so (huawei `access_mode`);
+    /// `None`: a login profile found by the read says it.
+    pub console: Option<bool>,
+    /// Informational columns, by name (`display_name`, `create_date`, `last_login_date`).
+    pub info: Vec<(&'static str, String)>,
+}
+
+/// The login state of every user of an account.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct StateList {
+    /// By the user key of [`ListedUser::user`].
+    pub users: Vec<(String, Observed)>,
+    /// The state of a user the list leaves out (huawei: never configured, so off).
+    pub unlisted: Observed,
+}
+
+/// What `export` writes for a provider's users, and how it learns their state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Listing {
+    /// The SPEC §2 state columns, in order: what the provider's writes set. Cells no read returns
+    /// stay empty (ucloud `password_reset_required`).
+    pub fields: &'static [Field],
+    /// Informational columns the list returns, in order.
+    pub info: &'static [&'static str],
+    /// A `user_name` column follows `user` (huawei, whose `user` is the id).
+    pub user_name: bool,
+    /// One [`Op::ReadAll`] gives every user's state; otherwise one [`Op::Read`] per user.
+    pub bulk_state: bool,
 }
 
 /// The current state a read found.
@@ -211,6 +266,9 @@ pub trait Provider: Send + Sync + 'static {
     fn generates_passwords(&self) -> bool {
         false
     }
+
+    /// The columns and state source of `export`.
+    fn listing(&self) -> Listing;
     /// A user name this row needs resolved to an id before any other request.
     fn name_to_resolve<'a>(&self, _job: &'a Job) -> Option<&'a str> {
         None

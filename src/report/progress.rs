@@ -6,6 +6,7 @@ use crate::report::{Outcome, RowResult, Status};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -35,7 +36,8 @@ struct Counts {
 }
 
 pub struct Progress {
-    total: u64,
+    /// Grows as a listing finds rows.
+    total: AtomicU64,
     started: Instant,
     counts: Mutex<Counts>,
     bar: Option<ProgressBar>,
@@ -58,7 +60,7 @@ impl Progress {
             bar
         });
         Arc::new(Progress {
-            total,
+            total: AtomicU64::new(total),
             started: Instant::now(),
             counts: Mutex::new(Counts::default()),
             bar,
@@ -84,6 +86,14 @@ impl Progress {
         if let Some(bar) = &self.bar {
             bar.set_position(c.done);
             bar.set_message(format!("{} ok, {} not ok", c.succeeded, c.failed));
+        }
+    }
+
+    /// Adds rows found by a listing to the total.
+    pub fn grow(&self, rows: u64) {
+        self.total.fetch_add(rows, Ordering::Relaxed);
+        if let Some(bar) = &self.bar {
+            bar.inc_length(rows);
         }
     }
 
@@ -125,6 +135,7 @@ impl Progress {
     /// the run's whole history.
     pub fn line(&self, now: Instant) -> String {
         let c = self.counts.lock().expect("progress lock");
+        let total = self.total.load(Ordering::Relaxed);
         let mut last = self.last_line.lock().expect("progress lock");
         let (since, done_then) = last.unwrap_or((self.started, 0));
         *last = Some((now, c.done));
@@ -134,16 +145,16 @@ impl Progress {
         } else {
             0.0
         };
-        let eta = if c.done >= self.total {
+        let eta = if c.done >= total {
             "0s".to_string()
         } else if rate > 0.0 {
-            format_duration(Duration::from_secs_f64((self.total - c.done) as f64 / rate))
+            format_duration(Duration::from_secs_f64((total - c.done) as f64 / rate))
         } else {
             "unknown".into()
         };
         format!(
             "progress: {}/{} rows, {} succeeded, {} not succeeded, {:.1} rows/s, ETA {}",
-            c.done, self.total, c.succeeded, c.failed, rate, eta
+            c.done, total, c.succeeded, c.failed, rate, eta
         )
     }
 
@@ -229,7 +240,7 @@ mod tests {
     /// A progress that prints lines, whatever stderr is.
     fn lines_progress(total: u64) -> Arc<Progress> {
         Arc::new(Progress {
-            total,
+            total: AtomicU64::new(total),
             started: Instant::now(),
             counts: Mutex::new(Counts::default()),
             bar: None,

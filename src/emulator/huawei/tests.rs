@@ -601,6 +601,24 @@ async fn users_from_a_file_are_the_only_users() {
         .map(|u| u["name"].as_str().unwrap())
         .collect();
     assert_eq!(names, ["alice", "bob", "carol"]);
+    assert_eq!(all.body["users"][0]["access_mode"], "default");
+    assert_eq!(all.body["links"]["next"], Value::Null);
+    emulator
+        .tamper(&json!({"huawei": {"users": {"carol": {"access_mode": "programmatic"}}}}))
+        .unwrap();
+    let all = client.signed(Method::GET, "/v3/users", &[], None).await;
+    assert_eq!(all.body["users"][2]["access_mode"], "programmatic");
+    assert_eq!(
+        emulator.state()["huawei"]["users"]["carol"]["access_mode"],
+        "programmatic"
+    );
+    let bad = json!({"huawei": {"users": {"carol": {"access_mode": "web"}}}});
+    assert!(
+        emulator
+            .tamper(&bad)
+            .unwrap_err()
+            .contains("access_mode 'web'")
+    );
     let other = client
         .signed(Method::GET, "/v3/users", &[("domain_id", "another")], None)
         .await;

@@ -3,13 +3,19 @@
 
 use crate::jobs::LoginState;
 use crate::providers::encoding::rfc3986;
-use crate::providers::{Classified, Failure, FailureClass, Observed, Op, Reply, Verdict};
+use crate::providers::{
+    Classified, Failure, FailureClass, ListedUser, Observed, Op, Reply, UserPage, Verdict,
+};
 use serde_json::{Map, Value};
 use std::time::Duration;
 
 /// Other `LoginProfile` fields of a GetLoginProfile reply, reported as `observed_<name>`.
 /// (`UserPrincipalName` is left out: it repeats the row's `user`.)
 pub const EXTRA_OBSERVED: &[&str] = &["update_date", "last_login_time"];
+
+/// The informational columns of an export, and the ListUsers fields they come from, in order.
+pub const INFO_COLUMNS: &[&str] = &["display_name", "create_date", "last_login_date"];
+const INFO_FIELDS: [&str; 3] = ["DisplayName", "CreateDate", "LastLoginDate"];
 
 const THROTTLED: FailureClass = FailureClass::Retryable { throttled: true };
 const TRANSIENT: FailureClass = FailureClass::Retryable { throttled: false };
@@ -49,7 +55,77 @@ fn success(op: &Op<'_>, status: u16, body: Option<&Value>) -> Verdict {
         // Any answer but "no such user" means the principal name names a user, and is its key.
         Op::ResolveUser { name } => Verdict::UserId(name.to_string()),
         Op::Create { .. } | Op::Update { .. } | Op::Delete { .. } => Verdict::Done,
+        Op::ListUsers { .. } => body
+            .and_then(user_page)
+            .map(Verdict::Users)
+            .unwrap_or_else(|| {
+                invalid_reply(format!(
+                    "HTTP {status} without a readable Users list (each user with a UserPrincipalName, a Marker when IsTruncated): is the endpoint Alibaba Cloud IMS?"
+                ))
+            }),
+        Op::ReadAll => Verdict::Failed(Failure {
+            class: FailureClass::Permanent,
+            code: "unsupported_operation".into(),
+            message: "IMS has no API that reads every login profile at once".into(),
+            retry_after: None,
+        }),
     }
+}
+
+fn invalid_reply(message: String) -> Verdict {
+    Verdict::Failed(Failure {
+        class: FailureClass::Permanent,
+        code: "invalid_reply".into(),
+        message,
+        retry_after: None,
+    })
+}
+
+/// `{"IsTruncated", "Marker", "Users": {"User": [{"UserPrincipalName", "DisplayName", "CreateDate",
+/// "LastLoginDate", ..}]}}` (PROVIDERS.md §2.4). `None` when a user has no principal name or a
+/// truncated page no marker: going on would skip users or loop.
+fn user_page(body: &Value) -> Option<UserPage> {
+    let users = match body.get("Users") {
+        Some(users) => users.get("User")?.as_array()?.as_slice(),
+        // An empty account may leave the list out.
+        None if body.get("IsTruncated").is_some() => &[],
+        None => return None,
+    };
+    let users = users
+        .iter()
+        .map(|user| {
+            let text = |key: &str| {
+                user.get(key)
+                    .and_then(Value::as_str)
+                    .filter(|s| !s.is_empty())
+            };
+            let info = INFO_COLUMNS
+                .iter()
+                .zip(INFO_FIELDS)
+                .filter_map(|(column, key)| Some((*column, text(key)?.to_string())))
+                .collect();
+            Some(ListedUser {
+                user: text("UserPrincipalName")?.to_string(),
+                info,
+                ..ListedUser::default()
+            })
+        })
+        .collect::<Option<Vec<_>>>()?;
+    let truncated = match body.get("IsTruncated") {
+        Some(Value::Bool(b)) => *b,
+        Some(Value::String(s)) => s.eq_ignore_ascii_case("true"),
+        _ => false,
+    };
+    let next = match truncated {
+        true => Some(
+            body.get("Marker")?
+                .as_str()
+                .filter(|m| !m.is_empty())?
+                .to_string(),
+        ),
+        false => None,
+    };
+    Some(UserPage { users, next })
 }
 
 fn failure(op: &Op<'_>, reply: &Reply, body: Option<&Value>) -> Verdict {
@@ -503,6 +579,107 @@ mod tests {
         );
         let missing_user = error(404, "EntityNotExist.User", "none");
         assert_eq!(failed(&op, &missing_user).class, FailureClass::NotFound);
+    }
+
+    const LIST: Op<'static> = Op::ListUsers { page: None };
+
+    fn page(body: &str) -> Verdict {
+        classify(&LIST, &reply(200, &[], body)).verdict
+    }
+
+    #[test]
+    fn a_list_page_gives_each_user_and_the_next_marker() {
+        // Shaped like the documentation's example of ListUsers (IMS 2019-08-15).
+        let body = r#"{
+            "IsTruncated": true,
+            "RequestId": "4B450CA1-36E8-4AA2-8461-86B42BF4CC4E",
+            "Marker": "EXAMPLE",
+            "Users": {"User": [
+                {"UserPrincipalName": "test@example.onaliyun.com", "UserId": "20732900249392****",
+                 "DisplayName": "test", "Email": "alice@example.com", "MobilePhone": "86-1868888****",
+                 "Comments": "Cloud computing engineer", "CreateDate": "2020-10-12T09:12:00Z",
+                 "UpdateDate": "2020-10-13T09:12:00Z", "LastLoginDate": "2020-10-16T02:32:20Z",
+                 "Status": "active", "ProvisionType": "Manual"},
+                {"UserPrincipalName": "new@example.onaliyun.com", "DisplayName": "",
+                 "CreateDate": "2021-01-02T03:04:05Z", "LastLoginDate": ""}
+            ]}
+        }"#;
+        let Verdict::Users(page) = page(body) else {
+            panic!("expected a page");
+        };
+        assert_eq!(page.next.as_deref(), Some("EXAMPLE"));
+        assert_eq!(
+            page.users,
+            vec![
+                ListedUser {
+                    user: "test@example.onaliyun.com".into(),
+                    info: vec![
+                        ("display_name", "test".into()),
+                        ("create_date", "2020-10-12T09:12:00Z".into()),
+                        ("last_login_date", "2020-10-16T02:32:20Z".into()),
+                    ],
+                    ..ListedUser::default()
+                },
+                ListedUser {
+                    user: "new@example.onaliyun.com".into(),
+                    info: vec![("create_date", "2021-01-02T03:04:05Z".into())],
+                    ..ListedUser::default()
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn the_last_page_has_no_next_and_an_empty_account_is_an_empty_page() {
+        let last = r#"{"IsTruncated":false,"RequestId":"R","Users":{"User":[{"UserPrincipalName":"a@b.onaliyun.com"}]}}"#;
+        assert!(
+            matches!(page(last), Verdict::Users(UserPage { next: None, ref users }) if users.len() == 1)
+        );
+        assert_eq!(
+            page(r#"{"IsTruncated":false,"RequestId":"R"}"#),
+            Verdict::Users(UserPage::default())
+        );
+        assert_eq!(
+            page(r#"{"IsTruncated":"false","RequestId":"R","Users":{"User":[]}}"#),
+            Verdict::Users(UserPage::default())
+        );
+    }
+
+    #[test]
+    fn a_page_that_would_lose_users_is_refused() {
+        for body in [
+            // Truncated without a marker: the rest cannot be asked for.
+            r#"{"IsTruncated":true,"Users":{"User":[]}}"#,
+            r#"{"IsTruncated":true,"Marker":"","Users":{"User":[]}}"#,
+            // A user without its key.
+            r#"{"IsTruncated":false,"Users":{"User":[{"DisplayName":"x"}]}}"#,
+            r#"{"RequestId":"R"}"#,
+            "<html>captive portal</html>",
+        ] {
+            let Verdict::Failed(f) = page(body) else {
+                panic!("accepted {body}");
+            };
+            assert_eq!(
+                (f.class, f.code.as_str()),
+                (FailureClass::Permanent, "invalid_reply")
+            );
+        }
+        let throttled = error(
+            400,
+            "Throttling.User",
+            "Request was denied due to user flow control.",
+        );
+        assert_eq!(failed(&LIST, &throttled).class, THROTTLED);
+    }
+
+    #[test]
+    fn reading_every_state_at_once_is_not_an_ims_operation() {
+        let Verdict::Failed(f) =
+            classify(&Op::ReadAll, &reply(200, &[], r#"{"Users":{"User":[]}}"#)).verdict
+        else {
+            panic!("expected a failure");
+        };
+        assert_eq!(f.code, "unsupported_operation");
     }
 
     #[test]

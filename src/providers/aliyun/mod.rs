@@ -10,8 +10,8 @@ pub mod sign;
 use crate::jobs::{Action, Field, Job, LoginState, ProviderKind};
 use crate::providers::cli_files::{CliKeys, CliLookup};
 use crate::providers::{
-    AccountSpec, Api, Classified, ColumnProblem, ConnectError, HttpRequest, Op, Provider, Reply,
-    Stamp,
+    AccountSpec, Api, Classified, ColumnProblem, ConnectError, HttpRequest, Listing, Op, Provider,
+    Reply, Stamp,
 };
 use crate::secret::Secret;
 use request::Credentials;
@@ -129,6 +129,16 @@ impl Provider for Aliyun {
         LoginState {
             mfa_bind_required: Some(true),
             ..Default::default()
+        }
+    }
+
+    /// ListUsers has no login state: one GetLoginProfile per user.
+    fn listing(&self) -> Listing {
+        Listing {
+            fields: READABLE,
+            info: classify::INFO_COLUMNS,
+            user_name: false,
+            bulk_state: false,
         }
     }
 

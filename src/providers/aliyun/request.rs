@@ -67,17 +67,28 @@ fn common(action: &str, credentials: &Credentials, stamp: &Stamp) -> Vec<(String
     params
 }
 
+/// ListUsers' page size: the largest IMS allows, so a listing costs as few requests as it can.
+pub const LIST_PAGE: usize = 1000;
+
 /// The API action for `op` and its own parameters.
 ///
 /// `ResolveUser` is never asked of aliyun (the user principal name is the key, so
 /// `name_to_resolve` is `None`). Should it be, it reads the login profile: an API the emulator
-/// serves, whose answer tells whether the user exists (see `classify`).
+/// serves, whose answer tells whether the user exists (see `classify`). `ReadAll` is not an IMS
+/// operation either (its `Listing` reads per user): it lists, which changes nothing, and
+/// `classify` fails it.
 fn operation(op: &Op<'_>) -> (&'static str, Vec<(&'static str, String)>) {
     match *op {
         Op::Read { user } | Op::ResolveUser { name: user } => ("GetLoginProfile", upn(user)),
         Op::Delete { user } => ("DeleteLoginProfile", upn(user)),
         Op::Create { user, write } => ("CreateLoginProfile", with_write(user, &write)),
         Op::Update { user, write } => ("UpdateLoginProfile", with_write(user, &write)),
+        Op::ListUsers { page } => {
+            let mut params = vec![("MaxItems", LIST_PAGE.to_string())];
+            params.extend(page.map(|marker| ("Marker", marker.to_string())));
+            ("ListUsers", params)
+        }
+        Op::ReadAll => ("ListUsers", vec![("MaxItems", LIST_PAGE.to_string())]),
     }
 }
 
@@ -280,6 +291,33 @@ mod tests {
         assert!(body.contains("Action=GetLoginProfile&"));
         assert!(body.contains("&UserPrincipalName=dave%40example.onaliyun.com&"));
         assert_signed(&body, "testsecret");
+    }
+
+    #[test]
+    fn list_users_asks_for_the_largest_page_and_passes_the_marker_back() {
+        let (_, first) = sent(&Op::ListUsers { page: None }, None);
+        assert_eq!(
+            first,
+            expected(&[
+                "AccessKeyId=testid&Action=ListUsers&Format=JSON&MaxItems=1000",
+                "&SignatureMethod=HMAC-SHA1&SignatureNonce=3ee8c1b8-83d3-44af-a94f-4e0ad82fd6cf",
+                "&SignatureVersion=1.0&Timestamp=2024-05-06T07%3A08%3A09Z&Version=2019-08-15",
+                "&Signature=oumhf%2FSyExtrCm0f0GWsKd%2F%2BAJE%3D",
+            ])
+        );
+        let (_, next) = sent(
+            &Op::ListUsers {
+                page: Some("YWxpY2VAZXhhbXBsZS5vbmFsaXl1bi5jb20="),
+            },
+            None,
+        );
+        let params = assert_signed(&next, "testsecret");
+        assert!(params.contains(&(
+            "Marker".into(),
+            "YWxpY2VAZXhhbXBsZS5vbmFsaXl1bi5jb20=".into()
+        )));
+        assert!(params.contains(&("MaxItems".into(), "1000".into())));
+        assert!(!params.iter().any(|(k, _)| k == "UserPrincipalName"));
     }
 
     #[test]

@@ -110,7 +110,12 @@ impl Api for HuaweiApi {
     /// A given token wins; else a ready token, or an AK/SK signature. A password account without
     /// its token yet sends none: IAM answers 401, which renews it.
     fn build(&self, op: &Op<'_>, stamp: &Stamp, token: Option<&Secret>) -> HttpRequest {
-        let parts = ops::parts(op);
+        let mut parts = ops::parts(op);
+        // The first page of a listing names the account when its id is known (PROVIDERS.md §3.2:
+        // `GET /v3/users?domain_id=<id>`); a token is scoped to it anyway.
+        if let (Op::ListUsers { page: None }, Auth::AkSk { domain_id, .. }) = (op, &self.auth) {
+            parts.query.push(("domain_id".into(), domain_id.clone()));
+        }
         let (path, query) = (self.full_path(&parts.path), parts.query.clone());
         let mut req = self.unsigned(parts, JSON);
         let ready = match &self.auth {
@@ -273,6 +278,11 @@ mod tests {
             Op::ResolveUser {
                 name: "ops admin+1",
             },
+            Op::ListUsers { page: None },
+            Op::ListUsers {
+                page: Some("marker=a b&limit=2"),
+            },
+            Op::ReadAll,
         ];
         for op in ops {
             let req = api.build(&op, &stamp(), None);
@@ -311,6 +321,18 @@ mod tests {
         assert_eq!(
             resolve.url,
             "https://iam.myhuaweicloud.com/v3/users?name=ops%20admin%2B1"
+        );
+        let urls: Vec<String> = ops[5..]
+            .iter()
+            .map(|op| api.build(op, &stamp(), None).url)
+            .collect();
+        assert_eq!(
+            urls,
+            [
+                "https://iam.myhuaweicloud.com/v3/users?domain_id=dom1",
+                "https://iam.myhuaweicloud.com/v3/users?limit=2&marker=a%20b",
+                "https://iam.myhuaweicloud.com/v3.0/OS-USER/login-protects",
+            ]
         );
     }
 
@@ -371,6 +393,9 @@ mod tests {
         );
         let req = ready.build(&Op::Read { user: "u1" }, &stamp(), None);
         assert_eq!(header(&req, "X-Auth-Token"), Some("ready-1"));
+        // A token is scoped to its account: the list names none.
+        let list = ready.build(&Op::ListUsers { page: None }, &stamp(), None);
+        assert_eq!(list.url, "https://iam.myhuaweicloud.com/v3/users");
         assert!(ready.token_request(&stamp()).is_none());
         assert!(
             aksk("https://iam.myhuaweicloud.com", None)

@@ -16,7 +16,7 @@ mod token;
 
 use crate::jobs::{Action, Field, Job, LoginState, ProviderKind, VerificationMethod};
 use crate::providers::cli_files::{CliKeys, CliLookup};
-use crate::providers::{AccountSpec, Api, ColumnProblem, ConnectError, Provider};
+use crate::providers::{AccountSpec, Api, ColumnProblem, ConnectError, Listing, Provider};
 use std::sync::Arc;
 
 pub struct Huawei;
@@ -124,6 +124,17 @@ impl Provider for Huawei {
                     .unwrap_or(VerificationMethod::Vmfa),
             ),
             ..LoginState::default()
+        }
+    }
+
+    /// The id in `user`, the name beside it; GET /v3/users lists users without login state, and
+    /// GET /v3.0/OS-USER/login-protects gives every user's at once.
+    fn listing(&self) -> Listing {
+        Listing {
+            fields: &[Field::LoginProtectEnabled, Field::VerificationMethod],
+            info: &[],
+            user_name: true,
+            bulk_state: true,
         }
     }
 

@@ -7,8 +7,11 @@
 
 use crate::jobs::{LoginState, VerificationMethod};
 use crate::providers::encoding::rfc3986;
-use crate::providers::{Failure, FailureClass, Observed, Op, Verdict};
+use crate::providers::{
+    Failure, FailureClass, ListedUser, Observed, Op, StateList, UserPage, Verdict,
+};
 use reqwest::Method;
+use serde::Deserialize;
 use serde_json::{Value, json};
 
 /// An operation's request before authentication.
@@ -39,6 +42,21 @@ pub fn parts(op: &Op<'_>) -> Parts {
             Method::GET,
             "/v3/users".to_string(),
             vec![("name".to_string(), name.to_string())],
+            Vec::new(),
+        ),
+        // Keystone lists every user of the token's or AK's account in one page; a `links.next`
+        // it gives is followed with its own query.
+        Op::ListUsers { page } => (
+            Method::GET,
+            "/v3/users".to_string(),
+            page.map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+                .unwrap_or_default(),
+            Vec::new(),
+        ),
+        Op::ReadAll => (
+            Method::GET,
+            "/v3.0/OS-USER/login-protects".to_string(),
+            Vec::new(),
             Vec::new(),
         ),
     };
@@ -75,6 +93,12 @@ pub fn read_success(op: &Op<'_>, status: u16, body: &[u8]) -> Verdict {
             .map(Verdict::Observed)
             .unwrap_or_else(|| unexpected(status, "a login_protect object")),
         Op::ResolveUser { name } => read_user_id(name, status, body),
+        Op::ListUsers { .. } => read_users(body)
+            .map(Verdict::Users)
+            .unwrap_or_else(|| unexpected(status, "users list with an id and a name per user")),
+        Op::ReadAll => read_login_protects(body)
+            .map(Verdict::States)
+            .unwrap_or_else(|| unexpected(status, "login_protects list")),
         Op::Delete { .. } => Verdict::Failed(Failure {
             class: FailureClass::Permanent,
             code: "unsupported".into(),
@@ -86,27 +110,116 @@ pub fn read_success(op: &Op<'_>, status: u16, body: &[u8]) -> Verdict {
     }
 }
 
+/// One `login_protect` object. Fields of an odd type read as unknown.
+#[derive(Deserialize)]
+struct WireProtect {
+    #[serde(default)]
+    user_id: Value,
+    #[serde(default)]
+    enabled: Value,
+    #[serde(default)]
+    verification_method: Value,
+}
+
+impl WireProtect {
+    fn observed(&self) -> Observed {
+        let state = LoginState {
+            login_protect_enabled: self.enabled.as_bool(),
+            verification_method: self
+                .verification_method
+                .as_str()
+                .and_then(|m| m.parse().ok()),
+            ..LoginState::default()
+        };
+        let extra = self
+            .user_id
+            .as_str()
+            .map(|id| vec![("user_id", id.to_string())])
+            .unwrap_or_default();
+        Observed {
+            exists: true,
+            state,
+            extra,
+        }
+    }
+}
+
 /// `{"login_protect":{"user_id":..,"enabled":..,"verification_method":..}}`.
 fn read_login_protect(body: &[u8]) -> Option<Observed> {
-    let reply: Value = serde_json::from_slice(body).ok()?;
-    let lp = reply.get("login_protect")?.as_object()?;
-    let state = LoginState {
-        login_protect_enabled: lp.get("enabled").and_then(Value::as_bool),
-        verification_method: lp
-            .get("verification_method")
-            .and_then(Value::as_str)
-            .and_then(|m| m.parse().ok()),
-        ..LoginState::default()
+    #[derive(Deserialize)]
+    struct Reply {
+        login_protect: WireProtect,
+    }
+    let reply: Reply = serde_json::from_slice(body).ok()?;
+    Some(reply.login_protect.observed())
+}
+
+/// `{"users":[{"id","name","access_mode",..}],"links":{"next":..}}` (KeystoneListUsers). A user
+/// whose `access_mode` is `programmatic` cannot sign in to the console; `default` and `console`
+/// users can, and so can users of a list without the field. `None` when a user lacks its id or
+/// name, or `links.next` cannot be followed. Read into the few fields used, not a JSON tree: the
+/// whole account comes in this one reply.
+fn read_users(body: &[u8]) -> Option<UserPage> {
+    #[derive(Deserialize)]
+    struct Reply {
+        users: Vec<User>,
+        #[serde(default)]
+        links: Links,
+    }
+    #[derive(Deserialize)]
+    struct User {
+        id: Option<String>,
+        name: Option<String>,
+        access_mode: Option<String>,
+    }
+    #[derive(Default, Deserialize)]
+    struct Links {
+        next: Option<String>,
+    }
+    let reply: Reply = serde_json::from_slice(body).ok()?;
+    let users = reply
+        .users
+        .into_iter()
+        .map(|user| {
+            let present = |s: Option<String>| s.filter(|s| !s.is_empty());
+            Some(ListedUser {
+                user: present(user.id)?,
+                user_name: Some(present(user.name)?),
+                console: Some(user.access_mode.as_deref() != Some("programmatic")),
+                ..ListedUser::default()
+            })
+        })
+        .collect::<Option<Vec<_>>>()?;
+    let next = match reply.links.next {
+        None => None,
+        Some(link) => Some(next_query(&link)?),
     };
-    let extra = lp
-        .get("user_id")
-        .and_then(Value::as_str)
-        .map(|id| vec![("user_id", id.to_string())])
-        .unwrap_or_default();
-    Some(Observed {
-        exists: true,
-        state,
-        extra,
+    Some(UserPage { users, next })
+}
+
+/// The query of a `links.next` URL: what asks for that page.
+fn next_query(link: &str) -> Option<String> {
+    let (_, query) = link.split_once('?')?;
+    let query = query.split('#').next().unwrap_or_default();
+    (!query.is_empty()).then(|| query.to_string())
+}
+
+/// `{"login_protects":[{"user_id","enabled","verification_method"}]}`: every user with a setting;
+/// the others never had login protection, so it is off.
+fn read_login_protects(body: &[u8]) -> Option<StateList> {
+    #[derive(Deserialize)]
+    struct Reply {
+        login_protects: Vec<WireProtect>,
+    }
+    let reply: Reply = serde_json::from_slice(body).ok()?;
+    let users = reply
+        .login_protects
+        .into_iter()
+        .map(|lp| Some((lp.user_id.as_str()?.to_string(), lp.observed())))
+        .collect::<Option<Vec<_>>>()?;
+    Some(StateList {
+        users,
+        unlisted: never_configured(),
     })
 }
 
@@ -274,6 +387,126 @@ mod tests {
         assert_eq!(read_success(&op, 200, b"not json"), Verdict::Done);
         let del = read_success(&Op::Delete { user: "u" }, 200, b"{}");
         assert!(matches!(del, Verdict::Failed(f) if f.code == "unsupported"));
+    }
+
+    #[test]
+    fn list_requests() {
+        let p = parts(&Op::ListUsers { page: None });
+        assert_eq!((p.method, p.path.as_str()), (Method::GET, "/v3/users"));
+        assert!(p.query.is_empty() && p.body.is_empty());
+        let p = parts(&Op::ListUsers {
+            page: Some("marker=u%2F1&limit=500"),
+        });
+        assert_eq!(
+            p.query,
+            vec![
+                ("marker".to_string(), "u/1".to_string()),
+                ("limit".to_string(), "500".to_string())
+            ]
+        );
+        let p = parts(&Op::ReadAll);
+        assert_eq!(
+            (p.method, p.path.as_str()),
+            (Method::GET, "/v3.0/OS-USER/login-protects")
+        );
+    }
+
+    #[test]
+    fn reads_the_user_list_with_console_access() {
+        // The fields of KeystoneListUsersResult (Python SDK), with `access_mode` of newer models.
+        let body = br#"{"users":[
+            {"id":"0a1b2c3d4e5f60718293a4b5c6d7e8f9","name":"ahmad.razak","domain_id":"d1","enabled":true,
+             "description":"","password_expires_at":null,"pwd_status":false,"pwd_strength":"high",
+             "last_project_id":"p1","access_mode":"default","links":{"self":"https://iam/v3/users/0a1b"}},
+            {"id":"ffeeddccbbaa99887766554433221100","name":"svc-backup","enabled":true,
+             "access_mode":"programmatic"},
+            {"id":"00112233445566778899aabbccddeeff","name":"old.user"}
+        ],"links":{"self":"https://iam.myhuaweicloud.com/v3/users","previous":null,"next":null}}"#;
+        let Verdict::Users(page) = read_success(&Op::ListUsers { page: None }, 200, body) else {
+            panic!("expected a page");
+        };
+        assert_eq!(page.next, None);
+        let seen: Vec<(&str, Option<&str>, Option<bool>)> = page
+            .users
+            .iter()
+            .map(|u| (u.user.as_str(), u.user_name.as_deref(), u.console))
+            .collect();
+        assert_eq!(
+            seen,
+            vec![
+                (
+                    "0a1b2c3d4e5f60718293a4b5c6d7e8f9",
+                    Some("ahmad.razak"),
+                    Some(true)
+                ),
+                (
+                    "ffeeddccbbaa99887766554433221100",
+                    Some("svc-backup"),
+                    Some(false)
+                ),
+                (
+                    "00112233445566778899aabbccddeeff",
+                    Some("old.user"),
+                    Some(true)
+                ),
+            ]
+        );
+        assert!(
+            page.users
+                .iter()
+                .all(|u| u.info.is_empty() && u.state.is_empty())
+        );
+    }
+
+    #[test]
+    fn a_next_link_is_followed_by_its_query_and_broken_lists_are_refused() {
+        let body = br#"{"users":[],"links":{"next":"https://iam.myhuaweicloud.com/v3/users?marker=abc&limit=2"}}"#;
+        let Verdict::Users(page) = read_success(&Op::ListUsers { page: None }, 200, body) else {
+            panic!("expected a page");
+        };
+        assert_eq!(page.next.as_deref(), Some("marker=abc&limit=2"));
+        for bad in [
+            &br#"{"users":[{"name":"no-id"}],"links":{}}"#[..],
+            br#"{"users":[{"id":"a1"}]}"#,
+            br#"{"users":[],"links":{"next":"https://iam/v3/users"}}"#,
+            br#"{"links":{}}"#,
+        ] {
+            assert!(matches!(
+                read_success(&Op::ListUsers { page: None }, 200, bad),
+                Verdict::Failed(f) if f.class == FailureClass::Permanent
+            ));
+        }
+    }
+
+    #[test]
+    fn reads_every_login_protection_at_once() {
+        let body = br#"{"login_protects":[
+            {"user_id":"0a1b2c3d4e5f60718293a4b5c6d7e8f9","enabled":true,"verification_method":"vmfa"},
+            {"user_id":"16b26081f43d4c628c4bb88cf32e9f9b","enabled":false,"verification_method":"email"}
+        ]}"#;
+        let Verdict::States(states) = read_success(&Op::ReadAll, 200, body) else {
+            panic!("expected states");
+        };
+        assert_eq!(states.users.len(), 2);
+        let (id, second) = &states.users[1];
+        assert_eq!(id, "16b26081f43d4c628c4bb88cf32e9f9b");
+        assert!(second.exists);
+        assert_eq!(second.state.login_protect_enabled, Some(false));
+        assert_eq!(
+            second.state.verification_method,
+            Some(VerificationMethod::Email)
+        );
+        // A user not in the list never had login protection: it is off.
+        assert_eq!(states.unlisted, never_configured());
+        assert_eq!(states.unlisted.state.login_protect_enabled, Some(false));
+        assert!(matches!(
+            read_success(
+                &Op::ReadAll,
+                200,
+                br#"{"login_protects":[{"enabled":true}]}"#
+            ),
+            Verdict::Failed(_)
+        ));
     }
 
     fn resolve(body: &str) -> Verdict {

@@ -2,9 +2,14 @@
 //! `RetCode == 0`, and `RetCode` sometimes arrives as a JSON string. Non-200 statuses come from the
 //! gateway or a proxy in front of it.
 
-use crate::providers::{Classified, Failure, FailureClass, Observed, Op, Reply, Verdict};
+use crate::jobs::LoginState;
+use crate::providers::encoding::iso8601_seconds;
+use crate::providers::{
+    Classified, Failure, FailureClass, ListedUser, Observed, Op, Reply, UserPage, Verdict,
+};
 use reqwest::StatusCode;
 use serde_json::Value;
+use time::OffsetDateTime;
 
 /// The header carrying UCloud's request id.
 const REQUEST_ID_HEADER: &str = "X-UCLOUD-REQUEST-UUID";
@@ -34,6 +39,19 @@ fn verdict(op: &Op<'_>, reply: &Reply) -> Verdict {
         Some(0) => match op {
             Op::Read { .. } => {
                 Verdict::Observed(observed(body.as_ref().and_then(|b| b.get("LoginProfile"))))
+            }
+            Op::ListUsers { page } => {
+                let offset = page.and_then(|p| p.parse().ok()).unwrap_or(0);
+                body.as_ref()
+                    .and_then(|b| user_page(b, offset))
+                    .map(Verdict::Users)
+                    .unwrap_or_else(|| {
+                        Verdict::Failed(failure(
+                            FailureClass::Permanent,
+                            "invalid_reply",
+                            "a ListUsers reply without a Users list (each user with a UserName): check that the endpoint is the UCloud API",
+                        ))
+                    })
             }
             _ => Verdict::Done,
         },
@@ -65,10 +83,11 @@ fn verdict(op: &Op<'_>, reply: &Reply) -> Verdict {
 /// needs them); whatever came back, they fail rather than pass for something they are not.
 fn unsupported(op: &Op<'_>) -> Option<Failure> {
     let what = match op {
-        Op::Read { .. } | Op::Update { .. } => return None,
+        Op::Read { .. } | Op::Update { .. } | Op::ListUsers { .. } => return None,
         Op::Create { .. } => "creating a login profile (UCloud's CreateUser does that)",
         Op::Delete { .. } => "deleting a login profile",
         Op::ResolveUser { .. } => "resolving user names (UCloud users are addressed by name)",
+        Op::ReadAll => "reading every login profile at once",
     };
     Some(failure(
         FailureClass::Permanent,
@@ -167,6 +186,54 @@ fn observed(profile: Option<&Value>) -> Observed {
     seen
 }
 
+/// The informational columns of an export (from ListUsers' `DisplayName` and `CreatedAt`).
+pub const INFO_COLUMNS: &[&str] = &["display_name", "create_date"];
+
+/// `{"TotalCount", "Users": [{"UserName", "DisplayName", "Email", "Status", "CreatedAt", ..}]}`
+/// (PROVIDERS.md §1.3), the page starting at `offset`. The next page starts after this one while
+/// `TotalCount` says there are more; without a count, while pages come back full. `None` when a
+/// user has no name (going on would skip it).
+fn user_page(body: &Value, offset: u64) -> Option<UserPage> {
+    let users = body.get("Users")?.as_array()?;
+    let users = users
+        .iter()
+        .map(|user| {
+            let text = |key: &str| {
+                user.get(key)
+                    .and_then(Value::as_str)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string)
+            };
+            let mut info = Vec::new();
+            info.extend(text("DisplayName").map(|name| ("display_name", name)));
+            info.extend(
+                user.get("CreatedAt")
+                    .and_then(integer)
+                    .and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok())
+                    .map(|t| ("create_date", iso8601_seconds(t))),
+            );
+            Some(ListedUser {
+                user: text("UserName")?,
+                state: LoginState {
+                    email: text("Email"),
+                    ..LoginState::default()
+                },
+                info,
+                ..ListedUser::default()
+            })
+        })
+        .collect::<Option<Vec<_>>>()?;
+    let after = offset + users.len() as u64;
+    let more = match body.get("TotalCount").and_then(integer) {
+        Some(total) => !users.is_empty() && after < u64::try_from(total).unwrap_or(0),
+        None => users.len() >= super::LIST_LIMIT,
+    };
+    Some(UserPage {
+        users,
+        next: more.then(|| after.to_string()),
+    })
+}
+
 /// A JSON integer, or one sent as a string (UCloud does both).
 fn integer(v: &Value) -> Option<i64> {
     match v {
@@ -223,6 +290,95 @@ mod tests {
             Verdict::Failed(f) => f,
             other => panic!("expected a failure, got {other:?}"),
         }
+    }
+
+    fn list(page: Option<&str>, body: &str) -> Verdict {
+        classify(&Op::ListUsers { page }, &reply(200, body)).verdict
+    }
+
+    #[test]
+    fn a_list_page_gives_users_with_email_and_the_next_offset() {
+        // The fields of UCloud's `UsersSchema` (Python SDK) and the API page's `ConsoleAccess`.
+        let body = r#"{"Action":"ListUsersResponse","RetCode":0,"Message":"","TotalCount":3,
+            "Users":[
+              {"UserName":"an.zhou","DisplayName":"An Zhou","Email":"an.zhou@ops.example.com",
+               "Status":"Active","CreatedAt":1700000000,"ConsoleAccess":true,"APIAccess":false},
+              {"UserName":"bo.wu","DisplayName":"","Email":"","Status":"Frozen","CreatedAt":"1600000000"}
+            ]}"#;
+        let Verdict::Users(page) = list(None, body) else {
+            panic!("expected a page");
+        };
+        assert_eq!(page.next.as_deref(), Some("2"));
+        assert_eq!(
+            page.users,
+            vec![
+                ListedUser {
+                    user: "an.zhou".into(),
+                    state: LoginState {
+                        email: Some("an.zhou@ops.example.com".into()),
+                        ..LoginState::default()
+                    },
+                    info: vec![
+                        ("display_name", "An Zhou".into()),
+                        ("create_date", "2023-11-14T22:13:20Z".into()),
+                    ],
+                    ..ListedUser::default()
+                },
+                ListedUser {
+                    user: "bo.wu".into(),
+                    info: vec![("create_date", "2020-09-13T12:26:40Z".into())],
+                    ..ListedUser::default()
+                },
+            ]
+        );
+        // The third user is the last one.
+        let last =
+            r#"{"RetCode":0,"TotalCount":3,"Users":[{"UserName":"chao.zheng","Email":"c@x"}]}"#;
+        assert!(matches!(
+            list(Some("2"), last),
+            Verdict::Users(UserPage { next: None, .. })
+        ));
+        // Past the end, or an empty account.
+        let empty = r#"{"RetCode":0,"TotalCount":3,"Users":[]}"#;
+        assert_eq!(list(Some("3"), empty), Verdict::Users(UserPage::default()));
+    }
+
+    #[test]
+    fn without_a_total_pages_go_on_while_they_are_full() {
+        let full: Vec<String> = (0..100)
+            .map(|i| format!(r#"{{"UserName":"u{i}","Email":""}}"#))
+            .collect();
+        let body = format!(r#"{{"RetCode":0,"Users":[{}]}}"#, full.join(","));
+        assert!(
+            matches!(list(Some("100"), &body), Verdict::Users(UserPage { next: Some(ref n), .. }) if n == "200")
+        );
+        let short = r#"{"RetCode":0,"Users":[{"UserName":"u","Email":""}]}"#;
+        assert!(matches!(
+            list(Some("200"), short),
+            Verdict::Users(UserPage { next: None, .. })
+        ));
+    }
+
+    #[test]
+    fn a_list_that_would_lose_users_is_refused_and_errors_are_classified() {
+        for body in [
+            r#"{"RetCode":0,"TotalCount":1}"#,
+            r#"{"RetCode":0,"TotalCount":1,"Users":[{"Email":"x@y"}]}"#,
+        ] {
+            let f = failed(&Op::ListUsers { page: None }, 200, body);
+            assert_eq!(
+                (f.class, f.code.as_str()),
+                (FailureClass::Permanent, "invalid_reply")
+            );
+        }
+        let f = failed(
+            &Op::ListUsers { page: None },
+            200,
+            r#"{"RetCode":153,"Message":"Request Too Frequent"}"#,
+        );
+        assert_eq!(f.class, FailureClass::Retryable { throttled: true });
+        let f = failed(&Op::ReadAll, 200, r#"{"RetCode":0,"Users":[]}"#);
+        assert_eq!(f.code, "unsupported_operation");
     }
 
     #[test]

@@ -11,8 +11,8 @@ pub mod sign;
 use crate::jobs::{Action, Field, Job, LoginState, ProviderKind};
 use crate::providers::cli_files::{CliKeys, CliLookup};
 use crate::providers::{
-    AccountSpec, Api, Classified, ColumnProblem, ConnectError, HttpRequest, Op, Provider, Reply,
-    Stamp, Write,
+    AccountSpec, Api, Classified, ColumnProblem, ConnectError, HttpRequest, Listing, Op, Provider,
+    Reply, Stamp, Write,
 };
 use crate::secret::Secret;
 use std::sync::Arc;
@@ -84,6 +84,23 @@ impl Provider for Ucloud {
     /// `GenerateRandomPassword=true`: UCloud makes up the password.
     fn generates_passwords(&self) -> bool {
         true
+    }
+
+    /// Every column UpdateLoginProfile sets: `email` comes from ListUsers, the others from one
+    /// GetLoginProfile per user, which does not return `password_reset_required` (left empty).
+    fn listing(&self) -> Listing {
+        Listing {
+            fields: &[
+                Field::LoginStatus,
+                Field::MfaBindRequired,
+                Field::PasswordResetRequired,
+                Field::MaxPasswordAge,
+                Field::Email,
+            ],
+            info: classify::INFO_COLUMNS,
+            user_name: false,
+            bulk_state: false,
+        }
     }
 
     /// UCloud has one API endpoint for every region.
@@ -178,6 +195,9 @@ impl UcloudApi {
                 ("GetLoginProfile", vec![user_name(user)])
             }
             Op::ResolveUser { name } => ("GetLoginProfile", vec![user_name(name)]),
+            Op::ListUsers { page } => ("ListUsers", list_params(page.unwrap_or("0"))),
+            // Not a UCloud operation either: it lists one user, which changes nothing.
+            Op::ReadAll => ("ListUsers", list_params("0")),
         };
         params.push(("Action".to_string(), action.to_string()));
         params.push(("PublicKey".to_string(), self.public_key.clone()));
@@ -186,6 +206,17 @@ impl UcloudApi {
         params.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
         params
     }
+}
+
+/// ListUsers' page size: the most UCloud returns in one page.
+pub const LIST_LIMIT: usize = 100;
+
+/// `Offset` (the page cursor is the offset of its first user) and `Limit`.
+fn list_params(offset: &str) -> Vec<(String, String)> {
+    vec![
+        ("Limit".to_string(), LIST_LIMIT.to_string()),
+        ("Offset".to_string(), offset.to_string()),
+    ]
 }
 
 fn user_name(user: &str) -> (String, String) {

@@ -187,6 +187,35 @@ fn read_is_get_login_profile_of_the_user() {
 }
 
 #[test]
+fn list_users_pages_by_offset_a_hundred_at_a_time() {
+    let first = api().build(&Op::ListUsers { page: None }, &stamp(), None);
+    assert_eq!(
+        body_of(&first),
+        "Action=ListUsers&Limit=100&Offset=0\
+         &PublicKey=ucloudsomeone%40example.com1296235120854146120\
+         &Signature=34553198b9700bce62985a67373fddfd9e5ade7f"
+    );
+    assert_well_signed(&first);
+    let later = api().build(&Op::ListUsers { page: Some("200") }, &stamp(), None);
+    assert_eq!(
+        body_of(&later),
+        "Action=ListUsers&Limit=100&Offset=200\
+         &PublicKey=ucloudsomeone%40example.com1296235120854146120\
+         &Signature=e9599d74151e58061935f71af70d8e208dad7e1c"
+    );
+    assert_well_signed(&later);
+}
+
+#[test]
+fn listing_reads_every_user_then_email_from_the_list() {
+    let listing = Ucloud.listing();
+    assert!(!listing.bulk_state && !listing.user_name);
+    assert_eq!(listing.info, &["display_name", "create_date"]);
+    assert!(listing.fields.contains(&Field::Email));
+    assert!(listing.fields.contains(&Field::PasswordResetRequired));
+}
+
+#[test]
 fn signing_ignores_the_stamp() {
     let op = Op::Read { user: "carol" };
     let later = Stamp {

@@ -1,0 +1,429 @@
+//! `iambatch export TARGET -o FILE` (SPEC §6): every user of one account with their login state,
+//! as a CSV that `run`, `plan` and `verify` take as input. The listing (pages, reads, pacing,
+//! retries) is the engine's; this module picks the account, turns each user into a row or leaves
+//! them out, and writes the file: streamed to a hidden file beside the output, renamed over it
+//! when every page has been read, so a failed export never leaves a partial list that looks whole.
+
+use crate::accounts::{self, AccountKey, Config, EmulatorTarget};
+use crate::cli::{ExportArgs, GlobalArgs};
+use crate::commands::{UsageError, exit, load_config, session};
+use crate::engine::listing::{self, Event, ListError, UserState};
+use crate::jobs::{Action, ActionKind, Field, Job, LoginState, ProviderKind};
+use crate::providers::{Failure, ListedUser, Listing, Observed, Provider, provider};
+use crate::report::cells::escape_formula;
+use crate::report::progress::{Progress, ProgressMode};
+use crate::report::results::sidecar;
+use crate::report::{Outcome, RowResult, Status};
+use anyhow::Context;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+/// Failed users named at the end; the rest are counted.
+const FAILURES_SHOWN: usize = 20;
+
+pub async fn export(
+    args: ExportArgs,
+    global: &GlobalArgs,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> anyhow::Result<u8> {
+    let config = load_config(global, env)?;
+    let c = &args.connection;
+    let overrides = c.accounts.overrides();
+    overrides.check_names(&config)?;
+    let key = target(&config, &args.target)?;
+    let shape = Shape::new(&key, &args)?;
+    if args.output.exists() && !args.overwrite {
+        return Err(UsageError(format!(
+            "{} already exists: pass --overwrite to replace it, or -o to write elsewhere",
+            args.output.display()
+        ))
+        .into());
+    }
+
+    let emulator = match c.emulator {
+        true => Some(session::start_emulator().await?),
+        false => None,
+    };
+    let plan = accounts::resolve(
+        &config,
+        &overrides,
+        std::slice::from_ref(&key),
+        env,
+        emulator.as_ref().map(|e| e as &dyn EmulatorTarget),
+    )?
+    .pop()
+    .expect("one account asked for, one resolved");
+    let concurrency = plan.concurrency;
+    let http = session::http(c.timeout, c.ca_bundle.as_deref())?;
+    let client = session::connect(plan, &http, c.max_attempts)?.client;
+
+    let partial = sidecar(&args.output, "export");
+    let mut writer = csv::Writer::from_path(&partial)
+        .with_context(|| format!("cannot create {}", partial.display()))?;
+    writer.write_record(shape.headers())?;
+
+    let mode = match c.no_progress {
+        true => ProgressMode::Off,
+        false => ProgressMode::Auto,
+    };
+    let progress = Progress::new(0, mode);
+    let ticker_done = CancellationToken::new();
+    let ticker = progress.spawn_ticker(ticker_done.clone());
+    let cancel = CancellationToken::new();
+    spawn_interrupt_handler(cancel.clone());
+
+    // The writer thread: file I/O off the async workers, as in `run`.
+    let (events, received) = mpsc::channel(concurrency * 4 + 16);
+    let writer_progress = progress.clone();
+    let account = client.name.clone();
+    let writing = std::thread::spawn(move || {
+        write_rows(writer, received, &shape, &writer_progress, &account)
+    });
+    let listed = listing::list(
+        client.clone(),
+        provider(key.0).listing().bulk_state,
+        concurrency,
+        cancel.clone(),
+        events,
+    )
+    .await;
+    let written = writing
+        .join()
+        .map_err(|_| anyhow::anyhow!("internal error: the export writer stopped"))?;
+    ticker_done.cancel();
+    if let Some(t) = ticker {
+        let _ = t.await;
+    }
+    let throttles = BTreeMap::from([(client.name.clone(), client.pacer.throttles())]);
+    eprint!("{}", progress.summary(&throttles));
+    if let Some(e) = emulator {
+        e.shutdown().await;
+    }
+
+    let counts = match (listed, written) {
+        (Ok(()), Ok(counts)) => counts,
+        (listed, written) => {
+            let _ = std::fs::remove_file(&partial);
+            return Ok(match (listed, written) {
+                (Err(ListError::Interrupted), _) => {
+                    eprintln!("interrupted: {} was not written", args.output.display());
+                    exit::INTERRUPTED
+                }
+                (_, Err(e)) => {
+                    eprintln!(
+                        "error: cannot write {}: {e:#}; nothing was written",
+                        partial.display()
+                    );
+                    exit::ROWS_NOT_OK
+                }
+                (Err(e), _) => {
+                    eprintln!(
+                        "error: export of account '{}': {e}; {} was not written",
+                        client.name,
+                        args.output.display()
+                    );
+                    exit::ROWS_NOT_OK
+                }
+                (Ok(()), Ok(_)) => unreachable!("handled above"),
+            });
+        }
+    };
+    std::fs::rename(&partial, &args.output)
+        .with_context(|| format!("cannot move the export to {}", args.output.display()))?;
+    eprintln!("{}", counts.summary(&args.output));
+    Ok(match counts.failed.is_empty() {
+        true => exit::OK,
+        false => exit::ROWS_NOT_OK,
+    })
+}
+
+/// TARGET: an account of the config file, else a provider's default account.
+fn target(config: &Config, target: &str) -> Result<AccountKey, UsageError> {
+    if let Some(account) = config.accounts.get(target) {
+        return Ok((account.provider, target.to_string()));
+    }
+    if let Ok(kind) = target.parse::<ProviderKind>() {
+        return Ok((kind, String::new()));
+    }
+    let known: Vec<&str> = config.accounts.keys().map(String::as_str).collect();
+    Err(UsageError(format!(
+        "'{target}' is neither a provider (aliyun, ucloud, huawei) nor an account of the config file{}",
+        match known.is_empty() {
+            true => String::new(),
+            false => format!(" ({})", known.join(", ")),
+        }
+    )))
+}
+
+/// The columns of an export, and how one user becomes a row of them.
+struct Shape {
+    provider: &'static dyn Provider,
+    /// The account cell: the config name, empty for the default account.
+    account: String,
+    listing: Listing,
+    action: Option<Action>,
+    all_users: bool,
+    missing_mfa: bool,
+}
+
+/// Why a listed user has no row.
+#[derive(Debug, PartialEq, Eq)]
+enum LeftOut {
+    /// No console login profile, and no `--all-users`.
+    NoConsole,
+    /// `--missing-mfa`, and MFA is already required.
+    HasMfa,
+}
+
+impl Shape {
+    /// The shape for `--action` and the filters, or why the rows could not be valid input.
+    fn new(key: &AccountKey, args: &ExportArgs) -> Result<Shape, UsageError> {
+        let provider = provider(key.0);
+        if let Some(action) = args.action {
+            let names = || {
+                let names: Vec<&str> = provider.actions().iter().map(|a| a.name()).collect();
+                names.join(", ")
+            };
+            if !provider.actions().contains(&action) {
+                return Err(UsageError(format!(
+                    "{} does not support {action}: use one of {}",
+                    key.0,
+                    names()
+                )));
+            }
+            if action.kind() == ActionKind::Create {
+                return Err(UsageError(format!(
+                    "{action} needs a password per row, which an export cannot give: use ensure-login-profile (it creates only missing profiles) and add passwords to the rows that need them"
+                )));
+            }
+            // Users without console login have no state to write, so such a row would change nothing.
+            if action.kind() == ActionKind::Update && action != Action::EnforceMfa && args.all_users
+            {
+                return Err(UsageError(format!(
+                    "--action {action} with --all-users would write rows with nothing to change for users without console login: leave out --all-users"
+                )));
+            }
+        }
+        Ok(Shape {
+            provider,
+            account: key.1.clone(),
+            listing: provider.listing(),
+            action: args.action,
+            all_users: args.all_users,
+            missing_mfa: args.missing_mfa,
+        })
+    }
+
+    fn headers(&self) -> Vec<&'static str> {
+        let mut headers = vec!["provider", "account", "user"];
+        if self.listing.user_name {
+            headers.push("user_name");
+        }
+        headers.extend(self.listing.fields.iter().map(|f| f.column()));
+        headers.extend(self.listing.info);
+        if self.all_users {
+            headers.push("has_login_profile");
+        }
+        if self.action.is_some() {
+            headers.push("action");
+        }
+        headers
+    }
+
+    /// The row of a listed user whose state is known, or why they are left out.
+    fn row(&self, user: &ListedUser, observed: &Observed) -> Result<Vec<String>, LeftOut> {
+        let console = user.console.unwrap_or(observed.exists);
+        if !console && !self.all_users {
+            return Err(LeftOut::NoConsole);
+        }
+        if self.missing_mfa && requires_mfa(&observed.state) {
+            return Err(LeftOut::HasMfa);
+        }
+        let desired = match self.action {
+            Some(Action::EnforceMfa) => self.provider.mfa_state(&self.job(user, observed)),
+            _ => LoginState::default(),
+        };
+        let mut row = vec![
+            self.provider.kind().name().to_string(),
+            self.account.clone(),
+            user.user.clone(),
+        ];
+        if self.listing.user_name {
+            row.push(user.user_name.clone().unwrap_or_default());
+        }
+        row.extend(self.listing.fields.iter().map(|f| {
+            let value = || {
+                desired
+                    .get(*f)
+                    .or_else(|| observed.state.get(*f))
+                    .or_else(|| user.state.get(*f))
+            };
+            console.then(value).flatten().unwrap_or_default()
+        }));
+        row.extend(self.listing.info.iter().map(|column| {
+            let value = user.info.iter().find(|(name, _)| name == column);
+            value.map_or(String::new(), |(_, v)| escape_formula(v).into_owned())
+        }));
+        if self.all_users {
+            row.push(console.to_string());
+        }
+        if let Some(action) = self.action {
+            row.push(action.name().to_string());
+        }
+        Ok(row)
+    }
+
+    /// The row `enforce-mfa` would read, so the provider says what it sets (huawei keeps the
+    /// current method).
+    fn job(&self, user: &ListedUser, observed: &Observed) -> Job {
+        Job {
+            index: 0,
+            line: 0,
+            provider: self.provider.kind(),
+            account: self.account.clone(),
+            action: Action::EnforceMfa,
+            user: user.user.clone(),
+            user_name: user.user_name.clone(),
+            desired: observed.state.clone(),
+            password: None,
+            generate_password: false,
+        }
+    }
+}
+
+/// MFA is required at console sign-in (aliyun/ucloud `MFABindRequired`, huawei login protection).
+fn requires_mfa(state: &LoginState) -> bool {
+    [Field::MfaBindRequired, Field::LoginProtectEnabled]
+        .iter()
+        .any(|f| state.get(*f).as_deref() == Some("true"))
+}
+
+/// What an export came to.
+#[derive(Debug, Default)]
+struct Counts {
+    written: u64,
+    no_console: u64,
+    has_mfa: u64,
+    /// Users whose state could not be read: the first few named, all counted.
+    failed: Vec<String>,
+    failed_count: u64,
+}
+
+impl Counts {
+    fn summary(&self, output: &Path) -> String {
+        let mut out = format!("exported {} users to {}", self.written, output.display());
+        let mut left = Vec::new();
+        if self.no_console > 0 {
+            left.push(format!(
+                "{} without console login (--all-users adds them)",
+                self.no_console
+            ));
+        }
+        if self.has_mfa > 0 {
+            left.push(format!("{} already requiring MFA", self.has_mfa));
+        }
+        if !left.is_empty() {
+            out.push_str(&format!("; left out: {}", left.join(", ")));
+        }
+        if self.failed_count > 0 {
+            out.push_str(&format!(
+                "\nthe file lacks {} users whose login state could not be read: {}{}; export again to include them",
+                self.failed_count,
+                self.failed.join("; "),
+                if self.failed_count > self.failed.len() as u64 {
+                    "; …"
+                } else {
+                    ""
+                }
+            ));
+        }
+        out
+    }
+}
+
+/// Writes each user's row as it comes, in list order, and counts them for progress.
+fn write_rows(
+    mut writer: csv::Writer<std::fs::File>,
+    mut events: mpsc::Receiver<Event>,
+    shape: &Shape,
+    progress: &Arc<Progress>,
+    account: &str,
+) -> Result<Counts, csv::Error> {
+    let mut counts = Counts::default();
+    while let Some(event) = events.blocking_recv() {
+        let UserState {
+            user,
+            state,
+            attempts,
+        } = match event {
+            Event::Page(n) => {
+                progress.grow(n as u64);
+                continue;
+            }
+            Event::User(u) => u,
+        };
+        let failure = match &state {
+            Ok(observed) => {
+                match shape.row(&user, observed) {
+                    Ok(row) => {
+                        writer.write_record(&row)?;
+                        counts.written += 1;
+                    }
+                    Err(LeftOut::NoConsole) => counts.no_console += 1,
+                    Err(LeftOut::HasMfa) => counts.has_mfa += 1,
+                }
+                None
+            }
+            Err(f) => {
+                counts.failed_count += 1;
+                if counts.failed.len() < FAILURES_SHOWN {
+                    counts
+                        .failed
+                        .push(format!("{}: {} ({})", user.user, f.message, f.code));
+                }
+                Some(f)
+            }
+        };
+        progress.record(&progress_row(account, attempts, failure));
+    }
+    writer.flush()?;
+    Ok(counts)
+}
+
+/// A user as progress and the summary count it: read, or failed.
+fn progress_row(account: &str, attempts: u32, failure: Option<&Failure>) -> RowResult {
+    RowResult {
+        index: 0,
+        line: 0,
+        account: account.to_string(),
+        status: match failure {
+            None => Status::Succeeded,
+            Some(_) => Status::Failed,
+        },
+        outcome: failure.is_none().then_some(Outcome::Read),
+        error_code: failure.map(|f| f.code.clone()),
+        error_message: None,
+        attempts,
+        http_status: None,
+        request_id: None,
+        elapsed_ms: None,
+        observed: None,
+        record: csv::StringRecord::new(),
+    }
+}
+
+/// Ctrl-C stops the listing; the output is not written.
+fn spawn_interrupt_handler(cancel: CancellationToken) {
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("interrupted: stopping the export");
+            cancel.cancel();
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests;

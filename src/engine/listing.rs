@@ -1,0 +1,263 @@
+//! Listing an account for `export`: every page of its users, each with its login state, in list
+//! order. The state comes from one read per user, at most `concurrency` at once, or from one bulk
+//! read for providers whose [`Listing::bulk_state`](crate::providers::Listing) is set. Every
+//! request goes through the account's client (pacing, retries, token, credential health); nothing
+//! here names a provider. Users are handed on as they are done, so memory holds one page and the
+//! reads in flight, whatever the account's size.
+
+use crate::engine::client::{AccountClient, CallReport};
+use crate::providers::{Failure, FailureClass, ListedUser, Observed, Op, StateList, Verdict};
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Arc;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+/// One listed user and what is known of their login state.
+#[derive(Debug)]
+pub struct UserState {
+    pub user: ListedUser,
+    /// What the read found, or why it failed. A user the read cannot find, a moment after the list
+    /// named them, has no login profile (UCloud's "not found" also means just that).
+    pub state: Result<Observed, Failure>,
+    /// Requests this user cost: its read's attempts, plus any list or bulk requests since the
+    /// previous user, so the users' sum is every request of the listing.
+    pub attempts: u32,
+}
+
+/// What the listing hands on, in order.
+#[derive(Debug)]
+pub enum Event {
+    /// A page of this many users came in (progress grows its total by it).
+    Page(usize),
+    User(UserState),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ListError {
+    #[error("{what} failed: {} ({})", failure.message, failure.code)]
+    Failed {
+        what: &'static str,
+        failure: Failure,
+    },
+    #[error("{0}")]
+    Stopped(String),
+    #[error("interrupted")]
+    Interrupted,
+    /// The consumer went away (its own error says why).
+    #[error("the listing's consumer stopped early")]
+    Closed,
+}
+
+/// Lists every user of the account behind `client` into `events`. `bulk_state`: the provider's
+/// `Listing::bulk_state`.
+pub async fn list(
+    client: Arc<AccountClient>,
+    bulk_state: bool,
+    concurrency: usize,
+    cancel: CancellationToken,
+    events: mpsc::Sender<Event>,
+) -> Result<(), ListError> {
+    let mut owed = 0;
+    let mut bulk = None;
+    if bulk_state {
+        let report = client.call(&Op::ReadAll, &cancel).await;
+        owed += report.attempts;
+        bulk = match report.result {
+            Ok(Verdict::States(states)) => Some(Bulk::new(states)),
+            other => {
+                return Err(failed(&client, "reading every user's login state", other));
+            }
+        };
+    }
+    let mut pages = Pages::default();
+    let mut waiting: VecDeque<ListedUser> = VecDeque::new();
+    let mut in_flight: VecDeque<(ListedUser, Pending)> = VecDeque::new();
+    loop {
+        while in_flight.len() < concurrency.max(1) {
+            if cancel.is_cancelled() {
+                return Err(ListError::Interrupted);
+            }
+            if waiting.is_empty() {
+                let Some(page) = pages.next(&client, &cancel, &mut owed).await? else {
+                    break;
+                };
+                events
+                    .send(Event::Page(page.len()))
+                    .await
+                    .map_err(|_| ListError::Closed)?;
+                waiting.extend(page);
+            }
+            let Some(user) = waiting.pop_front() else {
+                continue;
+            };
+            let pending = match &mut bulk {
+                Some(bulk) => Pending::Known(bulk.take(&user.user)),
+                None => Pending::Reading(Reading(tokio::spawn(read(
+                    client.clone(),
+                    user.user.clone(),
+                    cancel.clone(),
+                )))),
+            };
+            in_flight.push_back((user, pending));
+        }
+        let Some((user, pending)) = in_flight.pop_front() else {
+            return Ok(());
+        };
+        let (state, attempts) = match pending {
+            Pending::Known(observed) => (Ok(observed), 0),
+            Pending::Reading(mut reading) => {
+                // A panic's message may hold data: it is not shown.
+                let report = (&mut reading.0).await.map_err(|_| {
+                    ListError::Stopped("internal error: a read stopped unexpectedly".into())
+                })?;
+                (state_of(report.result), report.attempts)
+            }
+        };
+        if let Some(reason) = client.stopped() {
+            return Err(ListError::Stopped(reason));
+        }
+        let attempts = attempts + std::mem::take(&mut owed);
+        events
+            .send(Event::User(UserState {
+                user,
+                state,
+                attempts,
+            }))
+            .await
+            .map_err(|_| ListError::Closed)?;
+    }
+}
+
+/// The pages still to fetch.
+#[derive(Default)]
+struct Pages {
+    /// The cursor of the next page; `None` for the first.
+    cursor: Option<String>,
+    done: bool,
+    /// Cursors seen, so a list that names a page twice fails instead of looping.
+    seen: HashSet<String>,
+}
+
+impl Pages {
+    /// The next page's users; `None` after the last page.
+    async fn next(
+        &mut self,
+        client: &AccountClient,
+        cancel: &CancellationToken,
+        owed: &mut u32,
+    ) -> Result<Option<Vec<ListedUser>>, ListError> {
+        if self.done {
+            return Ok(None);
+        }
+        let report = client
+            .call(
+                &Op::ListUsers {
+                    page: self.cursor.as_deref(),
+                },
+                cancel,
+            )
+            .await;
+        *owed += report.attempts;
+        let page = match report.result {
+            Ok(Verdict::Users(page)) => page,
+            other => return Err(failed(client, "listing the users", other)),
+        };
+        match page.next {
+            Some(next) if !self.seen.insert(next.clone()) => {
+                return Err(ListError::Failed {
+                    what: "listing the users",
+                    failure: Failure {
+                        class: FailureClass::Permanent,
+                        code: "page_loop".into(),
+                        message: "the provider named a page it had already given; the list cannot be read to its end".into(),
+                        retry_after: None,
+                    },
+                });
+            }
+            next => {
+                self.done = next.is_none();
+                self.cursor = next;
+            }
+        }
+        Ok(Some(page.users))
+    }
+}
+
+/// Every user's state from one bulk read.
+struct Bulk {
+    by_user: HashMap<String, Observed>,
+    unlisted: Observed,
+}
+
+impl Bulk {
+    fn new(states: StateList) -> Bulk {
+        Bulk {
+            by_user: states.users.into_iter().collect(),
+            unlisted: states.unlisted,
+        }
+    }
+
+    fn take(&mut self, user: &str) -> Observed {
+        self.by_user
+            .remove(user)
+            .unwrap_or_else(|| self.unlisted.clone())
+    }
+}
+
+enum Pending {
+    Known(Observed),
+    Reading(Reading),
+}
+
+/// A read in flight, stopped if the listing ends before it is awaited.
+struct Reading(JoinHandle<CallReport>);
+
+impl Drop for Reading {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+async fn read(client: Arc<AccountClient>, user: String, cancel: CancellationToken) -> CallReport {
+    client.call(&Op::Read { user: &user }, &cancel).await
+}
+
+fn state_of(result: Result<Verdict, Failure>) -> Result<Observed, Failure> {
+    match result {
+        Ok(Verdict::Observed(observed)) => Ok(observed),
+        Err(f) if f.class == FailureClass::NotFound => Ok(Observed::default()),
+        Ok(_) => Err(unexpected()),
+        Err(f) => Err(f),
+    }
+}
+
+/// A list or bulk call that did not give what was asked: the account's stop reason if it stopped.
+fn failed(
+    client: &AccountClient,
+    what: &'static str,
+    result: Result<Verdict, Failure>,
+) -> ListError {
+    if let Some(reason) = client.stopped() {
+        return ListError::Stopped(reason);
+    }
+    let failure = match result {
+        Ok(_) => unexpected(),
+        Err(f) => f,
+    };
+    ListError::Failed { what, failure }
+}
+
+/// A verdict of another kind than the operation's (a provider bug, not a reply's content).
+fn unexpected() -> Failure {
+    Failure {
+        class: FailureClass::Permanent,
+        code: "unexpected_reply".into(),
+        message: "the provider's module gave an answer of another kind (a bug: please report it)"
+            .into(),
+        retry_after: None,
+    }
+}
+
+#[cfg(test)]
+mod tests;
