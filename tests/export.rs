@@ -466,6 +466,52 @@ fn an_unedited_export_with_the_no_op_action_changes_nothing() {
 }
 
 #[test]
+fn plan_of_an_unedited_export_says_unchanged_on_every_row() {
+    for (provider, action) in [
+        ("aliyun", "ensure-login-profile"),
+        ("ucloud", "update-login-profile"),
+        ("huawei", "set-login-protect"),
+    ] {
+        let h = Harness::with_emulator(EmulatorConfig::default());
+        populate(&h, provider);
+        let (_, rows) = export(&h, provider, "todo.csv", &["--action", action]);
+        let before = h.emulator().requests().len();
+        h.cmd()
+            .args([
+                "plan",
+                h.path("todo.csv").to_str().unwrap(),
+                "--no-progress",
+            ])
+            .args(["--rate", &format!("{provider}=unlimited")])
+            .assert()
+            .code(0);
+        let (header, results) = read_results(&h.path("todo.plan.csv"));
+        assert_eq!(results.len(), rows.len());
+        for r in &results {
+            assert_eq!(
+                cell(&header, r, "outcome"),
+                "unchanged",
+                "{provider}: {r:?}"
+            );
+        }
+        let writes = [
+            "CreateLoginProfile",
+            "UpdateLoginProfile",
+            "DeleteLoginProfile",
+            "UpdateLoginProtect",
+        ];
+        let log = h.emulator().requests();
+        assert!(log.len() > before, "{provider}: plan read the state");
+        assert!(
+            log[before..]
+                .iter()
+                .all(|l| !writes.contains(&l["action"].as_str().unwrap())),
+            "{provider}: plan sent a write"
+        );
+    }
+}
+
+#[test]
 fn export_is_paced_retried_and_signed_like_every_call_and_names_an_account() {
     // The emulator throttles at 100/s and fails 5% of requests; the export still reads everyone.
     let h = Harness::with_emulator(EmulatorConfig {

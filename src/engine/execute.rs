@@ -403,28 +403,29 @@ pub fn foresee(
         ),
         ActionKind::Create | ActionKind::Update | ActionKind::Upsert => {
             // An update sends every field of the row; ensure only the differing ones, and the
-            // password only with --reset-passwords.
-            let blind = if action.kind() == ActionKind::Update {
+            // password only with --reset-passwords. A password is a change we cannot see; other
+            // fields the provider does not return are noted, not counted as changes (so an
+            // unedited export plans `unchanged`).
+            let sets_password =
+                has_password(job) && (action.kind() == ActionKind::Update || reset_passwords);
+            let blind: Vec<&str> = if action.kind() == ActionKind::Update {
                 unreadable(job, desired, provider)
-            } else if reset_passwords && has_password(job) {
-                vec!["password"]
+                    .into_iter()
+                    .filter(|f| *f != "password")
+                    .collect()
             } else {
                 Vec::new()
             };
+            let note = (!blind.is_empty())
+                .then(|| format!("not compared, cannot be read back: {}", blind.join(", ")));
             let diff = describe_differences(desired, observed, provider);
-            match (diff, blind.is_empty()) {
-                (None, true) => (Outcome::Unchanged, Ok(None)),
-                (diff, _) => {
-                    let also = (!blind.is_empty()).then(|| {
-                        format!(
-                            "would set {}, which cannot be read back to compare",
-                            blind.join(", ")
-                        )
-                    });
-                    let parts: Vec<String> = diff.into_iter().chain(also).collect();
-                    (Outcome::WouldUpdate, Ok(Some(parts.join("; "))))
-                }
+            if diff.is_none() && !sets_password {
+                return (Outcome::Unchanged, Ok(note));
             }
+            let also = sets_password
+                .then(|| "would set password, which cannot be read back to compare".to_string());
+            let parts: Vec<String> = diff.into_iter().chain(also).chain(note).collect();
+            (Outcome::WouldUpdate, Ok(Some(parts.join("; "))))
         }
     }
 }
