@@ -5,3 +5,4 @@ mod util;
 
 mod aliyun;
 mod cli;
+mod rate;

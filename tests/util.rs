@@ -52,7 +52,12 @@ impl Harness {
     /// The binary, in the temp dir, with no cloud credentials from the outside world and, when
     /// there is an emulator, every provider's default account pointed at it.
     pub fn cmd(&self) -> Command {
-        let mut cmd = Command::cargo_bin("iambatch").unwrap();
+        Command::from_std(self.std_cmd())
+    }
+
+    /// [`Harness::cmd`] as a `std::process::Command`, for tests that act while the binary runs.
+    pub fn std_cmd(&self) -> std::process::Command {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_iambatch"));
         cmd.current_dir(self.dir.path())
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default());
