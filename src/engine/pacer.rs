@@ -146,8 +146,13 @@ impl Pacer {
     /// when its reply (or the failure to get one) came.
     pub async fn acquire(&self) -> Sent {
         loop {
-            let (slot, generation) = self.reserve(Instant::now());
-            tokio::time::sleep_until(slot).await;
+            let now = Instant::now();
+            let (slot, generation) = self.reserve(now);
+            // A timer, even one already due, fires on the next tick of tokio's clock (up to 1 ms):
+            // an unpaced account or a free slot must not wait for it.
+            if slot > now {
+                tokio::time::sleep_until(slot).await;
+            }
             loop {
                 match self.pass(generation, Instant::now()) {
                     Gate::Go(sent) => return sent,
