@@ -88,6 +88,9 @@ impl Stop {
     }
 }
 
+/// The most finished rows written at once.
+const RESULTS_BATCH: usize = 256;
+
 struct Work {
     job: Job,
     record: csv::StringRecord,
@@ -116,13 +119,17 @@ pub async fn run(
     let writer_thread = std::thread::spawn(move || -> Result<PathBuf, ResultsError> {
         let mut writer = writer;
         let mut failed = 0u64;
-        while let Some(row) = results_rx.blocking_recv() {
-            writer.write(&row)?;
-            writer_progress.record(&row);
-            if row.status == Status::Failed {
-                failed += 1;
-                if max_failures.is_some_and(|n| failed >= n) {
-                    writer_stop.set(StopReason::MaxFailures(failed));
+        // Every row finished since the last write goes in the next one.
+        let mut batch = Vec::with_capacity(RESULTS_BATCH);
+        while results_rx.blocking_recv_many(&mut batch, RESULTS_BATCH) > 0 {
+            writer.write(&batch)?;
+            for row in batch.drain(..) {
+                writer_progress.record(&row);
+                if row.status == Status::Failed {
+                    failed += 1;
+                    if max_failures.is_some_and(|n| failed >= n) {
+                        writer_stop.set(StopReason::MaxFailures(failed));
+                    }
                 }
             }
         }
@@ -198,6 +205,10 @@ pub async fn run(
         let display = account.plan.display.clone();
         let client = account.client.clone();
         tasks.spawn_blocking(move || {
+            let mut jobs = JobQueue {
+                tx: jobs_tx,
+                pending: Vec::with_capacity(JOBS_BATCH),
+            };
             feed(&input, |validator, raw| {
                 if validator.route(raw).as_ref() != Some(&key) {
                     return Ok(());
@@ -215,21 +226,18 @@ pub async fn run(
                             raw.record.clone(),
                         ),
                         None => {
-                            return jobs_tx
-                                .blocking_send(Work {
-                                    job,
-                                    record: raw.record.clone(),
-                                })
-                                .map_err(|_| {
-                                    EngineError::Internal("the workers stopped early".into())
-                                });
+                            return jobs.push(Work {
+                                job,
+                                record: raw.record.clone(),
+                            });
                         }
                     },
                 };
                 results
                     .blocking_send(finished)
                     .map_err(|_| EngineError::Internal("the results writer stopped early".into()))
-            })
+            })?;
+            jobs.flush()
         });
     }
 
@@ -276,6 +284,40 @@ pub async fn run(
         return Err(e);
     }
     Ok(written?)
+}
+
+/// The most jobs a feeder hands over at once.
+const JOBS_BATCH: usize = 16;
+
+/// A feeder's jobs on their way to the workers, a few at a time: the feeder thread then waits for
+/// room once per batch instead of being woken for every row a worker takes.
+struct JobQueue {
+    tx: mpsc::Sender<Work>,
+    pending: Vec<Work>,
+}
+
+impl JobQueue {
+    fn push(&mut self, work: Work) -> Result<(), EngineError> {
+        self.pending.push(work);
+        if self.pending.len() < JOBS_BATCH {
+            return Ok(());
+        }
+        self.flush()
+    }
+
+    /// Hands over every pending job (called from the feeder's blocking thread).
+    fn flush(&mut self) -> Result<(), EngineError> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let permits = tokio::runtime::Handle::current()
+            .block_on(self.tx.reserve_many(self.pending.len()))
+            .map_err(|_| EngineError::Internal("the workers stopped early".into()))?;
+        for (permit, work) in permits.zip(self.pending.drain(..)) {
+            permit.send(work);
+        }
+        Ok(())
+    }
 }
 
 /// Streams every row of the file through `each`, with a validator of its own.
