@@ -11,6 +11,7 @@ mod hostile;
 mod https;
 mod huawei;
 mod operator;
+mod rate;
 mod resume;
 mod secrets;
 mod terminal;

@@ -55,9 +55,9 @@ impl Harness {
         Command::from_std(self.std_cmd())
     }
 
-    /// The same as a plain `std::process::Command`, for tests that signal the process.
+    /// [`Harness::cmd`] as a `std::process::Command`, for tests that act while the binary runs.
     pub fn std_cmd(&self) -> std::process::Command {
-        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("iambatch"));
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_iambatch"));
         cmd.current_dir(self.dir.path())
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default());

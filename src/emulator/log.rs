@@ -45,7 +45,7 @@ impl Outcome {
 /// One line. `status` and `code` are those of the reply sent, or for `dropped` the one withheld.
 #[derive(Serialize)]
 struct Line<'a> {
-    /// Unix time, seconds.
+    /// When the request arrived, Unix time in seconds.
     time: f64,
     provider: &'static str,
     account: &'a str,
@@ -76,8 +76,16 @@ impl RequestLog {
         })
     }
 
-    pub fn record(&self, kind: ProviderKind, meta: &Meta, reply: &Reply, outcome: Outcome) {
-        let time = SystemTime::now()
+    /// Logs a request that arrived at `arrived`.
+    pub fn record(
+        &self,
+        kind: ProviderKind,
+        arrived: SystemTime,
+        meta: &Meta,
+        reply: &Reply,
+        outcome: Outcome,
+    ) {
+        let time = arrived
             .duration_since(SystemTime::UNIX_EPOCH)
             .map_or(0.0, |d| d.as_secs_f64());
         let line = serde_json::to_string(&Line {

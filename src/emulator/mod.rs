@@ -23,7 +23,8 @@
 //! `fault_rate`; otherwise the action runs, and a write is `dropped` with probability `drop_rate`:
 //! applied, then its connection closed with no response bytes, whatever the reply would have been.
 //! Each request seen is one log line,
-//! `{"time","provider","account","action","user","status","code","outcome"}`: `time` in Unix
+//! `{"time","provider","account","action","user","status","code","outcome"}`: `time` when it arrived
+//! (before it was checked, the moment the rate limit counts), in Unix
 //! seconds, `outcome` one of `ok` (the action ran, whatever its reply), `throttled`, `fault`,
 //! `dropped` (`status`/`code` are those withheld), `rejected`.
 //!

@@ -4,7 +4,7 @@
 
 use super::knobs::{Dice, KnobChange, Knobs, Limiter};
 use super::log::{Outcome, RequestLog};
-use super::service::{Admission, Incoming, Reply, Service};
+use super::service::{Admission, Incoming, Meta, Reply, Service};
 use crate::jobs::ProviderKind;
 use axum::body::{Body, Bytes, to_bytes};
 use axum::extract::{Request, State};
@@ -15,7 +15,7 @@ use axum::{Extension, Router};
 use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 use time::OffsetDateTime;
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
@@ -88,18 +88,18 @@ impl Core {
     fn decide<S: Service>(
         &self,
         service: &S,
-        account: &str,
-        write: bool,
+        meta: &Meta,
         call: Result<S::Call, Reply>,
         knobs: Knobs,
         now: OffsetDateTime,
+        arrived: Instant,
     ) -> (Reply, Outcome) {
         let call = match call {
             Ok(call) => call,
             Err(refusal) => return (refusal, Outcome::Rejected),
         };
         if let Some(rate) = knobs.rate {
-            if let Err(wait) = self.limiter.take(S::KIND, account, rate, Instant::now()) {
+            if let Err(wait) = self.limiter.take(S::KIND, &meta.account, rate, arrived) {
                 return (service.throttled(wait), Outcome::Throttled);
             }
         }
@@ -108,7 +108,7 @@ impl Core {
             return (service.fault(), Outcome::Fault);
         }
         let reply = service.apply(call, now);
-        if write && roll.drop < knobs.drop_rate {
+        if meta.write && roll.drop < knobs.drop_rate {
             (reply, Outcome::Dropped)
         } else {
             (reply, Outcome::Ok)
@@ -275,10 +275,13 @@ async fn api<S: Service>(
     if !knobs.latency.is_zero() {
         tokio::time::sleep(knobs.latency).await;
     }
+    // The moment the request counts as arrived, for the rate limit and the log alike: before any
+    // work of ours, so the time a request takes to check and apply does not blur it.
+    let arrived = (SystemTime::now(), Instant::now());
     let now = OffsetDateTime::now_utc();
     let Admission { meta, call } = service.admit(&incoming, now);
-    let (reply, outcome) = core.decide(&*service, &meta.account, meta.write, call, knobs, now);
-    core.log.record(S::KIND, &meta, &reply, outcome);
+    let (reply, outcome) = core.decide(&*service, &meta, call, knobs, now, arrived.1);
+    core.log.record(S::KIND, arrived.0, &meta, &reply, outcome);
     if outcome == Outcome::Dropped {
         return hang_up.now().await;
     }

@@ -116,10 +116,12 @@ impl AccountClient {
                     return report;
                 }
             };
-            self.pacer.acquire().await;
+            let sent = self.pacer.acquire().await;
             report.attempts += 1;
             let request = self.api.build(op, &Stamp::now(), token.as_ref());
-            let failure = match self.send(request).await {
+            let outcome = self.send(request).await;
+            self.pacer.replied(sent);
+            let failure = match outcome {
                 Ok(reply) => {
                     let Classified {
                         request_id,
@@ -270,12 +272,14 @@ impl AccountClient {
         let mut attempts = 0;
         loop {
             attempts += 1;
-            self.pacer.acquire().await;
+            let sent = self.pacer.acquire().await;
             let request = self
                 .api
                 .token_request(&Stamp::now())
                 .expect("token account");
-            let failure = match self.send(request).await {
+            let outcome = self.send(request).await;
+            self.pacer.replied(sent);
+            let failure = match outcome {
                 Ok(reply) => match self.api.read_token(&reply) {
                     Ok(token) => return Ok(token),
                     Err(Classified {

@@ -102,6 +102,9 @@ impl Stop {
     }
 }
 
+/// The most finished rows written at once.
+const RESULTS_BATCH: usize = 256;
+
 struct Work {
     job: Job,
     record: csv::StringRecord,
@@ -155,9 +158,13 @@ pub async fn run(
     let writer_progress = progress.clone();
     let writer_thread = std::thread::spawn(move || -> Result<PathBuf, ResultsError> {
         let mut writer = writer;
-        while let Some(row) = results_rx.blocking_recv() {
-            writer.write(&row)?;
-            writer_progress.record(&row);
+        // Every row finished since the last write goes in the next one.
+        let mut batch = Vec::with_capacity(RESULTS_BATCH);
+        while results_rx.blocking_recv_many(&mut batch, RESULTS_BATCH) > 0 {
+            writer.write(&batch)?;
+            for row in batch.drain(..) {
+                writer_progress.record(&row);
+            }
         }
         writer.finish(rows)
     });
@@ -249,6 +256,10 @@ pub async fn run(
         let client = account.client.clone();
         let durable = durable.clone();
         tasks.spawn_blocking(move || {
+            let mut jobs = JobQueue {
+                tx: jobs_tx,
+                pending: Vec::with_capacity(JOBS_BATCH),
+            };
             feed(&input, |validator, raw| {
                 if validator.route(raw).as_ref() != Some(&key) {
                     return Ok(());
@@ -269,15 +280,11 @@ pub async fn run(
                             ),
                             (None, None) => {
                                 let prior_ambiguous = durable.ambiguous(raw.line);
-                                return jobs_tx
-                                    .blocking_send(Work {
-                                        job,
-                                        record: raw.record.clone(),
-                                        prior_ambiguous,
-                                    })
-                                    .map_err(|_| {
-                                        EngineError::Internal("the workers stopped early".into())
-                                    });
+                                return jobs.push(Work {
+                                    job,
+                                    record: raw.record.clone(),
+                                    prior_ambiguous,
+                                });
                             }
                         }
                     }
@@ -285,7 +292,8 @@ pub async fn run(
                 results
                     .blocking_send(finished)
                     .map_err(|_| EngineError::Internal("the results writer stopped early".into()))
-            })
+            })?;
+            jobs.flush()
         });
     }
 
@@ -337,6 +345,40 @@ pub async fn run(
         let _ = durable.journal.remove();
     }
     Ok(written)
+}
+
+/// The most jobs a feeder hands over at once.
+const JOBS_BATCH: usize = 16;
+
+/// A feeder's jobs on their way to the workers, a few at a time: the feeder thread then waits for
+/// room once per batch instead of being woken for every row a worker takes.
+struct JobQueue {
+    tx: mpsc::Sender<Work>,
+    pending: Vec<Work>,
+}
+
+impl JobQueue {
+    fn push(&mut self, work: Work) -> Result<(), EngineError> {
+        self.pending.push(work);
+        if self.pending.len() < JOBS_BATCH {
+            return Ok(());
+        }
+        self.flush()
+    }
+
+    /// Hands over every pending job (called from the feeder's blocking thread).
+    fn flush(&mut self) -> Result<(), EngineError> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let permits = tokio::runtime::Handle::current()
+            .block_on(self.tx.reserve_many(self.pending.len()))
+            .map_err(|_| EngineError::Internal("the workers stopped early".into()))?;
+        for (permit, work) in permits.zip(self.pending.drain(..)) {
+            permit.send(work);
+        }
+        Ok(())
+    }
 }
 
 /// Streams every row of the file through `each`, with a validator of its own.

@@ -13,7 +13,15 @@ const RFC3986: &AsciiSet = &NON_ALPHANUMERIC
 
 /// Percent-encodes `s` as the Alibaba and Huawei signers want it.
 pub fn rfc3986(s: &str) -> String {
-    utf8_percent_encode(s, RFC3986).to_string()
+    let mut out = String::with_capacity(s.len());
+    push_rfc3986(&mut out, s);
+    out
+}
+
+/// [`rfc3986`] appended to `out`: signing builds long strings of encoded pieces, and the
+/// formatting machinery behind `to_string` was a tenth of a request's cost.
+pub fn push_rfc3986(out: &mut String, s: &str) {
+    out.extend(utf8_percent_encode(s, RFC3986));
 }
 
 /// `yyyy-MM-ddTHH:mm:ssZ` (UTC, no fractions), Alibaba's timestamp format.

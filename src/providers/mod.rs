@@ -29,7 +29,10 @@ impl Stamp {
     pub fn now() -> Stamp {
         Stamp {
             time: OffsetDateTime::now_utc(),
-            nonce: uuid::Uuid::new_v4().to_string(),
+            // From the thread's CSPRNG: `new_v4` asks the kernel for every nonce.
+            nonce: uuid::Builder::from_random_bytes(rand::random())
+                .into_uuid()
+                .to_string(),
         }
     }
 }

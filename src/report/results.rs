@@ -1,5 +1,6 @@
-//! The results file. Rows are appended to the output path as they finish, one `write` each, so a
-//! killed run leaves a valid CSV of every finished row. Each row's place in that file is noted in an
+//! The results file. Rows are appended to the output path as they finish, whole rows in each
+//! `write` (the rows finished since the last one), so a killed run leaves a valid CSV of every
+//! finished row. Each row's place in that file is noted in an
 //! index file beside it (16 bytes per row, at the row's position), so at the end the input-order file
 //! is assembled with memory that does not grow with the row count, then swapped in atomically.
 
@@ -86,25 +87,49 @@ impl ResultsWriter {
         })
     }
 
-    /// Appends one finished row to the file and records its place.
-    pub fn write(&mut self, row: &RowResult) -> Result<(), ResultsError> {
+    /// Appends finished rows to the file, in one `write`, and records their places. Rows finish
+    /// by the thousand a second when nothing limits the rate: a `write` and an index update each
+    /// were most of the writer's cost.
+    pub fn write(&mut self, rows: &[RowResult]) -> Result<(), ResultsError> {
         self.scratch.clear();
+        let mut places = Vec::with_capacity(rows.len());
         {
             let mut w = self.csv.from_writer(&mut self.scratch);
-            self.schema.write_row(row, &mut w)?;
-            w.flush().map_err(|source| ResultsError::Io {
-                path: self.path.clone(),
-                source,
-            })?;
+            for row in rows {
+                self.schema.write_row(row, &mut w)?;
+                w.flush().map_err(|source| ResultsError::Io {
+                    path: self.path.clone(),
+                    source,
+                })?;
+                places.push((row.index, w.get_ref().len() as u64));
+            }
         }
         let offset = self.written;
-        let len = self.append_scratch()?;
-        let mut entry = [0u8; 16];
-        entry[..8].copy_from_slice(&offset.to_le_bytes());
-        // Length + 1 so that an all-zero entry means "no row".
-        entry[8..].copy_from_slice(&(len + 1).to_le_bytes());
+        self.append_scratch()?;
+        // Entries of rows that follow each other in the input go in one `pwrite`.
+        let mut entries = Vec::with_capacity(16 * rows.len());
+        let mut start = 0;
+        for (i, &(index, end)) in places.iter().enumerate() {
+            let begin = if i == 0 { 0 } else { places[i - 1].1 };
+            if i > start && index != places[i - 1].0 + 1 {
+                self.write_index(places[start].0, &entries)?;
+                entries.clear();
+                start = i;
+            }
+            entries.extend_from_slice(&(offset + begin).to_le_bytes());
+            // Length + 1 so that an all-zero entry means "no row".
+            entries.extend_from_slice(&(end - begin + 1).to_le_bytes());
+        }
+        if !entries.is_empty() {
+            self.write_index(places[start].0, &entries)?;
+        }
+        Ok(())
+    }
+
+    /// Index entries of consecutive rows from row `first` on.
+    fn write_index(&self, first: u64, entries: &[u8]) -> Result<(), ResultsError> {
         self.index
-            .write_all_at(&entry, row.index * 16)
+            .write_all_at(entries, first * 16)
             .map_err(|source| ResultsError::Io {
                 path: self.index_path.clone(),
                 source,
@@ -201,4 +226,50 @@ pub fn sidecar(path: &Path, kind: &str) -> PathBuf {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     path.with_file_name(format!(".{name}.iambatch-{kind}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::Status;
+    use csv::StringRecord;
+
+    fn row(index: u64) -> RowResult {
+        RowResult::without_request(
+            index,
+            index + 2,
+            "aliyun".into(),
+            Status::NotAttempted,
+            "interrupted",
+            format!("row {index}"),
+            StringRecord::from(vec![format!("user{index}")]),
+        )
+    }
+
+    #[test]
+    fn batches_in_any_order_come_out_in_input_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.csv");
+        let schema = Schema::new(&StringRecord::from(vec!["user"]), vec![false], None);
+        let mut writer = ResultsWriter::create(&path, schema, b',').unwrap();
+        // Finished out of order, in batches with runs of consecutive rows and gaps.
+        for batch in [vec![2, 3, 0], vec![5], vec![1, 4, 6, 7]] {
+            let rows: Vec<RowResult> = batch.into_iter().map(row).collect();
+            writer.write(&rows).unwrap();
+        }
+        // Before the end the file holds every row, whole, in the order they finished.
+        let appended = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(appended.lines().count(), 9);
+        assert!(appended.lines().nth(3).unwrap().ends_with(",user0"));
+
+        writer.finish(8).unwrap();
+        let mut reader = csv::Reader::from_path(&path).unwrap();
+        let users: Vec<String> = reader
+            .records()
+            .map(|r| r.unwrap().iter().next_back().unwrap().to_string())
+            .collect();
+        let expected: Vec<String> = (0..8).map(|i| format!("user{i}")).collect();
+        assert_eq!(users, expected);
+        assert!(!sidecar(&path, "index").exists());
+    }
 }

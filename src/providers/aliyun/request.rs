@@ -3,7 +3,7 @@
 
 use super::sign;
 use crate::jobs::LoginState;
-use crate::providers::encoding::{iso8601_seconds, rfc3986};
+use crate::providers::encoding::{iso8601_seconds, push_rfc3986};
 use crate::providers::{HttpRequest, Op, Stamp, Write};
 use crate::secret::Secret;
 
@@ -23,16 +23,14 @@ pub fn build(url: &str, credentials: &Credentials, op: &Op<'_>, stamp: &Stamp) -
     let (action, operation) = operation(op);
     let mut params = common(action, credentials, stamp);
     params.extend(operation.into_iter().map(|(k, v)| (k.to_string(), v)));
+    // The canonical query is already a valid RFC 3986 form body; the signature goes last.
+    let mut body = sign::canonical_query(&params);
     let signature = sign::signature(
         credentials.access_key_secret.expose(),
-        &sign::string_to_sign("POST", &params),
+        &sign::canonical_string_to_sign("POST", &body),
     );
-    // The canonical query is already a valid RFC 3986 form body; the signature goes last.
-    let body = format!(
-        "{}&Signature={}",
-        sign::canonical_query(&params),
-        rfc3986(&signature)
-    );
+    body.push_str("&Signature=");
+    push_rfc3986(&mut body, &signature);
     HttpRequest {
         method: reqwest::Method::POST,
         url: url.to_string(),

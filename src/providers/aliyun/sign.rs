@@ -1,7 +1,7 @@
 //! Alibaba Cloud RPC signature V1 (HMAC-SHA1), PROVIDERS.md §2.2. Pure functions: the caller supplies
 //! every parameter, including `Timestamp` and `SignatureNonce`.
 
-use crate::providers::encoding::rfc3986;
+use crate::providers::encoding::push_rfc3986;
 use base64::Engine;
 use hmac::{Hmac, Mac};
 use sha1::Sha1;
@@ -11,21 +11,32 @@ pub fn canonical_query(params: &[(String, String)]) -> String {
     let mut sorted: Vec<&(String, String)> =
         params.iter().filter(|(k, _)| k != "Signature").collect();
     sorted.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-    sorted
-        .iter()
-        .map(|(k, v)| format!("{}={}", rfc3986(k), rfc3986(v)))
-        .collect::<Vec<_>>()
-        .join("&")
+    let mut out = String::with_capacity(256);
+    for (i, (k, v)) in sorted.into_iter().enumerate() {
+        if i > 0 {
+            out.push('&');
+        }
+        push_rfc3986(&mut out, k);
+        out.push('=');
+        push_rfc3986(&mut out, v);
+    }
+    out
 }
 
 /// `METHOD&%2F&enc(canonical query)`.
 pub fn string_to_sign(method: &str, params: &[(String, String)]) -> String {
-    format!(
-        "{}&{}&{}",
-        method,
-        rfc3986("/"),
-        rfc3986(&canonical_query(params))
-    )
+    canonical_string_to_sign(method, &canonical_query(params))
+}
+
+/// [`string_to_sign`] of a canonical query already built (the request body is that query too).
+pub fn canonical_string_to_sign(method: &str, canonical: &str) -> String {
+    let mut out = String::with_capacity(method.len() + 5 + canonical.len() * 5 / 4);
+    out.push_str(method);
+    out.push('&');
+    push_rfc3986(&mut out, "/");
+    out.push('&');
+    push_rfc3986(&mut out, canonical);
+    out
 }
 
 /// `Base64(HMAC-SHA1(secret + "&", string_to_sign))`.
@@ -39,6 +50,7 @@ pub fn signature(access_key_secret: &str, string_to_sign: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::providers::encoding::rfc3986;
 
     fn params(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         pairs
