@@ -71,7 +71,7 @@ fn all_succeeded(h: &Harness, results: &str, rows: usize) {
 // benchmark (scripts/bench.sh) runs the full 2,000 rows of SPEC §9 on a release build.
 #[test]
 fn holds_fifty_per_second_at_the_server_with_retries_and_read_backs() {
-    let h = Harness::with_emulator(EmulatorConfig {
+    let h = Harness::alone_with_emulator(EmulatorConfig {
         seed: 7,
         fault_rate: 0.05,
         ..Default::default()
@@ -112,7 +112,7 @@ fn holds_fifty_per_second_at_the_server_with_retries_and_read_backs() {
 /// `x-acs-retry-after` has passed, so it is never throttled in turn.
 #[test]
 fn honours_retry_after() {
-    let h = Harness::with_emulator(EmulatorConfig {
+    let h = Harness::alone_with_emulator(EmulatorConfig {
         rate: Some(5.0),
         ..Default::default()
     });
@@ -146,7 +146,7 @@ fn honours_retry_after() {
 #[test]
 fn finds_a_lower_limit_and_recovers_when_it_lifts() {
     const LIMITED_FOR: f64 = 22.0;
-    let h = Harness::with_emulator(EmulatorConfig {
+    let h = Harness::alone_with_emulator(EmulatorConfig {
         rate: Some(20.0),
         ..Default::default()
     });

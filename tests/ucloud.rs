@@ -215,7 +215,7 @@ fn a_wrong_private_key_stops_the_account_after_three_failures_and_leaks_nothing(
 
 #[test]
 fn a_mixed_file_runs_aliyun_and_ucloud_at_their_own_rates_at_the_same_time() {
-    let h = Harness::with_emulator(EmulatorConfig::default());
+    let h = Harness::alone_with_emulator(EmulatorConfig::default());
     // Interleaved, so that neither provider's rows wait behind the other's in the file.
     let mut csv = String::from("provider,action,user,password,department\n");
     for i in 0..40 {

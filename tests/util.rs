@@ -5,23 +5,51 @@ use assert_cmd::Command;
 use iambatch::emulator::{Emulator, EmulatorConfig};
 use iambatch::jobs::ProviderKind;
 use std::path::{Path, PathBuf};
+use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 pub const CANARY_PASSWORD: &str = "Canary-Pw-7f3a9c!";
 
 pub struct Harness {
-    pub dir: tempfile::TempDir,
-    pub runtime: tokio::runtime::Runtime,
     pub emulator: Option<Emulator>,
+    pub runtime: tokio::runtime::Runtime,
+    pub dir: tempfile::TempDir,
+    // Dropped last: the test's emulator and runtime are gone before another test may start.
+    _turn: Turn,
+}
+
+/// Tests that measure time at the server run alone; every other test shares the machine. (A rate
+/// measured while other tests load the two cores measures the machine, not the pacer.)
+static TIMING: RwLock<()> = RwLock::new(());
+
+enum Turn {
+    Shared(#[allow(dead_code)] RwLockReadGuard<'static, ()>),
+    Alone(#[allow(dead_code)] RwLockWriteGuard<'static, ()>),
 }
 
 impl Harness {
     pub fn new() -> Harness {
+        Harness::with_turn(Turn::Shared(
+            TIMING.read().unwrap_or_else(|e| e.into_inner()),
+        ))
+    }
+
+    /// A harness with an emulator, for a test that measures timing: no other test runs meanwhile.
+    pub fn alone_with_emulator(config: EmulatorConfig) -> Harness {
+        let mut h = Harness::with_turn(Turn::Alone(
+            TIMING.write().unwrap_or_else(|e| e.into_inner()),
+        ));
+        h.emulator = Some(h.runtime.block_on(Emulator::start(config)).unwrap());
+        h
+    }
+
+    fn with_turn(turn: Turn) -> Harness {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()
             .unwrap();
         Harness {
+            _turn: turn,
             dir: tempfile::tempdir().unwrap(),
             runtime,
             emulator: None,
