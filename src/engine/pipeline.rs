@@ -90,6 +90,8 @@ impl Stop {
 
 /// The most finished rows written at once.
 const RESULTS_BATCH: usize = 256;
+/// How long the results writer waits for more rows once one has come.
+const GROUP_COMMIT: std::time::Duration = std::time::Duration::from_millis(1);
 
 struct Work {
     job: Job,
@@ -119,9 +121,18 @@ pub async fn run(
     let writer_thread = std::thread::spawn(move || -> Result<PathBuf, ResultsError> {
         let mut writer = writer;
         let mut failed = 0u64;
-        // Every row finished since the last write goes in the next one.
         let mut batch = Vec::with_capacity(RESULTS_BATCH);
         while results_rx.blocking_recv_many(&mut batch, RESULTS_BATCH) > 0 {
+            // Group commit: the rows that finish within a moment of each other go in one write,
+            // and the workers do not wake this thread for every row.
+            if batch.len() < RESULTS_BATCH {
+                std::thread::sleep(GROUP_COMMIT);
+                while batch.len() < RESULTS_BATCH
+                    && let Ok(row) = results_rx.try_recv()
+                {
+                    batch.push(row);
+                }
+            }
             writer.write(&batch)?;
             for row in batch.drain(..) {
                 writer_progress.record(&row);
