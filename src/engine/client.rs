@@ -408,6 +408,8 @@ impl NoReply {
 }
 
 /// The HTTP client every account shares: short idle pool so a dropped connection is not reused long.
+/// No redirects and no retries of reqwest's own: each would be a request that took no pacing slot
+/// (and their layers cost a URL parse per request).
 pub fn http_client(
     timeout: Duration,
     ca_bundle: Option<&[u8]>,
@@ -416,6 +418,8 @@ pub fn http_client(
         .timeout(timeout)
         .connect_timeout(Duration::from_secs(10))
         .pool_idle_timeout(Duration::from_secs(15))
+        .redirect(reqwest::redirect::Policy::none())
+        .retry(reqwest::retry::never())
         .user_agent(concat!("iambatch/", env!("CARGO_PKG_VERSION")));
     if let Some(pem) = ca_bundle {
         for cert in reqwest::Certificate::from_pem_bundle(pem)? {
