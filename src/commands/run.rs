@@ -172,6 +172,7 @@ pub async fn run(
             verify: args.verify,
         },
         max_failures: args.max_failures,
+        clean_input: scanned.invalid_rows == 0,
     };
     let written = pipeline::run(
         file,

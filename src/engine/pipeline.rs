@@ -38,6 +38,9 @@ pub struct PipelineOptions {
     pub exec: ExecOptions,
     /// Stop dispatching after this many failed rows.
     pub max_failures: Option<u64>,
+    /// The file was checked whole and no row has a problem: the feeders need not look for
+    /// duplicates again (memory then stays flat whatever the row count).
+    pub clean_input: bool,
 }
 
 /// How a run is steered from outside: the stop flag, cancellation of waits, progress counters.
@@ -220,7 +223,7 @@ pub async fn run(
                 tx: jobs_tx,
                 pending: Vec::with_capacity(JOBS_BATCH),
             };
-            feed(&input, |validator, raw| {
+            feed(&input, options.clean_input, |validator, raw| {
                 if validator.route(raw).as_ref() != Some(&key) {
                     return Ok(());
                 }
@@ -257,7 +260,7 @@ pub async fn run(
         let input = input.clone();
         let results = results_tx.clone();
         tasks.spawn_blocking(move || {
-            feed(&input, |validator, raw| {
+            feed(&input, options.clean_input, |validator, raw| {
                 if validator.route(raw).is_some_and(|k| keys.contains(&k)) {
                     return Ok(());
                 }
@@ -334,9 +337,13 @@ impl JobQueue {
 /// Streams every row of the file through `each`, with a validator of its own.
 fn feed(
     input: &InputFile,
+    clean: bool,
     mut each: impl FnMut(&mut Validator, &RawRow) -> Result<(), EngineError>,
 ) -> Result<(), EngineError> {
     let mut validator = Validator::new(input);
+    if clean {
+        validator = validator.without_duplicate_check();
+    }
     let mut rows = input.rows()?;
     let mut raw = RawRow::default();
     while rows.read(&mut raw)? {

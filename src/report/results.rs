@@ -244,7 +244,7 @@ mod tests {
         let mut reader = csv::Reader::from_path(&path).unwrap();
         let users: Vec<String> = reader
             .records()
-            .map(|r| r.unwrap().iter().last().unwrap().to_string())
+            .map(|r| r.unwrap().iter().next_back().unwrap().to_string())
             .collect();
         let expected: Vec<String> = (0..8).map(|i| format!("user{i}")).collect();
         assert_eq!(users, expected);
