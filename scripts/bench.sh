@@ -37,13 +37,17 @@ EMU_PID=
 ENDPOINT=
 # Starts `iambatch emulate ARGS...` in the background; sets EMU_PID and ENDPOINT.
 start_emulator() {
+    rm -f "$OUT/emulator.json"
     "$BIN" emulate "$@" >"$OUT/emulator.json" 2>"$OUT/emulator.err" &
     EMU_PID=$!
+    ENDPOINT=
     for _ in $(seq 100); do
-        [ -s "$OUT/emulator.json" ] && break
+        ENDPOINT=$(sed -nE 's/.*"aliyun":"(http:[^"]+)".*/\1/p' "$OUT/emulator.json" 2>/dev/null)
+        [ -n "$ENDPOINT" ] && return
         sleep 0.1
     done
-    ENDPOINT=$(sed -E 's/.*"aliyun":"([^"]+)".*/\1/' "$OUT/emulator.json")
+    echo "the emulator did not start: $(cat "$OUT/emulator.err")" >&2
+    exit 1
 }
 stop_emulator() {
     kill "$EMU_PID" 2>/dev/null || true
@@ -100,10 +104,10 @@ KNOBS_RATE=$(best "${KNOBS_RATES[@]}")
 
 say "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at the end of the throughput rounds"
 say "throughput (concurrency $CONCURRENCY, one request per row, no rate limit; best of 3 alternating rounds)"
-say "  iambatch run, $THROUGHPUT_ROWS creates:        $(per_second "$RUN_RATE" 1) rows/s (the whole command: validation, run, ordered results)"
-say "  oha, one signed create replayed:         $(per_second "$SIGNED_RATE" 1) requests/s (each verified, then refused as a replay: nothing applied)"
-say "  ratio:                                   $(ratio "$RUN_RATE" "$SIGNED_RATE") (target >= 0.70)"
-say "  oha, GET /_emulator/knobs (no checks):   $(per_second "$KNOBS_RATE" 1) requests/s; ratio $(ratio "$RUN_RATE" "$KNOBS_RATE")"
+say "  iambatch run, $THROUGHPUT_ROWS creates:          $(per_second "$RUN_RATE" 1) rows/s (the whole command: validation, run, ordered results)"
+say "  oha, one signed create replayed:      $(per_second "$SIGNED_RATE" 1) requests/s (each verified, then refused as a replay: nothing applied)"
+say "  ratio:                                $(ratio "$RUN_RATE" "$SIGNED_RATE") (target >= 0.70)"
+say "  oha, GET /_emulator/knobs (no checks): $(per_second "$KNOBS_RATE" 1) requests/s; ratio $(ratio "$RUN_RATE" "$KNOBS_RATE")"
 
 echo "== validate" >&2
 say "memory and validate (peak RSS by GNU time)"
