@@ -221,6 +221,7 @@ pub(crate) async fn process(
     let options = PipelineOptions {
         exec: options,
         max_failures: args.max_failures,
+        clean_input: scanned.invalid_rows == 0,
     };
     let written = pipeline::run(
         file,

@@ -460,6 +460,7 @@ fn is_certificate_error(e: &(dyn std::error::Error + 'static)) -> bool {
 /// (else `ALL_PROXY`; lower case too) unless `NO_PROXY` matches the host; plain http, which only
 /// ever goes to a loopback endpoint, never goes through a proxy: one elsewhere on the network
 /// would see the request bodies, passwords included, in clear.
+/// No redirects and no retries of reqwest's own: each would be a request that took no pacing slot.
 pub fn http_client(
     timeout: Duration,
     ca_bundle: Option<&[u8]>,
@@ -468,6 +469,8 @@ pub fn http_client(
         .timeout(timeout)
         .connect_timeout(Duration::from_secs(10))
         .pool_idle_timeout(Duration::from_secs(15))
+        .redirect(reqwest::redirect::Policy::none())
+        .retry(reqwest::retry::never())
         .user_agent(concat!("iambatch/", env!("CARGO_PKG_VERSION")));
     if let Some(pem) = ca_bundle {
         let certs = reqwest::Certificate::from_pem_bundle(pem)?;

@@ -40,6 +40,9 @@ pub struct PipelineOptions {
     pub exec: ExecOptions,
     /// Stop dispatching after this many failed rows.
     pub max_failures: Option<u64>,
+    /// The file was checked whole and no row has a problem: the feeders need not look for
+    /// duplicates again (memory then stays flat whatever the row count).
+    pub clean_input: bool,
 }
 
 /// How a run is steered from outside: the stop flag, cancellation of waits, progress counters.
@@ -104,6 +107,8 @@ impl Stop {
 
 /// The most finished rows written at once.
 const RESULTS_BATCH: usize = 256;
+/// How long the results writer waits for more rows once one has come.
+const GROUP_COMMIT: std::time::Duration = std::time::Duration::from_millis(1);
 
 struct Work {
     job: Job,
@@ -161,6 +166,16 @@ pub async fn run(
         // Every row finished since the last write goes in the next one.
         let mut batch = Vec::with_capacity(RESULTS_BATCH);
         while results_rx.blocking_recv_many(&mut batch, RESULTS_BATCH) > 0 {
+            // Group commit: the rows that finish within a moment of each other go in one write,
+            // and the workers do not wake this thread for every row.
+            if batch.len() < RESULTS_BATCH {
+                std::thread::sleep(GROUP_COMMIT);
+                while batch.len() < RESULTS_BATCH
+                    && let Ok(row) = results_rx.try_recv()
+                {
+                    batch.push(row);
+                }
+            }
             writer.write(&batch)?;
             for row in batch.drain(..) {
                 writer_progress.record(&row);
@@ -260,7 +275,7 @@ pub async fn run(
                 tx: jobs_tx,
                 pending: Vec::with_capacity(JOBS_BATCH),
             };
-            feed(&input, |validator, raw| {
+            feed(&input, options.clean_input, |validator, raw| {
                 if validator.route(raw).as_ref() != Some(&key) {
                     return Ok(());
                 }
@@ -302,7 +317,7 @@ pub async fn run(
         let input = input.clone();
         let results = results_tx.clone();
         tasks.spawn_blocking(move || {
-            feed(&input, |validator, raw| {
+            feed(&input, options.clean_input, |validator, raw| {
                 if validator.route(raw).is_some_and(|k| keys.contains(&k)) {
                     return Ok(());
                 }
@@ -384,9 +399,13 @@ impl JobQueue {
 /// Streams every row of the file through `each`, with a validator of its own.
 fn feed(
     input: &InputFile,
+    clean: bool,
     mut each: impl FnMut(&mut Validator, &RawRow) -> Result<(), EngineError>,
 ) -> Result<(), EngineError> {
     let mut validator = Validator::new(input);
+    if clean {
+        validator = validator.without_duplicate_check();
+    }
     let mut rows = input.rows()?;
     let mut raw = RawRow::default();
     while rows.read(&mut raw)? {

@@ -368,6 +368,18 @@ fn the_later_of_two_write_rows_for_one_user_is_a_duplicate() {
 }
 
 #[test]
+fn a_validator_for_a_clean_file_need_not_remember_users() {
+    let (_guard, input) = open(
+        "provider,action,user,mfa_bind_required\n\
+         aliyun,update-login-profile,a@x.com,true\n\
+         aliyun,update-login-profile,a@x.com,false\n",
+        options(),
+    );
+    let mut validator = permissive(&input).without_duplicate_check();
+    assert!(check_all(&input, &mut validator).iter().all(Result::is_ok));
+}
+
+#[test]
 fn unknown_columns_are_carried_through() {
     let content =
         "department,provider,action,user,Manager\nsales,aliyun,get-login-profile,a@x.com,Ann\n";

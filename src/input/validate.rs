@@ -36,7 +36,8 @@ pub struct Validator {
     options: InputOptions,
     /// The actions a provider supports (a seam for tests while providers are being written).
     pub(super) actions: fn(ProviderKind) -> &'static [Action],
-    seen: FirstLines,
+    /// `None` when duplicates are not looked for.
+    seen: Option<FirstLines>,
 }
 
 impl Validator {
@@ -46,8 +47,15 @@ impl Validator {
             labels: file.headers.iter().map(|h| h.trim().to_string()).collect(),
             options: file.options.clone(),
             actions: |kind| provider(kind).actions(),
-            seen: FirstLines::default(),
+            seen: Some(FirstLines::default()),
         }
+    }
+
+    /// A validator that does not look for duplicates, for a file already checked whole and found
+    /// to have none: what it remembers of the users is the only memory that grows with the file.
+    pub fn without_duplicate_check(mut self) -> Validator {
+        self.seen = None;
+        self
     }
 
     /// The account a row belongs to, from its provider and account cells alone. `None` when either is
@@ -71,8 +79,8 @@ impl Validator {
         let job = cells.job();
         let mut problems = cells.problems;
         if let Some(job) = &job {
-            if job.action.is_write() {
-                if let Some(first) = self.seen.first_or_insert(user_hash(job), job.line) {
+            if let Some(seen) = self.seen.as_mut().filter(|_| job.action.is_write()) {
+                if let Some(first) = seen.first_or_insert(user_hash(job), job.line) {
                     let account = match job.account.as_str() {
                         "" => "default".to_string(),
                         named => format!("'{named}'"),

@@ -1,0 +1,122 @@
+#!/usr/bin/env python3
+"""Helpers of scripts/bench.sh (standard library only).
+
+  bench_tool.py rows N FILE          write N create-login-profile rows for aliyun
+  bench_tool.py signed-body          print a signed CreateLoginProfile form body (emulator key)
+  bench_tool.py fidelity LOG RATE    rate and busiest one-second window of an emulator request log
+  bench_tool.py adaptive LOG LIMIT TARGET LIFTED
+                                     how a run under an emulator limit settled and recovered
+"""
+
+import base64
+import datetime
+import hashlib
+import hmac
+import json
+import sys
+import urllib.parse
+import uuid
+
+
+def rows(n, path):
+    with open(path, "w") as f:
+        f.write("provider,action,user,password,mfa_bind_required\n")
+        for i in range(n):
+            f.write(f"aliyun,create-login-profile,user{i:07d}@corp.onaliyun.com,Init-{i:07d}-pw!x,true\n")
+
+
+def pe(s):
+    return urllib.parse.quote(s, safe="-_.~")
+
+
+def signed_body():
+    """What iambatch sends for one row: a V1-signed CreateLoginProfile. Replayed by a load
+    generator, the emulator does all its work (parse, verify the signature, check the timestamp)
+    and then refuses the nonce as used: the same cost as a row, but the state change."""
+    params = {
+        "Action": "CreateLoginProfile",
+        "Version": "2019-08-15",
+        "Format": "JSON",
+        "AccessKeyId": "emulator-aliyun-key",
+        "SignatureMethod": "HMAC-SHA1",
+        "SignatureVersion": "1.0",
+        "SignatureNonce": str(uuid.uuid4()),
+        "Timestamp": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "UserPrincipalName": "bench@corp.onaliyun.com",
+        "Password": "Init-0000000-pw!x",
+        "MFABindRequired": "true",
+    }
+    canonical = "&".join(f"{pe(k)}={pe(v)}" for k, v in sorted(params.items()))
+    to_sign = f"POST&{pe('/')}&{pe(canonical)}"
+    mac = hmac.new(b"emulator-aliyun-secret&", to_sign.encode(), hashlib.sha1)
+    print(f"{canonical}&Signature={pe(base64.b64encode(mac.digest()).decode())}")
+
+
+def load(path):
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def busiest_second(times):
+    start = most = 0
+    for end in range(len(times)):
+        while times[end] - times[start] >= 1.0:
+            start += 1
+        most = max(most, end - start + 1)
+    return most
+
+
+def fidelity(path, rate):
+    log = load(path)
+    times = sorted(line["time"] for line in log)
+    faults = sum(line["outcome"] == "fault" for line in log)
+    reads = sum(line["action"] == "GetLoginProfile" for line in log)
+    # The last requests are retries waiting on their backoff alone: not the pacer's doing.
+    steady = times[: len(times) - 16]
+    achieved = (len(steady) - 1) / (steady[-1] - steady[0])
+    print(
+        f"{len(times)} requests at the server ({reads} read-backs, {faults} faults retried): "
+        f"{achieved:.2f}/s = {achieved / rate:.3f} x --rate; "
+        f"busiest one-second window {busiest_second(times)} (limit {int(rate)})"
+    )
+
+
+def adaptive(path, limit, target, lifted):
+    log = load(path)
+    ok = sorted(line["time"] for line in log if line["outcome"] == "ok")
+    throttled = sum(line["outcome"] == "throttled" for line in log)
+    first = min(line["time"] for line in log)
+
+    def rate(a, b):
+        return sum(a <= t < b for t in ok) / (b - a)
+
+    settled = rate(first + 6.0, lifted)
+    recovered = next(
+        (
+            round(s / 10, 1)
+            for s in range(0, int((ok[-1] - lifted - 2) * 10))
+            if rate(lifted + s / 10, lifted + s / 10 + 2) >= 0.9 * target
+        ),
+        None,
+    )
+    back = f"{recovered} s after the lift" if recovered is not None else "not within the run"
+    print(
+        f"limit {limit:g}/s against --rate {target:g}: settled at {settled:.2f}/s = "
+        f"{settled / limit:.3f} x the limit (from 6 s to the lift at {lifted - first:.0f} s); "
+        f"throttled {throttled} of {len(log)} requests = {100 * throttled / len(log):.2f}%; "
+        f"90% of --rate reached {back}"
+    )
+
+
+if __name__ == "__main__":
+    cmd, args = sys.argv[1], sys.argv[2:]
+    if cmd == "rows":
+        rows(int(args[0]), args[1])
+    elif cmd == "signed-body":
+        signed_body()
+    elif cmd == "fidelity":
+        fidelity(args[0], float(args[1]))
+    elif cmd == "adaptive":
+        adaptive(args[0], float(args[1]), float(args[2]), float(args[3]))
+    else:
+        sys.exit(__doc__)
