@@ -38,7 +38,7 @@ pub struct Account {
 #[derive(Clone, Debug, Default)]
 pub struct PipelineOptions {
     pub exec: ExecOptions,
-    /// Stop dispatching after this many failed rows.
+    /// Stop the run after this many failed rows: nothing more is sent.
     pub max_failures: Option<u64>,
     /// The file was checked whole and no row has a problem: the feeders need not look for
     /// duplicates again (memory then stays flat whatever the row count).
