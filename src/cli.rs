@@ -184,7 +184,7 @@ pub struct SessionArgs {
     /// Process the valid rows and report the invalid ones with status `invalid`.
     #[arg(long)]
     pub skip_invalid: bool,
-    /// Stop dispatching after N failed rows.
+    /// Stop after N failed rows: nothing more is sent, the rest are not_attempted.
     #[arg(long, value_name = "N")]
     pub max_failures: Option<u64>,
     #[command(flatten)]

@@ -1,7 +1,7 @@
 //! Huawei Cloud IAM end to end: the binary against the emulator's Huawei API, by AK/SK and by
 //! token, with the global and the Kuala Lumpur cloud side by side.
 
-use crate::util::{CANARY_PASSWORD, Harness, cell, read_results};
+use crate::util::{CANARY_PASSWORD, Harness, cell, read_results, wait_until};
 use iambatch::emulator::{
     Emulator, EmulatorConfig, HUAWEI_DOMAIN_NAME, HUAWEI_IAM_PASSWORD, HUAWEI_IAM_USER,
 };
@@ -126,17 +126,12 @@ fn an_expiring_token_is_renewed_without_failing_rows() {
 
     std::thread::scope(|s| {
         s.spawn(|| {
-            let deadline = Instant::now() + Duration::from_secs(30);
-            while Instant::now() < deadline {
-                let log = h.emulator().requests();
-                if count(&log, "UpdateLoginProtect", "ok") >= 150 {
-                    h.emulator()
-                        .tamper(&json!({"huawei": {"revoke_tokens": true}}))
-                        .unwrap();
-                    return;
-                }
-                std::thread::sleep(Duration::from_millis(10));
-            }
+            wait_until(Duration::from_secs(60), "150 updates", || {
+                count(&h.emulator().requests(), "UpdateLoginProtect", "ok") >= 150
+            });
+            h.emulator()
+                .tamper(&json!({"huawei": {"revoke_tokens": true}}))
+                .unwrap();
         });
         h.cmd()
             .env_remove("HUAWEICLOUD_SDK_AK")

@@ -14,5 +14,6 @@ mod operator;
 mod rate;
 mod resume;
 mod secrets;
+mod stop;
 mod terminal;
 mod ucloud;

@@ -5,7 +5,9 @@ use assert_cmd::Command;
 use iambatch::emulator::{Emulator, EmulatorConfig};
 use iambatch::jobs::ProviderKind;
 use std::path::{Path, PathBuf};
+use std::process::Child;
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::{Duration, Instant};
 
 pub const CANARY_PASSWORD: &str = "Canary-Pw-7f3a9c!";
 
@@ -140,4 +142,48 @@ pub fn cell<'a>(header: &[String], row: &'a [String], column: &str) -> &'a str {
         .position(|h| h == column)
         .unwrap_or_else(|| panic!("no column {column} in {header:?}"));
     &row[i]
+}
+
+/// Waits until `done` holds, checking every 10 ms; fails the test with `what` after `timeout`.
+/// Tests wait for what they need to see (rows written, requests seen by the emulator), never for a
+/// fixed time, so they hold on a slow machine.
+pub fn wait_until(timeout: Duration, what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !done() {
+        assert!(
+            Instant::now() < deadline,
+            "gave up after {timeout:?} waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Whole rows in a results file being written (0 while it does not exist).
+pub fn rows_written(path: &Path) -> usize {
+    std::fs::read(path)
+        .map(|bytes| {
+            bytes
+                .iter()
+                .filter(|b| **b == b'\n')
+                .count()
+                .saturating_sub(1)
+        })
+        .unwrap_or(0)
+}
+
+/// Sends `sig` (`-INT`, `-KILL`) to a running child.
+pub fn signal(child: &Child, sig: &str) {
+    let ok = std::process::Command::new("kill")
+        .args([sig, &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+}
+
+/// Now, in the Unix seconds of the emulator's request log.
+pub fn unix_now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
 }

@@ -28,10 +28,11 @@ pub struct RetryPolicy {
     pub backoff: Backoff,
 }
 
-/// What one call (one logical operation, possibly several attempts) came to.
+/// What one call (one logical operation, possibly several attempts) came to. `T` is what a
+/// successful reply gives: a [`Verdict`] for an operation, a [`Token`] for a token request.
 #[derive(Debug)]
-pub struct CallReport {
-    pub result: Result<Verdict, Failure>,
+pub struct CallReport<T = Verdict> {
+    pub result: Result<T, Failure>,
     pub attempts: u32,
     pub http_status: Option<u16>,
     pub request_id: Option<String>,
@@ -50,6 +51,12 @@ pub mod codes {
     pub const INVALID: &str = "invalid";
 }
 
+/// Whether `failure` is a request withdrawn before it was sent, because the run or its account
+/// stopped (see [`AccountClient::call`]).
+pub fn is_withdrawal(failure: &Failure) -> bool {
+    failure.code == codes::ACCOUNT_STOPPED || failure.code == codes::INTERRUPTED
+}
+
 /// One user name's resolution, shared by every row that names it.
 type NameCell = std::sync::Arc<tokio::sync::OnceCell<Result<String, Failure>>>;
 
@@ -64,6 +71,8 @@ pub struct AccountClient {
     names: tokio::sync::Mutex<HashMap<String, NameCell>>,
     consecutive_credential_failures: AtomicU32,
     stopped: Mutex<Option<String>>,
+    /// Cancelled when the account stops: wakes the requests waiting to be sent, to withdraw them.
+    stopping: CancellationToken,
 }
 
 impl AccountClient {
@@ -86,6 +95,7 @@ impl AccountClient {
             names: tokio::sync::Mutex::new(HashMap::new()),
             consecutive_credential_failures: AtomicU32::new(0),
             stopped: Mutex::new(None),
+            stopping: CancellationToken::new(),
         }
     }
 
@@ -94,58 +104,116 @@ impl AccountClient {
         self.stopped.lock().expect("stopped lock").clone()
     }
 
-    /// Performs `op` with retries. `cancel` interrupts waits between attempts, never a request in flight.
+    /// Performs `op` with retries. Once `cancel` is cancelled or the account stops, nothing more is
+    /// sent: a request waiting for its pacing slot or its retry is withdrawn (a request in flight
+    /// is not cut off). A withdrawn operation fails with a failure [`is_withdrawal`] recognises if
+    /// no attempt of it had been sent, else with its last failure, marked as not retried.
     pub async fn call(&self, op: &Op<'_>, cancel: &CancellationToken) -> CallReport {
+        let report = self
+            .exchange(
+                cancel,
+                op.is_write(),
+                self.uses_tokens,
+                |stamp, token| self.api.build(op, stamp, token),
+                |reply| {
+                    let Classified {
+                        request_id,
+                        verdict,
+                    } = self.api.classify(op, reply);
+                    match verdict {
+                        Verdict::Failed(f) => (request_id, Err(f)),
+                        ok => (request_id, Ok(ok)),
+                    }
+                },
+            )
+            .await;
+        // A reply that holds the credentials good ends a run of credential failures.
+        let credentials_good = match &report.result {
+            Ok(_) => true,
+            Err(f) => matches!(
+                f.class,
+                FailureClass::Permanent | FailureClass::AlreadyExists | FailureClass::NotFound
+            ),
+        };
+        if credentials_good {
+            self.consecutive_credential_failures
+                .store(0, Ordering::Relaxed);
+        }
+        report
+    }
+
+    /// The one retry loop, for every request of the account: each attempt fetches or renews the
+    /// token first (with `with_token`), takes a pacing slot, is signed afresh by `build` and sent;
+    /// `read` says what its reply means. Transient failures are retried with backoff, a token the
+    /// provider no longer accepts is renewed once, credential failures count towards the account's
+    /// stop. A request not yet on the wire when the run or the account stops is withdrawn.
+    async fn exchange<T>(
+        &self,
+        cancel: &CancellationToken,
+        write: bool,
+        with_token: bool,
+        build: impl Fn(&Stamp, Option<&Secret>) -> HttpRequest,
+        read: impl Fn(&Reply) -> (Option<String>, Result<T, Failure>),
+    ) -> CallReport<T> {
+        // Withdrawn, until an attempt says otherwise.
         let mut report = CallReport {
-            result: Err(stopped_failure("")),
+            result: Err(self.withdrawn()),
             attempts: 0,
             http_status: None,
             request_id: None,
             ambiguous: false,
         };
+        // The failure the next attempt retries.
+        let mut last: Option<Failure> = None;
         let mut renewed = false;
         loop {
-            if let Some(reason) = self.stopped() {
-                report.result = Err(stopped_failure(&reason));
-                return report;
+            if self.halted(cancel) {
+                return self.withdraw(report, last, cancel);
             }
-            let token = match self.current_token(cancel).await {
-                Ok(t) => t,
-                Err(f) => {
-                    report.result = Err(f);
-                    return report;
-                }
+            // The token before the slot: renewing it takes a slot of its own.
+            let token = match with_token {
+                true => match self.current_token(cancel).await {
+                    Ok(token) => token,
+                    Err(f) if is_withdrawal(&f) => return self.withdraw(report, last, cancel),
+                    Err(f) => {
+                        report.result = Err(f);
+                        return report;
+                    }
+                },
+                false => None,
             };
-            let sent = self.pacer.acquire().await;
+            let slot = tokio::select! {
+                biased;
+                _ = self.halt(cancel) => None,
+                sent = self.pacer.acquire() => Some(sent),
+            };
+            // The stop may have come while the slot was granted.
+            let Some(sent) = slot.filter(|_| !self.halted(cancel)) else {
+                return self.withdraw(report, last, cancel);
+            };
             report.attempts += 1;
-            let request = self.api.build(op, &Stamp::now(), token.as_ref());
-            let outcome = self.send(request).await;
+            let outcome = self.send(build(&Stamp::now(), token.as_ref())).await;
             self.pacer.replied(sent);
             let failure = match outcome {
                 Ok(reply) => {
-                    let Classified {
-                        request_id,
-                        verdict,
-                    } = self.api.classify(op, &reply);
                     report.http_status = Some(reply.status);
+                    let (request_id, result) = read(&reply);
                     report.request_id = request_id;
-                    match verdict {
-                        Verdict::Failed(f) => f,
-                        ok => {
-                            self.consecutive_credential_failures
-                                .store(0, Ordering::Relaxed);
-                            report.result = Ok(ok);
+                    match result {
+                        Ok(answer) => {
+                            report.result = Ok(answer);
                             return report;
                         }
+                        Err(f) => f,
                     }
                 }
                 Err(no_reply) => {
                     report.http_status = None;
                     report.request_id = None;
-                    if no_reply.sent && op.is_write() {
+                    if no_reply.sent && write {
                         report.ambiguous = true;
                     }
-                    no_reply.into_failure(op.is_write())
+                    no_reply.into_failure(write)
                 }
             };
             match failure.class {
@@ -162,21 +230,21 @@ impl AccountClient {
                         failure.retry_after,
                         &mut rand::rng(),
                     );
-                    tokio::select! {
-                        _ = tokio::time::sleep(wait) => {}
-                        _ = cancel.cancelled() => {
-                            report.result = Err(Failure {
-                                message: format!("{} (interrupted before retry)", failure.message),
-                                ..failure
-                            });
-                            return report;
-                        }
+                    let halted = tokio::select! {
+                        biased;
+                        _ = self.halt(cancel) => true,
+                        _ = tokio::time::sleep(wait) => false,
+                    };
+                    last = Some(failure);
+                    if halted {
+                        return self.withdraw(report, last, cancel);
                     }
                 }
-                FailureClass::TokenExpired if !renewed && self.uses_tokens => {
+                FailureClass::TokenExpired if with_token && !renewed => {
                     // A renewal is not an attempt of the row.
                     renewed = true;
                     report.attempts -= 1;
+                    last = Some(failure);
                     *self.token.lock().await = None;
                 }
                 FailureClass::TokenExpired | FailureClass::Credential => {
@@ -185,13 +253,67 @@ impl AccountClient {
                     return report;
                 }
                 FailureClass::Permanent | FailureClass::AlreadyExists | FailureClass::NotFound => {
-                    self.consecutive_credential_failures
-                        .store(0, Ordering::Relaxed);
                     report.result = Err(failure);
                     return report;
                 }
             }
         }
+    }
+
+    /// Whether nothing more may be sent: the run is stopping or the account stopped.
+    fn halted(&self, cancel: &CancellationToken) -> bool {
+        cancel.is_cancelled() || self.stopping.is_cancelled()
+    }
+
+    /// Completes when nothing more may be sent.
+    async fn halt(&self, cancel: &CancellationToken) {
+        tokio::select! {
+            _ = cancel.cancelled() => {}
+            _ = self.stopping.cancelled() => {}
+        }
+    }
+
+    /// The failure of a request withdrawn before its first attempt.
+    fn withdrawn(&self) -> Failure {
+        match self.stopped() {
+            Some(reason) => Failure {
+                class: FailureClass::Credential,
+                code: codes::ACCOUNT_STOPPED.into(),
+                message: reason,
+                retry_after: None,
+            },
+            // The caller knows why the run stops (Ctrl-C, --max-failures) and says so.
+            None => Failure {
+                class: FailureClass::Retryable { throttled: false },
+                code: codes::INTERRUPTED.into(),
+                message: "not sent: the run is stopping".into(),
+                retry_after: None,
+            },
+        }
+    }
+
+    /// Ends a call whose next request is withdrawn: not attempted if nothing was sent yet, else
+    /// failed with the failure it would have retried.
+    fn withdraw<T>(
+        &self,
+        mut report: CallReport<T>,
+        last: Option<Failure>,
+        cancel: &CancellationToken,
+    ) -> CallReport<T> {
+        report.result = Err(match last.filter(|_| report.attempts > 0) {
+            Some(failure) => {
+                let why = match cancel.is_cancelled() {
+                    true => "interrupted before retry",
+                    false => "not retried: the account stopped",
+                };
+                Failure {
+                    message: format!("{} ({why})", failure.message),
+                    ..failure
+                }
+            }
+            None => self.withdrawn(),
+        });
+        report
     }
 
     /// Resolves a user name to its id, once per name for the whole run (concurrent callers wait for
@@ -248,6 +370,7 @@ impl AccountClient {
                 tracing::error!("{reason}");
                 *stopped = Some(reason);
             }
+            self.stopping.cancel();
         }
     }
 
@@ -263,62 +386,49 @@ impl AccountClient {
                 .is_none_or(|exp| exp - OffsetDateTime::now_utc() > TOKEN_RENEW_MARGIN)
         });
         if !fresh {
-            *guard = Some(self.fetch_token(cancel).await?);
+            // Boxed: the token request goes through the same loop as the request that needs it.
+            *guard = Some(Box::pin(self.fetch_token(cancel)).await?);
         }
         Ok(guard.as_ref().map(|t| t.value.clone()))
     }
 
+    /// A new token. Any failure but a transient one is a credential failure.
     async fn fetch_token(&self, cancel: &CancellationToken) -> Result<Token, Failure> {
-        let mut attempts = 0;
-        loop {
-            attempts += 1;
-            let sent = self.pacer.acquire().await;
-            let request = self
-                .api
-                .token_request(&Stamp::now())
-                .expect("token account");
-            let outcome = self.send(request).await;
-            self.pacer.replied(sent);
-            let failure = match outcome {
-                Ok(reply) => match self.api.read_token(&reply) {
-                    Ok(token) => return Ok(token),
+        let report = self
+            .exchange(
+                cancel,
+                false,
+                false,
+                |stamp, _| self.api.token_request(stamp).expect("token account"),
+                |reply| match self.api.read_token(reply) {
+                    Ok(token) => (None, Ok(token)),
                     Err(Classified {
+                        request_id,
                         verdict: Verdict::Failed(f),
-                        ..
-                    }) => f,
-                    Err(other) => Failure {
-                        class: FailureClass::Credential,
-                        code: "token".into(),
-                        message: format!("unexpected token reply {:?}", other.verdict),
-                        retry_after: None,
-                    },
+                    }) if matches!(f.class, FailureClass::Retryable { .. }) => (request_id, Err(f)),
+                    Err(Classified {
+                        request_id,
+                        verdict: Verdict::Failed(f),
+                    }) => (
+                        request_id,
+                        Err(Failure {
+                            class: FailureClass::Credential,
+                            ..f
+                        }),
+                    ),
+                    Err(other) => (
+                        other.request_id,
+                        Err(Failure {
+                            class: FailureClass::Credential,
+                            code: "token".into(),
+                            message: format!("unexpected token reply {:?}", other.verdict),
+                            retry_after: None,
+                        }),
+                    ),
                 },
-                Err(no_reply) => no_reply.into_failure(false),
-            };
-            match failure.class {
-                FailureClass::Retryable { throttled } if attempts < self.policy.max_attempts => {
-                    if throttled {
-                        self.pacer.throttled(failure.retry_after);
-                    }
-                    let wait =
-                        self.policy
-                            .backoff
-                            .delay(attempts, failure.retry_after, &mut rand::rng());
-                    tokio::select! {
-                        _ = tokio::time::sleep(wait) => {}
-                        _ = cancel.cancelled() => return Err(failure),
-                    }
-                }
-                FailureClass::Retryable { .. } => return Err(failure),
-                _ => {
-                    self.credential_failure(&failure);
-                    return Err(Failure {
-                        class: FailureClass::Credential,
-                        ..failure
-                    });
-                }
-            }
-        }
+            )
+            .await;
+        report.result
     }
 
     async fn send(&self, request: HttpRequest) -> Result<Reply, NoReply> {
@@ -339,15 +449,6 @@ impl AccountClient {
             headers,
             body: body.to_vec(),
         })
-    }
-}
-
-fn stopped_failure(reason: &str) -> Failure {
-    Failure {
-        class: FailureClass::Credential,
-        code: codes::ACCOUNT_STOPPED.into(),
-        message: reason.to_string(),
-        retry_after: None,
     }
 }
 
@@ -508,68 +609,4 @@ fn https_proxy(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn env_of(vars: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
-        move |k| {
-            vars.iter()
-                .find(|(n, _)| *n == k)
-                .map(|(_, v)| v.to_string())
-        }
-    }
-
-    #[test]
-    fn the_https_proxy_comes_from_the_environment_as_curl_reads_it() {
-        assert!(https_proxy(&env_of(&[])).unwrap().is_none());
-        // HTTP_PROXY is for plain http, which never goes through a proxy here.
-        assert!(
-            https_proxy(&env_of(&[("HTTP_PROXY", "http://p:1")]))
-                .unwrap()
-                .is_none()
-        );
-        assert!(
-            https_proxy(&env_of(&[("HTTPS_PROXY", " ")]))
-                .unwrap()
-                .is_none()
-        );
-        for var in ["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"] {
-            let vars: &'static [(&str, &str)] = match var {
-                "HTTPS_PROXY" => &[("HTTPS_PROXY", "http://127.0.0.1:3128")],
-                "https_proxy" => &[("https_proxy", "http://127.0.0.1:3128")],
-                "ALL_PROXY" => &[("ALL_PROXY", "http://127.0.0.1:3128")],
-                _ => &[("all_proxy", "http://127.0.0.1:3128")],
-            };
-            assert!(https_proxy(&env_of(vars)).unwrap().is_some(), "{var}");
-        }
-        let e = https_proxy(&env_of(&[("HTTPS_PROXY", "http://user:pw-canary@[::1")])).unwrap_err();
-        assert!(!format!("{e:#}").contains("pw-canary"), "{e:#}");
-    }
-
-    #[test]
-    fn a_refused_certificate_is_found_inside_io_errors() {
-        use tokio_rustls::rustls::{CertificateError, Error as Tls};
-        let refused = std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            Tls::InvalidCertificate(CertificateError::UnknownIssuer),
-        );
-        assert!(is_certificate_error(&refused));
-        // As reqwest hands it over: wrapped twice.
-        let nested = std::io::Error::other(refused);
-        assert!(is_certificate_error(&nested));
-        let other = std::io::Error::new(std::io::ErrorKind::InvalidData, Tls::DecryptError);
-        assert!(!is_certificate_error(&other));
-        let reset = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
-        assert!(!is_certificate_error(&reset));
-        let failure = NoReply {
-            sent: false,
-            timeout: false,
-            untrusted: true,
-            detail: "invalid peer certificate: UnknownIssuer".into(),
-        }
-        .into_failure(true);
-        assert_eq!(failure.class, FailureClass::Credential);
-        assert_eq!(failure.code, codes::CONNECT_FAILED);
-        assert!(failure.message.contains("--ca-bundle"));
-    }
-}
+mod tests;

@@ -3,7 +3,7 @@
 //! status and outcome (SPEC §5). The same sequence serves `plan` and `verify` (one read per row,
 //! judged by [`foresee`] and [`judge`]) and `run --dry-run` ([`would_send`]).
 
-use crate::engine::client::{AccountClient, CallReport, codes};
+use crate::engine::client::{AccountClient, CallReport, codes, is_withdrawal};
 use crate::jobs::{Action, ActionKind, Field, Job, LoginState};
 use crate::passwords::{self, SecretsFile};
 use crate::providers::{Failure, FailureClass, Observed, Op, Provider, Verdict, Write};
@@ -90,7 +90,21 @@ impl Execution {
     }
 
     fn fail(mut self, failure: Failure) -> Execution {
-        self.status = Some(if failure.code == codes::ACCOUNT_STOPPED {
+        let failure = match is_withdrawal(&failure) {
+            // A write of the row may have been applied: the row must not look untouched.
+            true if self.ambiguous => Failure {
+                code: codes::UNKNOWN_OUTCOME.into(),
+                message: format!(
+                    "a write got no reply (it may have been applied) and the row was not finished: {}",
+                    failure.message
+                ),
+                ..failure
+            },
+            _ => failure,
+        };
+        // A request withdrawn by a stop leaves the row not attempted, unless a write of it was
+        // applied already.
+        self.status = Some(if is_withdrawal(&failure) && self.outcome.is_none() {
             Status::NotAttempted
         } else {
             Status::Failed
@@ -355,6 +369,13 @@ async fn verify_after(
             let outcome = ex.outcome;
             ex.judged(outcome, "verify_mismatch", verdict)
         }
+        Err(f) if is_withdrawal(&f) => ex.fail(Failure {
+            message: format!(
+                "applied, but its read-back was not sent ({}); check the row with verify",
+                f.code
+            ),
+            ..f
+        }),
         Err(f) => ex.fail(f),
     }
 }

@@ -66,7 +66,12 @@ pub async fn list(
         bulk = match report.result {
             Ok(Verdict::States(states)) => Some(Bulk::new(states)),
             other => {
-                return Err(failed(&client, "reading every user's login state", other));
+                return Err(failed(
+                    &client,
+                    &cancel,
+                    "reading every user's login state",
+                    other,
+                ));
             }
         };
     }
@@ -114,6 +119,10 @@ pub async fn list(
                 (state_of(report.result), report.attempts)
             }
         };
+        // A read the stop withdrew is no state of the user's.
+        if cancel.is_cancelled() {
+            return Err(ListError::Interrupted);
+        }
         if let Some(reason) = client.stopped() {
             return Err(ListError::Stopped(reason));
         }
@@ -161,7 +170,7 @@ impl Pages {
         *owed += report.attempts;
         let page = match report.result {
             Ok(Verdict::Users(page)) => page,
-            other => return Err(failed(client, "listing the users", other)),
+            other => return Err(failed(client, cancel, "listing the users", other)),
         };
         match page.next {
             Some(next) if !self.seen.insert(next.clone()) => {
@@ -232,12 +241,17 @@ fn state_of(result: Result<Verdict, Failure>) -> Result<Observed, Failure> {
     }
 }
 
-/// A list or bulk call that did not give what was asked: the account's stop reason if it stopped.
+/// A list or bulk call that did not give what was asked: the interruption or the account's stop
+/// reason if either withdrew it.
 fn failed(
     client: &AccountClient,
+    cancel: &CancellationToken,
     what: &'static str,
     result: Result<Verdict, Failure>,
 ) -> ListError {
+    if cancel.is_cancelled() {
+        return ListError::Interrupted;
+    }
     if let Some(reason) = client.stopped() {
         return ListError::Stopped(reason);
     }

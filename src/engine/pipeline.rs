@@ -5,7 +5,7 @@
 
 use crate::accounts::{AccountKey, AccountPlan};
 use crate::engine::client::{AccountClient, codes};
-use crate::engine::execute::{ExecOptions, Mode, execute};
+use crate::engine::execute::{ExecOptions, Execution, Mode, execute};
 use crate::engine::user_locks::UserLocks;
 use crate::input::{InputError, InputFile, Problem, RawRow, Validator};
 use crate::jobs::Job;
@@ -38,7 +38,7 @@ pub struct Account {
 #[derive(Clone, Debug, Default)]
 pub struct PipelineOptions {
     pub exec: ExecOptions,
-    /// Stop dispatching after this many failed rows.
+    /// Stop the run after this many failed rows: nothing more is sent.
     pub max_failures: Option<u64>,
     /// The file was checked whole and no row has a problem: the feeders need not look for
     /// duplicates again (memory then stays flat whatever the row count).
@@ -48,6 +48,7 @@ pub struct PipelineOptions {
 /// How a run is steered from outside: the stop flag, cancellation of waits, progress counters.
 pub struct Control {
     pub stop: Stop,
+    /// Cancelled when the run stops, after `stop` is set: requests not yet sent are withdrawn.
     pub cancel: CancellationToken,
     pub progress: Arc<Progress>,
 }
@@ -67,13 +68,16 @@ pub struct Stop(
 );
 
 impl Stop {
-    /// Counts a failed row; stops dispatching when `max` is reached. Called by the worker before
-    /// it takes its next job, so a limit of N means N failed rows when one request is in flight.
-    fn row_failed(&self, max: Option<u64>) {
+    /// Counts a failed row; stops the run when `max` is reached, and then says so (the caller
+    /// withdraws what waits to be sent). Called as soon as the row's result is known, so a limit
+    /// of N means N failed rows plus those whose requests were already on the wire.
+    fn row_failed(&self, max: Option<u64>) -> bool {
         let failed = self.1.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
         if max.is_some_and(|n| failed >= n) {
             self.set(StopReason::MaxFailures(failed));
+            return true;
         }
+        false
     }
 
     pub fn set(&self, reason: StopReason) {
@@ -235,25 +239,16 @@ pub async fn run(
                             let ex =
                                 execute(&job, provider, &client, &exec, prior_ambiguous, &cancel)
                                     .await;
-                            if ex.status == Some(Status::Failed) {
-                                stop.row_failed(options.max_failures);
+                            if ex.status == Some(Status::Failed)
+                                && stop.row_failed(options.max_failures)
+                            {
+                                cancel.cancel();
                             }
-                            let failure = ex.failure;
-                            RowResult {
-                                index: job.index,
-                                line: job.line,
-                                account: display.clone(),
-                                status: ex.status.unwrap_or(Status::Failed),
-                                outcome: ex.outcome,
-                                error_code: failure.as_ref().map(|f| f.code.clone()),
-                                error_message: failure.map(|f| f.message).or(ex.note),
-                                attempts: ex.attempts,
-                                http_status: ex.http_status,
-                                request_id: ex.request_id,
-                                elapsed_ms: Some(started.elapsed().as_millis() as u64),
-                                observed: ex.observed,
-                                record,
-                            }
+                            // A row withdrawn by the stop gets its reason.
+                            let stopped = (ex.status == Some(Status::NotAttempted))
+                                .then(|| stop.not_attempted(&client))
+                                .flatten();
+                            finished(&job, display.clone(), record, ex, started, stopped)
                         }
                     };
                     if results.send(result).await.is_err() {
@@ -343,8 +338,8 @@ pub async fn run(
             .map_err(|e| EngineError::Internal(format!("a worker failed: {e}")))
             .and_then(|r| r);
         if let Err(e) = outcome {
-            cancel.cancel();
             stop.set(StopReason::Interrupted);
+            cancel.cancel();
             first_error.get_or_insert(e);
         }
     }
@@ -412,6 +407,51 @@ fn feed(
         each(&mut validator, &raw)?;
     }
     Ok(())
+}
+
+/// A sent row's result from its execution. A row the stop withdrew (`stopped`: the stop's code
+/// and message) before any request of it was sent looks as if it had never left the queue.
+fn finished(
+    job: &Job,
+    account: String,
+    record: csv::StringRecord,
+    ex: Execution,
+    started: std::time::Instant,
+    stopped: Option<(&'static str, String)>,
+) -> RowResult {
+    let (error_code, error_message) = match stopped {
+        Some((code, message)) if ex.attempts == 0 => {
+            return RowResult::without_request(
+                job.index,
+                job.line,
+                account,
+                Status::NotAttempted,
+                code,
+                message,
+                record,
+            );
+        }
+        Some((code, message)) => (Some(code.to_string()), Some(message)),
+        None => (
+            ex.failure.as_ref().map(|f| f.code.clone()),
+            ex.failure.map(|f| f.message).or(ex.note),
+        ),
+    };
+    RowResult {
+        index: job.index,
+        line: job.line,
+        account,
+        status: ex.status.unwrap_or(Status::Failed),
+        outcome: ex.outcome,
+        error_code,
+        error_message,
+        attempts: ex.attempts,
+        http_status: ex.http_status,
+        request_id: ex.request_id,
+        elapsed_ms: Some(started.elapsed().as_millis() as u64),
+        observed: ex.observed,
+        record,
+    }
 }
 
 fn skipped(raw: &RawRow, account: String, earlier: &PreviousRow) -> RowResult {
