@@ -11,7 +11,7 @@ use crate::providers::{
 use crate::secret::Secret;
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 use time::OffsetDateTime;
 use tokio_util::sync::CancellationToken;
@@ -64,6 +64,8 @@ pub struct AccountClient {
     names: tokio::sync::Mutex<HashMap<String, NameCell>>,
     consecutive_credential_failures: AtomicU32,
     stopped: Mutex<Option<String>>,
+    /// Attempts that were retries, for progress.
+    retries: AtomicU64,
 }
 
 impl AccountClient {
@@ -86,7 +88,13 @@ impl AccountClient {
             names: tokio::sync::Mutex::new(HashMap::new()),
             consecutive_credential_failures: AtomicU32::new(0),
             stopped: Mutex::new(None),
+            retries: AtomicU64::new(0),
         }
+    }
+
+    /// Attempts so far that retried an earlier one.
+    pub fn retries(&self) -> u64 {
+        self.retries.load(Ordering::Relaxed)
     }
 
     /// Why the account was stopped, if it was.
@@ -157,6 +165,7 @@ impl AccountClient {
                         report.result = Err(failure);
                         return report;
                     }
+                    self.retries.fetch_add(1, Ordering::Relaxed);
                     let wait = self.policy.backoff.delay(
                         report.attempts,
                         failure.retry_after,
@@ -300,6 +309,7 @@ impl AccountClient {
                     if throttled {
                         self.pacer.throttled(failure.retry_after);
                     }
+                    self.retries.fetch_add(1, Ordering::Relaxed);
                     let wait =
                         self.policy
                             .backoff
