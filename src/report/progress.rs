@@ -109,7 +109,7 @@ impl Progress {
         }
         let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
         bar.set_style(
-            ProgressStyle::with_template("{bar:30} {pos}/{len} rows done {msg}")
+            ProgressStyle::with_template("{bar:30} {msg}")
                 .expect("valid template"),
         );
         Arc::new(Progress::with(total, Some(bar), None))
@@ -194,10 +194,12 @@ impl Progress {
         if let Some(bar) = self.bar.clone() {
             let me = self.clone();
             return Some(self.spawn_every(BAR_EVERY, done, move || {
+                // The counts are in the message, drawn at once: a `{pos}` drawn on its own would
+                // run ahead of the ok count.
                 let (pos, len, msg) = me.status(Instant::now());
+                bar.set_message(format!("{pos}/{len} rows done {msg}"));
                 bar.set_length(len);
                 bar.set_position(pos);
-                bar.set_message(msg);
             }));
         }
         let every = self.lines?;
