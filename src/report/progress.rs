@@ -108,10 +108,7 @@ impl Progress {
             return Arc::new(Progress::with(total, None, Some(line_every)));
         }
         let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
-        bar.set_style(
-            ProgressStyle::with_template("{bar:30} {msg}")
-                .expect("valid template"),
-        );
+        bar.set_style(ProgressStyle::with_template("{bar:30} {msg}").expect("valid template"));
         Arc::new(Progress::with(total, Some(bar), None))
     }
 
@@ -270,6 +267,8 @@ impl Progress {
         }
         let mut msg = format!("({} ok, {} not ok), ETA ", c.ok, c.not_ok);
         msg.push_str(&match eta {
+            // An export before its first page: nothing to time yet.
+            _ if c.total == 0 => "unknown".into(),
             _ if c.done >= c.total => "0s".into(),
             Some(eta) => format_duration(eta),
             None => "unknown".into(),
@@ -505,6 +504,26 @@ mod tests {
         assert!(
             p.line(p.started + Duration::from_secs(10))
                 .ends_with("ETA 9.8s, 5.0 req/s")
+        );
+    }
+
+    #[test]
+    fn a_listing_grows_the_rows_and_the_eta_follows() {
+        let p = lines_progress(0, LINE_EVERY);
+        let m = FakeMeter::paced(20.0);
+        p.watch("aliyun", 0, m.clone());
+        let t0 = p.started;
+        assert_eq!(
+            p.line(t0 + Duration::from_secs(1)),
+            "progress: 0/0 rows done (0 ok, 0 not ok), ETA unknown, 0.0 req/s"
+        );
+        // A page of 100 users (one request), then 20 users read.
+        m.requests.store(1, Ordering::Relaxed);
+        p.grow("aliyun", 100);
+        finish(&p, &m, "aliyun", 20, Status::Succeeded);
+        assert_eq!(
+            p.line(t0 + Duration::from_secs(2)),
+            "progress: 20/100 rows done (20 ok, 0 not ok), ETA 4.2s, 10.0 req/s"
         );
     }
 
