@@ -97,3 +97,50 @@ fn a_paced_runs_progress_never_shows_a_rate_above_the_limit() {
         .unwrap();
     assert!(rate >= 10.0, "the pace shows once it runs: {last}");
 }
+
+#[test]
+fn throttles_and_retries_show_while_the_run_goes() {
+    let h = Harness::with_emulator(EmulatorConfig {
+        rate: Some(10.0),
+        fault_rate: 0.1,
+        seed: 7,
+        ..EmulatorConfig::default()
+    });
+    let mut csv = String::from("provider,action,user\n");
+    for i in 0..50 {
+        csv.push_str(&format!(
+            "aliyun,get-login-profile,t{i}@corp.onaliyun.com\n"
+        ));
+    }
+    let input = h.write("t.csv", &csv);
+    let out = h
+        .cmd()
+        .args(["run", input.to_str().unwrap(), "--rate", "aliyun=20"])
+        .env("IAMBATCH_PROGRESS_EVERY_MS", "300")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let during: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("progress: ") && !l.starts_with("progress: 50/50"))
+        .collect();
+    assert!(
+        during.iter().any(|l| l.contains(" throttled")),
+        "a throttle shows before the end: {stderr}"
+    );
+    assert!(
+        during
+            .iter()
+            .any(|l| l.contains(" retries") || l.contains(" 1 retry")),
+        "retries show before the end: {stderr}"
+    );
+    assert!(
+        stderr
+            .lines()
+            .any(|l| l.starts_with("  aliyun: succeeded 50 (read 50); ")
+                && l.contains(" throttled, ")
+                && l.contains(" retr")),
+        "and the summary counts them: {stderr}"
+    );
+}

@@ -119,3 +119,31 @@ fn spawn_interrupt_handler(interrupt: Interrupt) {
         }
     });
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_line_interval_is_ten_seconds_unless_the_knob_says_otherwise() {
+        let unset = |_: &str| None;
+        assert_eq!(
+            progress_mode(false, &unset).unwrap(),
+            ProgressMode::Auto {
+                line_every: LINE_EVERY
+            }
+        );
+        assert_eq!(progress_mode(true, &unset).unwrap(), ProgressMode::Off);
+        let set = |v: &'static str| move |name: &str| (name == LINE_EVERY_VAR).then(|| v.into());
+        assert_eq!(
+            progress_mode(false, &set("250")).unwrap(),
+            ProgressMode::Auto {
+                line_every: Duration::from_millis(250)
+            }
+        );
+        for bad in ["0", "fast", "-5"] {
+            let e = progress_mode(false, &set(bad)).unwrap_err();
+            assert!(e.0.contains("whole number of milliseconds"), "{e}");
+        }
+    }
+}
