@@ -324,8 +324,11 @@ impl Progress {
             requests += a.attempts;
         }
         format!(
-            "{} rows in {}, {:.1} req/s\n{out}",
-            c.done,
+            "{} in {}, {:.1} req/s\n{out}",
+            match c.done {
+                1 => "1 row".to_string(),
+                n => format!("{n} rows"),
+            },
             format_duration(elapsed),
             per_second(requests, elapsed.as_secs_f64())
         )
@@ -571,5 +574,6 @@ mod tests {
                 .iter()
                 .all(|l| l.starts_with("progress: 1/10 rows done (1 ok, 0 not ok)"))
         );
+        assert!(p.summary().starts_with("1 row in "));
     }
 }
