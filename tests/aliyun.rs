@@ -282,12 +282,17 @@ fn a_wrong_secret_stops_the_account_after_three_credential_failures() {
         .unwrap();
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
+    // One clear message, and in the summary the reason the other rows were not sent.
     assert_eq!(
         stderr
             .matches("stopped after 3 credential failures")
             .count(),
-        1,
+        2,
         "one clear message:\n{stderr}"
+    );
+    assert!(
+        stderr.contains("    account_stopped: "),
+        "the summary names the code:\n{stderr}"
     );
     let (header, rows) = read_results(&h.path("stop.results.csv"));
     let failed = rows

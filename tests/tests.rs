@@ -12,6 +12,7 @@ mod https;
 mod huawei;
 mod operator;
 mod rate;
+mod report;
 mod resume;
 mod secrets;
 mod stop;

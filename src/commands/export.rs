@@ -6,16 +6,17 @@
 
 use crate::accounts::{self, AccountKey, Config, EmulatorTarget};
 use crate::cli::{ExportArgs, GlobalArgs};
+use crate::commands::scaffold::{self, Interrupt, Scaffold};
 use crate::commands::{UsageError, exit, load_config, session};
 use crate::engine::listing::{self, Event, ListError, UserState};
 use crate::jobs::{Action, ActionKind, Field, Job, LoginState, ProviderKind};
 use crate::providers::{Failure, ListedUser, Listing, Observed, Provider, provider};
 use crate::report::cells::escape_formula;
-use crate::report::progress::{Progress, ProgressMode};
+use crate::report::progress::Progress;
 use crate::report::results::sidecar;
+use crate::report::writer::{self, Sink};
 use crate::report::{Outcome, RowResult, Status};
 use anyhow::Context;
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 use tokio::sync::mpsc;
@@ -60,28 +61,34 @@ pub async fn export(
     let http = session::http(c.timeout, c.ca_bundle.as_deref())?;
     let client = session::connect(plan, &http, c.max_attempts)?.client;
 
+    let mode = scaffold::progress_mode(c.no_progress, env)?;
     let partial = sidecar(&args.output, "export");
     let mut writer = csv::Writer::from_path(&partial)
         .with_context(|| format!("cannot create {}", partial.display()))?;
     writer.write_record(shape.headers())?;
 
-    let mode = match c.no_progress {
-        true => ProgressMode::Off,
-        false => ProgressMode::Auto,
-    };
-    let progress = Progress::new(0, mode);
-    let ticker_done = CancellationToken::new();
-    let ticker = progress.spawn_ticker(ticker_done.clone());
     let cancel = CancellationToken::new();
-    spawn_interrupt_handler(cancel.clone());
+    let interrupt = Interrupt {
+        said: "interrupted: stopping the export",
+        then: Box::new({
+            let cancel = cancel.clone();
+            move || cancel.cancel()
+        }),
+        again: None,
+    };
+    let scaffold = Scaffold::start(0, mode, [(client.clone(), 0)], interrupt);
 
-    // The writer thread: file I/O off the async workers, as in `run`.
     let (events, received) = mpsc::channel(concurrency * 4 + 16);
-    let writer_progress = progress.clone();
-    let account = client.name.clone();
-    let writing = std::thread::spawn(move || {
-        write_rows(writer, received, &shape, &writer_progress, &account)
-    });
+    let writing = writer::spawn(
+        Users {
+            writer,
+            shape,
+            progress: scaffold.progress.clone(),
+            account: client.name.clone(),
+            counts: Counts::default(),
+        },
+        received,
+    );
     let listed = listing::list(
         client.clone(),
         provider(key.0).listing().bulk_state,
@@ -93,12 +100,7 @@ pub async fn export(
     let written = writing
         .join()
         .map_err(|_| anyhow::anyhow!("internal error: the export writer stopped"))?;
-    ticker_done.cancel();
-    if let Some(t) = ticker {
-        let _ = t.await;
-    }
-    let throttles = BTreeMap::from([(client.name.clone(), client.pacer.throttles())]);
-    eprint!("{}", progress.summary(&throttles));
+    scaffold.finish().await;
     if let Some(e) = emulator {
         e.shutdown().await;
     }
@@ -344,53 +346,66 @@ impl Counts {
     }
 }
 
-/// Writes each user's row as it comes, in list order, and counts them for progress.
-fn write_rows(
-    mut writer: csv::Writer<std::fs::File>,
-    mut events: mpsc::Receiver<Event>,
-    shape: &Shape,
-    progress: &Arc<Progress>,
-    account: &str,
-) -> Result<Counts, csv::Error> {
-    let mut counts = Counts::default();
-    while let Some(event) = events.blocking_recv() {
-        let UserState {
-            user,
-            state,
-            attempts,
-        } = match event {
-            Event::Page(n) => {
-                progress.grow(n as u64);
-                continue;
-            }
-            Event::User(u) => u,
-        };
-        let failure = match &state {
-            Ok(observed) => {
-                match shape.row(&user, observed) {
-                    Ok(row) => {
-                        writer.write_record(&row)?;
-                        counts.written += 1;
+/// The export file: each user's row written as it comes, in list order, and counted for progress.
+struct Users {
+    writer: csv::Writer<std::fs::File>,
+    shape: Shape,
+    progress: Arc<Progress>,
+    account: String,
+    counts: Counts,
+}
+
+impl Sink for Users {
+    type Item = Event;
+    type Done = Counts;
+    type Error = csv::Error;
+
+    fn write(&mut self, batch: &mut Vec<Event>) -> Result<(), csv::Error> {
+        for event in batch.drain(..) {
+            let UserState {
+                user,
+                state,
+                attempts,
+            } = match event {
+                Event::Page(n) => {
+                    self.progress.grow(&self.account, n as u64);
+                    continue;
+                }
+                Event::User(u) => u,
+            };
+            let counts = &mut self.counts;
+            let failure = match &state {
+                Ok(observed) => {
+                    match self.shape.row(&user, observed) {
+                        Ok(row) => {
+                            self.writer.write_record(&row)?;
+                            counts.written += 1;
+                        }
+                        Err(LeftOut::NoConsole) => counts.no_console += 1,
+                        Err(LeftOut::HasMfa) => counts.has_mfa += 1,
                     }
-                    Err(LeftOut::NoConsole) => counts.no_console += 1,
-                    Err(LeftOut::HasMfa) => counts.has_mfa += 1,
+                    None
                 }
-                None
-            }
-            Err(f) => {
-                counts.failed_count += 1;
-                if counts.failed.len() < FAILURES_SHOWN {
-                    counts
-                        .failed
-                        .push(format!("{}: {} ({})", user.user, f.message, f.code));
+                Err(f) => {
+                    counts.failed_count += 1;
+                    if counts.failed.len() < FAILURES_SHOWN {
+                        counts
+                            .failed
+                            .push(format!("{}: {} ({})", user.user, f.message, f.code));
+                    }
+                    Some(f)
                 }
-                Some(f)
-            }
-        };
-        progress.record(&progress_row(account, attempts, failure));
+            };
+            self.progress
+                .record(&progress_row(&self.account, attempts, failure));
+        }
+        Ok(())
     }
-    writer.flush()?;
-    Ok(counts)
+
+    fn finish(mut self) -> Result<Counts, csv::Error> {
+        self.writer.flush()?;
+        Ok(self.counts)
+    }
 }
 
 /// A user as progress and the summary count it: read, or failed.
@@ -405,7 +420,7 @@ fn progress_row(account: &str, attempts: u32, failure: Option<&Failure>) -> RowR
         },
         outcome: failure.is_none().then_some(Outcome::Read),
         error_code: failure.map(|f| f.code.clone()),
-        error_message: None,
+        error_message: failure.map(|f| f.message.clone()),
         attempts,
         http_status: None,
         request_id: None,
@@ -413,16 +428,6 @@ fn progress_row(account: &str, attempts: u32, failure: Option<&Failure>) -> RowR
         observed: None,
         record: csv::StringRecord::new(),
     }
-}
-
-/// Ctrl-C stops the listing; the output is not written.
-fn spawn_interrupt_handler(cancel: CancellationToken) {
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!("interrupted: stopping the export");
-            cancel.cancel();
-        }
-    });
 }
 
 #[cfg(test)]

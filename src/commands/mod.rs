@@ -9,6 +9,7 @@ pub mod emulate;
 pub mod export;
 pub mod plan;
 pub mod run;
+pub mod scaffold;
 pub mod scan;
 pub mod session;
 pub mod validate;

@@ -4,11 +4,11 @@
 
 use crate::accounts::{self, AccountKey, AccountPlan, EmulatorTarget};
 use crate::cli::{GlobalArgs, RunArgs, SessionArgs};
+use crate::commands::scaffold::{self, Interrupt, Scaffold};
 use crate::commands::scan::{Scan, scan};
 use crate::commands::validate::input_options;
 use crate::commands::{UsageError, dry_run, exit, load_config, session};
 use crate::emulator::Emulator;
-use crate::engine::client::AccountClient;
 use crate::engine::execute::{ExecOptions, Mode};
 use crate::engine::pipeline::{self, Control, Durable, PipelineOptions, Stop, StopReason};
 use crate::input::InputFile;
@@ -18,11 +18,10 @@ use crate::providers::provider;
 use crate::report::Status;
 use crate::report::journal::Journal;
 use crate::report::previous::{Previous, row_fingerprint};
-use crate::report::progress::{Progress, ProgressMode};
 use crate::report::results::{ResultsWriter, sidecar};
 use crate::report::schema::{ObservedColumns, Schema};
 use anyhow::Context;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
@@ -120,6 +119,7 @@ pub(crate) async fn process(
         plans,
         emulator,
     } = prepare(args, options.mode, global, env).await?;
+    let progress_mode = scaffold::progress_mode(args.connection.no_progress, env)?;
     let output = args
         .output
         .clone()
@@ -185,8 +185,6 @@ pub(crate) async fn process(
         .into_iter()
         .map(|plan| session::connect(plan, &http, args.connection.max_attempts))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let clients: Vec<Arc<AccountClient>> =
-        runtime_accounts.iter().map(|a| a.client.clone()).collect();
 
     // Created last before the results file, so that a configuration error leaves no empty file
     // behind that the next attempt would refuse.
@@ -204,19 +202,24 @@ pub(crate) async fn process(
     let journal = Journal::open(&journal_path)
         .with_context(|| format!("cannot create the journal {}", journal_path.display()))?;
 
-    let progress = Progress::new(
-        scanned.rows,
-        if args.connection.no_progress {
-            ProgressMode::Off
-        } else {
-            ProgressMode::Auto
-        },
-    );
     let stop = Stop::default();
     let cancel = CancellationToken::new();
-    spawn_interrupt_handler(stop.clone(), cancel.clone());
-    let ticker_done = CancellationToken::new();
-    let ticker = progress.spawn_ticker(ticker_done.clone());
+    let accounts = runtime_accounts.iter().map(|a| {
+        let rows = scanned.rows_by_account.get(&a.plan.key).copied();
+        (a.client.clone(), rows.unwrap_or_default())
+    });
+    let interrupt = Interrupt {
+        said: "interrupted: finishing requests in flight; press Ctrl-C again to exit at once",
+        then: Box::new({
+            let (stop, cancel) = (stop.clone(), cancel.clone());
+            move || {
+                stop.set(StopReason::Interrupted);
+                cancel.cancel();
+            }
+        }),
+        again: Some("interrupted again: exiting; the results file holds every row finished so far"),
+    };
+    let scaffold = Scaffold::start(scanned.rows, progress_mode, accounts, interrupt);
 
     let options = PipelineOptions {
         exec: options,
@@ -232,7 +235,7 @@ pub(crate) async fn process(
         Control {
             stop: stop.clone(),
             cancel,
-            progress: progress.clone(),
+            progress: scaffold.progress.clone(),
         },
         Durable {
             journal,
@@ -241,16 +244,7 @@ pub(crate) async fn process(
         },
     )
     .await?;
-    ticker_done.cancel();
-    if let Some(t) = ticker {
-        let _ = t.await;
-    }
-
-    let throttles: BTreeMap<String, u64> = clients
-        .iter()
-        .map(|c| (c.name.clone(), c.pacer.throttles()))
-        .collect();
-    eprint!("{}", progress.summary(&throttles));
+    let progress = scaffold.finish().await;
     eprintln!("results: {}", written.display());
     if let Some(e) = emulator {
         e.shutdown().await;
@@ -312,23 +306,4 @@ fn observed_columns(providers: &BTreeSet<ProviderKind>) -> ObservedColumns {
         fields: readable.into_iter().collect(),
         extras,
     }
-}
-
-/// First Ctrl-C: stop dispatching and let requests in flight finish. Second: exit at once (every
-/// finished row is already in the results file).
-fn spawn_interrupt_handler(stop: Stop, cancel: CancellationToken) {
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_err() {
-            return;
-        }
-        eprintln!("interrupted: finishing requests in flight; press Ctrl-C again to exit at once");
-        stop.set(StopReason::Interrupted);
-        cancel.cancel();
-        if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!(
-                "interrupted again: exiting; the results file holds every row finished so far"
-            );
-            std::process::exit(i32::from(exit::INTERRUPTED));
-        }
-    });
 }

@@ -4,7 +4,7 @@
 use crate::accounts::AccountKey;
 use crate::input::{InputError, InputFile, Problem, RawRow, Validator};
 use crate::jobs::ProviderKind;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 #[derive(Debug, Default)]
 pub struct Scan {
@@ -12,6 +12,8 @@ pub struct Scan {
     pub invalid_rows: u64,
     /// Accounts the valid rows use.
     pub accounts: BTreeSet<AccountKey>,
+    /// Rows per account, valid or not (for the progress's ETA).
+    pub rows_by_account: BTreeMap<AccountKey, u64>,
     /// Providers that appear in the file.
     pub providers: BTreeSet<ProviderKind>,
     /// Some row reads state (it gets `observed_*` columns).
@@ -25,6 +27,9 @@ pub fn scan(file: &InputFile, mut on_problem: impl FnMut(&Problem)) -> Result<Sc
     let mut scan = Scan::default();
     while rows.read(&mut raw)? {
         scan.rows += 1;
+        if let Some(key) = validator.route(&raw) {
+            *scan.rows_by_account.entry(key).or_default() += 1;
+        }
         match validator.check(&raw) {
             Ok(job) => {
                 scan.providers.insert(job.provider);

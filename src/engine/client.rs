@@ -11,7 +11,7 @@ use crate::providers::{
 use crate::secret::Secret;
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 use time::OffsetDateTime;
 use tokio_util::sync::CancellationToken;
@@ -73,6 +73,8 @@ pub struct AccountClient {
     stopped: Mutex<Option<String>>,
     /// Cancelled when the account stops: wakes the requests waiting to be sent, to withdraw them.
     stopping: CancellationToken,
+    /// Attempts that were retries, for progress.
+    retries: AtomicU64,
 }
 
 impl AccountClient {
@@ -96,7 +98,13 @@ impl AccountClient {
             consecutive_credential_failures: AtomicU32::new(0),
             stopped: Mutex::new(None),
             stopping: CancellationToken::new(),
+            retries: AtomicU64::new(0),
         }
+    }
+
+    /// Attempts so far that retried an earlier one.
+    pub fn retries(&self) -> u64 {
+        self.retries.load(Ordering::Relaxed)
     }
 
     /// Why the account was stopped, if it was.
@@ -225,6 +233,7 @@ impl AccountClient {
                         report.result = Err(failure);
                         return report;
                     }
+                    self.retries.fetch_add(1, Ordering::Relaxed);
                     let wait = self.policy.backoff.delay(
                         report.attempts,
                         failure.retry_after,

@@ -283,6 +283,11 @@ impl Pacer {
     pub fn throttles(&self) -> u64 {
         self.state.lock().expect("pacer lock").throttles
     }
+
+    /// Requests that have left so far.
+    pub fn requests(&self) -> u64 {
+        self.state.lock().expect("pacer lock").seq
+    }
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ use crate::report::journal::Journal;
 use crate::report::previous::{Previous, PreviousRow};
 use crate::report::progress::Progress;
 use crate::report::results::{ResultsError, ResultsWriter};
+use crate::report::writer::{self, Results};
 use crate::report::{RowResult, Status};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -109,11 +110,6 @@ impl Stop {
     }
 }
 
-/// The most finished rows written at once.
-const RESULTS_BATCH: usize = 256;
-/// How long the results writer waits for more rows once one has come.
-const GROUP_COMMIT: std::time::Duration = std::time::Duration::from_millis(1);
-
 struct Work {
     job: Job,
     record: csv::StringRecord,
@@ -161,32 +157,17 @@ pub async fn run(
         cancel,
         progress,
     } = control;
-    let (results_tx, mut results_rx) = mpsc::channel::<RowResult>(1024);
+    let (results_tx, results_rx) = mpsc::channel::<RowResult>(1024);
 
     // The writer thread: file I/O off the async workers.
-    let writer_progress = progress.clone();
-    let writer_thread = std::thread::spawn(move || -> Result<PathBuf, ResultsError> {
-        let mut writer = writer;
-        // Every row finished since the last write goes in the next one.
-        let mut batch = Vec::with_capacity(RESULTS_BATCH);
-        while results_rx.blocking_recv_many(&mut batch, RESULTS_BATCH) > 0 {
-            // Group commit: the rows that finish within a moment of each other go in one write,
-            // and the workers do not wake this thread for every row.
-            if batch.len() < RESULTS_BATCH {
-                std::thread::sleep(GROUP_COMMIT);
-                while batch.len() < RESULTS_BATCH
-                    && let Ok(row) = results_rx.try_recv()
-                {
-                    batch.push(row);
-                }
-            }
-            writer.write(&batch)?;
-            for row in batch.drain(..) {
-                writer_progress.record(&row);
-            }
-        }
-        writer.finish(rows)
-    });
+    let writer_thread = writer::spawn(
+        Results {
+            writer,
+            progress,
+            rows,
+        },
+        results_rx,
+    );
 
     let mut tasks = tokio::task::JoinSet::new();
     let keys: Vec<AccountKey> = accounts.iter().map(|a| a.plan.key.clone()).collect();

@@ -2,12 +2,15 @@
 //! display and the final summary.
 
 pub mod cells;
+pub mod failures;
 pub mod journal;
 pub mod masked;
 pub mod previous;
 pub mod progress;
+pub mod rate;
 pub mod results;
 pub mod schema;
+pub mod writer;
 
 use crate::providers::Observed;
 
