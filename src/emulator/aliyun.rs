@@ -46,7 +46,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
 
-mod verify;
+pub(super) mod verify;
 
 const VERSION: &str = "2019-08-15";
 const HOST_ID: &str = "ims.aliyuncs.com";
@@ -682,7 +682,7 @@ fn key_error(error: KeyError) -> ApiError {
 }
 
 /// `yyyy-MM-ddTHH:mm:ssZ`, Alibaba's dates.
-fn iso8601_seconds(t: OffsetDateTime) -> String {
+pub(super) fn iso8601_seconds(t: OffsetDateTime) -> String {
     t.to_offset(time::UtcOffset::UTC)
         .format(format_description!(
             "[year]-[month]-[day]T[hour]:[minute]:[second]Z"
