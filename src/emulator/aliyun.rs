@@ -354,7 +354,13 @@ impl Service for Ims {
 
     fn has_password(&self, upn: &str, password: &str) -> Option<bool> {
         let directory = self.lock();
-        let hash = directory.users.get(upn)?.login_profile.as_ref()?.password_hash.as_ref()?;
+        let hash = directory
+            .users
+            .get(upn)?
+            .login_profile
+            .as_ref()?
+            .password_hash
+            .as_ref()?;
         Some(hash.matches(password))
     }
 
@@ -450,7 +456,12 @@ impl Ims {
             )
             .map_err(key_error)?;
         let signature = params.required("Signature")?;
-        if !verify::verify(request.method.as_str(), &params.0, secret.expose(), signature) {
+        if !verify::verify(
+            request.method.as_str(),
+            &params.0,
+            secret.expose(),
+            signature,
+        ) {
             // Real replies quote the server's string to sign; it may hold a password, so not here.
             return Err(ApiError::new(
                 StatusCode::BAD_REQUEST,

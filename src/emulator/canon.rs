@@ -37,7 +37,10 @@ mod tests {
     /// `' ~/*-+'`, Huawei's test query value.
     #[test]
     fn encodes_as_the_providers_publish() {
-        assert_eq!(percent_encode("2016-02-23T12:46:24Z"), "2016-02-23T12%3A46%3A24Z");
+        assert_eq!(
+            percent_encode("2016-02-23T12:46:24Z"),
+            "2016-02-23T12%3A46%3A24Z"
+        );
         assert_eq!(percent_encode("/"), "%2F");
         assert_eq!(percent_encode(" ~/*-+"), "%20~%2F%2A-%2B");
         assert_eq!(

@@ -164,7 +164,12 @@ impl PasswordHash {
 
 fn salted_sha256(salt: &[u8], password: &str) -> String {
     use sha2::{Digest, Sha256};
-    hex::encode(Sha256::new().chain_update(salt).chain_update(password).finalize())
+    hex::encode(
+        Sha256::new()
+            .chain_update(salt)
+            .chain_update(password)
+            .finalize(),
+    )
 }
 
 /// For state patches: tells a `null` field (`Some(None)`) from an absent one (`None`, with

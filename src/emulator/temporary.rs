@@ -58,13 +58,18 @@ impl TemporaryKeys {
                     .map_err(|e| format!("temporary key {id}: expires_at '{t}': {e}; use RFC 3339, e.g. 2030-01-01T00:00:00Z"))?,
             };
             if key.secret.is_empty() || key.security_token.is_empty() {
-                return Err(format!("temporary key {id}: give a secret and a security_token"));
+                return Err(format!(
+                    "temporary key {id}: give a secret and a security_token"
+                ));
             }
-            parsed.push((id, Temporary {
-                secret: Secret::new(key.secret),
-                token: Secret::new(key.security_token),
-                expires_at,
-            }));
+            parsed.push((
+                id,
+                Temporary {
+                    secret: Secret::new(key.secret),
+                    token: Secret::new(key.security_token),
+                    expires_at,
+                },
+            ));
         }
         self.0.lock().expect("temporary keys").extend(parsed);
         Ok(())
@@ -143,19 +148,35 @@ mod tests {
     fn a_temporary_key_needs_the_token_issued_with_it() {
         let now = datetime!(2023-06-01 00:00 UTC);
         let (t, permanent) = keys(now);
-        let secret = |id, token| t.secret(&permanent, id, token, now).map(|s| s.expose().to_string());
+        let secret = |id, token| {
+            t.secret(&permanent, id, token, now)
+                .map(|s| s.expose().to_string())
+        };
         assert_eq!(secret("STS.one", Some("token-1")), Ok("s1".into()));
         assert_eq!(secret("STS.one", None), Err(KeyError::MissingToken));
-        assert_eq!(secret("STS.one", Some("forged")), Err(KeyError::UnknownToken));
-        assert_eq!(secret("STS.one", Some("token-2")), Err(KeyError::TokenOfAnotherKey));
+        assert_eq!(
+            secret("STS.one", Some("forged")),
+            Err(KeyError::UnknownToken)
+        );
+        assert_eq!(
+            secret("STS.one", Some("token-2")),
+            Err(KeyError::TokenOfAnotherKey)
+        );
         assert_eq!(secret("LTAI.perm", None), Ok("p".into()));
-        assert_eq!(secret("LTAI.perm", Some("forged")), Err(KeyError::UnknownToken));
-        assert_eq!(secret("LTAI.perm", Some("token-1")), Err(KeyError::TokenOfAnotherKey));
+        assert_eq!(
+            secret("LTAI.perm", Some("forged")),
+            Err(KeyError::UnknownToken)
+        );
+        assert_eq!(
+            secret("LTAI.perm", Some("token-1")),
+            Err(KeyError::TokenOfAnotherKey)
+        );
         assert_eq!(secret("nobody", None), Err(KeyError::UnknownKey));
         assert_eq!(secret("nobody", Some("forged")), Err(KeyError::UnknownKey));
         let later = datetime!(2024-01-01 00:00 UTC);
         assert_eq!(
-            t.secret(&permanent, "STS.two", Some("token-2"), later).map(|_| ()),
+            t.secret(&permanent, "STS.two", Some("token-2"), later)
+                .map(|_| ()),
             Err(KeyError::Expired)
         );
         assert_eq!(t.state()["STS.one"]["expires_at"], "2023-06-01T01:00:00Z");

@@ -203,7 +203,10 @@ async fn create_then_get_round_trips_the_login_profile() {
     let state = emulator.state();
     let user = &state["aliyun"]["users"][ALICE];
     assert_eq!(user["creates"], 1);
-    assert_eq!(emulator.has_password(ProviderKind::Aliyun, ALICE, PASSWORD), Some(true));
+    assert_eq!(
+        emulator.has_password(ProviderKind::Aliyun, ALICE, PASSWORD),
+        Some(true)
+    );
     assert!(!state.to_string().contains(PASSWORD));
     let served = client
         .control(reqwest::Method::GET, "/_emulator/state", None)
@@ -246,7 +249,10 @@ async fn a_second_create_is_409_and_applies_nothing() {
     );
     assert_eq!(again.body["HostId"], "ims.aliyuncs.com");
     assert_eq!(emulator.state()["aliyun"]["users"][ALICE]["creates"], 1);
-    assert_eq!(emulator.has_password(ProviderKind::Aliyun, ALICE, PASSWORD), Some(true));
+    assert_eq!(
+        emulator.has_password(ProviderKind::Aliyun, ALICE, PASSWORD),
+        Some(true)
+    );
 }
 
 #[tokio::test]
@@ -275,7 +281,10 @@ async fn update_changes_only_the_given_fields_and_delete_removes_the_profile() {
     assert_eq!(profile["Status"], "Inactive");
     assert_eq!(profile["MFABindRequired"], true);
     assert_eq!(profile["PasswordResetRequired"], true);
-    assert_eq!(emulator.has_password(ProviderKind::Aliyun, ALICE, PASSWORD), Some(true));
+    assert_eq!(
+        emulator.has_password(ProviderKind::Aliyun, ALICE, PASSWORD),
+        Some(true)
+    );
 
     let bad = client
         .call(
@@ -334,7 +343,10 @@ async fn query_and_form_body_parameters_are_merged() {
         .unwrap();
     let answer = Client::read(response).await.unwrap();
     assert_eq!(answer.status, 200, "{}", answer.body);
-    assert_eq!(emulator.has_password(ProviderKind::Aliyun, ALICE, "pass word+&=*~"), Some(true));
+    assert_eq!(
+        emulator.has_password(ProviderKind::Aliyun, ALICE, "pass word+&=*~"),
+        Some(true)
+    );
 }
 
 #[tokio::test]
@@ -386,7 +398,11 @@ async fn bad_signatures_and_unknown_keys_are_refused() {
         (404, "InvalidAccessKeyId.NotFound")
     );
 
-    assert_eq!(emulator.state()["aliyun"]["users"], seeded, "nothing applied");
+    assert_eq!(
+        emulator.state()["aliyun"]["users"],
+        seeded,
+        "nothing applied"
+    );
     let log = emulator.requests();
     assert_eq!(log.len(), 4);
     assert!(log.iter().all(|line| line["outcome"] == "rejected"));
@@ -537,7 +553,11 @@ async fn a_fault_is_a_5xx_that_applies_nothing() {
     let seeded = emulator.state()["aliyun"]["users"].clone();
     let fault = client.call("CreateLoginProfile", &create_alice()).await;
     assert_eq!((fault.status, fault.code()), (503, "ServiceUnavailable"));
-    assert_eq!(emulator.state()["aliyun"]["users"], seeded, "nothing applied");
+    assert_eq!(
+        emulator.state()["aliyun"]["users"],
+        seeded,
+        "nothing applied"
+    );
     assert_eq!(emulator.requests()[0]["outcome"], "fault");
 
     emulator
@@ -698,7 +718,10 @@ async fn a_state_patch_changes_what_the_api_reads() {
     assert_eq!(got.body["LoginProfile"]["PasswordResetRequired"], false);
     let user = &emulator.state()["aliyun"]["users"][ALICE];
     assert_eq!(user["creates"], 0);
-    assert_eq!(emulator.has_password(ProviderKind::Aliyun, ALICE, PASSWORD), Some(true));
+    assert_eq!(
+        emulator.has_password(ProviderKind::Aliyun, ALICE, PASSWORD),
+        Some(true)
+    );
 
     let typo = json!({"aliyun": {"users": {ALICE: {"login_profile": {"Status": "Active"}}}}});
     let refused = client
@@ -745,4 +768,104 @@ async fn latency_delays_every_api_request() {
         .call("GetLoginProfile", &[("UserPrincipalName", ALICE)])
         .await;
     assert!(started.elapsed() >= std::time::Duration::from_millis(150));
+}
+
+#[tokio::test]
+async fn a_user_nobody_created_is_not_found_on_every_action() {
+    let (emulator, client) = start(EmulatorConfig::default()).await;
+    let ghost = "ghost@corp.onaliyun.com";
+    for (action, extra) in [
+        ("GetLoginProfile", vec![("UserPrincipalName", ghost)]),
+        (
+            "CreateLoginProfile",
+            vec![("UserPrincipalName", ghost), ("Password", PASSWORD)],
+        ),
+        (
+            "UpdateLoginProfile",
+            vec![("UserPrincipalName", ghost), ("Status", "Active")],
+        ),
+        ("DeleteLoginProfile", vec![("UserPrincipalName", ghost)]),
+    ] {
+        let answer = client.call(action, &extra).await;
+        assert_eq!(
+            (answer.status, answer.code()),
+            (404, "EntityNotExist.User"),
+            "{action}: {}",
+            answer.body
+        );
+    }
+    assert!(emulator.state()["aliyun"]["users"].get(ghost).is_none());
+}
+
+#[tokio::test]
+async fn a_security_token_is_accepted_only_with_the_key_it_was_issued_with() {
+    let (emulator, client) = start(EmulatorConfig::default()).await;
+    emulator
+        .tamper(&json!({"aliyun": {"temporary_keys": {
+            "STS.temp": {"secret": "temp-secret", "security_token": "issued-token"},
+            "STS.old": {"secret": "old-secret", "security_token": "old-token",
+                        "expires_at": "2020-01-01T00:00:00Z"},
+        }}}))
+        .unwrap();
+    let get = [("UserPrincipalName", ALICE)];
+    let temp = Signer {
+        key: "STS.temp",
+        secret: "temp-secret",
+    };
+    let with_token = |token: &'static str| [get[0], ("SecurityToken", token)];
+
+    // Alice has no login profile yet: the request got past authentication.
+    let params = temp.now("POST", "GetLoginProfile", &with_token("issued-token"));
+    let answer = client.send(reqwest::Method::POST, &params).await.unwrap();
+    assert_eq!(
+        answer.code(),
+        "EntityNotExist.User.LoginProfile",
+        "{}",
+        answer.body
+    );
+
+    for (signer, extra, status, code) in [
+        (
+            &temp,
+            with_token("forged-token").to_vec(),
+            400,
+            "InvalidSecurityToken.Malformed",
+        ),
+        (&temp, get.to_vec(), 400, "MissingSecurityToken"),
+        (
+            &temp,
+            with_token("old-token").to_vec(),
+            400,
+            "InvalidSecurityToken.MismatchWithAccessKey",
+        ),
+        (
+            &EMULATOR_KEYS,
+            with_token("forged-token").to_vec(),
+            400,
+            "InvalidSecurityToken.Malformed",
+        ),
+    ] {
+        let params = signer.now("POST", "GetLoginProfile", &extra);
+        let answer = client.send(reqwest::Method::POST, &params).await.unwrap();
+        assert_eq!((answer.status, answer.code()), (status, code), "{extra:?}");
+    }
+    let old = Signer {
+        key: "STS.old",
+        secret: "old-secret",
+    };
+    let params = old.now(
+        "POST",
+        "GetLoginProfile",
+        &[get[0], ("SecurityToken", "old-token")],
+    );
+    let answer = client.send(reqwest::Method::POST, &params).await.unwrap();
+    assert_eq!(
+        (answer.status, answer.code()),
+        (400, "InvalidSecurityToken.Expired")
+    );
+
+    // The state names the temporary keys, never their secrets or tokens.
+    let state = emulator.state().to_string();
+    assert!(state.contains("STS.temp"));
+    assert!(!state.contains("temp-secret") && !state.contains("issued-token"));
 }

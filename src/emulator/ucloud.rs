@@ -345,7 +345,13 @@ impl Service for Iam {
 
     fn has_password(&self, name: &str, password: &str) -> Option<bool> {
         let directory = self.lock();
-        let hash = directory.users.get(name)?.login_profile.as_ref()?.password_hash.as_ref()?;
+        let hash = directory
+            .users
+            .get(name)?
+            .login_profile
+            .as_ref()?
+            .password_hash
+            .as_ref()?;
         Some(hash.matches(password))
     }
 

@@ -36,7 +36,10 @@ pub fn expected(secret: &str, string_to_sign: &str) -> String {
 
 /// Whether `signature` (decoded from the request) signs these parameters with `secret`.
 pub fn verify(method: &str, params: &[(String, String)], secret: &str, signature: &str) -> bool {
-    same(&expected(secret, &string_to_sign(method, params)), signature)
+    same(
+        &expected(secret, &string_to_sign(method, params)),
+        signature,
+    )
 }
 
 #[cfg(test)]
@@ -74,15 +77,30 @@ mod tests {
         assert_eq!(expected("testsecret", &sts), "OLeaidS1JvxuMvnyHOwuJ+uX5qY=");
         let mut signed = documented();
         signed.push(("Signature".into(), "OLeaidS1JvxuMvnyHOwuJ+uX5qY=".into()));
-        assert!(verify("GET", &signed, "testsecret", "OLeaidS1JvxuMvnyHOwuJ+uX5qY="));
-        assert!(!verify("GET", &signed, "testsecreT", "OLeaidS1JvxuMvnyHOwuJ+uX5qY="));
+        assert!(verify(
+            "GET",
+            &signed,
+            "testsecret",
+            "OLeaidS1JvxuMvnyHOwuJ+uX5qY="
+        ));
+        assert!(!verify(
+            "GET",
+            &signed,
+            "testsecreT",
+            "OLeaidS1JvxuMvnyHOwuJ+uX5qY="
+        ));
     }
 
     #[test]
     fn the_documented_request_as_a_post() {
         let sts = string_to_sign("POST", &documented());
         assert_eq!(expected("testsecret", &sts), "MxbnVAM4w6sft9xjVpe/GCKueuk=");
-        assert!(!verify("GET", &documented(), "testsecret", "MxbnVAM4w6sft9xjVpe/GCKueuk="));
+        assert!(!verify(
+            "GET",
+            &documented(),
+            "testsecret",
+            "MxbnVAM4w6sft9xjVpe/GCKueuk="
+        ));
     }
 
     /// darabonba-openapi-util: the Python test (`get_rpcsignature`) and the Go test (empty method).
@@ -94,6 +112,9 @@ mod tests {
         assert_eq!(expected("secret", &sts), "XlUyV4sXjOuX5FnjUz9IF9tm5rU=");
         let go = string_to_sign("", &pairs(&[("test", "ok")]));
         assert_eq!(go, "&%2F&test%3Dok");
-        assert_eq!(expected("accessKeySecret", &go), "jHx/oHoHNrbVfhncHEvPdHXZwHU=");
+        assert_eq!(
+            expected("accessKeySecret", &go),
+            "jHx/oHoHNrbVfhncHEvPdHXZwHU="
+        );
     }
 }

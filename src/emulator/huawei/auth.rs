@@ -69,10 +69,7 @@ struct Authorization<'a> {
 }
 
 fn parse_authorization(value: &str) -> Option<Authorization<'_>> {
-    let rest = value
-        .strip_prefix(ALGORITHM)?
-        .strip_prefix(' ')?
-        .trim();
+    let rest = value.strip_prefix(ALGORITHM)?.strip_prefix(' ')?.trim();
     let (mut access, mut signed, mut signature) = (None, None, None);
     for part in rest.split(',') {
         let (key, v) = part.trim().split_once('=')?;
@@ -113,7 +110,8 @@ pub fn claimed_ak(request: &Incoming) -> Option<&str> {
 /// body's own hash.
 fn verify(request: &Incoming, auth: &Authorization<'_>, sk: &str) -> Result<(), AkSkError> {
     let signs = |name: &str| auth.signed_headers.iter().any(|h| h == name);
-    let token_unsigned = header(request, "x-security-token").is_some() && !signs("x-security-token");
+    let token_unsigned =
+        header(request, "x-security-token").is_some() && !signs("x-security-token");
     if !signs("x-sdk-date") || token_unsigned {
         return Err(AkSkError::Malformed);
     }

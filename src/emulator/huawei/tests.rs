@@ -1,9 +1,9 @@
 //! The Huawei IAM emulator over real HTTP: tokens, AK/SK signatures checked as received, users
 //! and login protection, its error bodies, and two instances side by side.
 
+use super::super::canon::percent_encode;
 use super::verify::{self, Received};
 use super::{DOMAIN_NAME, IAM_PASSWORD, IAM_USER, Route, user_id};
-use super::super::canon::percent_encode;
 use crate::emulator::{Emulator, EmulatorConfig};
 use crate::jobs::ProviderKind;
 use crate::secret::Secret;
@@ -84,7 +84,14 @@ impl Signer<'_> {
             headers: &all,
             body,
         };
-        let hash = verify::payload_hash(&received).unwrap();
+        // As a client signs: the declared payload hash if there is one, else the body's.
+        let hash = extra
+            .iter()
+            .find(|(k, _)| *k == "x-sdk-content-sha256")
+            .map_or_else(
+                || verify::payload_hash(&received).unwrap(),
+                |(_, v)| v.to_string(),
+            );
         let canonical = verify::canonical_request(&received, &signed, &hash).unwrap();
         let signature = verify::expected(self.sk, &verify::string_to_sign(&date, &canonical));
         let authorization = format!(
@@ -272,7 +279,9 @@ async fn start(config: EmulatorConfig) -> (Emulator, Client) {
     let emulator = Emulator::start(config).await.unwrap();
     if seed {
         let users = json!({"alice": {}, "ops admin+1": {}});
-        emulator.tamper(&json!({"huawei": {"users": users}})).unwrap();
+        emulator
+            .tamper(&json!({"huawei": {"users": users}}))
+            .unwrap();
     }
     let client = Client::new(&emulator);
     (emulator, client)
@@ -749,7 +758,8 @@ async fn two_instances_are_two_clouds() {
         ..Default::default()
     };
     let (kl, kl_client) = start(kl_config).await;
-    kl.tamper(&json!({"huawei": {"users": {"dave": {}}}})).unwrap();
+    kl.tamper(&json!({"huawei": {"users": {"dave": {}}}}))
+        .unwrap();
     assert_ne!(
         global.endpoint(ProviderKind::Huawei),
         kl.endpoint(ProviderKind::Huawei)
@@ -820,4 +830,124 @@ fn user_ids_are_stable_32_hex_and_per_account() {
     assert_eq!(a, user_id("d1", "alice"));
     assert_ne!(a, user_id("d2", "alice"));
     assert_ne!(a, user_id("d1", "bob"));
+}
+
+#[tokio::test]
+async fn a_user_nobody_created_is_not_found() {
+    let (emulator, client) = start(EmulatorConfig::default()).await;
+    let listed = client
+        .signed(Method::GET, "/v3/users", &[("name", "ghost")], None)
+        .await;
+    assert_eq!(listed.status, 200);
+    assert_eq!(listed.body["users"], json!([]));
+    let id = user_id(DOMAIN_ID, "ghost");
+    let put = client
+        .signed(Method::PUT, &protect_path(&id), &[], enable("vmfa"))
+        .await;
+    assert_eq!((put.status, put.code()), (404, "IAM.0004"));
+    assert!(emulator.state()["huawei"]["users"].get("ghost").is_none());
+}
+
+#[tokio::test]
+async fn a_body_that_does_not_match_its_declared_hash_is_refused() {
+    let (emulator, client) = start(EmulatorConfig::default()).await;
+    let id = client.user_id("alice").await;
+    let path = protect_path(&id);
+    let signed_body = enable("sms").unwrap().to_string().into_bytes();
+    let declared = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&signed_body));
+    let headers = KEYS.now().headers_with(
+        "PUT",
+        &client.host(),
+        &path,
+        &[],
+        &signed_body,
+        &[("x-sdk-content-sha256", &declared)],
+    );
+    let good = client
+        .send(Method::PUT, &path, &[], &headers, signed_body.clone())
+        .await;
+    assert_eq!(good.status, 200, "{}", good.body);
+
+    // The same signed headers with another body: the declared hash no longer matches.
+    let tampered = enable("vmfa").unwrap().to_string().into_bytes();
+    let answer = client
+        .send(Method::PUT, &path, &[], &headers, tampered)
+        .await;
+    assert_eq!(
+        (answer.status, answer.code()),
+        (401, "APIG.0301"),
+        "{}",
+        answer.body
+    );
+    let protect = &emulator.state()["huawei"]["users"]["alice"]["login_protect"];
+    assert_eq!(protect["verification_method"], "sms", "nothing applied");
+
+    // A JSON body may not opt out of hashing.
+    let headers = KEYS.now().headers_with(
+        "PUT",
+        &client.host(),
+        &path,
+        &[],
+        &signed_body,
+        &[("x-sdk-content-sha256", "UNSIGNED-PAYLOAD")],
+    );
+    let answer = client
+        .send(Method::PUT, &path, &[], &headers, signed_body)
+        .await;
+    assert_eq!(
+        (answer.status, answer.code()),
+        (401, "APIG.0301"),
+        "{}",
+        answer.body
+    );
+}
+
+#[tokio::test]
+async fn a_security_token_is_accepted_only_with_the_ak_it_was_issued_with() {
+    let (emulator, client) = start(EmulatorConfig::default()).await;
+    emulator
+        .tamper(&json!({"huawei": {"temporary_keys": {
+            "TEMPAK": {"secret": "temp-sk", "security_token": "issued-token"}}}}))
+        .unwrap();
+    let temp = Signer {
+        ak: "TEMPAK",
+        sk: "temp-sk",
+        ..KEYS
+    };
+    let list = |signer: &Signer<'_>, token: Option<&str>| {
+        let extra: Vec<(&str, &str)> = token.map(|t| ("x-security-token", t)).into_iter().collect();
+        signer
+            .now()
+            .headers_with("GET", &client.host(), "/v3/users", &[], b"", &extra)
+    };
+    let ok = client
+        .send(
+            Method::GET,
+            "/v3/users",
+            &[],
+            &list(&temp, Some("issued-token")),
+            vec![],
+        )
+        .await;
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    for headers in [
+        list(&temp, Some("forged-token")),
+        list(&temp, None),
+        list(&KEYS, Some("forged-token")),
+    ] {
+        let answer = client
+            .send(Method::GET, "/v3/users", &[], &headers, vec![])
+            .await;
+        assert_eq!(
+            (answer.status, answer.code()),
+            (401, "APIG.0301"),
+            "{}",
+            answer.body
+        );
+    }
+    // A forged X-Auth-Token is refused as well: only tokens this instance issued count.
+    let forged = client
+        .with_token("MIIforged", Method::GET, "/v3/users", &[], None)
+        .await;
+    assert_eq!(forged.status, 401);
 }

@@ -131,7 +131,10 @@ pub fn expected(sk: &str, string_to_sign: &str) -> String {
 
 /// Whether `signature` signs the canonical request with `sk` at `sdk_date`.
 pub fn verify(sk: &str, sdk_date: &str, canonical_request: &str, signature: &str) -> bool {
-    same(&expected(sk, &string_to_sign(sdk_date, canonical_request)), signature)
+    same(
+        &expected(sk, &string_to_sign(sdk_date, canonical_request)),
+        signature,
+    )
 }
 
 #[cfg(test)]
@@ -147,7 +150,11 @@ mod tests {
     }
 
     /// huaweicloud-sdk-python-v3 `test_signer.py`: `https://service.endpoint.myhuaweicloud.com/resources?size=1`.
-    fn python(method: &'static str, headers: &'static [(String, String)], body: &'static [u8]) -> Received<'static> {
+    fn python(
+        method: &'static str,
+        headers: &'static [(String, String)],
+        body: &'static [u8],
+    ) -> Received<'static> {
         Received {
             method,
             path: "/resources",
@@ -175,23 +182,43 @@ mod tests {
         let canonical = canonical_request(&get, &SIGNED, &hash).unwrap();
         assert_eq!(
             canonical,
-            format!("GET\n/resources/\nsize=1\nhost:service.endpoint.myhuaweicloud.com\nx-sdk-date:20200608T023900Z\n\nhost;x-sdk-date\n{EMPTY}")
+            format!(
+                "GET\n/resources/\nsize=1\nhost:service.endpoint.myhuaweicloud.com\nx-sdk-date:20200608T023900Z\n\nhost;x-sdk-date\n{EMPTY}"
+            )
         );
         assert_eq!(
             string_to_sign("20200608T023900Z", &canonical),
             "SDK-HMAC-SHA256\n20200608T023900Z\nde94dd1e1ccdb730b403ce35d7e14f7c7b04337f6def1c3a3a2ba936852b133f"
         );
         let date = "20200608T023900Z";
-        assert!(verify("my sk", date, &canonical, "6d5bc610d3d4475346aae5cd7ed8d99585e60c0430a1d3d6e2f54e2bdd633701"));
-        assert!(verify("SecretKey", date, &canonical, "cfb4171acec81de07d50e53d57eb77edd537414d66ddb1d7d780f128e12cd842"));
-        assert!(!verify("SecretKey", date, &canonical, "6d5bc610d3d4475346aae5cd7ed8d99585e60c0430a1d3d6e2f54e2bdd633701"));
+        assert!(verify(
+            "my sk",
+            date,
+            &canonical,
+            "6d5bc610d3d4475346aae5cd7ed8d99585e60c0430a1d3d6e2f54e2bdd633701"
+        ));
+        assert!(verify(
+            "SecretKey",
+            date,
+            &canonical,
+            "cfb4171acec81de07d50e53d57eb77edd537414d66ddb1d7d780f128e12cd842"
+        ));
+        assert!(!verify(
+            "SecretKey",
+            date,
+            &canonical,
+            "6d5bc610d3d4475346aae5cd7ed8d99585e60c0430a1d3d6e2f54e2bdd633701"
+        ));
     }
 
     #[test]
     fn the_python_sdk_post_hashes_the_body() {
         let post = python("POST", python_headers(), br#"{"name":"test","id":1}"#);
         let hash = payload_hash(&post).unwrap();
-        assert_eq!(hash, "8ed555081b9961769014bc1182c629bb0fe68d7b01c1fc1caab4dc791f377e8c");
+        assert_eq!(
+            hash,
+            "8ed555081b9961769014bc1182c629bb0fe68d7b01c1fc1caab4dc791f377e8c"
+        );
         let canonical = canonical_request(&post, &SIGNED, &hash).unwrap();
         assert!(verify(
             "SecretKey",
@@ -214,18 +241,47 @@ mod tests {
     /// reach the signature; the Go encoder ends the JSON body with a newline.
     #[test]
     fn the_go_sdk_get_and_post() {
-        let sent = headers(&[("x-sdk-date", "20060102T150405Z"), ("content-type", "application/json")]);
+        let sent = headers(&[
+            ("x-sdk-date", "20060102T150405Z"),
+            ("content-type", "application/json"),
+        ]);
         let date = "20060102T150405Z";
-        let get = Received { method: "GET", path: "/path", query: "", headers: &sent, body: b"" };
+        let get = Received {
+            method: "GET",
+            path: "/path",
+            query: "",
+            headers: &sent,
+            body: b"",
+        };
         let canonical = canonical_request(&get, &["x-sdk-date"], EMPTY).unwrap();
-        assert_eq!(canonical, format!("GET\n/path/\n\nx-sdk-date:20060102T150405Z\n\nx-sdk-date\n{EMPTY}"));
-        assert!(verify("SecretKey", date, &canonical, "eb70b3a0caf6633a8b8e4317622d8a0f6819821ec84896ceb7739a57e2d9ed76"));
-        let post = Received { method: "POST", body: b"{\"Name\":\"test\",\"Id\":1}\n", ..get };
+        assert_eq!(
+            canonical,
+            format!("GET\n/path/\n\nx-sdk-date:20060102T150405Z\n\nx-sdk-date\n{EMPTY}")
+        );
+        assert!(verify(
+            "SecretKey",
+            date,
+            &canonical,
+            "eb70b3a0caf6633a8b8e4317622d8a0f6819821ec84896ceb7739a57e2d9ed76"
+        ));
+        let post = Received {
+            method: "POST",
+            body: b"{\"Name\":\"test\",\"Id\":1}\n",
+            ..get
+        };
         let hash = payload_hash(&post).unwrap();
         // The guide prints 4be91b22… for this body; its SHA-256 is this, and the signature agrees.
-        assert_eq!(hash, "a29d7b4c5efd1a22011d69fd7b7aee76fe51e4083c609244228de258afd61289");
+        assert_eq!(
+            hash,
+            "a29d7b4c5efd1a22011d69fd7b7aee76fe51e4083c609244228de258afd61289"
+        );
         let canonical = canonical_request(&post, &["x-sdk-date"], &hash).unwrap();
-        assert!(verify("SecretKey", date, &canonical, "7f587e76874c5079f7e98769ab285ee75bea28e30110ab10dec4fc4d12c32f62"));
+        assert!(verify(
+            "SecretKey",
+            date,
+            &canonical,
+            "7f587e76874c5079f7e98769ab285ee75bea28e30110ab10dec4fc4d12c32f62"
+        ));
     }
 
     #[test]
@@ -234,15 +290,36 @@ mod tests {
         let good = "8ed555081b9961769014bc1182c629bb0fe68d7b01c1fc1caab4dc791f377e8c";
         let with = |list: &[(&str, &str)]| headers(list);
         let declared = with(&[("x-sdk-content-sha256", good)]);
-        let r = Received { method: "POST", path: "/", query: "", headers: &declared, body };
+        let r = Received {
+            method: "POST",
+            path: "/",
+            query: "",
+            headers: &declared,
+            body,
+        };
         assert_eq!(payload_hash(&r).as_deref(), Ok(good));
-        let tampered = Received { body: br#"{"name":"evil","id":1}"#, ..r };
+        let tampered = Received {
+            body: br#"{"name":"evil","id":1}"#,
+            ..r
+        };
         assert_eq!(payload_hash(&tampered), Err(PayloadError::Tampered));
-        let unsigned_json = with(&[("x-sdk-content-sha256", "UNSIGNED-PAYLOAD"), ("content-type", "application/json;charset=UTF-8")]);
-        let r = Received { headers: &unsigned_json, ..r };
+        let unsigned_json = with(&[
+            ("x-sdk-content-sha256", "UNSIGNED-PAYLOAD"),
+            ("content-type", "application/json;charset=UTF-8"),
+        ]);
+        let r = Received {
+            headers: &unsigned_json,
+            ..r
+        };
         assert_eq!(payload_hash(&r), Err(PayloadError::UnsignedJson));
-        let unsigned_form = with(&[("x-sdk-content-sha256", "UNSIGNED-PAYLOAD"), ("content-type", "application/octet-stream")]);
-        let r = Received { headers: &unsigned_form, ..r };
+        let unsigned_form = with(&[
+            ("x-sdk-content-sha256", "UNSIGNED-PAYLOAD"),
+            ("content-type", "application/octet-stream"),
+        ]);
+        let r = Received {
+            headers: &unsigned_form,
+            ..r
+        };
         assert_eq!(payload_hash(&r).as_deref(), Ok("UNSIGNED-PAYLOAD"));
     }
 
@@ -254,7 +331,10 @@ mod tests {
 
     #[test]
     fn uris_end_in_a_slash_and_segments_are_encoded() {
-        assert_eq!(canonical_uri("/v3.0/OS-USER/users/ab%20c/login-protect"), "/v3.0/OS-USER/users/ab%20c/login-protect/");
+        assert_eq!(
+            canonical_uri("/v3.0/OS-USER/users/ab%20c/login-protect"),
+            "/v3.0/OS-USER/users/ab%20c/login-protect/"
+        );
         assert_eq!(canonical_uri("/"), "/");
         assert_eq!(canonical_uri("/a/"), "/a/");
     }

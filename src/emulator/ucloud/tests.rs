@@ -109,7 +109,9 @@ async fn start(config: EmulatorConfig) -> (Emulator, Client) {
     let emulator = Emulator::start(config).await.unwrap();
     if seed {
         let users = json!({"alice": {}, "bob": {}, "carol": {}});
-        emulator.tamper(&json!({"ucloud": {"users": users}})).unwrap();
+        emulator
+            .tamper(&json!({"ucloud": {"users": users}}))
+            .unwrap();
     }
     let client = Client {
         http: reqwest::Client::builder().no_proxy().build().unwrap(),
@@ -162,7 +164,10 @@ async fn update_with_every_parameter_then_get_reads_it_back() {
     assert_eq!(alice["email"], "alice@example.com");
     assert_eq!(alice["updates"], 1);
     let profile = &alice["login_profile"];
-    assert_eq!(emulator.has_password(ProviderKind::Ucloud, "alice", PASSWORD), Some(true));
+    assert_eq!(
+        emulator.has_password(ProviderKind::Ucloud, "alice", PASSWORD),
+        Some(true)
+    );
     assert_eq!(profile["password_reset_required"], true);
     assert_eq!(profile["password_generated"], false);
     assert!(!emulator.state().to_string().contains(PASSWORD));
@@ -217,7 +222,10 @@ async fn a_new_user_has_a_login_profile_and_an_update_changes_only_what_it_names
     let profile = &bob["login_profile"];
     assert_eq!(profile["mfa_bind_required"], true);
     assert_eq!(profile["status"], "Active");
-    assert_eq!(emulator.has_password(ProviderKind::Ucloud, "bob", PASSWORD), Some(true));
+    assert_eq!(
+        emulator.has_password(ProviderKind::Ucloud, "bob", PASSWORD),
+        Some(true)
+    );
 
     let generated = client
         .call(
@@ -228,7 +236,10 @@ async fn a_new_user_has_a_login_profile_and_an_update_changes_only_what_it_names
     assert_eq!(generated.ret_code(), 0);
     let profile = &user(&emulator, "bob")["login_profile"];
     assert_eq!(profile["password_generated"], true);
-    assert_eq!(emulator.has_password(ProviderKind::Ucloud, "bob", PASSWORD), Some(false));
+    assert_eq!(
+        emulator.has_password(ProviderKind::Ucloud, "bob", PASSWORD),
+        Some(false)
+    );
 }
 
 #[tokio::test]
@@ -260,7 +271,11 @@ async fn bad_values_are_refused_with_ucloud_codes_and_apply_nothing() {
         .await;
     assert_eq!(missing.ret_code(), 220);
     assert_eq!(missing.body["Message"], "Missing params [UserName]");
-    assert_eq!(emulator.state()["ucloud"]["users"], seeded, "nothing applied");
+    assert_eq!(
+        emulator.state()["ucloud"]["users"],
+        seeded,
+        "nothing applied"
+    );
 
     // The same name twice (as in seed 0's example) is refused, not guessed at.
     let twice = signed(
@@ -424,7 +439,11 @@ async fn bad_credentials_get_their_ret_codes_and_nothing_is_applied() {
         .unwrap();
     assert_eq!(elsewhere.status(), 404);
 
-    assert_eq!(emulator.state()["ucloud"]["users"], seeded, "nothing applied");
+    assert_eq!(
+        emulator.state()["ucloud"]["users"],
+        seeded,
+        "nothing applied"
+    );
     let log = emulator.requests();
     assert_eq!(log.len(), 7);
     assert!(log.iter().all(|line| line["outcome"] == "rejected"));
@@ -493,7 +512,11 @@ async fn a_fault_is_ret_code_150_and_applies_nothing() {
         )
         .await;
     assert_eq!((fault.status, fault.ret_code()), (200, 150));
-    assert_eq!(emulator.state()["ucloud"]["users"], seeded, "nothing applied");
+    assert_eq!(
+        emulator.state()["ucloud"]["users"],
+        seeded,
+        "nothing applied"
+    );
     assert_eq!(emulator.requests()[0]["outcome"], "fault");
 }
 
@@ -574,7 +597,10 @@ async fn a_state_patch_changes_what_the_api_reads() {
     let dave = user(&emulator, "dave");
     assert_eq!(dave["updates"], 0);
     assert_eq!(dave["email"], "dave@example.com");
-    assert_eq!(emulator.has_password(ProviderKind::Ucloud, "dave", PASSWORD), Some(true));
+    assert_eq!(
+        emulator.has_password(ProviderKind::Ucloud, "dave", PASSWORD),
+        Some(true)
+    );
 
     // A user without a login profile: both actions answer 11021, naming the profile.
     emulator
@@ -598,4 +624,45 @@ async fn a_state_patch_changes_what_the_api_reads() {
     assert!(emulator.tamper(&typo).unwrap_err().contains("Status"));
     let bad = json!({"ucloud": {"users": {"dave": {"login_profile": {"status": "Frozen"}}}}});
     assert!(emulator.tamper(&bad).is_err());
+}
+
+#[tokio::test]
+async fn a_user_nobody_created_is_11021_on_every_action() {
+    let (emulator, client) = start(EmulatorConfig::default()).await;
+    for action in ["GetLoginProfile", "UpdateLoginProfile"] {
+        let params = signed(
+            PUBLIC,
+            PRIVATE,
+            &[("Action", action), ("UserName", "ghost")],
+        );
+        let answer = client.post_form(&params).await;
+        assert_eq!(answer.ret_code(), 11021, "{action}: {}", answer.body);
+    }
+    assert!(emulator.state()["ucloud"]["users"].get("ghost").is_none());
+}
+
+#[tokio::test]
+async fn a_security_token_is_accepted_only_with_the_key_it_was_issued_with() {
+    let (emulator, client) = start(EmulatorConfig::default()).await;
+    emulator
+        .tamper(&json!({"ucloud": {"temporary_keys": {
+            "temp-public": {"secret": "temp-private", "security_token": "issued-token"}}}}))
+        .unwrap();
+    let get = [("Action", "GetLoginProfile"), ("UserName", "alice")];
+    let with = |token: &'static str| [get[0], get[1], ("SecurityToken", token)];
+    let ok = client
+        .post_form(&signed(
+            "temp-public",
+            "temp-private",
+            &with("issued-token"),
+        ))
+        .await;
+    assert_eq!(ok.ret_code(), 0, "{}", ok.body);
+    for params in [
+        signed("temp-public", "temp-private", &with("forged-token")),
+        signed("temp-public", "temp-private", &get),
+        signed(PUBLIC, PRIVATE, &with("forged-token")),
+    ] {
+        assert_eq!(client.post_form(&params).await.ret_code(), 174);
+    }
 }
