@@ -869,3 +869,35 @@ async fn a_security_token_is_accepted_only_with_the_key_it_was_issued_with() {
     assert!(state.contains("STS.temp"));
     assert!(!state.contains("temp-secret") && !state.contains("issued-token"));
 }
+
+/// The samples and the README's worked examples run against the demo set: every user a sample
+/// names must exist in it, or the samples would fail as they would against a real account.
+#[tokio::test]
+async fn the_demo_set_holds_every_user_the_samples_name() {
+    let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
+    emulator.seed_demo().unwrap();
+    let state = emulator.state();
+    let samples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(samples).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "csv") {
+            continue;
+        }
+        let mut reader = csv::Reader::from_path(&path).unwrap();
+        let headers = reader.headers().unwrap().clone();
+        let column = |name: &str| headers.iter().position(|h| h == name);
+        let provider = column("provider").unwrap();
+        for row in reader.records() {
+            let row = row.unwrap();
+            let user = ["user", "user_name"]
+                .into_iter()
+                .find_map(|c| column(c).map(|i| &row[i]).filter(|u| !u.is_empty()))
+                .unwrap();
+            let users = &state[&row[provider]]["users"];
+            assert!(users.get(user).is_some(), "{}: {user}", path.display());
+            checked += 1;
+        }
+    }
+    assert!(checked > 100, "{checked} sample rows");
+}
