@@ -1,7 +1,7 @@
 //! Alibaba Cloud IMS 2019-08-15 (PROVIDERS.md §2): the RPC API at `/`, GET or POST, parameters in
 //! the query string and/or an `application/x-www-form-urlencoded` body (merged). Signature V1 is
 //! checked on the parameters as they arrived, with this module's own canonicalisation (`verify.rs`,
-//! tested against Alibaba's published vectors); then `Version=2019-08-15`, `Format=JSON`, the key,
+//! tested against Alibaba's published vectors); then `Version=2019-08-15`, `Format=JSON` (any case), the key,
 //! the timestamp (±15 min) and the nonce (once in 15 min). A `SecurityToken` (signed like any
 //! parameter) must be the one issued with its temporary `AccessKeyId`: a token never issued is 400
 //! `InvalidSecurityToken.Malformed`, one issued with another key 400
@@ -442,7 +442,13 @@ impl Ims {
         }
         let action = Action::parse(params.required("Action")?).ok_or_else(not_found)?;
         expect(params, "Version", VERSION)?;
-        expect(params, "Format", "JSON")?;
+        // The SDKs send `json`, iambatch `JSON`: the gateway takes either.
+        if !params
+            .get("Format")
+            .is_some_and(|f| f.eq_ignore_ascii_case("JSON"))
+        {
+            return Err(invalid("Format", "this API takes Format=JSON"));
+        }
         expect(params, "SignatureMethod", "HMAC-SHA1")?;
         expect(params, "SignatureVersion", "1.0")?;
 
