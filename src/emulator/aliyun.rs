@@ -48,6 +48,9 @@ use time::macros::format_description;
 
 pub(super) mod verify;
 
+/// The built-in test key: the emulated account issued it (the client's `--emulator` uses it).
+const ACCESS_KEY_ID: &str = "emulator-aliyun-key";
+const ACCESS_KEY_SECRET: &str = "emulator-aliyun-secret";
 const VERSION: &str = "2019-08-15";
 const HOST_ID: &str = "ims.aliyuncs.com";
 /// ListUsers' page size when `MaxItems` is not given, and its bounds.
@@ -271,12 +274,8 @@ impl Service for Ims {
     type Call = Call;
 
     fn new(setup: Setup) -> Result<Ims, String> {
-        let builtin = crate::providers::provider(Self::KIND).emulator_keys();
-        let find = |name: &str| builtin.iter().find(|(k, _)| *k == name).map(|(_, v)| *v);
         let mut keys: HashMap<String, Secret> = setup.accounts.into_iter().collect();
-        if let (Some(id), Some(secret)) = (find("access_key_id"), find("access_key_secret")) {
-            keys.insert(id.to_string(), Secret::new(secret));
-        }
+        keys.insert(ACCESS_KEY_ID.to_string(), Secret::new(ACCESS_KEY_SECRET));
         let mut directory = Directory::default();
         for user in &setup.users {
             let upn = user

@@ -26,7 +26,8 @@
 //! page.
 //!
 //! # Credentials
-//! AK/SK and account id from `provider(Huawei).emulator_keys()`; the IAM user [`IAM_USER`] with
+//! The AK/SK [`AK`] / [`SK`] with account id [`DOMAIN_ID`], which the client's `--emulator`
+//! configures; the IAM user [`IAM_USER`] with
 //! [`IAM_PASSWORD`] in the account [`DOMAIN_NAME`]. Each extra account `(id, secret)` of the config is
 //! accepted both as an AK/SK pair and as an IAM user name and password of this account.
 //!
@@ -68,6 +69,11 @@ use std::time::Duration;
 use time::OffsetDateTime;
 use time::macros::format_description;
 
+/// The built-in AK/SK and the account id: the emulated account issued them (the client's
+/// `--emulator` uses them).
+const AK: &str = "emulator-huawei-ak";
+const SK: &str = "emulator-huawei-sk";
+const DOMAIN_ID: &str = "emulator-huawei-domain";
 /// The IAM user that token auth logs in as.
 pub const IAM_USER: &str = "emulator-admin";
 /// Its password (a test value, like the emulator's AK/SK).
@@ -311,17 +317,9 @@ impl Service for Iam {
     type Call = Call;
 
     fn new(setup: Setup) -> Result<Iam, String> {
-        let builtin = crate::providers::provider(Self::KIND).emulator_keys();
-        let find = |name: &str| {
-            builtin
-                .iter()
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| *v)
-                .ok_or_else(|| format!("emulator_keys() has no {name}"))
-        };
-        let domain_id = find("domain_id")?.to_string();
+        let domain_id = DOMAIN_ID.to_string();
         let mut keys: HashMap<String, Secret> = setup.accounts.iter().cloned().collect();
-        keys.insert(find("ak")?.to_string(), Secret::new(find("sk")?));
+        keys.insert(AK.to_string(), Secret::new(SK));
         let mut passwords: HashMap<String, Secret> = setup.accounts.into_iter().collect();
         passwords.insert(IAM_USER.to_string(), Secret::new(IAM_PASSWORD));
         let token_ttl = time::Duration::try_from(setup.token_ttl)

@@ -49,8 +49,9 @@
 //! # Adding a provider
 //! 1. Write `emulator/<provider>.rs` (`aliyun.rs` is the model) with a type implementing
 //!    `service::Service`:
-//!    - `new`: accept the credentials of `crate::providers::provider(KIND).emulator_keys()` plus
-//!      `Setup::accounts`, and the users of `Setup::users`;
+//!    - `new`: accept the module's built-in test credentials (the ones the provider's
+//!      `emulator_keys()` configures for `--emulator`) plus `Setup::accounts`, and the users of
+//!      `Setup::users`;
 //!    - `admit`: route by `Incoming::path` / `method` (the whole port is yours), then authenticate
 //!      the request as received with the emulator's own canonicalisation (`<provider>/verify.rs`,
 //!      written from the provider's documentation and tested against its published vectors; never

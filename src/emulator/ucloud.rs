@@ -53,6 +53,9 @@ use time::OffsetDateTime;
 
 mod verify;
 
+/// The built-in test key pair: the emulated account issued it (the client's `--emulator` uses it).
+const PUBLIC_KEY: &str = "emulator-ucloud-public";
+const PRIVATE_KEY: &str = "emulator-ucloud-private";
 /// ListUsers' page size when `Limit` is not given, and its maximum.
 const DEFAULT_LIMIT: usize = 10;
 const MAX_LIMIT: usize = 100;
@@ -266,12 +269,8 @@ impl Service for Iam {
     type Call = Call;
 
     fn new(setup: Setup) -> Result<Iam, String> {
-        let builtin = crate::providers::provider(Self::KIND).emulator_keys();
-        let find = |name: &str| builtin.iter().find(|(k, _)| *k == name).map(|(_, v)| *v);
         let mut keys: HashMap<String, Secret> = setup.accounts.into_iter().collect();
-        if let (Some(public), Some(private)) = (find("public_key"), find("private_key")) {
-            keys.insert(public.to_string(), Secret::new(private));
-        }
+        keys.insert(PUBLIC_KEY.to_string(), Secret::new(PRIVATE_KEY));
         let mut directory = Directory::default();
         for user in &setup.users {
             let name = user
