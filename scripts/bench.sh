@@ -30,15 +30,18 @@ fi
 
 echo "== inputs" >&2
 for n in "$THROUGHPUT_ROWS" 2000 1200 100000 1000000; do
-    [ -s "$OUT/rows-$n.csv" ] || $TOOL rows "$n" "$OUT/rows-$n.csv"
+    [ -s "$OUT/rows-$n.csv.users.json" ] || $TOOL rows "$n" "$OUT/rows-$n.csv"
 done
 
 EMU_PID=
 ENDPOINT=
-# Starts `iambatch emulate ARGS...` in the background; sets EMU_PID and ENDPOINT.
+# Starts `iambatch emulate ARGS...` in the background with the users of the rows file INPUT (they
+# must exist, as in a real account); sets EMU_PID and ENDPOINT.
 start_emulator() {
+    local input=$1
+    shift
     rm -f "$OUT/emulator.json"
-    "$BIN" emulate "$@" >"$OUT/emulator.json" 2>"$OUT/emulator.err" &
+    "$BIN" emulate --users "$input.users.json" "$@" >"$OUT/emulator.json" 2>"$OUT/emulator.err" &
     EMU_PID=$!
     ENDPOINT=
     for _ in $(seq 100); do
@@ -86,12 +89,12 @@ RUN_RATES=()
 SIGNED_RATES=()
 KNOBS_RATES=()
 for round in 1 2 3; do
-    start_emulator
+    start_emulator "$OUT/rows-$THROUGHPUT_ROWS.csv"
     run "$OUT/rows-$THROUGHPUT_ROWS.csv" --rate aliyun=unlimited --concurrency "$CONCURRENCY"
     stop_emulator
     [ "$CODE" = 0 ] || { cat "$OUT/run.err"; exit 1; }
     RUN_RATES+=("$(python3 -c "print($THROUGHPUT_ROWS / $ELAPSED)")")
-    start_emulator
+    start_emulator "$OUT/rows-$THROUGHPUT_ROWS.csv"
     BODY=$($TOOL signed-body)
     SIGNED_RATES+=("$(oha_rate -m POST -T application/x-www-form-urlencoded -d "$BODY" "$ENDPOINT/")")
     KNOBS_RATES+=("$(oha_rate "$ENDPOINT/_emulator/knobs")")
@@ -122,7 +125,7 @@ done
 echo "== run at scale" >&2
 for n in 100000 1000000; do
     if [ "$n" = 1000000 ] && [ "${SKIP_MILLION:-}" = 1 ]; then continue; fi
-    start_emulator
+    start_emulator "$OUT/rows-$n.csv"
     run "$OUT/rows-$n.csv" --rate aliyun=unlimited --concurrency "$CONCURRENCY"
     stop_emulator
     [ "$CODE" = 0 ] || { cat "$OUT/run.err"; exit 1; }
@@ -130,7 +133,7 @@ for n in 100000 1000000; do
 done
 
 echo "== rate fidelity: 2,000 rows at --rate 50, with read-backs and 2% faults (about 85 s)" >&2
-start_emulator --fault-rate 0.02 --seed 7 --request-log "$OUT/fidelity.log"
+start_emulator "$OUT/rows-2000.csv" --fault-rate 0.02 --seed 7 --request-log "$OUT/fidelity.log"
 run "$OUT/rows-2000.csv" --rate aliyun=50 --concurrency "$CONCURRENCY" --verify --max-attempts 10
 stop_emulator
 [ "$CODE" = 0 ] || { cat "$OUT/run.err"; exit 1; }
@@ -138,7 +141,7 @@ say "rate fidelity (--rate aliyun=50, 2,000 rows, --verify, 2% faults)"
 say "  $($TOOL fidelity "$OUT/fidelity.log" 50)"
 
 echo "== adaptive: emulator limit 20/s, --rate 40, the limit lifted after 30 s (about 50 s)" >&2
-start_emulator --rate 20 --request-log "$OUT/adaptive.log"
+start_emulator "$OUT/rows-1200.csv" --rate 20 --request-log "$OUT/adaptive.log"
 run "$OUT/rows-1200.csv" --rate aliyun=40 --concurrency "$CONCURRENCY" &
 RUN_PID=$!
 sleep 30

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Helpers of scripts/bench.sh (standard library only).
 
-  bench_tool.py rows N FILE          write N create-login-profile rows for aliyun
+  bench_tool.py rows N FILE          write N create-login-profile rows for aliyun, and
+                                     FILE.users.json, the emulator's users file for them
   bench_tool.py signed-body          print a signed CreateLoginProfile form body (emulator key)
   bench_tool.py fidelity LOG RATE    rate and busiest one-second window of an emulator request log
   bench_tool.py adaptive LOG LIMIT TARGET LIFTED
@@ -23,6 +24,9 @@ def rows(n, path):
         f.write("provider,action,user,password,mfa_bind_required\n")
         for i in range(n):
             f.write(f"aliyun,create-login-profile,user{i:07d}@corp.onaliyun.com,Init-{i:07d}-pw!x,true\n")
+    # The emulator knows only the users it is given, as a real account.
+    with open(path + ".users.json", "w") as f:
+        json.dump({"aliyun": [f"user{i:07d}@corp.onaliyun.com" for i in range(n)]}, f)
 
 
 def pe(s):

@@ -5,14 +5,14 @@ Usage: check-ucloud-sdk.py IAMBATCH_BINARY UCLOUD_ENDPOINT SIGN_RS WORKDIR
 1. The SDK's signature of a fixed UpdateLoginProfile equals the vector our signer's unit test
    asserts (PYTHON_SDK_SIGNATURE in SIGN_RS).
 2. The SDK's own requests (form bodies it builds and signs) are accepted by the emulator, which
-   verifies them with our signer; a wrong private key and an unknown public key are refused (171,
-   172). The SDK's response schemas parse the emulator's replies.
+   verifies them with its own check (not our signer); a wrong private key, an unknown public key,
+   an unknown user and a security token never issued are refused (171, 172, 11021, 174). The
+   SDK's response schemas parse the emulator's replies.
 3. A JSON body signed by the SDK's `verify_ac` is accepted too.
 4. Cross-check: iambatch reads what the SDK wrote, and the SDK reads what iambatch wrote.
 """
 
 import csv
-import hashlib
 import json
 import logging
 import os
@@ -55,6 +55,14 @@ def state(base_url):
         return json.load(r)["ucloud"]["users"]
 
 
+def control(base_url, path, body):
+    request = urllib.request.Request(
+        base_url.rstrip("/") + path, data=json.dumps(body).encode(), headers={"content-type": "application/json"}
+    )
+    with urllib.request.urlopen(request) as reply:
+        return json.load(reply)
+
+
 def signature_vector(sign_rs):
     params = {
         "Action": "UpdateLoginProfile", "UserName": "alice", "MFABindRequired": True,
@@ -69,6 +77,9 @@ def signature_vector(sign_rs):
 
 
 def sdk_against_emulator(base_url):
+    # Users exist only if created: these by a state patch, as a real account's would be already.
+    users = {name: {} for name in ("sdk-alice", "sdk-carol", "tool-bob")}
+    control(base_url, "/_emulator/state", {"ucloud": {"users": users}})
     client = iam(base_url)
     password = "Sdk pass+&=é!42"
     # Every seed-0 parameter, through the SDK's generic invoke (its typed schema has only five).
@@ -86,7 +97,9 @@ def sdk_against_emulator(base_url):
           f"SDK get_login_profile parses the reply: {got}")
     users = state(base_url)
     alice = users["sdk-alice"]
-    check(alice["login_profile"]["password_sha256"] == hashlib.sha256(password.encode()).hexdigest()
+    has_password = control(base_url, "/_emulator/password", {"user": "sdk-alice", "password": password})
+    check(has_password["matches"] is True
+          and "sha256" in alice["login_profile"]["password_hash"]
           and alice["login_profile"]["password_reset_required"] is True
           and alice["email"] == "sdk-alice@example.com",
           "the emulator applied the SDK's password, reset flag and email")
@@ -100,11 +113,25 @@ def sdk_against_emulator(base_url):
     check(code == 171, f"a wrong private key is refused with RetCode {code}")
     code = ret_code(lambda: iam(base_url, public="nobody").get_login_profile({"UserName": "sdk-alice"}))
     check(code == 172, f"an unknown public key is refused with RetCode {code}")
+    code = ret_code(lambda: client.get_login_profile({"UserName": "sdk-ghost"}))
+    check(code == 11021, f"an unknown user is RetCode {code}")
+    code = ret_code(lambda: client.invoke("GetLoginProfile", {"UserName": "sdk-alice", "SecurityToken": "never-issued"}))
+    check(code == 174, f"a security token never issued is refused with RetCode {code}")
+    control(base_url, "/_emulator/state", {"ucloud": {"temporary_keys": {
+        "sts-public": {"secret": "sts-private", "security_token": "issued-token"}}}})
+    temporary = iam(base_url, public="sts-public", private="sts-private")
+    got = temporary.invoke("GetLoginProfile", {"UserName": "sdk-alice", "SecurityToken": "issued-token"})
+    check(got["RetCode"] == 0, "a temporary key with the token issued with it is accepted")
+    code = ret_code(lambda: temporary.get_login_profile({"UserName": "sdk-alice"}))
+    check(code == 174, f"a temporary key without its token is refused with RetCode {code}")
 
     body = {"Action": "UpdateLoginProfile", "UserName": "sdk-carol", "MFABindRequired": True, "MaxPasswordAge": 30}
     body["Signature"] = Credential(PUBLIC, PRIVATE).verify_ac(body)  # adds PublicKey
     reply = requests.post(base_url, json=body, timeout=10).json()
     check(reply.get("RetCode") == 0, f"a JSON body signed by the SDK is accepted: {reply}")
+    # UCloud signs no time and no nonce: a stale or replayed request cannot be told from a new one.
+    again = requests.post(base_url, json=body, timeout=10).json()
+    check(again.get("RetCode") == 0, "the same signed body sent again is accepted, as UCloud has no replay check")
 
 
 def run_iambatch(binary, base_url, workdir, csv_text):

@@ -5,12 +5,14 @@
 #   scripts/check-ucloud-sdk.sh            # from the repository root or anywhere in it
 #
 # Needs cargo and python3 (3.8+, with venv). It builds the debug binary, creates a venv under
-# target/ucloud-sdk-venv (reused on later runs) with ucloud-sdk-python3 $UCLOUD_SDK_VERSION
+# $SDK_VENV (default target/ucloud-sdk-venv, reused on later runs) with ucloud-sdk-python3 $UCLOUD_SDK_VERSION
 # (default below; set it empty for the newest), starts `iambatch emulate` on 127.0.0.1, and runs
 # scripts/check-ucloud-sdk.py, which checks that
 #   1. the SDK's signature of a fixed UpdateLoginProfile equals our signer's unit-test vector;
-#   2. the SDK's own signed requests are accepted by the emulator (it verifies them with our signer)
-#      and bad keys get RetCode 171/172; the SDK's response schemas parse the emulator's replies;
+#   2. the SDK's own signed requests are accepted by the emulator (it verifies them with its own
+#      check, not our signer); a wrong private key, an unknown public key, an unknown user and a
+#      security token never issued get RetCode 171/172/11021/174 (UCloud signs no time or nonce:
+#      a replay is accepted, as by UCloud); the SDK's response schemas parse the emulator's replies;
 #   3. a JSON body signed by the SDK is accepted;
 #   4. iambatch reads what the SDK wrote and the SDK reads what iambatch wrote.
 # Apart from the PyPI install, all traffic goes to 127.0.0.1 (proxies are bypassed for it).
@@ -19,7 +21,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 sdk_version="${UCLOUD_SDK_VERSION-0.11.150}"
-venv=target/ucloud-sdk-venv
+venv="${SDK_VENV:-target/ucloud-sdk-venv}"
 work="$(mktemp -d)"
 emulator_pid=""
 cleanup() {

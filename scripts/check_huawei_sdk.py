@@ -1,13 +1,22 @@
 """Calls the emulator's Huawei IAM API through Huawei's official Python SDK (huaweicloudsdkiam), so
-that AK/SK signatures made by Huawei's own signer are checked by the emulator, and the emulator's
-replies are read by Huawei's own models and error parser. Usage: check_huawei_sdk.py ENDPOINT.
-Run by scripts/check-huawei-sdk.sh."""
+that AK/SK signatures made by Huawei's own signer are checked by the emulator (with its own
+verification, not iambatch's signer), and the emulator's replies are read by Huawei's own models
+and error parser. Then the refusals, each with Huawei's code and status: unknown user, wrong SK,
+unknown AK, stale X-Sdk-Date, a body changed after signing, a security token never issued.
+Usage: check_huawei_sdk.py ENDPOINT. Run by scripts/check-huawei-sdk.sh."""
 
+import hashlib
+import json
 import sys
+import urllib.parse
+import urllib.request
 
+import requests
 from huaweicloudsdkcore.auth.credentials import GlobalCredentials
 from huaweicloudsdkcore.exceptions.exceptions import ClientRequestException
 from huaweicloudsdkcore.http.http_config import HttpConfig
+from huaweicloudsdkcore.sdk_request import SdkRequest
+from huaweicloudsdkcore.signer.signer import Signer
 from huaweicloudsdkiam.v3 import (
     IamClient,
     KeystoneListUsersRequest,
@@ -20,74 +29,125 @@ from huaweicloudsdkiam.v3 import (
 
 # provider(Huawei).emulator_keys()
 AK, SK, DOMAIN_ID = "emulator-huawei-ak", "emulator-huawei-sk", "emulator-huawei-domain"
+NAME = "sdk ops+1"
 
 
-def client(endpoint, sk=SK):
+def check(condition, what):
+    if not condition:
+        sys.exit(f"FAIL: {what}")
+    print(f"ok   {what}")
+
+
+def control(endpoint, path, body):
+    request = urllib.request.Request(
+        endpoint.rstrip("/") + path, data=json.dumps(body).encode(), headers={"content-type": "application/json"}
+    )
+    with urllib.request.urlopen(request) as reply:
+        return json.load(reply)
+
+
+def client(endpoint, ak=AK, sk=SK, token=None):
     config = HttpConfig.get_default_config()
     config.ignore_ssl_verification = True  # plain http to 127.0.0.1 anyway
     config.retry_times = 0
-    return (
-        IamClient.new_builder()
-        .with_credentials(GlobalCredentials(AK, sk, DOMAIN_ID))
-        .with_endpoints([endpoint])
-        .with_http_config(config)
-        .build()
-    )
+    credentials = GlobalCredentials(ak, sk, DOMAIN_ID)
+    if token:
+        credentials = credentials.with_security_token(token)
+    return IamClient.new_builder().with_credentials(credentials).with_endpoints([endpoint]).with_http_config(config).build()
 
 
-def refused(call, status, code):
+def refused(what, call, status, code):
     try:
         call()
     except ClientRequestException as e:
-        assert (e.status_code, e.error_code) == (status, code), (e.status_code, e.error_code, e.error_msg)
+        check((e.status_code, e.error_code) == (status, code),
+              f"{what}: refused with {status} {code} (got {e.status_code} {e.error_code})")
         return e
-    raise AssertionError(f"expected {status} {code}")
+    check(False, f"{what}: expected {status} {code}, the call succeeded")
+
+
+def signed_by_sdk(endpoint, method, path, body, headers=None, sk=SK):
+    """A request signed by the SDK's own Signer, as headers and body to send with `requests`."""
+    url = urllib.parse.urlparse(endpoint)
+    headers = {"Content-Type": "application/json", "X-Domain-Id": DOMAIN_ID, **(headers or {})}
+    request = SdkRequest(method=method, schema=url.scheme, host=url.netloc, resource_path=path,
+                         query_params=[], header_params=headers, body=body)
+    Signer(GlobalCredentials(AK, sk, DOMAIN_ID)).sign(request)
+    return request.header_params
+
+
+def raw_refused(what, endpoint, method, path, headers, body, status, code):
+    reply = requests.request(method, endpoint.rstrip("/") + path, headers=headers, data=body, timeout=10)
+    got = (reply.status_code, reply.json().get("error_code"))
+    check(got == (status, code), f"{what}: refused with {status} {code} (got {got[0]} {got[1]})")
 
 
 def main(endpoint):
+    # Users exist only if created: this one by a state patch, as a real account's would be already.
+    control(endpoint, "/_emulator/state", {"huawei": {"users": {NAME: {}}}})
     iam = client(endpoint)
-    checks = 0
 
-    # KeystoneListUsers by name (a name that needs encoding): the emulator creates the user.
-    name = "sdk ops+1"
-    users = iam.keystone_list_users(KeystoneListUsersRequest(name=name)).users
-    assert [u.name for u in users] == [name], users
+    # KeystoneListUsers by name (a name that needs encoding).
+    users = iam.keystone_list_users(KeystoneListUsersRequest(name=NAME)).users
+    check([u.name for u in users] == [NAME], "KeystoneListUsers by name finds the user")
     user_id = users[0].id
-    assert len(user_id) == 32, user_id
-    checks += 1
 
     # Never configured: 404 IAM.0004, read by the SDK's error parser.
-    e = refused(lambda: iam.show_user_login_protect(ShowUserLoginProtectRequest(user_id=user_id)), 404, "IAM.0004")
-    assert e.request_id, "X-Request-Id"
-    checks += 1
+    e = refused("login protection never configured",
+                lambda: iam.show_user_login_protect(ShowUserLoginProtectRequest(user_id=user_id)), 404, "IAM.0004")
+    check(bool(e.request_id), "the error carries X-Request-Id")
 
     # UpdateLoginProtect: a signed PUT with a JSON body.
     body = UpdateLoginProjectReq(login_protect=UpdateLoginProject(enabled=True, verification_method="vmfa"))
     updated = iam.update_login_protect(UpdateLoginProtectRequest(user_id=user_id, body=body))
-    assert updated.login_protect.to_dict() == {"user_id": user_id, "enabled": True, "verification_method": "vmfa"}, updated
-    checks += 1
-
+    check(updated.login_protect.to_dict() == {"user_id": user_id, "enabled": True, "verification_method": "vmfa"},
+          "UpdateLoginProtect accepted and parsed")
     shown = iam.show_user_login_protect(ShowUserLoginProtectRequest(user_id=user_id))
-    assert (shown.login_protect.enabled, shown.login_protect.verification_method) == (True, "vmfa"), shown
-    checks += 1
-
+    check((shown.login_protect.enabled, shown.login_protect.verification_method) == (True, "vmfa"),
+          "ShowUserLoginProtect reads it back")
     listed = iam.list_user_login_protects(ListUserLoginProtectsRequest()).login_protects
-    assert [p.user_id for p in listed] == [user_id], listed
-    checks += 1
-
+    check([p.user_id for p in listed] == [user_id], "ListUserLoginProtects lists it")
     everyone = iam.keystone_list_users(KeystoneListUsersRequest(domain_id=DOMAIN_ID)).users
-    assert user_id in [u.id for u in everyone], everyone
-    checks += 1
+    check(user_id in [u.id for u in everyone], "KeystoneListUsers of the account lists the user")
 
-    # A wrong SK: the same calls are refused with the gateway's 401.
-    impostor = client(endpoint, sk="not-the-sk")
-    refused(lambda: impostor.keystone_list_users(KeystoneListUsersRequest(name=name)), 401, "APIG.0301")
-    refused(
-        lambda: impostor.update_login_protect(UpdateLoginProtectRequest(user_id=user_id, body=body)), 401, "APIG.0301"
-    )
-    checks += 1
+    # Unknown user: by name an empty list, by id 404.
+    ghosts = iam.keystone_list_users(KeystoneListUsersRequest(name="sdk-ghost")).users
+    check(ghosts == [], "unknown user: KeystoneListUsers by name is empty")
+    refused("unknown user id", lambda: iam.update_login_protect(
+        UpdateLoginProtectRequest(user_id="0" * 32, body=body)), 404, "IAM.0004")
 
-    print(f"huawei SDK check: {checks} checks passed; the emulator accepted the official SDK's AK/SK signatures")
+    refused("wrong SK", lambda: client(endpoint, sk="not-the-sk").keystone_list_users(
+        KeystoneListUsersRequest(name=NAME)), 401, "APIG.0301")
+    refused("unknown AK", lambda: client(endpoint, ak="NOBODYAK").keystone_list_users(
+        KeystoneListUsersRequest(name=NAME)), 401, "APIG.0301")
+    refused("a security token never issued", lambda: client(endpoint, token="never-issued").keystone_list_users(
+        KeystoneListUsersRequest(name=NAME)), 401, "APIG.0301")
+
+    # A temporary AK/SK is accepted with the token issued with it.
+    control(endpoint, "/_emulator/state", {"huawei": {"temporary_keys": {
+        "TEMPSDKAK": {"secret": "temp-sdk-sk", "security_token": "issued-token"}}}})
+    temporary = client(endpoint, ak="TEMPSDKAK", sk="temp-sdk-sk", token="issued-token")
+    check([u.name for u in temporary.keystone_list_users(KeystoneListUsersRequest(name=NAME)).users] == [NAME],
+          "a temporary AK with its issued X-Security-Token is accepted")
+    refused("a temporary AK without its token", lambda: client(endpoint, ak="TEMPSDKAK", sk="temp-sdk-sk")
+            .keystone_list_users(KeystoneListUsersRequest(name=NAME)), 401, "APIG.0301")
+
+    # Requests signed by the SDK's Signer, then sent as they are or changed.
+    path = f"/v3.0/OS-USER/users/{user_id}/login-protect"
+    good = json.dumps({"login_protect": {"enabled": True, "verification_method": "sms"}})
+    evil = json.dumps({"login_protect": {"enabled": False, "verification_method": "sms"}})
+    stale = signed_by_sdk(endpoint, "PUT", path, good, {"X-Sdk-Date": "20200101T000000Z"})
+    raw_refused("stale X-Sdk-Date", endpoint, "PUT", path, stale, good, 401, "APIG.0301")
+    signed = signed_by_sdk(endpoint, "PUT", path, good)
+    raw_refused("a body changed after signing", endpoint, "PUT", path, signed, evil, 401, "APIG.0301")
+    declared = {"X-Sdk-Content-Sha256": hashlib.sha256(good.encode()).hexdigest()}
+    signed = signed_by_sdk(endpoint, "PUT", path, good, declared)
+    raw_refused("a body that is not its signed X-Sdk-Content-Sha256", endpoint, "PUT", path, signed, evil,
+                401, "APIG.0301")
+    shown = iam.show_user_login_protect(ShowUserLoginProtectRequest(user_id=user_id))
+    check((shown.login_protect.enabled, shown.login_protect.verification_method) == (True, "vmfa"),
+          "no refused request changed anything")
+    print("PASS: Huawei's Python SDK and the emulator agree")
 
 
 if __name__ == "__main__":

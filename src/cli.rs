@@ -339,7 +339,7 @@ pub struct EmulateArgs {
     /// Added latency per request, in milliseconds.
     #[arg(long, default_value_t = 0)]
     pub latency_ms: u64,
-    /// Users file (default: users are created on first use).
+    /// Users file: the users that exist at start, besides `--demo`'s (any other user is not found).
     #[arg(long, value_name = "FILE")]
     pub users: Option<PathBuf>,
     /// Write every request seen as JSON lines.

@@ -58,6 +58,7 @@ fn bom_crlf_semicolons_and_extra_columns_carry_through() {
          \r\n\
          aliyun;create-login-profile;b@corp.onaliyun.com;Passw0rd-123;Inactive;=HYPERLINK(\"x\")\r\n",
     );
+    h.users_exist("aliyun", &["a@corp.onaliyun.com", "b@corp.onaliyun.com"]);
     h.cmd()
         .args([
             "run",

@@ -224,7 +224,7 @@ fn a_run_signs_with_the_aliyun_cli_profile() {
         ".aliyun/config.json",
         &aliyun_config("emu", "emulator-aliyun-key", "emulator-aliyun-secret"),
     );
-    let input = h.write(
+    let input = h.write_input(
         "in.csv",
         "provider,action,user,password\naliyun,create-login-profile,cli@corp.onaliyun.com,Passw0rd-123\n",
     );

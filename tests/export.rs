@@ -615,7 +615,7 @@ fn a_failed_listing_writes_no_file_and_an_existing_one_is_kept() {
 fn the_emulator_flag_exports_the_demo_users_of_each_provider() {
     let h = Harness::new();
     for (provider, rows, missing_mfa) in
-        [("aliyun", 36, 30), ("ucloud", 24, 20), ("huawei", 24, 21)]
+        [("aliyun", 36, 30), ("ucloud", 28, 24), ("huawei", 24, 21)]
     {
         let unlimited = format!("{provider}=unlimited");
         let out = h.path(&format!("{provider}.csv"));

@@ -54,7 +54,7 @@ fn creates(h: &Harness, name: &str, users: &[&str]) -> String {
             "aliyun,create-login-profile,{u}@corp.onaliyun.com,{CANARY_PASSWORD}\n"
         ));
     }
-    h.write(name, &csv).to_str().unwrap().to_string()
+    h.write_input(name, &csv).to_str().unwrap().to_string()
 }
 
 /// Runs `iambatch run INPUT -o OUTPUT ARGS`: exit code and stderr, checked free of secrets.

@@ -1,7 +1,7 @@
 //! Huawei Cloud IAM end to end: the binary against the emulator's Huawei API, by AK/SK and by
 //! token, with the global and the Kuala Lumpur cloud side by side.
 
-use crate::util::{CANARY_PASSWORD, Harness, cell, read_results, wait_until};
+use crate::util::{self, CANARY_PASSWORD, Harness, cell, read_results, wait_until};
 use iambatch::emulator::{
     Emulator, EmulatorConfig, HUAWEI_DOMAIN_NAME, HUAWEI_IAM_PASSWORD, HUAWEI_IAM_USER,
 };
@@ -69,7 +69,7 @@ fn a_thousand_rows_by_name_survive_faults_and_throttling_with_one_lookup_per_use
     for i in 0..100 {
         csv += &format!("huawei,get-login-protect,user.{i:04},,,AUDIT-{i}\n");
     }
-    h.write("mfa.csv", &csv);
+    h.write_input("mfa.csv", &csv);
 
     let started = Instant::now();
     h.cmd()
@@ -122,7 +122,7 @@ fn an_expiring_token_is_renewed_without_failing_rows() {
     for i in 0..400 {
         csv += &format!("huawei,enforce-mfa,ops.{i:03},,,SEC-{i}\n");
     }
-    h.write("mfa.csv", &csv);
+    h.write_input("mfa.csv", &csv);
 
     std::thread::scope(|s| {
         s.spawn(|| {
@@ -205,6 +205,16 @@ fn global_and_kuala_lumpur_rows_run_in_one_file_each_against_its_own_cloud() {
     csv +=
         "huawei,,enforce-mfa,shared.admin,,\nhuawei,kl,set-login-protect,shared.admin,true,email\n";
     h.write("both.csv", &csv);
+    // Each cloud has its own users; shared.admin exists in both.
+    h.users_exist(
+        "huawei",
+        &["hq.0", "hq.1", "hq.2", "hq.3", "hq.4", "shared.admin"],
+    );
+    util::users_exist(
+        &kl,
+        "huawei",
+        &["kl.0", "kl.1", "kl.2", "kl.3", "kl.4", "shared.admin"],
+    );
 
     let output = h
         .cmd()

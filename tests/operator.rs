@@ -3,8 +3,8 @@
 
 use crate::util::{CANARY_PASSWORD, Harness, cell, read_results};
 use iambatch::emulator::EmulatorConfig;
+use iambatch::jobs::ProviderKind;
 use serde_json::json;
-use sha2::{Digest, Sha256};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
@@ -56,10 +56,6 @@ fn actions_seen(h: &Harness) -> Vec<String> {
         .iter()
         .map(|l| l["action"].as_str().unwrap_or_default().to_string())
         .collect()
-}
-
-fn sha256(s: &str) -> String {
-    hex::encode(Sha256::digest(s.as_bytes()))
 }
 
 #[test]
@@ -240,7 +236,7 @@ fn plan_run_verify_on_the_onboarding_sample_then_verify_finds_exactly_the_tamper
 #[test]
 fn generated_passwords_exist_only_in_the_private_secrets_file() {
     let h = demo();
-    let input = h.write(
+    let input = h.write_input(
         "gen.csv",
         "provider,action,user,generate_password,mfa_bind_required,ticket\n\
          aliyun,create-login-profile,new.one@corp.onaliyun.com,true,true,T1\n\
@@ -314,8 +310,9 @@ fn generated_passwords_exist_only_in_the_private_secrets_file() {
             assert!(password.chars().any(class), "{user}: a class is missing");
         }
         assert_eq!(
-            state["aliyun"]["users"][user]["login_profile"]["password_sha256"],
-            sha256(password),
+            h.emulator()
+                .has_password(ProviderKind::Aliyun, user, password),
+            Some(true),
             "{user}: the password applied is the one in the secrets file"
         );
         assert!(

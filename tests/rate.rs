@@ -76,7 +76,7 @@ fn holds_fifty_per_second_at_the_server_with_retries_and_read_backs() {
         fault_rate: 0.05,
         ..Default::default()
     });
-    let input = h.write("fifty.csv", &create_rows(300));
+    let input = h.write_input("fifty.csv", &create_rows(300));
     h.cmd()
         .args(["run", input.to_str().unwrap(), "--no-progress", "--verify"])
         .args(["--rate", "aliyun=50", "--concurrency", "8"])
@@ -116,7 +116,7 @@ fn honours_retry_after() {
         rate: Some(5.0),
         ..Default::default()
     });
-    let input = h.write("wait.csv", &create_rows(30));
+    let input = h.write_input("wait.csv", &create_rows(30));
     h.cmd()
         .args(["run", input.to_str().unwrap(), "--no-progress"])
         .args(["--rate", "aliyun=40", "--concurrency", "1"])
@@ -150,7 +150,7 @@ fn finds_a_lower_limit_and_recovers_when_it_lifts() {
         rate: Some(20.0),
         ..Default::default()
     });
-    let input = h.write("adapt.csv", &create_rows(900));
+    let input = h.write_input("adapt.csv", &create_rows(900));
     let mut child = h
         .std_cmd()
         .args(["run", input.to_str().unwrap(), "--no-progress"])

@@ -15,7 +15,7 @@ fn the_summary_names_each_error_code_with_its_count_and_a_message() {
         ));
     }
     csv.push_str("aliyun,update-login-profile,,Inactive\n");
-    let input = h.write("u.csv", &csv);
+    let input = h.write_input("u.csv", &csv);
     let out = h
         .cmd()
         .args(["run", input.to_str().unwrap(), "--no-progress"])
@@ -61,7 +61,7 @@ fn a_paced_runs_progress_never_shows_a_rate_above_the_limit() {
             "aliyun,get-login-profile,r{i}@corp.onaliyun.com\n"
         ));
     }
-    let input = h.write("r.csv", &csv);
+    let input = h.write_input("r.csv", &csv);
     let out = h
         .cmd()
         .args(["run", input.to_str().unwrap(), "--rate", "aliyun=20"])
@@ -112,7 +112,7 @@ fn throttles_and_retries_show_while_the_run_goes() {
             "aliyun,get-login-profile,t{i}@corp.onaliyun.com\n"
         ));
     }
-    let input = h.write("t.csv", &csv);
+    let input = h.write_input("t.csv", &csv);
     let out = h
         .cmd()
         .args(["run", input.to_str().unwrap(), "--rate", "aliyun=20"])

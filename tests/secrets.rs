@@ -98,7 +98,7 @@ domain_name = "{HUAWEI_DOMAIN_NAME}"
 }
 
 fn input(h: &Harness) -> String {
-    h.write(
+    h.write_input(
         "canary.csv",
         &format!(
             "provider,account,action,user,password,mfa_bind_required,login_protect_enabled,verification_method\n\

@@ -45,7 +45,7 @@ fn withdrawn(header: &[String], rows: &[Vec<String>], code: &str) -> usize {
 #[test]
 fn ctrl_c_sends_nothing_more() {
     let h = Harness::with_emulator(EmulatorConfig::default());
-    let input = h.write("slow.csv", &creates());
+    let input = h.write_input("slow.csv", &creates());
     let child = h
         .std_cmd()
         .args(["run", input.to_str().unwrap(), "--no-progress"])
@@ -92,7 +92,7 @@ fn ctrl_c_sends_nothing_more() {
 #[test]
 fn a_stopped_account_sends_nothing_more() {
     let h = Harness::with_emulator(EmulatorConfig::default());
-    let input = h.write("wrong.csv", &creates());
+    let input = h.write_input("wrong.csv", &creates());
     let out = h
         .cmd()
         .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "wrong-secret")
@@ -131,7 +131,7 @@ fn max_failures_sends_nothing_more() {
             "aliyun,update-login-profile,nobody{i}@corp.onaliyun.com,true\n"
         ));
     }
-    let input = h.write("fail.csv", &csv);
+    let input = h.write_input("fail.csv", &csv);
     h.cmd()
         .args(["run", input.to_str().unwrap(), "--no-progress"])
         .args(["--rate", "aliyun=2", "--concurrency", "8"])

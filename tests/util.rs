@@ -79,6 +79,20 @@ impl Harness {
         p
     }
 
+    /// Writes an input CSV and makes every user it names exist in the emulator's accounts, as
+    /// they must in a real account before their login is changed (users the emulator did not
+    /// have start without a login profile or login protection; ucloud users with a fresh one).
+    pub fn write_input(&self, name: &str, content: &str) -> PathBuf {
+        let p = self.write(name, content);
+        seed_users(self.emulator(), content);
+        p
+    }
+
+    /// Makes `users` exist in the emulator's `provider` account.
+    pub fn users_exist(&self, provider: &str, users: &[&str]) {
+        users_exist(self.emulator(), provider, users);
+    }
+
     /// The binary, in the temp dir, with no cloud credentials from the outside world and, when
     /// there is an emulator, every provider's default account pointed at it.
     pub fn cmd(&self) -> Command {
@@ -186,4 +200,42 @@ pub fn unix_now() -> f64 {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs_f64()
+}
+
+/// Makes every user of a CSV (columns `provider` and `user` or `user_name`) exist in `emulator`.
+pub fn seed_users(emulator: &Emulator, csv_text: &str) {
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_reader(csv_text.as_bytes());
+    let headers = reader.headers().unwrap().clone();
+    let column = |name: &str| headers.iter().position(|h| h == name);
+    let provider = column("provider").expect("an input with a provider column");
+    let user = column("user")
+        .or(column("user_name"))
+        .expect("a user column");
+    let mut patch = serde_json::Map::new();
+    for row in reader.records() {
+        let row = row.unwrap();
+        let (Some(p), Some(u)) = (row.get(provider), row.get(user)) else {
+            continue;
+        };
+        if ["aliyun", "ucloud", "huawei"].contains(&p) && !u.is_empty() {
+            let users = patch
+                .entry(p.to_string())
+                .or_insert_with(|| serde_json::json!({"users": {}}));
+            users["users"][u] = serde_json::json!({});
+        }
+    }
+    emulator.tamper(&serde_json::Value::Object(patch)).unwrap();
+}
+
+/// Makes `users` exist in `emulator`'s `provider` account.
+pub fn users_exist(emulator: &Emulator, provider: &str, users: &[&str]) {
+    let users: serde_json::Map<String, serde_json::Value> = users
+        .iter()
+        .map(|u| (u.to_string(), serde_json::json!({})))
+        .collect();
+    emulator
+        .tamper(&serde_json::json!({ provider: { "users": users } }))
+        .unwrap();
 }

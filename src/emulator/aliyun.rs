@@ -1,30 +1,37 @@
 //! Alibaba Cloud IMS 2019-08-15 (PROVIDERS.md §2): the RPC API at `/`, GET or POST, parameters in
 //! the query string and/or an `application/x-www-form-urlencoded` body (merged). Signature V1 is
-//! checked on the parameters as they arrived, with the published algorithm of
-//! `providers::aliyun::sign`; then `Version=2019-08-15`, `Format=JSON`, the key, the timestamp
-//! (±15 min) and the nonce (once in 15 min). `SecurityToken` is accepted (it is signed like any
-//! parameter). Actions: `CreateLoginProfile`, `UpdateLoginProfile`, `GetLoginProfile`,
+//! checked on the parameters as they arrived, with this module's own canonicalisation (`verify.rs`,
+//! tested against Alibaba's published vectors); then `Version=2019-08-15`, `Format=JSON` (any case), the key,
+//! the timestamp (±15 min) and the nonce (once in 15 min). A `SecurityToken` (signed like any
+//! parameter) must be the one issued with its temporary `AccessKeyId`: a token never issued is 400
+//! `InvalidSecurityToken.Malformed`, one issued with another key 400
+//! `InvalidSecurityToken.MismatchWithAccessKey`, an expired one 400 `InvalidSecurityToken.Expired`,
+//! and a temporary key without its token 400 `MissingSecurityToken`. Actions: `CreateLoginProfile`, `UpdateLoginProfile`, `GetLoginProfile`,
 //! `DeleteLoginProfile`, `ListUsers`. Errors are `{"RequestId","HostId","Code","Message"}` with
 //! the header `x-acs-request-id`; throttling is 400 `Throttling.User` with `x-acs-retry-after` (ms).
 //!
+//! Users exist only if the users file, the demo set or a patch made them: any other
+//! `UserPrincipalName` is 404 `EntityNotExist.User`, on every action.
+//!
 //! State: `{"users": {"<upn>": {"user_id", "create_date", "creates", "login_profile": null |
-//! {"status", "mfa_bind_required", "password_reset_required", "password_sha256", "create_date",
-//! "update_date"}}}}`.
+//! {"status", "mfa_bind_required", "password_reset_required", "password_hash": null | {"salt",
+//! "sha256"}, "create_date", "update_date"}}}, "temporary_keys": {"<id>": {"expires_at"}}}`.
 //!
 //! Patch (`POST /_emulator/state` with `{"aliyun": <patch>}`): `{"users": {"<upn>":
 //! {"login_profile": null | {"status", "mfa_bind_required", "password_reset_required",
-//! "password"}}}}`, every field optional. A user not there is added; `null` removes the profile; an
-//! object sets the fields given, on a new profile (defaults `Active`, `false`, `false`) if there is
-//! none. A patch never counts as a create.
+//! "password"}}}, "temporary_keys": {"<id>": {"secret", "security_token", "expires_at"}}}`, every
+//! field optional but a temporary key's secret and token. A user not there is added; `null` removes
+//! the profile; an object sets the fields given, on a new profile (defaults `Active`, `false`,
+//! `false`) if there is none. A temporary key is accepted with its token until `expires_at` (RFC
+//! 3339; default: the token lifetime from now). A patch never counts as a create.
 
 use super::params::{ParamErrors, Params, login_status};
 use super::replay::{self, Nonces};
 use super::service::{
-    Admission, Incoming, Meta, Reply, Service, Setup, password_sha256, present, request_id,
+    Admission, Incoming, Meta, PasswordHash, Reply, Service, Setup, present, request_id,
 };
+use super::temporary::{KeyError, TemporaryKeys, TemporaryPatch};
 use crate::jobs::ProviderKind;
-use crate::providers::aliyun::sign;
-use crate::providers::encoding::iso8601_seconds;
 use crate::secret::Secret;
 use axum::http::{Method, StatusCode};
 use base64::Engine;
@@ -37,7 +44,13 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
+use time::macros::format_description;
 
+pub(super) mod verify;
+
+/// The built-in test key: the emulated account issued it (the client's `--emulator` uses it).
+const ACCESS_KEY_ID: &str = "emulator-aliyun-key";
+const ACCESS_KEY_SECRET: &str = "emulator-aliyun-secret";
 const VERSION: &str = "2019-08-15";
 const HOST_ID: &str = "ims.aliyuncs.com";
 /// ListUsers' page size when `MaxItems` is not given, and its bounds.
@@ -51,8 +64,9 @@ const FIRST_USER_ID: u64 = 2_000_000_000_000_000;
 pub struct Ims {
     /// Secret by access key id.
     keys: HashMap<String, Secret>,
-    /// Users came from the users file: no other user exists.
-    fixed_users: bool,
+    /// Temporary keys and the security tokens issued with them.
+    temporary: TemporaryKeys,
+    token_ttl: time::Duration,
     directory: Mutex<Directory>,
     nonces: Nonces,
 }
@@ -79,7 +93,7 @@ struct Profile {
     mfa_bind_required: bool,
     password_reset_required: bool,
     /// `None` for a profile made by a patch without a password.
-    password_sha256: Option<String>,
+    password_hash: Option<PasswordHash>,
     create_date: String,
     update_date: String,
 }
@@ -91,7 +105,7 @@ impl Profile {
             status: "Active",
             mfa_bind_required: false,
             password_reset_required: false,
-            password_sha256: None,
+            password_hash: None,
             create_date: date.clone(),
             update_date: date,
         }
@@ -260,24 +274,21 @@ impl Service for Ims {
     type Call = Call;
 
     fn new(setup: Setup) -> Result<Ims, String> {
-        let builtin = crate::providers::provider(Self::KIND).emulator_keys();
-        let find = |name: &str| builtin.iter().find(|(k, _)| *k == name).map(|(_, v)| *v);
         let mut keys: HashMap<String, Secret> = setup.accounts.into_iter().collect();
-        if let (Some(id), Some(secret)) = (find("access_key_id"), find("access_key_secret")) {
-            keys.insert(id.to_string(), Secret::new(secret));
-        }
+        keys.insert(ACCESS_KEY_ID.to_string(), Secret::new(ACCESS_KEY_SECRET));
         let mut directory = Directory::default();
-        if let Some(users) = &setup.users {
-            for user in users {
-                let upn = user.as_str().filter(|s| !s.is_empty()).ok_or_else(|| {
-                    format!("users are user principal names (strings), not {user}")
-                })?;
-                directory.user(upn, true, setup.now);
-            }
+        for user in &setup.users {
+            let upn = user
+                .as_str()
+                .filter(|s| !s.is_empty())
+                .ok_or_else(|| format!("users are user principal names (strings), not {user}"))?;
+            directory.user(upn, true, setup.now);
         }
         Ok(Ims {
             keys,
-            fixed_users: setup.users.is_some(),
+            temporary: TemporaryKeys::default(),
+            token_ttl: time::Duration::try_from(setup.token_ttl)
+                .map_err(|_| format!("token TTL {:?} is too long", setup.token_ttl))?,
             directory: Mutex::new(directory),
             nonces: Nonces::default(),
         })
@@ -335,7 +346,21 @@ impl Service for Ims {
     }
 
     fn state(&self) -> Value {
-        serde_json::to_value(&*self.lock()).expect("the state always serialises")
+        let mut state = serde_json::to_value(&*self.lock()).expect("the state always serialises");
+        state["temporary_keys"] = self.temporary.state();
+        state
+    }
+
+    fn has_password(&self, upn: &str, password: &str) -> Option<bool> {
+        let directory = self.lock();
+        let hash = directory
+            .users
+            .get(upn)?
+            .login_profile
+            .as_ref()?
+            .password_hash
+            .as_ref()?;
+        Some(hash.matches(password))
     }
 
     fn tamper(&self, patch: &Value, now: OffsetDateTime) -> Result<(), String> {
@@ -350,6 +375,8 @@ impl Service for Ims {
                     .ok_or_else(|| format!("{upn}: status '{s}': use Active or Inactive"))?;
             }
         }
+        self.temporary
+            .register(patch.temporary_keys, now + self.token_ttl)?;
         let mut directory = self.lock();
         for (upn, user_patch) in patch.users {
             let user = directory.user(&upn, true, now).expect("adding is allowed");
@@ -368,7 +395,7 @@ impl Service for Ims {
                         profile.password_reset_required = v;
                     }
                     if let Some(password) = fields.password {
-                        profile.password_sha256 = Some(password_sha256(&password));
+                        profile.password_hash = Some(PasswordHash::new(&password));
                     }
                     profile.update_date = iso8601_seconds(now);
                 }
@@ -414,25 +441,32 @@ impl Ims {
         }
         let action = Action::parse(params.required("Action")?).ok_or_else(not_found)?;
         expect(params, "Version", VERSION)?;
-        expect(params, "Format", "JSON")?;
+        // The SDKs send `json`, iambatch `JSON`: the gateway takes either.
+        if !params
+            .get("Format")
+            .is_some_and(|f| f.eq_ignore_ascii_case("JSON"))
+        {
+            return Err(invalid("Format", "this API takes Format=JSON"));
+        }
         expect(params, "SignatureMethod", "HMAC-SHA1")?;
         expect(params, "SignatureVersion", "1.0")?;
 
         let secret = self
-            .keys
-            .get(params.required("AccessKeyId")?)
-            .ok_or_else(|| {
-                ApiError::new(
-                    StatusCode::NOT_FOUND,
-                    "InvalidAccessKeyId.NotFound",
-                    "Specified access key is not found.",
-                )
-            })?;
-        let expected = sign::signature(
+            .temporary
+            .secret(
+                &self.keys,
+                params.required("AccessKeyId")?,
+                params.get("SecurityToken"),
+                now,
+            )
+            .map_err(key_error)?;
+        let signature = params.required("Signature")?;
+        if !verify::verify(
+            request.method.as_str(),
+            &params.0,
             secret.expose(),
-            &sign::string_to_sign(request.method.as_str(), &params.0),
-        );
-        if params.get("Signature") != Some(expected.as_str()) {
+            signature,
+        ) {
             // Real replies quote the server's string to sign; it may hold a password, so not here.
             return Err(ApiError::new(
                 StatusCode::BAD_REQUEST,
@@ -468,14 +502,14 @@ impl Ims {
         Ok(action)
     }
 
-    /// The user named by `UserPrincipalName`, added on first use unless users came from a file.
+    /// The user named by `UserPrincipalName`; one nobody created does not exist.
     fn user<'d>(
         &self,
         directory: &'d mut Directory,
         upn: &str,
         now: OffsetDateTime,
     ) -> Result<&'d mut User, ApiError> {
-        directory.user(upn, !self.fixed_users, now).ok_or_else(|| {
+        directory.user(upn, false, now).ok_or_else(|| {
             ApiError::new(
                 StatusCode::NOT_FOUND,
                 "EntityNotExist.User",
@@ -505,7 +539,7 @@ impl Ims {
             status,
             mfa_bind_required,
             password_reset_required,
-            password_sha256: Some(password_sha256(password)),
+            password_hash: Some(PasswordHash::new(password)),
             ..Profile::new(now)
         });
         Ok(json!({ "LoginProfile": profile.wire(upn) }))
@@ -524,7 +558,7 @@ impl Ims {
         let user = self.user(&mut directory, upn, now)?;
         let profile = user.login_profile.as_mut().ok_or_else(|| no_profile(upn))?;
         if let Some(password) = password {
-            profile.password_sha256 = Some(password_sha256(password));
+            profile.password_hash = Some(PasswordHash::new(password));
         }
         if let Some(status) = status {
             profile.status = status;
@@ -627,6 +661,49 @@ impl Ims {
 struct Patch {
     #[serde(default)]
     users: BTreeMap<String, UserPatch>,
+    #[serde(default)]
+    temporary_keys: BTreeMap<String, TemporaryPatch>,
+}
+
+/// Alibaba's reply to a key or security token it does not accept.
+fn key_error(error: KeyError) -> ApiError {
+    let (status, code, message) = match error {
+        KeyError::UnknownKey => (
+            StatusCode::NOT_FOUND,
+            "InvalidAccessKeyId.NotFound",
+            "Specified access key is not found.",
+        ),
+        KeyError::MissingToken => (
+            StatusCode::BAD_REQUEST,
+            "MissingSecurityToken",
+            "SecurityToken is mandatory for this action.",
+        ),
+        KeyError::UnknownToken => (
+            StatusCode::BAD_REQUEST,
+            "InvalidSecurityToken.Malformed",
+            "Specified SecurityToken is malformed.",
+        ),
+        KeyError::TokenOfAnotherKey => (
+            StatusCode::BAD_REQUEST,
+            "InvalidSecurityToken.MismatchWithAccessKey",
+            "Specified SecurityToken mismatch with the AccessKey.",
+        ),
+        KeyError::Expired => (
+            StatusCode::BAD_REQUEST,
+            "InvalidSecurityToken.Expired",
+            "Specified SecurityToken is expired.",
+        ),
+    };
+    ApiError::new(status, code, message)
+}
+
+/// `yyyy-MM-ddTHH:mm:ssZ`, Alibaba's dates.
+pub(super) fn iso8601_seconds(t: OffsetDateTime) -> String {
+    t.to_offset(time::UtcOffset::UTC)
+        .format(format_description!(
+            "[year]-[month]-[day]T[hour]:[minute]:[second]Z"
+        ))
+        .expect("a UTC time always formats")
 }
 
 #[derive(Deserialize)]

@@ -12,40 +12,48 @@
 //! - `GET|PUT /v3.0/OS-USER/users/{user_id}/login-protect`: a user never configured reads 404
 //!   `IAM.0004`; a PUT needs both `enabled` and `verification_method` (`sms`|`email`|`vmfa`).
 //!
-//! Every API call carries `X-Auth-Token` (a live token of this instance) or an `SDK-HMAC-SHA256`
-//! signature with `X-Domain-Id` set to the account id. The signature is recomputed from the request
-//! as received (method, path, query, the headers `SignedHeaders` lists, body) with
-//! `providers::huawei::sign`; `X-Sdk-Date` must be signed and within 15 minutes; five failures in a
-//! row lock the AK for five minutes. Gateway errors are `{"error_msg","error_code","request_id"}`
+//! Every API call carries `X-Auth-Token` (a live token this instance issued; any other is 401) or an
+//! `SDK-HMAC-SHA256` signature with `X-Domain-Id` set to the account id. The signature is recomputed
+//! from the request as received (method, path, query, the headers `SignedHeaders` lists, the body's
+//! own SHA-256) with this module's `verify.rs`, tested against Huawei's published vectors;
+//! `X-Sdk-Date` must be signed and within 15 minutes; a declared `X-Sdk-Content-Sha256` must be the
+//! body's hash (`UNSIGNED-PAYLOAD` only for a body that is not JSON); a temporary AK needs the
+//! `X-Security-Token` issued with it, signed, and a permanent AK takes none. Each refusal is 401
+//! `APIG.0301`; five signature failures in a row lock the AK for five minutes. Gateway errors are `{"error_msg","error_code","request_id"}`
 //! (`APIG.0301` auth, `APIG.0308` throttling with 429, `APIG.0101` unknown API), IAM errors
 //! `{"error_msg","error_code"}`, token errors Keystone's `{"error":{"code","message","title"}}`;
 //! every reply has `X-Request-Id`. Faults alternate between a 500 `IAM.0006` and a gateway's 503 HTML
 //! page.
 //!
 //! # Credentials
-//! AK/SK and account id from `provider(Huawei).emulator_keys()`; the IAM user [`IAM_USER`] with
+//! The AK/SK [`AK`] / [`SK`] with account id [`DOMAIN_ID`], which the client's `--emulator`
+//! configures; the IAM user [`IAM_USER`] with
 //! [`IAM_PASSWORD`] in the account [`DOMAIN_NAME`]. Each extra account `(id, secret)` of the config is
 //! accepted both as an AK/SK pair and as an IAM user name and password of this account.
 //!
 //! # Users
-//! Named in the users file (`{"huawei": ["alice", "bob"]}`), or created on first lookup by name. Ids
+//! Named in the users file (`{"huawei": ["alice", "bob"]}`), the demo set or a patch; a name nobody
+//! created lists no user (the empty list is Huawei's "not found" for a name). Ids
 //! are 32 hex characters derived from the account id and the name, so the same name has the same id
 //! in every run. A user id not known is 404 `IAM.0004`.
 //!
 //! State: `{"domain": {"id", "name"}, "tokens_issued", "users": {"<name>": {"id", "access_mode",
-//! "updates", "login_protect": null | {"enabled", "verification_method"}}}}` (`updates`: PUTs
-//! applied).
+//! "updates", "login_protect": null | {"enabled", "verification_method"}}}, "temporary_keys":
+//! {"<ak>": {"expires_at"}}}` (`updates`: PUTs applied).
 //!
 //! Patch (`POST /_emulator/state` with `{"huawei": <patch>}`): `{"users": {"<name>": {"access_mode",
-//! "login_protect": null | {"enabled", "verification_method"}}}, "revoke_tokens": true}`, each part
-//! optional. A user not there is added (access mode `default`); `null` removes the configuration
+//! "login_protect": null | {"enabled", "verification_method"}}}, "temporary_keys": {"<ak>":
+//! {"secret", "security_token", "expires_at"}}, "revoke_tokens": true}`, each part optional
+//! (`expires_at` RFC 3339, default: the token lifetime from now). A user not there is added (access mode `default`); `null` removes the configuration
 //! (never configured again);
 //! `revoke_tokens` invalidates every token issued, as a password change does. A patch never counts
 //! as an update.
 
 mod auth;
+mod verify;
 
 use super::service::{Admission, Incoming, Meta, Reply, Service, Setup, present};
+use super::temporary::{TemporaryKeys, TemporaryPatch};
 use crate::jobs::ProviderKind;
 use crate::secret::Secret;
 use auth::{Signatures, Tokens, header};
@@ -61,6 +69,11 @@ use std::time::Duration;
 use time::OffsetDateTime;
 use time::macros::format_description;
 
+/// The built-in AK/SK and the account id: the emulated account issued them (the client's
+/// `--emulator` uses them).
+const AK: &str = "emulator-huawei-ak";
+const SK: &str = "emulator-huawei-sk";
+const DOMAIN_ID: &str = "emulator-huawei-domain";
 /// The IAM user that token auth logs in as.
 pub const IAM_USER: &str = "emulator-admin";
 /// Its password (a test value, like the emulator's AK/SK).
@@ -81,8 +94,8 @@ pub struct Iam {
     /// Password by IAM user name, for tokens.
     passwords: HashMap<String, Secret>,
     token_ttl: time::Duration,
-    /// Users came from the users file: no other user exists.
-    fixed_users: bool,
+    /// Temporary AK/SK and the security tokens issued with them.
+    temporary: TemporaryKeys,
     directory: Mutex<Directory>,
     signatures: Signatures,
     tokens: Tokens,
@@ -304,41 +317,29 @@ impl Service for Iam {
     type Call = Call;
 
     fn new(setup: Setup) -> Result<Iam, String> {
-        let builtin = crate::providers::provider(Self::KIND).emulator_keys();
-        let find = |name: &str| {
-            builtin
-                .iter()
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| *v)
-                .ok_or_else(|| format!("emulator_keys() has no {name}"))
-        };
-        let domain_id = find("domain_id")?.to_string();
+        let domain_id = DOMAIN_ID.to_string();
         let mut keys: HashMap<String, Secret> = setup.accounts.iter().cloned().collect();
-        keys.insert(find("ak")?.to_string(), Secret::new(find("sk")?));
+        keys.insert(AK.to_string(), Secret::new(SK));
         let mut passwords: HashMap<String, Secret> = setup.accounts.into_iter().collect();
         passwords.insert(IAM_USER.to_string(), Secret::new(IAM_PASSWORD));
         let token_ttl = time::Duration::try_from(setup.token_ttl)
             .map_err(|_| format!("token TTL {:?} is too long", setup.token_ttl))?;
         let mut directory = Directory::default();
-        if let Some(users) = &setup.users {
-            for user in users {
-                let name = user
-                    .as_str()
-                    .filter(|s| (1..=MAX_NAME).contains(&s.chars().count()))
-                    .ok_or_else(|| {
-                        format!(
-                            "users are IAM user names (strings of 1 to 64 characters), not {user}"
-                        )
-                    })?;
-                directory.add(&domain_id, name);
-            }
+        for user in &setup.users {
+            let name = user
+                .as_str()
+                .filter(|s| (1..=MAX_NAME).contains(&s.chars().count()))
+                .ok_or_else(|| {
+                    format!("users are IAM user names (strings of 1 to 64 characters), not {user}")
+                })?;
+            directory.add(&domain_id, name);
         }
         Ok(Iam {
             domain_id,
             keys,
             passwords,
             token_ttl,
-            fixed_users: setup.users.is_some(),
+            temporary: TemporaryKeys::default(),
             directory: Mutex::new(directory),
             signatures: Signatures::default(),
             tokens: Tokens::default(),
@@ -436,10 +437,11 @@ impl Service for Iam {
         let mut state = serde_json::to_value(&*self.lock()).expect("the state always serialises");
         state["domain"] = json!({"id": self.domain_id, "name": DOMAIN_NAME});
         state["tokens_issued"] = self.tokens.issued().into();
+        state["temporary_keys"] = self.temporary.state();
         state
     }
 
-    fn tamper(&self, patch: &Value, _now: OffsetDateTime) -> Result<(), String> {
+    fn tamper(&self, patch: &Value, now: OffsetDateTime) -> Result<(), String> {
         let patch = Patch::deserialize(patch).map_err(|e| e.to_string())?;
         // Check every value before changing anything.
         let mut protects = Vec::new();
@@ -468,6 +470,8 @@ impl Service for Iam {
                 .transpose()?;
             protects.push((name, protect, access_mode));
         }
+        self.temporary
+            .register(patch.temporary_keys, now + self.token_ttl)?;
         let mut directory = self.lock();
         for (name, protect, access_mode) in protects {
             let user = directory.add(&self.domain_id, name);
@@ -519,7 +523,11 @@ impl Iam {
         let claimed = auth::claimed_ak(request).unwrap_or_default().to_string();
         let verdict = self
             .signatures
-            .check(request, &self.keys, now)
+            .check(
+                request,
+                |ak, token| self.temporary.secret(&self.keys, ak, token, now),
+                now,
+            )
             .map_err(|e| ApiError::gateway(StatusCode::UNAUTHORIZED, "APIG.0301", e.message()))
             .and_then(|_| match header(request, "x-domain-id") {
                 Some(id) if id == self.domain_id => Ok(()),
@@ -599,12 +607,7 @@ impl Iam {
         // Every user is enabled and of this account.
         let none = call.param("domain_id").is_some_and(|d| d != self.domain_id)
             || call.param("enabled") == Some("false");
-        let mut directory = self.lock();
-        if let Some(name) =
-            name.filter(|n| !self.fixed_users && (1..=MAX_NAME).contains(&n.chars().count()))
-        {
-            directory.add(&self.domain_id, name);
-        }
+        let directory = self.lock();
         let users: Vec<Value> = directory
             .users
             .iter()
@@ -690,6 +693,8 @@ impl Iam {
 struct Patch {
     #[serde(default)]
     users: BTreeMap<String, UserPatch>,
+    #[serde(default)]
+    temporary_keys: BTreeMap<String, TemporaryPatch>,
     #[serde(default)]
     revoke_tokens: bool,
 }

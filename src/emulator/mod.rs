@@ -5,7 +5,10 @@
 //! # Every port
 //! - the provider's API (every path not below);
 //! - `GET /_emulator/state`: the state of every provider, `{"aliyun": {...}, ...}`; passwords only as
-//!   `password_sha256`, and per user a counter of writes applied (aliyun `creates`, ucloud `updates`);
+//!   `password_hash` (a random salt per password and SHA-256 over salt and password), and per user
+//!   a counter of writes applied (aliyun `creates`, ucloud `updates`);
+//! - `POST /_emulator/password` with `{"user", "password"}`: `{"matches": true | false | null}`, whether
+//!   that user of this port's provider has that password (`null`: no such user or no password);
 //! - `POST /_emulator/state`: a patch `{"aliyun": <patch>}` that changes state directly, for verify
 //!   tests; each provider documents its patch in its module doc (`aliyun.rs`, `ucloud.rs`,
 //!   `huawei.rs`). Answers the new state, or 400 `{"error": ..}`;
@@ -31,29 +34,43 @@
 //! # Users file
 //! JSON keyed by provider, each a list of users as that provider reads them (aliyun: user principal
 //! names; ucloud: user names; huawei: IAM user names, ids are derived from them):
-//! `{"aliyun": ["alice@corp.onaliyun.com"], "ucloud": ["bob"], "huawei": ["carol"]}`. A provider the
-//! file lists knows only those users (others get its "user does not exist" error); a provider it does
-//! not list, or every provider without a file, creates users on first use.
+//! `{"aliyun": ["alice@corp.onaliyun.com"], "ucloud": ["bob"], "huawei": ["carol"]}`. Users exist only
+//! if the users file, the demo set ([`Emulator::seed_demo`], `demo.json`) or a state patch made them,
+//! as in a real account: any other user is the provider's "not found" on every API (aliyun 404
+//! `EntityNotExist.User`, ucloud RetCode 11021, huawei an empty list by name and 404 `IAM.0004` by
+//! id). The API never creates a user.
+//!
+//! # Temporary credentials
+//! A state patch registers temporary keys with the security token issued with each
+//! (`"temporary_keys": {"<key id>": {"secret", "security_token", "expires_at"}}`, every provider):
+//! a request with a temporary key is accepted only with that token, and a token the emulator never
+//! issued is refused with the provider's own reply.
 //!
 //! # Adding a provider
 //! 1. Write `emulator/<provider>.rs` (`aliyun.rs` is the model) with a type implementing
 //!    `service::Service`:
-//!    - `new`: accept the credentials of `crate::providers::provider(KIND).emulator_keys()` plus
-//!      `Setup::accounts`, and the users of `Setup::users`;
+//!    - `new`: accept the module's built-in test credentials (the ones the provider's
+//!      `emulator_keys()` configures for `--emulator`) plus `Setup::accounts`, and the users of
+//!      `Setup::users`;
 //!    - `admit`: route by `Incoming::path` / `method` (the whole port is yours), then authenticate
-//!      the request as received with the provider's pure signing functions from `crate::providers`,
+//!      the request as received with the emulator's own canonicalisation (`<provider>/verify.rs`,
+//!      written from the provider's documentation and tested against its published vectors; never
+//!      the client's signer), `temporary::TemporaryKeys` for keys and security tokens,
 //!      `replay::fresh` for timestamps and `replay::Nonces` for nonces. Fill `Meta`: `account` is
 //!      the rate-limit key, `write` makes the request droppable;
 //!    - `apply`: run the action against state behind a `Mutex`; API errors are ordinary replies;
 //!    - `throttled`, `fault`: the provider's own throttling and 5xx replies;
-//!    - `state`, `tamper`: the state as JSON (passwords via `service::password_sha256`, a `creates`
-//!      counter per user if the provider has creates) and a documented patch format.
+//!    - `state`, `tamper`, `has_password`: the state as JSON (passwords as `service::PasswordHash`,
+//!      a `creates` counter per user if the provider has creates), a documented patch format, and
+//!      the password check tests use instead of reading hashes.
 //! 2. Add `mod <provider>;` and one line `mount::<provider::Type>(setup)?,` in `emulated`.
-//! 3. Test over HTTP like `tests.rs`: sign with the provider's published algorithm, not its `Api`.
+//! 3. Test over HTTP like `tests.rs`: sign with test-side code built on the module's `verify.rs`
+//!    (itself pinned to the published vectors), never with the client's signer.
 //!
 //! The rate limit, faults, drops, latency, log, ports and control endpoints then apply unchanged.
 
 mod aliyun;
+mod canon;
 mod huawei;
 mod knobs;
 mod log;
@@ -61,6 +78,7 @@ mod params;
 mod replay;
 mod server;
 mod service;
+mod temporary;
 mod ucloud;
 
 pub use huawei::{
@@ -116,7 +134,7 @@ pub struct EmulatorConfig {
     /// Probability, for a write, of applying it and then closing the connection with no reply.
     pub drop_rate: f64,
     pub latency: Duration,
-    /// The users file (module doc); `None` = users are created on first use.
+    /// The users file (module doc); `None` = no users but those the demo set or patches add.
     pub users: Option<PathBuf>,
     /// Where to write the request log as JSON lines (truncated first); it is kept in memory anyway.
     pub request_log: Option<PathBuf>,
@@ -182,7 +200,7 @@ impl Emulator {
         };
         let now = OffsetDateTime::now_utc();
         let mut setup = |kind: ProviderKind| Setup {
-            users: users.remove(&kind),
+            users: users.remove(&kind).unwrap_or_default(),
             accounts: config
                 .accounts
                 .iter()
@@ -263,6 +281,13 @@ impl Emulator {
     /// The full state, as `GET /_emulator/state` serves it.
     pub fn state(&self) -> Value {
         self.core.state()
+    }
+
+    /// Whether `user` (as the provider names users) has the login password `password`, as
+    /// `POST /_emulator/password` answers; `None` if the user or its password does not exist. The
+    /// state keeps only salted hashes, so this is how tests check a password.
+    pub fn has_password(&self, kind: ProviderKind, user: &str, password: &str) -> Option<bool> {
+        self.core.has_password(kind, user, password)
     }
 
     /// Changes state directly, as `POST /_emulator/state` does.

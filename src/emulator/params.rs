@@ -24,13 +24,18 @@ impl Params {
             .ok_or_else(|| E::missing(name))
     }
 
-    /// `true` / `false`, as the APIs send booleans.
+    /// `true` / `false` in any case: Alibaba's Python SDK sends Python's `True` / `False`, and
+    /// the servers (Java, Go) parse booleans without regard to case.
     pub fn boolean<E: ParamErrors>(&self, name: &str) -> Result<Option<bool>, E> {
         self.get(name)
-            .map(|v| match v {
-                "true" => Ok(true),
-                "false" => Ok(false),
-                other => Err(E::invalid(name, &format!("'{other}' is not true or false"))),
+            .map(|v| {
+                if v.eq_ignore_ascii_case("true") {
+                    Ok(true)
+                } else if v.eq_ignore_ascii_case("false") {
+                    Ok(false)
+                } else {
+                    Err(E::invalid(name, &format!("'{v}' is not true or false")))
+                }
             })
             .transpose()
     }

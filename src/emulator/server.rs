@@ -10,7 +10,7 @@ use axum::body::{Body, Bytes, to_bytes};
 use axum::extract::{Request, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Extension, Router};
 use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
@@ -84,6 +84,12 @@ impl Core {
         Ok(())
     }
 
+    /// Whether `user` of `kind` has the password `password` (`None`: no such user or password).
+    pub fn has_password(&self, kind: ProviderKind, user: &str, password: &str) -> Option<bool> {
+        let provider = self.providers.iter().find(|p| p.kind() == kind)?;
+        provider.has_password(user, password)
+    }
+
     /// The decision for one admitted-or-refused request, and the reply it gets.
     fn decide<S: Service>(
         &self,
@@ -121,6 +127,7 @@ pub trait Mounted: Send + Sync {
     fn kind(&self) -> ProviderKind;
     fn state(&self) -> Value;
     fn tamper(&self, patch: &Value, now: OffsetDateTime) -> Result<(), String>;
+    fn has_password(&self, user: &str, password: &str) -> Option<bool>;
     /// The provider's API as a router: every path that is not a control endpoint.
     fn api(self: Arc<Self>, core: Arc<Core>) -> Router;
 }
@@ -135,6 +142,9 @@ impl<S: Service> Mounted for S {
     fn tamper(&self, patch: &Value, now: OffsetDateTime) -> Result<(), String> {
         Service::tamper(self, patch, now)
     }
+    fn has_password(&self, user: &str, password: &str) -> Option<bool> {
+        Service::has_password(self, user, password)
+    }
     fn api(self: Arc<Self>, core: Arc<Core>) -> Router {
         Router::new().fallback(api::<S>).with_state((core, self))
     }
@@ -147,6 +157,8 @@ pub fn app(provider: Arc<dyn Mounted>, core: Arc<Core>) -> Router {
         .route("/_emulator/requests", get(get_requests))
         .route("/_emulator/knobs", get(get_knobs).post(post_knobs))
         .with_state(core.clone())
+        .route("/_emulator/password", post(post_password))
+        .with_state((core.clone(), provider.kind()))
         .merge(provider.api(core))
 }
 
@@ -322,6 +334,21 @@ async fn post_state(State(core): State<Arc<Core>>, body: Bytes) -> Response {
         Ok(()) => json_response(StatusCode::OK, &core.state()),
         Err(e) => bad_request(e),
     }
+}
+
+/// `{"user", "password"}` → `{"matches": true | false | null}` for this port's provider (`null`:
+/// no such user, or no password set).
+async fn post_password(
+    State((core, kind)): State<(Arc<Core>, ProviderKind)>,
+    body: Bytes,
+) -> Response {
+    let question = serde_json::from_slice::<Value>(&body).unwrap_or_default();
+    let (Some(user), Some(password)) = (question["user"].as_str(), question["password"].as_str())
+    else {
+        return bad_request("ask with {\"user\": \"..\", \"password\": \"..\"}".to_string());
+    };
+    let matches = core.has_password(kind, user, password);
+    json_response(StatusCode::OK, &json!({ "matches": matches }))
 }
 
 async fn get_requests(State(core): State<Arc<Core>>) -> Response {

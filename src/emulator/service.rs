@@ -5,7 +5,7 @@ use crate::jobs::ProviderKind;
 use crate::secret::Secret;
 use axum::body::Bytes;
 use axum::http::{HeaderMap, Method, StatusCode, header};
-use serde::{Deserialize, Deserializer};
+use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 use std::time::Duration;
 use time::OffsetDateTime;
@@ -31,16 +31,21 @@ pub trait Service: Send + Sync + Sized + 'static {
     fn throttled(&self, retry_after: Duration) -> Reply;
     /// The provider's reply to a transient server failure (a 5xx, or the provider's own code for it).
     fn fault(&self) -> Reply;
-    /// The full state as JSON. Never a plaintext password: store a `password_sha256`.
+    /// The full state as JSON. Never a plaintext password: store a [`PasswordHash`].
     fn state(&self) -> Value;
+    /// Whether `user`'s login password is `password`; `None` if the user has no password here.
+    fn has_password(&self, _user: &str, _password: &str) -> Option<bool> {
+        None
+    }
     /// Changes the state directly (for verify tests); the patch format is the module's to document.
     fn tamper(&self, patch: &Value, now: OffsetDateTime) -> Result<(), String>;
 }
 
 /// What the core gives a service at start.
 pub struct Setup {
-    /// This provider's entries of the users file, as written; `None` = users are created on first use.
-    pub users: Option<Vec<Value>>,
+    /// This provider's entries of the users file, as written: the users that exist at start (state
+    /// patches add more; the API never invents one).
+    pub users: Vec<Value>,
     /// Credentials accepted besides the provider's `emulator_keys()`: (key id, secret).
     pub accounts: Vec<(String, Secret)>,
     pub now: OffsetDateTime,
@@ -133,10 +138,38 @@ pub fn request_id() -> String {
     uuid::Uuid::new_v4().to_string().to_ascii_uppercase()
 }
 
-/// Hex SHA-256 of a password: all the state keeps of it.
-pub fn password_sha256(password: &str) -> String {
+/// All the state keeps of a password: a random salt of its own and SHA-256 over salt and password,
+/// both hex. The same password twice gives two different hashes, so the served state cannot be
+/// matched against a list of precomputed hashes; [`PasswordHash::matches`] checks a guess.
+#[derive(Clone, Debug, Serialize)]
+pub struct PasswordHash {
+    salt: String,
+    sha256: String,
+}
+
+impl PasswordHash {
+    pub fn new(password: &str) -> PasswordHash {
+        let salt: [u8; 16] = rand::random();
+        PasswordHash {
+            sha256: salted_sha256(&salt, password),
+            salt: hex::encode(salt),
+        }
+    }
+
+    pub fn matches(&self, password: &str) -> bool {
+        hex::decode(&self.salt)
+            .is_ok_and(|salt| super::canon::same(&salted_sha256(&salt, password), &self.sha256))
+    }
+}
+
+fn salted_sha256(salt: &[u8], password: &str) -> String {
     use sha2::{Digest, Sha256};
-    hex::encode(Sha256::digest(password.as_bytes()))
+    hex::encode(
+        Sha256::new()
+            .chain_update(salt)
+            .chain_update(password)
+            .finalize(),
+    )
 }
 
 /// For state patches: tells a `null` field (`Some(None)`) from an absent one (`None`, with
@@ -145,4 +178,19 @@ pub fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
     d: D,
 ) -> Result<Option<T>, D::Error> {
     T::deserialize(d).map(Some)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::PasswordHash;
+
+    #[test]
+    fn a_password_hash_is_salted_and_checks_guesses() {
+        let a = PasswordHash::new("canary-Passw0rd!");
+        let b = PasswordHash::new("canary-Passw0rd!");
+        assert_ne!(a.sha256, b.sha256, "each hash has its own salt");
+        assert!(a.matches("canary-Passw0rd!") && b.matches("canary-Passw0rd!"));
+        assert!(!a.matches("canary-Passw0rd"));
+        assert_eq!(a.salt.len(), 32);
+    }
 }

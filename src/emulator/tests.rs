@@ -1,11 +1,10 @@
 //! The emulator over real HTTP on 127.0.0.1, through its Alibaba API: signing and replay checks, the
 //! login-profile actions, and the knobs (rate, faults, drops), state and request log of the core.
 
-use super::service::password_sha256;
+use super::aliyun::{iso8601_seconds, verify};
+use super::canon::percent_encode as rfc3986;
 use super::{Emulator, EmulatorConfig, KnobChange};
 use crate::jobs::ProviderKind;
-use crate::providers::aliyun::sign;
-use crate::providers::encoding::{iso8601_seconds, rfc3986};
 use crate::secret::Secret;
 use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
@@ -17,7 +16,8 @@ const SECRET: &str = "emulator-aliyun-secret";
 const ALICE: &str = "alice@corp.onaliyun.com";
 const PASSWORD: &str = "canary-Passw0rd!";
 
-/// Signed V1 parameters, built the way the published algorithm says (not through the provider).
+/// Signed V1 parameters, built with the emulator's own canonicalisation (pinned to Alibaba's
+/// published vectors in `aliyun/verify.rs`), never with the client's signer.
 struct Signer {
     key: &'static str,
     secret: &'static str,
@@ -52,7 +52,7 @@ impl Signer {
         .chain(extra)
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-        let signature = sign::signature(self.secret, &sign::string_to_sign(method, &params));
+        let signature = verify::expected(self.secret, &verify::string_to_sign(method, &params));
         params.push(("Signature".into(), signature));
         params
     }
@@ -152,8 +152,16 @@ impl Client {
     }
 }
 
+/// An emulator whose account has the user [`ALICE`] (without a login profile), unless the config
+/// names a users file: users exist only if someone created them.
 async fn start(config: EmulatorConfig) -> (Emulator, Client) {
+    let seed = config.users.is_none();
     let emulator = Emulator::start(config).await.unwrap();
+    if seed {
+        emulator
+            .tamper(&json!({"aliyun": {"users": {ALICE: {}}}}))
+            .unwrap();
+    }
     let client = Client::new(&emulator);
     (emulator, client)
 }
@@ -196,8 +204,8 @@ async fn create_then_get_round_trips_the_login_profile() {
     let user = &state["aliyun"]["users"][ALICE];
     assert_eq!(user["creates"], 1);
     assert_eq!(
-        user["login_profile"]["password_sha256"],
-        password_sha256(PASSWORD)
+        emulator.has_password(ProviderKind::Aliyun, ALICE, PASSWORD),
+        Some(true)
     );
     assert!(!state.to_string().contains(PASSWORD));
     let served = client
@@ -242,8 +250,8 @@ async fn a_second_create_is_409_and_applies_nothing() {
     assert_eq!(again.body["HostId"], "ims.aliyuncs.com");
     assert_eq!(emulator.state()["aliyun"]["users"][ALICE]["creates"], 1);
     assert_eq!(
-        alice_profile(&emulator)["password_sha256"],
-        password_sha256(PASSWORD)
+        emulator.has_password(ProviderKind::Aliyun, ALICE, PASSWORD),
+        Some(true)
     );
 }
 
@@ -274,8 +282,8 @@ async fn update_changes_only_the_given_fields_and_delete_removes_the_profile() {
     assert_eq!(profile["MFABindRequired"], true);
     assert_eq!(profile["PasswordResetRequired"], true);
     assert_eq!(
-        alice_profile(&emulator)["password_sha256"],
-        password_sha256(PASSWORD)
+        emulator.has_password(ProviderKind::Aliyun, ALICE, PASSWORD),
+        Some(true)
     );
 
     let bad = client
@@ -336,8 +344,8 @@ async fn query_and_form_body_parameters_are_merged() {
     let answer = Client::read(response).await.unwrap();
     assert_eq!(answer.status, 200, "{}", answer.body);
     assert_eq!(
-        alice_profile(&emulator)["password_sha256"],
-        password_sha256("pass word+&=*~")
+        emulator.has_password(ProviderKind::Aliyun, ALICE, "pass word+&=*~"),
+        Some(true)
     );
 }
 
@@ -349,6 +357,7 @@ async fn bad_signatures_and_unknown_keys_are_refused() {
         ..Default::default()
     };
     let (emulator, client) = start(config).await;
+    let seeded = emulator.state()["aliyun"]["users"].clone();
     let alice = [("UserPrincipalName", ALICE), ("Password", PASSWORD)];
 
     let wrong_secret = Signer {
@@ -389,7 +398,11 @@ async fn bad_signatures_and_unknown_keys_are_refused() {
         (404, "InvalidAccessKeyId.NotFound")
     );
 
-    assert_eq!(emulator.state()["aliyun"]["users"], json!({}));
+    assert_eq!(
+        emulator.state()["aliyun"]["users"],
+        seeded,
+        "nothing applied"
+    );
     let log = emulator.requests();
     assert_eq!(log.len(), 4);
     assert!(log.iter().all(|line| line["outcome"] == "rejected"));
@@ -537,9 +550,14 @@ async fn a_fault_is_a_5xx_that_applies_nothing() {
         ..Default::default()
     };
     let (emulator, client) = start(config).await;
+    let seeded = emulator.state()["aliyun"]["users"].clone();
     let fault = client.call("CreateLoginProfile", &create_alice()).await;
     assert_eq!((fault.status, fault.code()), (503, "ServiceUnavailable"));
-    assert_eq!(emulator.state()["aliyun"]["users"], json!({}));
+    assert_eq!(
+        emulator.state()["aliyun"]["users"],
+        seeded,
+        "nothing applied"
+    );
     assert_eq!(emulator.requests()[0]["outcome"], "fault");
 
     emulator
@@ -701,8 +719,8 @@ async fn a_state_patch_changes_what_the_api_reads() {
     let user = &emulator.state()["aliyun"]["users"][ALICE];
     assert_eq!(user["creates"], 0);
     assert_eq!(
-        user["login_profile"]["password_sha256"],
-        password_sha256(PASSWORD)
+        emulator.has_password(ProviderKind::Aliyun, ALICE, PASSWORD),
+        Some(true)
     );
 
     let typo = json!({"aliyun": {"users": {ALICE: {"login_profile": {"Status": "Active"}}}}});
@@ -750,4 +768,136 @@ async fn latency_delays_every_api_request() {
         .call("GetLoginProfile", &[("UserPrincipalName", ALICE)])
         .await;
     assert!(started.elapsed() >= std::time::Duration::from_millis(150));
+}
+
+#[tokio::test]
+async fn a_user_nobody_created_is_not_found_on_every_action() {
+    let (emulator, client) = start(EmulatorConfig::default()).await;
+    let ghost = "ghost@corp.onaliyun.com";
+    for (action, extra) in [
+        ("GetLoginProfile", vec![("UserPrincipalName", ghost)]),
+        (
+            "CreateLoginProfile",
+            vec![("UserPrincipalName", ghost), ("Password", PASSWORD)],
+        ),
+        (
+            "UpdateLoginProfile",
+            vec![("UserPrincipalName", ghost), ("Status", "Active")],
+        ),
+        ("DeleteLoginProfile", vec![("UserPrincipalName", ghost)]),
+    ] {
+        let answer = client.call(action, &extra).await;
+        assert_eq!(
+            (answer.status, answer.code()),
+            (404, "EntityNotExist.User"),
+            "{action}: {}",
+            answer.body
+        );
+    }
+    assert!(emulator.state()["aliyun"]["users"].get(ghost).is_none());
+}
+
+#[tokio::test]
+async fn a_security_token_is_accepted_only_with_the_key_it_was_issued_with() {
+    let (emulator, client) = start(EmulatorConfig::default()).await;
+    emulator
+        .tamper(&json!({"aliyun": {"temporary_keys": {
+            "STS.temp": {"secret": "temp-secret", "security_token": "issued-token"},
+            "STS.old": {"secret": "old-secret", "security_token": "old-token",
+                        "expires_at": "2020-01-01T00:00:00Z"},
+        }}}))
+        .unwrap();
+    let get = [("UserPrincipalName", ALICE)];
+    let temp = Signer {
+        key: "STS.temp",
+        secret: "temp-secret",
+    };
+    let with_token = |token: &'static str| [get[0], ("SecurityToken", token)];
+
+    // Alice has no login profile yet: the request got past authentication.
+    let params = temp.now("POST", "GetLoginProfile", &with_token("issued-token"));
+    let answer = client.send(reqwest::Method::POST, &params).await.unwrap();
+    assert_eq!(
+        answer.code(),
+        "EntityNotExist.User.LoginProfile",
+        "{}",
+        answer.body
+    );
+
+    for (signer, extra, status, code) in [
+        (
+            &temp,
+            with_token("forged-token").to_vec(),
+            400,
+            "InvalidSecurityToken.Malformed",
+        ),
+        (&temp, get.to_vec(), 400, "MissingSecurityToken"),
+        (
+            &temp,
+            with_token("old-token").to_vec(),
+            400,
+            "InvalidSecurityToken.MismatchWithAccessKey",
+        ),
+        (
+            &EMULATOR_KEYS,
+            with_token("forged-token").to_vec(),
+            400,
+            "InvalidSecurityToken.Malformed",
+        ),
+    ] {
+        let params = signer.now("POST", "GetLoginProfile", &extra);
+        let answer = client.send(reqwest::Method::POST, &params).await.unwrap();
+        assert_eq!((answer.status, answer.code()), (status, code), "{extra:?}");
+    }
+    let old = Signer {
+        key: "STS.old",
+        secret: "old-secret",
+    };
+    let params = old.now(
+        "POST",
+        "GetLoginProfile",
+        &[get[0], ("SecurityToken", "old-token")],
+    );
+    let answer = client.send(reqwest::Method::POST, &params).await.unwrap();
+    assert_eq!(
+        (answer.status, answer.code()),
+        (400, "InvalidSecurityToken.Expired")
+    );
+
+    // The state names the temporary keys, never their secrets or tokens.
+    let state = emulator.state().to_string();
+    assert!(state.contains("STS.temp"));
+    assert!(!state.contains("temp-secret") && !state.contains("issued-token"));
+}
+
+/// The samples and the README's worked examples run against the demo set: every user a sample
+/// names must exist in it, or the samples would fail as they would against a real account.
+#[tokio::test]
+async fn the_demo_set_holds_every_user_the_samples_name() {
+    let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
+    emulator.seed_demo().unwrap();
+    let state = emulator.state();
+    let samples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(samples).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "csv") {
+            continue;
+        }
+        let mut reader = csv::Reader::from_path(&path).unwrap();
+        let headers = reader.headers().unwrap().clone();
+        let column = |name: &str| headers.iter().position(|h| h == name);
+        let provider = column("provider").unwrap();
+        for row in reader.records() {
+            let row = row.unwrap();
+            let user = ["user", "user_name"]
+                .into_iter()
+                .find_map(|c| column(c).map(|i| &row[i]).filter(|u| !u.is_empty()))
+                .unwrap();
+            let users = &state[&row[provider]]["users"];
+            assert!(users.get(user).is_some(), "{}: {user}", path.display());
+            checked += 1;
+        }
+    }
+    assert!(checked > 100, "{checked} sample rows");
 }

@@ -1,9 +1,11 @@
 //! Who a Huawei request is from: an `SDK-HMAC-SHA256` signature checked on the request as
-//! received, or a token this instance issued. Also the AK lock after repeated signature failures.
+//! received (with `verify.rs`), or a token this instance issued. Also the AK lock after repeated
+//! signature failures.
 
 use super::super::replay;
 use super::super::service::Incoming;
-use crate::providers::huawei::sign;
+use super::super::temporary::KeyError;
+use super::verify::{self, ALGORITHM, PayloadError, Received};
 use crate::secret::Secret;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -21,9 +23,14 @@ const LOCK_FOR: Duration = Duration::minutes(5);
 /// Why a signed request was refused. Each is a 401 `APIG.0301` with its own message.
 #[derive(Debug, PartialEq, Eq)]
 pub enum AkSkError {
-    /// Not `SDK-HMAC-SHA256 Access=.., SignedHeaders=.., Signature=..`, or no `X-Sdk-Date` signed.
+    /// Not `SDK-HMAC-SHA256 Access=.., SignedHeaders=.., Signature=..`, or no `X-Sdk-Date` (or
+    /// a received `X-Security-Token`) signed.
     Malformed,
     UnknownAk(String),
+    /// `X-Security-Token` missing for a temporary AK, or not the one issued with it, or expired.
+    SecurityToken(KeyError),
+    /// `X-Sdk-Content-Sha256` is not the body's hash, or a JSON body claims `UNSIGNED-PAYLOAD`.
+    Payload(PayloadError),
     Locked,
     /// `X-Sdk-Date` more than 15 minutes from now.
     Stale,
@@ -35,6 +42,14 @@ impl AkSkError {
         let detail = match self {
             AkSkError::Malformed | AkSkError::Mismatch => "verify aksk signature fail".to_string(),
             AkSkError::UnknownAk(ak) => format!("Get secretKey failed,ak:{ak},err:ak not exist"),
+            AkSkError::SecurityToken(KeyError::Expired) => "the security token has expired".into(),
+            AkSkError::SecurityToken(_) => "verify security token fail".to_string(),
+            AkSkError::Payload(PayloadError::Tampered) => {
+                "verify aksk signature fail, the body does not match X-Sdk-Content-Sha256".into()
+            }
+            AkSkError::Payload(PayloadError::UnsignedJson) => {
+                "verify aksk signature fail, a JSON body must be signed".to_string()
+            }
             AkSkError::Locked => "AK access failed to reach the limit,forbidden.".to_string(),
             AkSkError::Stale => {
                 "verify aksk signature fail, X-Sdk-Date is more than 15 minutes from the server time"
@@ -54,10 +69,7 @@ struct Authorization<'a> {
 }
 
 fn parse_authorization(value: &str) -> Option<Authorization<'_>> {
-    let rest = value
-        .strip_prefix(sign::ALGORITHM)?
-        .strip_prefix(' ')?
-        .trim();
+    let rest = value.strip_prefix(ALGORITHM)?.strip_prefix(' ')?.trim();
     let (mut access, mut signed, mut signature) = (None, None, None);
     for part in rest.split(',') {
         let (key, v) = part.trim().split_once('=')?;
@@ -93,34 +105,37 @@ pub fn claimed_ak(request: &Incoming) -> Option<&str> {
     parse_authorization(header(request, "authorization")?).map(|a| a.access)
 }
 
-/// Recomputes the signature from the method, path, query, body and the headers the request says it
-/// signed, with the same functions that sign; the declared list must be the one the signer derives.
+/// Recomputes the signature from the request as received: method, path, query, the headers it
+/// says it signed (which must include `X-Sdk-Date`, and `X-Security-Token` when sent) and the
+/// body's own hash.
 fn verify(request: &Incoming, auth: &Authorization<'_>, sk: &str) -> Result<(), AkSkError> {
-    if !auth.signed_headers.iter().any(|h| h == "x-sdk-date") {
+    let signs = |name: &str| auth.signed_headers.iter().any(|h| h == name);
+    let token_unsigned =
+        header(request, "x-security-token").is_some() && !signs("x-security-token");
+    if !signs("x-sdk-date") || token_unsigned {
         return Err(AkSkError::Malformed);
     }
     let date = header(request, "x-sdk-date").ok_or(AkSkError::Malformed)?;
     let headers: Vec<(String, String)> = request
         .headers
         .iter()
-        .filter(|(name, _)| auth.signed_headers.iter().any(|s| s == name.as_str()))
         .map(|(name, value)| {
             let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
             (name.as_str().to_string(), value)
         })
         .collect();
-    let query: Vec<(String, String)> = form_urlencoded::parse(request.query.as_bytes())
-        .into_owned()
-        .collect();
-    let (canonical, signed) = sign::canonical_request(&sign::Signable {
+    let received = Received {
         method: request.method.as_str(),
         path: &request.path,
-        query: &query,
+        query: &request.query,
         headers: &headers,
         body: &request.body,
-    });
-    let expected = sign::signature(sk, &sign::string_to_sign(date, &canonical));
-    if signed != auth.signed_headers || expected != auth.signature {
+    };
+    let payload = verify::payload_hash(&received).map_err(AkSkError::Payload)?;
+    let signed: Vec<&str> = auth.signed_headers.iter().map(String::as_str).collect();
+    let canonical =
+        verify::canonical_request(&received, &signed, &payload).ok_or(AkSkError::Mismatch)?;
+    if !verify::verify(sk, date, &canonical, auth.signature) {
         return Err(AkSkError::Mismatch);
     }
     Ok(())
@@ -135,19 +150,21 @@ pub struct Signatures {
 }
 
 impl Signatures {
-    /// The AK of a correctly signed, fresh request.
+    /// The AK of a correctly signed, fresh request; `sk` finds the SK of an AK given the request's
+    /// `X-Security-Token`.
     pub fn check(
         &self,
         request: &Incoming,
-        keys: &HashMap<String, Secret>,
+        sk: impl Fn(&str, Option<&str>) -> Result<Secret, KeyError>,
         now: OffsetDateTime,
     ) -> Result<String, AkSkError> {
         let auth = header(request, "authorization")
             .and_then(parse_authorization)
             .ok_or(AkSkError::Malformed)?;
-        let sk = keys
-            .get(auth.access)
-            .ok_or_else(|| AkSkError::UnknownAk(auth.access.to_string()))?;
+        let sk = sk(auth.access, header(request, "x-security-token")).map_err(|e| match e {
+            KeyError::UnknownKey => AkSkError::UnknownAk(auth.access.to_string()),
+            other => AkSkError::SecurityToken(other),
+        })?;
         let mut failures = self.failures.lock().expect("huawei lock table");
         let entry = failures.entry(auth.access.to_string()).or_default();
         if entry.1.is_some_and(|until| now < until) {

@@ -1,11 +1,11 @@
 //! The Huawei IAM emulator over real HTTP: tokens, AK/SK signatures checked as received, users
 //! and login protection, its error bodies, and two instances side by side.
 
+use super::super::canon::percent_encode;
+use super::verify::{self, Received};
 use super::{DOMAIN_NAME, IAM_PASSWORD, IAM_USER, Route, user_id};
 use crate::emulator::{Emulator, EmulatorConfig};
 use crate::jobs::ProviderKind;
-use crate::providers::encoding::basic_iso8601;
-use crate::providers::huawei::sign;
 use crate::secret::Secret;
 use axum::http::Method;
 use reqwest::header::HeaderMap;
@@ -17,7 +17,8 @@ const AK: &str = "emulator-huawei-ak";
 const SK: &str = "emulator-huawei-sk";
 const DOMAIN_ID: &str = "emulator-huawei-domain";
 
-/// Signs the way PROVIDERS.md §3.4 says, with the stage functions (not through the provider).
+/// Signs on the test side with the emulator's canonicalisation (pinned to Huawei's published
+/// vectors in `verify.rs`), never with the client's signer.
 struct Signer<'a> {
     ak: &'a str,
     sk: &'a str,
@@ -49,27 +50,56 @@ impl Signer<'_> {
         query: &[(String, String)],
         body: &[u8],
     ) -> Vec<(String, String)> {
-        let date = basic_iso8601(self.time);
-        let mut headers = vec![("X-Sdk-Date".to_string(), date.clone())];
+        self.headers_with(method, host, path, query, body, &[])
+    }
+
+    /// [`Signer::headers`] plus `extra` headers (lower-case names), all signed.
+    fn headers_with(
+        &self,
+        method: &str,
+        host: &str,
+        path: &str,
+        query: &[(String, String)],
+        body: &[u8],
+        extra: &[(&str, &str)],
+    ) -> Vec<(String, String)> {
+        let date = sdk_date(self.time);
+        let mut headers = vec![("x-sdk-date".to_string(), date.clone())];
         if let Some(id) = self.domain_id {
-            headers.push(("X-Domain-Id".into(), id.into()));
+            headers.push(("x-domain-id".into(), id.into()));
         }
         if !body.is_empty() {
-            headers.push(("Content-Type".into(), "application/json".into()));
+            headers.push(("content-type".into(), "application/json".into()));
         }
-        let mut signed = headers.clone();
-        signed.push(("Host".into(), host.into()));
-        let signable = sign::Signable {
+        headers.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        let mut all = headers.clone();
+        all.push(("host".into(), host.into()));
+        let mut signed: Vec<&str> = all.iter().map(|(k, _)| k.as_str()).collect();
+        signed.sort_unstable();
+        let query = encoded(query);
+        let received = Received {
             method,
             path,
-            query,
-            headers: &signed,
+            query: &query,
+            headers: &all,
             body,
         };
-        headers.push((
-            "Authorization".into(),
-            sign::sign(self.ak, self.sk, &date, &signable),
-        ));
+        // As a client signs: the declared payload hash if there is one, else the body's.
+        let hash = extra
+            .iter()
+            .find(|(k, _)| *k == "x-sdk-content-sha256")
+            .map_or_else(
+                || verify::payload_hash(&received).unwrap(),
+                |(_, v)| v.to_string(),
+            );
+        let canonical = verify::canonical_request(&received, &signed, &hash).unwrap();
+        let signature = verify::expected(self.sk, &verify::string_to_sign(&date, &canonical));
+        let authorization = format!(
+            "SDK-HMAC-SHA256 Access={}, SignedHeaders={}, Signature={signature}",
+            self.ak,
+            signed.join(";")
+        );
+        headers.push(("authorization".into(), authorization));
         headers
     }
 }
@@ -95,6 +125,23 @@ impl Answer {
 struct Client {
     http: reqwest::Client,
     base: url::Url,
+}
+
+/// `YYYYMMDDTHHMMSSZ`.
+fn sdk_date(t: OffsetDateTime) -> String {
+    t.format(time::macros::format_description!(
+        "[year][month][day]T[hour][minute][second]Z"
+    ))
+    .unwrap()
+}
+
+/// A query string: pairs percent-encoded in the order given.
+fn encoded(query: &[(String, String)]) -> String {
+    query
+        .iter()
+        .map(|(k, v)| format!("{}={}", percent_encode(k), percent_encode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 fn pairs(query: &[(&str, &str)]) -> Vec<(String, String)> {
@@ -129,7 +176,7 @@ impl Client {
         body: Vec<u8>,
     ) -> Answer {
         let mut url = self.base.join(path).unwrap();
-        let q = sign::canonical_query(query);
+        let q = encoded(query);
         if !q.is_empty() {
             url.set_query(Some(&q));
         }
@@ -215,7 +262,7 @@ impl Client {
         answer.header("x-subject-token").to_string()
     }
 
-    /// The id of `name`, looked up by name (which creates the user when users are not fixed).
+    /// The id of `name`, looked up by name (the user must exist).
     async fn user_id(&self, name: &str) -> String {
         let found = self
             .signed(Method::GET, "/v3/users", &[("name", name)], None)
@@ -225,8 +272,17 @@ impl Client {
     }
 }
 
+/// An emulator whose account has the users alice and `ops admin+1`, unless the config names a
+/// users file: users exist only if someone created them.
 async fn start(config: EmulatorConfig) -> (Emulator, Client) {
+    let seed = config.users.is_none();
     let emulator = Emulator::start(config).await.unwrap();
+    if seed {
+        let users = json!({"alice": {}, "ops admin+1": {}});
+        emulator
+            .tamper(&json!({"huawei": {"users": users}}))
+            .unwrap();
+    }
     let client = Client::new(&emulator);
     (emulator, client)
 }
@@ -517,7 +573,7 @@ async fn five_bad_signatures_in_a_row_lock_the_ak() {
 #[tokio::test]
 async fn login_protection_errors() {
     let (_emulator, client) = start(EmulatorConfig::default()).await;
-    let id = client.user_id("bob").await;
+    let id = client.user_id("alice").await;
 
     let never = client
         .signed(Method::GET, &protect_path(&id), &[], None)
@@ -702,6 +758,8 @@ async fn two_instances_are_two_clouds() {
         ..Default::default()
     };
     let (kl, kl_client) = start(kl_config).await;
+    kl.tamper(&json!({"huawei": {"users": {"dave": {}}}}))
+        .unwrap();
     assert_ne!(
         global.endpoint(ProviderKind::Huawei),
         kl.endpoint(ProviderKind::Huawei)
@@ -731,9 +789,11 @@ async fn two_instances_are_two_clouds() {
         .with_token(&kl_token, Method::GET, path, &[("name", "dave")], None)
         .await;
     assert_eq!(home.status, 200);
+    assert_eq!(home.body["users"][0]["name"], "dave", "{}", home.body);
 
-    assert!(kl.state()["huawei"]["users"].get("dave").is_some());
-    assert_eq!(global.state()["huawei"]["users"], json!({}));
+    // Users are the account's own: dave exists in the second cloud only.
+    let global_users = global.state()["huawei"]["users"].clone();
+    assert!(global_users.get("dave").is_none(), "{global_users}");
     assert_eq!(global.requests().len(), 2);
     assert_eq!(kl.requests().len(), 2);
 }
@@ -770,4 +830,124 @@ fn user_ids_are_stable_32_hex_and_per_account() {
     assert_eq!(a, user_id("d1", "alice"));
     assert_ne!(a, user_id("d2", "alice"));
     assert_ne!(a, user_id("d1", "bob"));
+}
+
+#[tokio::test]
+async fn a_user_nobody_created_is_not_found() {
+    let (emulator, client) = start(EmulatorConfig::default()).await;
+    let listed = client
+        .signed(Method::GET, "/v3/users", &[("name", "ghost")], None)
+        .await;
+    assert_eq!(listed.status, 200);
+    assert_eq!(listed.body["users"], json!([]));
+    let id = user_id(DOMAIN_ID, "ghost");
+    let put = client
+        .signed(Method::PUT, &protect_path(&id), &[], enable("vmfa"))
+        .await;
+    assert_eq!((put.status, put.code()), (404, "IAM.0004"));
+    assert!(emulator.state()["huawei"]["users"].get("ghost").is_none());
+}
+
+#[tokio::test]
+async fn a_body_that_does_not_match_its_declared_hash_is_refused() {
+    let (emulator, client) = start(EmulatorConfig::default()).await;
+    let id = client.user_id("alice").await;
+    let path = protect_path(&id);
+    let signed_body = enable("sms").unwrap().to_string().into_bytes();
+    let declared = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&signed_body));
+    let headers = KEYS.now().headers_with(
+        "PUT",
+        &client.host(),
+        &path,
+        &[],
+        &signed_body,
+        &[("x-sdk-content-sha256", &declared)],
+    );
+    let good = client
+        .send(Method::PUT, &path, &[], &headers, signed_body.clone())
+        .await;
+    assert_eq!(good.status, 200, "{}", good.body);
+
+    // The same signed headers with another body: the declared hash no longer matches.
+    let tampered = enable("vmfa").unwrap().to_string().into_bytes();
+    let answer = client
+        .send(Method::PUT, &path, &[], &headers, tampered)
+        .await;
+    assert_eq!(
+        (answer.status, answer.code()),
+        (401, "APIG.0301"),
+        "{}",
+        answer.body
+    );
+    let protect = &emulator.state()["huawei"]["users"]["alice"]["login_protect"];
+    assert_eq!(protect["verification_method"], "sms", "nothing applied");
+
+    // A JSON body may not opt out of hashing.
+    let headers = KEYS.now().headers_with(
+        "PUT",
+        &client.host(),
+        &path,
+        &[],
+        &signed_body,
+        &[("x-sdk-content-sha256", "UNSIGNED-PAYLOAD")],
+    );
+    let answer = client
+        .send(Method::PUT, &path, &[], &headers, signed_body)
+        .await;
+    assert_eq!(
+        (answer.status, answer.code()),
+        (401, "APIG.0301"),
+        "{}",
+        answer.body
+    );
+}
+
+#[tokio::test]
+async fn a_security_token_is_accepted_only_with_the_ak_it_was_issued_with() {
+    let (emulator, client) = start(EmulatorConfig::default()).await;
+    emulator
+        .tamper(&json!({"huawei": {"temporary_keys": {
+            "TEMPAK": {"secret": "temp-sk", "security_token": "issued-token"}}}}))
+        .unwrap();
+    let temp = Signer {
+        ak: "TEMPAK",
+        sk: "temp-sk",
+        ..KEYS
+    };
+    let list = |signer: &Signer<'_>, token: Option<&str>| {
+        let extra: Vec<(&str, &str)> = token.map(|t| ("x-security-token", t)).into_iter().collect();
+        signer
+            .now()
+            .headers_with("GET", &client.host(), "/v3/users", &[], b"", &extra)
+    };
+    let ok = client
+        .send(
+            Method::GET,
+            "/v3/users",
+            &[],
+            &list(&temp, Some("issued-token")),
+            vec![],
+        )
+        .await;
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    for headers in [
+        list(&temp, Some("forged-token")),
+        list(&temp, None),
+        list(&KEYS, Some("forged-token")),
+    ] {
+        let answer = client
+            .send(Method::GET, "/v3/users", &[], &headers, vec![])
+            .await;
+        assert_eq!(
+            (answer.status, answer.code()),
+            (401, "APIG.0301"),
+            "{}",
+            answer.body
+        );
+    }
+    // A forged X-Auth-Token is refused as well: only tokens this instance issued count.
+    let forged = client
+        .with_token("MIIforged", Method::GET, "/v3/users", &[], None)
+        .await;
+    assert_eq!(forged.status, 401);
 }

@@ -2,10 +2,9 @@
 //! checks with their RetCodes, the actions and their replies, throttling and faults as UCloud sends
 //! them (HTTP 200), users from a file, paging and state patches.
 
-use super::super::service::password_sha256;
 use super::super::{Emulator, EmulatorConfig};
+use super::verify;
 use crate::jobs::ProviderKind;
-use crate::providers::ucloud::sign;
 use crate::secret::Secret;
 use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
@@ -14,14 +13,15 @@ const PUBLIC: &str = "emulator-ucloud-public";
 const PRIVATE: &str = "emulator-ucloud-private";
 const PASSWORD: &str = "canary-Passw0rd!";
 
-/// `params` plus `PublicKey` and `Signature`, signed with `private`.
+/// `params` plus `PublicKey` and `Signature`, signed with `private` by the emulator's own check
+/// (pinned to UCloud's published vectors), never by the client's signer.
 fn signed(public: &str, private: &str, params: &[(&str, &str)]) -> Vec<(String, String)> {
     let mut params: Vec<(String, String)> = params
         .iter()
         .chain(&[("PublicKey", public)])
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-    let signature = sign::sign(&params, private);
+    let signature = verify::expected(&params, private);
     params.push(("Signature".into(), signature));
     params
 }
@@ -101,8 +101,18 @@ impl Client {
     }
 }
 
+/// An emulator whose account has alice, bob and carol (each with a fresh login profile, as
+/// `CreateUser` leaves it), unless the config names a users file: users exist only if someone
+/// created them.
 async fn start(config: EmulatorConfig) -> (Emulator, Client) {
+    let seed = config.users.is_none();
     let emulator = Emulator::start(config).await.unwrap();
+    if seed {
+        let users = json!({"alice": {}, "bob": {}, "carol": {}});
+        emulator
+            .tamper(&json!({"ucloud": {"users": users}}))
+            .unwrap();
+    }
     let client = Client {
         http: reqwest::Client::builder().no_proxy().build().unwrap(),
         base: emulator.endpoint(ProviderKind::Ucloud),
@@ -154,7 +164,10 @@ async fn update_with_every_parameter_then_get_reads_it_back() {
     assert_eq!(alice["email"], "alice@example.com");
     assert_eq!(alice["updates"], 1);
     let profile = &alice["login_profile"];
-    assert_eq!(profile["password_sha256"], password_sha256(PASSWORD));
+    assert_eq!(
+        emulator.has_password(ProviderKind::Ucloud, "alice", PASSWORD),
+        Some(true)
+    );
     assert_eq!(profile["password_reset_required"], true);
     assert_eq!(profile["password_generated"], false);
     assert!(!emulator.state().to_string().contains(PASSWORD));
@@ -209,7 +222,10 @@ async fn a_new_user_has_a_login_profile_and_an_update_changes_only_what_it_names
     let profile = &bob["login_profile"];
     assert_eq!(profile["mfa_bind_required"], true);
     assert_eq!(profile["status"], "Active");
-    assert_eq!(profile["password_sha256"], password_sha256(PASSWORD));
+    assert_eq!(
+        emulator.has_password(ProviderKind::Ucloud, "bob", PASSWORD),
+        Some(true)
+    );
 
     let generated = client
         .call(
@@ -220,12 +236,16 @@ async fn a_new_user_has_a_login_profile_and_an_update_changes_only_what_it_names
     assert_eq!(generated.ret_code(), 0);
     let profile = &user(&emulator, "bob")["login_profile"];
     assert_eq!(profile["password_generated"], true);
-    assert_ne!(profile["password_sha256"], password_sha256(PASSWORD));
+    assert_eq!(
+        emulator.has_password(ProviderKind::Ucloud, "bob", PASSWORD),
+        Some(false)
+    );
 }
 
 #[tokio::test]
 async fn bad_values_are_refused_with_ucloud_codes_and_apply_nothing() {
     let (emulator, client) = start(EmulatorConfig::default()).await;
+    let seeded = emulator.state()["ucloud"]["users"].clone();
     for (extra, code, named) in [
         (vec![("Status", "Enabled")], 230, "Status"),
         (vec![("MFABindRequired", "yes")], 230, "MFABindRequired"),
@@ -251,7 +271,11 @@ async fn bad_values_are_refused_with_ucloud_codes_and_apply_nothing() {
         .await;
     assert_eq!(missing.ret_code(), 220);
     assert_eq!(missing.body["Message"], "Missing params [UserName]");
-    assert_eq!(emulator.state()["ucloud"]["users"], json!({}));
+    assert_eq!(
+        emulator.state()["ucloud"]["users"],
+        seeded,
+        "nothing applied"
+    );
 
     // The same name twice (as in seed 0's example) is refused, not guessed at.
     let twice = signed(
@@ -283,8 +307,8 @@ async fn form_body_query_string_and_json_body_are_all_verified_as_received() {
     );
     assert_eq!(client.post_form(&params).await.ret_code(), 0);
     assert_eq!(
-        user(&emulator, "carol")["login_profile"]["password_sha256"],
-        password_sha256("pass word+&=*~é")
+        emulator.has_password(ProviderKind::Ucloud, "carol", "pass word+&=*~é"),
+        Some(true)
     );
 
     // The Go SDK's shape: an unsigned `?Action=` and the signed form body.
@@ -372,6 +396,7 @@ async fn the_documented_json_request_passes_the_signature_check() {
 #[tokio::test]
 async fn bad_credentials_get_their_ret_codes_and_nothing_is_applied() {
     let (emulator, client) = start(EmulatorConfig::default()).await;
+    let seeded = emulator.state()["ucloud"]["users"].clone();
     let update = [
         ("Action", "UpdateLoginProfile"),
         ("UserName", "alice"),
@@ -414,7 +439,11 @@ async fn bad_credentials_get_their_ret_codes_and_nothing_is_applied() {
         .unwrap();
     assert_eq!(elsewhere.status(), 404);
 
-    assert_eq!(emulator.state()["ucloud"]["users"], json!({}));
+    assert_eq!(
+        emulator.state()["ucloud"]["users"],
+        seeded,
+        "nothing applied"
+    );
     let log = emulator.requests();
     assert_eq!(log.len(), 7);
     assert!(log.iter().all(|line| line["outcome"] == "rejected"));
@@ -475,6 +504,7 @@ async fn a_fault_is_ret_code_150_and_applies_nothing() {
         ..Default::default()
     };
     let (emulator, client) = start(config).await;
+    let seeded = emulator.state()["ucloud"]["users"].clone();
     let fault = client
         .call(
             "UpdateLoginProfile",
@@ -482,7 +512,11 @@ async fn a_fault_is_ret_code_150_and_applies_nothing() {
         )
         .await;
     assert_eq!((fault.status, fault.ret_code()), (200, 150));
-    assert_eq!(emulator.state()["ucloud"]["users"], json!({}));
+    assert_eq!(
+        emulator.state()["ucloud"]["users"],
+        seeded,
+        "nothing applied"
+    );
     assert_eq!(emulator.requests()[0]["outcome"], "fault");
 }
 
@@ -564,8 +598,8 @@ async fn a_state_patch_changes_what_the_api_reads() {
     assert_eq!(dave["updates"], 0);
     assert_eq!(dave["email"], "dave@example.com");
     assert_eq!(
-        dave["login_profile"]["password_sha256"],
-        password_sha256(PASSWORD)
+        emulator.has_password(ProviderKind::Ucloud, "dave", PASSWORD),
+        Some(true)
     );
 
     // A user without a login profile: both actions answer 11021, naming the profile.
@@ -590,4 +624,45 @@ async fn a_state_patch_changes_what_the_api_reads() {
     assert!(emulator.tamper(&typo).unwrap_err().contains("Status"));
     let bad = json!({"ucloud": {"users": {"dave": {"login_profile": {"status": "Frozen"}}}}});
     assert!(emulator.tamper(&bad).is_err());
+}
+
+#[tokio::test]
+async fn a_user_nobody_created_is_11021_on_every_action() {
+    let (emulator, client) = start(EmulatorConfig::default()).await;
+    for action in ["GetLoginProfile", "UpdateLoginProfile"] {
+        let params = signed(
+            PUBLIC,
+            PRIVATE,
+            &[("Action", action), ("UserName", "ghost")],
+        );
+        let answer = client.post_form(&params).await;
+        assert_eq!(answer.ret_code(), 11021, "{action}: {}", answer.body);
+    }
+    assert!(emulator.state()["ucloud"]["users"].get("ghost").is_none());
+}
+
+#[tokio::test]
+async fn a_security_token_is_accepted_only_with_the_key_it_was_issued_with() {
+    let (emulator, client) = start(EmulatorConfig::default()).await;
+    emulator
+        .tamper(&json!({"ucloud": {"temporary_keys": {
+            "temp-public": {"secret": "temp-private", "security_token": "issued-token"}}}}))
+        .unwrap();
+    let get = [("Action", "GetLoginProfile"), ("UserName", "alice")];
+    let with = |token: &'static str| [get[0], get[1], ("SecurityToken", token)];
+    let ok = client
+        .post_form(&signed(
+            "temp-public",
+            "temp-private",
+            &with("issued-token"),
+        ))
+        .await;
+    assert_eq!(ok.ret_code(), 0, "{}", ok.body);
+    for params in [
+        signed("temp-public", "temp-private", &with("forged-token")),
+        signed("temp-public", "temp-private", &get),
+        signed(PUBLIC, PRIVATE, &with("forged-token")),
+    ] {
+        assert_eq!(client.post_form(&params).await.ret_code(), 174);
+    }
 }

@@ -1,0 +1,117 @@
+"""Calls the emulator's Alibaba IMS API through Alibaba's official Python SDK
+(alibabacloud_ims20190815), signature V1, so that signatures made by Alibaba's own signer are
+checked by the emulator and its replies are read by Alibaba's own models and error parser.
+Usage: check_aliyun_sdk.py ENDPOINT. Run by scripts/check-aliyun-sdk.sh."""
+
+import json
+import sys
+import urllib.parse
+import urllib.request
+
+from alibabacloud_ims20190815 import models
+from alibabacloud_ims20190815.client import Client
+from alibabacloud_tea_openapi import models as openapi
+from alibabacloud_tea_openapi.utils import Utils
+
+# provider(Aliyun).emulator_keys()
+KEY, SECRET = "emulator-aliyun-key", "emulator-aliyun-secret"
+ALICE, GHOST = "sdk.alice@corp.onaliyun.com", "sdk.ghost@corp.onaliyun.com"
+PASSWORD = "Sdk-Passw0rd!42"
+
+
+def check(condition, what):
+    if not condition:
+        sys.exit(f"FAIL: {what}")
+    print(f"ok   {what}")
+
+
+def control(endpoint, path, body):
+    request = urllib.request.Request(
+        endpoint.rstrip("/") + path, data=json.dumps(body).encode(), headers={"content-type": "application/json"}
+    )
+    with urllib.request.urlopen(request) as reply:
+        return json.load(reply)
+
+
+def client(endpoint, key=KEY, secret=SECRET, token=None):
+    url = urllib.parse.urlparse(endpoint)
+    config = openapi.Config(
+        access_key_id=key,
+        access_key_secret=secret,
+        security_token=token,
+        endpoint=url.netloc,
+        protocol=url.scheme,
+        signature_algorithm="v2",  # signature V1, HMAC-SHA1, as iambatch signs
+    )
+    return Client(config)
+
+
+def refused(what, call, status, code):
+    try:
+        call()
+    except Exception as e:  # Tea's exceptions carry the reply's Code and HTTP status
+        got = (getattr(e, "status_code", None) or e.data.get("httpCode"), e.code)
+        check(got == (status, code), f"{what}: refused with {status} {code} (got {got[0]} {got[1]})")
+        return
+    check(False, f"{what}: expected {status} {code}, the call succeeded")
+
+
+def main(endpoint):
+    # Users exist only if created: this one by a state patch, as a real account's would be already.
+    control(endpoint, "/_emulator/state", {"aliyun": {"users": {ALICE: {}}}})
+    ims = client(endpoint)
+
+    created = ims.create_login_profile(
+        models.CreateLoginProfileRequest(
+            user_principal_name=ALICE, password=PASSWORD, password_reset_required=True, mfabind_required=True
+        )
+    ).body.login_profile
+    check((created.user_principal_name, created.mfabind_required) == (ALICE, True), "CreateLoginProfile accepted")
+    got = ims.get_login_profile(models.GetLoginProfileRequest(user_principal_name=ALICE)).body.login_profile
+    check((got.status, got.password_reset_required) == ("Active", True), "GetLoginProfile read back")
+    ims.update_login_profile(models.UpdateLoginProfileRequest(user_principal_name=ALICE, status="Inactive"))
+    got = ims.get_login_profile(models.GetLoginProfileRequest(user_principal_name=ALICE)).body.login_profile
+    check(got.status == "Inactive", "UpdateLoginProfile applied")
+    users = ims.list_users(models.ListUsersRequest(max_items=10)).body.users.user
+    check([u.user_principal_name for u in users] == [ALICE], "ListUsers parsed")
+    matches = control(endpoint, "/_emulator/password", {"user": ALICE, "password": PASSWORD})["matches"]
+    check(matches is True, "the emulator holds the SDK's password (salted hash)")
+
+    refused("unknown user", lambda: ims.get_login_profile(models.GetLoginProfileRequest(user_principal_name=GHOST)),
+            404, "EntityNotExist.User")
+    refused("wrong secret", lambda: client(endpoint, secret="not-the-secret").get_login_profile(
+        models.GetLoginProfileRequest(user_principal_name=ALICE)), 400, "SignatureDoesNotMatch")
+    refused("unknown key", lambda: client(endpoint, key="nobody").get_login_profile(
+        models.GetLoginProfileRequest(user_principal_name=ALICE)), 404, "InvalidAccessKeyId.NotFound")
+    refused("a security token never issued", lambda: client(endpoint, token="never-issued").get_login_profile(
+        models.GetLoginProfileRequest(user_principal_name=ALICE)), 400, "InvalidSecurityToken.Malformed")
+
+    # A temporary key is accepted with the token issued with it.
+    control(endpoint, "/_emulator/state", {"aliyun": {"temporary_keys": {
+        "STS.sdk": {"secret": "sts-secret", "security_token": "issued-token"}}}})
+    temporary = client(endpoint, key="STS.sdk", secret="sts-secret", token="issued-token")
+    got = temporary.get_login_profile(models.GetLoginProfileRequest(user_principal_name=ALICE)).body
+    check(got.login_profile.user_principal_name == ALICE, "a temporary key with its issued token is accepted")
+    refused("temporary key without its token", lambda: client(endpoint, key="STS.sdk", secret="sts-secret").get_login_profile(
+        models.GetLoginProfileRequest(user_principal_name=ALICE)), 400, "MissingSecurityToken")
+
+    # The SDK's clock 20 minutes slow, then one nonce used twice.
+    real_timestamp, real_nonce = Utils.get_timestamp, Utils.get_nonce
+    Utils.get_timestamp = staticmethod(lambda: "2020-01-01T00:00:00Z")
+    refused("stale timestamp", lambda: ims.get_login_profile(models.GetLoginProfileRequest(user_principal_name=ALICE)),
+            400, "InvalidTimeStamp.Expired")
+    Utils.get_timestamp = real_timestamp
+    Utils.get_nonce = staticmethod(lambda: "sdk-check-fixed-nonce")
+    ims.get_login_profile(models.GetLoginProfileRequest(user_principal_name=ALICE))
+    refused("replayed nonce", lambda: ims.get_login_profile(models.GetLoginProfileRequest(user_principal_name=ALICE)),
+            400, "SignatureNonceUsed")
+    Utils.get_nonce = real_nonce
+
+    ims.delete_login_profile(models.DeleteLoginProfileRequest(user_principal_name=ALICE))
+    refused("deleted login profile", lambda: ims.get_login_profile(models.GetLoginProfileRequest(user_principal_name=ALICE)),
+            404, "EntityNotExist.User.LoginProfile")
+    print("PASS: Alibaba's Python SDK and the emulator agree")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])

@@ -1,0 +1,185 @@
+//! Temporary credentials: an access key id with its secret and the security token issued with it,
+//! valid until they expire. A request signed with a temporary key must carry exactly that token, and
+//! a token is accepted only if this emulator issued it. There is no STS yet: keys are registered by
+//! a state patch (`"temporary_keys"`, documented in each provider's module).
+
+use crate::secret::Secret;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+/// Why a key and token were refused; each provider words it in its own reply.
+#[derive(Debug, PartialEq, Eq)]
+pub enum KeyError {
+    UnknownKey,
+    /// A temporary key without its token.
+    MissingToken,
+    /// A token this emulator never issued.
+    UnknownToken,
+    /// A token issued with another key.
+    TokenOfAnotherKey,
+    Expired,
+}
+
+struct Temporary {
+    secret: Secret,
+    token: Secret,
+    expires_at: OffsetDateTime,
+}
+
+#[derive(Default)]
+pub struct TemporaryKeys(Mutex<HashMap<String, Temporary>>);
+
+/// One entry of a `"temporary_keys"` patch.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TemporaryPatch {
+    secret: String,
+    security_token: String,
+    /// RFC 3339; default: the emulator's token lifetime from now.
+    expires_at: Option<String>,
+}
+
+impl TemporaryKeys {
+    /// Registers `patch` (key id → key), each expiring at its `expires_at` or at `default_expiry`.
+    pub fn register(
+        &self,
+        patch: BTreeMap<String, TemporaryPatch>,
+        default_expiry: OffsetDateTime,
+    ) -> Result<(), String> {
+        let mut parsed = Vec::new();
+        for (id, key) in patch {
+            let expires_at = match &key.expires_at {
+                None => default_expiry,
+                Some(t) => OffsetDateTime::parse(t, &Rfc3339)
+                    .map_err(|e| format!("temporary key {id}: expires_at '{t}': {e}; use RFC 3339, e.g. 2030-01-01T00:00:00Z"))?,
+            };
+            if key.secret.is_empty() || key.security_token.is_empty() {
+                return Err(format!(
+                    "temporary key {id}: give a secret and a security_token"
+                ));
+            }
+            parsed.push((
+                id,
+                Temporary {
+                    secret: Secret::new(key.secret),
+                    token: Secret::new(key.security_token),
+                    expires_at,
+                },
+            ));
+        }
+        self.0.lock().expect("temporary keys").extend(parsed);
+        Ok(())
+    }
+
+    /// The secret to check a request's signature with: a permanent key's when the request carries
+    /// no token, a temporary key's when it carries the token issued with it and that is still live.
+    pub fn secret(
+        &self,
+        permanent: &HashMap<String, Secret>,
+        id: &str,
+        token: Option<&str>,
+        now: OffsetDateTime,
+    ) -> Result<Secret, KeyError> {
+        let keys = self.0.lock().expect("temporary keys");
+        let issued_to_another = |token: &str| {
+            keys.iter()
+                .any(|(other, key)| other != id && key.token.expose() == token)
+        };
+        let temporary = keys.get(id);
+        let secret = match (temporary, permanent.get(id)) {
+            (None, None) => return Err(KeyError::UnknownKey),
+            (Some(key), _) => &key.secret,
+            (None, Some(secret)) => secret,
+        };
+        match (temporary, token) {
+            (None, None) => Ok(secret.clone()),
+            (Some(_), None) => Err(KeyError::MissingToken),
+            (Some(key), Some(token)) if key.token.expose() == token => {
+                if now < key.expires_at {
+                    Ok(secret.clone())
+                } else {
+                    Err(KeyError::Expired)
+                }
+            }
+            (_, Some(token)) if issued_to_another(token) => Err(KeyError::TokenOfAnotherKey),
+            (_, Some(_)) => Err(KeyError::UnknownToken),
+        }
+    }
+
+    /// For the state: the temporary key ids and when each expires, never a secret or token.
+    pub fn state(&self) -> Value {
+        let keys = self.0.lock().expect("temporary keys");
+        let mut ids: Vec<(&String, &Temporary)> = keys.iter().collect();
+        ids.sort_by_key(|(id, _)| *id);
+        Value::Object(
+            ids.into_iter()
+                .map(|(id, key)| {
+                    let expires = key.expires_at.format(&Rfc3339).unwrap_or_default();
+                    (id.clone(), json!({ "expires_at": expires }))
+                })
+                .collect(),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::Duration;
+    use time::macros::datetime;
+
+    fn keys(now: OffsetDateTime) -> (TemporaryKeys, HashMap<String, Secret>) {
+        let temporary = TemporaryKeys::default();
+        let patch = serde_json::from_value(json!({
+            "STS.one": {"secret": "s1", "security_token": "token-1"},
+            "STS.two": {"secret": "s2", "security_token": "token-2", "expires_at": "2024-01-01T00:00:00Z"},
+        }))
+        .unwrap();
+        temporary.register(patch, now + Duration::hours(1)).unwrap();
+        let permanent = HashMap::from([("LTAI.perm".to_string(), Secret::new("p"))]);
+        (temporary, permanent)
+    }
+
+    #[test]
+    fn a_temporary_key_needs_the_token_issued_with_it() {
+        let now = datetime!(2023-06-01 00:00 UTC);
+        let (t, permanent) = keys(now);
+        let secret = |id, token| {
+            t.secret(&permanent, id, token, now)
+                .map(|s| s.expose().to_string())
+        };
+        assert_eq!(secret("STS.one", Some("token-1")), Ok("s1".into()));
+        assert_eq!(secret("STS.one", None), Err(KeyError::MissingToken));
+        assert_eq!(
+            secret("STS.one", Some("forged")),
+            Err(KeyError::UnknownToken)
+        );
+        assert_eq!(
+            secret("STS.one", Some("token-2")),
+            Err(KeyError::TokenOfAnotherKey)
+        );
+        assert_eq!(secret("LTAI.perm", None), Ok("p".into()));
+        assert_eq!(
+            secret("LTAI.perm", Some("forged")),
+            Err(KeyError::UnknownToken)
+        );
+        assert_eq!(
+            secret("LTAI.perm", Some("token-1")),
+            Err(KeyError::TokenOfAnotherKey)
+        );
+        assert_eq!(secret("nobody", None), Err(KeyError::UnknownKey));
+        assert_eq!(secret("nobody", Some("forged")), Err(KeyError::UnknownKey));
+        let later = datetime!(2024-01-01 00:00 UTC);
+        assert_eq!(
+            t.secret(&permanent, "STS.two", Some("token-2"), later)
+                .map(|_| ()),
+            Err(KeyError::Expired)
+        );
+        assert_eq!(t.state()["STS.one"]["expires_at"], "2023-06-01T01:00:00Z");
+        assert!(!t.state().to_string().contains("token-1"));
+    }
+}
