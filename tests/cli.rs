@@ -79,15 +79,40 @@ fn bom_crlf_semicolons_and_extra_columns_carry_through() {
         .collect();
     assert_eq!(rows.len(), 2);
     assert!(header.contains(&"input_Status".to_string()), "{header:?}");
+    // The spreadsheet's CRLF inside the quoted cell is carried through byte for byte.
     assert_eq!(
         cell(&header, &rows[0], "note"),
-        "multi\nline; with \"quotes\""
+        "multi\r\nline; with \"quotes\""
+    );
+    assert!(
+        text.contains(";\"multi\r\nline; with \"\"quotes\"\"\"\n"),
+        "{text:?}"
     );
     assert_eq!(cell(&header, &rows[1], "line"), "5");
     assert_eq!(cell(&header, &rows[1], "note"), "'=HYPERLINK(\"x\")");
     assert_eq!(
         h.state()["aliyun"]["users"]["b@corp.onaliyun.com"]["login_profile"]["status"],
         "Inactive"
+    );
+    // --resume recognises both rows by their cells as the results file holds them: nothing sent.
+    let sent = h.emulator().requests().len();
+    h.cmd()
+        .args([
+            "run",
+            input.to_str().unwrap(),
+            "--no-progress",
+            "--delimiter",
+            ";",
+            "--resume",
+        ])
+        .assert()
+        .code(0);
+    assert_eq!(h.emulator().requests().len(), sent);
+    let text = std::fs::read_to_string(h.path("semi.results.csv")).unwrap();
+    assert_eq!(
+        text.matches(",skipped,").count() + text.matches(";skipped;").count(),
+        2,
+        "{text}"
     );
 }
 

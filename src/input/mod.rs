@@ -301,6 +301,8 @@ fn read_start(path: &Path) -> Result<Vec<u8>, InputError> {
 struct Records {
     path: PathBuf,
     reader: csv::Reader<Limited<LineEnds<File>>>,
+    /// Lone `\r`s inside quoted cells so far: line breaks the parser's line count misses.
+    uncounted: u64,
 }
 
 /// The longest row read: a larger one (a runaway quote, a file that is not CSV, a 1 GB line) stops
@@ -344,13 +346,14 @@ impl Records {
             .delimiter(delimiter)
             .buffer_capacity(READ_AHEAD as usize)
             .from_reader(Limited {
-                inner: LineEnds::new(file),
+                inner: LineEnds::new(file, delimiter),
                 delivered: 0,
                 record_end: 0,
             });
         Ok(Records {
             path: path.to_path_buf(),
             reader,
+            uncounted: 0,
         })
     }
 
@@ -370,18 +373,40 @@ impl Records {
             }
             let end = self.reader.position().byte();
             self.reader.get_mut().record_end = end;
+            // `LineEnds` makes every record end by consuming one `\n`: count back from there over
+            // the line breaks inside quoted cells, which it leaves as written. The parser counts
+            // their `\n`s; a lone `\r` is a line break it does not count.
+            let (newlines, lone_crs) = line_breaks(record);
+            let line = self.reader.position().line() + self.uncounted;
+            self.uncounted += lone_crs;
             let blank = record
                 .iter()
                 .all(|cell| cell.iter().all(u8::is_ascii_whitespace));
             if !blank {
-                // `LineEnds` makes every record end by consuming one `\n`: count back from there
-                // over the newlines inside quoted cells.
-                let inner = record.as_slice().iter().filter(|&&b| b == b'\n').count() as u64;
-                let line = self.reader.position().line().saturating_sub(inner + 1);
+                let line = line.saturating_sub(newlines + 1);
                 return Ok(Some(line.max(1)));
             }
         }
     }
+}
+
+/// The `\n`s and the lone `\r`s (not followed by `\n`) in a record's cells.
+fn line_breaks(record: &ByteRecord) -> (u64, u64) {
+    let all = record.as_slice();
+    let newlines = all.iter().filter(|&&b| b == b'\n').count() as u64;
+    if !all.contains(&b'\r') {
+        return (newlines, 0);
+    }
+    let lone_crs = record
+        .iter()
+        .map(|cell| {
+            cell.iter()
+                .enumerate()
+                .filter(|&(i, &b)| b == b'\r' && cell.get(i + 1) != Some(&b'\n'))
+                .count() as u64
+        })
+        .sum();
+    (newlines, lone_crs)
 }
 
 #[cfg(test)]

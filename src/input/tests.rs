@@ -130,7 +130,8 @@ fn reads_crlf_quoted_cells_and_counts_lines_across_multiline_cells() {
     let lines: Vec<(u64, u64)> = rows.iter().map(|(i, l, _)| (*i, *l)).collect();
     assert_eq!(lines, [(0, 2), (1, 3), (2, 8)]);
     assert_eq!(rows[0].2[3], "one, two");
-    assert_eq!(rows[1].2[3], "say \"hi\"\nand\nbye");
+    // Line breaks inside a quoted cell are carried through as written.
+    assert_eq!(rows[1].2[3], "say \"hi\"\r\nand\r\nbye");
     assert_eq!(rows[2].2[3], "plain");
     // Jobs carry the same lines.
     let lines: Vec<u64> = jobs(content, options()).iter().map(|j| j.line).collect();
@@ -145,6 +146,22 @@ fn counts_lines_of_cr_only_files_and_blank_lines_before_the_header() {
     );
     assert_eq!(input.header_line(), 3);
     assert_eq!(read_all(&input)[0].1, 4);
+}
+
+#[test]
+fn keeps_every_kind_of_line_break_inside_quoted_cells_and_counts_it_as_a_line() {
+    let content = "\u{feff}\"provider\",action,user,note\r\n\
+                   aliyun,get-login-profile,a@x.com,\"cr\rlf\ncrlf\r\nend\"\r\n\
+                   aliyun,get-login-profile,b@x.com,\"\r\"\r\n\
+                   aliyun,get-login-profile,c@x.com,x\"y\r\
+                   aliyun,get-login-profile,d@x.com,\"a\"\"\r\n\"\"\"\n";
+    let (_guard, input) = open(content, options());
+    assert_eq!(&input.headers()[0], "provider");
+    let rows = read_all(&input);
+    let lines: Vec<u64> = rows.iter().map(|(_, l, _)| *l).collect();
+    assert_eq!(lines, [2, 6, 8, 9]);
+    let notes: Vec<&str> = rows.iter().map(|(_, _, cells)| cells[3].as_str()).collect();
+    assert_eq!(notes, ["cr\rlf\ncrlf\r\nend", "\r", "x\"y", "a\"\r\n\""]);
 }
 
 #[test]
