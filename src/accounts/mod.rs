@@ -22,8 +22,13 @@ pub const DEFAULT_CONCURRENCY: usize = 8;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AccountError {
-    #[error("config file {path}: {message}")]
-    Config { path: String, message: String },
+    /// `at` is `, line N, KEY` or empty: never the line's text or a value.
+    #[error("config file {path}{at}: {message}")]
+    Config {
+        path: String,
+        at: String,
+        message: String,
+    },
     #[error("account '{account}': {message}")]
     Account { account: String, message: String },
     #[error("{0}")]
