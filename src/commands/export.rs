@@ -6,6 +6,7 @@
 
 use crate::accounts::{self, AccountKey, Config, EmulatorTarget};
 use crate::cli::{ExportArgs, GlobalArgs};
+use crate::commands::scan::count;
 use crate::commands::{UsageError, exit, load_config, session};
 use crate::engine::listing::{self, Event, ListError, UserState};
 use crate::jobs::{Action, ActionKind, Field, Job, LoginState, ProviderKind};
@@ -314,7 +315,11 @@ struct Counts {
 
 impl Counts {
     fn summary(&self, output: &Path) -> String {
-        let mut out = format!("exported {} users to {}", self.written, output.display());
+        let mut out = format!(
+            "exported {} to {}",
+            count(self.written, "user", "users"),
+            output.display()
+        );
         let mut left = Vec::new();
         if self.no_console > 0 {
             left.push(format!(
@@ -330,8 +335,8 @@ impl Counts {
         }
         if self.failed_count > 0 {
             out.push_str(&format!(
-                "\nthe file lacks {} users whose login state could not be read: {}{}; export again to include them",
-                self.failed_count,
+                "\nthe file lacks {} whose login state could not be read: {}{}; export again to include them",
+                count(self.failed_count, "user", "users"),
                 self.failed.join("; "),
                 if self.failed_count > self.failed.len() as u64 {
                     "; …"

@@ -669,6 +669,73 @@ fn refuses_files_without_what_every_row_needs() {
     open("provider,action,user_name\n", options());
 }
 
+#[test]
+fn recognises_the_delimiter_from_the_header_when_not_given() {
+    for (delimiter, name) in [(b',', None), (b';', Some("';'")), (b'\t', Some("tab"))] {
+        let d = char::from(delimiter);
+        let content = format!(
+            "\u{feff}provider{d}action{d}user{d}note\r\naliyun{d}get-login-profile{d}a@x.com{d}\"x,y;z\"\r\n"
+        );
+        let (_guard, input) = open(&content, options());
+        assert_eq!(input.delimiter(), delimiter);
+        assert_eq!(
+            input.delimiter_note(),
+            name.map(|n| format!("columns separated by {n} (recognised from the header)"))
+        );
+        assert_eq!(read_all(&input)[0].2[3], "x,y;z");
+    }
+    // A given delimiter is used as given, and is not "recognised".
+    let given = InputOptions {
+        delimiter: b';',
+        delimiter_given: true,
+        ..options()
+    };
+    let (_guard, input) = open("provider;action;user\n", given.clone());
+    assert_eq!(input.delimiter_note(), None);
+    let e = open_err(b"provider,action,user\n", given);
+    assert!(
+        e.contains("no user column") && !e.contains("read as"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_header_no_delimiter_makes_sense_of_is_shown_as_read() {
+    let e = open_err(
+        b"provider|action|user\naliyun|get-login-profile|a\n",
+        options(),
+    );
+    assert!(
+        e.ends_with(
+            "line 1: no user column: add a user column (huawei rows may use user_name instead). The header row was read as 1 column: 'provider|action|user'. If the file separates its columns with another character, pass it with --delimiter (e.g. --delimiter ';' or --delimiter tab)"
+        ),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_header_close_to_a_known_column_is_refused_with_a_suggestion() {
+    let e = open_err(
+        b"provider,action,user,mfa_bind_required,login_stauts,department\n",
+        options(),
+    );
+    assert!(
+        e.contains("line 1: login_stauts: did you mean login_status? A column iambatch does not know is carried through"),
+        "{e}"
+    );
+    assert!(e.contains("(e.g. keep_login_stauts)"), "{e}");
+    // The rename the message proposes is taken as a column of the user's own.
+    open(
+        "provider,action,user,mfa_bind_required,keep_login_stauts,department\n",
+        options(),
+    );
+    let e = open_err(b"provider;acton;usr;team\n", options());
+    assert!(
+        e.contains("line 1: acton: did you mean action?; usr: did you mean user?"),
+        "{e}"
+    );
+}
+
 /// CSV text of cells drawn from a small, hostile alphabet under a header of known and unknown names.
 fn arbitrary_csv() -> impl Strategy<Value = String> {
     let header = proptest::sample::subsequence(
