@@ -74,26 +74,26 @@ fn precedence_account_then_config_then_provider_then_default() {
 #[test]
 fn defaults_and_environment_endpoint() {
     let env = env_of(&[("IAMBATCH_ALIYUN_ENDPOINT", "http://localhost:1234")]);
-    let plans = resolve(
+    let plan = resolve_account(
         &Config::default(),
         &Overrides::default(),
-        &[aliyun("")],
+        &aliyun(""),
         &env,
         None,
     )
     .unwrap();
-    assert_eq!(plans[0].rate, Some(20.0));
-    assert_eq!(plans[0].concurrency, DEFAULT_CONCURRENCY);
-    assert_eq!(plans[0].endpoint.as_str(), "http://localhost:1234/");
-    let plans = resolve(
+    assert_eq!(plan.rate, Some(20.0));
+    assert_eq!(plan.concurrency, DEFAULT_CONCURRENCY);
+    assert_eq!(plan.endpoint.as_str(), "http://localhost:1234/");
+    let plan = resolve_account(
         &Config::default(),
         &Overrides::default(),
-        &[aliyun("")],
+        &aliyun(""),
         &env_of(&[]),
         None,
     )
     .unwrap();
-    assert_eq!(plans[0].endpoint.as_str(), "https://ims.aliyuncs.com/");
+    assert_eq!(plan.endpoint.as_str(), "https://ims.aliyuncs.com/");
 }
 
 #[test]
@@ -322,19 +322,36 @@ fn the_default_account_falls_back_to_the_cli_file_only_without_environment_keys(
     assert!(!plans[0].credential_source.contains("cli-secret"));
 
     let env = env_of(&[("HOME", &h), ("ALIBABA_CLOUD_ACCESS_KEY_ID", "env-id")]);
-    let plans = resolve(
+    let plan = resolve_account(
+        &Config::default(),
+        &Overrides::default(),
+        &aliyun(""),
+        &env,
+        None,
+    )
+    .unwrap();
+    assert_eq!(
+        plan.credential_source,
+        "environment (ALIBABA_CLOUD_ACCESS_KEY_ID)"
+    );
+    assert!(plan.keys.get("access_key_secret").is_none());
+    // A run cannot use it: the error names the missing key and where it was looked for.
+    let e = resolve(
         &Config::default(),
         &Overrides::default(),
         &[aliyun("")],
         &env,
         None,
     )
-    .unwrap();
-    assert_eq!(
-        plans[0].credential_source,
-        "environment (ALIBABA_CLOUD_ACCESS_KEY_ID)"
+    .err()
+    .unwrap()
+    .to_string();
+    assert!(
+        e.starts_with(
+            "aliyun: missing credential 'access_key_secret': set ALIBABA_CLOUD_ACCESS_KEY_SECRET"
+        ) && e.contains("; nothing was sent\nTo rehearse without any credentials, add --emulator"),
+        "{e}"
     );
-    assert!(plans[0].keys.get("access_key_secret").is_none());
 }
 
 #[test]

@@ -102,10 +102,9 @@ fn line(
         problem: None,
         unconfigured: false,
     };
-    match accounts::resolve(config, overrides, std::slice::from_ref(key), env, None) {
+    match accounts::resolve_account(config, overrides, key, env, None) {
         Err(e) => line.problem = Some(e.to_string()),
-        Ok(mut plans) => {
-            let plan = plans.remove(0);
+        Ok(plan) => {
             // Connecting is pure: it checks the credentials are complete without sending anything.
             if let Err(e) = plan.provider.connect(&AccountSpec {
                 name: &plan.display,
