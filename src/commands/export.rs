@@ -70,7 +70,7 @@ pub async fn export(
         true => ProgressMode::Off,
         false => ProgressMode::Auto,
     };
-    let progress = Progress::new(0, mode);
+    let progress = Progress::counting(0, mode, ["user", "users"]);
     let ticker_done = CancellationToken::new();
     let ticker = progress.spawn_ticker(ticker_done.clone());
     let cancel = CancellationToken::new();

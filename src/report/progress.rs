@@ -44,10 +44,17 @@ pub struct Progress {
     lines: bool,
     /// When the last line was made, and the rows done then.
     last_line: Mutex<Option<(Instant, u64)>>,
+    /// What the summary counts, singular and plural: rows, or an export's users.
+    unit: [&'static str; 2],
 }
 
 impl Progress {
     pub fn new(total: u64, mode: ProgressMode) -> Arc<Progress> {
+        Progress::counting(total, mode, ["row", "rows"])
+    }
+
+    /// A progress whose summary counts `unit` (singular, plural) instead of rows.
+    pub fn counting(total: u64, mode: ProgressMode, unit: [&'static str; 2]) -> Arc<Progress> {
         let terminal = std::io::stderr().is_terminal();
         let bar = (mode == ProgressMode::Auto && terminal).then(|| {
             let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
@@ -66,6 +73,7 @@ impl Progress {
             bar,
             lines: mode == ProgressMode::Auto && !terminal,
             last_line: Mutex::new(None),
+            unit,
         })
     }
 
@@ -194,9 +202,11 @@ impl Progress {
             out.push('\n');
             requests += a.attempts;
         }
+        let [one, many] = self.unit;
         format!(
-            "{} rows in {}, {:.1} requests/s\n{out}",
+            "{} {} in {}, {:.1} requests/s\n{out}",
             c.done,
+            if c.done == 1 { one } else { many },
             format_duration(elapsed),
             requests as f64 / elapsed.as_secs_f64().max(1e-9)
         )
@@ -246,7 +256,20 @@ mod tests {
             bar: None,
             lines: true,
             last_line: Mutex::new(None),
+            unit: ["row", "rows"],
         })
+    }
+
+    #[test]
+    fn the_summary_counts_its_unit_in_singular_and_plural() {
+        let users = Progress::counting(0, ProgressMode::Off, ["user", "users"]);
+        users.record(&row(Status::Succeeded));
+        assert!(users.summary(&BTreeMap::new()).starts_with("1 user in "));
+        users.record(&row(Status::Succeeded));
+        assert!(users.summary(&BTreeMap::new()).starts_with("2 users in "));
+        let rows = Progress::new(0, ProgressMode::Off);
+        rows.record(&row(Status::Succeeded));
+        assert!(rows.summary(&BTreeMap::new()).starts_with("1 row in "));
     }
 
     #[test]
