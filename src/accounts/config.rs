@@ -84,7 +84,10 @@ impl Config {
             return Err(err(
                 Some(top.span()),
                 Some(top.get_ref()),
-                "unknown section: only [accounts.NAME] sections are read".into(),
+                match closest(top.get_ref(), ["accounts"].into_iter()) {
+                    Some(near) => format!("unknown section; did you mean {near}?"),
+                    None => "unknown section or key: only [accounts.NAME] sections are read".into(),
+                },
             ));
         }
         let dir = path.parent().unwrap_or(Path::new("."));

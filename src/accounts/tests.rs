@@ -182,7 +182,15 @@ fn wrong_kinds_of_values_name_their_key_and_line_not_the_value() {
     let e = parse_err("[accounts.x]\nregion = \"r\"\n");
     assert!(e.contains("line 1, accounts.x: has no `provider`"), "{e}");
     let e = parse_err("[acounts.x]\nprovider = \"aliyun\"\n");
-    assert!(e.contains("line 1, acounts: unknown section"), "{e}");
+    assert!(
+        e.contains("line 1, acounts: unknown section; did you mean accounts?"),
+        "{e}"
+    );
+    let e = parse_err("title = \"x\"\n[accounts.x]\nprovider = \"aliyun\"\n");
+    assert!(
+        e.contains("line 1, title: unknown section or key: only [accounts.NAME] sections are read"),
+        "{e}"
+    );
     let e = parse_err("accounts = 5\n");
     assert!(e.contains("line 1") && !e.contains('5'), "{e}");
     let e = parse_err("[accounts]\nx = \"5-7d2e\"\n");
