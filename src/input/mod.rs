@@ -464,7 +464,7 @@ impl Records {
                 .read_byte_record(record)
                 .map_err(|source| InputError::Read {
                     path: self.path.clone(),
-                    line: self.reader.position().line(),
+                    line: self.reader.position().line() + self.uncounted,
                     source,
                 })?;
             if !more {
