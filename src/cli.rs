@@ -156,9 +156,10 @@ pub struct InputArgs {
     /// Action for rows without an action column.
     #[arg(long, value_parser = parse_action)]
     pub action: Option<Action>,
-    /// Field delimiter: `,` (default), `;`, `tab` or any single character.
-    #[arg(long, default_value = ",", value_parser = parse_delimiter)]
-    pub delimiter: u8,
+    /// Field delimiter: `,`, `;`, `tab` or any single character. Default: `,`, `;` or tab,
+    /// whichever makes known columns of the header row.
+    #[arg(long, value_parser = parse_delimiter)]
+    pub delimiter: Option<u8>,
     /// Where the passwords the tool generates (generate_password on aliyun rows) go: created with
     /// mode 0600, never overwritten. Not needed by plan and verify.
     #[arg(long, value_name = "FILE")]
@@ -281,9 +282,10 @@ pub struct AccountsArgs {
     /// Action for rows without an action column.
     #[arg(long, value_parser = parse_action, requires = "input")]
     pub action: Option<Action>,
-    /// Field delimiter of INPUT: `,` (default), `;`, `tab` or any single character.
-    #[arg(long, default_value = ",", value_parser = parse_delimiter)]
-    pub delimiter: u8,
+    /// Field delimiter of INPUT: `,`, `;`, `tab` or any single character. Default: `,`, `;` or
+    /// tab, whichever makes known columns of the header row.
+    #[arg(long, value_parser = parse_delimiter, requires = "input")]
+    pub delimiter: Option<u8>,
     #[command(flatten)]
     pub accounts: AccountArgs,
 }
@@ -460,7 +462,7 @@ mod tests {
         let overrides = run.connection.accounts.overrides();
         assert_eq!(overrides.concurrency_all, Some(4));
         assert_eq!(overrides.concurrency, vec![("kl".to_string(), 2)]);
-        assert_eq!(run.input.delimiter, b';');
+        assert_eq!(run.input.delimiter, Some(b';'));
         assert!(Cli::try_parse_from(["iambatch", "run", "x", "--rate", "aliyun"]).is_err());
         assert!(Cli::try_parse_from(["iambatch", "run", "x", "--rate", "aliyun=-1"]).is_err());
         assert!(Cli::try_parse_from(["iambatch", "run", "x", "--concurrency", "0"]).is_err());

@@ -7,6 +7,7 @@
 use crate::accounts::{self, AccountKey, Config, EmulatorTarget};
 use crate::cli::{ExportArgs, GlobalArgs};
 use crate::commands::scaffold::{self, Interrupt, Scaffold};
+use crate::commands::scan::count;
 use crate::commands::{UsageError, exit, load_config, session};
 use crate::engine::listing::{self, Event, ListError, UserState};
 use crate::jobs::{Action, ActionKind, Field, Job, LoginState, ProviderKind};
@@ -76,7 +77,7 @@ pub async fn export(
         }),
         again: None,
     };
-    let scaffold = Scaffold::start(0, mode, [(client.clone(), 0)], interrupt);
+    let scaffold = Scaffold::start(0, ["user", "users"], mode, [(client.clone(), 0)], interrupt);
 
     let (events, received) = mpsc::channel(concurrency * 4 + 16);
     let writing = writer::spawn(
@@ -316,7 +317,11 @@ struct Counts {
 
 impl Counts {
     fn summary(&self, output: &Path) -> String {
-        let mut out = format!("exported {} users to {}", self.written, output.display());
+        let mut out = format!(
+            "exported {} to {}",
+            count(self.written, "user", "users"),
+            output.display()
+        );
         let mut left = Vec::new();
         if self.no_console > 0 {
             left.push(format!(
@@ -332,8 +337,8 @@ impl Counts {
         }
         if self.failed_count > 0 {
             out.push_str(&format!(
-                "\nthe file lacks {} users whose login state could not be read: {}{}; export again to include them",
-                self.failed_count,
+                "\nthe file lacks {} whose login state could not be read: {}{}; export again to include them",
+                count(self.failed_count, "user", "users"),
                 self.failed.join("; "),
                 if self.failed_count > self.failed.len() as u64 {
                     "; …"

@@ -130,7 +130,8 @@ fn reads_crlf_quoted_cells_and_counts_lines_across_multiline_cells() {
     let lines: Vec<(u64, u64)> = rows.iter().map(|(i, l, _)| (*i, *l)).collect();
     assert_eq!(lines, [(0, 2), (1, 3), (2, 8)]);
     assert_eq!(rows[0].2[3], "one, two");
-    assert_eq!(rows[1].2[3], "say \"hi\"\nand\nbye");
+    // Line breaks inside a quoted cell are carried through as written.
+    assert_eq!(rows[1].2[3], "say \"hi\"\r\nand\r\nbye");
     assert_eq!(rows[2].2[3], "plain");
     // Jobs carry the same lines.
     let lines: Vec<u64> = jobs(content, options()).iter().map(|j| j.line).collect();
@@ -145,6 +146,22 @@ fn counts_lines_of_cr_only_files_and_blank_lines_before_the_header() {
     );
     assert_eq!(input.header_line(), 3);
     assert_eq!(read_all(&input)[0].1, 4);
+}
+
+#[test]
+fn keeps_every_kind_of_line_break_inside_quoted_cells_and_counts_it_as_a_line() {
+    let content = "\u{feff}\"provider\",action,user,note\r\n\
+                   aliyun,get-login-profile,a@x.com,\"cr\rlf\ncrlf\r\nend\"\r\n\
+                   aliyun,get-login-profile,b@x.com,\"\r\"\r\n\
+                   aliyun,get-login-profile,c@x.com,x\"y\r\
+                   aliyun,get-login-profile,d@x.com,\"a\"\"\r\n\"\"\"\n";
+    let (_guard, input) = open(content, options());
+    assert_eq!(&input.headers()[0], "provider");
+    let rows = read_all(&input);
+    let lines: Vec<u64> = rows.iter().map(|(_, l, _)| *l).collect();
+    assert_eq!(lines, [2, 6, 8, 9]);
+    let notes: Vec<&str> = rows.iter().map(|(_, _, cells)| cells[3].as_str()).collect();
+    assert_eq!(notes, ["cr\rlf\ncrlf\r\nend", "\r", "x\"y", "a\"\r\n\""]);
 }
 
 #[test]
@@ -650,6 +667,73 @@ fn refuses_files_without_what_every_row_needs() {
     );
     // A huawei-only file may name users by user_name alone.
     open("provider,action,user_name\n", options());
+}
+
+#[test]
+fn recognises_the_delimiter_from_the_header_when_not_given() {
+    for (delimiter, name) in [(b',', None), (b';', Some("';'")), (b'\t', Some("tab"))] {
+        let d = char::from(delimiter);
+        let content = format!(
+            "\u{feff}provider{d}action{d}user{d}note\r\naliyun{d}get-login-profile{d}a@x.com{d}\"x,y;z\"\r\n"
+        );
+        let (_guard, input) = open(&content, options());
+        assert_eq!(input.delimiter(), delimiter);
+        assert_eq!(
+            input.delimiter_note(),
+            name.map(|n| format!("columns separated by {n} (recognised from the header)"))
+        );
+        assert_eq!(read_all(&input)[0].2[3], "x,y;z");
+    }
+    // A given delimiter is used as given, and is not "recognised".
+    let given = InputOptions {
+        delimiter: b';',
+        delimiter_given: true,
+        ..options()
+    };
+    let (_guard, input) = open("provider;action;user\n", given.clone());
+    assert_eq!(input.delimiter_note(), None);
+    let e = open_err(b"provider,action,user\n", given);
+    assert!(
+        e.contains("no user column") && !e.contains("read as"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_header_no_delimiter_makes_sense_of_is_shown_as_read() {
+    let e = open_err(
+        b"provider|action|user\naliyun|get-login-profile|a\n",
+        options(),
+    );
+    assert!(
+        e.ends_with(
+            "line 1: no user column: add a user column (huawei rows may use user_name instead). The header row was read as 1 column: 'provider|action|user'. If the file separates its columns with another character, pass it with --delimiter (e.g. --delimiter ';' or --delimiter tab)"
+        ),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_header_close_to_a_known_column_is_refused_with_a_suggestion() {
+    let e = open_err(
+        b"provider,action,user,mfa_bind_required,login_stauts,department\n",
+        options(),
+    );
+    assert!(
+        e.contains("line 1: login_stauts: did you mean login_status? A column iambatch does not know is carried through"),
+        "{e}"
+    );
+    assert!(e.contains("(e.g. keep_login_stauts)"), "{e}");
+    // The rename the message proposes is taken as a column of the user's own.
+    open(
+        "provider,action,user,mfa_bind_required,keep_login_stauts,department\n",
+        options(),
+    );
+    let e = open_err(b"provider;acton;usr;team\n", options());
+    assert!(
+        e.contains("line 1: acton: did you mean action?; usr: did you mean user?"),
+        "{e}"
+    );
 }
 
 /// CSV text of cells drawn from a small, hostile alphabet under a header of known and unknown names.
