@@ -116,11 +116,11 @@ impl AccountClient {
                     return report;
                 }
             };
-            let sent = self.pacer.acquire().await;
+            let slot = self.pacer.acquire().await;
             report.attempts += 1;
             let request = self.api.build(op, &Stamp::now(), token.as_ref());
             let outcome = self.send(request).await;
-            self.pacer.replied(sent);
+            slot.replied();
             let failure = match outcome {
                 Ok(reply) => {
                     let Classified {
@@ -272,13 +272,13 @@ impl AccountClient {
         let mut attempts = 0;
         loop {
             attempts += 1;
-            let sent = self.pacer.acquire().await;
+            let slot = self.pacer.acquire().await;
             let request = self
                 .api
                 .token_request(&Stamp::now())
                 .expect("token account");
             let outcome = self.send(request).await;
-            self.pacer.replied(sent);
+            slot.replied();
             let failure = match outcome {
                 Ok(reply) => match self.api.read_token(&reply) {
                     Ok(token) => return Ok(token),
