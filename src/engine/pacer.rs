@@ -1,4 +1,4 @@
-//! Per-account request pacing (SPEC §5): no one-second window above the rate, measured where it
+//! Per-account request pacing: no one-second window above the rate, measured where it
 //! counts, at the server; and when the server throttles, find its real limit and stay just under it.
 //!
 //! Two mechanisms hold the rate:
@@ -23,9 +23,10 @@
 //! Throttling (see [`Cubic`]) follows CUBIC, as TCP congestion control and the AWS SDKs' adaptive
 //! retry mode do, rather than halving: a halving leaves the average at three quarters of the
 //! limit, and its sawtooth wastes the rest. On a throttling reply:
-//! - the limit is estimated as the rate really sent when it came: the rate of the departures of
-//!   the last second, or the rate in force if that is lower (what the server counted, not what
-//!   the workers could not use);
+//! - the limit is estimated as the rate the server accepted over the last second: replies that
+//!   were not throttling (the AWS SDKs take the rate sent, which counts the refused requests too:
+//!   a one-second window that is full refuses every request until it moves on, and each refusal
+//!   would then lower the estimate again);
 //! - the rate drops to [`BETA`] (70%) of that estimate and climbs back along a cubic curve that is
 //!   steep at first, flat near the estimate (most of the time is spent just under it), and steep
 //!   again past it, so a limit that was lifted is left behind in a few cycles. The curve is back
@@ -66,7 +67,7 @@ const CYCLE_REQUESTS: f64 = 60.0;
 /// Bounds of that time in seconds: at least a server's one-second window, at most half a minute
 /// (below 2/s a cycle of 60 requests would keep a lifted limit unnoticed for minutes).
 const CYCLE: RangeInclusive<f64> = 1.0..=30.0;
-/// The time over which the rate really sent is measured.
+/// The time over which the rate the server accepted is measured.
 const MEASURED_OVER: Duration = Duration::from_secs(1);
 
 /// The cubic recovery after the last throttle.
@@ -74,7 +75,7 @@ const MEASURED_OVER: Duration = Duration::from_secs(1);
 struct Cubic {
     /// When the throttle came.
     at: Instant,
-    /// The estimated limit: the rate at which the server throttled.
+    /// The estimated limit: the rate the server accepted when it throttled.
     limit: f64,
     /// Seconds until the curve is back at `limit`.
     k: f64,
