@@ -58,6 +58,8 @@ const SAFETY: f64 = 0.99;
 /// What the gate adds to its window at least: half the 10 ms the grid leaves, so a wake-up late by
 /// a timer tick (1 ms) holds nothing back, and a request held back is soon back on the grid.
 const GUARD: Duration = Duration::from_millis(5);
+/// The closest two requests may leave, as a share of the grid's interval.
+const MIN_GAP: f64 = 0.5;
 /// The lowest rate throttling can push an account down to.
 const FLOOR: f64 = 0.2;
 /// CUBIC's multiplicative decrease: the rate right after a throttle, as a share of the estimate.
@@ -253,6 +255,14 @@ impl Pacer {
             return Gate::Stale;
         }
         if let Some(target) = self.target {
+            // A backlog (tasks woken late) drains at twice the rate at most, not all at once: a
+            // token bucket with a small burst refuses bunched requests.
+            if let Some(last) = s.sent.back() {
+                let opens = last.at + self.interval(&s, now).mul_f64(MIN_GAP);
+                if now < opens {
+                    return Gate::WaitUntil(opens);
+                }
+            }
             let n = target.floor().max(1.0) as usize;
             if s.sent.len() >= n {
                 let fastest = s.sent.iter().filter_map(|d| d.round_trip).min();
@@ -356,10 +366,17 @@ impl Pacer {
             // comes after 20 requests in 0.5 s, and while the window is full every request is
             // refused but the rate accepted stays 20. Without an acceptance to go by, the last
             // estimate stands, or the rate in force.
-            let limit = Self::accepted(&s, now)
-                .or(s.cubic.map(|c| c.limit))
-                .unwrap_or_else(|| self.rate_at(&s, now).expect("paced"))
-                .min(target);
+            let accepted = Self::accepted(&s, now);
+            let limit = match (accepted, s.cubic.map(|c| c.limit)) {
+                // Throttled under the last estimate, while still climbing back to it: the limit
+                // fell, or requests arrived bunched (a stalled machine). The rate accepted then
+                // is our own reduced rate; CUBIC's fast convergence lowers the estimate by
+                // `(1 - BETA) / 2` at most per throttle, so noise does not ratchet it down.
+                (Some(accepted), Some(last)) => accepted.max(last * (1.0 + BETA) / 2.0),
+                (Some(accepted), None) => accepted,
+                (None, last) => last.unwrap_or_else(|| self.rate_at(&s, now).expect("paced")),
+            }
+            .min(target);
             s.cubic = Some(Cubic::new(now, limit));
             s.decreased_at_seq = s.seq;
             s.answered_since_decrease = false;
@@ -606,12 +623,13 @@ mod tests {
         let rate = pacer.current_rate().unwrap();
         assert!((rate - 9.0 * BETA).abs() < 0.1, "{rate}");
         // A window server refuses everything until its window moves on. Each refusal of a request
-        // sent after the decrease decreases again, but from what was accepted in the last second
-        // (6 by the third, 0.3 s later), not from the rate in force: 70% of 70% of 9 would be 3.1.
+        // sent after the decrease decreases again, but the estimate by 15% at most each time
+        // (9 → 7.65 → 6.5 at the lowest): 70% of 70% of 9 would be 3.1.
         request(&pacer, true).await;
         request(&pacer, true).await;
         let again = pacer.current_rate().unwrap();
-        assert!((again - 6.0 * BETA).abs() < 0.1, "{again}");
+        assert!(again >= 9.0 * 0.85 * 0.85 * BETA - 1e-9, "{again}");
+        assert!(again < 9.0 * BETA, "{again}");
     }
 
     /// A server's per-account limit, as the emulator enforces it.
