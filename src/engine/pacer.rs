@@ -8,7 +8,8 @@
 //!   server may vary by 10 ms before two of them share one of the server's one-second windows.
 //!   Even spacing also matters to limits that are not one-second windows: a token bucket with a
 //!   burst of 2 (what API gateways use) refuses requests that arrive bunched even when their
-//!   average is under the limit;
+//!   average is under the limit. So no two requests leave closer than [`MIN_GAP`] (half) of the
+//!   interval: tasks woken late by a stalled machine catch up at twice the rate, not at once;
 //! - a gate on the moments requests really leave: request k leaves at least `max(1 s, 1/rate)`
 //!   after request `k - n`, `n = max(1, ⌊rate⌋)`, plus the larger of [`GUARD`] and how much longer
 //!   than the fastest recent round trip `k - n` took to be answered. A task woken late would
@@ -36,6 +37,9 @@
 //!   requests). The average over a cycle is about 93% of the limit;
 //! - replies to requests that left before the decrease say nothing new: the next decrease waits
 //!   until a request sent after it was answered (TCP's one reduction per round trip);
+//! - a throttle while the rate is still climbing back (under the last estimate) means the limit
+//!   fell or requests arrived bunched; the rate accepted then is our own reduced rate, so the
+//!   estimate falls by `(1 − BETA)/2` (15%) at most per throttle (CUBIC's fast convergence);
 //! - requests already scheduled are rescheduled at the new rate, and a server-given wait pauses the
 //!   whole account.
 //!
