@@ -3,7 +3,7 @@
 # Builds release, installs oha (into target/bench-tools) and GNU time if missing, writes its inputs
 # and logs to target/bench/, and prints every figure next to the baseline it is measured against.
 # About 13 minutes after the build. Knobs: CONCURRENCY (8), THROUGHPUT_ROWS (30000), SKIP_MILLION=1,
-# ADAPTIVE_ONLY=1 (only the adaptive runs, about 2 minutes).
+# RATES_ONLY=1 (only the rate fidelity and adaptive runs, about 4 minutes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,7 +21,7 @@ echo "== building (release)" >&2
 cargo build --release --locked >&2
 
 OHA=$(command -v oha || echo target/bench-tools/bin/oha)
-if [ ! -x "$OHA" ] && [ "${ADAPTIVE_ONLY:-}" != 1 ]; then
+if [ ! -x "$OHA" ] && [ "${RATES_ONLY:-}" != 1 ]; then
     echo "== installing oha into target/bench-tools" >&2
     cargo install oha --locked --root target/bench-tools >&2
 fi
@@ -31,7 +31,7 @@ fi
 
 echo "== inputs" >&2
 INPUTS="$THROUGHPUT_ROWS 2000 1200 100000 1000000"
-[ "${ADAPTIVE_ONLY:-}" = 1 ] && INPUTS=1200
+[ "${RATES_ONLY:-}" = 1 ] && INPUTS="2000 1200"
 for n in $INPUTS; do
     [ -s "$OUT/rows-$n.csv" ] || $TOOL rows "$n" "$OUT/rows-$n.csv"
 done
@@ -78,7 +78,7 @@ per_second() { python3 -c "print(f'{$1 / $2:,.0f}')"; }
 ratio() { python3 -c "print(f'{$1 / $2:.2f}')"; }
 mib() { python3 -c "print(f'{$1 / 1024:.1f} MiB')"; }
 
-if [ "${ADAPTIVE_ONLY:-}" != 1 ]; then
+if [ "${RATES_ONLY:-}" != 1 ]; then
 echo "== throughput, no rate limit, concurrency $CONCURRENCY (3 alternating rounds, best of each)" >&2
 # oha's JSON summary: requests/s.
 oha_rate() {
@@ -133,6 +133,8 @@ for n in 100000 1000000; do
     say "  run $n rows: peak RSS $(mib "$RSS") (iambatch alone; target < 64 MiB), $(per_second "$n" "$ELAPSED") rows/s"
 done
 
+fi
+
 echo "== rate fidelity: 2,000 rows at --rate 50, with read-backs and 2% faults (about 85 s)" >&2
 start_emulator --fault-rate 0.02 --seed 7 --request-log "$OUT/fidelity.log"
 run "$OUT/rows-2000.csv" --rate aliyun=50 --concurrency "$CONCURRENCY" --verify --max-attempts 10
@@ -140,8 +142,6 @@ stop_emulator
 [ "$CODE" = 0 ] || { cat "$OUT/run.err"; exit 1; }
 say "rate fidelity (--rate aliyun=50, 2,000 rows, --verify, 2% faults)"
 say "  $($TOOL fidelity "$OUT/fidelity.log" 50)"
-
-fi
 
 # The pacer finding an unknown limit of 20/s (--rate 40), in both shapes the emulator knows; the
 # limit is lifted after 30 s to show the recovery.
