@@ -2,6 +2,7 @@
 //! before any work starts.
 
 use crate::accounts::{Overrides, Rate};
+use crate::emulator::{DEFAULT_BURST, RateShape};
 use crate::jobs::{Action, ProviderKind};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -66,6 +67,8 @@ Examples:
     iambatch emulate --demo
   A throttling, flaky provider that logs every request:
     iambatch emulate --rate 20 --fault-rate 0.05 --drop-rate 0.01 --request-log requests.jsonl
+  An API gateway's limit, 20 requests/s with bursts of 2:
+    iambatch emulate --rate 20 --rate-shape bucket --burst 2
   Then point runs at the printed endpoint with the emulator's test keys:
     IAMBATCH_ALIYUN_ENDPOINT=http://127.0.0.1:PORT ALIBABA_CLOUD_ACCESS_KEY_ID=emulator-aliyun-key \\
       ALIBABA_CLOUD_ACCESS_KEY_SECRET=emulator-aliyun-secret iambatch run users.csv";
@@ -332,6 +335,13 @@ pub struct EmulateArgs {
     /// Requests per second per account before the provider's throttling reply.
     #[arg(long)]
     pub rate: Option<f64>,
+    /// How --rate is enforced: `window` (at most RATE requests in any second) or `bucket` (a token
+    /// bucket of --burst tokens refilled at RATE per second, as API gateways do).
+    #[arg(long, default_value = "window", value_parser = parse_rate_shape, value_name = "SHAPE")]
+    pub rate_shape: RateShape,
+    /// The token bucket's capacity (with --rate-shape bucket).
+    #[arg(long, default_value_t = DEFAULT_BURST)]
+    pub burst: f64,
     /// Probability of a 5xx reply.
     #[arg(long, default_value_t = 0.0)]
     pub fault_rate: f64,
@@ -356,6 +366,10 @@ pub struct EmulateArgs {
     /// Lifetime of Huawei tokens, in seconds.
     #[arg(long, default_value_t = 24 * 3600, value_name = "SECS")]
     pub token_ttl_secs: u64,
+}
+
+fn parse_rate_shape(s: &str) -> Result<RateShape, String> {
+    s.parse()
 }
 
 fn parse_provider(s: &str) -> Result<ProviderKind, String> {

@@ -187,7 +187,7 @@ async fn a_stop_withdraws_the_requests_waiting_for_their_slot() {
 async fn a_stop_withdraws_a_token_request_waiting_for_its_slot() {
     let (client, server) = client(true, Some(1.0), &[]).await;
     // The account's free slot is taken: the token request waits a second for the next one.
-    client.pacer.acquire().await;
+    client.pacer.acquire().await.replied();
     let cancel = CancellationToken::new();
     let call = {
         let (client, cancel) = (client.clone(), cancel.clone());
