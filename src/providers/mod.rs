@@ -306,6 +306,11 @@ pub trait Api: Send + Sync {
     fn build(&self, op: &Op<'_>, stamp: &Stamp, token: Option<&Secret>) -> HttpRequest;
     /// Reads a reply to `op`.
     fn classify(&self, op: &Op<'_>, reply: &Reply) -> Classified;
+    /// Whether the account authenticates with a token it obtains with [`Api::token_request`].
+    /// Answered from the account's settings: deciding must not build (or sign) a request.
+    fn uses_tokens(&self) -> bool {
+        false
+    }
     /// The request that obtains a token, for accounts that authenticate with one.
     fn token_request(&self, _stamp: &Stamp) -> Option<HttpRequest> {
         None

@@ -154,6 +154,10 @@ impl Api for HuaweiApi {
         }
     }
 
+    fn uses_tokens(&self) -> bool {
+        matches!(self.auth, Auth::Password { .. })
+    }
+
     fn token_request(&self, _stamp: &Stamp) -> Option<HttpRequest> {
         let Auth::Password {
             user_name,
