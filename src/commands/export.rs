@@ -84,7 +84,7 @@ pub async fn export(
     });
     let listed = listing::list(
         client.clone(),
-        provider(key.0).listing().bulk_state,
+        provider(key.0).listing(),
         concurrency,
         cancel.clone(),
         events,
@@ -184,10 +184,10 @@ impl Shape {
         let provider = provider(key.0);
         if let Some(action) = args.action {
             let names = || {
-                let names: Vec<&str> = provider.actions().iter().map(|a| a.name()).collect();
+                let names: Vec<&str> = provider.actions().iter().map(|a| a.action.name()).collect();
                 names.join(", ")
             };
-            if !provider.actions().contains(&action) {
+            if provider.spec(action).is_none() {
                 return Err(UsageError(format!(
                     "{} does not support {action}: use one of {}",
                     key.0,

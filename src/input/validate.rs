@@ -5,7 +5,7 @@ use super::seen::FirstLines;
 use super::values::{parse_bool, parse_days, parse_enum, parse_text};
 use super::{AccountKey, InputFile, InputOptions, RawRow};
 use crate::jobs::{Action, ActionKind, Job, LoginState, ProviderKind};
-use crate::providers::provider;
+use crate::providers::{ActionSpec, provider};
 use crate::secret::Secret;
 use std::fmt;
 use std::hash::{DefaultHasher, Hasher};
@@ -34,8 +34,9 @@ pub struct Validator {
     /// The trimmed header cells, to name columns in problems.
     labels: Vec<String>,
     options: InputOptions,
-    /// The actions a provider supports (a seam for tests while providers are being written).
-    pub(super) actions: fn(ProviderKind) -> &'static [Action],
+    /// The actions a provider declares (a seam for tests that check rows whatever the providers
+    /// support).
+    pub(super) actions: fn(ProviderKind) -> &'static [ActionSpec],
     /// `None` when duplicates are not looked for.
     seen: Option<FirstLines>,
 }
@@ -257,12 +258,12 @@ impl<'a> Cells<'a> {
             .action(row)
             .map_err(|message| self.report_on(Column::Action, message))
             .ok();
-        let supported = match (kind, action) {
+        let spec = match (kind, action) {
             (Some(kind), Some(action)) => {
-                let actions = (v.actions)(kind);
-                let ok = actions.contains(&action);
-                if !ok {
-                    let names: Vec<&str> = actions.iter().map(|a| a.name()).collect();
+                let specs = (v.actions)(kind);
+                let spec = specs.iter().find(|s| s.action == action);
+                if spec.is_none() {
+                    let names: Vec<&str> = specs.iter().map(|s| s.action.name()).collect();
                     self.report_on(
                         Column::Action,
                         format!(
@@ -271,14 +272,14 @@ impl<'a> Cells<'a> {
                         ),
                     );
                 }
-                ok
+                spec
             }
-            _ => false,
+            _ => None,
         };
 
         let user = self.get(Column::User);
         let user_name = self.get(Column::UserName);
-        self.check_user(kind, user, user_name);
+        self.check_user(spec, user, user_name);
 
         let password = match self.get(Column::Password) {
             "" => None,
@@ -299,7 +300,9 @@ impl<'a> Cells<'a> {
         if let Some(action) = action {
             self.check_changes(action, &desired, password.is_some(), generate);
         }
-        if generate && kind == Some(ProviderKind::Aliyun) && !v.options.secrets_out {
+        let tool_generates = spec.is_some_and(|s| s.accepts(Column::GeneratePassword))
+            && kind.is_some_and(|k| !provider(k).generates_passwords());
+        if generate && tool_generates && !v.options.secrets_out {
             self.report_on(
                 Column::GeneratePassword,
                 "needs --secrets-out FILE to receive the generated password".into(),
@@ -322,38 +325,58 @@ impl<'a> Cells<'a> {
             password,
             generate_password: generate,
         };
-        if supported {
+        if let Some(spec) = spec {
+            self.check_columns(spec, kind);
             for problem in provider(kind).check_row(&job) {
-                let column = Column::from_name(problem.column)
-                    .map_or_else(|| problem.column.to_string(), |c| v.label(c));
-                // A column the generic checks already faulted needs no second message.
-                if !self
-                    .problems
-                    .iter()
-                    .any(|p| p.column.as_deref() == Some(column.as_str()))
-                {
-                    self.report(Some(column), problem.message);
-                }
+                self.report_once(problem.column, problem.message);
             }
         }
         Some(job)
     }
 
-    /// A user is required; `user_name` (a name to resolve) is huawei's alone.
-    fn check_user(&mut self, kind: Option<ProviderKind>, user: &str, user_name: &str) {
-        let huawei = kind == Some(ProviderKind::Huawei);
-        if user.is_empty() && (user_name.is_empty() || !huawei) {
-            let hint = if huawei {
-                "fill user (the user id, or a name) or user_name"
+    /// A problem with `column`, unless the row already has one there.
+    fn report_once(&mut self, column: Column, message: String) {
+        let label = self.validator.label(column);
+        if !self
+            .problems
+            .iter()
+            .any(|p| p.column.as_deref() == Some(label.as_str()))
+        {
+            self.report(Some(label), message);
+        }
+    }
+
+    /// A user is required: in `user`, or in `user_name` for actions that resolve names.
+    fn check_user(&mut self, spec: Option<&ActionSpec>, user: &str, user_name: &str) {
+        let by_name = spec.is_some_and(|s| s.accepts(Column::UserName));
+        if user.is_empty() && (user_name.is_empty() || !by_name) {
+            let hint = if by_name {
+                "fill user or user_name"
             } else {
                 "fill the user cell"
             };
             self.report_on(Column::User, format!("no user: {hint}"));
         }
-        if !user_name.is_empty() && kind.is_some() && !huawei {
-            self.report_on(
-                Column::UserName,
-                "user_name is for huawei rows only: put the user in the user column".into(),
+    }
+
+    /// Every filled cell of a column the action does not take: it would not be sent.
+    fn check_columns(&mut self, spec: &ActionSpec, kind: ProviderKind) {
+        for column in Column::ALL {
+            if spec.accepts(column) || self.get(column).is_empty() {
+                continue;
+            }
+            let takes: Vec<&str> = spec.columns.iter().map(|c| c.name()).collect();
+            let takes = match takes.as_slice() {
+                [] => "it takes none of the optional columns".to_string(),
+                names => format!("it takes {}", names.join(", ")),
+            };
+            self.report_once(
+                column,
+                format!(
+                    "{kind} {} does not take {}: leave it empty ({takes})",
+                    spec.action,
+                    column.name()
+                ),
             );
         }
     }

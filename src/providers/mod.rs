@@ -5,13 +5,16 @@
 
 pub mod aliyun;
 pub mod cli_files;
+pub mod declare;
 pub mod encoding;
 pub mod huawei;
 pub mod ucloud;
 
+use crate::input::Column;
 use crate::jobs::{Action, Field, Job, LoginState, ProviderKind};
 use crate::secret::Secret;
 use cli_files::{CliKeys, CliLookup};
+pub use declare::{Absent, ActionSpec, Effect, Exists, Step, When};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -40,14 +43,13 @@ impl Stamp {
 /// One provider operation.
 #[derive(Clone, Copy, Debug)]
 pub enum Op<'a> {
-    /// Read the user's current login state.
-    Read { user: &'a str },
-    /// Create the login profile with these fields.
-    Create { user: &'a str, write: Write<'a> },
-    /// Change exactly these fields.
-    Update { user: &'a str, write: Write<'a> },
-    /// Remove the login profile.
-    Delete { user: &'a str },
+    /// One step of an action, as the provider declared it, for one user. `write` carries what
+    /// a create or update sends.
+    Step {
+        step: &'static Step,
+        user: &'a str,
+        write: Option<Write<'a>>,
+    },
     /// Resolve a user name to the provider's user id.
     ResolveUser { name: &'a str },
     /// One page of the account's users: the first (`None`), or the one a [`UserPage::next`] names.
@@ -59,10 +61,7 @@ pub enum Op<'a> {
 impl Op<'_> {
     /// Whether the operation changes state (so a lost reply leaves its outcome unknown).
     pub fn is_write(&self) -> bool {
-        matches!(
-            self,
-            Op::Create { .. } | Op::Update { .. } | Op::Delete { .. }
-        )
+        matches!(self, Op::Step { step, .. } if step.effect.is_write())
     }
 }
 
@@ -71,7 +70,8 @@ impl Op<'_> {
 pub struct Write<'a> {
     pub state: &'a LoginState,
     pub password: Option<&'a Secret>,
-    /// ucloud: ask the provider to generate the password.
+    /// Ask the provider to make up the password (for providers whose
+    /// [`Provider::generates_passwords`]).
     pub generate_password: bool,
 }
 
@@ -116,6 +116,9 @@ pub enum Verdict {
     Users(UserPage),
     /// The login state of every user.
     States(StateList),
+    /// The step's object is absent (its user is there): what that means is the step's
+    /// [`Absent`]. The failure is the provider's words for it, for rows it fails.
+    Absent(Failure),
     Failed(Failure),
 }
 
@@ -162,8 +165,10 @@ pub struct Listing {
     pub info: &'static [&'static str],
     /// A `user_name` column follows `user` (huawei, whose `user` is the id).
     pub user_name: bool,
-    /// One [`Op::ReadAll`] gives every user's state; otherwise one [`Op::Read`] per user.
+    /// One [`Op::ReadAll`] gives every user's state; otherwise one `read` per user.
     pub bulk_state: bool,
+    /// The read of one user's state.
+    pub read: &'static Step,
 }
 
 /// The current state a read found.
@@ -226,7 +231,7 @@ impl Keys {
 /// A problem with one row's column, found before anything is sent.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ColumnProblem {
-    pub column: &'static str,
+    pub column: Column,
     pub message: String,
 }
 
@@ -253,14 +258,21 @@ pub struct AccountSpec<'a> {
 /// Static knowledge of one provider's API.
 pub trait Provider: Send + Sync + 'static {
     fn kind(&self) -> ProviderKind;
-    /// The actions the provider supports.
-    fn actions(&self) -> &'static [Action];
-    /// Fields a read returns and that ensure, plan and verify compare.
+    /// The actions the provider supports, each with its columns, reads and steps.
+    fn actions(&self) -> &'static [ActionSpec];
+    /// The declaration of `action`, when the provider supports it.
+    fn spec(&self, action: Action) -> Option<&'static ActionSpec> {
+        self.actions().iter().find(|s| s.action == action)
+    }
+    /// Every field its reads return: the `observed_*` columns of its rows.
     fn readable(&self) -> &'static [Field];
     /// Other reply fields reported as `observed_<name>`.
     fn extra_observed(&self) -> &'static [&'static str];
-    /// Checks beyond the generic ones (formats, fields this provider cannot set).
-    fn check_row(&self, job: &Job) -> Vec<ColumnProblem>;
+    /// What the declarations cannot say: cell formats and cells that go together. Columns an
+    /// action does not accept are found from [`ActionSpec::columns`] by the validator.
+    fn check_row(&self, _job: &Job) -> Vec<ColumnProblem> {
+        Vec::new()
+    }
     /// The desired state of `enforce-mfa` for this row.
     fn mfa_state(&self, job: &Job) -> LoginState;
     /// Whether the provider makes up a password itself when a row asks for a generated one
