@@ -150,7 +150,8 @@ fn target(config: &Config, target: &str) -> Result<AccountKey, UsageError> {
     }
     let known: Vec<&str> = config.accounts.keys().map(String::as_str).collect();
     Err(UsageError(format!(
-        "'{target}' is neither a provider (aliyun, ucloud, huawei) nor an account of the config file{}",
+        "'{target}' is neither a provider ({}) nor an account of the config file{}",
+        ProviderKind::names(),
         match known.is_empty() {
             true => String::new(),
             false => format!(" ({})", known.join(", ")),

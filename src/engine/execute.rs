@@ -560,7 +560,8 @@ pub fn judge(
 fn unreadable(job: &Job, desired: &LoginState, spec: &ActionSpec) -> Vec<&'static str> {
     let password = has_password(job).then_some("password");
     let fields = Field::ALL
-        .into_iter()
+        .iter()
+        .copied()
         .filter(|f| desired.get(*f).is_some() && !spec.reads.contains(f))
         .map(|f| f.column());
     password.into_iter().chain(fields).collect()

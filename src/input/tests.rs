@@ -54,7 +54,7 @@ const fn anything(action: Action) -> ActionSpec {
     ActionSpec {
         action,
         object: "anything",
-        columns: &Column::ALL,
+        columns: Column::ALL,
         reads: &[],
         read: &ANY,
         steps: &[],
@@ -346,7 +346,7 @@ fn uses_each_providers_own_action_list_by_default() {
             };
             assert_eq!(
                 refused,
-                provider(kind).spec(action).is_none(),
+                provider(*kind).spec(*action).is_none(),
                 "{kind} {action}"
             );
         }

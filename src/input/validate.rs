@@ -126,7 +126,8 @@ impl Validator {
                 "no provider: fill the provider cell, or pass --provider for the whole file".into()
             }),
             cell => ProviderKind::ALL
-                .into_iter()
+                .iter()
+                .copied()
                 .find(|kind| kind.name().eq_ignore_ascii_case(cell))
                 .map_or_else(|| cell.parse(), Ok),
         }
@@ -152,7 +153,8 @@ impl Validator {
                 "no action: fill the action cell, or pass --action for the whole file".into()
             }),
             cell => Action::ALL
-                .into_iter()
+                .iter()
+                .copied()
                 .find(|action| same_action_name(action.name(), cell))
                 .map_or_else(|| cell.parse(), Ok),
         }
@@ -361,7 +363,7 @@ impl<'a> Cells<'a> {
 
     /// Every filled cell of a column the action does not take: it would not be sent.
     fn check_columns(&mut self, spec: &ActionSpec, kind: ProviderKind) {
-        for column in Column::ALL {
+        for column in Column::ALL.iter().copied() {
             if spec.accepts(column) || self.get(column).is_empty() {
                 continue;
             }

@@ -4,28 +4,92 @@
 use crate::secret::Secret;
 use std::fmt;
 use std::str::FromStr;
+use strum::{EnumMessage, IntoStaticStr, VariantArray};
 
-/// The cloud a row talks to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// The variant one of whose `names` is `s` (trimmed, any case).
+fn find<T: VariantArray + Copy>(
+    s: &str,
+    names: impl Fn(T) -> &'static [&'static str],
+) -> Option<T> {
+    let s = s.trim();
+    T::VARIANTS
+        .iter()
+        .copied()
+        .find(|v| names(*v).iter().any(|n| n.eq_ignore_ascii_case(s)))
+}
+
+/// The variant named `s` (trimmed, any case).
+fn find_named<T: VariantArray + Copy + Into<&'static str>>(s: &str) -> Option<T> {
+    let s = s.trim();
+    T::VARIANTS
+        .iter()
+        .copied()
+        .find(|v| (*v).into().eq_ignore_ascii_case(s))
+}
+
+/// "a, b or c".
+fn one_of(names: &[String]) -> String {
+    match names.split_last() {
+        None => String::new(),
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+    }
+}
+
+/// The cloud a row talks to. Each provider's module is registered in `providers::provider`.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    IntoStaticStr,
+    VariantArray,
+    EnumMessage,
+)]
 pub enum ProviderKind {
+    #[strum(
+        to_string = "aliyun",
+        serialize = "alibaba",
+        serialize = "alibabacloud"
+    )]
     Aliyun,
+    #[strum(to_string = "ucloud")]
     Ucloud,
+    #[strum(to_string = "huawei", serialize = "huaweicloud")]
     Huawei,
 }
 
 impl ProviderKind {
-    pub const ALL: [ProviderKind; 3] = [
-        ProviderKind::Aliyun,
-        ProviderKind::Ucloud,
-        ProviderKind::Huawei,
-    ];
+    pub const ALL: &[ProviderKind] = ProviderKind::VARIANTS;
 
     pub fn name(self) -> &'static str {
-        match self {
-            ProviderKind::Aliyun => "aliyun",
-            ProviderKind::Ucloud => "ucloud",
-            ProviderKind::Huawei => "huawei",
-        }
+        self.into()
+    }
+
+    /// Every provider's name, for messages: "aliyun, ucloud, huawei".
+    pub fn names() -> String {
+        let names: Vec<&str> = Self::ALL.iter().map(|k| k.name()).collect();
+        names.join(", ")
+    }
+
+    /// Every name and alias, for messages: "aliyun (alibaba, alibabacloud), ucloud or ...".
+    fn choices() -> String {
+        let each: Vec<String> = Self::ALL
+            .iter()
+            .map(|k| match k.get_serializations() {
+                [name] => name.to_string(),
+                names => {
+                    let aliases: Vec<&str> =
+                        names.iter().copied().filter(|n| *n != k.name()).collect();
+                    format!("{} ({})", k.name(), aliases.join(", "))
+                }
+            })
+            .collect();
+        one_of(&each)
     }
 }
 
@@ -40,19 +104,19 @@ impl FromStr for ProviderKind {
 
     /// Case-insensitive, with the aliases of SPEC §1.
     fn from_str(s: &str) -> Result<Self, String> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "aliyun" | "alibaba" | "alibabacloud" => Ok(ProviderKind::Aliyun),
-            "ucloud" => Ok(ProviderKind::Ucloud),
-            "huawei" | "huaweicloud" => Ok(ProviderKind::Huawei),
-            other => Err(format!(
-                "unknown provider '{other}': use aliyun (alibaba, alibabacloud), ucloud or huawei (huaweicloud)"
-            )),
-        }
+        find(s, |k: ProviderKind| k.get_serializations()).ok_or_else(|| {
+            format!(
+                "unknown provider '{}': use {}",
+                s.trim().to_ascii_lowercase(),
+                Self::choices()
+            )
+        })
     }
 }
 
 /// What a row asks the provider to do (SPEC §1).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, IntoStaticStr, VariantArray)]
+#[strum(serialize_all = "kebab-case")]
 pub enum Action {
     CreateLoginProfile,
     UpdateLoginProfile,
@@ -75,28 +139,10 @@ pub enum ActionKind {
 }
 
 impl Action {
-    pub const ALL: [Action; 8] = [
-        Action::CreateLoginProfile,
-        Action::UpdateLoginProfile,
-        Action::EnsureLoginProfile,
-        Action::GetLoginProfile,
-        Action::DeleteLoginProfile,
-        Action::SetLoginProtect,
-        Action::GetLoginProtect,
-        Action::EnforceMfa,
-    ];
+    pub const ALL: &[Action] = Action::VARIANTS;
 
     pub fn name(self) -> &'static str {
-        match self {
-            Action::CreateLoginProfile => "create-login-profile",
-            Action::UpdateLoginProfile => "update-login-profile",
-            Action::EnsureLoginProfile => "ensure-login-profile",
-            Action::GetLoginProfile => "get-login-profile",
-            Action::DeleteLoginProfile => "delete-login-profile",
-            Action::SetLoginProtect => "set-login-protect",
-            Action::GetLoginProtect => "get-login-protect",
-            Action::EnforceMfa => "enforce-mfa",
-        }
+        self.into()
     }
 
     pub fn kind(self) -> ActionKind {
@@ -127,23 +173,20 @@ impl FromStr for Action {
 
     /// Case-insensitive; `_` and `-` are the same.
     fn from_str(s: &str) -> Result<Self, String> {
-        let wanted = s.trim().to_ascii_lowercase().replace('_', "-");
-        Action::ALL
-            .into_iter()
-            .find(|a| a.name() == wanted)
-            .ok_or_else(|| {
-                let names: Vec<&str> = Action::ALL.iter().map(|a| a.name()).collect();
-                format!(
-                    "unknown action '{}': use one of {}",
-                    s.trim(),
-                    names.join(", ")
-                )
-            })
+        let wanted = s.replace('_', "-");
+        find_named::<Action>(&wanted).ok_or_else(|| {
+            let names: Vec<&str> = Action::ALL.iter().map(|a| a.name()).collect();
+            format!(
+                "unknown action '{}': use one of {}",
+                s.trim(),
+                names.join(", ")
+            )
+        })
     }
 }
 
 /// A console login profile's status.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, IntoStaticStr, VariantArray)]
 pub enum LoginStatus {
     Active,
     Inactive,
@@ -151,29 +194,26 @@ pub enum LoginStatus {
 
 impl LoginStatus {
     pub fn name(self) -> &'static str {
-        match self {
-            LoginStatus::Active => "Active",
-            LoginStatus::Inactive => "Inactive",
-        }
+        self.into()
     }
 }
 
 impl FromStr for LoginStatus {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "active" => Ok(LoginStatus::Active),
-            "inactive" => Ok(LoginStatus::Inactive),
-            _ => Err(format!(
-                "'{}' is not a login status: use Active or Inactive",
-                s.trim()
-            )),
-        }
+        find_named::<LoginStatus>(s).ok_or_else(|| {
+            format!(
+                "'{}' is not a login status: use {}",
+                s.trim(),
+                one_of(&names::<LoginStatus>())
+            )
+        })
     }
 }
 
 /// Huawei login protection's second factor.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, IntoStaticStr, VariantArray)]
+#[strum(serialize_all = "lowercase")]
 pub enum VerificationMethod {
     Sms,
     Email,
@@ -182,32 +222,35 @@ pub enum VerificationMethod {
 
 impl VerificationMethod {
     pub fn name(self) -> &'static str {
-        match self {
-            VerificationMethod::Sms => "sms",
-            VerificationMethod::Email => "email",
-            VerificationMethod::Vmfa => "vmfa",
-        }
+        self.into()
     }
 }
 
 impl FromStr for VerificationMethod {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "sms" => Ok(VerificationMethod::Sms),
-            "email" => Ok(VerificationMethod::Email),
-            "vmfa" => Ok(VerificationMethod::Vmfa),
-            _ => Err(format!(
-                "'{}' is not a verification method: use sms, email or vmfa",
-                s.trim()
-            )),
-        }
+        find_named::<VerificationMethod>(s).ok_or_else(|| {
+            format!(
+                "'{}' is not a verification method: use {}",
+                s.trim(),
+                one_of(&names::<VerificationMethod>())
+            )
+        })
     }
+}
+
+/// Every variant's name.
+fn names<T: VariantArray + Copy + Into<&'static str>>() -> Vec<String> {
+    T::VARIANTS
+        .iter()
+        .map(|v| (*v).into().to_string())
+        .collect()
 }
 
 /// The state columns of SPEC §2 that a provider can set or read back. Used to name the
 /// `observed_*` columns and to say which fields a provider can compare.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, IntoStaticStr, VariantArray)]
+#[strum(serialize_all = "snake_case")]
 pub enum Field {
     LoginStatus,
     MfaBindRequired,
@@ -219,27 +262,11 @@ pub enum Field {
 }
 
 impl Field {
-    pub const ALL: [Field; 7] = [
-        Field::LoginStatus,
-        Field::MfaBindRequired,
-        Field::PasswordResetRequired,
-        Field::MaxPasswordAge,
-        Field::Email,
-        Field::LoginProtectEnabled,
-        Field::VerificationMethod,
-    ];
+    pub const ALL: &[Field] = Field::VARIANTS;
 
     /// The column name of SPEC §2.
     pub fn column(self) -> &'static str {
-        match self {
-            Field::LoginStatus => "login_status",
-            Field::MfaBindRequired => "mfa_bind_required",
-            Field::PasswordResetRequired => "password_reset_required",
-            Field::MaxPasswordAge => "max_password_age",
-            Field::Email => "email",
-            Field::LoginProtectEnabled => "login_protect_enabled",
-            Field::VerificationMethod => "verification_method",
-        }
+        self.into()
     }
 }
 
@@ -349,11 +376,24 @@ mod tests {
             "HuaweiCloud".parse::<ProviderKind>(),
             Ok(ProviderKind::Huawei)
         );
-        assert!(
-            "aws"
-                .parse::<ProviderKind>()
-                .unwrap_err()
-                .contains("unknown provider 'aws'")
+        assert_eq!(
+            " AWS ".parse::<ProviderKind>().unwrap_err(),
+            "unknown provider 'aws': use aliyun (alibaba, alibabacloud), ucloud or huawei (huaweicloud)"
+        );
+        assert_eq!(ProviderKind::names(), "aliyun, ucloud, huawei");
+        assert_eq!(" INACTIVE".parse(), Ok(LoginStatus::Inactive));
+        assert_eq!(
+            "on".parse::<LoginStatus>().unwrap_err(),
+            "'on' is not a login status: use Active or Inactive"
+        );
+        assert_eq!("VMFA".parse(), Ok(VerificationMethod::Vmfa));
+        assert_eq!(
+            "otp".parse::<VerificationMethod>().unwrap_err(),
+            "'otp' is not a verification method: use sms, email or vmfa"
+        );
+        assert_eq!(
+            Field::PasswordResetRequired.column(),
+            "password_reset_required"
         );
         assert_eq!("ENFORCE_MFA".parse::<Action>(), Ok(Action::EnforceMfa));
         assert_eq!(
@@ -375,9 +415,9 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            want.differences(&seen, &Field::ALL),
+            want.differences(&seen, Field::ALL),
             vec![Field::MfaBindRequired]
         );
-        assert!(seen.differences(&seen, &Field::ALL).is_empty());
+        assert!(seen.differences(&seen, Field::ALL).is_empty());
     }
 }
