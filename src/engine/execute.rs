@@ -659,6 +659,9 @@ fn unexpected(verdict: Verdict) -> Failure {
 }
 
 #[cfg(test)]
+mod steps;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::jobs::{LoginStatus, ProviderKind};

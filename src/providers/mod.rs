@@ -104,7 +104,7 @@ pub struct Classified {
     pub verdict: Verdict,
 }
 
-#[derive(Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Verdict {
     /// A write took effect.
     Done,
