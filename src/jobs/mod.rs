@@ -4,19 +4,10 @@
 use crate::secret::Secret;
 use std::fmt;
 use std::str::FromStr;
-use strum::{EnumMessage, IntoStaticStr, VariantArray};
+use strum::{IntoStaticStr, VariantArray};
 
-/// The variant one of whose `names` is `s` (trimmed, any case).
-fn find<T: VariantArray + Copy>(
-    s: &str,
-    names: impl Fn(T) -> &'static [&'static str],
-) -> Option<T> {
-    let s = s.trim();
-    T::VARIANTS
-        .iter()
-        .copied()
-        .find(|v| names(*v).iter().any(|n| n.eq_ignore_ascii_case(s)))
-}
+/// The cloud a row talks to: registered with its module in `providers`.
+pub use crate::providers::ProviderKind;
 
 /// The variant named `s` (trimmed, any case).
 fn find_named<T: VariantArray + Copy + Into<&'static str>>(s: &str) -> Option<T> {
@@ -28,89 +19,11 @@ fn find_named<T: VariantArray + Copy + Into<&'static str>>(s: &str) -> Option<T>
 }
 
 /// "a, b or c".
-fn one_of(names: &[String]) -> String {
+pub(crate) fn one_of(names: &[String]) -> String {
     match names.split_last() {
         None => String::new(),
         Some((last, [])) => last.clone(),
         Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
-    }
-}
-
-/// The cloud a row talks to. Each provider's module is registered in `providers::provider`.
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    IntoStaticStr,
-    VariantArray,
-    EnumMessage,
-)]
-pub enum ProviderKind {
-    #[strum(
-        to_string = "aliyun",
-        serialize = "alibaba",
-        serialize = "alibabacloud"
-    )]
-    Aliyun,
-    #[strum(to_string = "ucloud")]
-    Ucloud,
-    #[strum(to_string = "huawei", serialize = "huaweicloud")]
-    Huawei,
-}
-
-impl ProviderKind {
-    pub const ALL: &[ProviderKind] = ProviderKind::VARIANTS;
-
-    pub fn name(self) -> &'static str {
-        self.into()
-    }
-
-    /// Every provider's name, for messages: "aliyun, ucloud, huawei".
-    pub fn names() -> String {
-        let names: Vec<&str> = Self::ALL.iter().map(|k| k.name()).collect();
-        names.join(", ")
-    }
-
-    /// Every name and alias, for messages: "aliyun (alibaba, alibabacloud), ucloud or ...".
-    fn choices() -> String {
-        let each: Vec<String> = Self::ALL
-            .iter()
-            .map(|k| match k.get_serializations() {
-                [name] => name.to_string(),
-                names => {
-                    let aliases: Vec<&str> =
-                        names.iter().copied().filter(|n| *n != k.name()).collect();
-                    format!("{} ({})", k.name(), aliases.join(", "))
-                }
-            })
-            .collect();
-        one_of(&each)
-    }
-}
-
-impl fmt::Display for ProviderKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for ProviderKind {
-    type Err = String;
-
-    /// Case-insensitive, with the aliases of SPEC §1.
-    fn from_str(s: &str) -> Result<Self, String> {
-        find(s, |k: ProviderKind| k.get_serializations()).ok_or_else(|| {
-            format!(
-                "unknown provider '{}': use {}",
-                s.trim().to_ascii_lowercase(),
-                Self::choices()
-            )
-        })
     }
 }
 
@@ -211,7 +124,7 @@ impl FromStr for LoginStatus {
     }
 }
 
-/// Huawei login protection's second factor.
+/// Login protection's second factor (`verification_method`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, IntoStaticStr, VariantArray)]
 #[strum(serialize_all = "lowercase")]
 pub enum VerificationMethod {
@@ -345,12 +258,14 @@ pub struct Job {
     /// Named account from the config file; empty = the provider's default account.
     pub account: String,
     pub action: Action,
-    /// aliyun: user principal name; ucloud: user name; huawei: user id, or a name to resolve.
+    /// The user, as the provider keys it (or a name the provider resolves: `Provider::name_to_resolve`).
     pub user: String,
-    /// huawei only: a user name to resolve to its id.
+    /// A user name to resolve to the provider's key, for actions that take `user_name`.
     pub user_name: Option<String>,
     pub desired: LoginState,
     pub password: Option<Secret>,
+    /// The row asks for a generated password: by the provider when it makes them up, else by the
+    /// tool into `--secrets-out`.
     pub generate_password: bool,
 }
 

@@ -1,20 +1,24 @@
-//! The one provider abstraction. A [`Provider`] describes a cloud's API statically (actions, row
-//! checks, endpoints, credential names); [`Provider::connect`] gives an account's [`Api`], which turns
-//! an [`Op`] into a signed [`HttpRequest`] and classifies the [`Reply`]. The queue, pacer, retry loop
-//! and writer never name a provider: adding one means a module here and a line in [`provider`].
+//! The one provider abstraction. A [`Provider`] declares what a cloud can do (its actions, each
+//! with the columns it takes, the fields it reads and its steps: see [`declare`]) and its
+//! endpoints and credential names; [`Provider::connect`] gives an account's [`Api`], which turns an
+//! [`Op`] into a signed [`HttpRequest`] and classifies the [`Reply`]. The queue, pacer, retry loop,
+//! validator and writer never name a provider: adding one means a module here, its emulator, and a
+//! variant with its arm in [`registry`].
 
 pub mod aliyun;
 pub mod cli_files;
 pub mod declare;
 pub mod encoding;
 pub mod huawei;
+mod registry;
 pub mod ucloud;
 
 use crate::input::Column;
-use crate::jobs::{Action, Field, Job, LoginState, ProviderKind};
+use crate::jobs::{Action, Field, Job, LoginState};
 use crate::secret::Secret;
 use cli_files::{CliKeys, CliLookup};
 pub use declare::{Absent, ActionSpec, Effect, Exists, Step, When};
+pub use registry::{ProviderKind, provider};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -338,14 +342,5 @@ pub trait Api: Send + Sync {
                 retry_after: None,
             }),
         })
-    }
-}
-
-/// The provider of a kind: the one place that lists them.
-pub fn provider(kind: ProviderKind) -> &'static dyn Provider {
-    match kind {
-        ProviderKind::Aliyun => &aliyun::Aliyun,
-        ProviderKind::Ucloud => &ucloud::Ucloud,
-        ProviderKind::Huawei => &huawei::Huawei,
     }
 }
