@@ -7,8 +7,8 @@ use crate::engine::client::{AccountClient, CallReport, codes};
 use crate::jobs::{Action, Field, Job, LoginState};
 use crate::passwords::{self, SecretsFile};
 use crate::providers::{
-    Absent, ActionSpec, Effect, Exists, Failure, FailureClass, Observed, Op, Provider, Step,
-    Verdict, When, Write,
+    Absent, ActionSpec, Effect, Exists, Failure, FailureClass, Observed, Op, Password, Provider,
+    Step, Verdict, When, Write,
 };
 use crate::report::{Outcome, Status};
 use crate::secret::Secret;
@@ -179,7 +179,7 @@ pub async fn execute(
         let Some(state) = row.sends(step, observed.as_ref()) else {
             continue;
         };
-        if step.effect == Effect::Create && !has_password(job) {
+        if step.password == Password::Required && !has_password(job) {
             return ex.fail(permanent("no_password", NO_PASSWORD.into()));
         }
         if row.sets_password(step) && row.tool_generates() && generated.is_none() {
@@ -207,6 +207,7 @@ pub async fn execute(
             },
             // Our own earlier attempt may have created it: finish with the row's values (SPEC §5).
             Err(f) if f.class == FailureClass::AlreadyExists => match step.exists {
+                Exists::Holds => Outcome::Unchanged,
                 Exists::Ours { finish } if ex.ambiguous || prior_ambiguous => {
                     let report = client.call(&op(finish, user, write), cancel).await;
                     ex.absorb(&report);
@@ -221,8 +222,10 @@ pub async fn execute(
             Ok(other) => return ex.fail(unexpected(other)),
             Err(f) => return ex.fail(f),
         };
-        // A row's first write says what happened to it.
-        outcome.get_or_insert(done);
+        // The row's first change says what happened to it.
+        if matches!(outcome, None | Some(Outcome::Unchanged)) {
+            outcome = Some(done);
+        }
     }
     if !wrote {
         ex.observed = observed;
@@ -283,11 +286,11 @@ impl<'a> Row<'a> {
         }
     }
 
-    /// Whether `step` sends the row's password: every create or update of the row's values; an
-    /// update of only the differing fields (ensure) only with `--reset-passwords`.
+    /// Whether `step` sends the row's password: every step that takes one when the row has
+    /// one; an update of only the differing fields (ensure) only with `--reset-passwords`.
     fn sets_password(&self, step: &Step) -> bool {
         has_password(self.job)
-            && matches!(step.effect, Effect::Create | Effect::Update)
+            && step.password != Password::Never
             && (step.when != When::Differs || self.reset_passwords)
     }
 
@@ -451,7 +454,11 @@ pub fn foresee(
     for step in spec.steps.iter().filter(|s| s.effect.is_write()) {
         let exists = observed.exists;
         let this = match step.effect {
-            Effect::Create if step.when == When::Absent && exists => continue,
+            Effect::Create
+                if exists && (step.when == When::Absent || step.exists == Exists::Holds) =>
+            {
+                continue;
+            }
             Effect::Create if exists => {
                 let other = instead(provider, spec, |s| s.effect == Effect::Update);
                 return (
@@ -461,7 +468,7 @@ pub fn foresee(
                     )),
                 );
             }
-            Effect::Create if !has_password(job) => {
+            Effect::Create if step.password == Password::Required && !has_password(job) => {
                 return (Outcome::Conflict, Err(NO_PASSWORD.into()));
             }
             Effect::Create => Outcome::WouldCreate,

@@ -1,6 +1,6 @@
 use super::*;
 use crate::jobs::{Job, LoginStatus, VerificationMethod};
-use crate::providers::{ActionSpec, Step, provider};
+use crate::providers::{ActionSpec, Step, When, provider};
 use proptest::prelude::*;
 use std::io::Write;
 use tempfile::NamedTempFile;
@@ -47,29 +47,34 @@ fn read_all(input: &InputFile) -> Vec<(u64, u64, Vec<String>)> {
     out
 }
 
-const ANY: Step = Step::read("any");
+const READ: Step = Step::read("read");
+const UPDATE: Step = Step::update("update");
+const CREATE: Step = Step::create("create", &UPDATE);
 
 /// An action that takes every column.
-const fn anything(action: Action) -> ActionSpec {
+const fn anything(action: Action, steps: &'static [Step]) -> ActionSpec {
     ActionSpec {
         action,
         object: "anything",
         columns: Column::ALL,
         reads: &[],
-        read: &ANY,
-        steps: &[],
+        read: &READ,
+        steps,
     }
 }
 
 const EVERY_ACTION: [ActionSpec; 8] = [
-    anything(Action::CreateLoginProfile),
-    anything(Action::UpdateLoginProfile),
-    anything(Action::EnsureLoginProfile),
-    anything(Action::GetLoginProfile),
-    anything(Action::DeleteLoginProfile),
-    anything(Action::SetLoginProtect),
-    anything(Action::GetLoginProtect),
-    anything(Action::EnforceMfa),
+    anything(Action::CreateLoginProfile, &[CREATE]),
+    anything(Action::UpdateLoginProfile, &[UPDATE]),
+    anything(
+        Action::EnsureLoginProfile,
+        &[READ, CREATE.when(When::Absent)],
+    ),
+    anything(Action::GetLoginProfile, &[READ]),
+    anything(Action::DeleteLoginProfile, &[]),
+    anything(Action::SetLoginProtect, &[UPDATE]),
+    anything(Action::GetLoginProtect, &[READ]),
+    anything(Action::EnforceMfa, &[UPDATE]),
 ];
 
 /// A validator for which every provider supports every action with every column, so that tests

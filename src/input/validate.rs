@@ -300,7 +300,7 @@ impl<'a> Cells<'a> {
             verification_method: self.parse(Column::VerificationMethod, parse_enum),
         };
         if let Some(action) = action {
-            self.check_changes(action, &desired, password.is_some(), generate);
+            self.check_changes(action, spec, &desired, password.is_some(), generate);
         }
         let tool_generates = spec.is_some_and(|s| s.accepts(Column::GeneratePassword))
             && kind.is_some_and(|k| !provider(k).generates_passwords());
@@ -388,6 +388,7 @@ impl<'a> Cells<'a> {
     fn check_changes(
         &mut self,
         action: Action,
+        spec: Option<&ActionSpec>,
         desired: &LoginState,
         password: bool,
         generate: bool,
@@ -399,7 +400,7 @@ impl<'a> Cells<'a> {
             );
         }
         match action.kind() {
-            ActionKind::Create if !password && !generate => self.report_on(
+            _ if spec.is_some_and(ActionSpec::needs_password) && !password && !generate => self.report_on(
                 Column::Password,
                 format!("{action} needs a password: fill the password cell, or set generate_password to true"),
             ),

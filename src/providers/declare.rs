@@ -32,6 +32,13 @@ impl ActionSpec {
         ) || self.columns.contains(&column)
     }
 
+    /// Whether every row of this action needs a password: a step that requires one is always sent.
+    pub fn needs_password(&self) -> bool {
+        self.steps
+            .iter()
+            .any(|s| s.password == Password::Required && s.when == When::Always)
+    }
+
     /// Whether a write of this action fails when the object is absent (so `plan` calls it a
     /// conflict, and `verify` a mismatch).
     pub fn needs_the_object(&self) -> bool {
@@ -54,6 +61,8 @@ pub struct Step {
     pub exists: Exists,
     /// What a reply saying the object is absent (its user is there) means.
     pub absent: Absent,
+    /// Whether the step sends the row's password.
+    pub password: Password,
 }
 
 impl Step {
@@ -65,11 +74,12 @@ impl Step {
             when: When::Always,
             exists: Exists::Fails,
             absent: Absent::Answer,
+            password: Password::Never,
         }
     }
 
-    /// A create: "already exists" fails the row, unless an earlier attempt of ours may have
-    /// created it; then `finish` (an update) sets the row's values.
+    /// A create that needs the row's password: "already exists" fails the row, unless an earlier
+    /// attempt of ours may have created it; then `finish` (an update) sets the row's values.
     pub const fn create(api: &'static str, finish: &'static Step) -> Step {
         Step {
             api,
@@ -77,10 +87,11 @@ impl Step {
             when: When::Always,
             exists: Exists::Ours { finish },
             absent: Absent::Fails,
+            password: Password::Required,
         }
     }
 
-    /// An update of an object that must exist.
+    /// An update of an object that must exist; it sends the password when the row has one.
     pub const fn update(api: &'static str) -> Step {
         Step {
             api,
@@ -88,6 +99,7 @@ impl Step {
             when: When::Always,
             exists: Exists::Fails,
             absent: Absent::Fails,
+            password: Password::Optional,
         }
     }
 
@@ -99,6 +111,7 @@ impl Step {
             when: When::Always,
             exists: Exists::Fails,
             absent: Absent::Holds,
+            password: Password::Never,
         }
     }
 
@@ -108,6 +121,14 @@ impl Step {
 
     pub const fn absent(self, absent: Absent) -> Step {
         Step { absent, ..self }
+    }
+
+    pub const fn exists(self, exists: Exists) -> Step {
+        Step { exists, ..self }
+    }
+
+    pub const fn password(self, password: Password) -> Step {
+        Step { password, ..self }
     }
 }
 
@@ -143,6 +164,8 @@ pub enum When {
 pub enum Exists {
     /// The row fails with the provider's code.
     Fails,
+    /// What the step asks for already holds (a membership): nothing to do, the row goes on.
+    Holds,
     /// When an earlier attempt of this row got no reply (in this run or the resumed one), it may
     /// have been ours: `finish` sets the row's values and the outcome is `created`; otherwise the
     /// row fails.
@@ -160,4 +183,15 @@ pub enum Absent {
     Answer,
     /// The step sets the object whether or not it exists (a write that creates it if need be).
     Sets,
+}
+
+/// Whether a step sends the row's password.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Password {
+    Never,
+    /// When the row gives one (or asks for a generated one).
+    Optional,
+    /// A row without one cannot be sent: validation refuses it where the step is always sent,
+    /// `run` fails the row where it depends on a read.
+    Required,
 }

@@ -17,7 +17,7 @@ use crate::input::Column;
 use crate::jobs::{Action, Field, Job, LoginState};
 use crate::secret::Secret;
 use cli_files::{CliKeys, CliLookup};
-pub use declare::{Absent, ActionSpec, Effect, Exists, Step, When};
+pub use declare::{Absent, ActionSpec, Effect, Exists, Password, Step, When};
 pub use registry::{ProviderKind, provider};
 use std::collections::BTreeMap;
 use std::sync::Arc;

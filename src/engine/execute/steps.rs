@@ -19,6 +19,10 @@ const UPDATE_LOGIN: Step = Step::update("UpdateLogin");
 const CREATE_LOGIN: Step = Step::create("CreateLogin", &UPDATE_LOGIN);
 const DELETE_LOGIN: Step = Step::delete("DeleteLogin");
 const DELETE_USER: Step = Step::delete("DeleteUser");
+/// A membership: already a member is nothing to do, and no password is sent.
+const ADD_TO_GROUP: Step = Step::create("AddUserToGroup", &UPDATE_USER)
+    .exists(Exists::Holds)
+    .password(Password::Never);
 
 const fn user_action(action: Action, steps: &'static [Step]) -> ActionSpec {
     ActionSpec {
@@ -35,6 +39,7 @@ const fn user_action(action: Action, steps: &'static [Step]) -> ActionSpec {
 const ACTIONS: &[ActionSpec] = &[
     user_action(Action::CreateLoginProfile, &[CREATE_USER, CREATE_LOGIN]),
     user_action(Action::DeleteLoginProfile, &[DELETE_LOGIN, DELETE_USER]),
+    user_action(Action::UpdateLoginProfile, &[ADD_TO_GROUP, UPDATE_LOGIN]),
     user_action(
         Action::EnsureLoginProfile,
         &[
@@ -154,11 +159,21 @@ async fn server() -> String {
     format!("http://{addr}/")
 }
 
-/// Runs `action` for one row against the script: the row's execution and the APIs it called.
+/// Runs `action` for one row with a password against the script: the row's execution and the
+/// APIs it called.
 async fn run(
     action: Action,
     replies: Vec<(&'static str, Verdict)>,
     prior_ambiguous: bool,
+) -> (Execution, Vec<String>) {
+    run_row(action, replies, prior_ambiguous, true).await
+}
+
+async fn run_row(
+    action: Action,
+    replies: Vec<(&'static str, Verdict)>,
+    prior_ambiguous: bool,
+    password: bool,
 ) -> (Execution, Vec<String>) {
     let script = Arc::new(Script {
         base: server().await,
@@ -194,7 +209,7 @@ async fn run(
         user: "alice".into(),
         user_name: None,
         desired: LoginState::default(),
-        password: Some(Secret::new("Passw0rd-123")),
+        password: password.then(|| Secret::new("Passw0rd-123")),
         generate_password: false,
     };
     let options = ExecOptions::default();
@@ -244,6 +259,27 @@ async fn already_exists_is_ours_only_after_an_ambiguous_attempt() {
 }
 
 #[tokio::test]
+async fn what_already_holds_is_nothing_to_do_and_steps_without_a_password_need_none() {
+    let member = vec![(
+        "AddUserToGroup",
+        Verdict::Failed(failure(FailureClass::AlreadyExists, "EntityAlreadyExists")),
+    )];
+    let (ex, sent) = run_row(Action::UpdateLoginProfile, member, false, false).await;
+    assert_eq!(sent, ["AddUserToGroup", "UpdateLogin"]);
+    assert_eq!(ex.status, Some(Status::Succeeded));
+    assert_eq!(
+        ex.outcome,
+        Some(Outcome::Updated),
+        "the first change names the outcome"
+    );
+
+    // A create that needs a password fails the row before anything is sent.
+    let (ex, sent) = run_row(Action::CreateLoginProfile, Vec::new(), false, false).await;
+    assert!(sent.is_empty());
+    assert_eq!(ex.failure.unwrap().code, "no_password");
+}
+
+#[tokio::test]
 async fn an_absent_object_is_what_each_step_declares() {
     let gone = |api| {
         (
@@ -255,6 +291,9 @@ async fn an_absent_object_is_what_each_step_declares() {
     let (ex, sent) = run(Action::DeleteLoginProfile, vec![gone("DeleteLogin")], false).await;
     assert_eq!(sent, ["DeleteLogin", "DeleteUser"]);
     assert_eq!(ex.status, Some(Status::Succeeded));
+    assert_eq!(ex.outcome, Some(Outcome::Deleted));
+    let both = vec![gone("DeleteLogin"), gone("DeleteUser")];
+    let (ex, _) = run(Action::DeleteLoginProfile, both, false).await;
     assert_eq!(ex.outcome, Some(Outcome::Unchanged));
 
     // A read's "absent" is its answer: ensure creates; an update of an absent object fails.
