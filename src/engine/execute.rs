@@ -1,6 +1,6 @@
 //! What an action means, written once for every provider: the row's steps, as its provider
 //! declares them ([`ActionSpec`]), sent in order, and how their answers become the row's status and
-//! outcome (SPEC §5). The same steps, walked against one read, are what `plan` foresees
+//! outcome. The same steps, walked against one read, are what `plan` foresees
 //! ([`foresee`]), what `verify` checks ([`judge`]) and what `run --dry-run` prints ([`requests`]).
 
 use crate::engine::client::{AccountClient, CallReport, codes};
@@ -169,26 +169,42 @@ pub async fn execute(
         desired,
         reset_passwords: options.reset_passwords,
     };
+    let ex = apply(ex, &row, client, user, options, prior_ambiguous, cancel).await;
+    if options.verify && ex.status == Some(Status::Succeeded) && !is_read_only(spec) {
+        return verify_after(ex, job, spec, client, user, desired, cancel).await;
+    }
+    ex
+}
+
+/// `run`: the row's steps, in order. A failed step stops the row.
+async fn apply(
+    mut ex: Execution,
+    row: &Row<'_>,
+    client: &AccountClient,
+    user: &str,
+    options: &ExecOptions,
+    prior_ambiguous: bool,
+    cancel: &CancellationToken,
+) -> Execution {
     let mut observed: Option<Observed> = None;
     let mut outcome: Option<Outcome> = None;
     let mut wrote = false;
     // A password the tool makes up is generated, and saved, just before the first write that
     // sends it.
     let mut generated: Option<Secret> = None;
-    for step in spec.steps {
+    for step in row.spec.steps {
         let Some(state) = row.sends(step, observed.as_ref()) else {
             continue;
         };
-        if step.password == Password::Required && !has_password(job) {
+        if step.password == Password::Required && !has_password(row.job) {
             return ex.fail(permanent("no_password", NO_PASSWORD.into()));
         }
         if row.sets_password(step) && row.tool_generates() && generated.is_none() {
-            generated = match generate(job, options) {
+            generated = match generate(row.job, options) {
                 Ok(p) => Some(p),
                 Err(f) => return ex.fail(f),
             };
         }
-        let write = row.write(step, &state, generated.as_ref());
         if step.effect == Effect::Read {
             match read(&mut ex, client, step, user, cancel).await {
                 Ok(o) => observed = Some(o),
@@ -197,29 +213,9 @@ pub async fn execute(
             continue;
         }
         wrote = true;
-        let report = client.call(&op(step, user, write), cancel).await;
-        ex.absorb(&report);
-        let done = match report.result {
-            Ok(Verdict::Done) => effect_outcome(step.effect),
-            Ok(Verdict::Absent(f)) => match step.absent {
-                Absent::Holds => Outcome::Unchanged,
-                _ => return ex.fail(f),
-            },
-            // Our own earlier attempt may have created it: finish with the row's values (SPEC §5).
-            Err(f) if f.class == FailureClass::AlreadyExists => match step.exists {
-                Exists::Holds => Outcome::Unchanged,
-                Exists::Ours { finish } if ex.ambiguous || prior_ambiguous => {
-                    let report = client.call(&op(finish, user, write), cancel).await;
-                    ex.absorb(&report);
-                    match report.result {
-                        Ok(Verdict::Done) => Outcome::Created,
-                        Ok(other) => return ex.fail(unexpected(other)),
-                        Err(f) => return ex.fail(f),
-                    }
-                }
-                _ => return ex.fail(f),
-            },
-            Ok(other) => return ex.fail(unexpected(other)),
+        let write = row.write(step, &state, generated.as_ref());
+        let done = match send(&mut ex, client, step, user, write, prior_ambiguous, cancel).await {
+            Ok(done) => done,
             Err(f) => return ex.fail(f),
         };
         // The row's first change says what happened to it.
@@ -230,16 +226,50 @@ pub async fn execute(
     if !wrote {
         ex.observed = observed;
     }
-    let read_only = is_read_only(spec);
-    let ex = ex.succeed(outcome.unwrap_or(if read_only {
+    let nothing = if is_read_only(row.spec) {
         Outcome::Read
     } else {
         Outcome::Unchanged
-    }));
-    if options.verify && !read_only {
-        return verify_after(ex, job, spec, client, user, desired, cancel).await;
+    };
+    ex.succeed(outcome.unwrap_or(nothing))
+}
+
+/// Sends one write step and reads its reply as the step declares: what it did to the row, or why
+/// the row fails.
+async fn send(
+    ex: &mut Execution,
+    client: &AccountClient,
+    step: &'static Step,
+    user: &str,
+    write: Option<Write<'_>>,
+    prior_ambiguous: bool,
+    cancel: &CancellationToken,
+) -> Result<Outcome, Failure> {
+    let report = client.call(&op(step, user, write), cancel).await;
+    ex.absorb(&report);
+    match report.result {
+        Ok(Verdict::Done) => Ok(effect_outcome(step.effect)),
+        Ok(Verdict::Absent(f)) => match step.absent {
+            Absent::Holds => Ok(Outcome::Unchanged),
+            _ => Err(f),
+        },
+        Err(f) if f.class == FailureClass::AlreadyExists => match step.exists {
+            Exists::Holds => Ok(Outcome::Unchanged),
+            // Our own earlier attempt may have created it: finish with the row's values.
+            Exists::Ours { finish } if ex.ambiguous || prior_ambiguous => {
+                let report = client.call(&op(finish, user, write), cancel).await;
+                ex.absorb(&report);
+                match report.result {
+                    Ok(Verdict::Done) => Ok(Outcome::Created),
+                    Ok(other) => Err(unexpected(other)),
+                    Err(f) => Err(f),
+                }
+            }
+            _ => Err(f),
+        },
+        Ok(other) => Err(unexpected(other)),
+        Err(f) => Err(f),
     }
-    ex
 }
 
 /// The request of `step` for `user`.

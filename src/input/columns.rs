@@ -1,7 +1,7 @@
 //! The columns of SPEC §2, their aliases (the providers' own parameter names), and the mapping of a
 //! file's header onto them.
 
-/// A column the tool understands, by its SPEC §2 name. Any other column is carried through to the
+/// A column the tool understands, by its name in the README's input table. Any other column is carried through to the
 /// results unchanged.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, strum::IntoStaticStr, strum::VariantArray)]
 #[strum(serialize_all = "snake_case")]

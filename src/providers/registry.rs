@@ -73,7 +73,7 @@ impl fmt::Display for ProviderKind {
 impl FromStr for ProviderKind {
     type Err = String;
 
-    /// Case-insensitive, with the aliases of SPEC §1.
+    /// Case-insensitive, with the aliases.
     fn from_str(s: &str) -> Result<Self, String> {
         let wanted = s.trim();
         let found = Self::ALL.iter().copied().find(|k| {
