@@ -99,3 +99,42 @@ pub fn provider(kind: ProviderKind) -> &'static dyn Provider {
         ProviderKind::Huawei => &huawei::Huawei,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::providers::{Effect, Exists, When};
+
+    /// What the engine relies on in every provider's declarations.
+    #[test]
+    fn every_providers_declarations_are_well_formed() {
+        for kind in ProviderKind::ALL {
+            let p = provider(*kind);
+            assert_eq!(p.kind(), *kind);
+            for spec in p.actions() {
+                let at = format!("{kind} {}", spec.action);
+                assert_eq!(p.spec(spec.action).map(|s| s.action), Some(spec.action));
+                assert_eq!(spec.read.effect, Effect::Read, "{at}: its read reads");
+                assert!(!spec.steps.is_empty(), "{at}: sends something");
+                for f in spec.reads {
+                    assert!(
+                        p.readable().contains(f),
+                        "{at}: {f:?} is an observed column"
+                    );
+                }
+                for (i, step) in spec.steps.iter().enumerate() {
+                    if step.when != When::Always {
+                        assert!(
+                            spec.steps[..i].iter().any(|s| s.effect == Effect::Read),
+                            "{at}: {} depends on a read before it",
+                            step.api
+                        );
+                    }
+                    if let Exists::Ours { finish } = step.exists {
+                        assert_eq!(finish.effect, Effect::Update, "{at}: {}", step.api);
+                    }
+                }
+            }
+        }
+    }
+}
