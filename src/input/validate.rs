@@ -4,7 +4,7 @@ use super::columns::{Column, ColumnMap};
 use super::seen::FirstLines;
 use super::values::{parse_bool, parse_days, parse_enum, parse_text};
 use super::{AccountKey, InputFile, InputOptions, RawRow};
-use crate::jobs::{Action, ActionKind, Job, LoginState, ProviderKind};
+use crate::jobs::{Action, ActionKind, Field, Job, LoginState, ProviderKind};
 use crate::providers::{ActionSpec, provider};
 use crate::secret::Secret;
 use std::fmt;
@@ -329,6 +329,9 @@ impl<'a> Cells<'a> {
         };
         if let Some(spec) = spec {
             self.check_columns(spec, kind);
+            if action == Action::EnforceMfa {
+                self.check_mfa_on(&job);
+            }
             for problem in provider(kind).check_row(&job) {
                 self.report_once(problem.column, problem.message);
             }
@@ -358,6 +361,25 @@ impl<'a> Cells<'a> {
                 "fill the user cell"
             };
             self.report_on(Column::User, format!("no user: {hint}"));
+        }
+    }
+
+    /// An enforce-mfa cell that contradicts the MFA state the provider sets for it (`false` where
+    /// it turns MFA on).
+    fn check_mfa_on(&mut self, job: &Job) {
+        let wanted = provider(job.provider).mfa_state(job);
+        for field in Field::ALL.iter().copied() {
+            let Some(want) = wanted.get(field) else {
+                continue;
+            };
+            if job.desired.get(field).is_some_and(|cell| cell != want)
+                && let Some(column) = Column::from_name(field.column())
+            {
+                self.report_once(
+                    column,
+                    format!("enforce-mfa turns MFA on: this cell must be {want} or empty"),
+                );
+            }
         }
     }
 
@@ -417,20 +439,6 @@ impl<'a> Cells<'a> {
                 )
             }
             _ => {}
-        }
-        if action == Action::EnforceMfa {
-            let off = [
-                (Column::MfaBindRequired, desired.mfa_bind_required),
-                (Column::LoginProtectEnabled, desired.login_protect_enabled),
-            ];
-            for (column, value) in off {
-                if value == Some(false) {
-                    self.report_on(
-                        column,
-                        "enforce-mfa turns MFA on: this cell must be true or empty".into(),
-                    );
-                }
-            }
         }
     }
 }
