@@ -20,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 pub struct UserState {
     pub user: ListedUser,
     /// What the read found, or why it failed. A user the read cannot find, a moment after the list
-    /// named them, has no login profile (UCloud's "not found" also means just that).
+    /// named them, has no login profile (some providers' "not found" also means just that).
     pub state: Result<Observed, Failure>,
     /// Requests this user cost: its read's attempts, plus any list or bulk requests since the
     /// previous user, so the users' sum is every request of the listing.
