@@ -154,10 +154,10 @@ pub struct InputArgs {
     /// The input CSV file.
     pub input: PathBuf,
     /// Provider for rows without a provider column.
-    #[arg(long, value_parser = parse_provider)]
+    #[arg(long, value_parser = parse_provider())]
     pub provider: Option<ProviderKind>,
     /// Action for rows without an action column.
-    #[arg(long, value_parser = parse_action)]
+    #[arg(long, value_parser = parse_action())]
     pub action: Option<Action>,
     /// Field delimiter: `,`, `;`, `tab` or any single character. Default: `,`, `;` or tab,
     /// whichever makes known columns of the header row.
@@ -222,7 +222,7 @@ pub struct ExportArgs {
     pub all_users: bool,
     /// Add an action column with this action on every row; with enforce-mfa, mfa_bind_required /
     /// login_protect_enabled are written true.
-    #[arg(long, value_parser = parse_action)]
+    #[arg(long, value_parser = parse_action())]
     pub action: Option<Action>,
     #[command(flatten)]
     pub connection: ConnectionArgs,
@@ -280,10 +280,10 @@ pub struct AccountsArgs {
     /// account of the config file).
     pub input: Option<PathBuf>,
     /// Provider for rows without a provider column.
-    #[arg(long, value_parser = parse_provider, requires = "input")]
+    #[arg(long, value_parser = parse_provider(), requires = "input")]
     pub provider: Option<ProviderKind>,
     /// Action for rows without an action column.
-    #[arg(long, value_parser = parse_action, requires = "input")]
+    #[arg(long, value_parser = parse_action(), requires = "input")]
     pub action: Option<Action>,
     /// Field delimiter of INPUT: `,`, `;`, `tab` or any single character. Default: `,`, `;` or
     /// tab, whichever makes known columns of the header row.
@@ -372,12 +372,49 @@ fn parse_rate_shape(s: &str) -> Result<RateShape, String> {
     s.parse()
 }
 
-fn parse_provider(s: &str) -> Result<ProviderKind, String> {
-    s.parse()
+/// A value parsed by its type's own `FromStr` (aliases, any case), whose names `--help` lists and
+/// shell completion offers.
+#[derive(Clone)]
+struct Named<T: 'static> {
+    all: &'static [T],
+    name: fn(T) -> &'static str,
 }
 
-fn parse_action(s: &str) -> Result<Action, String> {
-    s.parse()
+impl<T> clap::builder::TypedValueParser for Named<T>
+where
+    T: std::str::FromStr<Err = String> + Copy + Send + Sync + 'static,
+{
+    type Value = T;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<T, clap::Error> {
+        (|s: &str| s.parse::<T>()).parse_ref(cmd, arg, value)
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        let names = self.all.iter().map(|v| (self.name)(*v));
+        Some(Box::new(names.map(clap::builder::PossibleValue::new)))
+    }
+}
+
+fn parse_provider() -> Named<ProviderKind> {
+    Named {
+        all: ProviderKind::ALL,
+        name: ProviderKind::name,
+    }
+}
+
+fn parse_action() -> Named<Action> {
+    Named {
+        all: Action::ALL,
+        name: Action::name,
+    }
 }
 
 fn parse_delimiter(s: &str) -> Result<u8, String> {
@@ -417,6 +454,43 @@ fn parse_concurrency(s: &str) -> Result<(Option<String>, usize), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn providers_and_actions_parse_by_any_name_and_list_their_names() {
+        use clap::CommandFactory;
+        let cli = Cli::try_parse_from([
+            "iambatch",
+            "run",
+            "x.csv",
+            "--provider",
+            "Alibaba",
+            "--action",
+            "ENFORCE_MFA",
+        ])
+        .unwrap();
+        let Command::Run(run) = cli.command else {
+            panic!("not a run")
+        };
+        assert_eq!(run.session.input.provider, Some(ProviderKind::Aliyun));
+        assert_eq!(run.session.input.action, Some(Action::EnforceMfa));
+        let err = Cli::try_parse_from(["iambatch", "run", "x.csv", "--provider", "aws"])
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("unknown provider 'aws'"), "{err}");
+        let cmd = Cli::command();
+        let run = cmd.find_subcommand("run").unwrap();
+        let provider = run
+            .get_arguments()
+            .find(|a| a.get_id() == "provider")
+            .unwrap();
+        let names: Vec<String> = provider
+            .get_possible_values()
+            .iter()
+            .map(|v| v.get_name().to_string())
+            .collect();
+        assert_eq!(names, ["aliyun", "ucloud", "huawei"]);
+    }
 
     #[test]
     fn the_definitions_are_consistent_and_every_command_has_examples() {

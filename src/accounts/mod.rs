@@ -108,7 +108,8 @@ impl Overrides {
             }
             let known: Vec<&str> = config.accounts.keys().map(String::as_str).collect();
             return Err(AccountError::Override(format!(
-                "'{name}' is neither a provider (aliyun, ucloud, huawei) nor an account of the config file{}",
+                "'{name}' is neither a provider ({}) nor an account of the config file{}",
+                ProviderKind::names(),
                 if known.is_empty() {
                     String::new()
                 } else {

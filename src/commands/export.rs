@@ -92,7 +92,7 @@ pub async fn export(
     );
     let listed = listing::list(
         client.clone(),
-        provider(key.0).listing().bulk_state,
+        provider(key.0).listing(),
         concurrency,
         cancel.clone(),
         events,
@@ -153,7 +153,8 @@ fn target(config: &Config, target: &str) -> Result<AccountKey, UsageError> {
     }
     let known: Vec<&str> = config.accounts.keys().map(String::as_str).collect();
     Err(UsageError(format!(
-        "'{target}' is neither a provider (aliyun, ucloud, huawei) nor an account of the config file{}",
+        "'{target}' is neither a provider ({}) nor an account of the config file{}",
+        ProviderKind::names(),
         match known.is_empty() {
             true => String::new(),
             false => format!(" ({})", known.join(", ")),
@@ -187,10 +188,10 @@ impl Shape {
         let provider = provider(key.0);
         if let Some(action) = args.action {
             let names = || {
-                let names: Vec<&str> = provider.actions().iter().map(|a| a.name()).collect();
+                let names: Vec<&str> = provider.actions().iter().map(|a| a.action.name()).collect();
                 names.join(", ")
             };
-            if !provider.actions().contains(&action) {
+            if provider.spec(action).is_none() {
                 return Err(UsageError(format!(
                     "{} does not support {action}: use one of {}",
                     key.0,

@@ -85,7 +85,7 @@ impl AccountClient {
         pacer: Pacer,
         policy: RetryPolicy,
     ) -> AccountClient {
-        let uses_tokens = api.token_request(&Stamp::now()).is_some();
+        let uses_tokens = api.uses_tokens();
         AccountClient {
             name,
             uses_tokens,

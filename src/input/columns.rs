@@ -1,8 +1,10 @@
 //! The columns of SPEC §2, their aliases (the providers' own parameter names), and the mapping of a
 //! file's header onto them.
 
-/// A column the tool understands. Any other column is carried through to the results unchanged.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// A column the tool understands, by its name in the README's input table. Any other column is carried through to the
+/// results unchanged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, strum::IntoStaticStr, strum::VariantArray)]
+#[strum(serialize_all = "snake_case")]
 pub enum Column {
     Provider,
     Account,
@@ -21,41 +23,11 @@ pub enum Column {
 }
 
 impl Column {
-    pub const ALL: [Column; 14] = [
-        Column::Provider,
-        Column::Account,
-        Column::Action,
-        Column::User,
-        Column::UserName,
-        Column::Password,
-        Column::GeneratePassword,
-        Column::LoginStatus,
-        Column::MfaBindRequired,
-        Column::PasswordResetRequired,
-        Column::MaxPasswordAge,
-        Column::Email,
-        Column::LoginProtectEnabled,
-        Column::VerificationMethod,
-    ];
+    pub const ALL: &[Column] = <Column as strum::VariantArray>::VARIANTS;
 
     /// The column's name in SPEC §2.
     pub fn name(self) -> &'static str {
-        match self {
-            Column::Provider => "provider",
-            Column::Account => "account",
-            Column::Action => "action",
-            Column::User => "user",
-            Column::UserName => "user_name",
-            Column::Password => "password",
-            Column::GeneratePassword => "generate_password",
-            Column::LoginStatus => "login_status",
-            Column::MfaBindRequired => "mfa_bind_required",
-            Column::PasswordResetRequired => "password_reset_required",
-            Column::MaxPasswordAge => "max_password_age",
-            Column::Email => "email",
-            Column::LoginProtectEnabled => "login_protect_enabled",
-            Column::VerificationMethod => "verification_method",
-        }
+        self.into()
     }
 
     /// Other header names accepted for the column (SPEC §2).
@@ -77,7 +49,7 @@ impl Column {
 
     /// The column of a SPEC §2 name, as providers name columns in their row checks.
     pub fn from_name(name: &str) -> Option<Column> {
-        Column::ALL.into_iter().find(|c| c.name() == name)
+        Column::ALL.iter().copied().find(|c| c.name() == name)
     }
 
     /// The column of a header cell. Exact names and aliases (ignoring case) win over loose matches
@@ -87,7 +59,7 @@ impl Column {
     pub fn of_header(header: &str) -> Option<Column> {
         let header = header.trim();
         let names = || {
-            Column::ALL.into_iter().flat_map(|c| {
+            Column::ALL.iter().copied().flat_map(|c| {
                 std::iter::once((c, c.name(), true))
                     .chain(c.aliases().iter().map(move |a| (c, *a, false)))
             })
@@ -132,7 +104,7 @@ fn near_miss(header: &str) -> Option<&'static str> {
         return None;
     }
     Column::ALL
-        .into_iter()
+        .iter()
         .flat_map(|c| std::iter::once(c.name()).chain(c.aliases().iter().copied()))
         .filter_map(|name| {
             let known = String::from_utf8(significant(name).collect()).ok()?;
@@ -245,7 +217,7 @@ mod tests {
 
     #[test]
     fn every_spec_name_maps_to_its_own_column() {
-        for column in Column::ALL {
+        for column in Column::ALL.iter().copied() {
             assert_eq!(Column::of_header(column.name()), Some(column));
             assert_eq!(Column::from_name(column.name()), Some(column));
             for alias in column.aliases() {

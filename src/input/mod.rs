@@ -225,7 +225,7 @@ impl InputFile {
         if columns.get(Column::User).is_none() && columns.get(Column::UserName).is_none() {
             return Err(missing(
                 "user",
-                "add a user column (huawei rows may use user_name instead)",
+                "add a user column (actions that resolve user names also take user_name instead)",
             ));
         }
         if columns.get(Column::Provider).is_none() && options.provider.is_none() {
