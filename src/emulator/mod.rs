@@ -76,6 +76,7 @@ mod canon;
 mod huawei;
 mod knobs;
 mod log;
+mod mfa;
 mod params;
 mod replay;
 mod server;

@@ -21,23 +21,27 @@
 //! Actions: `UpdateLoginProfile` (every seed-0 parameter; changes only the fields given; with both
 //! `Password` and `GenerateRandomPassword=true` the given password is set), `GetLoginProfile`
 //! (`Status`, `MaxPasswordAge`, `MFABindRequired`, as the SDK's model: `PasswordResetRequired` is
-//! not readable), `ListUsers` (`Offset`, `Limit` 1-100, default 10; `TotalCount`). A user exists
+//! not readable), `ListUsers` (`Offset`, `Limit` 1-100, default 10; `TotalCount`), `GetUserMFAInfo` (`UserName`;
+//! `IsMFAEnable`: the user has bound a device, `mfa.rs`; its type and serial are not told). A user exists
 //! with a login profile (UCloud's `CreateUser` creates it); only users of the users file, the demo
 //! set or a patch exist: any other `UserName` is 11021.
 //!
 //! State: `{"users": {"<name>": {"email", "created_at" (Unix s), "updates" (UpdateLoginProfile
 //! calls applied), "login_profile": null | {"status", "mfa_bind_required",
 //! "password_reset_required", "max_password_age", "password_hash": null | {"salt", "sha256"},
-//! "password_generated", "updated_at"}}}, "temporary_keys": {"<id>": {"expires_at"}}}`. A new profile is `Active`, no MFA, no reset, `max_password_age` 0, no password.
+//! "password_generated", "updated_at"}}}, "mfa_devices": (mfa.rs), "temporary_keys": {"<id>":
+//! {"expires_at"}}}`. A new profile is `Active`, no MFA, no reset, `max_password_age` 0, no password.
 //!
 //! Patch (`POST /_emulator/state` with `{"ucloud": <patch>}`): `{"users": {"<name>": {"email",
 //! "login_profile": null | {"status", "mfa_bind_required", "password_reset_required",
-//! "max_password_age", "password"}}}, "temporary_keys": {"<public key>": {"secret",
+//! "max_password_age", "password"}}}, "mfa_devices": (mfa.rs, by user name), "temporary_keys":
+//! {"<public key>": {"secret",
 //! "security_token", "expires_at"}}}`, every field optional but a temporary key's secret and
 //! token (`expires_at` RFC 3339, default: the token lifetime from now). A user not there is added
 //! with a new profile; `null` removes the profile (a state the API cannot make); an object sets the fields
 //! given. A patch never counts as an update.
 
+use super::mfa;
 use super::params::{ParamErrors, Params, login_status};
 use super::service::{Admission, Incoming, Meta, PasswordHash, Reply, Service, Setup, present};
 use super::temporary::{KeyError, TemporaryKeys, TemporaryPatch};
@@ -74,6 +78,7 @@ pub struct Iam {
 #[derive(Default, Serialize)]
 struct Directory {
     users: BTreeMap<String, User>,
+    mfa_devices: mfa::Devices,
 }
 
 #[derive(Serialize)]
@@ -126,6 +131,7 @@ enum Action {
     UpdateLoginProfile,
     GetLoginProfile,
     ListUsers,
+    GetUserMFAInfo,
 }
 
 impl Action {
@@ -134,6 +140,7 @@ impl Action {
             "UpdateLoginProfile" => Action::UpdateLoginProfile,
             "GetLoginProfile" => Action::GetLoginProfile,
             "ListUsers" => Action::ListUsers,
+            "GetUserMFAInfo" => Action::GetUserMFAInfo,
             _ => return None,
         })
     }
@@ -143,6 +150,7 @@ impl Action {
             Action::UpdateLoginProfile => "UpdateLoginProfile",
             Action::GetLoginProfile => "GetLoginProfile",
             Action::ListUsers => "ListUsers",
+            Action::GetUserMFAInfo => "GetUserMFAInfo",
         }
     }
 }
@@ -321,6 +329,7 @@ impl Service for Iam {
             Action::UpdateLoginProfile => self.update(p, now),
             Action::GetLoginProfile => self.get(p),
             Action::ListUsers => self.list_users(p),
+            Action::GetUserMFAInfo => self.user_mfa(p),
         };
         match result {
             Ok(fields) => ok(call.action, fields),
@@ -366,9 +375,18 @@ impl Service for Iam {
                     .ok_or_else(|| format!("{name}: status '{s}': use Active or Inactive"))?;
             }
         }
+        let mut directory = self.lock();
+        if let Some(devices) = &patch.mfa_devices {
+            for name in devices.users() {
+                if !directory.users.contains_key(name) && !patch.users.contains_key(name) {
+                    return Err(format!(
+                        "mfa_devices: user {name} does not exist: add it under users"
+                    ));
+                }
+            }
+        }
         self.temporary
             .register(patch.temporary_keys, now + self.token_ttl)?;
-        let mut directory = self.lock();
         for (name, user_patch) in patch.users {
             let user = directory
                 .users
@@ -401,6 +419,9 @@ impl Service for Iam {
                     profile.updated_at = now.unix_timestamp();
                 }
             }
+        }
+        if let Some(devices) = patch.mfa_devices {
+            directory.mfa_devices.apply(devices);
         }
         Ok(())
     }
@@ -526,6 +547,13 @@ impl Iam {
         }}))
     }
 
+    fn user_mfa(&self, p: &Params) -> Result<Value, ApiError> {
+        let name = p.required("UserName")?;
+        let mut directory = self.lock();
+        self.user(&mut directory, name)?;
+        Ok(json!({ "IsMFAEnable": directory.mfa_devices.of(name).is_some() }))
+    }
+
     /// Users in name order, `Limit` from `Offset`.
     fn list_users(&self, p: &Params) -> Result<Value, ApiError> {
         let offset = p.number("Offset")?.unwrap_or(0);
@@ -562,6 +590,7 @@ struct Patch {
     users: BTreeMap<String, UserPatch>,
     #[serde(default)]
     temporary_keys: BTreeMap<String, TemporaryPatch>,
+    mfa_devices: Option<mfa::Patch>,
 }
 
 #[derive(Deserialize)]
