@@ -83,6 +83,7 @@ impl Provider for TwoSteps {
             user_name: false,
             bulk_state: false,
             read: &GET_USER,
+            mfa: None,
         }
     }
     fn default_endpoint(&self, _region: Option<&str>) -> Option<String> {

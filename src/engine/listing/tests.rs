@@ -154,6 +154,7 @@ async fn run(
         user_name: false,
         bulk_state: bulk,
         read: &READ,
+        mfa: None,
     };
     let result = list(client, listing, concurrency, CancellationToken::new(), tx).await;
     (result, collect.await.unwrap(), seen)

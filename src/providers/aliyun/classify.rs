@@ -4,7 +4,8 @@
 use crate::jobs::LoginState;
 use crate::providers::encoding::rfc3986;
 use crate::providers::{
-    Classified, Failure, FailureClass, ListedUser, Observed, Op, Reply, UserPage, Verdict,
+    Classified, Failure, FailureClass, ListedUser, MfaDevice, MfaPage, Observed, Op, Reply,
+    UserPage, Verdict,
 };
 use serde_json::{Map, Value};
 use std::time::Duration;
@@ -42,6 +43,14 @@ pub fn classify(op: &Op<'_>, reply: &Reply) -> Classified {
 fn success(op: &Op<'_>, status: u16, body: Option<&Value>) -> Verdict {
     match *op {
         Op::Step { step, .. } if step.effect.is_write() => Verdict::Done,
+        Op::Step { step, user, .. } if step.api == super::MFA_INFO.api => body
+            .and_then(|b| user_mfa(b, user))
+            .map(Verdict::MfaDevices)
+            .unwrap_or_else(|| {
+                invalid_reply(format!(
+                    "HTTP {status} without an MFADevice: is the endpoint Alibaba Cloud IMS?"
+                ))
+            }),
         Op::Step { .. } => match body.and_then(|b| b.get("LoginProfile")?.as_object()) {
             Some(profile) => Verdict::Observed(observed(profile)),
             None => Verdict::Failed(Failure {
@@ -63,6 +72,11 @@ fn success(op: &Op<'_>, status: u16, body: Option<&Value>) -> Verdict {
                     "HTTP {status} without a readable Users list (each user with a UserPrincipalName, a Marker when IsTruncated): is the endpoint Alibaba Cloud IMS?"
                 ))
             }),
+        Op::ListMfaDevices { .. } => body.and_then(mfa_page).map(Verdict::MfaDevices).unwrap_or_else(|| {
+            invalid_reply(format!(
+                "HTTP {status} without a readable VirtualMFADevices list (a Marker when IsTruncated): is the endpoint Alibaba Cloud IMS?"
+            ))
+        }),
         Op::ReadAll => Verdict::Failed(Failure {
             class: FailureClass::Permanent,
             code: "unsupported_operation".into(),
@@ -111,25 +125,74 @@ fn user_page(body: &Value) -> Option<UserPage> {
             })
         })
         .collect::<Option<Vec<_>>>()?;
+    Some(UserPage {
+        users,
+        next: next_marker(body)?,
+    })
+}
+
+/// GetUserMFAInfo: `{"MFADevice": {"SerialNumber", "Type"}}`; the device is the user's.
+fn user_mfa(body: &Value, user: &str) -> Option<MfaPage> {
+    let device = body.get("MFADevice")?.as_object()?;
+    let kind = device.get("Type").and_then(Value::as_str);
+    Some(MfaPage {
+        devices: vec![MfaDevice {
+            user: user.to_string(),
+            kind: Some(kind.filter(|k| !k.is_empty()).unwrap_or("VMFA").to_string()),
+        }],
+        next: None,
+    })
+}
+
+/// ListVirtualMFADevices: `{"IsTruncated", "Marker", "VirtualMFADevices": {"VirtualMFADevice":
+/// [{"SerialNumber", "User": {"UserPrincipalName", ..}}]}}`; a device with an empty `User` was never
+/// bound and is skipped. Every listed device is virtual.
+fn mfa_page(body: &Value) -> Option<MfaPage> {
+    let devices = match body.get("VirtualMFADevices") {
+        Some(list) => list.get("VirtualMFADevice")?.as_array()?.as_slice(),
+        None if body.get("IsTruncated").is_some() => &[],
+        None => return None,
+    };
+    let devices = devices
+        .iter()
+        .filter_map(|device| {
+            let upn = device.get("User")?.get("UserPrincipalName")?.as_str()?;
+            (!upn.is_empty()).then(|| MfaDevice {
+                user: upn.to_string(),
+                kind: Some("VMFA".into()),
+            })
+        })
+        .collect();
+    Some(MfaPage {
+        devices,
+        next: next_marker(body)?,
+    })
+}
+
+/// The next page's marker when the reply is truncated; `None` when a truncated reply has none.
+fn next_marker(body: &Value) -> Option<Option<String>> {
     let truncated = match body.get("IsTruncated") {
         Some(Value::Bool(b)) => *b,
         Some(Value::String(s)) => s.eq_ignore_ascii_case("true"),
         _ => false,
     };
-    let next = match truncated {
-        true => Some(
+    match truncated {
+        true => Some(Some(
             body.get("Marker")?
                 .as_str()
                 .filter(|m| !m.is_empty())?
                 .to_string(),
-        ),
-        false => None,
-    };
-    Some(UserPage { users, next })
+        )),
+        false => Some(None),
+    }
 }
 
 fn failure(op: &Op<'_>, reply: &Reply, body: Option<&Value>) -> Verdict {
     let code = body.and_then(|b| b.get("Code")?.as_str()).unwrap_or("");
+    // No MFA device bound: a state of the user, not a failure.
+    if code == "EntityNotExist.User.MFADevice" {
+        return Verdict::MfaDevices(MfaPage::default());
+    }
     // The user exists and has no console login: what that means is the step's to say.
     let absent = code == "EntityNotExist.User.LoginProfile";
     if let (true, Op::ResolveUser { name }) = (absent, op) {

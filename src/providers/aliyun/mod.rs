@@ -12,7 +12,7 @@ use crate::jobs::{Action, Field, Job, LoginState, ProviderKind};
 use crate::providers::cli_files::{CliKeys, CliLookup};
 use crate::providers::{
     AccountSpec, ActionSpec, Api, Classified, ColumnProblem, ConnectError, HttpRequest, Listing,
-    Op, Provider, Reply, Stamp, Step, When,
+    MfaSource, Op, Provider, Reply, Stamp, Step, When,
 };
 use crate::secret::Secret;
 use request::Credentials;
@@ -48,6 +48,8 @@ pub(crate) const GET: Step = Step::read("GetLoginProfile");
 pub(crate) const UPDATE: Step = Step::update("UpdateLoginProfile");
 pub(crate) const CREATE: Step = Step::create("CreateLoginProfile", &UPDATE);
 pub(crate) const DELETE: Step = Step::delete("DeleteLoginProfile");
+/// The user's bound MFA device, virtual or security key.
+pub(crate) const MFA_INFO: Step = Step::read("GetUserMFAInfo");
 
 /// An action on the login profile, with the columns it accepts.
 const fn profile(action: Action, columns: &'static [Column], steps: &'static [Step]) -> ActionSpec {
@@ -160,6 +162,13 @@ impl Provider for Aliyun {
             user_name: false,
             bulk_state: false,
             read: &GET,
+            // ListVirtualMFADevices leaves out security keys: GetUserMFAInfo finds them.
+            mfa: Some(MfaSource {
+                list: true,
+                read: Some(&MFA_INFO),
+                row_read: &MFA_INFO,
+                types: true,
+            }),
         }
     }
 

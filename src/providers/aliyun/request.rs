@@ -68,6 +68,9 @@ fn common(action: &str, credentials: &Credentials, stamp: &Stamp) -> Vec<(String
 /// ListUsers' page size: the largest IMS allows, so a listing costs as few requests as it can.
 pub const LIST_PAGE: usize = 1000;
 
+/// ListVirtualMFADevices' page size: the largest it allows.
+pub const MFA_PAGE: usize = 100;
+
 /// The API action for `op` and its own parameters: a step's API name is its IMS action.
 ///
 /// `ResolveUser` is never asked of aliyun (the user principal name is the key, so
@@ -91,6 +94,11 @@ fn operation(op: &Op<'_>) -> (&'static str, Vec<(&'static str, String)>) {
             ("ListUsers", params)
         }
         Op::ReadAll => ("ListUsers", vec![("MaxItems", LIST_PAGE.to_string())]),
+        Op::ListMfaDevices { page } => {
+            let mut params = vec![("MaxItems", MFA_PAGE.to_string())];
+            params.extend(page.map(|marker| ("Marker", marker.to_string())));
+            ("ListVirtualMFADevices", params)
+        }
     }
 }
 

@@ -5,7 +5,8 @@
 use crate::jobs::LoginState;
 use crate::providers::encoding::iso8601_seconds;
 use crate::providers::{
-    Classified, Failure, FailureClass, ListedUser, Observed, Op, Reply, UserPage, Verdict,
+    Classified, Failure, FailureClass, ListedUser, MfaDevice, MfaPage, Observed, Op, Reply,
+    UserPage, Verdict,
 };
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -38,6 +39,26 @@ fn verdict(op: &Op<'_>, reply: &Reply) -> Verdict {
     match ret_code {
         Some(0) => match *op {
             Op::Step { step, .. } if step.effect.is_write() => Verdict::Done,
+            // `IsMFAEnable`, read as "a device is bound" (its meaning is unconfirmed).
+            Op::Step { step, user, .. } if step.api == super::MFA_INFO.api => {
+                match body.as_ref().and_then(|b| b.get("IsMFAEnable")?.as_bool()) {
+                    Some(bound) => Verdict::MfaDevices(MfaPage {
+                        devices: bound
+                            .then(|| MfaDevice {
+                                user: user.to_string(),
+                                kind: None,
+                            })
+                            .into_iter()
+                            .collect(),
+                        next: None,
+                    }),
+                    None => Verdict::Failed(failure(
+                        FailureClass::Permanent,
+                        "invalid_reply",
+                        "a GetUserMFAInfo reply without IsMFAEnable: check that the endpoint is the UCloud API",
+                    )),
+                }
+            }
             Op::Step { .. } => {
                 Verdict::Observed(observed(body.as_ref().and_then(|b| b.get("LoginProfile"))))
             }
@@ -88,6 +109,7 @@ fn unsupported(op: &Op<'_>) -> Option<Failure> {
         Op::Step { .. } | Op::ListUsers { .. } => return None,
         Op::ResolveUser { .. } => "resolving user names (UCloud users are addressed by name)",
         Op::ReadAll => "reading every login profile at once",
+        Op::ListMfaDevices { .. } => "listing MFA devices (one GetUserMFAInfo per user instead)",
     };
     Some(failure(
         FailureClass::Permanent,
