@@ -8,11 +8,14 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 /// Reads-only operations, by the names the emulator's log gives them.
-const READS: [&str; 4] = [
+const READS: [&str; 7] = [
     "ListUsers",
     "GetLoginProfile",
     "KeystoneListUsers",
     "ListUserLoginProtects",
+    "ListVirtualMFADevices",
+    "GetUserMFAInfo",
+    "ListUserMfaDevices",
 ];
 
 /// Users of every kind: aliyun 1,205 (two ListUsers pages of 1,000), ucloud 250 (three pages of

@@ -1,0 +1,204 @@
+//! Who has really bound MFA: `export` writes `mfa_bound` (aliyun also `mfa_type`) from each
+//! provider's MFA devices, with the requests each provider's API needs and no more, and
+//! `--mfa-unbound` keeps the console users to chase.
+
+use crate::util::{Harness, cell, read_results};
+use iambatch::emulator::EmulatorConfig;
+use serde_json::{Map, json};
+
+const USERS: usize = 250;
+const UNBOUND_DEVICES: usize = 20;
+
+/// The device a user has bound: every other user a virtual one, one in four a security key.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Device {
+    Virtual,
+    SecurityKey,
+    None,
+}
+
+fn device(i: usize) -> Device {
+    match i % 4 {
+        0 | 2 => Device::Virtual,
+        1 => Device::SecurityKey,
+        _ => Device::None,
+    }
+}
+
+fn console(i: usize) -> bool {
+    i % 5 != 0
+}
+
+fn required(i: usize) -> bool {
+    i % 3 == 0
+}
+
+fn name(provider: &str, i: usize) -> String {
+    match provider {
+        "aliyun" => format!("u{i:03}@corp.onaliyun.com"),
+        _ => format!("u{i:03}"),
+    }
+}
+
+/// 250 users of every kind, with 125 virtual devices, 63 security keys and 20 devices never bound:
+/// aliyun's device list takes two pages of 100.
+fn populate(h: &Harness, provider: &str) {
+    let mut users = Map::new();
+    let mut bound = Map::new();
+    for i in 0..USERS {
+        let user = match (provider, console(i)) {
+            ("huawei", false) => json!({"access_mode": "programmatic"}),
+            ("huawei", true) => json!({"access_mode": "console",
+                "login_protect": {"enabled": required(i), "verification_method": "vmfa"}}),
+            (_, false) => json!({"login_profile": null}),
+            (_, true) => json!({"login_profile": {"mfa_bind_required": required(i)}}),
+        };
+        users.insert(name(provider, i), user);
+        let devices = match device(i) {
+            Device::Virtual => json!([{"serial_number": format!("mfa/{i:03}"), "type": "VMFA"}]),
+            Device::SecurityKey => json!([{"serial_number": format!("u2f/{i:03}"), "type": "U2F"}]),
+            Device::None => continue,
+        };
+        bound.insert(name(provider, i), devices);
+    }
+    let unbound: Vec<String> = (0..UNBOUND_DEVICES)
+        .map(|i| format!("mfa/spare-{i:02}"))
+        .collect();
+    h.emulator()
+        .tamper(&json!({ provider: {
+            "users": users,
+            "mfa_devices": {"bound": bound, "unbound": unbound},
+        }}))
+        .unwrap();
+}
+
+/// What the provider can tell of user `i`: bound, and aliyun's type.
+fn expected(provider: &str, i: usize) -> (&'static str, &'static str) {
+    match (provider, device(i)) {
+        (_, Device::None) => ("false", ""),
+        ("aliyun", Device::Virtual) => ("true", "VMFA"),
+        ("aliyun", Device::SecurityKey) => ("true", "U2F"),
+        // Huawei lists virtual devices only.
+        ("huawei", Device::SecurityKey) => ("false", ""),
+        _ => ("true", ""),
+    }
+}
+
+/// Runs `export` with no rate limit: the file and what it said on stderr.
+fn export(
+    h: &Harness,
+    provider: &str,
+    file: &str,
+    extra: &[&str],
+) -> (Vec<String>, Vec<Vec<String>>, String) {
+    let out = h.path(file);
+    let assert = h
+        .cmd()
+        .args([
+            "export",
+            provider,
+            "-o",
+            out.to_str().unwrap(),
+            "--no-progress",
+        ])
+        .args(["--rate", &format!("{provider}=unlimited")])
+        .args(extra)
+        .assert()
+        .code(0);
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    let (header, rows) = read_results(&out);
+    (header, rows, stderr)
+}
+
+/// The index of the user a row names (huawei rows carry the name beside the id).
+fn index(provider: &str, header: &[String], row: &[String]) -> usize {
+    let column = if provider == "huawei" {
+        "user_name"
+    } else {
+        "user"
+    };
+    let name = cell(header, row, column);
+    let digits = &name[1..4];
+    digits.parse().unwrap()
+}
+
+fn count(h: &Harness, action: &str) -> usize {
+    h.emulator()
+        .requests()
+        .iter()
+        .filter(|l| l["action"] == action)
+        .count()
+}
+
+#[test]
+fn export_says_who_has_bound_a_device_with_the_fewest_requests() {
+    for provider in ["aliyun", "ucloud", "huawei"] {
+        let h = Harness::with_emulator(EmulatorConfig::default());
+        populate(&h, provider);
+        let (header, rows, stderr) = export(&h, provider, "all.csv", &[]);
+        let consoles: Vec<usize> = (0..USERS).filter(|i| console(*i)).collect();
+        assert_eq!(rows.len(), consoles.len(), "{provider}: every console user");
+        assert_eq!(
+            header.iter().any(|c| c == "mfa_type"),
+            provider == "aliyun",
+            "{provider}: {header:?}"
+        );
+        for row in &rows {
+            let i = index(provider, &header, row);
+            let (bound, kind) = expected(provider, i);
+            assert_eq!(cell(&header, row, "mfa_bound"), bound, "{provider} {row:?}");
+            if provider == "aliyun" {
+                assert_eq!(cell(&header, row, "mfa_type"), kind, "{row:?}");
+            }
+        }
+        let without_virtual = consoles
+            .iter()
+            .filter(|i| device(**i) != Device::Virtual)
+            .count();
+        match provider {
+            "aliyun" => {
+                // 145 virtual devices: two pages; then only the console users not in the list.
+                assert_eq!(count(&h, "ListVirtualMFADevices"), 2);
+                assert_eq!(count(&h, "GetUserMFAInfo"), without_virtual);
+            }
+            "ucloud" => assert_eq!(count(&h, "GetUserMFAInfo"), consoles.len()),
+            _ => assert_eq!(count(&h, "ListUserMfaDevices"), 1),
+        }
+        let bound = consoles
+            .iter()
+            .filter(|i| expected(provider, **i).0 == "true")
+            .count();
+        let required = consoles.iter().filter(|i| required(**i)).count();
+        let summary = format!(
+            "{} console users, {required} with MFA required, {bound} with a bound MFA device",
+            consoles.len()
+        );
+        assert!(
+            stderr.contains(&summary),
+            "{provider}: {summary} in {stderr}"
+        );
+    }
+}
+
+#[test]
+fn mfa_unbound_keeps_exactly_the_console_users_without_a_device() {
+    for provider in ["aliyun", "ucloud", "huawei"] {
+        let h = Harness::with_emulator(EmulatorConfig::default());
+        populate(&h, provider);
+        let chase = |extra: &[&str]| {
+            let (header, rows, _) = export(&h, provider, "chase.csv", extra);
+            let got: Vec<usize> = rows.iter().map(|r| index(provider, &header, r)).collect();
+            got
+        };
+        let unbound = |i: &usize| console(*i) && expected(provider, *i).0 == "false";
+        let want: Vec<usize> = (0..USERS).filter(unbound).collect();
+        assert_eq!(chase(&["--mfa-unbound", "--overwrite"]), want, "{provider}");
+        // With --missing-mfa, both filters apply.
+        let want: Vec<usize> = (0..USERS).filter(|i| unbound(i) && !required(*i)).collect();
+        assert_eq!(
+            chase(&["--mfa-unbound", "--missing-mfa", "--overwrite"]),
+            want,
+            "{provider}"
+        );
+    }
+}
