@@ -676,6 +676,6 @@ fn a_huawei_account_with_token_auth_exports_the_same_file() {
         .iter()
         .filter(|l| l["account"] == HUAWEI_IAM_USER)
         .count();
-    // The token request, the list and the login protections.
-    assert_eq!(token, 3, "{log:?}");
+    // The token request, the list, the login protections and the MFA devices.
+    assert_eq!(token, 4, "{log:?}");
 }
