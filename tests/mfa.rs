@@ -202,3 +202,61 @@ fn mfa_unbound_keeps_exactly_the_console_users_without_a_device() {
         );
     }
 }
+
+/// A `get-*` row's results carry `observed_mfa_bound`, at one request more per row; `plan` of an
+/// `enforce-mfa` row too.
+#[test]
+fn rows_that_ask_about_mfa_observe_it_with_one_more_read() {
+    for (provider, action, mfa_read) in [
+        ("aliyun", "get-login-profile", "GetUserMFAInfo"),
+        ("ucloud", "get-login-profile", "GetUserMFAInfo"),
+        ("huawei", "get-login-protect", "ListUserMfaDevices"),
+    ] {
+        let h = Harness::with_emulator(EmulatorConfig::default());
+        populate(&h, provider);
+        let state = h.state();
+        // A virtual device, a security key, none.
+        let picked = [4, 1, 3];
+        let user = |i: usize| match provider {
+            "huawei" => state["huawei"]["users"][name(provider, i)]["id"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+            _ => name(provider, i),
+        };
+        let mut csv = String::from("provider,action,user\n");
+        for i in picked {
+            csv.push_str(&format!("{provider},{action},{}\n", user(i)));
+        }
+        let input = h.write("get.csv", &csv);
+        h.cmd()
+            .args(["run", input.to_str().unwrap(), "--no-progress"])
+            .assert()
+            .code(0);
+        let (header, rows) = read_results(&h.path("get.results.csv"));
+        for (row, i) in rows.iter().zip(picked) {
+            assert_eq!(
+                cell(&header, row, "observed_mfa_bound"),
+                expected(provider, i).0,
+                "{provider} {row:?}"
+            );
+            assert_eq!(cell(&header, row, "attempts"), "2", "{provider} {row:?}");
+        }
+        assert_eq!(count(&h, mfa_read), picked.len(), "{provider}");
+    }
+    // plan of an enforce-mfa row reads the profile and the binding.
+    let h = Harness::with_emulator(EmulatorConfig::default());
+    populate(&h, "aliyun");
+    let input = h.write(
+        "todo.csv",
+        "provider,action,user\naliyun,enforce-mfa,u007@corp.onaliyun.com\n",
+    );
+    h.cmd()
+        .args(["plan", input.to_str().unwrap(), "--no-progress"])
+        .assert()
+        .code(0);
+    let (header, rows) = read_results(&h.path("todo.plan.csv"));
+    assert_eq!(cell(&header, &rows[0], "observed_mfa_bound"), "false");
+    assert_eq!(cell(&header, &rows[0], "outcome"), "would-update");
+    assert_eq!(count(&h, "GetUserMFAInfo"), 1);
+}

@@ -432,7 +432,7 @@ impl Sink for Users {
                     self.progress.grow(&self.account, n as u64);
                     continue;
                 }
-                Event::User(u) => u,
+                Event::User(u) => *u,
             };
             let counts = &mut self.counts;
             let failure = match &state {

@@ -40,7 +40,7 @@ pub struct UserState {
 pub enum Event {
     /// A page of this many users came in (progress grows its total by it).
     Page(usize),
-    User(UserState),
+    User(Box<UserState>),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -145,12 +145,12 @@ pub async fn list(
         }
         let attempts = attempts + std::mem::take(&mut owed);
         events
-            .send(Event::User(UserState {
+            .send(Event::User(Box::new(UserState {
                 user,
                 state,
                 mfa,
                 attempts,
-            }))
+            })))
             .await
             .map_err(|_| ListError::Closed)?;
     }

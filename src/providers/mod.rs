@@ -155,6 +155,9 @@ pub struct ListedUser {
     pub info: Vec<(&'static str, String)>,
 }
 
+/// The observed field of rows that ask about MFA (`observed_mfa_bound`).
+pub const MFA_BOUND: &str = "mfa_bound";
+
 /// Bound MFA devices, as a list page or one user's read gives them.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct MfaPage {
