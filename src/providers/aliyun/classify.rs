@@ -361,6 +361,68 @@ mod tests {
         write: None,
     };
 
+    const MFA: Op<'static> = Op::Step {
+        step: &crate::providers::aliyun::MFA_INFO,
+        user: USER,
+        write: None,
+    };
+
+    #[test]
+    fn the_device_list_skips_devices_never_bound_and_gives_the_next_marker() {
+        let body = r#"{"RequestId":"r","IsTruncated":true,"Marker":"bmV4dA==",
+            "VirtualMFADevices":{"VirtualMFADevice":[
+              {"SerialNumber":"acs:ram::1:mfa/a","ActivateDate":"2024-01-01T00:00:00Z",
+               "User":{"UserPrincipalName":"a@x.onaliyun.com","UserId":"1","DisplayName":"a"}},
+              {"SerialNumber":"acs:ram::1:mfa/spare","User":{}}]}}"#;
+        let verdict = classify(&Op::ListMfaDevices { page: None }, &reply(200, &[], body)).verdict;
+        let Verdict::MfaDevices(page) = verdict else {
+            panic!("{verdict:?}")
+        };
+        assert_eq!(page.next.as_deref(), Some("bmV4dA=="));
+        assert_eq!(
+            page.devices,
+            [MfaDevice {
+                user: "a@x.onaliyun.com".into(),
+                kind: Some("VMFA".into())
+            }]
+        );
+        // A truncated page without a marker cannot be followed.
+        let broken = r#"{"IsTruncated":true,"VirtualMFADevices":{"VirtualMFADevice":[]}}"#;
+        assert!(matches!(
+            classify(&Op::ListMfaDevices { page: None }, &reply(200, &[], broken)).verdict,
+            Verdict::Failed(Failure { code, .. }) if code == "invalid_reply"
+        ));
+    }
+
+    #[test]
+    fn user_mfa_info_gives_the_type_and_its_404_is_no_device() {
+        let key = r#"{"RequestId":"r","IsMFAEnable":true,
+            "MFADevice":{"SerialNumber":"acs:ram::1:u2f/alice","Type":"U2F"}}"#;
+        let Verdict::MfaDevices(page) = classify(&MFA, &reply(200, &[], key)).verdict else {
+            panic!("a device")
+        };
+        assert_eq!(page.binding(USER).kind.as_deref(), Some("U2F"));
+        assert!(page.binding(USER).bound);
+        let none = error(
+            404,
+            "EntityNotExist.User.MFADevice",
+            "The user has not bound any MFA device.",
+        );
+        assert_eq!(
+            classify(&MFA, &none).verdict,
+            Verdict::MfaDevices(MfaPage::default())
+        );
+        // An unknown user stays "not found".
+        let gone = error(404, "EntityNotExist.User", "The user does not exist.");
+        assert!(matches!(
+            classify(&MFA, &gone).verdict,
+            Verdict::Failed(Failure {
+                class: FailureClass::NotFound,
+                ..
+            })
+        ));
+    }
+
     /// The provider's words for an absent object.
     fn absent(verdict: Verdict) -> Failure {
         match verdict {

@@ -338,6 +338,29 @@ mod tests {
     }
 
     #[test]
+    fn mfa_reads_name_the_user_and_page_the_device_list() {
+        let (_, info) = sent(
+            &Op::Step {
+                step: &crate::providers::aliyun::MFA_INFO,
+                user: "dave@example.onaliyun.com",
+                write: None,
+            },
+            None,
+        );
+        let params = assert_signed(&info, "testsecret");
+        assert!(params.contains(&("Action".into(), "GetUserMFAInfo".into())));
+        assert!(params.contains(&(
+            "UserPrincipalName".into(),
+            "dave@example.onaliyun.com".into()
+        )));
+        let (_, list) = sent(&Op::ListMfaDevices { page: Some("bQ==") }, None);
+        let params = assert_signed(&list, "testsecret");
+        assert!(params.contains(&("Action".into(), "ListVirtualMFADevices".into())));
+        assert!(params.contains(&("MaxItems".into(), "100".into())));
+        assert!(params.contains(&("Marker".into(), "bQ==".into())));
+    }
+
+    #[test]
     fn a_fresh_stamp_changes_the_signature() {
         let op = Op::Step {
             step: &GET,

@@ -332,6 +332,33 @@ mod tests {
     }
 
     #[test]
+    fn the_device_list_is_one_get_naming_each_bound_user() {
+        let p = parts(&Op::ListMfaDevices { page: None });
+        assert_eq!(
+            (p.method, p.path.as_str()),
+            (Method::GET, "/v3.0/OS-MFA/virtual-mfa-devices")
+        );
+        let row = parts(&Op::Step {
+            step: &crate::providers::huawei::MFA_LIST,
+            user: "0a1b",
+            write: None,
+        });
+        assert_eq!(row.path, "/v3.0/OS-MFA/virtual-mfa-devices");
+        let body =
+            br#"{"virtual_mfa_devices":[{"serial_number":"iam/mfa/0a1b","user_id":"0a1b"}]}"#;
+        let Verdict::MfaDevices(page) = read_success(&Op::ListMfaDevices { page: None }, 200, body)
+        else {
+            panic!("a device list")
+        };
+        assert!(page.binding("0a1b").bound);
+        assert!(!page.binding("9f9f").bound);
+        assert!(matches!(
+            read_success(&Op::ListMfaDevices { page: None }, 200, b"{}"),
+            Verdict::Failed(_)
+        ));
+    }
+
+    #[test]
     fn the_body_always_carries_both_fields() {
         let on = LoginState {
             login_protect_enabled: Some(true),

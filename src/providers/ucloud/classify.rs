@@ -320,6 +320,29 @@ mod tests {
         }
     }
 
+    #[test]
+    fn is_mfa_enable_is_read_as_bound() {
+        let op = Op::Step {
+            step: &crate::providers::ucloud::MFA_INFO,
+            user: "an.zhou",
+            write: None,
+        };
+        let binding = |body: &str| match classify(&op, &reply(200, body)).verdict {
+            Verdict::MfaDevices(page) => page.binding("an.zhou"),
+            other => panic!("{other:?}"),
+        };
+        let on = r#"{"Action":"GetUserMFAInfoResponse","RetCode":0,"IsMFAEnable":true}"#;
+        assert!(binding(on).bound);
+        assert_eq!(binding(on).kind, None);
+        let off = r#"{"Action":"GetUserMFAInfoResponse","RetCode":0,"IsMFAEnable":false}"#;
+        assert!(!binding(off).bound);
+        let without = r#"{"Action":"GetUserMFAInfoResponse","RetCode":0}"#;
+        assert_eq!(failed(&op, 200, without).code, "invalid_reply");
+        let unknown =
+            r#"{"Action":"GetUserMFAInfoResponse","RetCode":11021,"Message":"User [x] not exist"}"#;
+        assert_eq!(failed(&op, 200, unknown).class, FailureClass::NotFound);
+    }
+
     fn list(page: Option<&str>, body: &str) -> Verdict {
         classify(&Op::ListUsers { page }, &reply(200, body)).verdict
     }
