@@ -283,6 +283,8 @@ mod tests {
             "cost_center",
             "employee_id",
             "display_name",
+            "mfa_bound",
+            "mfa_type",
             "users",
             "",
         ];
