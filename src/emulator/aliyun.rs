@@ -391,13 +391,8 @@ impl Service for Ims {
         }
         let mut directory = self.lock();
         if let Some(devices) = &patch.mfa_devices {
-            for upn in devices.users() {
-                if !directory.users.contains_key(upn) && !patch.users.contains_key(upn) {
-                    return Err(format!(
-                        "mfa_devices: user {upn} does not exist: add it under users"
-                    ));
-                }
-            }
+            devices
+                .check_users(|u| directory.users.contains_key(u) || patch.users.contains_key(u))?;
         }
         self.temporary
             .register(patch.temporary_keys, now + self.token_ttl)?;

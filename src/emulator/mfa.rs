@@ -59,9 +59,15 @@ pub struct Patch {
 }
 
 impl Patch {
-    /// The users the patch binds devices to, so the provider can check that each exists.
-    pub fn users(&self) -> impl Iterator<Item = &str> {
-        self.bound.keys().map(String::as_str)
+    /// Checks that every user the patch binds devices to exists (`exists`), before anything
+    /// changes.
+    pub fn check_users(&self, exists: impl Fn(&str) -> bool) -> Result<(), String> {
+        match self.bound.keys().find(|user| !exists(user)) {
+            Some(user) => Err(format!(
+                "mfa_devices: user {user} does not exist: add it under users"
+            )),
+            None => Ok(()),
+        }
     }
 }
 

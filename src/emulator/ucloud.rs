@@ -377,13 +377,8 @@ impl Service for Iam {
         }
         let mut directory = self.lock();
         if let Some(devices) = &patch.mfa_devices {
-            for name in devices.users() {
-                if !directory.users.contains_key(name) && !patch.users.contains_key(name) {
-                    return Err(format!(
-                        "mfa_devices: user {name} does not exist: add it under users"
-                    ));
-                }
-            }
+            devices
+                .check_users(|u| directory.users.contains_key(u) || patch.users.contains_key(u))?;
         }
         self.temporary
             .register(patch.temporary_keys, now + self.token_ttl)?;
