@@ -260,3 +260,22 @@ fn rows_that_ask_about_mfa_observe_it_with_one_more_read() {
     assert_eq!(cell(&header, &rows[0], "outcome"), "would-update");
     assert_eq!(count(&h, "GetUserMFAInfo"), 1);
 }
+
+#[test]
+fn dry_run_lists_the_mfa_read_of_a_get_row() {
+    let h = Harness::new();
+    let input = h.write(
+        "get.csv",
+        "provider,action,user\naliyun,get-login-profile,ao.huang@eng.onaliyun.com\n",
+    );
+    let out = h
+        .cmd()
+        .args(["run", input.to_str().unwrap(), "--dry-run", "--emulator"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let get = stdout.find("Action=GetLoginProfile").expect("the read");
+    let mfa = stdout.find("Action=GetUserMFAInfo").expect("the MFA read");
+    assert!(get < mfa, "{stdout}");
+    assert!(stdout.contains("for observed_mfa_bound"), "{stdout}");
+}

@@ -763,6 +763,12 @@ pub fn requests(
         let write = row.write(step, row.desired, Some(&generated));
         each(&op(step, user, write), note.as_deref());
     }
+    if let (true, Some(source)) = (is_read_only(spec), provider.listing().mfa) {
+        each(
+            &op(source.row_read, user, None),
+            Some("whether an MFA device is bound, for observed_mfa_bound"),
+        );
+    }
     if options.verify && !is_read_only(spec) {
         each(
             &op(spec.read, user, None),
