@@ -55,12 +55,13 @@
 //!    - `admit`: route by `Incoming::path` / `method` (the whole port is yours), then authenticate
 //!      the request as received with the emulator's own canonicalisation (`<provider>/verify.rs`,
 //!      written from the provider's documentation and tested against its published vectors; never
-//!      the client's signer), `temporary::TemporaryKeys` for keys and security tokens,
+//!      the client's signer), `account::Account` for keys, security tokens and the users' lock,
 //!      `replay::fresh` for timestamps and `replay::Nonces` for nonces. Fill `Meta`: `account` is
 //!      the rate-limit key, `write` makes the request droppable;
-//!    - `apply`: run the action against state behind a `Mutex`; API errors are ordinary replies;
+//!    - `apply`: run the action against the users under `Account::lock`; API errors are ordinary replies;
 //!    - `throttled`, `fault`: the provider's own throttling and 5xx replies;
-//!    - `state`, `tamper`, `has_password`: the state as JSON (passwords as `service::PasswordHash`,
+//!    - `state`, `tamper`, `has_password`: the state as JSON (`Account::state`; passwords as
+//!      `service::PasswordHash`, a console login profile as `login::Login`,
 //!      a `creates` counter per user if the provider has creates), a documented patch format, and
 //!      the password check tests use instead of reading hashes.
 //! 2. Add `mod <provider>;` and one line `mount::<provider::Type>(setup)?,` in `emulated`.
@@ -69,11 +70,13 @@
 //!
 //! The rate limit, faults, drops, latency, log, ports and control endpoints then apply unchanged.
 
+mod account;
 mod aliyun;
 mod canon;
 mod huawei;
 mod knobs;
 mod log;
+mod login;
 mod params;
 mod replay;
 mod server;
