@@ -4,6 +4,7 @@
 
 use super::temporary::{KeyError, TemporaryKeys, TemporaryPatch};
 use crate::secret::Secret;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
@@ -63,6 +64,24 @@ impl<D: Serialize> Account<D> {
         self.temporary.register(keys, now + self.token_ttl)
     }
 
+    /// Applies a state patch (`{"users": {"<name>": U}, "temporary_keys": ..}`): all of it read
+    /// first, so a bad value changes nothing; then the temporary keys registered and `apply` run on
+    /// each user's patch under the lock.
+    pub fn patch<U: DeserializeOwned>(
+        &self,
+        patch: &Value,
+        now: OffsetDateTime,
+        mut apply: impl FnMut(&mut D, String, U),
+    ) -> Result<(), String> {
+        let patch = Patch::<U>::deserialize(patch).map_err(|e| e.to_string())?;
+        self.register(patch.temporary_keys, now)?;
+        let mut directory = self.lock();
+        for (name, user) in patch.users {
+            apply(&mut directory, name, user);
+        }
+        Ok(())
+    }
+
     /// The directory as JSON plus `temporary_keys` (ids and expiry only).
     pub fn state(&self) -> Value {
         let mut state = serde_json::to_value(&*self.lock()).expect("the state always serialises");
@@ -71,15 +90,14 @@ impl<D: Serialize> Account<D> {
     }
 }
 
-/// A state patch of the RPC clouds: users by name, each the provider's own user patch `U`, and
-/// temporary keys.
+/// A state patch: users by name, each the provider's own user patch `U`, and temporary keys.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, bound(deserialize = "U: Deserialize<'de>"))]
-pub struct Patch<U> {
+struct Patch<U> {
     #[serde(default)]
-    pub users: BTreeMap<String, U>,
+    users: BTreeMap<String, U>,
     #[serde(default)]
-    pub temporary_keys: BTreeMap<String, TemporaryPatch>,
+    temporary_keys: BTreeMap<String, TemporaryPatch>,
 }
 
 /// The users file's entries for one provider as names, each one `valid` accepts; else an error

@@ -340,27 +340,21 @@ impl Service for Ims {
 
     fn has_password(&self, upn: &str, password: &str) -> Option<bool> {
         let directory = self.account.lock();
-        let profile = directory.users.get(upn)?.login_profile.as_ref()?;
-        profile.login.has_password(password)
+        (directory.users.get(upn)?.login_profile.as_ref()?)
+            .login
+            .has_password(password)
     }
 
     fn tamper(&self, patch: &Value, now: OffsetDateTime) -> Result<(), String> {
-        let patch = Patch::deserialize(patch).map_err(|e| e.to_string())?;
-        // Check every value before changing anything.
-        for (upn, user) in &patch.users {
-            user.login_profile.check(upn)?;
-        }
-        self.account.register(patch.temporary_keys, now)?;
-        let mut directory = self.account.lock();
-        for (upn, user_patch) in patch.users {
-            let user = directory.user(&upn, true, now).expect("adding is allowed");
-            user_patch.login_profile.apply(
-                &mut user.login_profile,
-                || Profile::new(now),
-                |profile, patch| profile.change(patch.change, now),
-            );
-        }
-        Ok(())
+        self.account
+            .patch(patch, now, |directory, upn, patch: UserPatch| {
+                let user = directory.user(&upn, true, now).expect("adding is allowed");
+                patch.login_profile.apply(
+                    &mut user.login_profile,
+                    || Profile::new(now),
+                    |profile, patch| profile.change(patch.change, now),
+                );
+            })
     }
 }
 
@@ -586,8 +580,6 @@ impl Ims {
         Ok(body)
     }
 }
-
-type Patch = account::Patch<UserPatch>;
 
 /// Alibaba's reply to a key or security token it does not accept.
 fn key_error(error: KeyError) -> ApiError {

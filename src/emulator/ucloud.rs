@@ -81,6 +81,11 @@ struct User {
 }
 
 impl User {
+    /// Its login profile; `name` is the user's, for the error.
+    fn profile(&mut self, name: &str) -> Result<&mut Profile, ApiError> {
+        self.login_profile.as_mut().ok_or_else(|| no_profile(name))
+    }
+
     fn new(now: OffsetDateTime) -> User {
         User {
             email: String::new(),
@@ -341,34 +346,33 @@ impl Service for Iam {
     }
 
     fn has_password(&self, name: &str, password: &str) -> Option<bool> {
-        let directory = self.account.lock();
-        let profile = directory.users.get(name)?.login_profile.as_ref()?;
-        profile.login.has_password(password)
+        let profile = |user: &User| {
+            user.login_profile
+                .as_ref()
+                .map(|p| p.login.has_password(password))
+        };
+        profile(self.account.lock().users.get(name)?)?
     }
 
+    /// A user not there is added with a new profile, unlike on Alibaba, as UCloud users always have one.
     fn tamper(&self, patch: &Value, now: OffsetDateTime) -> Result<(), String> {
-        let patch = Patch::deserialize(patch).map_err(|e| e.to_string())?;
-        // Check every value before changing anything.
-        for (name, user) in &patch.users {
-            user.login_profile.check(name)?;
-        }
-        self.account.register(patch.temporary_keys, now)?;
-        let mut directory = self.account.lock();
-        for (name, user_patch) in patch.users {
-            let user = directory
-                .users
-                .entry(name)
-                .or_insert_with(|| User::new(now));
-            user.email = user_patch.email.unwrap_or(std::mem::take(&mut user.email));
-            user_patch.login_profile.apply(
-                &mut user.login_profile,
-                || Profile::new(now),
-                |profile, patch: ProfilePatch<OwnFields>| {
+        self.account.patch(
+            patch,
+            now,
+            |directory: &mut Directory, name, patch: UserPatch| {
+                let user = directory
+                    .users
+                    .entry(name)
+                    .or_insert_with(|| User::new(now));
+                if let Some(email) = patch.email {
+                    user.email = email;
+                }
+                let change = |profile: &mut Profile, patch: ProfilePatch<OwnFields>| {
                     profile.change(patch.change, patch.own.max_password_age, now);
-                },
-            );
-        }
-        Ok(())
+                };
+                (patch.login_profile).apply(&mut user.login_profile, || Profile::new(now), change);
+            },
+        )
     }
 }
 
@@ -436,10 +440,7 @@ impl Iam {
 
         let mut directory = self.account.lock();
         let user = self.user(&mut directory, name)?;
-        let profile = user
-            .login_profile
-            .as_mut()
-            .ok_or_else(|| no_profile(name))?;
+        let profile = user.profile(name)?;
         if generate && change.password.is_none() {
             let random = uuid::Uuid::new_v4().simple().to_string();
             profile.login.password_hash = Some(PasswordHash::new(&random));
@@ -456,11 +457,7 @@ impl Iam {
     fn get(&self, p: &Params) -> Result<Value, ApiError> {
         let name = p.required("UserName")?;
         let mut directory = self.account.lock();
-        let user = self.user(&mut directory, name)?;
-        let profile = user
-            .login_profile
-            .as_ref()
-            .ok_or_else(|| no_profile(name))?;
+        let profile = self.user(&mut directory, name)?.profile(name)?;
         Ok(json!({ "LoginProfile": {
             "Status": profile.login.status,
             "MaxPasswordAge": profile.max_password_age,
@@ -496,8 +493,6 @@ impl Iam {
         Ok(json!({ "Message": "", "TotalCount": directory.users.len(), "Users": users }))
     }
 }
-
-type Patch = account::Patch<UserPatch>;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
