@@ -32,7 +32,7 @@ use super::replay::{self, Nonces};
 use super::service::{Admission, Incoming, Meta, Reply, Service, Setup, request_id};
 use super::temporary::KeyError;
 use crate::jobs::ProviderKind;
-use axum::http::{Method, StatusCode};
+use axum::http::StatusCode;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use serde::{Deserialize, Serialize};
@@ -373,7 +373,7 @@ impl Ims {
                 "Specified api is not found, please check your url and method.",
             )
         };
-        if request.path != "/" || ![Method::GET, Method::POST].contains(&request.method) {
+        if !request.is_rpc() {
             return Err(not_found());
         }
         for name in [

@@ -313,7 +313,13 @@ impl Service for Iam {
         };
         let call = params
             .and_then(|params| {
-                let action = self.authenticate(request, &params, now)?;
+                if !request.is_rpc() {
+                    return Err(ApiError {
+                        status: StatusCode::NOT_FOUND,
+                        ..ApiError::new(161, "UCloud's API is POST or GET at /")
+                    });
+                }
+                let action = self.authenticate(&params, now)?;
                 Ok(Call { action, params })
             })
             .map_err(|e| e.reply(Some(&meta.action)));
@@ -377,19 +383,8 @@ impl Service for Iam {
 }
 
 impl Iam {
-    /// Path, `Action`, `Signature`, `PublicKey`, the signature, then whether the action exists.
-    fn authenticate(
-        &self,
-        request: &Incoming,
-        params: &Params,
-        now: OffsetDateTime,
-    ) -> Result<Action, ApiError> {
-        if request.path != "/" || ![Method::GET, Method::POST].contains(&request.method) {
-            return Err(ApiError {
-                status: StatusCode::NOT_FOUND,
-                ..ApiError::new(161, "UCloud's API is POST or GET at /")
-            });
-        }
+    /// `Action`, `Signature`, `PublicKey`, the signature, then whether the action exists.
+    fn authenticate(&self, params: &Params, now: OffsetDateTime) -> Result<Action, ApiError> {
         let action = params
             .required::<ApiError>("Action")
             .map_err(|_| ApiError::new(160, "Missing Action"))?;
