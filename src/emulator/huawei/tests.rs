@@ -1,7 +1,7 @@
 //! The Huawei IAM emulator over real HTTP: tokens, AK/SK signatures checked as received, users
 //! and login protection, its error bodies, and two instances side by side.
 
-use super::super::canon::percent_encode;
+use super::super::canon::{owned, percent_encode};
 use super::verify::{self, Received};
 use super::{DOMAIN_NAME, IAM_PASSWORD, IAM_USER, Route, user_id};
 use crate::emulator::{Emulator, EmulatorConfig};
@@ -144,13 +144,6 @@ fn encoded(query: &[(String, String)]) -> String {
         .join("&")
 }
 
-fn pairs(query: &[(&str, &str)]) -> Vec<(String, String)> {
-    query
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
-}
-
 impl Client {
     fn new(emulator: &Emulator) -> Client {
         Client {
@@ -204,7 +197,7 @@ impl Client {
         query: &[(&str, &str)],
         body: Option<Value>,
     ) -> Answer {
-        let query = pairs(query);
+        let query = owned(query);
         let body = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
         let headers = signer.headers(method.as_str(), &self.host(), path, &query, &body);
         self.send(method, path, &query, &headers, body).await
@@ -233,7 +226,7 @@ impl Client {
             headers.push(("Content-Type".into(), "application/json".into()));
         }
         let body = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
-        self.send(method, path, &pairs(query), &headers, body).await
+        self.send(method, path, &owned(query), &headers, body).await
     }
 
     async fn issue_token(&self, user: &str, password: &str, domain: &str) -> Answer {
@@ -245,7 +238,7 @@ impl Client {
             "Content-Type".to_string(),
             "application/json;charset=utf8".to_string(),
         )];
-        let query = pairs(&[("nocatalog", "true")]);
+        let query = owned(&[("nocatalog", "true")]);
         self.send(
             Method::POST,
             "/v3/auth/tokens",
@@ -468,7 +461,7 @@ async fn aksk_signatures_are_checked_as_received() {
     failed(&answer, "verify aksk signature fail");
 
     // The query changed after signing.
-    let query = pairs(&[("name", "alice")]);
+    let query = owned(&[("name", "alice")]);
     let headers = KEYS
         .now()
         .headers("GET", &client.host(), "/v3/users", &query, b"");
@@ -476,7 +469,7 @@ async fn aksk_signatures_are_checked_as_received() {
         .send(
             Method::GET,
             "/v3/users",
-            &pairs(&[("name", "mallory")]),
+            &owned(&[("name", "mallory")]),
             &headers,
             Vec::new(),
         )
