@@ -278,7 +278,13 @@ mod tests {
         const BODY: &[u8] = br#"{"name":"test","id":1}"#;
         const HASH: &str = "8ed555081b9961769014bc1182c629bb0fe68d7b01c1fc1caab4dc791f377e8c";
         const UNSIGNED: &str = "UNSIGNED-PAYLOAD";
-        let cases: [(&[u8], &str, &str, Result<&str, PayloadError>); 4] = [
+        type Case = (
+            &'static [u8],
+            &'static str,
+            &'static str,
+            Result<&'static str, PayloadError>,
+        );
+        let cases: [Case; 4] = [
             (BODY, HASH, "application/json", Ok(HASH)),
             (
                 br#"{"name":"evil","id":1}"#,
