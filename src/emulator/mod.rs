@@ -82,6 +82,8 @@ mod replay;
 mod server;
 mod service;
 mod temporary;
+#[cfg(test)]
+mod testing;
 mod ucloud;
 
 pub use huawei::{

@@ -4,11 +4,11 @@
 use super::super::canon::{owned, percent_encode};
 use super::verify::{self, Received};
 use super::{DOMAIN_NAME, IAM_PASSWORD, IAM_USER, Route, user_id};
+use crate::emulator::testing::{self, Answer};
 use crate::emulator::{Emulator, EmulatorConfig};
 use crate::jobs::ProviderKind;
 use crate::secret::Secret;
 use axum::http::Method;
-use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
 use std::time::Duration;
 use time::OffsetDateTime;
@@ -104,24 +104,6 @@ impl Signer<'_> {
     }
 }
 
-struct Answer {
-    status: u16,
-    headers: HeaderMap,
-    body: Value,
-}
-
-impl Answer {
-    fn code(&self) -> &str {
-        self.body["error_code"].as_str().unwrap_or("")
-    }
-
-    fn header(&self, name: &str) -> &str {
-        self.headers
-            .get(name)
-            .map_or("", |v| v.to_str().unwrap_or(""))
-    }
-}
-
 struct Client {
     http: reqwest::Client,
     base: url::Url,
@@ -145,13 +127,6 @@ fn encoded(query: &[(String, String)]) -> String {
 }
 
 impl Client {
-    fn new(emulator: &Emulator) -> Client {
-        Client {
-            http: reqwest::Client::builder().no_proxy().build().unwrap(),
-            base: emulator.endpoint(ProviderKind::Huawei),
-        }
-    }
-
     fn host(&self) -> String {
         format!(
             "{}:{}",
@@ -177,16 +152,7 @@ impl Client {
         for (k, v) in headers {
             request = request.header(k, v);
         }
-        let response = request.send().await.unwrap();
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let bytes = response.bytes().await.unwrap();
-        Answer {
-            status,
-            headers,
-            body: serde_json::from_slice(&bytes)
-                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into())),
-        }
+        Answer::read(request.send().await.unwrap()).await.unwrap()
     }
 
     async fn signed_by(
@@ -268,16 +234,9 @@ impl Client {
 /// An emulator whose account has the users alice and `ops admin+1`, unless the config names a
 /// users file: users exist only if someone created them.
 async fn start(config: EmulatorConfig) -> (Emulator, Client) {
-    let seed = config.users.is_none();
-    let emulator = Emulator::start(config).await.unwrap();
-    if seed {
-        let users = json!({"alice": {}, "ops admin+1": {}});
-        emulator
-            .tamper(&json!({"huawei": {"users": users}}))
-            .unwrap();
-    }
-    let client = Client::new(&emulator);
-    (emulator, client)
+    let users = json!({"alice": {}, "ops admin+1": {}});
+    let (emulator, http, base) = testing::start(config, ProviderKind::Huawei, users).await;
+    (emulator, Client { http, base })
 }
 
 fn protect_path(id: &str) -> String {
@@ -441,7 +400,7 @@ async fn aksk_signatures_are_checked_as_received() {
 
     let failed = |answer: &Answer, detail: &str| {
         assert_eq!(
-            (answer.status, answer.code()),
+            (answer.status, answer.error_code()),
             (401, "APIG.0301"),
             "{}",
             answer.body
@@ -571,7 +530,7 @@ async fn login_protection_errors() {
     let never = client
         .signed(Method::GET, &protect_path(&id), &[], None)
         .await;
-    assert_eq!((never.status, never.code()), (404, "IAM.0004"));
+    assert_eq!((never.status, never.error_code()), (404, "IAM.0004"));
     assert_eq!(
         never.body["error_msg"],
         format!("Could not find login_protect: {id}.")
@@ -584,7 +543,7 @@ async fn login_protection_errors() {
         let answer = client
             .signed(method, &protect_path(stranger), &[], body)
             .await;
-        assert_eq!((answer.status, answer.code()), (404, "IAM.0004"));
+        assert_eq!((answer.status, answer.error_code()), (404, "IAM.0004"));
         assert_eq!(
             answer.body["error_msg"],
             format!("Could not find user: {stranger}.")
@@ -610,13 +569,16 @@ async fn login_protection_errors() {
         let answer = client
             .signed(Method::PUT, &protect_path(&id), &[], Some(body.clone()))
             .await;
-        assert_eq!((answer.status, answer.code()), (400, code), "{body}");
+        assert_eq!((answer.status, answer.error_code()), (400, code), "{body}");
     }
 
     let unknown_api = client
         .signed(Method::DELETE, &protect_path(&id), &[], None)
         .await;
-    assert_eq!((unknown_api.status, unknown_api.code()), (404, "APIG.0101"));
+    assert_eq!(
+        (unknown_api.status, unknown_api.error_code()),
+        (404, "APIG.0101")
+    );
 }
 
 #[tokio::test]
@@ -707,7 +669,10 @@ async fn throttling_and_faults_have_huawei_bodies() {
     let (emulator, client) = start(config).await;
     client.signed(Method::GET, "/v3/users", &[], None).await;
     let throttled = client.signed(Method::GET, "/v3/users", &[], None).await;
-    assert_eq!((throttled.status, throttled.code()), (429, "APIG.0308"));
+    assert_eq!(
+        (throttled.status, throttled.error_code()),
+        (429, "APIG.0308")
+    );
     assert!(
         throttled.body["error_msg"]
             .as_str()
@@ -727,7 +692,7 @@ async fn throttling_and_faults_have_huawei_bodies() {
         })
         .unwrap();
     let first = client.signed(Method::GET, "/v3/users", &[], None).await;
-    assert_eq!((first.status, first.code()), (500, "IAM.0006"));
+    assert_eq!((first.status, first.error_code()), (500, "IAM.0006"));
     let second = client.signed(Method::GET, "/v3/users", &[], None).await;
     assert_eq!(second.status, 503);
     assert!(second.body.as_str().unwrap().contains("<html>"));
@@ -837,7 +802,7 @@ async fn a_user_nobody_created_is_not_found() {
     let put = client
         .signed(Method::PUT, &protect_path(&id), &[], enable("vmfa"))
         .await;
-    assert_eq!((put.status, put.code()), (404, "IAM.0004"));
+    assert_eq!((put.status, put.error_code()), (404, "IAM.0004"));
     assert!(emulator.state()["huawei"]["users"].get("ghost").is_none());
 }
 
@@ -867,7 +832,7 @@ async fn a_body_that_does_not_match_its_declared_hash_is_refused() {
         .send(Method::PUT, &path, &[], &headers, tampered)
         .await;
     assert_eq!(
-        (answer.status, answer.code()),
+        (answer.status, answer.error_code()),
         (401, "APIG.0301"),
         "{}",
         answer.body
@@ -888,7 +853,7 @@ async fn a_body_that_does_not_match_its_declared_hash_is_refused() {
         .send(Method::PUT, &path, &[], &headers, signed_body)
         .await;
     assert_eq!(
-        (answer.status, answer.code()),
+        (answer.status, answer.error_code()),
         (401, "APIG.0301"),
         "{}",
         answer.body
@@ -932,7 +897,7 @@ async fn a_security_token_is_accepted_only_with_the_ak_it_was_issued_with() {
             .send(Method::GET, "/v3/users", &[], &headers, vec![])
             .await;
         assert_eq!(
-            (answer.status, answer.code()),
+            (answer.status, answer.error_code()),
             (401, "APIG.0301"),
             "{}",
             answer.body
