@@ -817,52 +817,36 @@ async fn a_body_that_does_not_match_its_declared_hash_is_refused() {
     let id = client.user_id("alice").await;
     let path = protect_path(&id);
     let signed_body = enable("sms").unwrap().to_string().into_bytes();
-    let declared = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&signed_body));
-    let headers = KEYS.now().headers_with(
-        "PUT",
-        &client.host(),
-        &path,
-        &[],
-        &signed_body,
-        &[("x-sdk-content-sha256", &declared)],
-    );
+    let hash = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&signed_body));
+    let declaring = |declared: &str| {
+        let declared = [("x-sdk-content-sha256", declared)];
+        (KEYS.now()).headers_with("PUT", &client.host(), &path, &[], &signed_body, &declared)
+    };
     let good = client
-        .send(Method::PUT, &path, &[], &headers, signed_body.clone())
+        .send(
+            Method::PUT,
+            &path,
+            &[],
+            &declaring(&hash),
+            signed_body.clone(),
+        )
         .await;
     assert_eq!(good.status, 200, "{}", good.body);
 
-    // The same signed headers with another body: the declared hash no longer matches.
+    // Another body under the signed hash; a JSON body that opts out of hashing.
     let tampered = enable("vmfa").unwrap().to_string().into_bytes();
-    let answer = client
-        .send(Method::PUT, &path, &[], &headers, tampered)
-        .await;
-    assert_eq!(
-        (answer.status, answer.error_code()),
-        (401, "APIG.0301"),
-        "{}",
-        answer.body
-    );
+    for (declared, body) in [
+        (hash.as_str(), tampered),
+        ("UNSIGNED-PAYLOAD", signed_body.clone()),
+    ] {
+        let answer = client
+            .send(Method::PUT, &path, &[], &declaring(declared), body)
+            .await;
+        let refused = (answer.status, answer.error_code());
+        assert_eq!(refused, (401, "APIG.0301"), "{declared}: {}", answer.body);
+    }
     let protect = &emulator.state()["huawei"]["users"]["alice"]["login_protect"];
     assert_eq!(protect["verification_method"], "sms", "nothing applied");
-
-    // A JSON body may not opt out of hashing.
-    let headers = KEYS.now().headers_with(
-        "PUT",
-        &client.host(),
-        &path,
-        &[],
-        &signed_body,
-        &[("x-sdk-content-sha256", "UNSIGNED-PAYLOAD")],
-    );
-    let answer = client
-        .send(Method::PUT, &path, &[], &headers, signed_body)
-        .await;
-    assert_eq!(
-        (answer.status, answer.error_code()),
-        (401, "APIG.0301"),
-        "{}",
-        answer.body
-    );
 }
 
 #[tokio::test]
