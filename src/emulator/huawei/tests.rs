@@ -42,19 +42,9 @@ impl Signer<'_> {
         }
     }
 
+    /// The headers of a request signed at the signer's time: `x-sdk-date`, `x-domain-id`, a JSON `content-type`
+    /// for a body, `extra` (lower-case names), all signed with `host`, and `authorization`.
     fn headers(
-        &self,
-        method: &str,
-        host: &str,
-        path: &str,
-        query: &[(String, String)],
-        body: &[u8],
-    ) -> Vec<(String, String)> {
-        self.headers_with(method, host, path, query, body, &[])
-    }
-
-    /// [`Signer::headers`] plus `extra` headers (lower-case names), all signed.
-    fn headers_with(
         &self,
         method: &str,
         host: &str,
@@ -165,7 +155,7 @@ impl Client {
     ) -> Answer {
         let query = owned(query);
         let body = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
-        let headers = signer.headers(method.as_str(), &self.host(), path, &query, &body);
+        let headers = signer.headers(method.as_str(), &self.host(), path, &query, &body, &[]);
         self.send(method, path, &query, &headers, body).await
     }
 
@@ -414,7 +404,7 @@ async fn aksk_signatures_are_checked_as_received() {
     let query = owned(&[("name", "alice")]);
     let headers = KEYS
         .now()
-        .headers("GET", &client.host(), "/v3/users", &query, b"");
+        .headers("GET", &client.host(), "/v3/users", &query, b"", &[]);
     let answer = client
         .send(
             Method::GET,
@@ -431,7 +421,7 @@ async fn aksk_signatures_are_checked_as_received() {
     let path = protect_path(&id);
     let headers = KEYS
         .now()
-        .headers("PUT", &client.host(), &path, &[], &signed_body);
+        .headers("PUT", &client.host(), &path, &[], &signed_body, &[]);
     let sent = enable("email").unwrap().to_string().into_bytes();
     let answer = client.send(Method::PUT, &path, &[], &headers, sent).await;
     failed(&answer, "verify aksk signature fail");
@@ -820,7 +810,7 @@ async fn a_body_that_does_not_match_its_declared_hash_is_refused() {
     let hash = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&signed_body));
     let declaring = |declared: &str| {
         let declared = [("x-sdk-content-sha256", declared)];
-        (KEYS.now()).headers_with("PUT", &client.host(), &path, &[], &signed_body, &declared)
+        (KEYS.now()).headers("PUT", &client.host(), &path, &[], &signed_body, &declared)
     };
     let good = client
         .send(
@@ -865,7 +855,7 @@ async fn a_security_token_is_accepted_only_with_the_ak_it_was_issued_with() {
         let extra: Vec<(&str, &str)> = token.map(|t| ("x-security-token", t)).into_iter().collect();
         signer
             .now()
-            .headers_with("GET", &client.host(), "/v3/users", &[], b"", &extra)
+            .headers("GET", &client.host(), "/v3/users", &[], b"", &extra)
     };
     let ok = client
         .send(
