@@ -73,10 +73,16 @@ impl<D: Serialize> Account<D> {
         now: OffsetDateTime,
         mut apply: impl FnMut(&mut D, String, U),
     ) -> Result<(), String> {
-        let patch = Patch::<U>::deserialize(patch).map_err(|e| e.to_string())?;
+        let patch = Patch::deserialize(patch).map_err(|e| e.to_string())?;
+        let users = (patch.users.into_iter())
+            .map(|(name, user)| match U::deserialize(user) {
+                Ok(user) => Ok((name, user)),
+                Err(e) => Err(format!("{name}: {e}")),
+            })
+            .collect::<Result<Vec<(String, U)>, String>>()?;
         self.register(patch.temporary_keys, now)?;
         let mut directory = self.lock();
-        for (name, user) in patch.users {
+        for (name, user) in users {
             apply(&mut directory, name, user);
         }
         Ok(())
@@ -90,12 +96,12 @@ impl<D: Serialize> Account<D> {
     }
 }
 
-/// A state patch: users by name, each the provider's own user patch `U`, and temporary keys.
+/// A state patch: users by name, each read as the provider's own user patch, and temporary keys.
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields, bound(deserialize = "U: Deserialize<'de>"))]
-struct Patch<U> {
+#[serde(deny_unknown_fields)]
+struct Patch {
     #[serde(default)]
-    users: BTreeMap<String, U>,
+    users: BTreeMap<String, Value>,
     #[serde(default)]
     temporary_keys: BTreeMap<String, TemporaryPatch>,
 }
@@ -115,4 +121,35 @@ pub fn user_names<'a>(
                 .ok_or_else(|| format!("users are {what}, not {user}"))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use time::macros::datetime;
+
+    #[test]
+    fn a_bad_user_patch_names_the_user_and_changes_nothing() {
+        let now = datetime!(2024-01-01 00:00 UTC);
+        let ttl = Duration::from_secs(3600);
+        let account = Account::new(("id", "secret"), Vec::new(), ttl, BTreeMap::new()).unwrap();
+        let set = |users: &mut BTreeMap<String, u32>, name, n: u32| {
+            users.insert(name, n);
+        };
+        let temporary = json!({"tmp": {"secret": "s", "security_token": "t"}});
+        let bad = json!({"users": {"alice": 1, "bob": "two"}, "temporary_keys": temporary});
+        let refused = account.patch(&bad, now, set).unwrap_err();
+        assert!(refused.starts_with("bob: "), "{refused}");
+        assert_eq!(account.state(), json!({"temporary_keys": {}}));
+
+        let good = json!({"users": {"alice": 1}, "temporary_keys": temporary});
+        account.patch(&good, now, set).unwrap();
+        let state = account.state();
+        assert_eq!(state["alice"], 1);
+        assert_eq!(
+            state["temporary_keys"]["tmp"]["expires_at"],
+            "2024-01-01T01:00:00Z"
+        );
+    }
 }

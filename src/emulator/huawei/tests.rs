@@ -42,8 +42,9 @@ impl Signer<'_> {
         }
     }
 
-    /// The headers of a request signed at the signer's time: `x-sdk-date`, `x-domain-id`, a JSON `content-type`
-    /// for a body, `extra` (lower-case names), all signed with `host`, and `authorization`.
+    /// The headers of a request signed at the signer's time: `x-sdk-date`, `x-domain-id`, a JSON
+    /// `content-type` for a body, `extra` (lower-case names), all signed with `host`, and
+    /// `authorization`.
     fn headers(
         &self,
         method: &str,
