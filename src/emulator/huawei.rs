@@ -54,13 +54,12 @@ mod verify;
 
 use super::account::{self, Account};
 use super::service::{Admission, Incoming, Meta, Reply, Service, Setup, present};
-use super::temporary::TemporaryPatch;
 use crate::jobs::ProviderKind;
 use crate::secret::Secret;
 use auth::{Signatures, Tokens, header};
 use axum::body::Bytes;
 use axum::http::{Method, StatusCode};
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
@@ -114,11 +113,17 @@ struct User {
     login_protect: Option<LoginProtect>,
 }
 
-#[derive(Clone, Copy, Serialize)]
+#[derive(Clone, Copy, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct LoginProtect {
     enabled: bool,
-    verification_method: &'static str,
+    #[serde(deserialize_with = "verification_method")]
+    verification_method: Name,
 }
+
+/// One of a few fixed names. A name of its own so that serde does not take the fields for text
+/// borrowed from the input (they never are: each is mapped to its constant).
+type Name = &'static str;
 
 impl LoginProtect {
     fn wire(self, user_id: &str) -> Value {
@@ -426,46 +431,27 @@ impl Service for Iam {
     }
 
     fn tamper(&self, patch: &Value, now: OffsetDateTime) -> Result<(), String> {
-        let patch = Patch::deserialize(patch).map_err(|e| e.to_string())?;
-        // Check every value before changing anything.
-        let mut protects = Vec::new();
-        for (name, user) in &patch.users {
-            let protect = match &user.login_protect {
-                Some(Some(p)) => Some(Some(LoginProtect {
-                    enabled: p.enabled,
-                    verification_method: method(&p.verification_method).ok_or_else(|| {
-                        format!(
-                            "{name}: verification_method '{}': use sms, email or vmfa",
-                            p.verification_method
-                        )
-                    })?,
-                })),
-                Some(None) => Some(None),
-                None => None,
-            };
-            let access_mode = user
-                .access_mode
-                .as_deref()
-                .map(|m| {
-                    ACCESS_MODES.into_iter().find(|a| *a == m).ok_or_else(|| {
-                        format!("{name}: access_mode '{m}': use default, console or programmatic")
-                    })
-                })
-                .transpose()?;
-            protects.push((name, protect, access_mode));
-        }
-        self.account.register(patch.temporary_keys, now)?;
-        let mut directory = self.account.lock();
-        for (name, protect, access_mode) in protects {
-            let user = directory.add(&self.domain_id, name);
-            if let Some(protect) = protect {
-                user.login_protect = protect;
-            }
-            if let Some(mode) = access_mode {
-                user.access_mode = mode;
-            }
-        }
-        if patch.revoke_tokens {
+        // Huawei's own top-level field; the rest is every provider's patch.
+        let mut patch = patch.clone();
+        let revoke_tokens = match patch
+            .as_object_mut()
+            .and_then(|p| p.remove("revoke_tokens"))
+        {
+            None => false,
+            Some(v) => v.as_bool().ok_or("revoke_tokens: use true or false")?,
+        };
+        self.account.patch(
+            &patch,
+            now,
+            |directory: &mut Directory, name, patch: UserPatch| {
+                let user = directory.add(&self.domain_id, &name);
+                if let Some(protect) = patch.login_protect {
+                    user.login_protect = protect;
+                }
+                user.access_mode = patch.access_mode.unwrap_or(user.access_mode);
+            },
+        )?;
+        if revoke_tokens {
             self.tokens.revoke_all();
         }
         Ok(())
@@ -669,29 +655,31 @@ impl Iam {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Patch {
-    #[serde(default)]
-    users: BTreeMap<String, UserPatch>,
-    #[serde(default)]
-    temporary_keys: BTreeMap<String, TemporaryPatch>,
-    #[serde(default)]
-    revoke_tokens: bool,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct UserPatch {
-    access_mode: Option<String>,
+    #[serde(default, deserialize_with = "access_mode")]
+    access_mode: Option<Name>,
     /// Absent: unchanged; `null`: removed.
     #[serde(default, deserialize_with = "present")]
-    login_protect: Option<Option<ProtectPatch>>,
+    login_protect: Option<Option<LoginProtect>>,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ProtectPatch {
-    enabled: bool,
-    verification_method: String,
+fn verification_method<'de, D: Deserializer<'de>>(d: D) -> Result<Name, D::Error> {
+    let name = String::deserialize(d)?;
+    method(&name).ok_or_else(|| {
+        serde::de::Error::custom(format!(
+            "verification_method '{name}': use sms, email or vmfa"
+        ))
+    })
+}
+
+fn access_mode<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Name>, D::Error> {
+    let mode = String::deserialize(d)?;
+    match ACCESS_MODES.into_iter().find(|a| *a == mode) {
+        Some(mode) => Ok(Some(mode)),
+        None => Err(serde::de::Error::custom(format!(
+            "access_mode '{mode}': use default, console or programmatic"
+        ))),
+    }
 }
 
 #[cfg(test)]

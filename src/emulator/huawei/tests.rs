@@ -624,8 +624,16 @@ async fn users_from_a_file_are_the_only_users() {
         emulator
             .tamper(&bad)
             .unwrap_err()
-            .contains("access_mode 'web'")
+            .contains("carol: access_mode 'web'")
     );
+    let bad = json!({"huawei": {"users": {"carol": {"login_protect": {
+        "enabled": true, "verification_method": "fax"}}}}});
+    let refused = emulator.tamper(&bad).unwrap_err();
+    assert!(
+        refused.contains("carol: verification_method 'fax'"),
+        "{refused}"
+    );
+    assert!(emulator.state()["huawei"]["users"]["carol"]["login_protect"].is_null());
     let other = client
         .signed(Method::GET, "/v3/users", &[("domain_id", "another")], None)
         .await;
