@@ -2,6 +2,7 @@
 //! before any work starts.
 
 use crate::accounts::{Overrides, Rate};
+use crate::emulator::{DEFAULT_BURST, RateShape};
 use crate::jobs::{Action, ProviderKind};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -66,6 +67,8 @@ Examples:
     iambatch emulate --demo
   A throttling, flaky provider that logs every request:
     iambatch emulate --rate 20 --fault-rate 0.05 --drop-rate 0.01 --request-log requests.jsonl
+  An API gateway's limit, 20 requests/s with bursts of 2:
+    iambatch emulate --rate 20 --rate-shape bucket --burst 2
   Then point runs at the printed endpoint with the emulator's test keys:
     IAMBATCH_ALIYUN_ENDPOINT=http://127.0.0.1:PORT ALIBABA_CLOUD_ACCESS_KEY_ID=emulator-aliyun-key \\
       ALIBABA_CLOUD_ACCESS_KEY_SECRET=emulator-aliyun-secret iambatch run users.csv";
@@ -151,14 +154,15 @@ pub struct InputArgs {
     /// The input CSV file.
     pub input: PathBuf,
     /// Provider for rows without a provider column.
-    #[arg(long, value_parser = parse_provider)]
+    #[arg(long, value_parser = parse_provider())]
     pub provider: Option<ProviderKind>,
     /// Action for rows without an action column.
-    #[arg(long, value_parser = parse_action)]
+    #[arg(long, value_parser = parse_action())]
     pub action: Option<Action>,
-    /// Field delimiter: `,` (default), `;`, `tab` or any single character.
-    #[arg(long, default_value = ",", value_parser = parse_delimiter)]
-    pub delimiter: u8,
+    /// Field delimiter: `,`, `;`, `tab` or any single character. Default: `,`, `;` or tab,
+    /// whichever makes known columns of the header row.
+    #[arg(long, value_parser = parse_delimiter)]
+    pub delimiter: Option<u8>,
     /// Where the passwords the tool generates (generate_password on aliyun rows) go: created with
     /// mode 0600, never overwritten. Not needed by plan and verify.
     #[arg(long, value_name = "FILE")]
@@ -218,7 +222,7 @@ pub struct ExportArgs {
     pub all_users: bool,
     /// Add an action column with this action on every row; with enforce-mfa, mfa_bind_required /
     /// login_protect_enabled are written true.
-    #[arg(long, value_parser = parse_action)]
+    #[arg(long, value_parser = parse_action())]
     pub action: Option<Action>,
     #[command(flatten)]
     pub connection: ConnectionArgs,
@@ -276,14 +280,15 @@ pub struct AccountsArgs {
     /// account of the config file).
     pub input: Option<PathBuf>,
     /// Provider for rows without a provider column.
-    #[arg(long, value_parser = parse_provider, requires = "input")]
+    #[arg(long, value_parser = parse_provider(), requires = "input")]
     pub provider: Option<ProviderKind>,
     /// Action for rows without an action column.
-    #[arg(long, value_parser = parse_action, requires = "input")]
+    #[arg(long, value_parser = parse_action(), requires = "input")]
     pub action: Option<Action>,
-    /// Field delimiter of INPUT: `,` (default), `;`, `tab` or any single character.
-    #[arg(long, default_value = ",", value_parser = parse_delimiter)]
-    pub delimiter: u8,
+    /// Field delimiter of INPUT: `,`, `;`, `tab` or any single character. Default: `,`, `;` or
+    /// tab, whichever makes known columns of the header row.
+    #[arg(long, value_parser = parse_delimiter, requires = "input")]
+    pub delimiter: Option<u8>,
     #[command(flatten)]
     pub accounts: AccountArgs,
 }
@@ -330,6 +335,13 @@ pub struct EmulateArgs {
     /// Requests per second per account before the provider's throttling reply.
     #[arg(long)]
     pub rate: Option<f64>,
+    /// How --rate is enforced: `window` (at most RATE requests in any second) or `bucket` (a token
+    /// bucket of --burst tokens refilled at RATE per second, as API gateways do).
+    #[arg(long, default_value = "window", value_parser = parse_rate_shape, value_name = "SHAPE")]
+    pub rate_shape: RateShape,
+    /// The token bucket's capacity (with --rate-shape bucket).
+    #[arg(long, default_value_t = DEFAULT_BURST)]
+    pub burst: f64,
     /// Probability of a 5xx reply.
     #[arg(long, default_value_t = 0.0)]
     pub fault_rate: f64,
@@ -356,12 +368,53 @@ pub struct EmulateArgs {
     pub token_ttl_secs: u64,
 }
 
-fn parse_provider(s: &str) -> Result<ProviderKind, String> {
+fn parse_rate_shape(s: &str) -> Result<RateShape, String> {
     s.parse()
 }
 
-fn parse_action(s: &str) -> Result<Action, String> {
-    s.parse()
+/// A value parsed by its type's own `FromStr` (aliases, any case), whose names `--help` lists and
+/// shell completion offers.
+#[derive(Clone)]
+struct Named<T: 'static> {
+    all: &'static [T],
+    name: fn(T) -> &'static str,
+}
+
+impl<T> clap::builder::TypedValueParser for Named<T>
+where
+    T: std::str::FromStr<Err = String> + Copy + Send + Sync + 'static,
+{
+    type Value = T;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<T, clap::Error> {
+        (|s: &str| s.parse::<T>()).parse_ref(cmd, arg, value)
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        let names = self.all.iter().map(|v| (self.name)(*v));
+        Some(Box::new(names.map(clap::builder::PossibleValue::new)))
+    }
+}
+
+fn parse_provider() -> Named<ProviderKind> {
+    Named {
+        all: ProviderKind::ALL,
+        name: ProviderKind::name,
+    }
+}
+
+fn parse_action() -> Named<Action> {
+    Named {
+        all: Action::ALL,
+        name: Action::name,
+    }
 }
 
 fn parse_delimiter(s: &str) -> Result<u8, String> {
@@ -401,6 +454,43 @@ fn parse_concurrency(s: &str) -> Result<(Option<String>, usize), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn providers_and_actions_parse_by_any_name_and_list_their_names() {
+        use clap::CommandFactory;
+        let cli = Cli::try_parse_from([
+            "iambatch",
+            "run",
+            "x.csv",
+            "--provider",
+            "Alibaba",
+            "--action",
+            "ENFORCE_MFA",
+        ])
+        .unwrap();
+        let Command::Run(run) = cli.command else {
+            panic!("not a run")
+        };
+        assert_eq!(run.session.input.provider, Some(ProviderKind::Aliyun));
+        assert_eq!(run.session.input.action, Some(Action::EnforceMfa));
+        let err = Cli::try_parse_from(["iambatch", "run", "x.csv", "--provider", "aws"])
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("unknown provider 'aws'"), "{err}");
+        let cmd = Cli::command();
+        let run = cmd.find_subcommand("run").unwrap();
+        let provider = run
+            .get_arguments()
+            .find(|a| a.get_id() == "provider")
+            .unwrap();
+        let names: Vec<String> = provider
+            .get_possible_values()
+            .iter()
+            .map(|v| v.get_name().to_string())
+            .collect();
+        assert_eq!(names, ["aliyun", "ucloud", "huawei"]);
+    }
 
     #[test]
     fn the_definitions_are_consistent_and_every_command_has_examples() {
@@ -460,7 +550,7 @@ mod tests {
         let overrides = run.connection.accounts.overrides();
         assert_eq!(overrides.concurrency_all, Some(4));
         assert_eq!(overrides.concurrency, vec![("kl".to_string(), 2)]);
-        assert_eq!(run.input.delimiter, b';');
+        assert_eq!(run.input.delimiter, Some(b';'));
         assert!(Cli::try_parse_from(["iambatch", "run", "x", "--rate", "aliyun"]).is_err());
         assert!(Cli::try_parse_from(["iambatch", "run", "x", "--rate", "aliyun=-1"]).is_err());
         assert!(Cli::try_parse_from(["iambatch", "run", "x", "--concurrency", "0"]).is_err());

@@ -80,15 +80,40 @@ fn bom_crlf_semicolons_and_extra_columns_carry_through() {
         .collect();
     assert_eq!(rows.len(), 2);
     assert!(header.contains(&"input_Status".to_string()), "{header:?}");
+    // The spreadsheet's CRLF inside the quoted cell is carried through byte for byte.
     assert_eq!(
         cell(&header, &rows[0], "note"),
-        "multi\nline; with \"quotes\""
+        "multi\r\nline; with \"quotes\""
+    );
+    assert!(
+        text.contains(";\"multi\r\nline; with \"\"quotes\"\"\"\n"),
+        "{text:?}"
     );
     assert_eq!(cell(&header, &rows[1], "line"), "5");
     assert_eq!(cell(&header, &rows[1], "note"), "'=HYPERLINK(\"x\")");
     assert_eq!(
         h.state()["aliyun"]["users"]["b@corp.onaliyun.com"]["login_profile"]["status"],
         "Inactive"
+    );
+    // --resume recognises both rows by their cells as the results file holds them: nothing sent.
+    let sent = h.emulator().requests().len();
+    h.cmd()
+        .args([
+            "run",
+            input.to_str().unwrap(),
+            "--no-progress",
+            "--delimiter",
+            ";",
+            "--resume",
+        ])
+        .assert()
+        .code(0);
+    assert_eq!(h.emulator().requests().len(), sent);
+    let text = std::fs::read_to_string(h.path("semi.results.csv")).unwrap();
+    assert_eq!(
+        text.matches(",skipped,").count() + text.matches(";skipped;").count(),
+        2,
+        "{text}"
     );
 }
 
@@ -171,5 +196,89 @@ fn emulator_flag_has_demo_users_for_the_mfa_sample() {
     assert!(
         rows.iter()
             .all(|r| cell(&header, r, "observed_mfa_bind_required") == "true")
+    );
+}
+
+#[test]
+fn a_misspelled_column_is_refused_before_anything_is_sent() {
+    let h = Harness::with_emulator(EmulatorConfig::default());
+    let input = h.write(
+        "typo.csv",
+        "provider,action,user,mfa_bind_required,login_stauts,department\n\
+         aliyun,update-login-profile,ning.chen@finance.onaliyun.com,true,Inactive,Finance\n",
+    );
+    for command in ["validate", "run"] {
+        let out = h
+            .cmd()
+            .args([command, input.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{command}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("typo.csv, line 1: login_stauts: did you mean login_status?")
+                && stderr.contains("rename it"),
+            "{command}: {stderr}"
+        );
+    }
+    assert!(h.emulator().requests().is_empty());
+    assert!(!h.path("typo.results.csv").exists());
+}
+
+#[test]
+fn a_european_spreadsheet_runs_without_delimiter() {
+    // What Excel writes as "CSV UTF-8" where ',' is the decimal mark: BOM, CRLF and ';'.
+    let h = Harness::new();
+    let input = h.write(
+        "europe.csv",
+        "\u{feff}provider;action;user;department;note\r\n\
+         aliyun;enforce-mfa;jia.chen@eng.onaliyun.com;Mobile;\"a, b\r\nc\"\r\n\
+         aliyun;enforce-mfa;liang.chen@eng.onaliyun.com;Data;plain\r\n",
+    );
+    let out = h
+        .cmd()
+        .args([
+            "run",
+            input.to_str().unwrap(),
+            "--emulator",
+            "--no-progress",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("columns separated by ';' (recognised from the header)"),
+        "{stderr}"
+    );
+    let text = std::fs::read_to_string(h.path("europe.results.csv")).unwrap();
+    let mut r = csv::ReaderBuilder::new()
+        .delimiter(b';')
+        .from_reader(text.as_bytes());
+    let header: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
+    let rows: Vec<Vec<String>> = r
+        .records()
+        .map(|x| x.unwrap().iter().map(String::from).collect())
+        .collect();
+    assert_eq!(rows.len(), 2);
+    assert!(
+        rows.iter()
+            .all(|r| cell(&header, r, "status") == "succeeded")
+    );
+    assert_eq!(cell(&header, &rows[0], "note"), "a, b\r\nc");
+    assert_eq!(cell(&header, &rows[1], "line"), "4");
+    assert_eq!(cell(&header, &rows[1], "department"), "Data");
+    // validate says the same.
+    let out = h
+        .cmd()
+        .args(["validate", input.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim_end(),
+        format!(
+            "{}: 2 rows, all valid; columns separated by ';' (recognised from the header)",
+            input.display()
+        )
     );
 }

@@ -243,3 +243,56 @@ fn a_run_signs_with_the_aliyun_cli_profile() {
     assert_eq!(cell(&header, &rows[0], "status"), "succeeded");
     assert!(h.state()["aliyun"]["users"]["cli@corp.onaliyun.com"]["login_profile"].is_object());
 }
+
+#[test]
+fn every_account_without_credentials_is_named_at_once() {
+    let h = Harness::with_emulator(EmulatorConfig::default());
+    let input = h.write(
+        "three.csv",
+        "provider,action,user,user_name\n\
+         aliyun,get-login-profile,jia.chen@eng.onaliyun.com,\n\
+         ucloud,get-login-profile,an.zhou,\n\
+         huawei,get-login-protect,,ahmad.razak\n",
+    );
+    // The emulator's endpoints, but no credentials anywhere: the environment holds none, and
+    // HOME is the test's empty temp dir.
+    let mut cmd = h.std_cmd();
+    for var in [
+        "ALIBABA_CLOUD_ACCESS_KEY_ID",
+        "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
+        "UCLOUD_PUBLIC_KEY",
+        "UCLOUD_PRIVATE_KEY",
+        "HUAWEICLOUD_SDK_AK",
+        "HUAWEICLOUD_SDK_SK",
+        "HUAWEICLOUD_SDK_DOMAIN_ID",
+    ] {
+        cmd.env_remove(var);
+    }
+    let out = cmd
+        .args(["run", input.to_str().unwrap(), "--no-progress"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("3 accounts cannot be used; nothing was sent"),
+        "{stderr}"
+    );
+    for (account, looked_for) in [
+        ("aliyun", "ALIBABA_CLOUD_ACCESS_KEY_ID"),
+        ("aliyun", "~/.aliyun/config.json"),
+        ("ucloud", "UCLOUD_PUBLIC_KEY"),
+        ("huawei", "HUAWEICLOUD_SDK_AK"),
+    ] {
+        assert!(
+            stderr.lines().any(|l| l
+                .trim_start()
+                .starts_with(&format!("{account}: missing credential"))
+                && l.contains(looked_for)),
+            "{account} {looked_for}: {stderr}"
+        );
+    }
+    assert!(stderr.contains("add --emulator"), "{stderr}");
+    assert!(h.emulator().requests().is_empty());
+    assert!(!h.path("three.results.csv").exists());
+}

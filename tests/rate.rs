@@ -3,7 +3,7 @@
 //! network between the pacer and the server are all counted.
 
 use crate::util::{Harness, cell, read_results};
-use iambatch::emulator::{EmulatorConfig, KnobChange};
+use iambatch::emulator::{EmulatorConfig, KnobChange, RateShape};
 use serde_json::Value;
 use std::process::Stdio;
 use std::time::{Duration, Instant, SystemTime};
@@ -141,16 +141,28 @@ fn honours_retry_after() {
     }
 }
 
-/// The emulator allows 20/s against `--rate 40`: the run settles just under 20 with few throttled
-/// replies, every row succeeds, and once the limit is lifted mid-run the rate climbs back to 40.
-#[test]
-fn finds_a_lower_limit_and_recovers_when_it_lifts() {
-    const LIMITED_FOR: f64 = 22.0;
+/// Figures of a run under an emulator limit, from its request log.
+struct Adaptive {
+    /// Accepted (`ok`) requests' arrival times.
+    ok: Vec<f64>,
+    /// When the first request arrived.
+    first: f64,
+    throttled: usize,
+    total: usize,
+}
+
+/// `rows` creates at `--rate aliyun=40`, concurrency 8, against an emulator that limits the
+/// account to 20/s in `shape` (burst 2 for a bucket); the limit is lifted `lift_after` seconds after
+/// the first request arrived, if given. Every row succeeds. Returns the figures and when the limit
+/// was lifted.
+fn adaptive_run(shape: RateShape, rows: usize, lift_after: Option<f64>) -> (Adaptive, f64) {
     let h = Harness::alone_with_emulator(EmulatorConfig {
-        rate: Some(20.0),
+        rate: Some(LIMIT),
+        rate_shape: shape,
+        burst: 2.0,
         ..Default::default()
     });
-    let input = h.write_input("adapt.csv", &create_rows(900));
+    let input = h.write_input("adapt.csv", &create_rows(rows));
     let mut child = h
         .std_cmd()
         .args(["run", input.to_str().unwrap(), "--no-progress"])
@@ -170,56 +182,96 @@ fn finds_a_lower_limit_and_recovers_when_it_lifts() {
         }
         std::thread::sleep(Duration::from_millis(20));
     };
-    std::thread::sleep(Duration::from_secs_f64(
-        (first + LIMITED_FOR - unix_now()).max(0.0),
-    ));
-    let lifted = unix_now();
-    h.emulator()
-        .set_knobs(KnobChange {
-            rate: Some(None),
-            ..Default::default()
-        })
-        .unwrap();
+    let mut lifted = f64::INFINITY;
+    if let Some(after) = lift_after {
+        std::thread::sleep(Duration::from_secs_f64(
+            (first + after - unix_now()).max(0.0),
+        ));
+        lifted = unix_now();
+        h.emulator()
+            .set_knobs(KnobChange {
+                rate: Some(None),
+                ..Default::default()
+            })
+            .unwrap();
+    }
     assert_eq!(child.wait().unwrap().code(), Some(0));
-    all_succeeded(&h, "adapt.results.csv", 900);
+    all_succeeded(&h, "adapt.results.csv", rows);
 
     let log = h.emulator().requests();
     let ok = times(&log, |l| l["outcome"] == "ok");
-    let throttled = log.iter().filter(|l| l["outcome"] == "throttled").count();
     let per_second: Vec<usize> = (0..(ok[ok.len() - 1] - first).ceil() as usize)
-        .map(|s| {
-            let from = first + s as f64;
-            ok.iter()
-                .filter(|t| (from..from + 1.0).contains(*t))
-                .count()
-        })
+        .map(|s| rate_between(&ok, first + s as f64, first + s as f64 + 1.0) as usize)
         .collect();
+    let throttled = log.iter().filter(|l| l["outcome"] == "throttled").count();
     eprintln!(
-        "per second: {per_second:?}; {throttled} of {} throttled",
+        "{}: per second {per_second:?}; {throttled} of {} throttled",
+        shape.name(),
         log.len()
     );
+    let figures = Adaptive {
+        ok,
+        first,
+        throttled,
+        total: log.len(),
+    };
+    (figures, lifted)
+}
 
-    assert!(
-        (throttled as f64) < 0.05 * log.len() as f64,
-        "{throttled} of {} requests were throttled",
-        log.len()
-    );
-    // Converged: after a few seconds of finding the limit, close under it. About 87%: each time
-    // the probe meets the limit again (every 12 s or so) the rate is halved, as SPEC §5 says.
-    let settled = rate_between(&ok, first + 6.0, lifted);
-    eprintln!("settled at {settled:.2}/s");
-    assert!(
-        (16.0..=20.0).contains(&settled),
-        "settled at {settled:.2}/s under a limit of 20/s"
-    );
+/// The unknown limit of the adaptive tests, requests/s.
+const LIMIT: f64 = 20.0;
+/// Seconds after the first request from which a run counts as settled.
+const SETTLED_FROM: f64 = 4.0;
+
+impl Adaptive {
+    /// Settled close under the limit with few throttled replies. The goal is 85% of the limit
+    /// (the unit tests hold it on a simulated server); a loaded 2-core machine's stalls cost some.
+    fn assert_settled(&self, until: f64) {
+        let share = self.throttled as f64 / self.total as f64;
+        assert!(
+            share <= 0.05,
+            "{} of {} requests were throttled",
+            self.throttled,
+            self.total
+        );
+        let settled = rate_between(&self.ok, self.first + SETTLED_FROM, until);
+        eprintln!(
+            "settled at {settled:.2}/s = {:.3} x the limit; throttled {:.2}%",
+            settled / LIMIT,
+            100.0 * share
+        );
+        assert!(
+            (0.80 * LIMIT..=LIMIT).contains(&settled),
+            "settled at {settled:.2}/s under a limit of {LIMIT}/s"
+        );
+    }
+}
+
+/// The emulator allows 20/s in one-second windows against `--rate 40`: the run settles close
+/// under 20 with few throttled replies, and once the limit is lifted mid-run the rate climbs back
+/// to 40.
+#[test]
+fn finds_a_lower_window_limit_and_recovers_when_it_lifts() {
+    let (run, lifted) = adaptive_run(RateShape::Window, 520, Some(12.0));
+    run.assert_settled(lifted);
     // Recovered: some two-second window after the lift runs at 90% of --rate or more.
+    let last = run.ok[run.ok.len() - 1];
     let recovered = (0..300)
         .map(|tenth| lifted + tenth as f64 / 10.0)
-        .take_while(|from| from + 2.0 <= ok[ok.len() - 1])
-        .map(|from| rate_between(&ok, from, from + 2.0))
+        .take_while(|from| from + 2.0 <= last)
+        .map(|from| rate_between(&run.ok, from, from + 2.0))
         .fold(0.0, f64::max);
     assert!(
         recovered >= 36.0,
         "after the limit lifted the rate only reached {recovered:.2}/s"
     );
+}
+
+/// An API gateway's token bucket (20/s, burst 2) refuses bunched requests even under 20/s on
+/// average: evenly spaced, the run still settles close under it.
+#[test]
+fn finds_a_lower_token_bucket_limit() {
+    let (run, _) = adaptive_run(RateShape::Bucket, 230, None);
+    // The last second is the tail of the run, not the pacer's doing.
+    run.assert_settled(run.ok[run.ok.len() - 1] - 1.0);
 }

@@ -252,3 +252,48 @@ fn canaries_never_leak_through_any_command_or_mode() {
     );
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn a_malformed_config_names_file_line_and_key_and_never_its_secret() {
+    let h = Harness::new();
+    h.write(
+        "canary.csv",
+        "provider,action,user\nucloud,get-login-profile,a@x.com\n",
+    );
+    let broken = [
+        // An unterminated string: toml's own message would quote the line.
+        format!("access_key_secret = \"{ALIYUN_SECRET}"),
+        // A value where a string belongs (serde's type errors quote values).
+        format!("access_key_secret_env = {ALIYUN_SECRET}"),
+    ];
+    for line in broken {
+        h.write(
+            "bad.toml",
+            &format!("[accounts.ali]\nprovider = \"aliyun\"\naccess_key_id = \"k\"\n{line}\n"),
+        );
+        let key = line.split(' ').next().unwrap();
+        for args in [
+            &["run", "canary.csv", "--no-progress"][..],
+            &["plan", "canary.csv"],
+            &["export", "aliyun", "-o", "exported.csv"],
+            &["accounts"],
+        ] {
+            let out = h
+                .cmd()
+                .args(["--config", "bad.toml"])
+                .args(args)
+                .output()
+                .unwrap();
+            let what = format!("{args:?} with `{key} = ...`");
+            assert_eq!(out.status.code(), Some(2), "{what}");
+            assert_no_canary(&h, &out, &what);
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(
+                stderr.contains(&format!(
+                    "config file bad.toml, line 4, accounts.ali.{key}: "
+                )),
+                "{what}: {stderr}"
+            );
+        }
+    }
+}

@@ -1,11 +1,18 @@
-//! The TOML config file of named accounts (SPEC §4).
+//! The TOML config file of named accounts: `[accounts.NAME]` sections, read with serde into typed
+//! settings. A mistake names the file, the line and the key, never the line's text or a value: the
+//! broken line may hold a secret.
 
 use crate::accounts::{AccountError, Rate};
 use crate::jobs::ProviderKind;
-use crate::providers::{Keys, provider};
+use crate::providers::{Keys, Provider, provider};
 use crate::secret::Secret;
+use document::{File, Scalar, Section, locate};
+use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::Path;
+use toml::Spanned;
+
+mod document;
 
 #[derive(Debug, Default)]
 pub struct Config {
@@ -25,11 +32,22 @@ pub struct AccountConfig {
     pub keys: Result<Keys, String>,
 }
 
+/// The settings every account section may have, besides the provider's credential keys.
+const SETTINGS: [&str; 6] = [
+    "provider",
+    "endpoint",
+    "region",
+    "rate",
+    "concurrency",
+    "profile",
+];
+
 impl Config {
     /// Reads the file; `env` looks up the `KEY_env` variables.
     pub fn load(path: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, AccountError> {
         let text = std::fs::read_to_string(path).map_err(|e| AccountError::Config {
             path: path.display().to_string(),
+            at: String::new(),
             message: format!("cannot read it: {e}"),
         })?;
         Config::parse(&text, path, env)
@@ -40,32 +58,51 @@ impl Config {
         path: &Path,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Config, AccountError> {
-        let err = |message: String| AccountError::Config {
-            path: path.display().to_string(),
-            message,
+        let err = |span: Option<std::ops::Range<usize>>, key: Option<&str>, message: String| {
+            AccountError::Config {
+                path: path.display().to_string(),
+                at: locate(text, span, key),
+                message,
+            }
         };
-        let doc: toml::Table =
-            toml::from_str(text).map_err(|e| err(format!("is not valid TOML: {e}")))?;
+        // Only the message of a syntax error is shown: toml's own rendering quotes the line, and
+        // a serde type error quotes the value.
+        let document = toml::de::Deserializer::parse(text).map_err(|e| {
+            err(
+                e.span(),
+                None,
+                format!("is not valid TOML: {}: fix that line", e.message()),
+            )
+        })?;
+        let file = File::deserialize(document).map_err(|e| {
+            err(
+                e.span(),
+                None,
+                "is not an account setting: write [accounts.NAME] sections of `key = value` lines"
+                    .into(),
+            )
+        })?;
+        if let Some(top) = file.unknown.first() {
+            return Err(err(
+                Some(top.span()),
+                Some(top.get_ref()),
+                match closest(top.get_ref(), ["accounts"].into_iter()) {
+                    Some(near) => format!("unknown section; did you mean {near}?"),
+                    None => "unknown section or key: only [accounts.NAME] sections are read".into(),
+                },
+            ));
+        }
+        let dir = path.parent().unwrap_or(Path::new("."));
         let mut config = Config::default();
-        for (top, value) in doc {
-            if top != "accounts" {
-                return Err(err(format!(
-                    "unknown section [{top}]: only [accounts.NAME] sections are read"
-                )));
-            }
-            let toml::Value::Table(accounts) = value else {
-                return Err(err(
-                    "`accounts` must be a table of [accounts.NAME] sections".into(),
-                ));
-            };
-            for (name, section) in accounts {
-                let toml::Value::Table(section) = section else {
-                    return Err(err(format!("[accounts.{name}] must be a table")));
+        for (name, section) in file.accounts {
+            let account = section.into_inner().account(dir, env).map_err(|e| {
+                let key = match &e.key {
+                    Some(key) => format!("accounts.{name}.{key}"),
+                    None => format!("accounts.{name}"),
                 };
-                let account = parse_account(&section, path.parent().unwrap_or(Path::new(".")), env)
-                    .map_err(|m| err(format!("[accounts.{name}]: {m}")))?;
-                config.accounts.insert(name, account);
-            }
+                err(Some(e.span), Some(&key), e.message)
+            })?;
+            config.accounts.insert(name, account);
         }
         Ok(config)
     }
@@ -79,99 +116,207 @@ impl Config {
     }
 }
 
-fn parse_account(
-    section: &toml::Table,
+/// A mistake in one section: the key (`None` = the section itself), where, and what to do.
+struct SectionError {
+    key: Option<String>,
+    span: std::ops::Range<usize>,
+    message: String,
+}
+
+impl Section {
+    /// The account the section describes, its credentials read from the environment or files.
+    fn account(
+        self,
+        dir: &Path,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<AccountConfig, SectionError> {
+        let kind = match &self.provider {
+            None => {
+                return Err(SectionError {
+                    key: None,
+                    span: self.span.clone(),
+                    message:
+                        "has no `provider`: set provider = \"aliyun\", \"ucloud\" or \"huawei\""
+                            .into(),
+                });
+            }
+            Some(value) => text("provider", value).and_then(|name| {
+                name.parse::<ProviderKind>().map_err(|_| {
+                    mistake(
+                        "provider",
+                        value,
+                        "must be \"aliyun\", \"ucloud\" or \"huawei\"",
+                    )
+                })
+            })?,
+        };
+        let p = provider(kind);
+        let rate = self
+            .rate
+            .as_ref()
+            .map(|value| {
+                let written = match value.get_ref() {
+                    Scalar::Text(s) => s.clone(),
+                    Scalar::Integer(n) => n.to_string(),
+                    Scalar::Float(f) => f.to_string(),
+                    Scalar::Other => String::new(),
+                };
+                written.parse::<Rate>().map_err(|_| {
+                    mistake(
+                        "rate",
+                        value,
+                        "must be requests per second (e.g. 20 or 0.5), or \"unlimited\"",
+                    )
+                })
+            })
+            .transpose()?;
+        let concurrency = self
+            .concurrency
+            .as_ref()
+            .map(|value| match value.get_ref() {
+                Scalar::Integer(n) if *n >= 1 => Ok(*n as usize),
+                _ => Err(mistake(
+                    "concurrency",
+                    value,
+                    "must be a whole number of at least 1",
+                )),
+            })
+            .transpose()?;
+        let optional_text = |key: &str, value: &Option<Spanned<Scalar>>| {
+            value.as_ref().map(|v| text(key, v)).transpose()
+        };
+        let mut keys = Ok(Keys::default());
+        for (key, value) in &self.other {
+            let (base, source) = credential(p, key)?;
+            let value = text(key.get_ref(), value)?;
+            let secret = read_secret(key.get_ref(), &value, source, dir, env);
+            keys = match (keys, secret) {
+                (Ok(mut k), Ok(v)) => {
+                    k.insert(base, Secret::new(v));
+                    Ok(k)
+                }
+                (Err(e), _) | (_, Err(e)) => Err(e),
+            };
+        }
+        Ok(AccountConfig {
+            provider: kind,
+            endpoint: optional_text("endpoint", &self.endpoint)?,
+            region: optional_text("region", &self.region)?,
+            rate,
+            concurrency,
+            profile: optional_text("profile", &self.profile)?,
+            keys,
+        })
+    }
+}
+
+/// Where a credential key takes its value from.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Source {
+    Inline,
+    Env,
+    File,
+}
+
+/// The provider's credential a key sets and how (`KEY`, `KEY_env`, `KEY_file`); an unknown key is
+/// an error suggesting the closest known one, and a secret written inline is refused.
+fn credential(
+    p: &dyn Provider,
+    key: &Spanned<String>,
+) -> Result<(&'static str, Source), SectionError> {
+    let name = key.get_ref().as_str();
+    let credentials = p.env_keys().iter().map(|(k, _)| *k);
+    let found = credentials.clone().find_map(|base| {
+        let source = match name.strip_prefix(base)? {
+            "" => Source::Inline,
+            "_env" => Source::Env,
+            "_file" => Source::File,
+            _ => return None,
+        };
+        Some((base, source))
+    });
+    let error = |message: String| SectionError {
+        key: Some(name.to_string()),
+        span: key.span(),
+        message,
+    };
+    match found {
+        Some((base, Source::Inline)) if p.secret_keys().contains(&base) => Err(error(format!(
+            "is a secret and cannot be written in the file: use {name}_env = \"VARIABLE\" or {name}_file = \"PATH\""
+        ))),
+        Some(found) => Ok(found),
+        None => {
+            let known: Vec<String> = SETTINGS
+                .iter()
+                .map(|s| s.to_string())
+                .chain(
+                    credentials
+                        .flat_map(|c| [c.to_string(), format!("{c}_env"), format!("{c}_file")]),
+                )
+                .collect();
+            let hint = match closest(name, known.iter().map(String::as_str)) {
+                Some(near) => format!("did you mean {near}?"),
+                None => format!(
+                    "{} accounts take {}, and the credentials {} (each also as KEY_env or KEY_file)",
+                    p.kind(),
+                    SETTINGS[1..].join(", "),
+                    p.env_keys()
+                        .iter()
+                        .map(|(k, _)| *k)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            };
+            Err(error(format!("unknown key; {hint}")))
+        }
+    }
+}
+
+/// The known name closest to `name` by edit distance, if it is close enough to be a typo.
+fn closest<'a>(name: &str, known: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    let limit = if name.chars().count() <= 4 { 1 } else { 2 };
+    known
+        .map(|k| (strsim::damerau_levenshtein(name, k), k))
+        .filter(|(d, _)| *d <= limit)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k)
+}
+
+/// The value of a credential key: as written, from the environment variable it names, or from
+/// the file it names (relative to the config file).
+fn read_secret(
+    key: &str,
+    value: &str,
+    source: Source,
     dir: &Path,
     env: &dyn Fn(&str) -> Option<String>,
-) -> Result<AccountConfig, String> {
-    let text = |key: &str| -> Result<Option<String>, String> {
-        match section.get(key) {
-            None => Ok(None),
-            Some(toml::Value::String(s)) => Ok(Some(s.clone())),
-            Some(other) => Err(format!(
-                "`{key}` must be a string, not {}",
-                other.type_str()
-            )),
+) -> Result<String, String> {
+    match source {
+        Source::Inline => Ok(value.to_string()),
+        Source::Env => env(value).filter(|v| !v.is_empty()).ok_or_else(|| {
+            format!("`{key}` names the environment variable {value}, which is not set: export it before running")
+        }),
+        Source::File => {
+            let file = dir.join(value);
+            std::fs::read_to_string(&file)
+                .map(|content| content.trim_end_matches(['\r', '\n']).to_string())
+                .map_err(|e| format!("`{key}`: cannot read {}: {e}", file.display()))
         }
-    };
-    let kind: ProviderKind = text("provider")?
-        .ok_or("has no `provider`: set provider = \"aliyun\", \"ucloud\" or \"huawei\"")?
-        .parse()?;
-    let p = provider(kind);
-    let rate = match section.get("rate") {
-        None => None,
-        Some(toml::Value::Integer(n)) => Some(n.to_string().parse::<Rate>()?),
-        Some(toml::Value::Float(f)) => Some(f.to_string().parse::<Rate>()?),
-        Some(toml::Value::String(s)) => Some(s.parse::<Rate>()?),
-        Some(_) => return Err("`rate` must be a number of requests per second".into()),
-    };
-    let concurrency = match section.get("concurrency") {
-        None => None,
-        Some(toml::Value::Integer(n)) if *n >= 1 => Some(*n as usize),
-        Some(_) => return Err("`concurrency` must be a whole number of at least 1".into()),
-    };
-
-    let credential_names: Vec<&str> = p.env_keys().iter().map(|(k, _)| *k).collect();
-    let mut keys = Ok(Keys::default());
-    for (key, value) in section {
-        if [
-            "provider",
-            "endpoint",
-            "region",
-            "rate",
-            "concurrency",
-            "profile",
-        ]
-        .contains(&key.as_str())
-        {
-            continue;
-        }
-        let (base, source) = match key.rsplit_once('_') {
-            Some((base, "env")) if credential_names.contains(&base) => (base, "env"),
-            Some((base, "file")) if credential_names.contains(&base) => (base, "file"),
-            _ if credential_names.contains(&key.as_str()) => (key.as_str(), "inline"),
-            _ => {
-                return Err(format!(
-                    "unknown key `{key}`: {kind} accounts take endpoint, region, rate, concurrency, profile and the credentials {} (each also as KEY_env or KEY_file)",
-                    credential_names.join(", ")
-                ));
-            }
-        };
-        let toml::Value::String(value) = value else {
-            return Err(format!("`{key}` must be a string"));
-        };
-        if source == "inline" && p.secret_keys().contains(&base) {
-            return Err(format!(
-                "`{key}` is a secret and cannot be written in the file: use {key}_env = \"VARIABLE\" or {key}_file = \"PATH\""
-            ));
-        }
-        let secret = match source {
-            "inline" => Ok(value.clone()),
-            "env" => env(value).filter(|v| !v.is_empty()).ok_or_else(|| {
-                format!("`{key}` names the environment variable {value}, which is not set: export it before running")
-            }),
-            _ => {
-                let file = dir.join(value);
-                std::fs::read_to_string(&file)
-                    .map(|content| content.trim_end_matches(['\r', '\n']).to_string())
-                    .map_err(|e| format!("`{key}`: cannot read {}: {e}", file.display()))
-            }
-        };
-        keys = match (keys, secret) {
-            (Ok(mut k), Ok(v)) => {
-                k.insert(base, Secret::new(v));
-                Ok(k)
-            }
-            (Err(e), _) | (_, Err(e)) => Err(e),
-        };
     }
-    Ok(AccountConfig {
-        provider: kind,
-        endpoint: text("endpoint")?,
-        region: text("region")?,
-        rate,
-        concurrency,
-        profile: text("profile")?,
-        keys,
-    })
+}
+
+/// A setting that must be text.
+fn text(key: &str, value: &Spanned<Scalar>) -> Result<String, SectionError> {
+    match value.get_ref() {
+        Scalar::Text(s) => Ok(s.clone()),
+        _ => Err(mistake(key, value, "must be text in quotes")),
+    }
+}
+
+fn mistake(key: &str, value: &Spanned<Scalar>, message: &str) -> SectionError {
+    SectionError {
+        key: Some(key.to_string()),
+        span: value.span(),
+        message: message.to_string(),
+    }
 }

@@ -9,7 +9,7 @@ pub mod endpoint;
 
 use crate::jobs::ProviderKind;
 use crate::providers::cli_files::CliLookup;
-use crate::providers::{Keys, Provider, provider};
+use crate::providers::{AccountSpec, Keys, Provider, provider};
 use crate::secret::Secret;
 pub use config::{AccountConfig, Config};
 use url::Url;
@@ -22,12 +22,42 @@ pub const DEFAULT_CONCURRENCY: usize = 8;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AccountError {
-    #[error("config file {path}: {message}")]
-    Config { path: String, message: String },
+    /// `at` is `, line N, KEY` or empty: never the line's text or a value.
+    #[error("config file {path}{at}: {message}")]
+    Config {
+        path: String,
+        at: String,
+        message: String,
+    },
     #[error("account '{account}': {message}")]
     Account { account: String, message: String },
     #[error("{0}")]
     Override(String),
+    /// Every account a run needs that cannot be used, each with why (for missing credentials: the
+    /// variables and files looked at).
+    #[error("{}", unusable(.problems, *.emulator))]
+    Unusable {
+        problems: Vec<String>,
+        /// `--emulator` was on: suggesting it would not help.
+        emulator: bool,
+    },
+}
+
+fn unusable(problems: &[String], emulator: bool) -> String {
+    let mut out = match problems {
+        [one] => format!("{one}; nothing was sent"),
+        _ => format!(
+            "{} accounts cannot be used; nothing was sent:\n  {}",
+            problems.len(),
+            problems.join("\n  ")
+        ),
+    };
+    if !emulator {
+        out.push_str(
+            "\nTo rehearse without any credentials, add --emulator: the run goes to a built-in emulator of the three clouds, with demo users",
+        );
+    }
+    out
 }
 
 /// A rate given on the command line or in the config: requests/s, or no limit.
@@ -78,7 +108,8 @@ impl Overrides {
             }
             let known: Vec<&str> = config.accounts.keys().map(String::as_str).collect();
             return Err(AccountError::Override(format!(
-                "'{name}' is neither a provider (aliyun, ucloud, huawei) nor an account of the config file{}",
+                "'{name}' is neither a provider ({}) nor an account of the config file{}",
+                ProviderKind::names(),
                 if known.is_empty() {
                     String::new()
                 } else {
@@ -109,7 +140,8 @@ pub struct AccountPlan {
     pub credential_source: String,
 }
 
-/// Resolves the accounts `needed` by a run.
+/// Resolves the accounts `needed` by a run and checks each has complete credentials (without
+/// sending anything). Every account that cannot be used is named in one error.
 pub fn resolve(
     config: &Config,
     overrides: &Overrides,
@@ -118,13 +150,32 @@ pub fn resolve(
     emulator: Option<&dyn EmulatorTarget>,
 ) -> Result<Vec<AccountPlan>, AccountError> {
     overrides.check_names(config)?;
-    needed
-        .iter()
-        .map(|key| resolve_one(config, overrides, key, env, emulator))
-        .collect()
+    let mut plans = Vec::new();
+    let mut problems = Vec::new();
+    for key in needed {
+        match resolve_account(config, overrides, key, env, emulator) {
+            Ok(plan) => match plan.provider.connect(&AccountSpec {
+                name: &plan.display,
+                endpoint: &plan.endpoint,
+                keys: &plan.keys,
+            }) {
+                Ok(_) => plans.push(plan),
+                Err(e) => problems.push(e.to_string()),
+            },
+            Err(e) => problems.push(e.to_string()),
+        }
+    }
+    match problems.is_empty() {
+        true => Ok(plans),
+        false => Err(AccountError::Unusable {
+            problems,
+            emulator: emulator.is_some(),
+        }),
+    }
 }
 
-fn resolve_one(
+/// One account resolved, its credentials not checked for completeness.
+pub fn resolve_account(
     config: &Config,
     overrides: &Overrides,
     key: &AccountKey,

@@ -74,26 +74,26 @@ fn precedence_account_then_config_then_provider_then_default() {
 #[test]
 fn defaults_and_environment_endpoint() {
     let env = env_of(&[("IAMBATCH_ALIYUN_ENDPOINT", "http://localhost:1234")]);
-    let plans = resolve(
+    let plan = resolve_account(
         &Config::default(),
         &Overrides::default(),
-        &[aliyun("")],
+        &aliyun(""),
         &env,
         None,
     )
     .unwrap();
-    assert_eq!(plans[0].rate, Some(20.0));
-    assert_eq!(plans[0].concurrency, DEFAULT_CONCURRENCY);
-    assert_eq!(plans[0].endpoint.as_str(), "http://localhost:1234/");
-    let plans = resolve(
+    assert_eq!(plan.rate, Some(20.0));
+    assert_eq!(plan.concurrency, DEFAULT_CONCURRENCY);
+    assert_eq!(plan.endpoint.as_str(), "http://localhost:1234/");
+    let plan = resolve_account(
         &Config::default(),
         &Overrides::default(),
-        &[aliyun("")],
+        &aliyun(""),
         &env_of(&[]),
         None,
     )
     .unwrap();
-    assert_eq!(plans[0].endpoint.as_str(), "https://ims.aliyuncs.com/");
+    assert_eq!(plan.endpoint.as_str(), "https://ims.aliyuncs.com/");
 }
 
 #[test]
@@ -111,7 +111,123 @@ fn secrets_cannot_be_inline_and_unknown_keys_are_named() {
     let e = Config::parse(unknown, Path::new("c.toml"), &env)
         .unwrap_err()
         .to_string();
-    assert!(e.contains("unknown key `acess_key_id`"), "{e}");
+    assert_eq!(
+        e,
+        "config file c.toml, line 3, accounts.x.acess_key_id: unknown key; did you mean access_key_id?"
+    );
+}
+
+fn parse_err(text: &str) -> String {
+    Config::parse(text, Path::new("c.toml"), &env_of(&[]))
+        .unwrap_err()
+        .to_string()
+}
+
+#[test]
+fn a_syntax_error_names_file_line_and_key_but_not_the_line() {
+    let canary = "Canary-In-A-Broken-Line-91ab";
+    for broken in [
+        format!("access_key_secret = \"{canary}"),
+        format!("access_key_secret = {canary}"),
+        format!("access_key_secret = '{canary}' x"),
+        format!("access_key_secret = \"{canary}\\q\""),
+    ] {
+        let e = parse_err(&format!(
+            "[accounts.hq]\nprovider = \"aliyun\"\n{broken}\nregion = \"x\"\n"
+        ));
+        assert!(
+            e.starts_with(
+                "config file c.toml, line 3, accounts.hq.access_key_secret: is not valid TOML"
+            ),
+            "{e}"
+        );
+        assert!(!e.contains(&canary[..8]), "{e}");
+    }
+}
+
+#[test]
+fn wrong_kinds_of_values_name_their_key_and_line_not_the_value() {
+    let cases = [
+        (
+            "rate = \"fast-7d2e\"",
+            "line 3, accounts.x.rate: must be requests per second",
+        ),
+        (
+            "concurrency = 0",
+            "line 3, accounts.x.concurrency: must be a whole number",
+        ),
+        (
+            "access_key_id = 12345",
+            "line 3, accounts.x.access_key_id: must be text",
+        ),
+        (
+            "region = [\"cn-7d2e\"]",
+            "line 3, accounts.x.region: must be text",
+        ),
+        (
+            "profile = { a = \"7d2e\" }",
+            "line 3, accounts.x.profile: must be text",
+        ),
+    ];
+    for (line, want) in cases {
+        let e = parse_err(&format!("[accounts.x]\nprovider = \"aliyun\"\n{line}\n"));
+        assert!(e.contains(want), "{line}: {e}");
+        assert!(!e.contains("7d2e") && !e.contains("12345"), "{e}");
+    }
+    let e = parse_err("[accounts.x]\nprovider = \"alyun\"\n");
+    assert!(
+        e.contains("line 2, accounts.x.provider: must be \"aliyun\", \"ucloud\" or \"huawei\""),
+        "{e}"
+    );
+    let e = parse_err("[accounts.x]\nregion = \"r\"\n");
+    assert!(e.contains("line 1, accounts.x: has no `provider`"), "{e}");
+    let e = parse_err("[acounts.x]\nprovider = \"aliyun\"\n");
+    assert!(
+        e.contains("line 1, acounts: unknown section; did you mean accounts?"),
+        "{e}"
+    );
+    let e = parse_err("title = \"x\"\n[accounts.x]\nprovider = \"aliyun\"\n");
+    assert!(
+        e.contains("line 1, title: unknown section or key: only [accounts.NAME] sections are read"),
+        "{e}"
+    );
+    let e = parse_err("accounts = 5\n");
+    assert!(e.contains("line 1") && !e.contains('5'), "{e}");
+    let e = parse_err("[accounts]\nx = \"5-7d2e\"\n");
+    assert!(e.contains("line 2") && !e.contains("7d2e"), "{e}");
+}
+
+#[test]
+fn unknown_keys_suggest_the_closest_known_key_of_the_provider() {
+    let cases = [
+        (
+            "aliyun",
+            "acess_key_secret_env",
+            "did you mean access_key_secret_env?",
+        ),
+        ("aliyun", "endpont", "did you mean endpoint?"),
+        ("aliyun", "concurency", "did you mean concurrency?"),
+        ("huawei", "domian_id", "did you mean domain_id?"),
+        (
+            "ucloud",
+            "private_key_fiel",
+            "did you mean private_key_file?",
+        ),
+        (
+            "ucloud",
+            "department",
+            "ucloud accounts take endpoint, region, rate, concurrency, profile, and the credentials",
+        ),
+    ];
+    for (provider, key, want) in cases {
+        let e = parse_err(&format!(
+            "[accounts.x]\nprovider = \"{provider}\"\n{key} = \"v\"\n"
+        ));
+        assert!(
+            e.contains(&format!("line 3, accounts.x.{key}: unknown key; {want}")),
+            "{e}"
+        );
+    }
 }
 
 #[test]
@@ -214,19 +330,36 @@ fn the_default_account_falls_back_to_the_cli_file_only_without_environment_keys(
     assert!(!plans[0].credential_source.contains("cli-secret"));
 
     let env = env_of(&[("HOME", &h), ("ALIBABA_CLOUD_ACCESS_KEY_ID", "env-id")]);
-    let plans = resolve(
+    let plan = resolve_account(
+        &Config::default(),
+        &Overrides::default(),
+        &aliyun(""),
+        &env,
+        None,
+    )
+    .unwrap();
+    assert_eq!(
+        plan.credential_source,
+        "environment (ALIBABA_CLOUD_ACCESS_KEY_ID)"
+    );
+    assert!(plan.keys.get("access_key_secret").is_none());
+    // A run cannot use it: the error names the missing key and where it was looked for.
+    let e = resolve(
         &Config::default(),
         &Overrides::default(),
         &[aliyun("")],
         &env,
         None,
     )
-    .unwrap();
-    assert_eq!(
-        plans[0].credential_source,
-        "environment (ALIBABA_CLOUD_ACCESS_KEY_ID)"
+    .err()
+    .unwrap()
+    .to_string();
+    assert!(
+        e.starts_with(
+            "aliyun: missing credential 'access_key_secret': set ALIBABA_CLOUD_ACCESS_KEY_SECRET"
+        ) && e.contains("; nothing was sent\nTo rehearse without any credentials, add --emulator"),
+        "{e}"
     );
-    assert!(plans[0].keys.get("access_key_secret").is_none());
 }
 
 #[test]

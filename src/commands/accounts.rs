@@ -36,7 +36,8 @@ pub fn accounts(
             let file = InputFile::open(
                 path,
                 InputOptions {
-                    delimiter: args.delimiter,
+                    delimiter: args.delimiter.unwrap_or(b','),
+                    delimiter_given: args.delimiter.is_some(),
                     provider: args.provider,
                     action: args.action,
                     accounts: config.providers(),
@@ -46,10 +47,9 @@ pub fn accounts(
             let scanned = scan(&file, |_| {})?;
             if scanned.invalid_rows > 0 {
                 eprintln!(
-                    "note: {} of {} rows of {} have problems and are left out (`iambatch validate` lists them)",
-                    scanned.invalid_rows,
-                    scanned.rows,
-                    path.display()
+                    "note: {}: {} (left out here; `iambatch validate` lists them)",
+                    path.display(),
+                    scanned.problems()
                 );
             }
             scanned.accounts
@@ -102,10 +102,9 @@ fn line(
         problem: None,
         unconfigured: false,
     };
-    match accounts::resolve(config, overrides, std::slice::from_ref(key), env, None) {
+    match accounts::resolve_account(config, overrides, key, env, None) {
         Err(e) => line.problem = Some(e.to_string()),
-        Ok(mut plans) => {
-            let plan = plans.remove(0);
+        Ok(plan) => {
             // Connecting is pure: it checks the credentials are complete without sending anything.
             if let Err(e) = plan.provider.connect(&AccountSpec {
                 name: &plan.display,

@@ -5,7 +5,7 @@
 use crate::cli::{GlobalArgs, SessionArgs};
 use crate::commands::exit;
 use crate::commands::run::{Prepared, prepare};
-use crate::engine::execute::{ExecOptions, would_send};
+use crate::engine::execute::{ExecOptions, requests};
 use crate::input::{RawRow, Validator};
 use crate::providers::{AccountSpec, Api, Stamp, provider};
 use crate::report::masked::Masker;
@@ -107,7 +107,7 @@ pub async fn dry_run(
         )?;
         let masker = Masker::new(secrets.iter().chain(&job.password).cloned());
         let mut written = Ok(());
-        would_send(&job, provider(job.provider), options, |op, note| {
+        requests(&job, provider(job.provider), options, |op, note| {
             let request = api.build(op, &stamp, token.as_ref());
             let note = note.map(|n| format!("({n})\n  ")).unwrap_or_default();
             if written.is_ok() {

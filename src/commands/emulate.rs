@@ -50,6 +50,8 @@ pub fn config(args: &EmulateArgs) -> EmulatorConfig {
     EmulatorConfig {
         seed: args.seed,
         rate: args.rate,
+        rate_shape: args.rate_shape,
+        burst: args.burst,
         fault_rate: args.fault_rate,
         drop_rate: args.drop_rate,
         latency: std::time::Duration::from_millis(args.latency_ms),

@@ -7,6 +7,7 @@
 use crate::accounts::{self, AccountKey, Config, EmulatorTarget};
 use crate::cli::{ExportArgs, GlobalArgs};
 use crate::commands::scaffold::{self, Interrupt, Scaffold};
+use crate::commands::scan::count;
 use crate::commands::{UsageError, exit, load_config, session};
 use crate::engine::listing::{self, Event, ListError, UserState};
 use crate::jobs::{Action, ActionKind, Field, Job, LoginState, ProviderKind};
@@ -76,7 +77,7 @@ pub async fn export(
         }),
         again: None,
     };
-    let scaffold = Scaffold::start(0, mode, [(client.clone(), 0)], interrupt);
+    let scaffold = Scaffold::start(0, ["user", "users"], mode, [(client.clone(), 0)], interrupt);
 
     let (events, received) = mpsc::channel(concurrency * 4 + 16);
     let writing = writer::spawn(
@@ -91,7 +92,7 @@ pub async fn export(
     );
     let listed = listing::list(
         client.clone(),
-        provider(key.0).listing().bulk_state,
+        provider(key.0).listing(),
         concurrency,
         cancel.clone(),
         events,
@@ -152,7 +153,8 @@ fn target(config: &Config, target: &str) -> Result<AccountKey, UsageError> {
     }
     let known: Vec<&str> = config.accounts.keys().map(String::as_str).collect();
     Err(UsageError(format!(
-        "'{target}' is neither a provider (aliyun, ucloud, huawei) nor an account of the config file{}",
+        "'{target}' is neither a provider ({}) nor an account of the config file{}",
+        ProviderKind::names(),
         match known.is_empty() {
             true => String::new(),
             false => format!(" ({})", known.join(", ")),
@@ -186,10 +188,10 @@ impl Shape {
         let provider = provider(key.0);
         if let Some(action) = args.action {
             let names = || {
-                let names: Vec<&str> = provider.actions().iter().map(|a| a.name()).collect();
+                let names: Vec<&str> = provider.actions().iter().map(|a| a.action.name()).collect();
                 names.join(", ")
             };
-            if !provider.actions().contains(&action) {
+            if provider.spec(action).is_none() {
                 return Err(UsageError(format!(
                     "{} does not support {action}: use one of {}",
                     key.0,
@@ -316,7 +318,11 @@ struct Counts {
 
 impl Counts {
     fn summary(&self, output: &Path) -> String {
-        let mut out = format!("exported {} users to {}", self.written, output.display());
+        let mut out = format!(
+            "exported {} to {}",
+            count(self.written, "user", "users"),
+            output.display()
+        );
         let mut left = Vec::new();
         if self.no_console > 0 {
             left.push(format!(
@@ -332,8 +338,8 @@ impl Counts {
         }
         if self.failed_count > 0 {
             out.push_str(&format!(
-                "\nthe file lacks {} users whose login state could not be read: {}{}; export again to include them",
-                self.failed_count,
+                "\nthe file lacks {} whose login state could not be read: {}{}; export again to include them",
+                count(self.failed_count, "user", "users"),
                 self.failed.join("; "),
                 if self.failed_count > self.failed.len() as u64 {
                     "; …"

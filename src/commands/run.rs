@@ -77,10 +77,9 @@ pub(crate) async fn prepare(
     let scanned = scan(&file, |p| eprintln!("{p}"))?;
     if scanned.invalid_rows > 0 && !args.skip_invalid {
         return Err(UsageError(format!(
-            "{}: {} of {} rows have problems (listed above); nothing was sent. Fix them, or pass --skip-invalid to run the valid rows and report the others as invalid",
+            "{}: {} (listed above); nothing was sent. Fix them, or pass --skip-invalid to run the valid rows and report the others as invalid",
             input_path.display(),
-            scanned.invalid_rows,
-            scanned.rows
+            scanned.problems()
         ))
         .into());
     }
@@ -142,7 +141,7 @@ pub(crate) async fn process(
     let schema = Schema::new(file.headers(), password_columns, observed);
     let journal_path = sidecar(&output, "journal");
     let (previous, sent) = if resuming {
-        let previous = Previous::load(&output, &schema, args.input.delimiter)?;
+        let previous = Previous::load(&output, &schema, file.delimiter())?;
         let changed = changed_rows(&file, &previous)?;
         if !changed.is_empty() {
             let shown: Vec<String> = changed.iter().take(20).map(|l| l.to_string()).collect();
@@ -194,10 +193,11 @@ pub(crate) async fn process(
         ));
     }
 
+    let delimiter_note = file.delimiter_note();
     let writer = if resuming {
-        ResultsWriter::resume(&output, schema, args.input.delimiter, previous.valid_len)?
+        ResultsWriter::resume(&output, schema, file.delimiter(), previous.valid_len)?
     } else {
-        ResultsWriter::create(&output, schema, args.input.delimiter)?
+        ResultsWriter::create(&output, schema, file.delimiter())?
     };
     let journal = Journal::open(&journal_path)
         .with_context(|| format!("cannot create the journal {}", journal_path.display()))?;
@@ -219,7 +219,13 @@ pub(crate) async fn process(
         }),
         again: Some("interrupted again: exiting; the results file holds every row finished so far"),
     };
-    let scaffold = Scaffold::start(scanned.rows, progress_mode, accounts, interrupt);
+    let scaffold = Scaffold::start(
+        scanned.rows,
+        ["row", "rows"],
+        progress_mode,
+        accounts,
+        interrupt,
+    );
 
     let options = PipelineOptions {
         exec: options,
@@ -245,7 +251,10 @@ pub(crate) async fn process(
     )
     .await?;
     let progress = scaffold.finish().await;
-    eprintln!("results: {}", written.display());
+    match delimiter_note {
+        Some(note) => eprintln!("results: {} ({note})", written.display()),
+        None => eprintln!("results: {}", written.display()),
+    }
     if let Some(e) = emulator {
         e.shutdown().await;
     }

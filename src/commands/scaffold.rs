@@ -47,15 +47,16 @@ pub struct Scaffold {
 }
 
 impl Scaffold {
-    /// Progress over `total` rows shown as `mode` says, with the pace of each account (its client
-    /// and its rows), and Ctrl-C handled as `interrupt` says.
+    /// Progress over `total` rows (or `unit`s: singular, plural) shown as `mode` says, with the
+    /// pace of each account (its client and its rows), and Ctrl-C handled as `interrupt` says.
     pub fn start(
         total: u64,
+        unit: [&'static str; 2],
         mode: ProgressMode,
         accounts: impl IntoIterator<Item = (Arc<AccountClient>, u64)>,
         interrupt: Interrupt,
     ) -> Scaffold {
-        let progress = Progress::new(total, mode);
+        let progress = Progress::counting(total, mode, unit);
         for (client, rows) in accounts {
             progress.watch(&client.name.clone(), rows, client);
         }

@@ -20,6 +20,27 @@ pub struct Scan {
     pub reads: bool,
 }
 
+impl Scan {
+    /// `2 of 3 rows have problems`, `1 of 1 row has problems`.
+    pub fn problems(&self) -> String {
+        format!(
+            "{} of {} {} problems",
+            self.invalid_rows,
+            count(self.rows, "row", "rows"),
+            if self.invalid_rows == 1 {
+                "has"
+            } else {
+                "have"
+            }
+        )
+    }
+}
+
+/// `1 row`, `2 rows`, `0 rows`.
+pub fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 pub fn scan(file: &InputFile, mut on_problem: impl FnMut(&Problem)) -> Result<Scan, InputError> {
     let mut validator = Validator::new(file);
     let mut rows = file.rows()?;
@@ -46,4 +67,23 @@ pub fn scan(file: &InputFile, mut on_problem: impl FnMut(&Problem)) -> Result<Sc
         }
     }
     Ok(scan)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_read_as_english() {
+        let scan = |rows, invalid_rows| Scan {
+            rows,
+            invalid_rows,
+            ..Scan::default()
+        };
+        assert_eq!(scan(1, 1).problems(), "1 of 1 row has problems");
+        assert_eq!(scan(3, 1).problems(), "1 of 3 rows has problems");
+        assert_eq!(scan(3, 2).problems(), "2 of 3 rows have problems");
+        assert_eq!(count(0, "user", "users"), "0 users");
+        assert_eq!(count(1, "user", "users"), "1 user");
+    }
 }

@@ -1,7 +1,8 @@
 //! `iambatch validate INPUT`: the checks of SPEC §2, no network.
 
 use crate::cli::{GlobalArgs, InputArgs};
-use crate::commands::{exit, load_config, scan::scan};
+use crate::commands::scan::{count, scan};
+use crate::commands::{exit, load_config};
 use crate::input::{InputFile, InputOptions};
 
 pub fn validate(
@@ -19,20 +20,28 @@ pub fn validate(
     drop(stderr);
     if result.invalid_rows > 0 {
         eprintln!(
-            "{}: {} of {} rows have problems; nothing was sent",
+            "{}: {}; nothing was sent",
             args.input.display(),
-            result.invalid_rows,
-            result.rows
+            result.problems()
         );
         return Ok(exit::USAGE);
     }
-    eprintln!("{}: {} rows, all valid", args.input.display(), result.rows);
+    let note = file
+        .delimiter_note()
+        .map(|n| format!("; {n}"))
+        .unwrap_or_default();
+    eprintln!(
+        "{}: {}, all valid{note}",
+        args.input.display(),
+        count(result.rows, "row", "rows")
+    );
     Ok(exit::OK)
 }
 
 pub fn input_options(args: &InputArgs, config: &crate::accounts::Config) -> InputOptions {
     InputOptions {
-        delimiter: args.delimiter,
+        delimiter: args.delimiter.unwrap_or(b','),
+        delimiter_given: args.delimiter.is_some(),
         provider: args.provider,
         action: args.action,
         accounts: config.providers(),

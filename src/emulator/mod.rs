@@ -14,13 +14,15 @@
 //!   `huawei.rs`). Answers the new state, or 400 `{"error": ..}`;
 //! - `GET /_emulator/requests`: the request log, JSON lines (the most recent 20,000 lines; the
 //!   file, if configured, has them all);
-//! - `GET|POST /_emulator/knobs`: `{"rate":..,"fault_rate":..,"drop_rate":..,"latency_ms":..}`; a
-//!   POST changes any subset at run time (`"rate": null` lifts the limit) and answers the result.
+//! - `GET|POST /_emulator/knobs`: `{"rate":..,"rate_shape":..,"burst":..,"fault_rate":..,
+//!   "drop_rate":..,"latency_ms":..}`; a POST changes any subset at run time (`"rate": null` lifts
+//!   the limit) and answers the result.
 //!
 //! # What happens to an API request
 //! The latency knob, then the provider authenticates it (refused: `rejected`). An admitted request
-//! counts against its account's rate, per access key: a sliding window, at most `max(1, ⌊rate⌋)`
-//! admitted requests in any `max(1 s, 1/rate)` (`knobs::Limiter`); over it, the provider's
+//! counts against its account's rate, per access key (`knobs::Limiter`): by default a sliding
+//! window, at most `max(1, ⌊rate⌋)` admitted requests in any `max(1 s, 1/rate)`; with `rate_shape`
+//! `bucket`, a token bucket of `burst` tokens refilled at `rate` per second. Over it, the provider's
 //! throttling reply (`throttled`). Then the seeded dice: a fault (the provider's reply to a
 //! transient server failure, nothing applied: a 5xx, or UCloud's RetCode 150) with probability
 //! `fault_rate`; otherwise the action runs, and a write is `dropped` with probability `drop_rate`:
@@ -90,7 +92,7 @@ pub use huawei::{
     DOMAIN_NAME as HUAWEI_DOMAIN_NAME, IAM_PASSWORD as HUAWEI_IAM_PASSWORD,
     IAM_USER as HUAWEI_IAM_USER,
 };
-pub use knobs::{KnobChange, Knobs};
+pub use knobs::{KnobChange, Knobs, RateShape};
 
 use crate::jobs::ProviderKind;
 use crate::secret::Secret;
@@ -124,6 +126,9 @@ fn mount<S: Service>(
     Ok(Arc::new(service))
 }
 
+/// A token bucket's capacity unless set: two requests at once, as API gateways commonly allow.
+pub const DEFAULT_BURST: f64 = 2.0;
+
 /// Huawei tokens live 24 hours.
 pub const DEFAULT_TOKEN_TTL: Duration = Duration::from_secs(24 * 3600);
 
@@ -134,6 +139,10 @@ pub struct EmulatorConfig {
     pub seed: u64,
     /// Requests per second per account (access key); `None` = unlimited.
     pub rate: Option<f64>,
+    /// How the rate is enforced: a one-second window (the default) or a token bucket.
+    pub rate_shape: RateShape,
+    /// The token bucket's capacity (`RateShape::Bucket`).
+    pub burst: f64,
     /// Probability of a 5xx, before anything is applied.
     pub fault_rate: f64,
     /// Probability, for a write, of applying it and then closing the connection with no reply.
@@ -165,6 +174,8 @@ impl Default for EmulatorConfig {
         EmulatorConfig {
             seed: 0,
             rate: None,
+            rate_shape: RateShape::Window,
+            burst: DEFAULT_BURST,
             fault_rate: 0.0,
             drop_rate: 0.0,
             latency: Duration::ZERO,
@@ -194,6 +205,8 @@ impl Emulator {
         let knobs = KnobChange::default()
             .applied_to(Knobs {
                 rate: config.rate,
+                rate_shape: config.rate_shape,
+                burst: config.burst,
                 fault_rate: config.fault_rate,
                 drop_rate: config.drop_rate,
                 latency: config.latency,

@@ -104,10 +104,8 @@ impl Core {
             Ok(call) => call,
             Err(refusal) => return (refusal, Outcome::Rejected),
         };
-        if let Some(rate) = knobs.rate {
-            if let Err(wait) = self.limiter.take(S::KIND, &meta.account, rate, arrived) {
-                return (service.throttled(wait), Outcome::Throttled);
-            }
+        if let Err(wait) = self.limiter.take(S::KIND, &meta.account, &knobs, arrived) {
+            return (service.throttled(wait), Outcome::Throttled);
         }
         let roll = self.dice.roll();
         if roll.fault < knobs.fault_rate {

@@ -85,7 +85,7 @@ impl AccountClient {
         pacer: Pacer,
         policy: RetryPolicy,
     ) -> AccountClient {
-        let uses_tokens = api.token_request(&Stamp::now()).is_some();
+        let uses_tokens = api.uses_tokens();
         AccountClient {
             name,
             uses_tokens,
@@ -193,15 +193,15 @@ impl AccountClient {
             let slot = tokio::select! {
                 biased;
                 _ = self.halt(cancel) => None,
-                sent = self.pacer.acquire() => Some(sent),
+                slot = self.pacer.acquire() => Some(slot),
             };
             // The stop may have come while the slot was granted.
-            let Some(sent) = slot.filter(|_| !self.halted(cancel)) else {
+            let Some(slot) = slot.filter(|_| !self.halted(cancel)) else {
                 return self.withdraw(report, last, cancel);
             };
             report.attempts += 1;
             let outcome = self.send(build(&Stamp::now(), token.as_ref())).await;
-            self.pacer.replied(sent);
+            slot.replied();
             let failure = match outcome {
                 Ok(reply) => {
                     report.http_status = Some(reply.status);

@@ -1,12 +1,15 @@
-//! What an action means, written once for every provider: the sequence of operations a row needs
-//! (resolve a name, read, create, update, delete, read back) and how their answers become the row's
-//! status and outcome (SPEC §5). The same sequence serves `plan` and `verify` (one read per row,
-//! judged by [`foresee`] and [`judge`]) and `run --dry-run` ([`would_send`]).
+//! What an action means, written once for every provider: the row's steps, as its provider
+//! declares them ([`ActionSpec`]), sent in order, and how their answers become the row's status and
+//! outcome. The same steps, walked against one read, are what `plan` foresees
+//! ([`foresee`]), what `verify` checks ([`judge`]) and what `run --dry-run` prints ([`requests`]).
 
 use crate::engine::client::{AccountClient, CallReport, codes, is_withdrawal};
-use crate::jobs::{Action, ActionKind, Field, Job, LoginState};
+use crate::jobs::{Action, Field, Job, LoginState};
 use crate::passwords::{self, SecretsFile};
-use crate::providers::{Failure, FailureClass, Observed, Op, Provider, Verdict, Write};
+use crate::providers::{
+    Absent, ActionSpec, Effect, Exists, Failure, FailureClass, Observed, Op, Password, Provider,
+    Step, Verdict, When, Write,
+};
 use crate::report::{Outcome, Status};
 use crate::secret::Secret;
 use std::borrow::Cow;
@@ -124,6 +127,13 @@ pub async fn execute(
     cancel: &CancellationToken,
 ) -> Execution {
     let mut ex = Execution::default();
+    let Some(spec) = provider.spec(job.action) else {
+        // Validation refuses such rows; a row that got here anyway sends nothing.
+        return ex.fail(permanent(
+            "unsupported",
+            format!("{} does not support {}", job.provider, job.action),
+        ));
+    };
     let resolved;
     let user: &str = match provider.name_to_resolve(job) {
         Some(name) => {
@@ -145,7 +155,7 @@ pub async fn execute(
     let desired = desired.as_ref();
 
     if options.mode != Mode::Apply {
-        let observed = match read(&mut ex, client, user, cancel).await {
+        let observed = match read(&mut ex, client, spec.read, user, cancel).await {
             Ok(o) => o,
             Err(f) => return ex.fail(f),
         };
@@ -156,8 +166,8 @@ pub async fn execute(
                 ex.judged(Some(outcome), "conflict", verdict)
             }
             _ => {
-                let outcome = (job.action.kind() == ActionKind::Read).then_some(Outcome::Read);
-                ex.judged(outcome, "differs", judge(job, provider, desired, &observed))
+                let outcome = is_read_only(spec).then_some(Outcome::Read);
+                ex.judged(outcome, "differs", judge(job, spec, desired, &observed))
             }
         };
         return Execution {
@@ -166,97 +176,198 @@ pub async fn execute(
         };
     }
 
-    // A password the tool makes up is generated, and saved, just before the write that sends it.
-    let tool_generates = job.generate_password && !provider.generates_passwords();
-    let write = Write {
-        state: desired,
-        password: job.password.as_ref(),
-        generate_password: job.generate_password && provider.generates_passwords(),
+    let row = Row {
+        job,
+        provider,
+        spec,
+        desired,
+        reset_passwords: options.reset_passwords,
     };
-    let generated;
-    let ex = match job.action.kind() {
-        ActionKind::Read => {
-            return match read(&mut ex, client, user, cancel).await {
-                Ok(o) => {
-                    ex.observed = Some(o);
-                    ex.succeed(Outcome::Read)
-                }
-                Err(f) => ex.fail(f),
-            };
-        }
-        ActionKind::Create | ActionKind::Update => {
-            generated = match generate(job, tool_generates, options) {
-                Ok(p) => p,
-                Err(f) => return ex.fail(f),
-            };
-            let write = Write {
-                password: generated.as_ref().or(write.password),
-                ..write
-            };
-            if job.action.kind() == ActionKind::Create {
-                create(ex, client, user, write, prior_ambiguous, cancel).await
-            } else {
-                update(ex, client, user, write, Outcome::Updated, cancel).await
-            }
-        }
-        ActionKind::Delete => {
-            let report = client.call(&Op::Delete { user }, cancel).await;
-            ex.absorb(&report);
-            match report.result {
-                Ok(Verdict::Done) => ex.succeed(Outcome::Deleted),
-                // The profile was already absent: the desired state holds.
-                Ok(Verdict::Observed(Observed { exists: false, .. })) => {
-                    ex.succeed(Outcome::Unchanged)
-                }
-                Ok(other) => ex.fail(unexpected(other)),
-                Err(f) => ex.fail(f),
-            }
-        }
-        ActionKind::Upsert => match read(&mut ex, client, user, cancel).await {
-            Ok(o) if !o.exists => {
-                if write.password.is_none() && !job.generate_password {
-                    return ex.fail(permanent("no_password", NO_PASSWORD.into()));
-                }
-                generated = match generate(job, tool_generates, options) {
-                    Ok(p) => p,
-                    Err(f) => return ex.fail(f),
-                };
-                let write = Write {
-                    password: generated.as_ref().or(write.password),
-                    ..write
-                };
-                create(ex, client, user, write, prior_ambiguous, cancel).await
-            }
-            Ok(o) => {
-                let diff = desired.differences(&o.state, provider.readable());
-                let set_password = options.reset_passwords && has_password(job);
-                if diff.is_empty() && !set_password {
-                    ex.observed = Some(o);
-                    return ex.succeed(Outcome::Unchanged);
-                }
-                generated = match generate(job, tool_generates && set_password, options) {
-                    Ok(p) => p,
-                    Err(f) => return ex.fail(f),
-                };
-                let changed = desired.only(&diff);
-                let w = Write {
-                    state: &changed,
-                    password: if set_password {
-                        generated.as_ref().or(write.password)
-                    } else {
-                        None
-                    },
-                    generate_password: set_password && write.generate_password,
-                };
-                update(ex, client, user, w, Outcome::Updated, cancel).await
-            }
-            Err(f) => ex.fail(f),
-        },
-    };
-    if options.verify && ex.status == Some(Status::Succeeded) {
-        return verify_after(ex, job, provider, client, user, desired, cancel).await;
+    let ex = apply(ex, &row, client, user, options, prior_ambiguous, cancel).await;
+    if options.verify && ex.status == Some(Status::Succeeded) && !is_read_only(spec) {
+        return verify_after(ex, job, spec, client, user, desired, cancel).await;
     }
     ex
+}
+
+/// `run`: the row's steps, in order. A failed step stops the row.
+async fn apply(
+    mut ex: Execution,
+    row: &Row<'_>,
+    client: &AccountClient,
+    user: &str,
+    options: &ExecOptions,
+    prior_ambiguous: bool,
+    cancel: &CancellationToken,
+) -> Execution {
+    let mut observed: Option<Observed> = None;
+    let mut outcome: Option<Outcome> = None;
+    let mut wrote = false;
+    // A password the tool makes up is generated, and saved, just before the first write that
+    // sends it.
+    let mut generated: Option<Secret> = None;
+    for step in row.spec.steps {
+        let Some(state) = row.sends(step, observed.as_ref()) else {
+            continue;
+        };
+        if step.password == Password::Required && !has_password(row.job) {
+            return ex.fail(permanent("no_password", NO_PASSWORD.into()));
+        }
+        if row.sets_password(step) && row.tool_generates() && generated.is_none() {
+            generated = match generate(row.job, options) {
+                Ok(p) => Some(p),
+                Err(f) => return ex.fail(f),
+            };
+        }
+        if step.effect == Effect::Read {
+            match read(&mut ex, client, step, user, cancel).await {
+                Ok(o) => observed = Some(o),
+                Err(f) => return ex.fail(f),
+            }
+            continue;
+        }
+        wrote = true;
+        let write = row.write(step, &state, generated.as_ref());
+        let done = match send(&mut ex, client, step, user, write, prior_ambiguous, cancel).await {
+            Ok(done) => done,
+            Err(f) => return ex.fail(f),
+        };
+        // The row's first change says what happened to it.
+        if matches!(outcome, None | Some(Outcome::Unchanged)) {
+            outcome = Some(done);
+        }
+    }
+    if !wrote {
+        ex.observed = observed;
+    }
+    let nothing = if is_read_only(row.spec) {
+        Outcome::Read
+    } else {
+        Outcome::Unchanged
+    };
+    ex.succeed(outcome.unwrap_or(nothing))
+}
+
+/// Sends one write step and reads its reply as the step declares: what it did to the row, or why
+/// the row fails.
+async fn send(
+    ex: &mut Execution,
+    client: &AccountClient,
+    step: &'static Step,
+    user: &str,
+    write: Option<Write<'_>>,
+    prior_ambiguous: bool,
+    cancel: &CancellationToken,
+) -> Result<Outcome, Failure> {
+    let report = client.call(&op(step, user, write), cancel).await;
+    ex.absorb(&report);
+    match report.result {
+        Ok(Verdict::Done) => Ok(effect_outcome(step.effect)),
+        Ok(Verdict::Absent(f)) => match step.absent {
+            Absent::Holds => Ok(Outcome::Unchanged),
+            _ => Err(f),
+        },
+        Err(f) if f.class == FailureClass::AlreadyExists => match step.exists {
+            Exists::Holds => Ok(Outcome::Unchanged),
+            // Our own earlier attempt may have created it: finish with the row's values.
+            Exists::Ours { finish } if ex.ambiguous || prior_ambiguous => {
+                let report = client.call(&op(finish, user, write), cancel).await;
+                ex.absorb(&report);
+                match report.result {
+                    Ok(Verdict::Done) => Ok(Outcome::Created),
+                    Ok(other) => Err(unexpected(other)),
+                    Err(f) => Err(f),
+                }
+            }
+            _ => Err(f),
+        },
+        Ok(other) => Err(unexpected(other)),
+        Err(f) => Err(f),
+    }
+}
+
+/// The request of `step` for `user`.
+fn op<'a>(step: &'static Step, user: &'a str, write: Option<Write<'a>>) -> Op<'a> {
+    Op::Step { step, user, write }
+}
+
+fn effect_outcome(effect: Effect) -> Outcome {
+    match effect {
+        Effect::Read => Outcome::Read,
+        Effect::Create => Outcome::Created,
+        Effect::Update => Outcome::Updated,
+        Effect::Delete => Outcome::Deleted,
+    }
+}
+
+/// An action that only reads.
+fn is_read_only(spec: &ActionSpec) -> bool {
+    !spec.steps.iter().any(|s| s.effect.is_write())
+}
+
+/// One row, and what its steps send: shared by `run`, `plan` and `--dry-run`.
+struct Row<'a> {
+    job: &'a Job,
+    provider: &'a dyn Provider,
+    spec: &'static ActionSpec,
+    desired: &'a LoginState,
+    reset_passwords: bool,
+}
+
+impl<'a> Row<'a> {
+    /// The state `step` sends given what the row's read found, or `None` when the step is not
+    /// sent. Before any read (`observed` unknown) every step is sent, as `--dry-run` lists them.
+    fn sends(&self, step: &Step, observed: Option<&Observed>) -> Option<Cow<'a, LoginState>> {
+        match (step.when, observed) {
+            (When::Always, _) | (_, None) => Some(Cow::Borrowed(self.desired)),
+            (When::Absent, Some(o)) => (!o.exists).then_some(Cow::Borrowed(self.desired)),
+            (When::Differs, Some(o)) if !o.exists => None,
+            (When::Differs, Some(o)) => {
+                let diff = self.desired.differences(&o.state, self.spec.reads);
+                let changes = !diff.is_empty() || self.sets_password(step);
+                changes.then(|| Cow::Owned(self.desired.only(&diff)))
+            }
+        }
+    }
+
+    /// Whether `step` sends the row's password: every step that takes one when the row has
+    /// one; an update of only the differing fields (ensure) only with `--reset-passwords`.
+    fn sets_password(&self, step: &Step) -> bool {
+        has_password(self.job)
+            && step.password != Password::Never
+            && (step.when != When::Differs || self.reset_passwords)
+    }
+
+    /// Whether the tool makes up the row's password (else the provider does, or it is given).
+    fn tool_generates(&self) -> bool {
+        self.job.generate_password && !self.provider.generates_passwords()
+    }
+
+    /// What a create or update sends; `None` for reads and deletes. `generated`: the password the
+    /// tool made up for the row (a placeholder for `--dry-run`).
+    fn write<'s>(
+        &'s self,
+        step: &Step,
+        state: &'s LoginState,
+        generated: Option<&'s Secret>,
+    ) -> Option<Write<'s>> {
+        if !matches!(step.effect, Effect::Create | Effect::Update) {
+            return None;
+        }
+        let sets_password = self.sets_password(step);
+        let password = match &self.job.password {
+            Some(given) => Some(given),
+            None if self.tool_generates() => generated,
+            None => None,
+        };
+        Some(Write {
+            state,
+            password: password.filter(|_| sets_password),
+            generate_password: sets_password
+                && self.job.generate_password
+                && self.provider.generates_passwords(),
+        })
+    }
 }
 
 /// The state a row wants: `enforce-mfa` wants the provider's MFA state, other actions the row's.
@@ -272,12 +383,9 @@ fn has_password(job: &Job) -> bool {
     job.password.is_some() || job.generate_password
 }
 
-/// The password the tool generates for the row when `wanted`, saved to the secrets file first:
-/// if it cannot be saved, the row fails before anything is sent.
-fn generate(job: &Job, wanted: bool, options: &ExecOptions) -> Result<Option<Secret>, Failure> {
-    if !wanted {
-        return Ok(None);
-    }
+/// The password the tool generates for the row, saved to the secrets file first: if it cannot be
+/// saved, the row fails before anything is sent.
+fn generate(job: &Job, options: &ExecOptions) -> Result<Secret, Failure> {
     let Some(secrets) = &options.secrets else {
         return Err(permanent(
             "no_secrets_out",
@@ -294,59 +402,25 @@ fn generate(job: &Job, wanted: bool, options: &ExecOptions) -> Result<Option<Sec
             &password,
         )
         .map_err(|e| permanent("secrets_out", format!("{e}; the row was not sent")))?;
-    Ok(Some(password))
+    Ok(password)
 }
 
+/// A read step's answer: the state found, or none when the step says "absent" is an answer.
 async fn read(
     ex: &mut Execution,
     client: &AccountClient,
+    step: &'static Step,
     user: &str,
     cancel: &CancellationToken,
 ) -> Result<Observed, Failure> {
-    let report = client.call(&Op::Read { user }, cancel).await;
+    let report = client.call(&op(step, user, None), cancel).await;
     ex.absorb(&report);
     match report.result {
         Ok(Verdict::Observed(o)) => Ok(o),
+        Ok(Verdict::Absent(_)) if step.absent == Absent::Answer => Ok(Observed::default()),
+        Ok(Verdict::Absent(f)) => Err(f),
         Ok(other) => Err(unexpected(other)),
         Err(f) => Err(f),
-    }
-}
-
-async fn create(
-    mut ex: Execution,
-    client: &AccountClient,
-    user: &str,
-    write: Write<'_>,
-    prior_ambiguous: bool,
-    cancel: &CancellationToken,
-) -> Execution {
-    let report = client.call(&Op::Create { user, write }, cancel).await;
-    ex.absorb(&report);
-    match report.result {
-        Ok(Verdict::Done) => ex.succeed(Outcome::Created),
-        // Our own earlier attempt may have created it: finish with the row's values (SPEC §5).
-        Err(f) if f.class == FailureClass::AlreadyExists && (ex.ambiguous || prior_ambiguous) => {
-            update(ex, client, user, write, Outcome::Created, cancel).await
-        }
-        Ok(other) => ex.fail(unexpected(other)),
-        Err(f) => ex.fail(f),
-    }
-}
-
-async fn update(
-    mut ex: Execution,
-    client: &AccountClient,
-    user: &str,
-    write: Write<'_>,
-    outcome: Outcome,
-    cancel: &CancellationToken,
-) -> Execution {
-    let report = client.call(&Op::Update { user, write }, cancel).await;
-    ex.absorb(&report);
-    match report.result {
-        Ok(Verdict::Done) => ex.succeed(outcome),
-        Ok(other) => ex.fail(unexpected(other)),
-        Err(f) => ex.fail(f),
     }
 }
 
@@ -354,17 +428,17 @@ async fn update(
 async fn verify_after(
     mut ex: Execution,
     job: &Job,
-    provider: &dyn Provider,
+    spec: &ActionSpec,
     client: &AccountClient,
     user: &str,
     desired: &LoginState,
     cancel: &CancellationToken,
 ) -> Execution {
-    let result = read(&mut ex, client, user, cancel).await;
+    let result = read(&mut ex, client, spec.read, user, cancel).await;
     ex.status = None;
     match result {
         Ok(o) => {
-            let verdict = judge(job, provider, desired, &o);
+            let verdict = judge(job, spec, desired, &o);
             ex.observed = Some(o);
             let outcome = ex.outcome;
             ex.judged(outcome, "verify_mismatch", verdict)
@@ -380,15 +454,30 @@ async fn verify_after(
     }
 }
 
-/// Whether an update needs an existing login profile. Providers with a separate create action
-/// (aliyun) fail an update of a user without one; the others create it with the user (ucloud) or
-/// on the first write (huawei's PUT).
-fn updates_need_a_profile(provider: &dyn Provider) -> bool {
-    provider.actions().contains(&Action::CreateLoginProfile)
+/// The provider's other actions on the same object that take this row's columns and satisfy
+/// `fits`, as "a, b or c": what to use instead of an action that would fail.
+fn instead(provider: &dyn Provider, spec: &ActionSpec, fits: impl Fn(&Step) -> bool) -> String {
+    let names: Vec<&str> = provider
+        .actions()
+        .iter()
+        .filter(|other| {
+            other.action != spec.action
+                && other.object == spec.object
+                && spec.columns.iter().all(|c| other.columns.contains(c))
+                && other.steps.iter().any(&fits)
+        })
+        .map(|other| other.action.name())
+        .collect();
+    match names.split_last() {
+        None => "another action".into(),
+        Some((last, [])) => (*last).into(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+    }
 }
 
 /// What `run` would do to the row, given the state a read found (`plan`, SPEC §6): the outcome,
-/// and `Ok(note)`, or `Err(why)` for a conflict (a row `run` would fail).
+/// and `Ok(note)`, or `Err(why)` for a conflict (a row `run` would fail). It walks the row's
+/// steps as `run` does, with the read's answer in place of each reply.
 pub fn foresee(
     job: &Job,
     provider: &dyn Provider,
@@ -396,84 +485,124 @@ pub fn foresee(
     observed: &Observed,
     reset_passwords: bool,
 ) -> (Outcome, Result<Option<String>, String>) {
+    let Some(spec) = provider.spec(job.action) else {
+        return (
+            Outcome::Conflict,
+            Err(format!("{} does not support {}", job.provider, job.action)),
+        );
+    };
     let action = job.action;
-    match action.kind() {
-        ActionKind::Read => (Outcome::Read, Ok(None)),
-        ActionKind::Delete if observed.exists => (
-            Outcome::WouldUpdate,
-            Ok(Some("would delete the login profile".into())),
-        ),
-        ActionKind::Delete => (Outcome::Unchanged, Ok(None)),
-        ActionKind::Create if observed.exists => (
-            Outcome::Conflict,
-            Err(format!(
-                "the user already has a login profile, so {action} would fail: use ensure-login-profile or update-login-profile"
-            )),
-        ),
-        ActionKind::Upsert if !observed.exists && !has_password(job) => {
-            (Outcome::Conflict, Err(NO_PASSWORD.into()))
-        }
-        ActionKind::Create | ActionKind::Upsert if !observed.exists => {
-            (Outcome::WouldCreate, Ok(None))
-        }
-        ActionKind::Update if !observed.exists && updates_need_a_profile(provider) => (
-            Outcome::Conflict,
-            Err(format!(
-                "the user has no login profile, so {action} would fail: use create-login-profile or ensure-login-profile"
-            )),
-        ),
-        ActionKind::Create | ActionKind::Update | ActionKind::Upsert => {
-            // An update sends every field of the row; ensure only the differing ones, and the
-            // password only with --reset-passwords. A password is a change we cannot see; other
-            // fields the provider does not return are noted, not counted as changes (so an
-            // unedited export plans `unchanged`).
-            let sets_password =
-                has_password(job) && (action.kind() == ActionKind::Update || reset_passwords);
-            let blind: Vec<&str> = if action.kind() == ActionKind::Update {
-                unreadable(job, desired, provider)
-                    .into_iter()
-                    .filter(|f| *f != "password")
-                    .collect()
-            } else {
-                Vec::new()
-            };
-            let note = (!blind.is_empty())
-                .then(|| format!("not compared, cannot be read back: {}", blind.join(", ")));
-            let diff = describe_differences(desired, observed, provider);
-            if diff.is_none() && !sets_password {
-                return (Outcome::Unchanged, Ok(note));
+    let object = spec.object;
+    let row = Row {
+        job,
+        provider,
+        spec,
+        desired,
+        reset_passwords,
+    };
+    let mut outcome = None;
+    let mut notes: Vec<String> = Vec::new();
+    for step in spec.steps.iter().filter(|s| s.effect.is_write()) {
+        let exists = observed.exists;
+        let this = match step.effect {
+            Effect::Create
+                if exists && (step.when == When::Absent || step.exists == Exists::Holds) =>
+            {
+                continue;
             }
-            let also = sets_password
-                .then(|| "would set password, which cannot be read back to compare".to_string());
-            let parts: Vec<String> = diff.into_iter().chain(also).chain(note).collect();
-            (Outcome::WouldUpdate, Ok(Some(parts.join("; "))))
-        }
+            Effect::Create if exists => {
+                let other = instead(provider, spec, |s| s.effect == Effect::Update);
+                return (
+                    Outcome::Conflict,
+                    Err(format!(
+                        "the user already has a {object}, so {action} would fail: use {other}"
+                    )),
+                );
+            }
+            Effect::Create if step.password == Password::Required && !has_password(job) => {
+                return (Outcome::Conflict, Err(NO_PASSWORD.into()));
+            }
+            Effect::Create => Outcome::WouldCreate,
+            Effect::Delete if exists => {
+                notes.push(format!("would delete the {object}"));
+                Outcome::WouldUpdate
+            }
+            Effect::Delete => continue,
+            Effect::Update if step.when == When::Differs && !exists => continue,
+            Effect::Update if !exists && step.absent == Absent::Fails => {
+                let other = instead(provider, spec, |s| s.effect == Effect::Create);
+                return (
+                    Outcome::Conflict,
+                    Err(format!(
+                        "the user has no {object}, so {action} would fail: use {other}"
+                    )),
+                );
+            }
+            Effect::Update | Effect::Read => {
+                // A password is a change we cannot see; other fields the provider does not return
+                // are noted, not counted as changes (so an unedited export plans `unchanged`).
+                let sets_password = row.sets_password(step);
+                if step.when == When::Always {
+                    let blind: Vec<&str> = unreadable(job, desired, spec)
+                        .into_iter()
+                        .filter(|f| *f != "password")
+                        .collect();
+                    if !blind.is_empty() {
+                        notes.push(format!(
+                            "not compared, cannot be read back: {}",
+                            blind.join(", ")
+                        ));
+                    }
+                }
+                let diff = describe_differences(desired, observed, spec);
+                if diff.is_none() && !sets_password {
+                    continue;
+                }
+                let also = sets_password.then(|| {
+                    "would set password, which cannot be read back to compare".to_string()
+                });
+                notes.splice(0..0, diff.into_iter().chain(also));
+                Outcome::WouldUpdate
+            }
+        };
+        outcome.get_or_insert(this);
     }
+    let outcome = outcome.unwrap_or(if is_read_only(spec) {
+        Outcome::Read
+    } else {
+        Outcome::Unchanged
+    });
+    let note = (!notes.is_empty()).then(|| notes.join("; "));
+    (outcome, Ok(note))
 }
 
 /// Whether the provider's state matches the row (`verify`, SPEC §6): `Ok(note)` when it does, the
 /// note naming what could not be compared; `Err(what differs)` otherwise.
 pub fn judge(
     job: &Job,
-    provider: &dyn Provider,
+    spec: &ActionSpec,
     desired: &LoginState,
     observed: &Observed,
 ) -> Result<Option<String>, String> {
-    let blind = match job.action.kind() {
-        ActionKind::Read | ActionKind::Delete => Vec::new(),
-        _ => unreadable(job, desired, provider),
+    let deletes = spec.steps.iter().any(|s| s.effect == Effect::Delete);
+    let blind = if is_read_only(spec) || deletes {
+        Vec::new()
+    } else {
+        unreadable(job, desired, spec)
     };
     let note = (!blind.is_empty())
         .then(|| format!("not compared, cannot be read back: {}", blind.join(", ")));
-    let differs = match job.action.kind() {
-        ActionKind::Read => None,
-        ActionKind::Delete => observed
+    let object = spec.object;
+    let differs = if is_read_only(spec) {
+        None
+    } else if deletes {
+        observed
             .exists
-            .then(|| "the login profile still exists".to_string()),
-        _ if !observed.exists && updates_need_a_profile(provider) => {
-            Some("the user has no login profile".to_string())
-        }
-        _ => describe_differences(desired, observed, provider),
+            .then(|| format!("the {object} still exists"))
+    } else if !observed.exists && spec.needs_the_object() {
+        Some(format!("the user has no {object}"))
+    } else {
+        describe_differences(desired, observed, spec)
     };
     match differs {
         None => Ok(note),
@@ -484,13 +613,14 @@ pub fn judge(
     }
 }
 
-/// What a row sets that the provider's read does not return: the password, and fields such as
-/// ucloud's `email`.
-fn unreadable(job: &Job, desired: &LoginState, provider: &dyn Provider) -> Vec<&'static str> {
+/// What a row sets that the action's read does not return: the password, and fields such as
+/// an email a provider sets but does not read back.
+fn unreadable(job: &Job, desired: &LoginState, spec: &ActionSpec) -> Vec<&'static str> {
     let password = has_password(job).then_some("password");
     let fields = Field::ALL
-        .into_iter()
-        .filter(|f| desired.get(*f).is_some() && !provider.readable().contains(f))
+        .iter()
+        .copied()
+        .filter(|f| desired.get(*f).is_some() && !spec.reads.contains(f))
         .map(|f| f.column());
     password.into_iter().chain(fields).collect()
 }
@@ -499,9 +629,9 @@ fn unreadable(job: &Job, desired: &LoginState, provider: &dyn Provider) -> Vec<&
 pub fn describe_differences(
     desired: &LoginState,
     observed: &Observed,
-    provider: &dyn Provider,
+    spec: &ActionSpec,
 ) -> Option<String> {
-    let diff = desired.differences(&observed.state, provider.readable());
+    let diff = desired.differences(&observed.state, spec.reads);
     if diff.is_empty() {
         return None;
     }
@@ -520,14 +650,18 @@ pub fn describe_differences(
 }
 
 /// The requests `run` would send for the row, in order (`run --dry-run`), each with a note when
-/// it depends on an earlier reply. A user name to resolve stands as `{id of NAME}` in later
-/// requests, and a password the tool would generate as a placeholder (it is masked anyway).
-pub fn would_send(
+/// it depends on an earlier reply: the row's declared steps, as [`execute`] walks them. A user
+/// name to resolve stands as `{id of NAME}` in later requests, and a password the tool would
+/// generate as a placeholder (it is masked anyway).
+pub fn requests(
     job: &Job,
     provider: &dyn Provider,
     options: &ExecOptions,
     mut each: impl FnMut(&Op<'_>, Option<&str>),
 ) {
+    let Some(spec) = provider.spec(job.action) else {
+        return;
+    };
     let placeholder;
     let user: &str = match provider.name_to_resolve(job) {
         Some(name) => {
@@ -538,42 +672,31 @@ pub fn would_send(
         None => &job.user,
     };
     let desired = desired_state(job, provider);
-    let generated = Secret::new("(generated)");
-    let tool_generates = job.generate_password && !provider.generates_passwords();
-    let write = Write {
-        state: desired.as_ref(),
-        password: job
-            .password
-            .as_ref()
-            .or(tool_generates.then_some(&generated)),
-        generate_password: job.generate_password && provider.generates_passwords(),
+    let row = Row {
+        job,
+        provider,
+        spec,
+        desired: desired.as_ref(),
+        reset_passwords: options.reset_passwords,
     };
-    match job.action.kind() {
-        ActionKind::Read => return each(&Op::Read { user }, None),
-        ActionKind::Create => each(&Op::Create { user, write }, None),
-        ActionKind::Update => each(&Op::Update { user, write }, None),
-        ActionKind::Delete => each(&Op::Delete { user }, None),
-        ActionKind::Upsert => {
-            each(&Op::Read { user }, None);
-            each(
-                &Op::Create { user, write },
-                Some("only if the read finds no login profile"),
-            );
-            let write = Write {
-                password: write.password.filter(|_| options.reset_passwords),
-                generate_password: write.generate_password && options.reset_passwords,
-                ..write
-            };
-            each(
-                &Op::Update { user, write },
-                Some(
-                    "only if the read finds a profile that differs, and then with only the differing fields",
-                ),
-            );
-        }
+    let object = spec.object;
+    let generated = Secret::new("(generated)");
+    for step in spec.steps {
+        let note = match step.when {
+            When::Always => None,
+            When::Absent => Some(format!("only if the read finds no {object}")),
+            When::Differs => Some(format!(
+                "only if the read finds a {object} that differs, and then with only the differing fields"
+            )),
+        };
+        let write = row.write(step, row.desired, Some(&generated));
+        each(&op(step, user, write), note.as_deref());
     }
-    if options.verify {
-        each(&Op::Read { user }, Some("the read-back of --verify"));
+    if options.verify && !is_read_only(spec) {
+        each(
+            &op(spec.read, user, None),
+            Some("the read-back of --verify"),
+        );
     }
 }
 
@@ -592,6 +715,9 @@ fn unexpected(verdict: Verdict) -> Failure {
         format!("the provider's reply did not fit the request: {verdict:?}"),
     )
 }
+
+#[cfg(test)]
+mod steps;
 
 #[cfg(test)]
 mod tests {
@@ -627,6 +753,10 @@ mod tests {
             state,
             extra: Vec::new(),
         }
+    }
+
+    fn spec_of(j: &Job) -> &'static ActionSpec {
+        provider(j.provider).spec(j.action).unwrap()
     }
 
     /// `plan`'s outcome and message for a row against an observed state.
@@ -738,7 +868,7 @@ mod tests {
         create.password = Some(Secret::new("Passw0rd-123"));
         let matching = seen(true, want.clone());
         assert_eq!(
-            judge(&create, p, &create.desired, &matching),
+            judge(&create, spec_of(&create), &create.desired, &matching),
             Ok(Some("not compared, cannot be read back: password".into()))
         );
         let tampered = seen(
@@ -749,13 +879,13 @@ mod tests {
             },
         );
         assert_eq!(
-            judge(&create, p, &create.desired, &tampered),
+            judge(&create, spec_of(&create), &create.desired, &tampered),
             Err("login_status is Inactive, expected Active (not compared, cannot be read back: password)".into())
         );
         assert_eq!(
             judge(
                 &create,
-                p,
+                spec_of(&create),
                 &create.desired,
                 &seen(false, LoginState::default())
             ),
@@ -767,21 +897,32 @@ mod tests {
 
         let enforce = job(aliyun, Action::EnforceMfa, LoginState::default());
         let desired = desired_state(&enforce, p);
-        assert_eq!(judge(&enforce, p, &desired, &matching), Ok(None));
-        assert!(judge(&enforce, p, &desired, &seen(true, mfa(false))).is_err());
+        assert_eq!(
+            judge(&enforce, spec_of(&enforce), &desired, &matching),
+            Ok(None)
+        );
+        assert!(
+            judge(
+                &enforce,
+                spec_of(&enforce),
+                &desired,
+                &seen(true, mfa(false))
+            )
+            .is_err()
+        );
 
         let delete = job(aliyun, Action::DeleteLoginProfile, LoginState::default());
         assert_eq!(
             judge(
                 &delete,
-                p,
+                spec_of(&delete),
                 &delete.desired,
                 &seen(false, LoginState::default())
             ),
             Ok(None)
         );
         assert_eq!(
-            judge(&delete, p, &delete.desired, &matching),
+            judge(&delete, spec_of(&delete), &delete.desired, &matching),
             Err("the login profile still exists".into())
         );
 
@@ -789,12 +930,7 @@ mod tests {
         let mut ucloud = job(ProviderKind::Ucloud, Action::UpdateLoginProfile, mfa(true));
         ucloud.desired.email = Some("a@example.com".into());
         assert_eq!(
-            judge(
-                &ucloud,
-                provider(ProviderKind::Ucloud),
-                &ucloud.desired,
-                &matching
-            ),
+            judge(&ucloud, spec_of(&ucloud), &ucloud.desired, &matching),
             Ok(Some("not compared, cannot be read back: email".into()))
         );
     }
@@ -805,18 +941,14 @@ mod tests {
         let p = provider(aliyun);
         let list = |j: &Job, options: &ExecOptions| {
             let mut ops = Vec::new();
-            would_send(j, p, options, |op, note| {
-                let password = match op {
-                    Op::Create { write, .. } | Op::Update { write, .. } => {
-                        write.password.map(|s| s.expose().to_string())
-                    }
-                    _ => None,
+            requests(j, p, options, |op, note| {
+                let Op::Step { step, write, .. } = op else {
+                    panic!("no name to resolve: {op:?}")
                 };
-                ops.push((
-                    format!("{op:?}").split(' ').next().unwrap().to_string(),
-                    password,
-                    note.is_some(),
-                ));
+                let password = write
+                    .and_then(|w| w.password)
+                    .map(|s| s.expose().to_string());
+                ops.push((step.api.to_string(), password, note.is_some()));
             });
             ops
         };
@@ -824,7 +956,14 @@ mod tests {
         ensure.generate_password = true;
         let ops = list(&ensure, &ExecOptions::default());
         let names: Vec<&str> = ops.iter().map(|(n, _, _)| n.as_str()).collect();
-        assert_eq!(names, ["Read", "Create", "Update"]);
+        assert_eq!(
+            names,
+            [
+                "GetLoginProfile",
+                "CreateLoginProfile",
+                "UpdateLoginProfile"
+            ]
+        );
         assert_eq!(
             ops[1].1.as_deref(),
             Some("(generated)"),
@@ -839,6 +978,6 @@ mod tests {
         };
         let enforce = job(aliyun, Action::EnforceMfa, LoginState::default());
         let names: Vec<String> = list(&enforce, &verify).into_iter().map(|o| o.0).collect();
-        assert_eq!(names, ["Update", "Read"]);
+        assert_eq!(names, ["UpdateLoginProfile", "GetLoginProfile"]);
     }
 }

@@ -6,7 +6,9 @@
 //! reads in flight, whatever the account's size.
 
 use crate::engine::client::{AccountClient, CallReport};
-use crate::providers::{Failure, FailureClass, ListedUser, Observed, Op, StateList, Verdict};
+use crate::providers::{
+    Failure, FailureClass, ListedUser, Listing, Observed, Op, StateList, Step, Verdict,
+};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use tokio::sync::mpsc;
@@ -18,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 pub struct UserState {
     pub user: ListedUser,
     /// What the read found, or why it failed. A user the read cannot find, a moment after the list
-    /// named them, has no login profile (UCloud's "not found" also means just that).
+    /// named them, has no login profile (some providers' "not found" also means just that).
     pub state: Result<Observed, Failure>,
     /// Requests this user cost: its read's attempts, plus any list or bulk requests since the
     /// previous user, so the users' sum is every request of the listing.
@@ -49,18 +51,18 @@ pub enum ListError {
     Closed,
 }
 
-/// Lists every user of the account behind `client` into `events`. `bulk_state`: the provider's
-/// `Listing::bulk_state`.
+/// Lists every user of the account behind `client` into `events`, the way the provider's
+/// `listing` says.
 pub async fn list(
     client: Arc<AccountClient>,
-    bulk_state: bool,
+    listing: Listing,
     concurrency: usize,
     cancel: CancellationToken,
     events: mpsc::Sender<Event>,
 ) -> Result<(), ListError> {
     let mut owed = 0;
     let mut bulk = None;
-    if bulk_state {
+    if listing.bulk_state {
         let report = client.call(&Op::ReadAll, &cancel).await;
         owed += report.attempts;
         bulk = match report.result {
@@ -100,6 +102,7 @@ pub async fn list(
                 Some(bulk) => Pending::Known(bulk.take(&user.user)),
                 None => Pending::Reading(Reading(tokio::spawn(read(
                     client.clone(),
+                    listing.read,
                     user.user.clone(),
                     cancel.clone(),
                 )))),
@@ -228,13 +231,25 @@ impl Drop for Reading {
     }
 }
 
-async fn read(client: Arc<AccountClient>, user: String, cancel: CancellationToken) -> CallReport {
-    client.call(&Op::Read { user: &user }, &cancel).await
+async fn read(
+    client: Arc<AccountClient>,
+    step: &'static Step,
+    user: String,
+    cancel: CancellationToken,
+) -> CallReport {
+    let op = Op::Step {
+        step,
+        user: &user,
+        write: None,
+    };
+    client.call(&op, &cancel).await
 }
 
 fn state_of(result: Result<Verdict, Failure>) -> Result<Observed, Failure> {
     match result {
         Ok(Verdict::Observed(observed)) => Ok(observed),
+        // No login profile: the read's answer.
+        Ok(Verdict::Absent(_)) => Ok(Observed::default()),
         Err(f) if f.class == FailureClass::NotFound => Ok(Observed::default()),
         Ok(_) => Err(unexpected()),
         Err(f) => Err(f),

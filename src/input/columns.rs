@@ -1,8 +1,10 @@
 //! The columns of SPEC §2, their aliases (the providers' own parameter names), and the mapping of a
 //! file's header onto them.
 
-/// A column the tool understands. Any other column is carried through to the results unchanged.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// A column the tool understands, by its name in the README's input table. Any other column is carried through to the
+/// results unchanged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, strum::IntoStaticStr, strum::VariantArray)]
+#[strum(serialize_all = "snake_case")]
 pub enum Column {
     Provider,
     Account,
@@ -21,41 +23,11 @@ pub enum Column {
 }
 
 impl Column {
-    pub const ALL: [Column; 14] = [
-        Column::Provider,
-        Column::Account,
-        Column::Action,
-        Column::User,
-        Column::UserName,
-        Column::Password,
-        Column::GeneratePassword,
-        Column::LoginStatus,
-        Column::MfaBindRequired,
-        Column::PasswordResetRequired,
-        Column::MaxPasswordAge,
-        Column::Email,
-        Column::LoginProtectEnabled,
-        Column::VerificationMethod,
-    ];
+    pub const ALL: &[Column] = <Column as strum::VariantArray>::VARIANTS;
 
     /// The column's name in SPEC §2.
     pub fn name(self) -> &'static str {
-        match self {
-            Column::Provider => "provider",
-            Column::Account => "account",
-            Column::Action => "action",
-            Column::User => "user",
-            Column::UserName => "user_name",
-            Column::Password => "password",
-            Column::GeneratePassword => "generate_password",
-            Column::LoginStatus => "login_status",
-            Column::MfaBindRequired => "mfa_bind_required",
-            Column::PasswordResetRequired => "password_reset_required",
-            Column::MaxPasswordAge => "max_password_age",
-            Column::Email => "email",
-            Column::LoginProtectEnabled => "login_protect_enabled",
-            Column::VerificationMethod => "verification_method",
-        }
+        self.into()
     }
 
     /// Other header names accepted for the column (SPEC §2).
@@ -77,7 +49,7 @@ impl Column {
 
     /// The column of a SPEC §2 name, as providers name columns in their row checks.
     pub fn from_name(name: &str) -> Option<Column> {
-        Column::ALL.into_iter().find(|c| c.name() == name)
+        Column::ALL.iter().copied().find(|c| c.name() == name)
     }
 
     /// The column of a header cell. Exact names and aliases (ignoring case) win over loose matches
@@ -87,7 +59,7 @@ impl Column {
     pub fn of_header(header: &str) -> Option<Column> {
         let header = header.trim();
         let names = || {
-            Column::ALL.into_iter().flat_map(|c| {
+            Column::ALL.iter().copied().flat_map(|c| {
                 std::iter::once((c, c.name(), true))
                     .chain(c.aliases().iter().map(move |a| (c, *a, false)))
             })
@@ -100,14 +72,48 @@ impl Column {
     }
 }
 
+/// The bytes of a name that count: ASCII case and the separators `_`, `-` and space ignored.
+fn significant(s: &str) -> impl Iterator<Item = u8> + '_ {
+    s.bytes()
+        .filter(|b| !matches!(b, b'_' | b'-' | b' '))
+        .map(|b| b.to_ascii_lowercase())
+}
+
 /// Equal ignoring ASCII case and the separators `_`, `-` and space.
 fn loosely_equal(a: &str, b: &str) -> bool {
-    fn significant(s: &str) -> impl Iterator<Item = u8> + '_ {
-        s.bytes()
-            .filter(|b| !matches!(b, b'_' | b'-' | b' '))
-            .map(|b| b.to_ascii_lowercase())
-    }
     significant(a).eq(significant(b))
+}
+
+/// A header that is no column iambatch knows but so close to one that it is most likely a typo:
+/// its cells would be carried through, not sent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NearMiss {
+    /// The header cell as written (trimmed).
+    pub header: String,
+    /// The name or alias it is close to.
+    pub meant: &'static str,
+}
+
+/// The known name or alias a header not itself known is a likely typo of: a Damerau-Levenshtein
+/// distance (after the loose normalisation) of at most 1 for names of up to 6 significant letters
+/// and at most 2 for longer ones. Short names get 1 so that common pass-through columns (`state`,
+/// `team`, `note`, `region`, `ticket`) stay apart from `status`, `email`, `user` and `action`.
+fn near_miss(header: &str) -> Option<&'static str> {
+    let header = String::from_utf8(significant(header).collect()).ok()?;
+    if header.is_empty() {
+        return None;
+    }
+    Column::ALL
+        .iter()
+        .flat_map(|c| std::iter::once(c.name()).chain(c.aliases().iter().copied()))
+        .filter_map(|name| {
+            let known = String::from_utf8(significant(name).collect()).ok()?;
+            let limit = if known.len() <= 6 { 1 } else { 2 };
+            let distance = strsim::damerau_levenshtein(&header, &known);
+            (distance <= limit).then_some((distance, name))
+        })
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, name)| name)
 }
 
 /// Where each known column sits in a file's header.
@@ -145,6 +151,23 @@ impl ColumnMap {
             *slot = Some(i);
         }
         Ok(map)
+    }
+
+    /// The headers that are no known column but look like a misspelling of one the file does not
+    /// already have (with `user` present, `users` is a column of its own).
+    pub fn near_misses<'a>(&self, headers: impl IntoIterator<Item = &'a str>) -> Vec<NearMiss> {
+        headers
+            .into_iter()
+            .filter(|header| Column::of_header(header).is_none())
+            .filter_map(|header| {
+                let meant = near_miss(header)?;
+                let column = Column::of_header(meant)?;
+                self.get(column).is_none().then(|| NearMiss {
+                    header: header.trim().to_string(),
+                    meant,
+                })
+            })
+            .collect()
     }
 
     /// The position of `column` in the header, if the file has it.
@@ -194,13 +217,76 @@ mod tests {
 
     #[test]
     fn every_spec_name_maps_to_its_own_column() {
-        for column in Column::ALL {
+        for column in Column::ALL.iter().copied() {
             assert_eq!(Column::of_header(column.name()), Some(column));
             assert_eq!(Column::from_name(column.name()), Some(column));
             for alias in column.aliases() {
                 assert_eq!(Column::of_header(alias), Some(column), "{alias}");
             }
         }
+    }
+
+    fn misses(headers: &[&str]) -> Vec<(String, &'static str)> {
+        ColumnMap::of_headers(headers.iter().copied())
+            .unwrap()
+            .near_misses(headers.iter().copied())
+            .into_iter()
+            .map(|m| (m.header, m.meant))
+            .collect()
+    }
+
+    #[test]
+    fn a_header_close_to_a_known_column_is_a_near_miss() {
+        let cases = [
+            ("login_stauts", "login_status"),
+            ("Login Stat", "login_status"),
+            ("mfa_bind_requird", "mfa_bind_required"),
+            ("MFABindRequred", "mfa_bind_required"),
+            ("pasword", "password"),
+            ("usr", "user"),
+            ("acction", "action"),
+            ("provder", "provider"),
+            ("max_pasword_age", "max_password_age"),
+            ("emial", "email"),
+            ("statsu", "Status"),
+            ("verification_methd", "verification_method"),
+        ];
+        for (header, meant) in cases {
+            assert_eq!(
+                misses(&[header, "department"]),
+                [(header.trim().to_string(), meant)],
+                "{header}"
+            );
+        }
+    }
+
+    #[test]
+    fn pass_through_columns_are_not_near_misses() {
+        let headers = [
+            "user",
+            "department",
+            "ticket",
+            "manager",
+            "note",
+            "notes",
+            "team",
+            "state",
+            "region",
+            "comment",
+            "name",
+            "phone",
+            "owner",
+            "group",
+            "role",
+            "title",
+            "location",
+            "cost_center",
+            "employee_id",
+            "display_name",
+            "users",
+            "",
+        ];
+        assert_eq!(misses(&headers), []);
     }
 
     #[test]

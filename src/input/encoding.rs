@@ -31,23 +31,46 @@ pub fn sniff(start: &[u8]) -> Option<&'static str> {
         .then_some("UTF-16 text without a byte-order mark")
 }
 
-/// Reads `inner` with every line ending (`\r\n`, `\r`, `\n`) turned into `\n`, and a final `\n` added
-/// when the input does not end with one. The CSV parser then ends every record by consuming exactly
-/// one `\n`, so a record's first line is the parser's line count minus the newlines inside the record,
-/// minus one. Newlines inside quoted cells become `\n` too.
+/// Reads `inner` with every line ending between records (`\r\n`, `\r`, `\n`) turned into `\n`, and
+/// a final `\n` added when the input does not end with one. The CSV parser then ends every record by
+/// consuming exactly one `\n`. Line breaks inside quoted cells are left as written: those cells are
+/// carried through to the results byte for byte, so a spreadsheet's `\r\n` must survive. To know
+/// which line breaks are inside quotes this follows the quoting the way the CSV parser does (a quote
+/// opens a quoted cell only at the start of a cell; `""` inside one is a quote).
 pub struct LineEnds<R> {
     inner: R,
-    /// The last byte given out was a `\r` turned into `\n`: a `\n` right after it is dropped.
+    delimiter: u8,
+    state: State,
+    /// How many bytes of a UTF-8 byte-order mark have been seen at the start (the CSV parser skips
+    /// it, so a quote right after it opens a quoted cell).
+    bom: usize,
+    /// The last byte given out was a `\r` ending a record, turned into `\n`: a `\n` right after it
+    /// is dropped.
     after_cr: bool,
     /// The last byte given out, `\n` before any.
     last: u8,
     done: bool,
 }
 
+/// Where the reader stands in the CSV grammar.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum State {
+    CellStart,
+    Unquoted,
+    Quoted,
+    /// A quote inside a quoted cell: the cell's end, or the first half of `""`.
+    QuoteInQuoted,
+}
+
+const BOM: [u8; 3] = [0xEF, 0xBB, 0xBF];
+
 impl<R: Read> LineEnds<R> {
-    pub fn new(inner: R) -> Self {
+    pub fn new(inner: R, delimiter: u8) -> Self {
         LineEnds {
             inner,
+            delimiter,
+            state: State::CellStart,
+            bom: 0,
             after_cr: false,
             last: b'\n',
             done: false,
@@ -83,37 +106,58 @@ impl<R: Read> Read for LineEnds<R> {
 impl<R> LineEnds<R> {
     /// Rewrites `chunk` in place; returns how many bytes of it to give out.
     fn rewrite(&mut self, chunk: &mut [u8]) -> usize {
-        let skip = usize::from(std::mem::take(&mut self.after_cr) && chunk[0] == b'\n');
-        let kept = if chunk[skip..].contains(&b'\r') {
-            let mut out = 0;
-            let mut i = skip;
-            while i < chunk.len() {
-                let b = chunk[i];
-                i += 1;
-                if b == b'\r' {
-                    match chunk.get(i) {
-                        Some(b'\n') => i += 1,
-                        Some(_) => {}
-                        None => self.after_cr = true,
-                    }
-                    chunk[out] = b'\n';
+        if !self.after_cr
+            && self.bom == BOM.len()
+            && !chunk.contains(&b'\r')
+            && !chunk.contains(&b'"')
+        {
+            // The common case: nothing to rewrite, and only the last byte tells the state.
+            let last = chunk[chunk.len() - 1];
+            if self.state != State::Quoted {
+                self.state = if last == b'\n' || last == self.delimiter {
+                    State::CellStart
                 } else {
+                    State::Unquoted
+                };
+            }
+            self.last = last;
+            return chunk.len();
+        }
+        let mut out = 0;
+        for i in 0..chunk.len() {
+            let b = chunk[i];
+            if std::mem::take(&mut self.after_cr) && b == b'\n' {
+                continue;
+            }
+            if self.bom < BOM.len() {
+                if b == BOM[self.bom] {
+                    self.bom += 1;
                     chunk[out] = b;
+                    out += 1;
+                    continue;
                 }
-                out += 1;
+                self.bom = BOM.len();
             }
-            out
-        } else {
-            // The common case: nothing to change but a skipped `\n`.
-            if skip == 1 {
-                chunk.copy_within(1.., 0);
-            }
-            chunk.len() - skip
-        };
-        if let Some(&b) = chunk[..kept].last() {
+            let mut byte = b;
+            self.state = match (self.state, b) {
+                (State::Quoted, b'"') => State::QuoteInQuoted,
+                (State::Quoted, _) => State::Quoted,
+                (State::CellStart | State::QuoteInQuoted, b'"') => State::Quoted,
+                (_, b'\r' | b'\n') => {
+                    self.after_cr = b == b'\r';
+                    byte = b'\n';
+                    State::CellStart
+                }
+                (_, d) if d == self.delimiter => State::CellStart,
+                _ => State::Unquoted,
+            };
+            chunk[out] = byte;
+            out += 1;
+        }
+        if let Some(&b) = chunk[..out].last() {
             self.last = b;
         }
-        kept
+        out
     }
 }
 
@@ -134,7 +178,7 @@ mod tests {
             }
         }
         let mut out = Vec::new();
-        LineEnds::new(Chunks(input, step))
+        LineEnds::new(Chunks(input, step), b',')
             .read_to_end(&mut out)
             .unwrap();
         out
@@ -173,7 +217,36 @@ mod tests {
         }
     }
 
+    #[test]
+    fn keeps_line_breaks_inside_quoted_cells() {
+        for step in [1, 2, 3, 64] {
+            assert_eq!(
+                normalised(b"a,\"x\r\ny\ry\"\r\nb,\"\"\"\r\n\"\r", step),
+                b"a,\"x\r\ny\ry\"\nb,\"\"\"\r\n\"\n"
+            );
+            // A quote inside an unquoted cell is a character: it opens nothing.
+            assert_eq!(normalised(b"a\"b\r\nc\r\n", step), b"a\"b\nc\n");
+            // After a byte-order mark, a quote opens a quoted cell as it does for the CSV parser.
+            assert_eq!(
+                normalised(b"\xEF\xBB\xBF\"a\r\nb\"\r\n", step),
+                b"\xEF\xBB\xBF\"a\r\nb\"\n"
+            );
+        }
+    }
+
     proptest! {
+        #[test]
+        fn chunking_never_changes_the_result(
+            input in proptest::collection::vec(
+                prop_oneof![Just(b'\r'), Just(b'\n'), Just(b'x'), Just(b'"'), Just(b',')],
+                0..40,
+            ),
+            step in 1usize..8,
+        ) {
+            prop_assert_eq!(normalised(&input, step), normalised(&input, 1 << 10));
+        }
+
+
         #[test]
         fn matches_a_plain_rewrite_whatever_the_chunking(
             input in proptest::collection::vec(prop_oneof![Just(b'\r'), Just(b'\n'), Just(b'x')], 0..40),

@@ -16,7 +16,7 @@ pub use columns::Column;
 pub use validate::{Problem, Validator};
 
 use crate::jobs::{Action, ProviderKind};
-use columns::{ColumnMap, SameColumn};
+use columns::{ColumnMap, NearMiss, SameColumn};
 use csv::{ByteRecord, StringRecord};
 use encoding::LineEnds;
 use std::collections::BTreeMap;
@@ -30,8 +30,12 @@ pub type AccountKey = (ProviderKind, String);
 /// The command-line and config settings that shape how a file is read.
 #[derive(Clone, Debug)]
 pub struct InputOptions {
-    /// `--delimiter`.
+    /// The delimiter: `--delimiter`, or the one recognised from the header (see
+    /// `delimiter_given`).
     pub delimiter: u8,
+    /// `--delimiter` was given. Otherwise [`InputFile::open`] recognises `,`, `;` or tab from the
+    /// header row and sets `delimiter`.
+    pub delimiter_given: bool,
     /// `--provider`: for rows without a provider cell.
     pub provider: Option<ProviderKind>,
     /// `--action`: for rows without an action cell.
@@ -46,6 +50,7 @@ impl Default for InputOptions {
     fn default() -> Self {
         InputOptions {
             delimiter: b',',
+            delimiter_given: false,
             provider: None,
             action: None,
             accounts: BTreeMap::new(),
@@ -85,12 +90,20 @@ pub enum InputError {
         path.display()
     )]
     NoHeader { path: PathBuf },
-    #[error("{}, line {line}: no {column} column: {hint}", path.display())]
+    #[error("{}, line {line}: no {column} column: {hint}{}", path.display(), read_as.as_deref().map(read_as_hint).unwrap_or_default())]
     MissingColumn {
         path: PathBuf,
         line: u64,
         column: &'static str,
         hint: &'static str,
+        /// The header cells as read, when no delimiter made known columns of them.
+        read_as: Option<Vec<String>>,
+    },
+    #[error("{}, line {line}: {}", path.display(), near_misses_message(misses))]
+    NearMisses {
+        path: PathBuf,
+        line: u64,
+        misses: Vec<NearMiss>,
     },
     #[error(
         "{}, line {line}: the columns '{first}' and '{second}' both mean {column}: keep only one",
@@ -105,9 +118,42 @@ pub enum InputError {
     },
 }
 
+/// What a near-miss error says: per header the column meant, and how to keep it on purpose.
+fn near_misses_message(misses: &[NearMiss]) -> String {
+    let each: Vec<String> = misses
+        .iter()
+        .map(|m| format!("{}: did you mean {}?", m.header, m.meant))
+        .collect();
+    let example = &misses[0].header;
+    format!(
+        "{} A column iambatch does not know is carried through to the results but never sent, so a misspelled one would silently change nothing: fix the name, or, if it is a column of your own, rename it so it looks less like one of iambatch's (e.g. keep_{example})",
+        each.join("; ")
+    )
+}
+
+/// The hint of a missing column when no delimiter made known columns of the header.
+fn read_as_hint(cells: &[String]) -> String {
+    let cells: Vec<String> = cells.iter().map(|c| format!("'{c}'")).collect();
+    format!(
+        ". The header row was read as {} {}: {}. If the file separates its columns with another character, pass it with --delimiter (e.g. --delimiter ';' or --delimiter tab)",
+        cells.len(),
+        if cells.len() == 1 {
+            "column"
+        } else {
+            "columns"
+        },
+        cells.join(", ")
+    )
+}
+
+/// The delimiters recognised from the header when `--delimiter` is not given, the default first.
+const DELIMITERS: [u8; 3] = [b',', b';', b'\t'];
+
 /// An input file whose encoding and header have been checked.
 pub struct InputFile {
     path: PathBuf,
+    /// The delimiter was recognised from the header, not given.
+    delimiter_recognised: bool,
     options: InputOptions,
     headers: StringRecord,
     header_line: u64,
@@ -125,18 +171,28 @@ impl InputFile {
                 what,
             });
         }
-        let mut records = Records::open(path, options.delimiter)?;
-        let mut raw = ByteRecord::new();
-        let Some(header_line) = records.next(&mut raw)? else {
-            return Err(InputError::NoHeader {
-                path: path.to_path_buf(),
-            });
+        let mut options = options;
+        let mut recognised = false;
+        let (header_line, headers) = if options.delimiter_given {
+            read_header(path, options.delimiter)?
+        } else {
+            // The delimiter that makes the most known columns of the header; a comma on a tie.
+            let mut best: Option<(usize, u8, u64, StringRecord)> = None;
+            for delimiter in DELIMITERS {
+                let (line, headers) = read_header(path, delimiter)?;
+                let known = headers
+                    .iter()
+                    .filter(|h| Column::of_header(h).is_some())
+                    .count();
+                if best.as_ref().is_none_or(|(most, ..)| known > *most) {
+                    best = Some((known, delimiter, line, headers));
+                }
+            }
+            let (known, delimiter, line, headers) = best.expect("three delimiters tried");
+            options.delimiter = delimiter;
+            recognised = known > 0;
+            (line, headers)
         };
-        let headers =
-            StringRecord::from_byte_record(raw).map_err(|_| InputError::HeaderNotUtf8 {
-                path: path.to_path_buf(),
-                line: header_line,
-            })?;
         let columns = ColumnMap::of_headers(headers.iter()).map_err(
             |SameColumn {
                  column,
@@ -150,16 +206,26 @@ impl InputFile {
                 column: column.name(),
             },
         )?;
+        let misses = columns.near_misses(headers.iter());
+        if !misses.is_empty() {
+            return Err(InputError::NearMisses {
+                path: path.to_path_buf(),
+                line: header_line,
+                misses,
+            });
+        }
+        let unrecognised = !options.delimiter_given && !recognised;
         let missing = |column, hint| InputError::MissingColumn {
             path: path.to_path_buf(),
             line: header_line,
             column,
             hint,
+            read_as: unrecognised.then(|| headers.iter().map(str::to_string).collect()),
         };
         if columns.get(Column::User).is_none() && columns.get(Column::UserName).is_none() {
             return Err(missing(
                 "user",
-                "add a user column (huawei rows may use user_name instead)",
+                "add a user column (actions that resolve user names also take user_name instead)",
             ));
         }
         if columns.get(Column::Provider).is_none() && options.provider.is_none() {
@@ -176,6 +242,7 @@ impl InputFile {
         }
         Ok(InputFile {
             path: path.to_path_buf(),
+            delimiter_recognised: recognised,
             options,
             headers,
             header_line,
@@ -189,6 +256,22 @@ impl InputFile {
 
     pub fn options(&self) -> &InputOptions {
         &self.options
+    }
+
+    /// The delimiter the file is read with, and its results file written with.
+    pub fn delimiter(&self) -> u8 {
+        self.options.delimiter
+    }
+
+    /// For a summary: which delimiter was recognised, when it was not given and is not a comma.
+    pub fn delimiter_note(&self) -> Option<String> {
+        let name = match self.options.delimiter {
+            b',' => return None,
+            b'\t' => "tab".to_string(),
+            d => format!("'{}'", char::from(d)),
+        };
+        self.delimiter_recognised
+            .then(|| format!("columns separated by {name} (recognised from the header)"))
     }
 
     /// The header cells as written in the file, in order, for the results file.
@@ -282,6 +365,22 @@ fn decode(raw: &ByteRecord, record: &mut StringRecord) -> Option<usize> {
     not_utf8
 }
 
+/// The header row read with `delimiter`: its line and its cells.
+fn read_header(path: &Path, delimiter: u8) -> Result<(u64, StringRecord), InputError> {
+    let mut records = Records::open(path, delimiter)?;
+    let mut raw = ByteRecord::new();
+    let Some(line) = records.next(&mut raw)? else {
+        return Err(InputError::NoHeader {
+            path: path.to_path_buf(),
+        });
+    };
+    let headers = StringRecord::from_byte_record(raw).map_err(|_| InputError::HeaderNotUtf8 {
+        path: path.to_path_buf(),
+        line,
+    })?;
+    Ok((line, headers))
+}
+
 /// The first bytes of the file, for [`encoding::sniff`].
 fn read_start(path: &Path) -> Result<Vec<u8>, InputError> {
     let opened = |source| InputError::Open {
@@ -301,6 +400,8 @@ fn read_start(path: &Path) -> Result<Vec<u8>, InputError> {
 struct Records {
     path: PathBuf,
     reader: csv::Reader<Limited<LineEnds<File>>>,
+    /// Lone `\r`s inside quoted cells so far: line breaks the parser's line count misses.
+    uncounted: u64,
 }
 
 /// The longest row read: a larger one (a runaway quote, a file that is not CSV, a 1 GB line) stops
@@ -344,13 +445,14 @@ impl Records {
             .delimiter(delimiter)
             .buffer_capacity(READ_AHEAD as usize)
             .from_reader(Limited {
-                inner: LineEnds::new(file),
+                inner: LineEnds::new(file, delimiter),
                 delivered: 0,
                 record_end: 0,
             });
         Ok(Records {
             path: path.to_path_buf(),
             reader,
+            uncounted: 0,
         })
     }
 
@@ -362,7 +464,7 @@ impl Records {
                 .read_byte_record(record)
                 .map_err(|source| InputError::Read {
                     path: self.path.clone(),
-                    line: self.reader.position().line(),
+                    line: self.reader.position().line() + self.uncounted,
                     source,
                 })?;
             if !more {
@@ -370,18 +472,40 @@ impl Records {
             }
             let end = self.reader.position().byte();
             self.reader.get_mut().record_end = end;
+            // `LineEnds` makes every record end by consuming one `\n`: count back from there over
+            // the line breaks inside quoted cells, which it leaves as written. The parser counts
+            // their `\n`s; a lone `\r` is a line break it does not count.
+            let (newlines, lone_crs) = line_breaks(record);
+            let line = self.reader.position().line() + self.uncounted;
+            self.uncounted += lone_crs;
             let blank = record
                 .iter()
                 .all(|cell| cell.iter().all(u8::is_ascii_whitespace));
             if !blank {
-                // `LineEnds` makes every record end by consuming one `\n`: count back from there
-                // over the newlines inside quoted cells.
-                let inner = record.as_slice().iter().filter(|&&b| b == b'\n').count() as u64;
-                let line = self.reader.position().line().saturating_sub(inner + 1);
+                let line = line.saturating_sub(newlines + 1);
                 return Ok(Some(line.max(1)));
             }
         }
     }
+}
+
+/// The `\n`s and the lone `\r`s (not followed by `\n`) in a record's cells.
+fn line_breaks(record: &ByteRecord) -> (u64, u64) {
+    let all = record.as_slice();
+    let newlines = all.iter().filter(|&&b| b == b'\n').count() as u64;
+    if !all.contains(&b'\r') {
+        return (newlines, 0);
+    }
+    let lone_crs = record
+        .iter()
+        .map(|cell| {
+            cell.iter()
+                .enumerate()
+                .filter(|&(i, &b)| b == b'\r' && cell.get(i + 1) != Some(&b'\n'))
+                .count() as u64
+        })
+        .sum();
+    (newlines, lone_crs)
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 use super::*;
 use crate::jobs::{Job, LoginStatus, VerificationMethod};
-use crate::providers::provider;
+use crate::providers::{ActionSpec, Step, When, provider};
 use proptest::prelude::*;
 use std::io::Write;
 use tempfile::NamedTempFile;
@@ -47,11 +47,41 @@ fn read_all(input: &InputFile) -> Vec<(u64, u64, Vec<String>)> {
     out
 }
 
-/// A validator for which every provider supports every action, so that tests do not depend on the
-/// provider modules' action lists.
+const READ: Step = Step::read("read");
+const UPDATE: Step = Step::update("update");
+const CREATE: Step = Step::create("create", &UPDATE);
+
+/// An action that takes every column.
+const fn anything(action: Action, steps: &'static [Step]) -> ActionSpec {
+    ActionSpec {
+        action,
+        object: "anything",
+        columns: Column::ALL,
+        reads: &[],
+        read: &READ,
+        steps,
+    }
+}
+
+const EVERY_ACTION: [ActionSpec; 8] = [
+    anything(Action::CreateLoginProfile, &[CREATE]),
+    anything(Action::UpdateLoginProfile, &[UPDATE]),
+    anything(
+        Action::EnsureLoginProfile,
+        &[READ, CREATE.when(When::Absent)],
+    ),
+    anything(Action::GetLoginProfile, &[READ]),
+    anything(Action::DeleteLoginProfile, &[]),
+    anything(Action::SetLoginProtect, &[UPDATE]),
+    anything(Action::GetLoginProtect, &[READ]),
+    anything(Action::EnforceMfa, &[UPDATE]),
+];
+
+/// A validator for which every provider supports every action with every column, so that tests
+/// do not depend on the provider modules' declarations.
 fn permissive(input: &InputFile) -> Validator {
     let mut validator = Validator::new(input);
-    validator.actions = |_| &Action::ALL;
+    validator.actions = |_| &EVERY_ACTION;
     validator
 }
 
@@ -68,8 +98,17 @@ fn check_all(input: &InputFile, validator: &mut Validator) -> Vec<Result<Job, Ve
 /// The problems of every row, as displayed, one string per row ("" for a valid row).
 fn problems(content: &str, options: InputOptions) -> Vec<String> {
     let (_guard, input) = open(content, options);
-    let mut validator = permissive(&input);
-    check_all(&input, &mut validator)
+    displayed(check_all(&input, &mut permissive(&input)))
+}
+
+/// The same, with the providers' own declarations.
+fn declared_problems(content: &str, options: InputOptions) -> Vec<String> {
+    let (_guard, input) = open(content, options);
+    displayed(check_all(&input, &mut Validator::new(&input)))
+}
+
+fn displayed(results: Vec<Result<Job, Vec<Problem>>>) -> Vec<String> {
+    results
         .into_iter()
         .map(|result| match result {
             Ok(_) => String::new(),
@@ -130,7 +169,8 @@ fn reads_crlf_quoted_cells_and_counts_lines_across_multiline_cells() {
     let lines: Vec<(u64, u64)> = rows.iter().map(|(i, l, _)| (*i, *l)).collect();
     assert_eq!(lines, [(0, 2), (1, 3), (2, 8)]);
     assert_eq!(rows[0].2[3], "one, two");
-    assert_eq!(rows[1].2[3], "say \"hi\"\nand\nbye");
+    // Line breaks inside a quoted cell are carried through as written.
+    assert_eq!(rows[1].2[3], "say \"hi\"\r\nand\r\nbye");
     assert_eq!(rows[2].2[3], "plain");
     // Jobs carry the same lines.
     let lines: Vec<u64> = jobs(content, options()).iter().map(|j| j.line).collect();
@@ -145,6 +185,22 @@ fn counts_lines_of_cr_only_files_and_blank_lines_before_the_header() {
     );
     assert_eq!(input.header_line(), 3);
     assert_eq!(read_all(&input)[0].1, 4);
+}
+
+#[test]
+fn keeps_every_kind_of_line_break_inside_quoted_cells_and_counts_it_as_a_line() {
+    let content = "\u{feff}\"provider\",action,user,note\r\n\
+                   aliyun,get-login-profile,a@x.com,\"cr\rlf\ncrlf\r\nend\"\r\n\
+                   aliyun,get-login-profile,b@x.com,\"\r\"\r\n\
+                   aliyun,get-login-profile,c@x.com,x\"y\r\
+                   aliyun,get-login-profile,d@x.com,\"a\"\"\r\n\"\"\"\n";
+    let (_guard, input) = open(content, options());
+    assert_eq!(&input.headers()[0], "provider");
+    let rows = read_all(&input);
+    let lines: Vec<u64> = rows.iter().map(|(_, l, _)| *l).collect();
+    assert_eq!(lines, [2, 6, 8, 9]);
+    let notes: Vec<&str> = rows.iter().map(|(_, _, cells)| cells[3].as_str()).collect();
+    assert_eq!(notes, ["cr\rlf\ncrlf\r\nend", "\r", "x\"y", "a\"\r\n\""]);
 }
 
 #[test]
@@ -283,11 +339,11 @@ fn an_action_the_provider_does_not_support_is_refused() {
     let content = "provider,action,user\nucloud,get-login-protect,bob\n";
     let (_guard, input) = open(content, options());
     let mut validator = Validator::new(&input);
-    validator.actions = |_| &[Action::GetLoginProfile, Action::UpdateLoginProfile];
+    validator.actions = |_| &EVERY_ACTION[..2];
     let problems = check_all(&input, &mut validator).remove(0).unwrap_err();
     assert_eq!(
         problems[0].to_string(),
-        "line 2, column action: ucloud does not support get-login-protect: use one of get-login-profile, update-login-profile"
+        "line 2, column action: ucloud does not support get-login-protect: use one of create-login-profile, update-login-profile"
     );
 }
 
@@ -312,7 +368,7 @@ fn uses_each_providers_own_action_list_by_default() {
             };
             assert_eq!(
                 refused,
-                !provider(kind).actions().contains(&action),
+                provider(*kind).spec(*action).is_none(),
                 "{kind} {action}"
             );
         }
@@ -320,8 +376,8 @@ fn uses_each_providers_own_action_list_by_default() {
 }
 
 #[test]
-fn a_user_is_required_and_user_name_is_huaweis() {
-    let got = problems(
+fn a_user_is_required_and_user_name_only_where_names_are_resolved() {
+    let got = declared_problems(
         "provider,action,user,user_name\n\
          aliyun,get-login-profile,,\n\
          aliyun,get-login-profile,,alice\n\
@@ -332,12 +388,57 @@ fn a_user_is_required_and_user_name_is_huaweis() {
     assert_eq!(got[0], "line 2, column user: no user: fill the user cell");
     assert_eq!(
         got[1],
-        "line 3, column user: no user: fill the user cell | line 3, column user_name: user_name is for huawei rows only: put the user in the user column"
+        "line 3, column user: no user: fill the user cell | line 3, column user_name: aliyun get-login-profile does not take user_name: leave it empty (it takes login_status, mfa_bind_required, password_reset_required)"
     );
     assert_eq!(got[2], "");
     assert_eq!(
         got[3],
-        "line 5, column user: no user: fill user (the user id, or a name) or user_name"
+        "line 5, column user: no user: fill user or user_name"
+    );
+}
+
+#[test]
+fn a_column_the_action_does_not_take_is_invalid_on_every_provider() {
+    let got = declared_problems(
+        "provider,action,user,Password,max_password_age,email,enabled,verification_method,Status\n\
+         aliyun,update-login-profile,a@x.com,,90,a@x.com,,,Active\n\
+         ucloud,update-login-profile,alice,,90,a@x.com,true,sms,\n\
+         ucloud,get-login-profile,bob,Passw0rd!,,,,,\n\
+         huawei,set-login-protect,carol,,,,true,sms,Active\n\
+         aliyun,enforce-mfa,d@x.com,Passw0rd!,,,,,\n",
+        options(),
+    );
+    assert_eq!(
+        got[0],
+        "line 2, column max_password_age: aliyun update-login-profile does not take max_password_age: leave it empty (it takes password, generate_password, login_status, mfa_bind_required, password_reset_required) \
+         | line 2, column email: aliyun update-login-profile does not take email: leave it empty (it takes password, generate_password, login_status, mfa_bind_required, password_reset_required)"
+    );
+    // The file's own header names the column.
+    assert!(got[1].starts_with("line 3, column enabled: ucloud update-login-profile does not take login_protect_enabled"), "{}", got[1]);
+    assert!(
+        got[1].contains("| line 3, column verification_method: ucloud"),
+        "{}",
+        got[1]
+    );
+    assert!(
+        got[2].starts_with(
+            "line 4, column Password: ucloud get-login-profile does not take password"
+        ),
+        "{}",
+        got[2]
+    );
+    assert!(!got[2].contains("Passw0rd"), "never the password itself");
+    assert!(
+        got[3].starts_with(
+            "line 5, column Status: huawei set-login-protect does not take login_status"
+        ),
+        "{}",
+        got[3]
+    );
+    assert!(
+        got[4].starts_with("line 6, column Password: aliyun enforce-mfa does not take password"),
+        "{}",
+        got[4]
     );
 }
 
@@ -650,6 +751,73 @@ fn refuses_files_without_what_every_row_needs() {
     );
     // A huawei-only file may name users by user_name alone.
     open("provider,action,user_name\n", options());
+}
+
+#[test]
+fn recognises_the_delimiter_from_the_header_when_not_given() {
+    for (delimiter, name) in [(b',', None), (b';', Some("';'")), (b'\t', Some("tab"))] {
+        let d = char::from(delimiter);
+        let content = format!(
+            "\u{feff}provider{d}action{d}user{d}note\r\naliyun{d}get-login-profile{d}a@x.com{d}\"x,y;z\"\r\n"
+        );
+        let (_guard, input) = open(&content, options());
+        assert_eq!(input.delimiter(), delimiter);
+        assert_eq!(
+            input.delimiter_note(),
+            name.map(|n| format!("columns separated by {n} (recognised from the header)"))
+        );
+        assert_eq!(read_all(&input)[0].2[3], "x,y;z");
+    }
+    // A given delimiter is used as given, and is not "recognised".
+    let given = InputOptions {
+        delimiter: b';',
+        delimiter_given: true,
+        ..options()
+    };
+    let (_guard, input) = open("provider;action;user\n", given.clone());
+    assert_eq!(input.delimiter_note(), None);
+    let e = open_err(b"provider,action,user\n", given);
+    assert!(
+        e.contains("no user column") && !e.contains("read as"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_header_no_delimiter_makes_sense_of_is_shown_as_read() {
+    let e = open_err(
+        b"provider|action|user\naliyun|get-login-profile|a\n",
+        options(),
+    );
+    assert!(
+        e.ends_with(
+            "line 1: no user column: add a user column (actions that resolve user names also take user_name instead). The header row was read as 1 column: 'provider|action|user'. If the file separates its columns with another character, pass it with --delimiter (e.g. --delimiter ';' or --delimiter tab)"
+        ),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_header_close_to_a_known_column_is_refused_with_a_suggestion() {
+    let e = open_err(
+        b"provider,action,user,mfa_bind_required,login_stauts,department\n",
+        options(),
+    );
+    assert!(
+        e.contains("line 1: login_stauts: did you mean login_status? A column iambatch does not know is carried through"),
+        "{e}"
+    );
+    assert!(e.contains("(e.g. keep_login_stauts)"), "{e}");
+    // The rename the message proposes is taken as a column of the user's own.
+    open(
+        "provider,action,user,mfa_bind_required,keep_login_stauts,department\n",
+        options(),
+    );
+    let e = open_err(b"provider;acton;usr;team\n", options());
+    assert!(
+        e.contains("line 1: acton: did you mean action?; usr: did you mean user?"),
+        "{e}"
+    );
 }
 
 /// CSV text of cells drawn from a small, hostile alphabet under a header of known and unknown names.

@@ -4,8 +4,8 @@ use super::columns::{Column, ColumnMap};
 use super::seen::FirstLines;
 use super::values::{parse_bool, parse_days, parse_enum, parse_text};
 use super::{AccountKey, InputFile, InputOptions, RawRow};
-use crate::jobs::{Action, ActionKind, Job, LoginState, ProviderKind};
-use crate::providers::provider;
+use crate::jobs::{Action, ActionKind, Field, Job, LoginState, ProviderKind};
+use crate::providers::{ActionSpec, provider};
 use crate::secret::Secret;
 use std::fmt;
 use std::hash::{DefaultHasher, Hasher};
@@ -34,8 +34,9 @@ pub struct Validator {
     /// The trimmed header cells, to name columns in problems.
     labels: Vec<String>,
     options: InputOptions,
-    /// The actions a provider supports (a seam for tests while providers are being written).
-    pub(super) actions: fn(ProviderKind) -> &'static [Action],
+    /// The actions a provider declares (a seam for tests that check rows whatever the providers
+    /// support).
+    pub(super) actions: fn(ProviderKind) -> &'static [ActionSpec],
     /// `None` when duplicates are not looked for.
     seen: Option<FirstLines>,
 }
@@ -125,7 +126,8 @@ impl Validator {
                 "no provider: fill the provider cell, or pass --provider for the whole file".into()
             }),
             cell => ProviderKind::ALL
-                .into_iter()
+                .iter()
+                .copied()
                 .find(|kind| kind.name().eq_ignore_ascii_case(cell))
                 .map_or_else(|| cell.parse(), Ok),
         }
@@ -151,7 +153,8 @@ impl Validator {
                 "no action: fill the action cell, or pass --action for the whole file".into()
             }),
             cell => Action::ALL
-                .into_iter()
+                .iter()
+                .copied()
                 .find(|action| same_action_name(action.name(), cell))
                 .map_or_else(|| cell.parse(), Ok),
         }
@@ -257,12 +260,12 @@ impl<'a> Cells<'a> {
             .action(row)
             .map_err(|message| self.report_on(Column::Action, message))
             .ok();
-        let supported = match (kind, action) {
+        let spec = match (kind, action) {
             (Some(kind), Some(action)) => {
-                let actions = (v.actions)(kind);
-                let ok = actions.contains(&action);
-                if !ok {
-                    let names: Vec<&str> = actions.iter().map(|a| a.name()).collect();
+                let specs = (v.actions)(kind);
+                let spec = specs.iter().find(|s| s.action == action);
+                if spec.is_none() {
+                    let names: Vec<&str> = specs.iter().map(|s| s.action.name()).collect();
                     self.report_on(
                         Column::Action,
                         format!(
@@ -271,14 +274,14 @@ impl<'a> Cells<'a> {
                         ),
                     );
                 }
-                ok
+                spec
             }
-            _ => false,
+            _ => None,
         };
 
         let user = self.get(Column::User);
         let user_name = self.get(Column::UserName);
-        self.check_user(kind, user, user_name);
+        self.check_user(spec, user, user_name);
 
         let password = match self.get(Column::Password) {
             "" => None,
@@ -297,9 +300,11 @@ impl<'a> Cells<'a> {
             verification_method: self.parse(Column::VerificationMethod, parse_enum),
         };
         if let Some(action) = action {
-            self.check_changes(action, &desired, password.is_some(), generate);
+            self.check_changes(action, spec, &desired, password.is_some(), generate);
         }
-        if generate && kind == Some(ProviderKind::Aliyun) && !v.options.secrets_out {
+        let tool_generates = spec.is_some_and(|s| s.accepts(Column::GeneratePassword))
+            && kind.is_some_and(|k| !provider(k).generates_passwords());
+        if generate && tool_generates && !v.options.secrets_out {
             self.report_on(
                 Column::GeneratePassword,
                 "needs --secrets-out FILE to receive the generated password".into(),
@@ -322,38 +327,80 @@ impl<'a> Cells<'a> {
             password,
             generate_password: generate,
         };
-        if supported {
+        if let Some(spec) = spec {
+            self.check_columns(spec, kind);
+            if action == Action::EnforceMfa {
+                self.check_mfa_on(&job);
+            }
             for problem in provider(kind).check_row(&job) {
-                let column = Column::from_name(problem.column)
-                    .map_or_else(|| problem.column.to_string(), |c| v.label(c));
-                // A column the generic checks already faulted needs no second message.
-                if !self
-                    .problems
-                    .iter()
-                    .any(|p| p.column.as_deref() == Some(column.as_str()))
-                {
-                    self.report(Some(column), problem.message);
-                }
+                self.report_once(problem.column, problem.message);
             }
         }
         Some(job)
     }
 
-    /// A user is required; `user_name` (a name to resolve) is huawei's alone.
-    fn check_user(&mut self, kind: Option<ProviderKind>, user: &str, user_name: &str) {
-        let huawei = kind == Some(ProviderKind::Huawei);
-        if user.is_empty() && (user_name.is_empty() || !huawei) {
-            let hint = if huawei {
-                "fill user (the user id, or a name) or user_name"
+    /// A problem with `column`, unless the row already has one there.
+    fn report_once(&mut self, column: Column, message: String) {
+        let label = self.validator.label(column);
+        if !self
+            .problems
+            .iter()
+            .any(|p| p.column.as_deref() == Some(label.as_str()))
+        {
+            self.report(Some(label), message);
+        }
+    }
+
+    /// A user is required: in `user`, or in `user_name` for actions that resolve names.
+    fn check_user(&mut self, spec: Option<&ActionSpec>, user: &str, user_name: &str) {
+        let by_name = spec.is_some_and(|s| s.accepts(Column::UserName));
+        if user.is_empty() && (user_name.is_empty() || !by_name) {
+            let hint = if by_name {
+                "fill user or user_name"
             } else {
                 "fill the user cell"
             };
             self.report_on(Column::User, format!("no user: {hint}"));
         }
-        if !user_name.is_empty() && kind.is_some() && !huawei {
-            self.report_on(
-                Column::UserName,
-                "user_name is for huawei rows only: put the user in the user column".into(),
+    }
+
+    /// An enforce-mfa cell that contradicts the MFA state the provider sets for it (`false` where
+    /// it turns MFA on).
+    fn check_mfa_on(&mut self, job: &Job) {
+        let wanted = provider(job.provider).mfa_state(job);
+        for field in Field::ALL.iter().copied() {
+            let Some(want) = wanted.get(field) else {
+                continue;
+            };
+            if job.desired.get(field).is_some_and(|cell| cell != want)
+                && let Some(column) = Column::from_name(field.column())
+            {
+                self.report_once(
+                    column,
+                    format!("enforce-mfa turns MFA on: this cell must be {want} or empty"),
+                );
+            }
+        }
+    }
+
+    /// Every filled cell of a column the action does not take: it would not be sent.
+    fn check_columns(&mut self, spec: &ActionSpec, kind: ProviderKind) {
+        for column in Column::ALL.iter().copied() {
+            if spec.accepts(column) || self.get(column).is_empty() {
+                continue;
+            }
+            let takes: Vec<&str> = spec.columns.iter().map(|c| c.name()).collect();
+            let takes = match takes.as_slice() {
+                [] => "it takes none of the optional columns".to_string(),
+                names => format!("it takes {}", names.join(", ")),
+            };
+            self.report_once(
+                column,
+                format!(
+                    "{kind} {} does not take {}: leave it empty ({takes})",
+                    spec.action,
+                    column.name()
+                ),
             );
         }
     }
@@ -363,6 +410,7 @@ impl<'a> Cells<'a> {
     fn check_changes(
         &mut self,
         action: Action,
+        spec: Option<&ActionSpec>,
         desired: &LoginState,
         password: bool,
         generate: bool,
@@ -374,7 +422,7 @@ impl<'a> Cells<'a> {
             );
         }
         match action.kind() {
-            ActionKind::Create if !password && !generate => self.report_on(
+            _ if spec.is_some_and(ActionSpec::needs_password) && !password && !generate => self.report_on(
                 Column::Password,
                 format!("{action} needs a password: fill the password cell, or set generate_password to true"),
             ),
@@ -391,20 +439,6 @@ impl<'a> Cells<'a> {
                 )
             }
             _ => {}
-        }
-        if action == Action::EnforceMfa {
-            let off = [
-                (Column::MfaBindRequired, desired.mfa_bind_required),
-                (Column::LoginProtectEnabled, desired.login_protect_enabled),
-            ];
-            for (column, value) in off {
-                if value == Some(false) {
-                    self.report_on(
-                        column,
-                        "enforce-mfa turns MFA on: this cell must be true or empty".into(),
-                    );
-                }
-            }
         }
     }
 }

@@ -4,55 +4,32 @@
 use crate::secret::Secret;
 use std::fmt;
 use std::str::FromStr;
+use strum::{IntoStaticStr, VariantArray};
 
-/// The cloud a row talks to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum ProviderKind {
-    Aliyun,
-    Ucloud,
-    Huawei,
+/// The cloud a row talks to: registered with its module in `providers`.
+pub use crate::providers::ProviderKind;
+
+/// The variant named `s` (trimmed, any case).
+fn find_named<T: VariantArray + Copy + Into<&'static str>>(s: &str) -> Option<T> {
+    let s = s.trim();
+    T::VARIANTS
+        .iter()
+        .copied()
+        .find(|v| (*v).into().eq_ignore_ascii_case(s))
 }
 
-impl ProviderKind {
-    pub const ALL: [ProviderKind; 3] = [
-        ProviderKind::Aliyun,
-        ProviderKind::Ucloud,
-        ProviderKind::Huawei,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            ProviderKind::Aliyun => "aliyun",
-            ProviderKind::Ucloud => "ucloud",
-            ProviderKind::Huawei => "huawei",
-        }
-    }
-}
-
-impl fmt::Display for ProviderKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for ProviderKind {
-    type Err = String;
-
-    /// Case-insensitive, with the aliases of SPEC §1.
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "aliyun" | "alibaba" | "alibabacloud" => Ok(ProviderKind::Aliyun),
-            "ucloud" => Ok(ProviderKind::Ucloud),
-            "huawei" | "huaweicloud" => Ok(ProviderKind::Huawei),
-            other => Err(format!(
-                "unknown provider '{other}': use aliyun (alibaba, alibabacloud), ucloud or huawei (huaweicloud)"
-            )),
-        }
+/// "a, b or c".
+pub(crate) fn one_of(names: &[String]) -> String {
+    match names.split_last() {
+        None => String::new(),
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
     }
 }
 
 /// What a row asks the provider to do (SPEC §1).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, IntoStaticStr, VariantArray)]
+#[strum(serialize_all = "kebab-case")]
 pub enum Action {
     CreateLoginProfile,
     UpdateLoginProfile,
@@ -75,28 +52,10 @@ pub enum ActionKind {
 }
 
 impl Action {
-    pub const ALL: [Action; 8] = [
-        Action::CreateLoginProfile,
-        Action::UpdateLoginProfile,
-        Action::EnsureLoginProfile,
-        Action::GetLoginProfile,
-        Action::DeleteLoginProfile,
-        Action::SetLoginProtect,
-        Action::GetLoginProtect,
-        Action::EnforceMfa,
-    ];
+    pub const ALL: &[Action] = Action::VARIANTS;
 
     pub fn name(self) -> &'static str {
-        match self {
-            Action::CreateLoginProfile => "create-login-profile",
-            Action::UpdateLoginProfile => "update-login-profile",
-            Action::EnsureLoginProfile => "ensure-login-profile",
-            Action::GetLoginProfile => "get-login-profile",
-            Action::DeleteLoginProfile => "delete-login-profile",
-            Action::SetLoginProtect => "set-login-protect",
-            Action::GetLoginProtect => "get-login-protect",
-            Action::EnforceMfa => "enforce-mfa",
-        }
+        self.into()
     }
 
     pub fn kind(self) -> ActionKind {
@@ -127,23 +86,20 @@ impl FromStr for Action {
 
     /// Case-insensitive; `_` and `-` are the same.
     fn from_str(s: &str) -> Result<Self, String> {
-        let wanted = s.trim().to_ascii_lowercase().replace('_', "-");
-        Action::ALL
-            .into_iter()
-            .find(|a| a.name() == wanted)
-            .ok_or_else(|| {
-                let names: Vec<&str> = Action::ALL.iter().map(|a| a.name()).collect();
-                format!(
-                    "unknown action '{}': use one of {}",
-                    s.trim(),
-                    names.join(", ")
-                )
-            })
+        let wanted = s.replace('_', "-");
+        find_named::<Action>(&wanted).ok_or_else(|| {
+            let names: Vec<&str> = Action::ALL.iter().map(|a| a.name()).collect();
+            format!(
+                "unknown action '{}': use one of {}",
+                s.trim(),
+                names.join(", ")
+            )
+        })
     }
 }
 
 /// A console login profile's status.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, IntoStaticStr, VariantArray)]
 pub enum LoginStatus {
     Active,
     Inactive,
@@ -151,29 +107,26 @@ pub enum LoginStatus {
 
 impl LoginStatus {
     pub fn name(self) -> &'static str {
-        match self {
-            LoginStatus::Active => "Active",
-            LoginStatus::Inactive => "Inactive",
-        }
+        self.into()
     }
 }
 
 impl FromStr for LoginStatus {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "active" => Ok(LoginStatus::Active),
-            "inactive" => Ok(LoginStatus::Inactive),
-            _ => Err(format!(
-                "'{}' is not a login status: use Active or Inactive",
-                s.trim()
-            )),
-        }
+        find_named::<LoginStatus>(s).ok_or_else(|| {
+            format!(
+                "'{}' is not a login status: use {}",
+                s.trim(),
+                one_of(&names::<LoginStatus>())
+            )
+        })
     }
 }
 
-/// Huawei login protection's second factor.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Login protection's second factor (`verification_method`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, IntoStaticStr, VariantArray)]
+#[strum(serialize_all = "lowercase")]
 pub enum VerificationMethod {
     Sms,
     Email,
@@ -182,32 +135,35 @@ pub enum VerificationMethod {
 
 impl VerificationMethod {
     pub fn name(self) -> &'static str {
-        match self {
-            VerificationMethod::Sms => "sms",
-            VerificationMethod::Email => "email",
-            VerificationMethod::Vmfa => "vmfa",
-        }
+        self.into()
     }
 }
 
 impl FromStr for VerificationMethod {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "sms" => Ok(VerificationMethod::Sms),
-            "email" => Ok(VerificationMethod::Email),
-            "vmfa" => Ok(VerificationMethod::Vmfa),
-            _ => Err(format!(
-                "'{}' is not a verification method: use sms, email or vmfa",
-                s.trim()
-            )),
-        }
+        find_named::<VerificationMethod>(s).ok_or_else(|| {
+            format!(
+                "'{}' is not a verification method: use {}",
+                s.trim(),
+                one_of(&names::<VerificationMethod>())
+            )
+        })
     }
+}
+
+/// Every variant's name.
+fn names<T: VariantArray + Copy + Into<&'static str>>() -> Vec<String> {
+    T::VARIANTS
+        .iter()
+        .map(|v| (*v).into().to_string())
+        .collect()
 }
 
 /// The state columns of SPEC §2 that a provider can set or read back. Used to name the
 /// `observed_*` columns and to say which fields a provider can compare.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, IntoStaticStr, VariantArray)]
+#[strum(serialize_all = "snake_case")]
 pub enum Field {
     LoginStatus,
     MfaBindRequired,
@@ -219,27 +175,11 @@ pub enum Field {
 }
 
 impl Field {
-    pub const ALL: [Field; 7] = [
-        Field::LoginStatus,
-        Field::MfaBindRequired,
-        Field::PasswordResetRequired,
-        Field::MaxPasswordAge,
-        Field::Email,
-        Field::LoginProtectEnabled,
-        Field::VerificationMethod,
-    ];
+    pub const ALL: &[Field] = Field::VARIANTS;
 
     /// The column name of SPEC §2.
     pub fn column(self) -> &'static str {
-        match self {
-            Field::LoginStatus => "login_status",
-            Field::MfaBindRequired => "mfa_bind_required",
-            Field::PasswordResetRequired => "password_reset_required",
-            Field::MaxPasswordAge => "max_password_age",
-            Field::Email => "email",
-            Field::LoginProtectEnabled => "login_protect_enabled",
-            Field::VerificationMethod => "verification_method",
-        }
+        self.into()
     }
 }
 
@@ -318,12 +258,14 @@ pub struct Job {
     /// Named account from the config file; empty = the provider's default account.
     pub account: String,
     pub action: Action,
-    /// aliyun: user principal name; ucloud: user name; huawei: user id, or a name to resolve.
+    /// The user, as the provider keys it (or a name the provider resolves: `Provider::name_to_resolve`).
     pub user: String,
-    /// huawei only: a user name to resolve to its id.
+    /// A user name to resolve to the provider's key, for actions that take `user_name`.
     pub user_name: Option<String>,
     pub desired: LoginState,
     pub password: Option<Secret>,
+    /// The row asks for a generated password: by the provider when it makes them up, else by the
+    /// tool into `--secrets-out`.
     pub generate_password: bool,
 }
 
@@ -349,11 +291,24 @@ mod tests {
             "HuaweiCloud".parse::<ProviderKind>(),
             Ok(ProviderKind::Huawei)
         );
-        assert!(
-            "aws"
-                .parse::<ProviderKind>()
-                .unwrap_err()
-                .contains("unknown provider 'aws'")
+        assert_eq!(
+            " AWS ".parse::<ProviderKind>().unwrap_err(),
+            "unknown provider 'aws': use aliyun (alibaba, alibabacloud), ucloud or huawei (huaweicloud)"
+        );
+        assert_eq!(ProviderKind::names(), "aliyun, ucloud, huawei");
+        assert_eq!(" INACTIVE".parse(), Ok(LoginStatus::Inactive));
+        assert_eq!(
+            "on".parse::<LoginStatus>().unwrap_err(),
+            "'on' is not a login status: use Active or Inactive"
+        );
+        assert_eq!("VMFA".parse(), Ok(VerificationMethod::Vmfa));
+        assert_eq!(
+            "otp".parse::<VerificationMethod>().unwrap_err(),
+            "'otp' is not a verification method: use sms, email or vmfa"
+        );
+        assert_eq!(
+            Field::PasswordResetRequired.column(),
+            "password_reset_required"
         );
         assert_eq!("ENFORCE_MFA".parse::<Action>(), Ok(Action::EnforceMfa));
         assert_eq!(
@@ -375,9 +330,9 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            want.differences(&seen, &Field::ALL),
+            want.differences(&seen, Field::ALL),
             vec![Field::MfaBindRequired]
         );
-        assert!(seen.differences(&seen, &Field::ALL).is_empty());
+        assert!(seen.differences(&seen, Field::ALL).is_empty());
     }
 }

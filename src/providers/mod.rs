@@ -1,17 +1,24 @@
-//! The one provider abstraction. A [`Provider`] describes a cloud's API statically (actions, row
-//! checks, endpoints, credential names); [`Provider::connect`] gives an account's [`Api`], which turns
-//! an [`Op`] into a signed [`HttpRequest`] and classifies the [`Reply`]. The queue, pacer, retry loop
-//! and writer never name a provider: adding one means a module here and a line in [`provider`].
+//! The one provider abstraction. A [`Provider`] declares what a cloud can do (its actions, each
+//! with the columns it takes, the fields it reads and its steps: see [`declare`]) and its
+//! endpoints and credential names; [`Provider::connect`] gives an account's [`Api`], which turns an
+//! [`Op`] into a signed [`HttpRequest`] and classifies the [`Reply`]. The queue, pacer, retry loop,
+//! validator and writer never name a provider: adding one means a module here, its emulator, and a
+//! variant with its arm in [`registry`].
 
 pub mod aliyun;
 pub mod cli_files;
+pub mod declare;
 pub mod encoding;
 pub mod huawei;
+mod registry;
 pub mod ucloud;
 
-use crate::jobs::{Action, Field, Job, LoginState, ProviderKind};
+use crate::input::Column;
+use crate::jobs::{Action, Field, Job, LoginState};
 use crate::secret::Secret;
 use cli_files::{CliKeys, CliLookup};
+pub use declare::{Absent, ActionSpec, Effect, Exists, Password, Step, When};
+pub use registry::{ProviderKind, provider};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -40,14 +47,13 @@ impl Stamp {
 /// One provider operation.
 #[derive(Clone, Copy, Debug)]
 pub enum Op<'a> {
-    /// Read the user's current login state.
-    Read { user: &'a str },
-    /// Create the login profile with these fields.
-    Create { user: &'a str, write: Write<'a> },
-    /// Change exactly these fields.
-    Update { user: &'a str, write: Write<'a> },
-    /// Remove the login profile.
-    Delete { user: &'a str },
+    /// One step of an action, as the provider declared it, for one user. `write` carries what
+    /// a create or update sends.
+    Step {
+        step: &'static Step,
+        user: &'a str,
+        write: Option<Write<'a>>,
+    },
     /// Resolve a user name to the provider's user id.
     ResolveUser { name: &'a str },
     /// One page of the account's users: the first (`None`), or the one a [`UserPage::next`] names.
@@ -59,10 +65,7 @@ pub enum Op<'a> {
 impl Op<'_> {
     /// Whether the operation changes state (so a lost reply leaves its outcome unknown).
     pub fn is_write(&self) -> bool {
-        matches!(
-            self,
-            Op::Create { .. } | Op::Update { .. } | Op::Delete { .. }
-        )
+        matches!(self, Op::Step { step, .. } if step.effect.is_write())
     }
 }
 
@@ -71,7 +74,8 @@ impl Op<'_> {
 pub struct Write<'a> {
     pub state: &'a LoginState,
     pub password: Option<&'a Secret>,
-    /// ucloud: ask the provider to generate the password.
+    /// Ask the provider to make up the password (for providers whose
+    /// [`Provider::generates_passwords`]).
     pub generate_password: bool,
 }
 
@@ -104,7 +108,7 @@ pub struct Classified {
     pub verdict: Verdict,
 }
 
-#[derive(Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Verdict {
     /// A write took effect.
     Done,
@@ -116,6 +120,9 @@ pub enum Verdict {
     Users(UserPage),
     /// The login state of every user.
     States(StateList),
+    /// The step's object is absent (its user is there): what that means is the step's
+    /// [`Absent`]. The failure is the provider's words for it, for rows it fails.
+    Absent(Failure),
     Failed(Failure),
 }
 
@@ -162,8 +169,10 @@ pub struct Listing {
     pub info: &'static [&'static str],
     /// A `user_name` column follows `user` (huawei, whose `user` is the id).
     pub user_name: bool,
-    /// One [`Op::ReadAll`] gives every user's state; otherwise one [`Op::Read`] per user.
+    /// One [`Op::ReadAll`] gives every user's state; otherwise one `read` per user.
     pub bulk_state: bool,
+    /// The read of one user's state.
+    pub read: &'static Step,
 }
 
 /// The current state a read found.
@@ -226,7 +235,7 @@ impl Keys {
 /// A problem with one row's column, found before anything is sent.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ColumnProblem {
-    pub column: &'static str,
+    pub column: Column,
     pub message: String,
 }
 
@@ -253,14 +262,21 @@ pub struct AccountSpec<'a> {
 /// Static knowledge of one provider's API.
 pub trait Provider: Send + Sync + 'static {
     fn kind(&self) -> ProviderKind;
-    /// The actions the provider supports.
-    fn actions(&self) -> &'static [Action];
-    /// Fields a read returns and that ensure, plan and verify compare.
+    /// The actions the provider supports, each with its columns, reads and steps.
+    fn actions(&self) -> &'static [ActionSpec];
+    /// The declaration of `action`, when the provider supports it.
+    fn spec(&self, action: Action) -> Option<&'static ActionSpec> {
+        self.actions().iter().find(|s| s.action == action)
+    }
+    /// Every field its reads return: the `observed_*` columns of its rows.
     fn readable(&self) -> &'static [Field];
     /// Other reply fields reported as `observed_<name>`.
     fn extra_observed(&self) -> &'static [&'static str];
-    /// Checks beyond the generic ones (formats, fields this provider cannot set).
-    fn check_row(&self, job: &Job) -> Vec<ColumnProblem>;
+    /// What the declarations cannot say: cell formats and cells that go together. Columns an
+    /// action does not accept are found from [`ActionSpec::columns`] by the validator.
+    fn check_row(&self, _job: &Job) -> Vec<ColumnProblem> {
+        Vec::new()
+    }
     /// The desired state of `enforce-mfa` for this row.
     fn mfa_state(&self, job: &Job) -> LoginState;
     /// Whether the provider makes up a password itself when a row asks for a generated one
@@ -306,6 +322,11 @@ pub trait Api: Send + Sync {
     fn build(&self, op: &Op<'_>, stamp: &Stamp, token: Option<&Secret>) -> HttpRequest;
     /// Reads a reply to `op`.
     fn classify(&self, op: &Op<'_>, reply: &Reply) -> Classified;
+    /// Whether the account authenticates with a token it obtains with [`Api::token_request`].
+    /// Answered from the account's settings: deciding must not build (or sign) a request.
+    fn uses_tokens(&self) -> bool {
+        false
+    }
     /// The request that obtains a token, for accounts that authenticate with one.
     fn token_request(&self, _stamp: &Stamp) -> Option<HttpRequest> {
         None
@@ -321,14 +342,5 @@ pub trait Api: Send + Sync {
                 retry_after: None,
             }),
         })
-    }
-}
-
-/// The provider of a kind: the one place that lists them.
-pub fn provider(kind: ProviderKind) -> &'static dyn Provider {
-    match kind {
-        ProviderKind::Aliyun => &aliyun::Aliyun,
-        ProviderKind::Ucloud => &ucloud::Ucloud,
-        ProviderKind::Huawei => &huawei::Huawei,
     }
 }

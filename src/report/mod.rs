@@ -15,7 +15,19 @@ pub mod writer;
 use crate::providers::Observed;
 
 /// A row's final status (SPEC §3).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    strum::IntoStaticStr,
+    strum::EnumString,
+)]
+#[strum(serialize_all = "snake_case")]
 pub enum Status {
     Succeeded,
     Failed,
@@ -25,31 +37,29 @@ pub enum Status {
 }
 
 impl Status {
-    pub const ALL: [Status; 5] = [
-        Status::Succeeded,
-        Status::Failed,
-        Status::Invalid,
-        Status::NotAttempted,
-        Status::Skipped,
-    ];
-
     pub fn from_name(name: &str) -> Option<Status> {
-        Status::ALL.into_iter().find(|s| s.name() == name)
+        name.parse().ok()
     }
 
     pub fn name(self) -> &'static str {
-        match self {
-            Status::Succeeded => "succeeded",
-            Status::Failed => "failed",
-            Status::Invalid => "invalid",
-            Status::NotAttempted => "not_attempted",
-            Status::Skipped => "skipped",
-        }
+        self.into()
     }
 }
 
 /// What a succeeded row did (SPEC §3, §6 for `plan`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    strum::IntoStaticStr,
+    strum::EnumString,
+)]
+#[strum(serialize_all = "kebab-case")]
 pub enum Outcome {
     Created,
     Updated,
@@ -62,32 +72,12 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    pub const ALL: [Outcome; 8] = [
-        Outcome::Created,
-        Outcome::Updated,
-        Outcome::Unchanged,
-        Outcome::Deleted,
-        Outcome::Read,
-        Outcome::WouldCreate,
-        Outcome::WouldUpdate,
-        Outcome::Conflict,
-    ];
-
     pub fn from_name(name: &str) -> Option<Outcome> {
-        Outcome::ALL.into_iter().find(|o| o.name() == name)
+        name.parse().ok()
     }
 
     pub fn name(self) -> &'static str {
-        match self {
-            Outcome::Created => "created",
-            Outcome::Updated => "updated",
-            Outcome::Unchanged => "unchanged",
-            Outcome::Deleted => "deleted",
-            Outcome::Read => "read",
-            Outcome::WouldCreate => "would-create",
-            Outcome::WouldUpdate => "would-update",
-            Outcome::Conflict => "conflict",
-        }
+        self.into()
     }
 }
 
@@ -136,5 +126,26 @@ impl RowResult {
             observed: None,
             record,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_the_results_files_and_read_back_exactly() {
+        assert_eq!(Status::NotAttempted.name(), "not_attempted");
+        assert_eq!(
+            Status::from_name("not_attempted"),
+            Some(Status::NotAttempted)
+        );
+        assert_eq!(Status::from_name("Succeeded"), None);
+        assert_eq!(Outcome::WouldCreate.name(), "would-create");
+        assert_eq!(
+            Outcome::from_name("would-update"),
+            Some(Outcome::WouldUpdate)
+        );
+        assert_eq!(Outcome::from_name("would_update"), None);
     }
 }

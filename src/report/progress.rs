@@ -88,6 +88,8 @@ pub struct Progress {
     bar: Option<ProgressBar>,
     /// Lines instead of a bar, this often.
     lines: Option<Duration>,
+    /// What the summary counts, singular and plural: rows, or an export's users.
+    unit: [&'static str; 2],
 }
 
 /// An account's pace at one moment.
@@ -100,20 +102,30 @@ struct Pace<'a> {
 
 impl Progress {
     pub fn new(total: u64, mode: ProgressMode) -> Arc<Progress> {
+        Progress::counting(total, mode, ["row", "rows"])
+    }
+
+    /// A progress whose summary counts `unit` (singular, plural) instead of rows.
+    pub fn counting(total: u64, mode: ProgressMode, unit: [&'static str; 2]) -> Arc<Progress> {
         let terminal = std::io::stderr().is_terminal();
         let ProgressMode::Auto { line_every } = mode else {
-            return Arc::new(Progress::with(total, None, None));
+            return Arc::new(Progress::with(total, None, None).counting_in(unit));
         };
         if !terminal {
-            return Arc::new(Progress::with(total, None, Some(line_every)));
+            return Arc::new(Progress::with(total, None, Some(line_every)).counting_in(unit));
         }
         let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
         bar.set_style(ProgressStyle::with_template("{bar:30} {msg}").expect("valid template"));
-        Arc::new(Progress::with(total, Some(bar), None))
+        Arc::new(Progress::with(total, Some(bar), None).counting_in(unit))
+    }
+
+    fn counting_in(self, unit: [&'static str; 2]) -> Progress {
+        Progress { unit, ..self }
     }
 
     fn with(total: u64, bar: Option<ProgressBar>, lines: Option<Duration>) -> Progress {
         Progress {
+            unit: ["row", "rows"],
             started: Instant::now(),
             counts: Mutex::new(Counts {
                 total,
@@ -323,12 +335,11 @@ impl Progress {
             out.push_str(&a.failures.render("    "));
             requests += a.attempts;
         }
+        let [one, many] = self.unit;
         format!(
-            "{} in {}, {:.1} req/s\n{out}",
-            match c.done {
-                1 => "1 row".to_string(),
-                n => format!("{n} rows"),
-            },
+            "{} {} in {}, {:.1} req/s\n{out}",
+            c.done,
+            if c.done == 1 { one } else { many },
             format_duration(elapsed),
             per_second(requests, elapsed.as_secs_f64())
         )
@@ -528,6 +539,18 @@ mod tests {
             p.line(t0 + Duration::from_secs(2)),
             "progress: 20/100 rows done (20 ok, 0 not ok), ETA 4.2s, 10.0 req/s"
         );
+    }
+
+    #[test]
+    fn the_summary_counts_its_unit_in_singular_and_plural() {
+        let users = Progress::counting(0, ProgressMode::Off, ["user", "users"]);
+        users.record(&row("aliyun", Status::Succeeded));
+        assert!(users.summary().starts_with("1 user in "));
+        users.record(&row("aliyun", Status::Succeeded));
+        assert!(users.summary().starts_with("2 users in "));
+        let rows = Progress::new(0, ProgressMode::Off);
+        rows.record(&row("aliyun", Status::Succeeded));
+        assert!(rows.summary().starts_with("1 row in "));
     }
 
     #[test]

@@ -35,7 +35,7 @@ impl Api for Script {
             "the token goes with every request"
         );
         let user = match op {
-            Op::Read { user } => user,
+            Op::ResolveUser { name } => name,
             _ => "other",
         };
         get(format!("{}read/{user}", self.base))
@@ -49,6 +49,10 @@ impl Api for Script {
                 status => Verdict::Failed(failure_of(status)),
             },
         }
+    }
+
+    fn uses_tokens(&self) -> bool {
+        self.tokens
     }
 
     fn token_request(&self, _stamp: &Stamp) -> Option<HttpRequest> {
@@ -138,7 +142,7 @@ async fn client(
 }
 
 async fn read(client: &AccountClient, user: &str, cancel: &CancellationToken) -> CallReport {
-    client.call(&Op::Read { user }, cancel).await
+    client.call(&Op::ResolveUser { name: user }, cancel).await
 }
 
 #[tokio::test]
@@ -187,7 +191,7 @@ async fn a_stop_withdraws_the_requests_waiting_for_their_slot() {
 async fn a_stop_withdraws_a_token_request_waiting_for_its_slot() {
     let (client, server) = client(true, Some(1.0), &[]).await;
     // The account's free slot is taken: the token request waits a second for the next one.
-    client.pacer.acquire().await;
+    client.pacer.acquire().await.replied();
     let cancel = CancellationToken::new();
     let call = {
         let (client, cancel) = (client.clone(), cancel.clone());

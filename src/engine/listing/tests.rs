@@ -11,6 +11,8 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+const READ: Step = Step::read("read");
+
 /// A provider whose replies are scripted: page `i`'s cursor is `i`, a read observes the user.
 struct Script {
     base: String,
@@ -23,7 +25,7 @@ struct Script {
 impl Api for Script {
     fn build(&self, op: &Op<'_>, _stamp: &Stamp, _token: Option<&Secret>) -> HttpRequest {
         let path = match op {
-            Op::Read { user } => format!("read/{user}"),
+            Op::Step { step, user, .. } => format!("{}/{user}", step.api),
             Op::ListUsers { page } => format!("list/{}", page.unwrap_or("0")),
             Op::ReadAll => "all".into(),
             _ => "other".into(),
@@ -42,7 +44,7 @@ impl Api for Script {
                 Verdict::Users(self.pages[page.map_or(0, |p| p.parse().unwrap())].clone())
             }
             Op::ReadAll => Verdict::States(self.bulk.clone().expect("a bulk script")),
-            Op::Read { user } if self.missing.iter().any(|m| m == user) => {
+            Op::Step { user, .. } if self.missing.iter().any(|m| m == user) => {
                 Verdict::Failed(Failure {
                     class: FailureClass::NotFound,
                     code: "gone".into(),
@@ -50,7 +52,7 @@ impl Api for Script {
                     retry_after: None,
                 })
             }
-            Op::Read { user } => Verdict::Observed(Observed {
+            Op::Step { user, .. } => Verdict::Observed(Observed {
                 exists: true,
                 extra: vec![("user_id", user.to_string())],
                 ..Observed::default()
@@ -146,7 +148,14 @@ async fn run(
         }
         events
     });
-    let result = list(client, bulk, concurrency, CancellationToken::new(), tx).await;
+    let listing = Listing {
+        fields: &[],
+        info: &[],
+        user_name: false,
+        bulk_state: bulk,
+        read: &READ,
+    };
+    let result = list(client, listing, concurrency, CancellationToken::new(), tx).await;
     (result, collect.await.unwrap(), seen)
 }
 

@@ -41,7 +41,8 @@ pub fn classify(op: &Op<'_>, reply: &Reply) -> Classified {
 
 fn success(op: &Op<'_>, status: u16, body: Option<&Value>) -> Verdict {
     match *op {
-        Op::Read { .. } => match body.and_then(|b| b.get("LoginProfile")?.as_object()) {
+        Op::Step { step, .. } if step.effect.is_write() => Verdict::Done,
+        Op::Step { .. } => match body.and_then(|b| b.get("LoginProfile")?.as_object()) {
             Some(profile) => Verdict::Observed(observed(profile)),
             None => Verdict::Failed(Failure {
                 class: FailureClass::Permanent,
@@ -54,7 +55,6 @@ fn success(op: &Op<'_>, status: u16, body: Option<&Value>) -> Verdict {
         },
         // Any answer but "no such user" means the principal name names a user, and is its key.
         Op::ResolveUser { name } => Verdict::UserId(name.to_string()),
-        Op::Create { .. } | Op::Update { .. } | Op::Delete { .. } => Verdict::Done,
         Op::ListUsers { .. } => body
             .and_then(user_page)
             .map(Verdict::Users)
@@ -130,14 +130,10 @@ fn user_page(body: &Value) -> Option<UserPage> {
 
 fn failure(op: &Op<'_>, reply: &Reply, body: Option<&Value>) -> Verdict {
     let code = body.and_then(|b| b.get("Code")?.as_str()).unwrap_or("");
-    if code == "EntityNotExist.User.LoginProfile" {
-        match *op {
-            // The user exists and has no console login: an answer, not a failure. For a delete,
-            // the state it asks for already holds.
-            Op::Read { .. } | Op::Delete { .. } => return Verdict::Observed(Observed::default()),
-            Op::ResolveUser { name } => return Verdict::UserId(name.to_string()),
-            _ => {}
-        }
+    // The user exists and has no console login: what that means is the step's to say.
+    let absent = code == "EntityNotExist.User.LoginProfile";
+    if let (true, Op::ResolveUser { name }) = (absent, op) {
+        return Verdict::UserId(name.to_string());
     }
     let message = match body.and_then(|b| b.get("Message")?.as_str()) {
         Some(message) => redact(message, op),
@@ -147,7 +143,7 @@ fn failure(op: &Op<'_>, reply: &Reply, body: Option<&Value>) -> Verdict {
             status_line(reply.status)
         ),
     };
-    Verdict::Failed(Failure {
+    let failure = Failure {
         class: class_of(code, reply.status),
         code: if code.is_empty() {
             reply.status.to_string()
@@ -156,7 +152,12 @@ fn failure(op: &Op<'_>, reply: &Reply, body: Option<&Value>) -> Verdict {
         },
         message,
         retry_after: retry_after(reply),
-    })
+    };
+    if absent {
+        Verdict::Absent(failure)
+    } else {
+        Verdict::Failed(failure)
+    }
 }
 
 /// `HTTP 502 Bad Gateway`.
@@ -216,7 +217,9 @@ fn redact(message: &str, op: &Op<'_>) -> String {
         None => message.to_string(),
     };
     let password = match op {
-        Op::Create { write, .. } | Op::Update { write, .. } => write.password,
+        Op::Step {
+            write: Some(write), ..
+        } => write.password,
         _ => None,
     };
     if let Some(password) = password.map(|p| p.expose()).filter(|p| !p.is_empty()) {
@@ -279,12 +282,29 @@ mod tests {
     use super::*;
     use crate::jobs::LoginStatus;
     use crate::providers::Write;
+    use crate::providers::aliyun::{CREATE, DELETE, GET, UPDATE};
     use crate::secret::Secret;
     use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
     const USER: &str = "alice@example.onaliyun.com";
-    const READ: Op<'static> = Op::Read { user: USER };
-    const DELETE: Op<'static> = Op::Delete { user: USER };
+    const READ: Op<'static> = Op::Step {
+        step: &GET,
+        user: USER,
+        write: None,
+    };
+    const REMOVE: Op<'static> = Op::Step {
+        step: &DELETE,
+        user: USER,
+        write: None,
+    };
+
+    /// The provider's words for an absent object.
+    fn absent(verdict: Verdict) -> Failure {
+        match verdict {
+            Verdict::Absent(f) => f,
+            other => panic!("expected an absent object, got {other:?}"),
+        }
+    }
 
     fn reply(status: u16, headers: &[(&str, &str)], body: &str) -> Reply {
         let mut map = HeaderMap::new();
@@ -382,54 +402,52 @@ mod tests {
     }
 
     #[test]
-    fn a_read_without_a_login_profile_is_an_answer() {
+    fn a_read_without_a_login_profile_says_it_is_absent() {
         let r = error(
             404,
             "EntityNotExist.User.LoginProfile",
             "The login profile of the user alice@example.onaliyun.com does not exist.",
         );
+        let c = classify(&READ, &r);
         assert_eq!(
-            classify(&READ, &r),
-            Classified {
-                request_id: Some("7B8A4E7D-6CFF-471D-84DF-195A7A241ECB".into()),
-                verdict: Verdict::Observed(Observed::default()),
-            }
+            c.request_id.as_deref(),
+            Some("7B8A4E7D-6CFF-471D-84DF-195A7A241ECB")
         );
+        assert_eq!(absent(c.verdict).code, "EntityNotExist.User.LoginProfile");
     }
 
     #[test]
-    fn a_missing_login_profile_fails_an_update_and_satisfies_a_delete() {
+    fn a_missing_login_profile_is_absent_for_every_step() {
         let r = error(
             404,
             "EntityNotExist.User.LoginProfile",
             "The login profile of the user alice@example.onaliyun.com does not exist.",
         );
         let state = LoginState::default();
-        let update = Op::Update {
+        let update = Op::Step {
+            step: &UPDATE,
             user: USER,
-            write: Write {
+            write: Some(Write {
                 state: &state,
                 password: None,
                 generate_password: false,
-            },
+            }),
         };
-        let f = failed(&update, &r);
+        let f = absent(classify(&update, &r).verdict);
         assert_eq!(f.class, FailureClass::NotFound);
         assert_eq!(f.code, "EntityNotExist.User.LoginProfile");
         assert!(f.message.contains("does not exist"));
-        assert_eq!(
-            classify(&DELETE, &r).verdict,
-            Verdict::Observed(Observed::default())
-        );
+        assert_eq!(absent(classify(&REMOVE, &r).verdict), f);
     }
 
     #[test]
     fn writes_are_done_on_2xx() {
         let state = LoginState::default();
         let password = Secret::new("pw-123456789");
-        let create = Op::Create {
+        let create = Op::Step {
+            step: &CREATE,
             user: USER,
-            write: with_write(&state, &password),
+            write: Some(with_write(&state, &password)),
         };
         let body = r#"{"RequestId":"29CB303C-1F05-43A6-A6BC-EBC5A797F8DB","LoginProfile":{"Status":"Active"}}"#;
         assert_eq!(
@@ -437,7 +455,7 @@ mod tests {
             Verdict::Done
         );
         assert_eq!(
-            classify(&DELETE, &reply(200, &[], r#"{"RequestId":"X"}"#)).verdict,
+            classify(&REMOVE, &reply(200, &[], r#"{"RequestId":"X"}"#)).verdict,
             Verdict::Done
         );
     }
@@ -476,7 +494,7 @@ mod tests {
             (502, "SomethingNew", TRANSIENT),
         ];
         for (status, code, class) in table {
-            let f = failed(&DELETE, &error(*status, code, "message from the service"));
+            let f = failed(&REMOVE, &error(*status, code, "message from the service"));
             assert_eq!((code, f.class), (code, *class));
             assert_eq!(f.code, *code);
             assert_eq!(f.message, "message from the service");
@@ -520,7 +538,7 @@ mod tests {
     fn an_html_gateway_error_is_retried_by_its_status() {
         let html = "<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>";
         let r = reply(502, &[("x-acs-request-id", "GW-1")], html);
-        let classified = classify(&DELETE, &r);
+        let classified = classify(&REMOVE, &r);
         assert_eq!(classified.request_id.as_deref(), Some("GW-1"));
         let Verdict::Failed(f) = classified.verdict else {
             panic!("expected a failure");
@@ -686,9 +704,10 @@ mod tests {
     fn messages_never_carry_the_password() {
         let password = Secret::new("canary P@ss+w0rd");
         let state = LoginState::default();
-        let op = Op::Create {
+        let op = Op::Step {
+            step: &CREATE,
             user: USER,
-            write: with_write(&state, &password),
+            write: Some(with_write(&state, &password)),
         };
         let signature = error(
             400,

@@ -7,11 +7,12 @@ mod cli_config;
 mod request;
 pub mod sign;
 
+use crate::input::Column;
 use crate::jobs::{Action, Field, Job, LoginState, ProviderKind};
 use crate::providers::cli_files::{CliKeys, CliLookup};
 use crate::providers::{
-    AccountSpec, Api, Classified, ColumnProblem, ConnectError, HttpRequest, Listing, Op, Provider,
-    Reply, Stamp,
+    AccountSpec, ActionSpec, Api, Classified, ColumnProblem, ConnectError, HttpRequest, Listing,
+    Op, Provider, Reply, Stamp, Step, When,
 };
 use crate::secret::Secret;
 use request::Credentials;
@@ -19,20 +20,58 @@ use std::sync::Arc;
 
 pub struct Aliyun;
 
-const ACTIONS: &[Action] = &[
-    Action::CreateLoginProfile,
-    Action::UpdateLoginProfile,
-    Action::EnsureLoginProfile,
-    Action::GetLoginProfile,
-    Action::DeleteLoginProfile,
-    Action::EnforceMfa,
-];
-
 /// What GetLoginProfile returns, and so all a create or update can set.
 const READABLE: &[Field] = &[
     Field::LoginStatus,
     Field::MfaBindRequired,
     Field::PasswordResetRequired,
+];
+
+/// The login profile's columns. Every action accepts them (an exported file carries them into
+/// reads and enforce-mfa); only the writes of the row's own values send them.
+const STATE: &[Column] = &[
+    Column::LoginStatus,
+    Column::MfaBindRequired,
+    Column::PasswordResetRequired,
+];
+
+/// What a create or update sends.
+const WRITE: &[Column] = &[
+    Column::Password,
+    Column::GeneratePassword,
+    Column::LoginStatus,
+    Column::MfaBindRequired,
+    Column::PasswordResetRequired,
+];
+
+pub(crate) const GET: Step = Step::read("GetLoginProfile");
+pub(crate) const UPDATE: Step = Step::update("UpdateLoginProfile");
+pub(crate) const CREATE: Step = Step::create("CreateLoginProfile", &UPDATE);
+pub(crate) const DELETE: Step = Step::delete("DeleteLoginProfile");
+
+/// An action on the login profile, with the columns it accepts.
+const fn profile(action: Action, columns: &'static [Column], steps: &'static [Step]) -> ActionSpec {
+    ActionSpec {
+        action,
+        object: "login profile",
+        columns,
+        reads: READABLE,
+        read: &GET,
+        steps,
+    }
+}
+
+const ACTIONS: &[ActionSpec] = &[
+    profile(Action::CreateLoginProfile, WRITE, &[CREATE]),
+    profile(Action::UpdateLoginProfile, WRITE, &[UPDATE]),
+    profile(
+        Action::EnsureLoginProfile,
+        WRITE,
+        &[GET, CREATE.when(When::Absent), UPDATE.when(When::Differs)],
+    ),
+    profile(Action::GetLoginProfile, STATE, &[GET]),
+    profile(Action::DeleteLoginProfile, STATE, &[DELETE]),
+    profile(Action::EnforceMfa, STATE, &[UPDATE]),
 ];
 
 /// The official CLI's variables (PROVIDERS.md §2.7), first non-empty wins.
@@ -75,7 +114,7 @@ impl Provider for Aliyun {
         ProviderKind::Aliyun
     }
 
-    fn actions(&self) -> &'static [Action] {
+    fn actions(&self) -> &'static [ActionSpec] {
         ACTIONS
     }
 
@@ -99,28 +138,9 @@ impl Provider for Aliyun {
                 )
             };
             problems.push(ColumnProblem {
-                column: "user",
+                column: Column::User,
                 message,
             });
-        }
-        if job.user_name.is_some() {
-            problems.push(ColumnProblem {
-                column: "user_name",
-                message: format!(
-                    "user_name is for huawei: aliyun rows name the user in 'user' as name@domain (e.g. {EXAMPLE_USER})"
-                ),
-            });
-        }
-        for field in Field::ALL {
-            if !READABLE.contains(&field) && job.desired.get(field).is_some() {
-                problems.push(ColumnProblem {
-                    column: field.column(),
-                    message: format!(
-                        "aliyun login profiles have no {}: leave it empty on aliyun rows (aliyun sets login_status, mfa_bind_required and password_reset_required)",
-                        field.column()
-                    ),
-                });
-            }
         }
         problems
     }
@@ -139,6 +159,7 @@ impl Provider for Aliyun {
             info: classify::INFO_COLUMNS,
             user_name: false,
             bulk_state: false,
+            read: &GET,
         }
     }
 
@@ -292,7 +313,7 @@ mod tests {
             Some("https://ims.aliyuncs.com")
         );
         assert_eq!(Aliyun.default_rate(), 20.0);
-        assert!(!Aliyun.actions().contains(&Action::SetLoginProtect));
+        assert!(Aliyun.spec(Action::SetLoginProtect).is_none());
         assert_eq!(Aliyun.extra_observed(), &["update_date", "last_login_time"]);
     }
 
@@ -341,41 +362,9 @@ mod tests {
         for bad in ["alice", "@example.com", "alice@", "a@b@c", ""] {
             let problems = Aliyun.check_row(&job(bad));
             assert_eq!(problems.len(), 1, "{bad:?}");
-            assert_eq!(problems[0].column, "user");
+            assert_eq!(problems[0].column, Column::User);
             assert!(problems[0].message.contains("name@domain"), "{bad:?}");
         }
-    }
-
-    #[test]
-    fn columns_aliyun_cannot_set_are_problems_on_that_column() {
-        let mut row = job("alice@example.onaliyun.com");
-        row.desired = LoginState {
-            login_status: Some(crate::jobs::LoginStatus::Active),
-            mfa_bind_required: Some(true),
-            password_reset_required: Some(true),
-            max_password_age: Some(90),
-            email: Some("a@example.com".into()),
-            login_protect_enabled: Some(true),
-            verification_method: Some(crate::jobs::VerificationMethod::Vmfa),
-        };
-        row.user_name = Some("alice".into());
-        let problems = Aliyun.check_row(&row);
-        let columns: Vec<&str> = problems.iter().map(|p| p.column).collect();
-        assert_eq!(
-            columns,
-            [
-                "user_name",
-                "max_password_age",
-                "email",
-                "login_protect_enabled",
-                "verification_method"
-            ]
-        );
-        assert!(
-            problems[1]
-                .message
-                .starts_with("aliyun login profiles have no max_password_age")
-        );
     }
 
     #[test]
@@ -433,8 +422,10 @@ mod tests {
             ],
         )
         .unwrap();
-        let op = Op::Delete {
+        let op = Op::Step {
+            step: &DELETE,
             user: "alice@example.onaliyun.com",
+            write: None,
         };
         let request = api.build(&op, &Stamp::now(), None);
         assert_eq!(request.url, "http://127.0.0.1:8080/");
@@ -463,7 +454,15 @@ mod tests {
             &[("access_key_id", "id"), ("access_key_secret", "s")],
         )
         .unwrap();
-        let request = api.build(&Op::Read { user: "a@b" }, &Stamp::now(), None);
+        let request = api.build(
+            &Op::Step {
+                step: &GET,
+                user: "a@b",
+                write: None,
+            },
+            &Stamp::now(),
+            None,
+        );
         assert_eq!(request.url, "http://127.0.0.1:8080/aliyun/");
     }
 }

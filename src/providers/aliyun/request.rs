@@ -68,7 +68,7 @@ fn common(action: &str, credentials: &Credentials, stamp: &Stamp) -> Vec<(String
 /// ListUsers' page size: the largest IMS allows, so a listing costs as few requests as it can.
 pub const LIST_PAGE: usize = 1000;
 
-/// The API action for `op` and its own parameters.
+/// The API action for `op` and its own parameters: a step's API name is its IMS action.
 ///
 /// `ResolveUser` is never asked of aliyun (the user principal name is the key, so
 /// `name_to_resolve` is `None`). Should it be, it reads the login profile: an API the emulator
@@ -77,10 +77,14 @@ pub const LIST_PAGE: usize = 1000;
 /// `classify` fails it.
 fn operation(op: &Op<'_>) -> (&'static str, Vec<(&'static str, String)>) {
     match *op {
-        Op::Read { user } | Op::ResolveUser { name: user } => ("GetLoginProfile", upn(user)),
-        Op::Delete { user } => ("DeleteLoginProfile", upn(user)),
-        Op::Create { user, write } => ("CreateLoginProfile", with_write(user, &write)),
-        Op::Update { user, write } => ("UpdateLoginProfile", with_write(user, &write)),
+        Op::Step { step, user, write } => (
+            step.api,
+            match write {
+                Some(write) => with_write(user, &write),
+                None => upn(user),
+            },
+        ),
+        Op::ResolveUser { name } => ("GetLoginProfile", upn(name)),
         Op::ListUsers { page } => {
             let mut params = vec![("MaxItems", LIST_PAGE.to_string())];
             params.extend(page.map(|marker| ("Marker", marker.to_string())));
@@ -115,6 +119,7 @@ fn with_write(user: &str, write: &Write<'_>) -> Vec<(&'static str, String)> {
 mod tests {
     use super::*;
     use crate::jobs::LoginStatus;
+    use crate::providers::aliyun::{CREATE, DELETE, GET, UPDATE};
     use time::macros::datetime;
 
     const PASSWORD: &str = "canary P@ss+w0rd/&=";
@@ -169,8 +174,10 @@ mod tests {
     #[test]
     fn read_is_a_signed_form_post_to_the_endpoint() {
         let (request, body) = sent(
-            &Op::Read {
+            &Op::Step {
+                step: &GET,
                 user: "alice@example.onaliyun.com",
+                write: None,
             },
             None,
         );
@@ -207,9 +214,10 @@ mod tests {
             password: Some(&password),
             generate_password: false,
         };
-        let op = Op::Create {
+        let op = Op::Step {
+            step: &CREATE,
             user: "alice@example.onaliyun.com",
-            write,
+            write: Some(write),
         };
         let (request, body) = sent(&op, None);
         assert_eq!(request.url, "https://ims.aliyuncs.com/");
@@ -240,9 +248,10 @@ mod tests {
             password: None,
             generate_password: true,
         };
-        let op = Op::Update {
+        let op = Op::Step {
+            step: &UPDATE,
             user: "bob@example.onaliyun.com",
-            write,
+            write: Some(write),
         };
         let (_, body) = sent(&op, None);
         assert_eq!(
@@ -260,8 +269,10 @@ mod tests {
 
     #[test]
     fn delete_and_the_security_token_are_signed() {
-        let op = Op::Delete {
+        let op = Op::Step {
+            step: &DELETE,
             user: "carol@example.onaliyun.com",
+            write: None,
         };
         let (_, body) = sent(&op, Some("sts/token+=="));
         assert_eq!(
@@ -320,8 +331,10 @@ mod tests {
 
     #[test]
     fn a_fresh_stamp_changes_the_signature() {
-        let op = Op::Read {
+        let op = Op::Step {
+            step: &GET,
             user: "alice@example.onaliyun.com",
+            write: None,
         };
         let creds = credentials(None);
         let one = build("https://ims.aliyuncs.com/", &creds, &op, &stamp());

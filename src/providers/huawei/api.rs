@@ -138,7 +138,7 @@ impl Api for HuaweiApi {
             let failure = classify::failure(reply, self.caller());
             // GET login-protect of a user who never had it configured; the same code with
             // "Could not find user: <id>." is a user who does not exist.
-            if matches!(op, Op::Read { .. })
+            if matches!(op, Op::Step { step, .. } if !step.effect.is_write())
                 && reply.status == 404
                 && failure.code == "IAM.0004"
                 && !failure.message.starts_with("Could not find user")
@@ -152,6 +152,10 @@ impl Api for HuaweiApi {
             request_id: classify::request_id(reply),
             verdict,
         }
+    }
+
+    fn uses_tokens(&self) -> bool {
+        matches!(self.auth, Auth::Password { .. })
     }
 
     fn token_request(&self, _stamp: &Stamp) -> Option<HttpRequest> {
@@ -182,6 +186,7 @@ mod tests {
     use super::*;
     use crate::jobs::{LoginState, VerificationMethod};
     use crate::providers::huawei::classify::tests::reply;
+    use crate::providers::huawei::{GET, PUT};
     use crate::providers::{FailureClass, Write};
     use time::macros::datetime;
 
@@ -261,19 +266,15 @@ mod tests {
             generate_password: false,
         };
         let ops = [
-            Op::Read {
+            Op::Step {
+                step: &GET,
                 user: "0123456789abcdef0123456789abcdef",
+                write: None,
             },
-            Op::Update {
+            Op::Step {
+                step: &PUT,
                 user: "0123456789abcdef0123456789abcdef",
-                write,
-            },
-            Op::Create {
-                user: "0123456789abcdef0123456789abcdef",
-                write,
-            },
-            Op::Delete {
-                user: "0123456789abcdef0123456789abcdef",
+                write: Some(write),
             },
             Op::ResolveUser {
                 name: "ops admin+1",
@@ -317,12 +318,12 @@ mod tests {
                 "SignedHeaders=content-type;host;x-domain-id;x-sdk-date;x-security-token,"
             )
         );
-        let resolve = api.build(&ops[4], &stamp(), None);
+        let resolve = api.build(&ops[2], &stamp(), None);
         assert_eq!(
             resolve.url,
             "https://iam.myhuaweicloud.com/v3/users?name=ops%20admin%2B1"
         );
-        let urls: Vec<String> = ops[5..]
+        let urls: Vec<String> = ops[3..]
             .iter()
             .map(|op| api.build(op, &stamp(), None).url)
             .collect();
@@ -372,13 +373,14 @@ mod tests {
     #[test]
     fn token_accounts_send_x_auth_token_and_no_signature() {
         let state = enable();
-        let op = Op::Update {
+        let op = Op::Step {
+            step: &PUT,
             user: "u1",
-            write: Write {
+            write: Some(Write {
                 state: &state,
                 password: None,
                 generate_password: false,
-            },
+            }),
         };
         let t = Secret::new("tok-1");
         for api in [password_api(), aksk("https://iam.myhuaweicloud.com", None)] {
@@ -391,7 +393,15 @@ mod tests {
             &"https://iam.myhuaweicloud.com".parse().unwrap(),
             Auth::Token(Secret::new("ready-1")),
         );
-        let req = ready.build(&Op::Read { user: "u1" }, &stamp(), None);
+        let req = ready.build(
+            &Op::Step {
+                step: &GET,
+                user: "u1",
+                write: None,
+            },
+            &stamp(),
+            None,
+        );
         assert_eq!(header(&req, "X-Auth-Token"), Some("ready-1"));
         // A token is scoped to its account: the list names none.
         let list = ready.build(&Op::ListUsers { page: None }, &stamp(), None);
@@ -403,7 +413,15 @@ mod tests {
                 .is_none()
         );
         // No token yet: nothing to send, and IAM's 401 renews it.
-        let req = password_api().build(&Op::Read { user: "u1" }, &stamp(), None);
+        let req = password_api().build(
+            &Op::Step {
+                step: &GET,
+                user: "u1",
+                write: None,
+            },
+            &stamp(),
+            None,
+        );
         assert!(header(&req, "X-Auth-Token").is_none() && header(&req, "Authorization").is_none());
     }
 
@@ -436,17 +454,25 @@ mod tests {
             &[("X-Request-Id", "r404")],
             r#"{"error_msg":"Could not find login_protect: u1.","error_code":"IAM.0004"}"#,
         );
-        let c = api.classify(&Op::Read { user: "u1" }, &r);
+        let c = api.classify(
+            &Op::Step {
+                step: &GET,
+                user: "u1",
+                write: None,
+            },
+            &r,
+        );
         assert_eq!(c.request_id.as_deref(), Some("r404"));
         assert_eq!(c.verdict, Verdict::Observed(ops::never_configured()));
         let state = enable();
-        let update = Op::Update {
+        let update = Op::Step {
+            step: &PUT,
             user: "u1",
-            write: Write {
+            write: Some(Write {
                 state: &state,
                 password: None,
                 generate_password: false,
-            },
+            }),
         };
         assert!(matches!(api.classify(&update, &r).verdict,
             Verdict::Failed(f) if f.class == FailureClass::NotFound && f.code == "IAM.0004"));
@@ -456,12 +482,12 @@ mod tests {
             r#"{"error_msg":"Could not find user: u1.","error_code":"IAM.0004"}"#,
         );
         assert!(
-            matches!(api.classify(&Op::Read { user: "u1" }, &no_user).verdict,
+            matches!(api.classify(&Op::Step { step: &GET, user: "u1", write: None }, &no_user).verdict,
             Verdict::Failed(f) if f.class == FailureClass::NotFound && f.code == "IAM.0004")
         );
         let gateway_404 = reply(404, &[], "<html>not found</html>");
         assert!(
-            matches!(api.classify(&Op::Read { user: "u1" }, &gateway_404).verdict,
+            matches!(api.classify(&Op::Step { step: &GET, user: "u1", write: None }, &gateway_404).verdict,
             Verdict::Failed(f) if f.class == FailureClass::NotFound)
         );
     }
@@ -473,7 +499,17 @@ mod tests {
             &[],
             r#"{"error_msg":"The token is invalid.","error_code":"IAM.0009"}"#,
         );
-        let class = |api: &HuaweiApi| match api.classify(&Op::Read { user: "u" }, &r).verdict {
+        let class = |api: &HuaweiApi| match api
+            .classify(
+                &Op::Step {
+                    step: &GET,
+                    user: "u",
+                    write: None,
+                },
+                &r,
+            )
+            .verdict
+        {
             Verdict::Failed(f) => f.class,
             other => panic!("{other:?}"),
         };

@@ -14,9 +14,12 @@ mod ops;
 pub mod sign;
 mod token;
 
+use crate::input::Column;
 use crate::jobs::{Action, Field, Job, LoginState, ProviderKind, VerificationMethod};
 use crate::providers::cli_files::{CliKeys, CliLookup};
-use crate::providers::{AccountSpec, Api, ColumnProblem, ConnectError, Listing, Provider};
+use crate::providers::{
+    Absent, AccountSpec, ActionSpec, Api, ColumnProblem, ConnectError, Listing, Provider, Step,
+};
 use std::sync::Arc;
 
 pub struct Huawei;
@@ -26,13 +29,37 @@ fn is_user_id(s: &str) -> bool {
     s.len() == 32 && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
-/// State columns login protection does not have.
-const UNSETTABLE: [Field; 5] = [
-    Field::LoginStatus,
-    Field::MfaBindRequired,
-    Field::PasswordResetRequired,
-    Field::MaxPasswordAge,
-    Field::Email,
+/// Login protection's fields: what a GET returns and a PUT sets.
+const READABLE: &[Field] = &[Field::LoginProtectEnabled, Field::VerificationMethod];
+
+/// A user is named by its id in `user`, or by a name (in `user` or `user_name`) resolved first.
+const COLUMNS: &[Column] = &[
+    Column::UserName,
+    Column::LoginProtectEnabled,
+    Column::VerificationMethod,
+];
+
+/// Steps name their method and path: `ops` builds the request from them.
+pub(crate) const GET: Step = Step::read("GET /v3.0/OS-USER/users/{user_id}/login-protect");
+/// A PUT sets the whole configuration, whether or not one was ever set.
+pub(crate) const PUT: Step =
+    Step::update("PUT /v3.0/OS-USER/users/{user_id}/login-protect").absent(Absent::Sets);
+
+const fn protection(action: Action, steps: &'static [Step]) -> ActionSpec {
+    ActionSpec {
+        action,
+        object: "login protection",
+        columns: COLUMNS,
+        reads: READABLE,
+        read: &GET,
+        steps,
+    }
+}
+
+pub(crate) const ACTIONS: &[ActionSpec] = &[
+    protection(Action::SetLoginProtect, &[PUT]),
+    protection(Action::GetLoginProtect, &[GET]),
+    protection(Action::EnforceMfa, &[PUT]),
 ];
 
 impl Provider for Huawei {
@@ -40,16 +67,12 @@ impl Provider for Huawei {
         ProviderKind::Huawei
     }
 
-    fn actions(&self) -> &'static [Action] {
-        &[
-            Action::SetLoginProtect,
-            Action::GetLoginProtect,
-            Action::EnforceMfa,
-        ]
+    fn actions(&self) -> &'static [ActionSpec] {
+        ACTIONS
     }
 
     fn readable(&self) -> &'static [Field] {
-        &[Field::LoginProtectEnabled, Field::VerificationMethod]
+        READABLE
     }
 
     fn extra_observed(&self) -> &'static [&'static str] {
@@ -57,32 +80,8 @@ impl Provider for Huawei {
     }
 
     fn check_row(&self, job: &Job) -> Vec<ColumnProblem> {
-        let problem = |column: &'static str, message: String| ColumnProblem { column, message };
-        let mut problems: Vec<ColumnProblem> = UNSETTABLE
-            .iter()
-            .filter(|f| job.desired.get(**f).is_some())
-            .map(|f| {
-                problem(
-                    f.column(),
-                    format!(
-                        "huawei has no {}: login protection has only login_protect_enabled and \
-                         verification_method; leave it empty",
-                        f.column()
-                    ),
-                )
-            })
-            .collect();
-        if job.password.is_some() || job.generate_password {
-            let column = if job.password.is_some() {
-                "password"
-            } else {
-                "generate_password"
-            };
-            problems.push(problem(
-                column,
-                "huawei login protection sets no password; leave it empty".into(),
-            ));
-        }
+        let problem = |column: Column, message: String| ColumnProblem { column, message };
+        let mut problems = Vec::new();
         // The input checks already report a row that sets nothing, an enforce-mfa row that turns
         // protection off, and a row without a user.
         if job.action == Action::SetLoginProtect
@@ -90,7 +89,7 @@ impl Provider for Huawei {
             && !job.desired.is_empty()
         {
             problems.push(problem(
-                "login_protect_enabled",
+                Column::LoginProtectEnabled,
                 "set-login-protect needs login_protect_enabled (true or false): a PUT sets both \
                  fields"
                     .into(),
@@ -103,7 +102,7 @@ impl Provider for Huawei {
             && job.user != user_name
         {
             problems.push(problem(
-                "user_name",
+                Column::UserName,
                 format!(
                     "user '{}' is not a user id and differs from user_name '{user_name}': give \
                      the id in user, or one name",
@@ -131,10 +130,11 @@ impl Provider for Huawei {
     /// GET /v3.0/OS-USER/login-protects gives every user's at once.
     fn listing(&self) -> Listing {
         Listing {
-            fields: &[Field::LoginProtectEnabled, Field::VerificationMethod],
+            fields: READABLE,
             info: &[],
             user_name: true,
             bulk_state: true,
+            read: &GET,
         }
     }
 
@@ -265,44 +265,18 @@ mod tests {
         );
     }
 
-    fn columns(problems: Vec<ColumnProblem>) -> Vec<&'static str> {
+    fn columns(problems: Vec<ColumnProblem>) -> Vec<Column> {
         problems.into_iter().map(|p| p.column).collect()
-    }
-
-    #[test]
-    fn rows_may_only_set_login_protection() {
-        let mut j = job(Action::SetLoginProtect, ID, None);
-        j.desired.login_protect_enabled = Some(true);
-        assert!(Huawei.check_row(&j).is_empty());
-        j.desired.login_status = Some(crate::jobs::LoginStatus::Active);
-        j.desired.mfa_bind_required = Some(true);
-        j.desired.password_reset_required = Some(false);
-        j.desired.max_password_age = Some(90);
-        j.desired.email = Some("a@b.c".into());
-        j.password = Some(Secret::new("canary-5ecret"));
-        let problems = Huawei.check_row(&j);
-        assert!(!format!("{problems:?}").contains("canary-5ecret"));
-        assert_eq!(
-            columns(problems),
-            vec![
-                "login_status",
-                "mfa_bind_required",
-                "password_reset_required",
-                "max_password_age",
-                "email",
-                "password"
-            ]
-        );
-        let mut j = job(Action::GetLoginProtect, ID, None);
-        j.generate_password = true;
-        assert_eq!(columns(Huawei.check_row(&j)), vec!["generate_password"]);
     }
 
     #[test]
     fn actions_need_their_columns() {
         let mut j = job(Action::SetLoginProtect, ID, None);
         j.desired.verification_method = Some(VerificationMethod::Sms);
-        assert_eq!(columns(Huawei.check_row(&j)), vec!["login_protect_enabled"]);
+        assert_eq!(
+            columns(Huawei.check_row(&j)),
+            vec![Column::LoginProtectEnabled]
+        );
         // A row that sets nothing is the input checks' "nothing to change", not reported twice.
         let j = job(Action::SetLoginProtect, ID, None);
         assert!(Huawei.check_row(&j).is_empty());
@@ -313,7 +287,7 @@ mod tests {
         );
         assert_eq!(
             columns(Huawei.check_row(&job(Action::GetLoginProtect, "alice", Some("bob")))),
-            vec!["user_name"]
+            vec![Column::UserName]
         );
         assert!(
             Huawei
@@ -371,8 +345,16 @@ mod tests {
     #[test]
     fn connect_picks_the_mode_from_the_keys() {
         let aksk = connect("https://iam.myhuaweicloud.com", Huawei.emulator_keys()).unwrap();
-        assert!(aksk.token_request(&Stamp::now()).is_none());
-        let req = aksk.build(&Op::Read { user: ID }, &Stamp::now(), None);
+        assert!(!aksk.uses_tokens() && aksk.token_request(&Stamp::now()).is_none());
+        let req = aksk.build(
+            &Op::Step {
+                step: &GET,
+                user: ID,
+                write: None,
+            },
+            &Stamp::now(),
+            None,
+        );
         assert!(req.headers.iter().any(|(k, _)| k == "Authorization"));
         let password = connect(
             "https://iam.example-kl-endpoint",
@@ -383,7 +365,7 @@ mod tests {
             ],
         )
         .unwrap();
-        assert!(password.token_request(&Stamp::now()).is_some());
+        assert!(password.uses_tokens() && password.token_request(&Stamp::now()).is_some());
         let err = connect("https://iam.myhuaweicloud.com", &[]).err().unwrap();
         assert!(matches!(err, ConnectError::Missing { ref key, .. } if key == "ak"));
         assert!(err.to_string().contains("HUAWEICLOUD_AUTH_TOKEN"));

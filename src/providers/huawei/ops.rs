@@ -1,14 +1,13 @@
 //! The wire format of each operation: what it sends and what a successful reply means
 //! (PROVIDERS.md §3.2).
 //!
-//! Huawei login protection has no create or delete: a PUT sets the whole configuration, so `Create`
-//! sends the same PUT as `Update`; `Delete` only reads (GET), so a stray delete can never change
-//! anything, and its reply is a failure.
+//! A step names its method and path (`PUT /v3.0/OS-USER/users/{user_id}/login-protect`); a write
+//! sends login protection's JSON body.
 
 use crate::jobs::{LoginState, VerificationMethod};
 use crate::providers::encoding::rfc3986;
 use crate::providers::{
-    Failure, FailureClass, ListedUser, Observed, Op, StateList, UserPage, Verdict,
+    Failure, FailureClass, ListedUser, Observed, Op, StateList, Step, UserPage, Verdict,
 };
 use reqwest::Method;
 use serde::Deserialize;
@@ -26,18 +25,15 @@ pub struct Parts {
 
 pub fn parts(op: &Op<'_>) -> Parts {
     let (method, path, query, body) = match op {
-        Op::Read { user } | Op::Delete { user } => (
-            Method::GET,
-            login_protect_path(user),
-            Vec::new(),
-            Vec::new(),
-        ),
-        Op::Create { user, write } | Op::Update { user, write } => (
-            Method::PUT,
-            login_protect_path(user),
-            Vec::new(),
-            login_protect_body(write.state),
-        ),
+        Op::Step { step, user, write } => {
+            let (method, path) = method_and_path(step);
+            (
+                method,
+                path.replace("{user_id}", &rfc3986(user)),
+                Vec::new(),
+                write.map_or_else(Vec::new, |w| login_protect_body(w.state)),
+            )
+        }
         Op::ResolveUser { name } => (
             Method::GET,
             "/v3/users".to_string(),
@@ -68,8 +64,14 @@ pub fn parts(op: &Op<'_>) -> Parts {
     }
 }
 
-fn login_protect_path(user_id: &str) -> String {
-    format!("/v3.0/OS-USER/users/{}/login-protect", rfc3986(user_id))
+/// `METHOD /path` of a declared step. The declarations are constants, checked by a test.
+fn method_and_path(step: &Step) -> (Method, &'static str) {
+    let (method, path) = step
+        .api
+        .split_once(' ')
+        .expect("a huawei step is declared as METHOD /path");
+    let method = Method::from_bytes(method.as_bytes()).expect("a declared HTTP method");
+    (method, path)
 }
 
 /// Both fields are mandatory. The row's method, else `vmfa` (the second factor `enforce-mfa` wants;
@@ -88,8 +90,8 @@ pub fn login_protect_body(state: &LoginState) -> Vec<u8> {
 /// What a 2xx reply to `op` says.
 pub fn read_success(op: &Op<'_>, status: u16, body: &[u8]) -> Verdict {
     match op {
-        Op::Create { .. } | Op::Update { .. } => Verdict::Done,
-        Op::Read { .. } => read_login_protect(body)
+        Op::Step { step, .. } if step.effect.is_write() => Verdict::Done,
+        Op::Step { .. } => read_login_protect(body)
             .map(Verdict::Observed)
             .unwrap_or_else(|| unexpected(status, "a login_protect object")),
         Op::ResolveUser { name } => read_user_id(name, status, body),
@@ -99,14 +101,6 @@ pub fn read_success(op: &Op<'_>, status: u16, body: &[u8]) -> Verdict {
         Op::ReadAll => read_login_protects(body)
             .map(Verdict::States)
             .unwrap_or_else(|| unexpected(status, "login_protects list")),
-        Op::Delete { .. } => Verdict::Failed(Failure {
-            class: FailureClass::Permanent,
-            code: "unsupported".into(),
-            message: "huawei login protection cannot be deleted: use set-login-protect with \
-                      login_protect_enabled=false"
-                .into(),
-            retry_after: None,
-        }),
     }
 }
 
@@ -291,6 +285,7 @@ fn unexpected(status: u16, wanted: &str) -> Verdict {
 mod tests {
     use super::*;
     use crate::providers::Write;
+    use crate::providers::huawei::{GET, PUT};
 
     fn write(state: &LoginState) -> Write<'_> {
         Write {
@@ -332,36 +327,46 @@ mod tests {
     #[test]
     fn paths_and_methods() {
         let state = LoginState::default();
-        let p = parts(&Op::Read { user: "u1" });
+        let p = parts(&Op::Step {
+            step: &GET,
+            user: "u1",
+            write: None,
+        });
         assert_eq!(
             (p.method, p.path.as_str()),
             (Method::GET, "/v3.0/OS-USER/users/u1/login-protect")
         );
-        let p = parts(&Op::Update {
+        let p = parts(&Op::Step {
+            step: &PUT,
             user: "u1",
-            write: write(&state),
+            write: Some(write(&state)),
         });
         assert_eq!(p.method, Method::PUT);
         assert!(!p.body.is_empty());
-        let p = parts(&Op::Create {
-            user: "u1",
-            write: write(&state),
-        });
-        assert_eq!(p.method, Method::PUT);
-        let p = parts(&Op::Delete { user: "u1" });
-        assert_eq!((p.method, p.body.len()), (Method::GET, 0));
         let p = parts(&Op::ResolveUser { name: "ops admin" });
         assert_eq!(p.path, "/v3/users");
         assert_eq!(p.query, vec![("name".to_string(), "ops admin".to_string())]);
         // An odd id stays one path segment.
-        let p = parts(&Op::Read { user: "a/../b" });
+        let p = parts(&Op::Step {
+            step: &GET,
+            user: "a/../b",
+            write: None,
+        });
         assert_eq!(p.path, "/v3.0/OS-USER/users/a%2F..%2Fb/login-protect");
     }
 
     #[test]
     fn reads_login_protection() {
         let body = br#"{"login_protect":{"user_id":"16b26081f43d4c628c4bb88cf32e9f9b","enabled":true,"verification_method":"vmfa"}}"#;
-        let Verdict::Observed(o) = read_success(&Op::Read { user: "x" }, 200, body) else {
+        let Verdict::Observed(o) = read_success(
+            &Op::Step {
+                step: &GET,
+                user: "x",
+                write: None,
+            },
+            200,
+            body,
+        ) else {
             panic!()
         };
         assert!(o.exists);
@@ -371,22 +376,39 @@ mod tests {
             o.extra,
             vec![("user_id", "16b26081f43d4c628c4bb88cf32e9f9b".to_string())]
         );
-        let odd = read_success(&Op::Read { user: "x" }, 200, b"<html/>");
+        let odd = read_success(
+            &Op::Step {
+                step: &GET,
+                user: "x",
+                write: None,
+            },
+            200,
+            b"<html/>",
+        );
         assert!(
             matches!(odd, Verdict::Failed(f) if f.class == FailureClass::Permanent && f.code == "200")
         );
     }
 
     #[test]
-    fn writes_are_done_and_deletes_refused() {
+    fn every_declared_step_names_a_method_and_a_path() {
+        for spec in crate::providers::huawei::ACTIONS {
+            for step in spec.steps.iter().chain([spec.read]) {
+                let (_, path) = method_and_path(step);
+                assert!(path.starts_with('/'), "{}", step.api);
+            }
+        }
+    }
+
+    #[test]
+    fn writes_are_done() {
         let state = LoginState::default();
-        let op = Op::Update {
+        let op = Op::Step {
+            step: &PUT,
             user: "u",
-            write: write(&state),
+            write: Some(write(&state)),
         };
         assert_eq!(read_success(&op, 200, b"not json"), Verdict::Done);
-        let del = read_success(&Op::Delete { user: "u" }, 200, b"{}");
-        assert!(matches!(del, Verdict::Failed(f) if f.code == "unsupported"));
     }
 
     #[test]

@@ -36,8 +36,9 @@ fn verdict(op: &Op<'_>, reply: &Reply) -> Verdict {
         return Verdict::Failed(http_failure(reply.status, ret_code, message));
     }
     match ret_code {
-        Some(0) => match op {
-            Op::Read { .. } => {
+        Some(0) => match *op {
+            Op::Step { step, .. } if step.effect.is_write() => Verdict::Done,
+            Op::Step { .. } => {
                 Verdict::Observed(observed(body.as_ref().and_then(|b| b.get("LoginProfile"))))
             }
             Op::ListUsers { page } => {
@@ -79,13 +80,12 @@ fn verdict(op: &Op<'_>, reply: &Reply) -> Verdict {
     }
 }
 
-/// UCloud has no API for these operations and the engine never asks for them (no UCloud action
-/// needs them); whatever came back, they fail rather than pass for something they are not.
+/// UCloud has no API for these operations and the engine never asks for them (UCloud resolves no
+/// names and reads per user); whatever came back, they fail rather than pass for something they
+/// are not.
 fn unsupported(op: &Op<'_>) -> Option<Failure> {
     let what = match op {
-        Op::Read { .. } | Op::Update { .. } | Op::ListUsers { .. } => return None,
-        Op::Create { .. } => "creating a login profile (UCloud's CreateUser does that)",
-        Op::Delete { .. } => "deleting a login profile",
+        Op::Step { .. } | Op::ListUsers { .. } => return None,
         Op::ResolveUser { .. } => "resolving user names (UCloud users are addressed by name)",
         Op::ReadAll => "reading every login profile at once",
     };
@@ -257,6 +257,7 @@ mod tests {
     use super::*;
     use crate::jobs::{LoginState, LoginStatus};
     use crate::providers::Write;
+    use crate::providers::ucloud::{GET, UPDATE};
     use reqwest::header::{HeaderMap, HeaderValue};
 
     fn reply(status: u16, body: &str) -> Reply {
@@ -272,16 +273,21 @@ mod tests {
         }
     }
 
-    const READ: Op<'static> = Op::Read { user: "alice" };
+    const READ: Op<'static> = Op::Step {
+        step: &GET,
+        user: "alice",
+        write: None,
+    };
 
     fn update_op(state: &LoginState) -> Op<'_> {
-        Op::Update {
+        Op::Step {
+            step: &UPDATE,
             user: "alice",
-            write: Write {
+            write: Some(Write {
                 state,
                 password: None,
                 generate_password: false,
-            },
+            }),
         }
     }
 
@@ -622,20 +628,7 @@ mod tests {
 
     #[test]
     fn operations_ucloud_lacks_fail_whatever_the_reply() {
-        let state = LoginState::default();
-        let write = Write {
-            state: &state,
-            password: None,
-            generate_password: false,
-        };
-        for op in [
-            Op::Create {
-                user: "alice",
-                write,
-            },
-            Op::Delete { user: "alice" },
-            Op::ResolveUser { name: "alice" },
-        ] {
+        for op in [Op::ResolveUser { name: "alice" }, Op::ReadAll] {
             let f = failed(&op, 200, r#"{"RetCode":0,"LoginProfile":{}}"#);
             assert_eq!(f.class, FailureClass::Permanent);
             assert_eq!(f.code, "unsupported_operation");

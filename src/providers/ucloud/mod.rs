@@ -8,11 +8,12 @@ mod classify;
 mod cli_config;
 pub mod sign;
 
+use crate::input::Column;
 use crate::jobs::{Action, Field, Job, LoginState, ProviderKind};
 use crate::providers::cli_files::{CliKeys, CliLookup};
 use crate::providers::{
-    AccountSpec, Api, Classified, ColumnProblem, ConnectError, HttpRequest, Listing, Op, Provider,
-    Reply, Stamp, Write,
+    Absent, AccountSpec, ActionSpec, Api, Classified, ConnectError, HttpRequest, Listing, Op,
+    Provider, Reply, Stamp, Step, Write,
 };
 use crate::secret::Secret;
 use std::sync::Arc;
@@ -29,49 +30,69 @@ const WRITABLE: [(Field, &str); 5] = [
     (Field::PasswordResetRequired, "PasswordResetRequired"),
 ];
 
+/// What `GetLoginProfile` returns; `PasswordResetRequired` and `UserEmail` are not readable.
+const READABLE: &[Field] = &[
+    Field::LoginStatus,
+    Field::MfaBindRequired,
+    Field::MaxPasswordAge,
+];
+
+/// The login profile's columns: every action accepts them (an exported file carries them into
+/// reads and enforce-mfa); only an update of the row's own values sends them.
+const STATE: &[Column] = &[
+    Column::LoginStatus,
+    Column::MfaBindRequired,
+    Column::PasswordResetRequired,
+    Column::MaxPasswordAge,
+    Column::Email,
+];
+
+const UPDATE_COLUMNS: &[Column] = &[
+    Column::Password,
+    Column::GeneratePassword,
+    Column::LoginStatus,
+    Column::MfaBindRequired,
+    Column::PasswordResetRequired,
+    Column::MaxPasswordAge,
+    Column::Email,
+];
+
+pub(crate) const GET: Step = Step::read("GetLoginProfile");
+/// A user without a login profile gets one: nothing to be absent.
+pub(crate) const UPDATE: Step = Step::update("UpdateLoginProfile").absent(Absent::Sets);
+
+const fn profile(action: Action, columns: &'static [Column], steps: &'static [Step]) -> ActionSpec {
+    ActionSpec {
+        action,
+        object: "login profile",
+        columns,
+        reads: READABLE,
+        read: &GET,
+        steps,
+    }
+}
+
+const ACTIONS: &[ActionSpec] = &[
+    profile(Action::UpdateLoginProfile, UPDATE_COLUMNS, &[UPDATE]),
+    profile(Action::GetLoginProfile, STATE, &[GET]),
+    profile(Action::EnforceMfa, STATE, &[UPDATE]),
+];
+
 impl Provider for Ucloud {
     fn kind(&self) -> ProviderKind {
         ProviderKind::Ucloud
     }
 
-    fn actions(&self) -> &'static [Action] {
-        &[
-            Action::UpdateLoginProfile,
-            Action::GetLoginProfile,
-            Action::EnforceMfa,
-        ]
+    fn actions(&self) -> &'static [ActionSpec] {
+        ACTIONS
     }
 
-    /// What `GetLoginProfile` returns; `PasswordResetRequired` and `UserEmail` are not readable.
     fn readable(&self) -> &'static [Field] {
-        &[
-            Field::LoginStatus,
-            Field::MfaBindRequired,
-            Field::MaxPasswordAge,
-        ]
+        READABLE
     }
 
     fn extra_observed(&self) -> &'static [&'static str] {
         &[]
-    }
-
-    /// Huawei's login-protection columns mean nothing to UCloud. Only an update sends the row's
-    /// state: enforce-mfa carries other columns through, and a read ignores them.
-    fn check_row(&self, job: &Job) -> Vec<ColumnProblem> {
-        if job.action != Action::UpdateLoginProfile {
-            return Vec::new();
-        }
-        [Field::LoginProtectEnabled, Field::VerificationMethod]
-            .into_iter()
-            .filter(|f| job.desired.get(*f).is_some())
-            .map(|f| ColumnProblem {
-                column: f.column(),
-                message: format!(
-                    "ucloud cannot set {}: use mfa_bind_required to require MFA",
-                    f.column()
-                ),
-            })
-            .collect()
     }
 
     fn mfa_state(&self, _job: &Job) -> LoginState {
@@ -100,6 +121,7 @@ impl Provider for Ucloud {
             info: classify::INFO_COLUMNS,
             user_name: false,
             bulk_state: false,
+            read: &GET,
         }
     }
 
@@ -187,13 +209,16 @@ impl UcloudApi {
     /// sends them.
     fn signed_params(&self, op: &Op<'_>) -> Vec<(String, String)> {
         let (action, mut params) = match op {
-            Op::Update { user, write } => ("UpdateLoginProfile", update_params(user, write)),
-            Op::Read { user } => ("GetLoginProfile", vec![user_name(user)]),
-            // Not UCloud operations, never asked for by the engine: a read-only request keeps a
+            // A step's API name is its UCloud action.
+            Op::Step { step, user, write } => (
+                step.api,
+                match write {
+                    Some(write) => update_params(user, write),
+                    None => vec![user_name(user)],
+                },
+            ),
+            // Not a UCloud operation, never asked for by the engine: a read-only request keeps a
             // misrouted op harmless, and `classify` fails it whatever comes back.
-            Op::Create { user, .. } | Op::Delete { user } => {
-                ("GetLoginProfile", vec![user_name(user)])
-            }
             Op::ResolveUser { name } => ("GetLoginProfile", vec![user_name(name)]),
             Op::ListUsers { page } => ("ListUsers", list_params(page.unwrap_or("0"))),
             // Not a UCloud operation either: it lists one user, which changes nothing.
@@ -223,7 +248,7 @@ fn user_name(user: &str) -> (String, String) {
     ("UserName".to_string(), user.to_string())
 }
 
-/// `UserName` and only the columns the row sets, each once.
+/// `UserName` and only the columns the write sets, each once.
 fn update_params(user: &str, write: &Write<'_>) -> Vec<(String, String)> {
     let mut params = vec![user_name(user)];
     params.extend(

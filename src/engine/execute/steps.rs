@@ -1,0 +1,347 @@
+//! The engine against a provider declared here, with actions of several requests: what `run`
+//! sends, in which order, and what each step's "already exists" and "not found" make of the row.
+//! No engine code knows these actions: the declarations are all there is.
+
+use super::*;
+use crate::engine::backoff::Backoff;
+use crate::engine::client::RetryPolicy;
+use crate::engine::pacer::Pacer;
+use crate::jobs::ProviderKind;
+use crate::providers::{
+    AccountSpec, Api, Classified, ConnectError, HttpRequest, Listing, Reply, Stamp,
+};
+use std::sync::Mutex;
+
+const GET_USER: Step = Step::read("GetUser");
+const UPDATE_USER: Step = Step::update("UpdateUser");
+const CREATE_USER: Step = Step::create("CreateUser", &UPDATE_USER);
+const UPDATE_LOGIN: Step = Step::update("UpdateLogin");
+const CREATE_LOGIN: Step = Step::create("CreateLogin", &UPDATE_LOGIN);
+const DELETE_LOGIN: Step = Step::delete("DeleteLogin");
+const DELETE_USER: Step = Step::delete("DeleteUser");
+/// A membership: already a member is nothing to do, and no password is sent.
+const ADD_TO_GROUP: Step = Step::create("AddUserToGroup", &UPDATE_USER)
+    .exists(Exists::Holds)
+    .password(Password::Never);
+
+const fn user_action(action: Action, steps: &'static [Step]) -> ActionSpec {
+    ActionSpec {
+        action,
+        object: "user",
+        columns: &[crate::input::Column::Password],
+        reads: &[],
+        read: &GET_USER,
+        steps,
+    }
+}
+
+/// Two-request actions under today's action names: a user and its login, created or deleted.
+const ACTIONS: &[ActionSpec] = &[
+    user_action(Action::CreateLoginProfile, &[CREATE_USER, CREATE_LOGIN]),
+    user_action(Action::DeleteLoginProfile, &[DELETE_LOGIN, DELETE_USER]),
+    user_action(Action::UpdateLoginProfile, &[ADD_TO_GROUP, UPDATE_LOGIN]),
+    user_action(
+        Action::EnsureLoginProfile,
+        &[
+            GET_USER,
+            CREATE_USER.when(When::Absent),
+            UPDATE_USER.when(When::Differs),
+        ],
+    ),
+];
+
+/// Answers by API name; anything not scripted is done (writes) or found (reads).
+#[derive(Default)]
+struct Script {
+    base: String,
+    replies: Vec<(&'static str, Verdict)>,
+    sent: Mutex<Vec<String>>,
+}
+
+struct TwoSteps(Arc<Script>);
+
+impl Provider for TwoSteps {
+    fn kind(&self) -> ProviderKind {
+        ProviderKind::Aliyun
+    }
+    fn actions(&self) -> &'static [ActionSpec] {
+        ACTIONS
+    }
+    fn readable(&self) -> &'static [Field] {
+        &[]
+    }
+    fn extra_observed(&self) -> &'static [&'static str] {
+        &[]
+    }
+    fn mfa_state(&self, job: &Job) -> LoginState {
+        job.desired.clone()
+    }
+    fn listing(&self) -> Listing {
+        Listing {
+            fields: &[],
+            info: &[],
+            user_name: false,
+            bulk_state: false,
+            read: &GET_USER,
+        }
+    }
+    fn default_endpoint(&self, _region: Option<&str>) -> Option<String> {
+        None
+    }
+    fn default_rate(&self) -> f64 {
+        1.0
+    }
+    fn env_keys(&self) -> &'static [(&'static str, &'static [&'static str])] {
+        &[]
+    }
+    fn secret_keys(&self) -> &'static [&'static str] {
+        &[]
+    }
+    fn emulator_keys(&self) -> &'static [(&'static str, &'static str)] {
+        &[]
+    }
+    fn connect(&self, _account: &AccountSpec<'_>) -> Result<Arc<dyn Api>, ConnectError> {
+        Ok(Arc::new(Replay(self.0.clone())))
+    }
+}
+
+struct Replay(Arc<Script>);
+
+impl Api for Replay {
+    fn build(&self, op: &Op<'_>, _stamp: &Stamp, _token: Option<&Secret>) -> HttpRequest {
+        let Op::Step { step, .. } = op else {
+            panic!("no names to resolve here: {op:?}")
+        };
+        self.0.sent.lock().unwrap().push(step.api.to_string());
+        HttpRequest {
+            method: reqwest::Method::POST,
+            url: format!("{}{}", self.0.base, step.api),
+            headers: Vec::new(),
+            body: Vec::new(),
+        }
+    }
+
+    fn classify(&self, op: &Op<'_>, _reply: &Reply) -> Classified {
+        let Op::Step { step, .. } = op else {
+            unreachable!()
+        };
+        let scripted = self.0.replies.iter().find(|(api, _)| *api == step.api);
+        let verdict = match (scripted, step.effect) {
+            (Some((_, v)), _) => v.clone(),
+            (None, Effect::Read) => Verdict::Observed(Observed {
+                exists: true,
+                ..Observed::default()
+            }),
+            (None, _) => Verdict::Done,
+        };
+        Classified {
+            request_id: None,
+            verdict,
+        }
+    }
+}
+
+fn failure(class: FailureClass, code: &str) -> Failure {
+    Failure {
+        class,
+        code: code.into(),
+        message: format!("{code} from the script"),
+        retry_after: None,
+    }
+}
+
+/// A server that answers `{}` to every request.
+async fn server() -> String {
+    let app = axum::Router::new().fallback(|| async { "{}" });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{addr}/")
+}
+
+/// Runs `action` for one row with a password against the script: the row's execution and the
+/// APIs it called.
+async fn run(
+    action: Action,
+    replies: Vec<(&'static str, Verdict)>,
+    prior_ambiguous: bool,
+) -> (Execution, Vec<String>) {
+    run_row(action, replies, prior_ambiguous, true).await
+}
+
+async fn run_row(
+    action: Action,
+    replies: Vec<(&'static str, Verdict)>,
+    prior_ambiguous: bool,
+    password: bool,
+) -> (Execution, Vec<String>) {
+    let script = Arc::new(Script {
+        base: server().await,
+        replies,
+        ..Script::default()
+    });
+    let provider = TwoSteps(script.clone());
+    let endpoint = url::Url::parse(&script.base).unwrap();
+    let keys = crate::providers::Keys::default();
+    let api = provider
+        .connect(&AccountSpec {
+            name: "test",
+            endpoint: &endpoint,
+            keys: &keys,
+        })
+        .unwrap();
+    let client = AccountClient::new(
+        "test".into(),
+        api,
+        reqwest::Client::new(),
+        Pacer::new(None),
+        RetryPolicy {
+            max_attempts: 1,
+            backoff: Backoff::default(),
+        },
+    );
+    let job = Job {
+        index: 0,
+        line: 2,
+        provider: ProviderKind::Aliyun,
+        account: String::new(),
+        action,
+        user: "alice".into(),
+        user_name: None,
+        desired: LoginState::default(),
+        password: password.then(|| Secret::new("Passw0rd-123")),
+        generate_password: false,
+    };
+    let options = ExecOptions::default();
+    let cancel = CancellationToken::new();
+    let ex = execute(&job, &provider, &client, &options, prior_ambiguous, &cancel).await;
+    let sent = script.sent.lock().unwrap().clone();
+    (ex, sent)
+}
+
+#[tokio::test]
+async fn every_step_is_sent_in_order_and_the_first_write_names_the_outcome() {
+    let (ex, sent) = run(Action::CreateLoginProfile, Vec::new(), false).await;
+    assert_eq!(sent, ["CreateUser", "CreateLogin"]);
+    assert_eq!(ex.status, Some(Status::Succeeded));
+    assert_eq!(ex.outcome, Some(Outcome::Created));
+    assert_eq!(ex.attempts, 2);
+}
+
+#[tokio::test]
+async fn a_failed_step_stops_the_row_with_its_code() {
+    let replies = vec![(
+        "CreateUser",
+        Verdict::Failed(failure(FailureClass::Permanent, "LimitExceeded")),
+    )];
+    let (ex, sent) = run(Action::CreateLoginProfile, replies, false).await;
+    assert_eq!(sent, ["CreateUser"]);
+    assert_eq!(ex.status, Some(Status::Failed));
+    assert_eq!(ex.failure.unwrap().code, "LimitExceeded");
+}
+
+#[tokio::test]
+async fn already_exists_is_ours_only_after_an_ambiguous_attempt() {
+    let exists = || {
+        vec![(
+            "CreateUser",
+            Verdict::Failed(failure(FailureClass::AlreadyExists, "EntityAlreadyExists")),
+        )]
+    };
+    let (ex, sent) = run(Action::CreateLoginProfile, exists(), false).await;
+    assert_eq!(sent, ["CreateUser"]);
+    assert_eq!(ex.failure.unwrap().code, "EntityAlreadyExists");
+
+    // The step's own `finish` sets the row's values, then the next step goes on.
+    let (ex, sent) = run(Action::CreateLoginProfile, exists(), true).await;
+    assert_eq!(sent, ["CreateUser", "UpdateUser", "CreateLogin"]);
+    assert_eq!(ex.outcome, Some(Outcome::Created));
+}
+
+#[tokio::test]
+async fn what_already_holds_is_nothing_to_do_and_steps_without_a_password_need_none() {
+    let member = vec![(
+        "AddUserToGroup",
+        Verdict::Failed(failure(FailureClass::AlreadyExists, "EntityAlreadyExists")),
+    )];
+    let (ex, sent) = run_row(Action::UpdateLoginProfile, member, false, false).await;
+    assert_eq!(sent, ["AddUserToGroup", "UpdateLogin"]);
+    assert_eq!(ex.status, Some(Status::Succeeded));
+    assert_eq!(
+        ex.outcome,
+        Some(Outcome::Updated),
+        "the first change names the outcome"
+    );
+
+    // A create that needs a password fails the row before anything is sent.
+    let (ex, sent) = run_row(Action::CreateLoginProfile, Vec::new(), false, false).await;
+    assert!(sent.is_empty());
+    assert_eq!(ex.failure.unwrap().code, "no_password");
+}
+
+#[tokio::test]
+async fn an_absent_object_is_what_each_step_declares() {
+    let gone = |api| {
+        (
+            api,
+            Verdict::Absent(failure(FailureClass::NotFound, "NoSuchEntity")),
+        )
+    };
+    // A delete of what is already gone holds, and the row goes on to the next step.
+    let (ex, sent) = run(Action::DeleteLoginProfile, vec![gone("DeleteLogin")], false).await;
+    assert_eq!(sent, ["DeleteLogin", "DeleteUser"]);
+    assert_eq!(ex.status, Some(Status::Succeeded));
+    assert_eq!(ex.outcome, Some(Outcome::Deleted));
+    let both = vec![gone("DeleteLogin"), gone("DeleteUser")];
+    let (ex, _) = run(Action::DeleteLoginProfile, both, false).await;
+    assert_eq!(ex.outcome, Some(Outcome::Unchanged));
+
+    // A read's "absent" is its answer: ensure creates; an update of an absent object fails.
+    let (ex, sent) = run(Action::EnsureLoginProfile, vec![gone("GetUser")], false).await;
+    assert_eq!(sent, ["GetUser", "CreateUser"]);
+    assert_eq!(ex.outcome, Some(Outcome::Created));
+    let (ex, sent) = run(Action::EnsureLoginProfile, Vec::new(), false).await;
+    assert_eq!(sent, ["GetUser"], "the user exists and nothing differs");
+    assert_eq!(ex.outcome, Some(Outcome::Unchanged));
+}
+
+#[test]
+fn dry_run_and_plan_walk_the_same_steps() {
+    let provider = TwoSteps(Arc::default());
+    let job = Job {
+        index: 0,
+        line: 2,
+        provider: ProviderKind::Aliyun,
+        account: String::new(),
+        action: Action::EnsureLoginProfile,
+        user: "alice".into(),
+        user_name: None,
+        desired: LoginState::default(),
+        password: Some(Secret::new("Passw0rd-123")),
+        generate_password: false,
+    };
+    let mut listed = Vec::new();
+    requests(&job, &provider, &ExecOptions::default(), |op, note| {
+        let Op::Step { step, .. } = op else {
+            unreachable!()
+        };
+        listed.push((step.api, note.map(str::to_string)));
+    });
+    assert_eq!(
+        listed,
+        [
+            ("GetUser", None),
+            ("CreateUser", Some("only if the read finds no user".into())),
+            (
+                "UpdateUser",
+                Some(
+                    "only if the read finds a user that differs, and then with only the differing fields"
+                        .into()
+                )
+            ),
+        ]
+    );
+    let absent = Observed::default();
+    let plan = foresee(&job, &provider, &job.desired, &absent, false);
+    assert_eq!(plan, (Outcome::WouldCreate, Ok(None)));
+}

@@ -1,0 +1,197 @@
+//! What a provider declares about its actions, and all that validation, `plan`, `verify`,
+//! `--dry-run` and `run` know of them: the columns a row may fill, the fields a read returns, and
+//! the requests sent, one [`Step`] each, with what their "already exists" and "not found" mean.
+//! Providers declare; the engine computes. Nothing here names a cloud.
+
+use crate::input::Column;
+use crate::jobs::{Action, Field};
+
+/// One action as a provider implements it.
+#[derive(Debug)]
+pub struct ActionSpec {
+    pub action: Action,
+    /// What the action works on, for messages ("login profile").
+    pub object: &'static str,
+    /// The columns a row of this action may fill besides `provider`, `account`, `action` and
+    /// `user`. Any other known column filled in is invalid: it would not be sent.
+    pub columns: &'static [Column],
+    /// The fields the object's read returns: what ensure, `plan` and `verify` compare.
+    pub reads: &'static [Field],
+    /// The request that reads the object, for `plan`, `verify` and `run --verify`.
+    pub read: &'static Step,
+    /// The requests `run` sends, in order.
+    pub steps: &'static [Step],
+}
+
+impl ActionSpec {
+    /// Whether a row of this action may fill `column`.
+    pub fn accepts(&self, column: Column) -> bool {
+        matches!(
+            column,
+            Column::Provider | Column::Account | Column::Action | Column::User
+        ) || self.columns.contains(&column)
+    }
+
+    /// Whether every row of this action needs a password: a step that requires one is always sent.
+    pub fn needs_password(&self) -> bool {
+        self.steps
+            .iter()
+            .any(|s| s.password == Password::Required && s.when == When::Always)
+    }
+
+    /// Whether a write of this action fails when the object is absent (so `plan` calls it a
+    /// conflict, and `verify` a mismatch).
+    pub fn needs_the_object(&self) -> bool {
+        self.steps.iter().any(|s| {
+            s.effect == Effect::Create || (s.effect.is_write() && s.absent == Absent::Fails)
+        })
+    }
+}
+
+/// One provider request.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Step {
+    /// The provider's name for the request: its API action (`CreateLoginProfile`), or method and
+    /// path (`PUT /v3.0/OS-USER/users/{user_id}/login-protect`). The provider builds the request
+    /// from it.
+    pub api: &'static str,
+    pub effect: Effect,
+    pub when: When,
+    /// What an "already exists" reply means.
+    pub exists: Exists,
+    /// What a reply saying the object is absent (its user is there) means.
+    pub absent: Absent,
+    /// Whether the step sends the row's password.
+    pub password: Password,
+}
+
+impl Step {
+    /// A read: "not found" is an answer (no object).
+    pub const fn read(api: &'static str) -> Step {
+        Step {
+            api,
+            effect: Effect::Read,
+            when: When::Always,
+            exists: Exists::Fails,
+            absent: Absent::Answer,
+            password: Password::Never,
+        }
+    }
+
+    /// A create that needs the row's password: "already exists" fails the row, unless an earlier
+    /// attempt of ours may have created it; then `finish` (an update) sets the row's values.
+    pub const fn create(api: &'static str, finish: &'static Step) -> Step {
+        Step {
+            api,
+            effect: Effect::Create,
+            when: When::Always,
+            exists: Exists::Ours { finish },
+            absent: Absent::Fails,
+            password: Password::Required,
+        }
+    }
+
+    /// An update of an object that must exist; it sends the password when the row has one.
+    pub const fn update(api: &'static str) -> Step {
+        Step {
+            api,
+            effect: Effect::Update,
+            when: When::Always,
+            exists: Exists::Fails,
+            absent: Absent::Fails,
+            password: Password::Optional,
+        }
+    }
+
+    /// A delete: an object already absent is the state it asks for.
+    pub const fn delete(api: &'static str) -> Step {
+        Step {
+            api,
+            effect: Effect::Delete,
+            when: When::Always,
+            exists: Exists::Fails,
+            absent: Absent::Holds,
+            password: Password::Never,
+        }
+    }
+
+    pub const fn when(self, when: When) -> Step {
+        Step { when, ..self }
+    }
+
+    pub const fn absent(self, absent: Absent) -> Step {
+        Step { absent, ..self }
+    }
+
+    pub const fn exists(self, exists: Exists) -> Step {
+        Step { exists, ..self }
+    }
+
+    pub const fn password(self, password: Password) -> Step {
+        Step { password, ..self }
+    }
+}
+
+/// What a step does to the object.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Effect {
+    Read,
+    Create,
+    Update,
+    Delete,
+}
+
+impl Effect {
+    /// Whether the request changes state (so a lost reply leaves its outcome unknown).
+    pub fn is_write(self) -> bool {
+        self != Effect::Read
+    }
+}
+
+/// When a step is sent, given what an earlier read of the row found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum When {
+    Always,
+    /// Only when the read found no object.
+    Absent,
+    /// Only when the read found an object whose fields differ from the row, and then with only
+    /// the differing fields (and the password only with `--reset-passwords`).
+    Differs,
+}
+
+/// What an "already exists" reply to a step means.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exists {
+    /// The row fails with the provider's code.
+    Fails,
+    /// What the step asks for already holds (a membership): nothing to do, the row goes on.
+    Holds,
+    /// When an earlier attempt of this row got no reply (in this run or the resumed one), it may
+    /// have been ours: `finish` sets the row's values and the outcome is `created`; otherwise the
+    /// row fails.
+    Ours { finish: &'static Step },
+}
+
+/// What a reply saying the step's object is absent means.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Absent {
+    /// The row fails with the provider's code.
+    Fails,
+    /// What the step asks for already holds (a delete): `unchanged`.
+    Holds,
+    /// A read's answer: there is no object.
+    Answer,
+    /// The step sets the object whether or not it exists (a write that creates it if need be).
+    Sets,
+}
+
+/// Whether a step sends the row's password.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Password {
+    Never,
+    /// When the row gives one (or asks for a generated one).
+    Optional,
+    /// A row without one cannot be sent: validation refuses it where the step is always sent,
+    /// `run` fails the row where it depends on a read.
+    Required,
+}
