@@ -55,7 +55,7 @@ impl<D: Serialize> Account<D> {
         self.temporary.secret(&self.keys, id, token, now)
     }
 
-    /// Registers a patch's temporary keys; those without an expiry live the token lifetime from now.
+    /// Registers a patch's temporary keys; one without an expiry lives the token lifetime.
     pub fn register(
         &self,
         keys: BTreeMap<String, TemporaryPatch>,
