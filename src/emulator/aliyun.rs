@@ -25,22 +25,20 @@
 //! `false`) if there is none. A temporary key is accepted with its token until `expires_at` (RFC
 //! 3339; default: the token lifetime from now). A patch never counts as a create.
 
-use super::params::{ParamErrors, Params, login_status};
+use super::account::{self, Account};
+use super::login::{Login, LoginChange, NoOwnFields, ProfileSlot};
+use super::params::{ParamErrors, Params};
 use super::replay::{self, Nonces};
-use super::service::{
-    Admission, Incoming, Meta, PasswordHash, Reply, Service, Setup, present, request_id,
-};
-use super::temporary::{KeyError, TemporaryKeys, TemporaryPatch};
+use super::service::{Admission, Incoming, Meta, Reply, Service, Setup, request_id};
+use super::temporary::KeyError;
 use crate::jobs::ProviderKind;
-use crate::secret::Secret;
-use axum::http::{Method, StatusCode};
+use axum::http::StatusCode;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::ops::Bound;
-use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -62,12 +60,7 @@ const MIN_PASSWORD_LEN: usize = 8;
 const FIRST_USER_ID: u64 = 2_000_000_000_000_000;
 
 pub struct Ims {
-    /// Secret by access key id.
-    keys: HashMap<String, Secret>,
-    /// Temporary keys and the security tokens issued with them.
-    temporary: TemporaryKeys,
-    token_ttl: time::Duration,
-    directory: Mutex<Directory>,
+    account: Account<Directory>,
     nonces: Nonces,
 }
 
@@ -89,11 +82,8 @@ struct User {
 
 #[derive(Serialize)]
 struct Profile {
-    status: &'static str,
-    mfa_bind_required: bool,
-    password_reset_required: bool,
-    /// `None` for a profile made by a patch without a password.
-    password_hash: Option<PasswordHash>,
+    #[serde(flatten)]
+    login: Login,
     create_date: String,
     update_date: String,
 }
@@ -102,22 +92,25 @@ impl Profile {
     fn new(now: OffsetDateTime) -> Profile {
         let date = iso8601_seconds(now);
         Profile {
-            status: "Active",
-            mfa_bind_required: false,
-            password_reset_required: false,
-            password_hash: None,
+            login: Login::default(),
             create_date: date.clone(),
             update_date: date,
         }
+    }
+
+    /// Applies `change`, dated `now`.
+    fn change(&mut self, change: LoginChange, now: OffsetDateTime) {
+        change.apply(&mut self.login);
+        self.update_date = iso8601_seconds(now);
     }
 
     /// The `LoginProfile` object of the replies.
     fn wire(&self, upn: &str) -> Value {
         json!({
             "UserPrincipalName": upn,
-            "Status": self.status,
-            "MFABindRequired": self.mfa_bind_required,
-            "PasswordResetRequired": self.password_reset_required,
+            "Status": self.login.status,
+            "MFABindRequired": self.login.mfa_bind_required,
+            "PasswordResetRequired": self.login.password_reset_required,
             "UpdateDate": self.update_date,
         })
     }
@@ -274,22 +267,18 @@ impl Service for Ims {
     type Call = Call;
 
     fn new(setup: Setup) -> Result<Ims, String> {
-        let mut keys: HashMap<String, Secret> = setup.accounts.into_iter().collect();
-        keys.insert(ACCESS_KEY_ID.to_string(), Secret::new(ACCESS_KEY_SECRET));
         let mut directory = Directory::default();
-        for user in &setup.users {
-            let upn = user
-                .as_str()
-                .filter(|s| !s.is_empty())
-                .ok_or_else(|| format!("users are user principal names (strings), not {user}"))?;
+        let what = "user principal names (strings)";
+        for upn in account::user_names(&setup.users, what, |s| !s.is_empty())? {
             directory.user(upn, true, setup.now);
         }
         Ok(Ims {
-            keys,
-            temporary: TemporaryKeys::default(),
-            token_ttl: time::Duration::try_from(setup.token_ttl)
-                .map_err(|_| format!("token TTL {:?} is too long", setup.token_ttl))?,
-            directory: Mutex::new(directory),
+            account: Account::new(
+                (ACCESS_KEY_ID, ACCESS_KEY_SECRET),
+                setup.accounts,
+                setup.token_ttl,
+                directory,
+            )?,
             nonces: Nonces::default(),
         })
     }
@@ -346,70 +335,30 @@ impl Service for Ims {
     }
 
     fn state(&self) -> Value {
-        let mut state = serde_json::to_value(&*self.lock()).expect("the state always serialises");
-        state["temporary_keys"] = self.temporary.state();
-        state
+        self.account.state()
     }
 
     fn has_password(&self, upn: &str, password: &str) -> Option<bool> {
-        let directory = self.lock();
-        let hash = directory
-            .users
-            .get(upn)?
-            .login_profile
-            .as_ref()?
-            .password_hash
-            .as_ref()?;
-        Some(hash.matches(password))
+        let directory = self.account.lock();
+        (directory.users.get(upn)?.login_profile.as_ref()?)
+            .login
+            .has_password(password)
     }
 
     fn tamper(&self, patch: &Value, now: OffsetDateTime) -> Result<(), String> {
-        let patch = Patch::deserialize(patch).map_err(|e| e.to_string())?;
-        // Check every value before changing anything.
-        for (upn, user) in &patch.users {
-            if let Some(Some(ProfilePatch {
-                status: Some(s), ..
-            })) = &user.login_profile
-            {
-                login_status(s)
-                    .ok_or_else(|| format!("{upn}: status '{s}': use Active or Inactive"))?;
-            }
-        }
-        self.temporary
-            .register(patch.temporary_keys, now + self.token_ttl)?;
-        let mut directory = self.lock();
-        for (upn, user_patch) in patch.users {
-            let user = directory.user(&upn, true, now).expect("adding is allowed");
-            match user_patch.login_profile {
-                None => {}
-                Some(None) => user.login_profile = None,
-                Some(Some(fields)) => {
-                    let profile = user.login_profile.get_or_insert_with(|| Profile::new(now));
-                    if let Some(status) = fields.status.as_deref().and_then(login_status) {
-                        profile.status = status;
-                    }
-                    if let Some(v) = fields.mfa_bind_required {
-                        profile.mfa_bind_required = v;
-                    }
-                    if let Some(v) = fields.password_reset_required {
-                        profile.password_reset_required = v;
-                    }
-                    if let Some(password) = fields.password {
-                        profile.password_hash = Some(PasswordHash::new(&password));
-                    }
-                    profile.update_date = iso8601_seconds(now);
-                }
-            }
-        }
-        Ok(())
+        self.account
+            .patch(patch, now, |directory, upn, patch: UserPatch| {
+                let user = directory.user(&upn, true, now).expect("adding is allowed");
+                patch.login_profile.apply(
+                    &mut user.login_profile,
+                    || Profile::new(now),
+                    |profile, patch| profile.change(patch.change, now),
+                );
+            })
     }
 }
 
 impl Ims {
-    fn lock(&self) -> MutexGuard<'_, Directory> {
-        self.directory.lock().expect("aliyun state lock")
-    }
-
     /// Common parameters, key, signature, timestamp, nonce, in that order.
     fn authenticate(
         &self,
@@ -424,7 +373,7 @@ impl Ims {
                 "Specified api is not found, please check your url and method.",
             )
         };
-        if request.path != "/" || ![Method::GET, Method::POST].contains(&request.method) {
+        if !request.is_rpc() {
             return Err(not_found());
         }
         for name in [
@@ -452,9 +401,8 @@ impl Ims {
         expect(params, "SignatureVersion", "1.0")?;
 
         let secret = self
-            .temporary
+            .account
             .secret(
-                &self.keys,
                 params.required("AccessKeyId")?,
                 params.get("SecurityToken"),
                 now,
@@ -520,12 +468,9 @@ impl Ims {
 
     fn create(&self, p: &Params, now: OffsetDateTime) -> Result<Value, ApiError> {
         let upn = p.required("UserPrincipalName")?;
-        let password = p.required("Password")?;
-        check_password(password)?;
-        let status = p.status()?.unwrap_or("Active");
-        let mfa_bind_required = p.boolean("MFABindRequired")?.unwrap_or(false);
-        let password_reset_required = p.boolean("PasswordResetRequired")?.unwrap_or(false);
-        let mut directory = self.lock();
+        check_password(p.required("Password")?)?;
+        let change = LoginChange::from_params(p)?;
+        let mut directory = self.account.lock();
         let user = self.user(&mut directory, upn, now)?;
         if user.login_profile.is_some() {
             return Err(ApiError::new(
@@ -535,47 +480,27 @@ impl Ims {
             ));
         }
         user.creates += 1;
-        let profile = user.login_profile.insert(Profile {
-            status,
-            mfa_bind_required,
-            password_reset_required,
-            password_hash: Some(PasswordHash::new(password)),
-            ..Profile::new(now)
-        });
+        let profile = user.login_profile.insert(Profile::new(now));
+        profile.change(change, now);
         Ok(json!({ "LoginProfile": profile.wire(upn) }))
     }
 
     fn update(&self, p: &Params, now: OffsetDateTime) -> Result<Value, ApiError> {
         let upn = p.required("UserPrincipalName")?;
-        let password = p.get("Password");
-        if let Some(password) = password {
+        if let Some(password) = p.get("Password") {
             check_password(password)?;
         }
-        let status = p.status()?;
-        let mfa_bind_required = p.boolean("MFABindRequired")?;
-        let password_reset_required = p.boolean("PasswordResetRequired")?;
-        let mut directory = self.lock();
+        let change = LoginChange::from_params(p)?;
+        let mut directory = self.account.lock();
         let user = self.user(&mut directory, upn, now)?;
         let profile = user.login_profile.as_mut().ok_or_else(|| no_profile(upn))?;
-        if let Some(password) = password {
-            profile.password_hash = Some(PasswordHash::new(password));
-        }
-        if let Some(status) = status {
-            profile.status = status;
-        }
-        if let Some(v) = mfa_bind_required {
-            profile.mfa_bind_required = v;
-        }
-        if let Some(v) = password_reset_required {
-            profile.password_reset_required = v;
-        }
-        profile.update_date = iso8601_seconds(now);
+        profile.change(change, now);
         Ok(json!({ "LoginProfile": profile.wire(upn) }))
     }
 
     fn get(&self, p: &Params, now: OffsetDateTime) -> Result<Value, ApiError> {
         let upn = p.required("UserPrincipalName")?;
-        let mut directory = self.lock();
+        let mut directory = self.account.lock();
         let user = self.user(&mut directory, upn, now)?;
         let profile = user.login_profile.as_ref().ok_or_else(|| no_profile(upn))?;
         Ok(json!({ "LoginProfile": profile.wire(upn) }))
@@ -583,7 +508,7 @@ impl Ims {
 
     fn delete(&self, p: &Params, now: OffsetDateTime) -> Result<Value, ApiError> {
         let upn = p.required("UserPrincipalName")?;
-        let mut directory = self.lock();
+        let mut directory = self.account.lock();
         let user = self.user(&mut directory, upn, now)?;
         user.login_profile.take().ok_or_else(|| no_profile(upn))?;
         Ok(json!({}))
@@ -622,7 +547,7 @@ impl Ims {
                     .ok_or_else(|| invalid("Marker", "pass the Marker of the previous page"))?,
             ),
         };
-        let directory = self.lock();
+        let directory = self.account.lock();
         let from = start.as_deref().map_or(Bound::Unbounded, Bound::Included);
         let mut users = directory.users.range::<str, _>((from, Bound::Unbounded));
         let page: Vec<Value> = users
@@ -654,15 +579,6 @@ impl Ims {
         }
         Ok(body)
     }
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Patch {
-    #[serde(default)]
-    users: BTreeMap<String, UserPatch>,
-    #[serde(default)]
-    temporary_keys: BTreeMap<String, TemporaryPatch>,
 }
 
 /// Alibaba's reply to a key or security token it does not accept.
@@ -709,16 +625,6 @@ pub(super) fn iso8601_seconds(t: OffsetDateTime) -> String {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct UserPatch {
-    /// Absent: unchanged; `null`: removed.
-    #[serde(default, deserialize_with = "present")]
-    login_profile: Option<Option<ProfilePatch>>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ProfilePatch {
-    status: Option<String>,
-    mfa_bind_required: Option<bool>,
-    password_reset_required: Option<bool>,
-    password: Option<String>,
+    #[serde(default)]
+    login_profile: ProfileSlot<NoOwnFields>,
 }
