@@ -50,7 +50,8 @@ pub async fn dry_run(
         })?;
         let secrets: Vec<Secret> = plan
             .provider
-            .secret_keys()
+            .spec()
+            .secret_keys
             .iter()
             .filter_map(|k| plan.keys.get(k).cloned())
             .collect();

@@ -92,7 +92,7 @@ pub async fn export(
     );
     let listed = listing::list(
         client.clone(),
-        provider(key.0).listing(),
+        provider(key.0).spec().listing,
         concurrency,
         cancel.clone(),
         events,
@@ -188,10 +188,15 @@ impl Shape {
         let provider = provider(key.0);
         if let Some(action) = args.action {
             let names = || {
-                let names: Vec<&str> = provider.actions().iter().map(|a| a.action.name()).collect();
+                let names: Vec<&str> = provider
+                    .spec()
+                    .actions
+                    .iter()
+                    .map(|a| a.action.name())
+                    .collect();
                 names.join(", ")
             };
-            if provider.spec(action).is_none() {
+            if provider.spec().action(action).is_none() {
                 return Err(UsageError(format!(
                     "{} does not support {action}: use one of {}",
                     key.0,
@@ -214,7 +219,7 @@ impl Shape {
         Ok(Shape {
             provider,
             account: key.1.clone(),
-            listing: provider.listing(),
+            listing: provider.spec().listing,
             action: args.action,
             all_users: args.all_users,
             missing_mfa: args.missing_mfa,
@@ -251,7 +256,7 @@ impl Shape {
             _ => LoginState::default(),
         };
         let mut row = vec![
-            self.provider.kind().name().to_string(),
+            self.provider.spec().kind.name().to_string(),
             self.account.clone(),
             user.user.clone(),
         ];
@@ -286,7 +291,7 @@ impl Shape {
         Job {
             index: 0,
             line: 0,
-            provider: self.provider.kind(),
+            provider: self.provider.spec().kind,
             account: self.account.clone(),
             action: Action::EnforceMfa,
             user: user.user.clone(),

@@ -301,11 +301,11 @@ pub fn default_output(input: &Path, mode: Mode) -> PathBuf {
 fn observed_columns(providers: &BTreeSet<ProviderKind>) -> ObservedColumns {
     let readable: BTreeSet<Field> = providers
         .iter()
-        .flat_map(|k| provider(*k).readable().iter().copied())
+        .flat_map(|k| provider(*k).spec().readable.iter().copied())
         .collect();
     let mut extras: Vec<&'static str> = Vec::new();
     for k in providers {
-        for e in provider(*k).extra_observed() {
+        for e in provider(*k).spec().extra_observed {
             if !extras.contains(e) {
                 extras.push(e);
             }
