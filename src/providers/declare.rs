@@ -81,6 +81,35 @@ pub struct ActionSpec {
     pub steps: &'static [Step],
 }
 
+/// What actions work on, declared once for all of them: its name, what its read returns and the
+/// read itself.
+#[derive(Debug)]
+pub struct Object {
+    /// For messages ("login profile").
+    pub name: &'static str,
+    pub reads: &'static [Field],
+    pub read: &'static Step,
+}
+
+impl Object {
+    /// An action on this object: a row may fill `columns`, and `run` sends `steps`.
+    pub const fn action(
+        &self,
+        action: Action,
+        columns: &'static [Column],
+        steps: &'static [Step],
+    ) -> ActionSpec {
+        ActionSpec {
+            action,
+            object: self.name,
+            columns,
+            reads: self.reads,
+            read: self.read,
+            steps,
+        }
+    }
+}
+
 impl ActionSpec {
     /// Whether a row of this action may fill `column`.
     pub fn accepts(&self, column: Column) -> bool {

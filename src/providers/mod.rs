@@ -17,7 +17,7 @@ use crate::input::Column;
 use crate::jobs::{Field, Job, LoginState};
 use crate::secret::Secret;
 pub use declare::{
-    Absent, ActionSpec, CliReader, Effect, Exists, Password, ProviderSpec, Step, When,
+    Absent, ActionSpec, CliReader, Effect, Exists, Object, Password, ProviderSpec, Step, When,
 };
 pub use registry::{ProviderKind, provider};
 use std::collections::BTreeMap;

@@ -8,7 +8,8 @@ use crate::engine::client::RetryPolicy;
 use crate::engine::pacer::Pacer;
 use crate::jobs::ProviderKind;
 use crate::providers::{
-    AccountSpec, Api, Classified, ConnectError, HttpRequest, Listing, ProviderSpec, Reply, Stamp,
+    AccountSpec, Api, Classified, ConnectError, HttpRequest, Listing, Object, ProviderSpec, Reply,
+    Stamp,
 };
 use std::sync::Mutex;
 
@@ -24,24 +25,35 @@ const ADD_TO_GROUP: Step = Step::create("AddUserToGroup", &UPDATE_USER)
     .exists(Exists::Holds)
     .password(Password::Never);
 
-const fn user_action(action: Action, steps: &'static [Step]) -> ActionSpec {
-    ActionSpec {
-        action,
-        object: "user",
-        columns: &[crate::input::Column::Password],
-        reads: &[],
-        read: &GET_USER,
-        steps,
-    }
-}
+/// The one column these actions take.
+const PASSWORD: &[crate::input::Column] = &[crate::input::Column::Password];
+
+const USER: Object = Object {
+    name: "user",
+    reads: &[],
+    read: &GET_USER,
+};
 
 /// Two-request actions under today's action names: a user and its login, created or deleted.
 const ACTIONS: &[ActionSpec] = &[
-    user_action(Action::CreateLoginProfile, &[CREATE_USER, CREATE_LOGIN]),
-    user_action(Action::DeleteLoginProfile, &[DELETE_LOGIN, DELETE_USER]),
-    user_action(Action::UpdateLoginProfile, &[ADD_TO_GROUP, UPDATE_LOGIN]),
-    user_action(
+    USER.action(
+        Action::CreateLoginProfile,
+        PASSWORD,
+        &[CREATE_USER, CREATE_LOGIN],
+    ),
+    USER.action(
+        Action::DeleteLoginProfile,
+        PASSWORD,
+        &[DELETE_LOGIN, DELETE_USER],
+    ),
+    USER.action(
+        Action::UpdateLoginProfile,
+        PASSWORD,
+        &[ADD_TO_GROUP, UPDATE_LOGIN],
+    ),
+    USER.action(
         Action::EnsureLoginProfile,
+        PASSWORD,
         &[
             GET_USER,
             CREATE_USER.when(When::Absent),

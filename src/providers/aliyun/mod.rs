@@ -11,7 +11,7 @@ use crate::input::Column;
 use crate::jobs::{Action, Field, Job, LoginState, ProviderKind};
 use crate::providers::{
     AccountSpec, ActionSpec, Api, Classified, ColumnProblem, ConnectError, HttpRequest, Listing,
-    Op, Provider, ProviderSpec, Reply, Stamp, Step, When,
+    Object, Op, Provider, ProviderSpec, Reply, Stamp, Step, When,
 };
 use crate::secret::Secret;
 use request::Credentials;
@@ -48,29 +48,24 @@ pub(crate) const UPDATE: Step = Step::update("UpdateLoginProfile");
 pub(crate) const CREATE: Step = Step::create("CreateLoginProfile", &UPDATE);
 pub(crate) const DELETE: Step = Step::delete("DeleteLoginProfile");
 
-/// An action on the login profile, with the columns it accepts.
-const fn profile(action: Action, columns: &'static [Column], steps: &'static [Step]) -> ActionSpec {
-    ActionSpec {
-        action,
-        object: "login profile",
-        columns,
-        reads: READABLE,
-        read: &GET,
-        steps,
-    }
-}
+/// The login profile: every action works on it.
+const PROFILE: Object = Object {
+    name: "login profile",
+    reads: READABLE,
+    read: &GET,
+};
 
 const ACTIONS: &[ActionSpec] = &[
-    profile(Action::CreateLoginProfile, WRITE, &[CREATE]),
-    profile(Action::UpdateLoginProfile, WRITE, &[UPDATE]),
-    profile(
+    PROFILE.action(Action::CreateLoginProfile, WRITE, &[CREATE]),
+    PROFILE.action(Action::UpdateLoginProfile, WRITE, &[UPDATE]),
+    PROFILE.action(
         Action::EnsureLoginProfile,
         WRITE,
         &[GET, CREATE.when(When::Absent), UPDATE.when(When::Differs)],
     ),
-    profile(Action::GetLoginProfile, STATE, &[GET]),
-    profile(Action::DeleteLoginProfile, STATE, &[DELETE]),
-    profile(Action::EnforceMfa, STATE, &[UPDATE]),
+    PROFILE.action(Action::GetLoginProfile, STATE, &[GET]),
+    PROFILE.action(Action::DeleteLoginProfile, STATE, &[DELETE]),
+    PROFILE.action(Action::EnforceMfa, STATE, &[UPDATE]),
 ];
 
 /// The official CLI's variables (PROVIDERS.md §2.7), first non-empty wins.

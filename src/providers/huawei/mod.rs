@@ -17,7 +17,7 @@ mod token;
 use crate::input::Column;
 use crate::jobs::{Action, Field, Job, LoginState, ProviderKind, VerificationMethod};
 use crate::providers::{
-    Absent, AccountSpec, ActionSpec, Api, ColumnProblem, ConnectError, Listing, Provider,
+    Absent, AccountSpec, ActionSpec, Api, ColumnProblem, ConnectError, Listing, Object, Provider,
     ProviderSpec, Step,
 };
 use std::sync::Arc;
@@ -45,21 +45,17 @@ pub(crate) const GET: Step = Step::read("GET /v3.0/OS-USER/users/{user_id}/login
 pub(crate) const PUT: Step =
     Step::update("PUT /v3.0/OS-USER/users/{user_id}/login-protect").absent(Absent::Sets);
 
-const fn protection(action: Action, steps: &'static [Step]) -> ActionSpec {
-    ActionSpec {
-        action,
-        object: "login protection",
-        columns: COLUMNS,
-        reads: READABLE,
-        read: &GET,
-        steps,
-    }
-}
+/// Login protection: every action works on it.
+const PROTECTION: Object = Object {
+    name: "login protection",
+    reads: READABLE,
+    read: &GET,
+};
 
 pub(crate) const ACTIONS: &[ActionSpec] = &[
-    protection(Action::SetLoginProtect, &[PUT]),
-    protection(Action::GetLoginProtect, &[GET]),
-    protection(Action::EnforceMfa, &[PUT]),
+    PROTECTION.action(Action::SetLoginProtect, COLUMNS, &[PUT]),
+    PROTECTION.action(Action::GetLoginProtect, COLUMNS, &[GET]),
+    PROTECTION.action(Action::EnforceMfa, COLUMNS, &[PUT]),
 ];
 
 const SPEC: ProviderSpec = ProviderSpec {

@@ -11,8 +11,8 @@ pub mod sign;
 use crate::input::Column;
 use crate::jobs::{Action, Field, Job, LoginState, ProviderKind};
 use crate::providers::{
-    Absent, AccountSpec, ActionSpec, Api, Classified, ConnectError, HttpRequest, Listing, Op,
-    Provider, ProviderSpec, Reply, Stamp, Step, Write,
+    Absent, AccountSpec, ActionSpec, Api, Classified, ConnectError, HttpRequest, Listing, Object,
+    Op, Provider, ProviderSpec, Reply, Stamp, Step, Write,
 };
 use crate::secret::Secret;
 use std::sync::Arc;
@@ -60,21 +60,17 @@ pub(crate) const GET: Step = Step::read("GetLoginProfile");
 /// A user without a login profile gets one: nothing to be absent.
 pub(crate) const UPDATE: Step = Step::update("UpdateLoginProfile").absent(Absent::Sets);
 
-const fn profile(action: Action, columns: &'static [Column], steps: &'static [Step]) -> ActionSpec {
-    ActionSpec {
-        action,
-        object: "login profile",
-        columns,
-        reads: READABLE,
-        read: &GET,
-        steps,
-    }
-}
+/// The login profile: every action works on it.
+const PROFILE: Object = Object {
+    name: "login profile",
+    reads: READABLE,
+    read: &GET,
+};
 
 const ACTIONS: &[ActionSpec] = &[
-    profile(Action::UpdateLoginProfile, UPDATE_COLUMNS, &[UPDATE]),
-    profile(Action::GetLoginProfile, STATE, &[GET]),
-    profile(Action::EnforceMfa, STATE, &[UPDATE]),
+    PROFILE.action(Action::UpdateLoginProfile, UPDATE_COLUMNS, &[UPDATE]),
+    PROFILE.action(Action::GetLoginProfile, STATE, &[GET]),
+    PROFILE.action(Action::EnforceMfa, STATE, &[UPDATE]),
 ];
 
 const SPEC: ProviderSpec = ProviderSpec {
