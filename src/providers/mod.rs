@@ -11,6 +11,8 @@ pub mod declare;
 pub mod encoding;
 pub mod huawei;
 mod registry;
+#[cfg(test)]
+pub(crate) mod testing;
 pub mod ucloud;
 
 use crate::input::Column;

@@ -283,8 +283,8 @@ mod tests {
     use crate::jobs::LoginStatus;
     use crate::providers::Write;
     use crate::providers::aliyun::{CREATE, DELETE, GET, UPDATE};
+    use crate::providers::testing::reply;
     use crate::secret::Secret;
-    use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
     const USER: &str = "alice@example.onaliyun.com";
     const READ: Op<'static> = Op::Step {
@@ -303,21 +303,6 @@ mod tests {
         match verdict {
             Verdict::Absent(f) => f,
             other => panic!("expected an absent object, got {other:?}"),
-        }
-    }
-
-    fn reply(status: u16, headers: &[(&str, &str)], body: &str) -> Reply {
-        let mut map = HeaderMap::new();
-        for (name, value) in headers {
-            map.insert(
-                HeaderName::from_bytes(name.as_bytes()).unwrap(),
-                HeaderValue::from_str(value).unwrap(),
-            );
-        }
-        Reply {
-            status,
-            headers: map,
-            body: body.as_bytes().to_vec(),
         }
     }
 
@@ -581,8 +566,10 @@ mod tests {
             classify(&READ, &r).request_id.as_deref(),
             Some("7B8A4E7D-6CFF-471D-84DF-195A7A241ECB")
         );
-        r.headers
-            .insert("x-acs-request-id", HeaderValue::from_static("HEADER-ID"));
+        r.headers.insert(
+            "x-acs-request-id",
+            reqwest::header::HeaderValue::from_static("HEADER-ID"),
+        );
         assert_eq!(classify(&READ, &r).request_id.as_deref(), Some("HEADER-ID"));
         assert_eq!(classify(&READ, &reply(502, &[], "")).request_id, None);
     }

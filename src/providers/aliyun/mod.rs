@@ -232,15 +232,8 @@ impl Api for AliyunApi {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::providers::{Keys, Verdict, provider};
-
-    fn keys(pairs: &[(&str, &str)]) -> Keys {
-        let mut keys = Keys::default();
-        for (k, v) in pairs {
-            keys.insert(k, Secret::new(*v));
-        }
-        keys
-    }
+    use crate::providers::testing::keys;
+    use crate::providers::{Verdict, provider};
 
     fn connect(endpoint: &str, pairs: &[(&str, &str)]) -> Result<Arc<dyn Api>, ConnectError> {
         let endpoint = url::Url::parse(endpoint).unwrap();

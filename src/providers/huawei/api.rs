@@ -185,8 +185,8 @@ impl Api for HuaweiApi {
 mod tests {
     use super::*;
     use crate::jobs::{LoginState, VerificationMethod};
-    use crate::providers::huawei::classify::tests::reply;
     use crate::providers::huawei::{GET, PUT};
+    use crate::providers::testing::reply;
     use crate::providers::{FailureClass, Write};
     use time::macros::datetime;
 

@@ -3,19 +3,12 @@
 
 use super::*;
 use crate::jobs::LoginStatus;
+use crate::providers::testing::keys;
 use crate::providers::{Keys, provider};
 use time::macros::datetime;
 
 const PUBLIC_KEY: &str = "ucloudsomeone@example.com1296235120854146120";
 const PRIVATE_KEY: &str = "46f09bb9fab4f12dfc160dae12273d5332b5debe";
-
-fn keys(pairs: &[(&str, &str)]) -> Keys {
-    let mut keys = Keys::default();
-    for (k, v) in pairs {
-        keys.insert(k, Secret::new(*v));
-    }
-    keys
-}
 
 fn connect_to(endpoint: &str, keys: &Keys) -> Result<Arc<dyn Api>, ConnectError> {
     let endpoint = url::Url::parse(endpoint).unwrap();
