@@ -190,6 +190,19 @@ mod tests {
     use crate::providers::{FailureClass, Write};
     use time::macros::datetime;
 
+    /// A PUT of `state` for user `u1`.
+    fn put_u1(state: &LoginState) -> Op<'_> {
+        Op::Step {
+            step: &PUT,
+            user: "u1",
+            write: Some(Write {
+                state,
+                password: None,
+                generate_password: false,
+            }),
+        }
+    }
+
     fn stamp() -> Stamp {
         Stamp {
             time: datetime!(2024-05-06 07:08:09.5 UTC),
@@ -373,15 +386,7 @@ mod tests {
     #[test]
     fn token_accounts_send_x_auth_token_and_no_signature() {
         let state = enable();
-        let op = Op::Step {
-            step: &PUT,
-            user: "u1",
-            write: Some(Write {
-                state: &state,
-                password: None,
-                generate_password: false,
-            }),
-        };
+        let op = put_u1(&state);
         let t = Secret::new("tok-1");
         for api in [password_api(), aksk("https://iam.myhuaweicloud.com", None)] {
             let req = api.build(&op, &stamp(), Some(&t));
@@ -465,15 +470,7 @@ mod tests {
         assert_eq!(c.request_id.as_deref(), Some("r404"));
         assert_eq!(c.verdict, Verdict::Observed(ops::never_configured()));
         let state = enable();
-        let update = Op::Step {
-            step: &PUT,
-            user: "u1",
-            write: Some(Write {
-                state: &state,
-                password: None,
-                generate_password: false,
-            }),
-        };
+        let update = put_u1(&state);
         assert!(matches!(api.classify(&update, &r).verdict,
             Verdict::Failed(f) if f.class == FailureClass::NotFound && f.code == "IAM.0004"));
         let no_user = reply(
