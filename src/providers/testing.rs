@@ -1,6 +1,6 @@
-//! What the providers' tests share: keys, parameters and replies from literals.
+//! What the providers' tests share: keys, parameters, replies and listed users from literals.
 
-use super::{Keys, Reply};
+use super::{Keys, ListedUser, Reply};
 use crate::secret::Secret;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
@@ -31,5 +31,14 @@ pub fn reply(status: u16, headers: &[(&str, &str)], body: &str) -> Reply {
         status,
         headers: map,
         body: body.as_bytes().to_vec(),
+    }
+}
+
+/// A listed user with informational columns and nothing else.
+pub fn listed(user: &str, info: &[(&'static str, &str)]) -> ListedUser {
+    ListedUser {
+        user: user.to_string(),
+        info: info.iter().map(|(k, v)| (*k, v.to_string())).collect(),
+        ..ListedUser::default()
     }
 }

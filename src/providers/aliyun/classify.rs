@@ -283,7 +283,7 @@ mod tests {
     use crate::jobs::LoginStatus;
     use crate::providers::Write;
     use crate::providers::aliyun::{CREATE, DELETE, GET, UPDATE};
-    use crate::providers::testing::reply;
+    use crate::providers::testing::{listed, reply};
     use crate::secret::Secret;
 
     const USER: &str = "alice@example.onaliyun.com";
@@ -616,20 +616,18 @@ mod tests {
         assert_eq!(
             page.users,
             vec![
-                ListedUser {
-                    user: "test@example.onaliyun.com".into(),
-                    info: vec![
-                        ("display_name", "test".into()),
-                        ("create_date", "2020-10-12T09:12:00Z".into()),
-                        ("last_login_date", "2020-10-16T02:32:20Z".into()),
+                listed(
+                    "test@example.onaliyun.com",
+                    &[
+                        ("display_name", "test"),
+                        ("create_date", "2020-10-12T09:12:00Z"),
+                        ("last_login_date", "2020-10-16T02:32:20Z"),
                     ],
-                    ..ListedUser::default()
-                },
-                ListedUser {
-                    user: "new@example.onaliyun.com".into(),
-                    info: vec![("create_date", "2021-01-02T03:04:05Z".into())],
-                    ..ListedUser::default()
-                },
+                ),
+                listed(
+                    "new@example.onaliyun.com",
+                    &[("create_date", "2021-01-02T03:04:05Z")]
+                ),
             ]
         );
     }

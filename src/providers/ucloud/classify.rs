@@ -257,20 +257,17 @@ mod tests {
     use super::*;
     use crate::jobs::{LoginState, LoginStatus};
     use crate::providers::Write;
+    use crate::providers::testing::{self, listed};
     use crate::providers::ucloud::{GET, UPDATE};
-    use reqwest::header::{HeaderMap, HeaderValue};
+    use reqwest::header::HeaderMap;
 
+    /// A reply with UCloud's request id header.
     fn reply(status: u16, body: &str) -> Reply {
-        let mut headers = HeaderMap::new();
-        headers.insert(
+        let id = (
             "x-ucloud-request-uuid",
-            HeaderValue::from_static("5f1c2d3e-0000-4000-8000-000000000001"),
+            "5f1c2d3e-0000-4000-8000-000000000001",
         );
-        Reply {
-            status,
-            headers,
-            body: body.as_bytes().to_vec(),
-        }
+        testing::reply(status, &[id], body)
     }
 
     const READ: Op<'static> = Op::Step {
@@ -319,22 +316,19 @@ mod tests {
             page.users,
             vec![
                 ListedUser {
-                    user: "an.zhou".into(),
                     state: LoginState {
                         email: Some("an.zhou@ops.example.com".into()),
                         ..LoginState::default()
                     },
-                    info: vec![
-                        ("display_name", "An Zhou".into()),
-                        ("create_date", "2023-11-14T22:13:20Z".into()),
-                    ],
-                    ..ListedUser::default()
+                    ..listed(
+                        "an.zhou",
+                        &[
+                            ("display_name", "An Zhou"),
+                            ("create_date", "2023-11-14T22:13:20Z"),
+                        ],
+                    )
                 },
-                ListedUser {
-                    user: "bo.wu".into(),
-                    info: vec![("create_date", "2020-09-13T12:26:40Z".into())],
-                    ..ListedUser::default()
-                },
+                listed("bo.wu", &[("create_date", "2020-09-13T12:26:40Z")]),
             ]
         );
         // The third user is the last one.
