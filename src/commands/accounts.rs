@@ -3,8 +3,8 @@
 //! valid rows use; without, every provider's default account and every account of the config file.
 
 use crate::accounts::{self, AccountKey, AccountPlan};
-use crate::cli::{AccountsArgs, GlobalArgs};
-use crate::commands::{exit, load_config, scan::scan};
+use crate::cli::AccountsArgs;
+use crate::commands::{Setup, exit, scan::scan};
 use crate::input::{InputFile, InputOptions};
 use crate::jobs::ProviderKind;
 use crate::providers::AccountSpec;
@@ -23,14 +23,10 @@ struct Line {
     unconfigured: bool,
 }
 
-pub fn accounts(
-    args: AccountsArgs,
-    global: &GlobalArgs,
-    env: &dyn Fn(&str) -> Option<String>,
-) -> anyhow::Result<u8> {
-    let config = load_config(global, env)?;
+pub fn accounts(args: AccountsArgs, setup: &Setup<'_>) -> anyhow::Result<u8> {
+    let Setup { config, env } = setup;
     let overrides = args.accounts.overrides();
-    overrides.check_names(&config)?;
+    overrides.check_names(config)?;
     let needed: BTreeSet<AccountKey> = match &args.input {
         Some(path) => {
             let file = InputFile::open(
@@ -68,7 +64,7 @@ pub fn accounts(
 
     let lines: Vec<Line> = needed
         .iter()
-        .map(|key| line(&config, &overrides, key, env))
+        .map(|key| line(config, &overrides, key, env))
         .collect();
     print!("{}", table(&lines));
     let mut failed = false;

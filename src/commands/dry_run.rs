@@ -2,9 +2,9 @@
 //! the requests `run` would send, built by the providers' own signers with one fixed stamp and
 //! masked (secrets as `***`). Nothing is sent and nothing is written.
 
-use crate::cli::{GlobalArgs, SessionArgs};
-use crate::commands::exit;
+use crate::cli::SessionArgs;
 use crate::commands::run::{Prepared, prepare};
+use crate::commands::{Setup, exit};
 use crate::engine::execute::{ExecOptions, requests};
 use crate::input::{RawRow, Validator};
 use crate::providers::{AccountSpec, Api, Stamp, provider};
@@ -27,15 +27,14 @@ const TOKEN_PLACEHOLDER: &str = "(token)";
 pub async fn dry_run(
     args: &SessionArgs,
     options: &ExecOptions,
-    global: &GlobalArgs,
-    env: &dyn Fn(&str) -> Option<String>,
+    setup: &Setup<'_>,
 ) -> anyhow::Result<u8> {
     let Prepared {
         file,
         plans,
         emulator,
         ..
-    } = prepare(args, options.mode, global, env).await?;
+    } = prepare(args, options.mode, setup).await?;
     let stamp = Stamp {
         time: time::OffsetDateTime::now_utc(),
         nonce: "00000000-0000-0000-0000-000000000000".into(),
