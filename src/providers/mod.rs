@@ -10,6 +10,7 @@ pub mod cli_files;
 pub mod declare;
 pub mod encoding;
 pub mod huawei;
+mod json;
 mod registry;
 #[cfg(test)]
 pub(crate) mod testing;

@@ -3,6 +3,7 @@
 
 use crate::jobs::LoginState;
 use crate::providers::encoding::rfc3986;
+use crate::providers::json;
 use crate::providers::{
     Classified, Failure, FailureClass, ListedUser, Observed, Op, Reply, UserPage, Verdict,
 };
@@ -94,11 +95,7 @@ fn user_page(body: &Value) -> Option<UserPage> {
     let users = users
         .iter()
         .map(|user| {
-            let text = |key: &str| {
-                user.get(key)
-                    .and_then(Value::as_str)
-                    .filter(|s| !s.is_empty())
-            };
+            let text = |key: &str| json::text(user, key);
             let info = INFO_COLUMNS
                 .iter()
                 .zip(INFO_FIELDS)

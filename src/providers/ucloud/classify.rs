@@ -4,6 +4,7 @@
 
 use crate::jobs::LoginState;
 use crate::providers::encoding::iso8601_seconds;
+use crate::providers::json;
 use crate::providers::{
     Classified, Failure, FailureClass, ListedUser, Observed, Op, Reply, UserPage, Verdict,
 };
@@ -198,12 +199,7 @@ fn user_page(body: &Value, offset: u64) -> Option<UserPage> {
     let users = users
         .iter()
         .map(|user| {
-            let text = |key: &str| {
-                user.get(key)
-                    .and_then(Value::as_str)
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_string)
-            };
+            let text = |key: &str| json::text(user, key).map(str::to_string);
             let mut info = Vec::new();
             info.extend(text("DisplayName").map(|name| ("display_name", name)));
             info.extend(
