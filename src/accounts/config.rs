@@ -225,7 +225,7 @@ fn credential(
     key: &Spanned<String>,
 ) -> Result<(&'static str, Source), SectionError> {
     let name = key.get_ref().as_str();
-    let credentials = p.env_keys().iter().map(|(k, _)| *k);
+    let credentials = p.spec().env_keys.iter().map(|(k, _)| *k);
     let found = credentials.clone().find_map(|base| {
         let source = match name.strip_prefix(base)? {
             "" => Source::Inline,
@@ -241,9 +241,11 @@ fn credential(
         message,
     };
     match found {
-        Some((base, Source::Inline)) if p.secret_keys().contains(&base) => Err(error(format!(
-            "is a secret and cannot be written in the file: use {name}_env = \"VARIABLE\" or {name}_file = \"PATH\""
-        ))),
+        Some((base, Source::Inline)) if p.spec().secret_keys.contains(&base) => {
+            Err(error(format!(
+                "is a secret and cannot be written in the file: use {name}_env = \"VARIABLE\" or {name}_file = \"PATH\""
+            )))
+        }
         Some(found) => Ok(found),
         None => {
             let known: Vec<String> = SETTINGS
@@ -258,9 +260,10 @@ fn credential(
                 Some(near) => format!("did you mean {near}?"),
                 None => format!(
                     "{} accounts take {}, and the credentials {} (each also as KEY_env or KEY_file)",
-                    p.kind(),
+                    p.spec().kind,
                     SETTINGS[1..].join(", "),
-                    p.env_keys()
+                    p.spec()
+                        .env_keys
                         .iter()
                         .map(|(k, _)| *k)
                         .collect::<Vec<_>>()

@@ -127,7 +127,7 @@ pub async fn execute(
     cancel: &CancellationToken,
 ) -> Execution {
     let mut ex = Execution::default();
-    let Some(spec) = provider.spec(job.action) else {
+    let Some(spec) = provider.spec().action(job.action) else {
         // Validation refuses such rows; a row that got here anyway sends nothing.
         return ex.fail(permanent(
             "unsupported",
@@ -340,7 +340,7 @@ impl<'a> Row<'a> {
 
     /// Whether the tool makes up the row's password (else the provider does, or it is given).
     fn tool_generates(&self) -> bool {
-        self.job.generate_password && !self.provider.generates_passwords()
+        self.job.generate_password && !self.provider.spec().generates_passwords
     }
 
     /// What a create or update sends; `None` for reads and deletes. `generated`: the password the
@@ -365,7 +365,7 @@ impl<'a> Row<'a> {
             password: password.filter(|_| sets_password),
             generate_password: sets_password
                 && self.job.generate_password
-                && self.provider.generates_passwords(),
+                && self.provider.spec().generates_passwords,
         })
     }
 }
@@ -458,7 +458,8 @@ async fn verify_after(
 /// `fits`, as "a, b or c": what to use instead of an action that would fail.
 fn instead(provider: &dyn Provider, spec: &ActionSpec, fits: impl Fn(&Step) -> bool) -> String {
     let names: Vec<&str> = provider
-        .actions()
+        .spec()
+        .actions
         .iter()
         .filter(|other| {
             other.action != spec.action
@@ -485,7 +486,7 @@ pub fn foresee(
     observed: &Observed,
     reset_passwords: bool,
 ) -> (Outcome, Result<Option<String>, String>) {
-    let Some(spec) = provider.spec(job.action) else {
+    let Some(spec) = provider.spec().action(job.action) else {
         return (
             Outcome::Conflict,
             Err(format!("{} does not support {}", job.provider, job.action)),
@@ -659,7 +660,7 @@ pub fn requests(
     options: &ExecOptions,
     mut each: impl FnMut(&Op<'_>, Option<&str>),
 ) {
-    let Some(spec) = provider.spec(job.action) else {
+    let Some(spec) = provider.spec().action(job.action) else {
         return;
     };
     let placeholder;
@@ -756,7 +757,7 @@ mod tests {
     }
 
     fn spec_of(j: &Job) -> &'static ActionSpec {
-        provider(j.provider).spec(j.action).unwrap()
+        provider(j.provider).spec().action(j.action).unwrap()
     }
 
     /// `plan`'s outcome and message for a row against an observed state.

@@ -368,7 +368,7 @@ fn uses_each_providers_own_action_list_by_default() {
             };
             assert_eq!(
                 refused,
-                provider(*kind).spec(*action).is_none(),
+                provider(*kind).spec().action(*action).is_none(),
                 "{kind} {action}"
             );
         }

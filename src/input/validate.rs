@@ -47,7 +47,7 @@ impl Validator {
             columns: file.columns.clone(),
             labels: file.headers.iter().map(|h| h.trim().to_string()).collect(),
             options: file.options.clone(),
-            actions: |kind| provider(kind).actions(),
+            actions: |kind| provider(kind).spec().actions,
             seen: Some(FirstLines::default()),
         }
     }
@@ -303,7 +303,7 @@ impl<'a> Cells<'a> {
             self.check_changes(action, spec, &desired, password.is_some(), generate);
         }
         let tool_generates = spec.is_some_and(|s| s.accepts(Column::GeneratePassword))
-            && kind.is_some_and(|k| !provider(k).generates_passwords());
+            && kind.is_some_and(|k| !provider(k).spec().generates_passwords);
         if generate && tool_generates && !v.options.secrets_out {
             self.report_on(
                 Column::GeneratePassword,

@@ -8,7 +8,8 @@ use crate::engine::client::RetryPolicy;
 use crate::engine::pacer::Pacer;
 use crate::jobs::ProviderKind;
 use crate::providers::{
-    AccountSpec, Api, Classified, ConnectError, HttpRequest, Listing, Reply, Stamp,
+    AccountSpec, Api, Classified, ConnectError, HttpRequest, Listing, Object, ProviderSpec, Reply,
+    Stamp,
 };
 use std::sync::Mutex;
 
@@ -24,24 +25,35 @@ const ADD_TO_GROUP: Step = Step::create("AddUserToGroup", &UPDATE_USER)
     .exists(Exists::Holds)
     .password(Password::Never);
 
-const fn user_action(action: Action, steps: &'static [Step]) -> ActionSpec {
-    ActionSpec {
-        action,
-        object: "user",
-        columns: &[crate::input::Column::Password],
-        reads: &[],
-        read: &GET_USER,
-        steps,
-    }
-}
+/// The one column these actions take.
+const PASSWORD: &[crate::input::Column] = &[crate::input::Column::Password];
+
+const USER: Object = Object {
+    name: "user",
+    reads: &[],
+    read: &GET_USER,
+};
 
 /// Two-request actions under today's action names: a user and its login, created or deleted.
 const ACTIONS: &[ActionSpec] = &[
-    user_action(Action::CreateLoginProfile, &[CREATE_USER, CREATE_LOGIN]),
-    user_action(Action::DeleteLoginProfile, &[DELETE_LOGIN, DELETE_USER]),
-    user_action(Action::UpdateLoginProfile, &[ADD_TO_GROUP, UPDATE_LOGIN]),
-    user_action(
+    USER.action(
+        Action::CreateLoginProfile,
+        PASSWORD,
+        &[CREATE_USER, CREATE_LOGIN],
+    ),
+    USER.action(
+        Action::DeleteLoginProfile,
+        PASSWORD,
+        &[DELETE_LOGIN, DELETE_USER],
+    ),
+    USER.action(
+        Action::UpdateLoginProfile,
+        PASSWORD,
+        &[ADD_TO_GROUP, UPDATE_LOGIN],
+    ),
+    USER.action(
         Action::EnsureLoginProfile,
+        PASSWORD,
         &[
             GET_USER,
             CREATE_USER.when(When::Absent),
@@ -60,45 +72,33 @@ struct Script {
 
 struct TwoSteps(Arc<Script>);
 
+const SPEC: ProviderSpec = ProviderSpec {
+    kind: ProviderKind::Aliyun,
+    actions: ACTIONS,
+    readable: &[],
+    extra_observed: &[],
+    generates_passwords: false,
+    listing: Listing {
+        fields: &[],
+        info: &[],
+        user_name: false,
+        bulk_state: false,
+        read: &GET_USER,
+    },
+    endpoint: "",
+    default_rate: 1.0,
+    env_keys: &[],
+    secret_keys: &[],
+    emulator_keys: &[],
+    cli_profile: None,
+};
+
 impl Provider for TwoSteps {
-    fn kind(&self) -> ProviderKind {
-        ProviderKind::Aliyun
-    }
-    fn actions(&self) -> &'static [ActionSpec] {
-        ACTIONS
-    }
-    fn readable(&self) -> &'static [Field] {
-        &[]
-    }
-    fn extra_observed(&self) -> &'static [&'static str] {
-        &[]
+    fn spec(&self) -> &'static ProviderSpec {
+        &SPEC
     }
     fn mfa_state(&self, job: &Job) -> LoginState {
         job.desired.clone()
-    }
-    fn listing(&self) -> Listing {
-        Listing {
-            fields: &[],
-            info: &[],
-            user_name: false,
-            bulk_state: false,
-            read: &GET_USER,
-        }
-    }
-    fn default_endpoint(&self, _region: Option<&str>) -> Option<String> {
-        None
-    }
-    fn default_rate(&self) -> f64 {
-        1.0
-    }
-    fn env_keys(&self) -> &'static [(&'static str, &'static [&'static str])] {
-        &[]
-    }
-    fn secret_keys(&self) -> &'static [&'static str] {
-        &[]
-    }
-    fn emulator_keys(&self) -> &'static [(&'static str, &'static str)] {
-        &[]
     }
     fn connect(&self, _account: &AccountSpec<'_>) -> Result<Arc<dyn Api>, ConnectError> {
         Ok(Arc::new(Replay(self.0.clone())))
