@@ -3,7 +3,7 @@
 //! outcome. The same steps, walked against one read, are what `plan` foresees
 //! ([`foresee`]), what `verify` checks ([`judge`]) and what `run --dry-run` prints ([`requests`]).
 
-use crate::engine::client::{AccountClient, CallReport, codes, is_withdrawal};
+use crate::engine::client::{AccountClient, CallReport, Departing, codes, is_withdrawal};
 use crate::jobs::{Action, Field, Job, LoginState};
 use crate::passwords::{self, SecretsFile};
 use crate::providers::{
@@ -117,13 +117,32 @@ impl Execution {
     }
 }
 
-/// Runs one job. `prior_ambiguous`: a create of this row got no reply in the run being resumed.
+/// What makes a row resumable: what an earlier run left of it, and what notes it as sent.
+#[derive(Clone, Copy)]
+pub struct Durability<'a> {
+    /// A write of this row may have been applied by the run being resumed, unseen.
+    pub prior_ambiguous: bool,
+    /// Runs as each write of the row leaves (after its pacing slot was granted), so that what it
+    /// notes means "a write may have reached the server".
+    pub departing: Departing<'a>,
+}
+
+impl Default for Durability<'_> {
+    fn default() -> Self {
+        Durability {
+            prior_ambiguous: false,
+            departing: &|| Ok(()),
+        }
+    }
+}
+
+/// Runs one job.
 pub async fn execute(
     job: &Job,
     provider: &dyn Provider,
     client: &AccountClient,
     options: &ExecOptions,
-    prior_ambiguous: bool,
+    durability: Durability<'_>,
     cancel: &CancellationToken,
 ) -> Execution {
     let mut ex = Execution::default();
@@ -183,7 +202,7 @@ pub async fn execute(
         desired,
         reset_passwords: options.reset_passwords,
     };
-    let ex = apply(ex, &row, client, user, options, prior_ambiguous, cancel).await;
+    let ex = apply(ex, &row, client, user, options, durability, cancel).await;
     if options.verify && ex.status == Some(Status::Succeeded) && !is_read_only(spec) {
         return verify_after(ex, job, spec, client, user, desired, cancel).await;
     }
@@ -197,7 +216,7 @@ async fn apply(
     client: &AccountClient,
     user: &str,
     options: &ExecOptions,
-    prior_ambiguous: bool,
+    durability: Durability<'_>,
     cancel: &CancellationToken,
 ) -> Execution {
     let mut observed: Option<Observed> = None;
@@ -228,7 +247,7 @@ async fn apply(
         }
         wrote = true;
         let write = row.write(step, &state, generated.as_ref());
-        let done = match send(&mut ex, client, step, user, write, prior_ambiguous, cancel).await {
+        let done = match send(&mut ex, client, step, user, write, durability, cancel).await {
             Ok(done) => done,
             Err(f) => return ex.fail(f),
         };
@@ -256,10 +275,12 @@ async fn send(
     step: &'static Step,
     user: &str,
     write: Option<Write<'_>>,
-    prior_ambiguous: bool,
+    durability: Durability<'_>,
     cancel: &CancellationToken,
 ) -> Result<Outcome, Failure> {
-    let report = client.call(&op(step, user, write), cancel).await;
+    let report = client
+        .call_departing(&op(step, user, write), cancel, durability.departing)
+        .await;
     ex.absorb(&report);
     match report.result {
         Ok(Verdict::Done) => Ok(effect_outcome(step.effect)),
@@ -270,8 +291,10 @@ async fn send(
         Err(f) if f.class == FailureClass::AlreadyExists => match step.exists {
             Exists::Holds => Ok(Outcome::Unchanged),
             // Our own earlier attempt may have created it: finish with the row's values.
-            Exists::Ours { finish } if ex.ambiguous || prior_ambiguous => {
-                let report = client.call(&op(finish, user, write), cancel).await;
+            Exists::Ours { finish } if ex.ambiguous || durability.prior_ambiguous => {
+                let report = client
+                    .call_departing(&op(finish, user, write), cancel, durability.departing)
+                    .await;
                 ex.absorb(&report);
                 match report.result {
                     Ok(Verdict::Done) => Ok(Outcome::Created),
