@@ -106,7 +106,7 @@ impl Execution {
             _ => failure,
         };
         // A request withdrawn by a stop leaves the row not attempted, unless a write of it was
-        // applied already.
+        // applied already: `apply` sets `outcome` as each write is applied.
         self.status = Some(if is_withdrawal(&failure) && self.outcome.is_none() {
             Status::NotAttempted
         } else {
@@ -220,7 +220,6 @@ async fn apply(
     cancel: &CancellationToken,
 ) -> Execution {
     let mut observed: Option<Observed> = None;
-    let mut outcome: Option<Outcome> = None;
     let mut wrote = false;
     // A password the tool makes up is generated, and saved, just before the first write that
     // sends it.
@@ -249,11 +248,15 @@ async fn apply(
         let write = row.write(step, &state, generated.as_ref());
         let done = match send(&mut ex, client, step, user, write, durability, cancel).await {
             Ok(done) => done,
+            Err(f) if is_withdrawal(&f) && ex.outcome.is_some() => {
+                return ex.fail(interrupted_before(f, step));
+            }
             Err(f) => return ex.fail(f),
         };
-        // The row's first change says what happened to it.
-        if matches!(outcome, None | Some(Outcome::Unchanged)) {
-            outcome = Some(done);
+        // Recorded as it is applied, so a stop before the next step cannot make the row look
+        // untouched. The row's first change says what happened to it.
+        if matches!(ex.outcome, None | Some(Outcome::Unchanged)) {
+            ex.outcome = Some(done);
         }
     }
     if !wrote {
@@ -264,7 +267,21 @@ async fn apply(
     } else {
         Outcome::Unchanged
     };
-    ex.succeed(outcome.unwrap_or(nothing))
+    let outcome = ex.outcome.unwrap_or(nothing);
+    ex.succeed(outcome)
+}
+
+/// The failure of a row stopped between two of its steps, before `next`: still a withdrawal (the
+/// row fails, its earlier steps applied), saying where it stopped.
+fn interrupted_before(withdrawn: Failure, next: &Step) -> Failure {
+    let why = match withdrawn.code == codes::INTERRUPTED {
+        true => "the run stopped with the row half done".to_string(),
+        false => withdrawn.message,
+    };
+    Failure {
+        message: format!("{why} (interrupted before {})", next.api),
+        ..withdrawn
+    }
 }
 
 /// Sends one write step and reads its reply as the step declares: what it did to the row, or why

@@ -289,6 +289,30 @@ async fn each_write_departs_just_before_it_is_sent_and_a_withdrawn_one_never_doe
 }
 
 #[tokio::test]
+async fn a_stop_between_two_writes_fails_the_row_with_its_steps() {
+    let script = Script {
+        stop_after: Some("CreateUser"),
+        ..Script::default()
+    };
+    let (ex, script) = run_script(Action::CreateLoginProfile, script, false, true).await;
+    assert_eq!(*script.sent.lock().unwrap(), ["CreateUser"]);
+    assert_eq!(*script.departed.lock().unwrap(), [0]);
+    // The user was created: the row is failed, never not attempted, and says where it stopped.
+    assert_eq!(ex.status, Some(Status::Failed));
+    assert_eq!(ex.outcome, Some(Outcome::Created));
+    assert_eq!(ex.attempts, 1);
+    let failure = ex.failure.unwrap();
+    assert_eq!(failure.code, codes::INTERRUPTED);
+    assert!(
+        failure
+            .message
+            .ends_with("(interrupted before CreateLogin)"),
+        "{}",
+        failure.message
+    );
+}
+
+#[tokio::test]
 async fn a_failed_step_stops_the_row_with_its_code() {
     let replies = vec![(
         "CreateUser",
