@@ -61,7 +61,7 @@ impl Config {
         let err = |span: Option<std::ops::Range<usize>>, key: Option<&str>, message: String| {
             AccountError::Config {
                 path: path.display().to_string(),
-                at: locate(text, span, key),
+                at: locate(text, span, key, is_known_key),
                 message,
             }
         };
@@ -270,6 +270,17 @@ fn credential(
             Err(error(format!("unknown key; {hint}")))
         }
     }
+}
+
+/// Whether `key` is a setting or a credential key (plain, `_env` or `_file`) of some provider.
+fn is_known_key(key: &str) -> bool {
+    SETTINGS.contains(&key)
+        || ProviderKind::ALL.iter().any(|&kind| {
+            provider(kind).env_keys().iter().any(|(base, _)| {
+                key.strip_prefix(base)
+                    .is_some_and(|rest| ["", "_env", "_file"].contains(&rest))
+            })
+        })
 }
 
 /// The known name closest to `name` by edit distance, if it is close enough to be a typo.
