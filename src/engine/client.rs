@@ -198,7 +198,11 @@ impl AccountClient {
             let token = match with_token {
                 true => match self.current_token(cancel).await {
                     Ok(token) => token,
-                    Err(f) if is_withdrawal(&f) => return self.withdraw(report, last, cancel),
+                    // A renewal stopped after an attempt fails with that attempt's failure; the
+                    // request that waited for it was still never sent.
+                    Err(f) if is_withdrawal(&f) || self.halted(cancel) => {
+                        return self.withdraw(report, last, cancel);
+                    }
                     Err(f) => {
                         report.result = Err(f);
                         return report;
