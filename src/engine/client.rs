@@ -215,11 +215,16 @@ impl AccountClient {
                 _ = self.halt(cancel) => None,
                 slot = self.pacer.acquire() => Some(slot),
             };
-            // The stop may have come while the slot was granted.
-            let Some(slot) = slot.filter(|_| !self.halted(cancel)) else {
+            let Some(slot) = slot else {
                 return self.withdraw(report, last, cancel);
             };
+            // The stop may have come while the slot was granted.
+            if self.halted(cancel) {
+                slot.unused();
+                return self.withdraw(report, last, cancel);
+            }
             if let Some(Err(f)) = write.map(|departing| departing()) {
+                slot.unused();
                 report.result = Err(f);
                 return report;
             }
