@@ -20,7 +20,7 @@ pub(super) fn locate(
     let line = start.map(|start| text[..start].matches('\n').count() + 1);
     let found = match (key, start) {
         (None, Some(start)) => {
-            key_at(text, start).filter(|key| key.rsplit('.').next().is_some_and(|last| known(last)))
+            key_at(text, start).filter(|key| key.rsplit('.').next().is_some_and(&known))
         }
         _ => None,
     };
