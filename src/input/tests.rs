@@ -845,9 +845,9 @@ fn a_header_close_to_a_known_column_is_refused_with_a_suggestion() {
         "provider,action,user,mfa_bind_required,keep_login_stauts,department\n",
         options(),
     );
-    let e = open_err(b"provider;acton;usr;team\n", options());
+    let e = open_err(b"provider;acton;uesr;team\n", options());
     assert!(
-        e.contains("line 1: acton: did you mean action?; usr: did you mean user?"),
+        e.contains("line 1: acton: did you mean action?; uesr: did you mean user?"),
         "{e}"
     );
 }
