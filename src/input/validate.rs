@@ -383,10 +383,22 @@ impl<'a> Cells<'a> {
         }
     }
 
+    /// Whether the cell asks for something. `generate_password` false asks for nothing, as an
+    /// empty cell does (a file mixing creates and other actions fills it in every row); any other
+    /// filled cell, `false` included, is a state to set.
+    fn asks(&self, column: Column) -> bool {
+        match column {
+            Column::GeneratePassword => {
+                !matches!(parse_bool(self.get(column)), Ok(None | Some(false)))
+            }
+            _ => !self.get(column).is_empty(),
+        }
+    }
+
     /// Every filled cell of a column the action does not take: it would not be sent.
     fn check_columns(&mut self, spec: &ActionSpec, kind: ProviderKind) {
         for column in Column::ALL.iter().copied() {
-            if spec.accepts(column) || self.get(column).is_empty() {
+            if spec.accepts(column) || !self.asks(column) {
                 continue;
             }
             let takes: Vec<&str> = spec.columns.iter().map(|c| c.name()).collect();
