@@ -286,7 +286,7 @@ fn quoted_providers() -> String {
 fn is_known_key(key: &str) -> bool {
     SETTINGS.contains(&key)
         || ProviderKind::ALL.iter().any(|&kind| {
-            provider(kind).env_keys().iter().any(|(base, _)| {
+            provider(kind).spec().env_keys.iter().any(|(base, _)| {
                 key.strip_prefix(base)
                     .is_some_and(|rest| ["", "_env", "_file"].contains(&rest))
             })
