@@ -213,6 +213,55 @@ fn second_ctrl_c_exits_at_once_with_a_valid_file() {
 }
 
 #[test]
+fn rows_withdrawn_while_waiting_for_their_slot_are_not_journaled_as_sent() {
+    // At one request per 10 s the first create leaves at once (and takes 3 s to be answered) while
+    // the other 15 workers wait for their slots; two Ctrl-Cs then exit at once and leave the
+    // journal behind.
+    let h = Harness::with_emulator(EmulatorConfig {
+        latency: Duration::from_secs(3),
+        ..Default::default()
+    });
+    let input = h.write("paced.csv", &creates(40));
+    let mut child = spawn(
+        &h,
+        &[
+            "run",
+            input.to_str().unwrap(),
+            "--no-progress",
+            "--rate",
+            "aliyun=0.1",
+            "--concurrency",
+            "16",
+        ],
+    );
+    let (lines, said) = std::sync::mpsc::channel();
+    let stderr = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = lines.send(line);
+        }
+    });
+    let journal = h.path(".paced.results.csv.iambatch-journal");
+    let noted = || std::fs::read_to_string(&journal).unwrap_or_default();
+    wait_until(Duration::from_secs(60), "a row noted as sent", || {
+        !noted().is_empty()
+    });
+    signal(&child, "-INT");
+    wait_until(Duration::from_secs(60), "the first Ctrl-C taken in", || {
+        said.try_iter()
+            .any(|l| l.starts_with("interrupted: finishing requests in flight"))
+    });
+    signal(&child, "-INT");
+    assert_eq!(child.wait().unwrap().code(), Some(130));
+    // Only the create that left is noted: a resume must not take "already exists" for the own
+    // earlier create of a row that was never sent.
+    assert_eq!(noted().lines().count(), 1, "{}", noted());
+}
+
+#[test]
 fn resume_refuses_an_edited_input_and_skips_what_succeeded() {
     let h = Harness::with_emulator(EmulatorConfig::default());
     let text = creates(5);

@@ -3,7 +3,7 @@
 //! broken line may hold a secret.
 
 use crate::accounts::{AccountError, Rate};
-use crate::jobs::ProviderKind;
+use crate::jobs::{ProviderKind, one_of};
 use crate::providers::{Keys, Provider, provider};
 use crate::secret::Secret;
 use document::{File, Scalar, Section, locate};
@@ -61,7 +61,7 @@ impl Config {
         let err = |span: Option<std::ops::Range<usize>>, key: Option<&str>, message: String| {
             AccountError::Config {
                 path: path.display().to_string(),
-                at: locate(text, span, key),
+                at: locate(text, span, key, is_known_key),
                 message,
             }
         };
@@ -135,9 +135,7 @@ impl Section {
                 return Err(SectionError {
                     key: None,
                     span: self.span.clone(),
-                    message:
-                        "has no `provider`: set provider = \"aliyun\", \"ucloud\" or \"huawei\""
-                            .into(),
+                    message: format!("has no `provider`: set provider = {}", quoted_providers()),
                 });
             }
             Some(value) => text("provider", value).and_then(|name| {
@@ -145,7 +143,7 @@ impl Section {
                     mistake(
                         "provider",
                         value,
-                        "must be \"aliyun\", \"ucloud\" or \"huawei\"",
+                        &format!("must be {}", quoted_providers()),
                     )
                 })
             })?,
@@ -225,7 +223,7 @@ fn credential(
     key: &Spanned<String>,
 ) -> Result<(&'static str, Source), SectionError> {
     let name = key.get_ref().as_str();
-    let credentials = p.env_keys().iter().map(|(k, _)| *k);
+    let credentials = p.spec().env_keys.iter().map(|(k, _)| *k);
     let found = credentials.clone().find_map(|base| {
         let source = match name.strip_prefix(base)? {
             "" => Source::Inline,
@@ -241,9 +239,11 @@ fn credential(
         message,
     };
     match found {
-        Some((base, Source::Inline)) if p.secret_keys().contains(&base) => Err(error(format!(
-            "is a secret and cannot be written in the file: use {name}_env = \"VARIABLE\" or {name}_file = \"PATH\""
-        ))),
+        Some((base, Source::Inline)) if p.spec().secret_keys.contains(&base) => {
+            Err(error(format!(
+                "is a secret and cannot be written in the file: use {name}_env = \"VARIABLE\" or {name}_file = \"PATH\""
+            )))
+        }
         Some(found) => Ok(found),
         None => {
             let known: Vec<String> = SETTINGS
@@ -258,9 +258,10 @@ fn credential(
                 Some(near) => format!("did you mean {near}?"),
                 None => format!(
                     "{} accounts take {}, and the credentials {} (each also as KEY_env or KEY_file)",
-                    p.kind(),
+                    p.spec().kind,
                     SETTINGS[1..].join(", "),
-                    p.env_keys()
+                    p.spec()
+                        .env_keys
                         .iter()
                         .map(|(k, _)| *k)
                         .collect::<Vec<_>>()
@@ -270,6 +271,26 @@ fn credential(
             Err(error(format!("unknown key; {hint}")))
         }
     }
+}
+
+/// Every provider's name, quoted as the file writes it: `"aliyun", "ucloud" or "huawei"`.
+fn quoted_providers() -> String {
+    let names: Vec<String> = ProviderKind::ALL
+        .iter()
+        .map(|k| format!("\"{}\"", k.name()))
+        .collect();
+    one_of(&names)
+}
+
+/// Whether `key` is a setting or a credential key (plain, `_env` or `_file`) of some provider.
+fn is_known_key(key: &str) -> bool {
+    SETTINGS.contains(&key)
+        || ProviderKind::ALL.iter().any(|&kind| {
+            provider(kind).spec().env_keys.iter().any(|(base, _)| {
+                key.strip_prefix(base)
+                    .is_some_and(|rest| ["", "_env", "_file"].contains(&rest))
+            })
+        })
 }
 
 /// The known name closest to `name` by edit distance, if it is close enough to be a typo.

@@ -205,7 +205,7 @@ pub fn resolve_account(
     let rate = for_account(&overrides.rate, name)
         .or(named.and_then(|a| a.rate))
         .or(for_provider(&overrides.rate, *kind))
-        .unwrap_or(Rate::PerSecond(p.default_rate()));
+        .unwrap_or(Rate::PerSecond(p.spec().default_rate));
     let concurrency = for_account(&overrides.concurrency, name)
         .or(named.and_then(|a| a.concurrency))
         .or(for_provider(&overrides.concurrency, *kind))
@@ -233,7 +233,7 @@ pub fn resolve_account(
     let (keys, credential_source) = match emulator {
         Some(_) => {
             let mut keys = Keys::default();
-            for (k, v) in p.emulator_keys() {
+            for (k, v) in p.spec().emulator_keys {
                 keys.insert(k, Secret::new(*v));
             }
             (keys, "the emulator's test credentials".to_string())
@@ -272,10 +272,10 @@ fn credentials(
         let Some(profile) = &account.profile else {
             return Ok((own, section));
         };
-        let cli = p.cli_profile_keys(&lookup, Some(profile))?.ok_or_else(|| {
+        let cli = p.spec().cli_profile_keys(&lookup, Some(profile))?.ok_or_else(|| {
             format!(
                 "names profile '{profile}', but iambatch reads no {} CLI file: remove `profile` and give the credentials in the section",
-                p.kind()
+                p.spec().kind
             )
         })?;
         let mut keys = cli.keys;
@@ -284,7 +284,7 @@ fn credentials(
     }
     let mut keys = Keys::default();
     let mut used = Vec::new();
-    for (k, vars) in p.env_keys() {
+    for (k, vars) in p.spec().env_keys {
         if let Some((var, value)) = vars
             .iter()
             .find_map(|v| env(v).filter(|x| !x.is_empty()).map(|x| (v, x)))
@@ -296,7 +296,7 @@ fn credentials(
     if !used.is_empty() {
         return Ok((keys, format!("environment ({})", used.join(", "))));
     }
-    Ok(match p.cli_profile_keys(&lookup, None)? {
+    Ok(match p.spec().cli_profile_keys(&lookup, None)? {
         Some(cli) => (cli.keys, cli.source),
         None => (
             keys,

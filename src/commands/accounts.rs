@@ -3,8 +3,9 @@
 //! valid rows use; without, every provider's default account and every account of the config file.
 
 use crate::accounts::{self, AccountKey, AccountPlan};
-use crate::cli::{AccountsArgs, GlobalArgs};
-use crate::commands::{exit, load_config, scan::scan};
+use crate::cli::{AccountsArgs, InputArgs};
+use crate::commands::validate::input_options;
+use crate::commands::{Setup, exit, scan::scan};
 use crate::input::{InputFile, InputOptions};
 use crate::jobs::ProviderKind;
 use crate::providers::AccountSpec;
@@ -23,27 +24,25 @@ struct Line {
     unconfigured: bool,
 }
 
-pub fn accounts(
-    args: AccountsArgs,
-    global: &GlobalArgs,
-    env: &dyn Fn(&str) -> Option<String>,
-) -> anyhow::Result<u8> {
-    let config = load_config(global, env)?;
+pub fn accounts(args: AccountsArgs, setup: &Setup<'_>) -> anyhow::Result<u8> {
+    let Setup { config, env } = setup;
     let overrides = args.accounts.overrides();
-    overrides.check_names(&config)?;
+    overrides.check_names(config)?;
     let needed: BTreeSet<AccountKey> = match &args.input {
         Some(path) => {
-            let file = InputFile::open(
-                path,
-                InputOptions {
-                    delimiter: args.delimiter.unwrap_or(b','),
-                    delimiter_given: args.delimiter.is_some(),
-                    provider: args.provider,
-                    action: args.action,
-                    accounts: config.providers(),
-                    secrets_out: true,
-                },
-            )?;
+            let input = InputArgs {
+                input: path.clone(),
+                provider: args.provider,
+                action: args.action,
+                delimiter: args.delimiter,
+                secrets_out: None,
+            };
+            // Only the accounts are read here: a generated password needs no secrets file.
+            let options = InputOptions {
+                secrets_out: true,
+                ..input_options(&input, config)
+            };
+            let file = InputFile::open(path, options)?;
             let scanned = scan(&file, |_| {})?;
             if scanned.invalid_rows > 0 {
                 eprintln!(
@@ -68,7 +67,7 @@ pub fn accounts(
 
     let lines: Vec<Line> = needed
         .iter()
-        .map(|key| line(&config, &overrides, key, env))
+        .map(|key| line(config, &overrides, key, env))
         .collect();
     print!("{}", table(&lines));
     let mut failed = false;

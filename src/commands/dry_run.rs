@@ -2,9 +2,9 @@
 //! the requests `run` would send, built by the providers' own signers with one fixed stamp and
 //! masked (secrets as `***`). Nothing is sent and nothing is written.
 
-use crate::cli::{GlobalArgs, SessionArgs};
-use crate::commands::exit;
-use crate::commands::run::{Prepared, prepare};
+use crate::cli::SessionArgs;
+use crate::commands::run::prepare;
+use crate::commands::{Setup, exit};
 use crate::engine::execute::{ExecOptions, requests};
 use crate::input::{RawRow, Validator};
 use crate::providers::{AccountSpec, Api, Stamp, provider};
@@ -27,22 +27,16 @@ const TOKEN_PLACEHOLDER: &str = "(token)";
 pub async fn dry_run(
     args: &SessionArgs,
     options: &ExecOptions,
-    global: &GlobalArgs,
-    env: &dyn Fn(&str) -> Option<String>,
+    setup: &Setup<'_>,
 ) -> anyhow::Result<u8> {
-    let Prepared {
-        file,
-        plans,
-        emulator,
-        ..
-    } = prepare(args, options.mode, global, env).await?;
+    let prepared = prepare(args, options.mode, setup).await?;
     let stamp = Stamp {
         time: time::OffsetDateTime::now_utc(),
         nonce: "00000000-0000-0000-0000-000000000000".into(),
     };
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let mut accounts = BTreeMap::new();
-    for plan in &plans {
+    for plan in &prepared.plans {
         let api = plan.provider.connect(&AccountSpec {
             name: &plan.display,
             endpoint: &plan.endpoint,
@@ -50,7 +44,8 @@ pub async fn dry_run(
         })?;
         let secrets: Vec<Secret> = plan
             .provider
-            .secret_keys()
+            .spec()
+            .secret_keys
             .iter()
             .filter_map(|k| plan.keys.get(k).cloned())
             .collect();
@@ -77,8 +72,8 @@ pub async fn dry_run(
         );
     }
 
-    let mut validator = Validator::new(&file);
-    let mut rows = file.rows()?;
+    let mut validator = Validator::new(&prepared.file);
+    let mut rows = prepared.file.rows()?;
     let mut raw = RawRow::new();
     while rows.read(&mut raw)? {
         let job = match validator.check(&raw) {
@@ -119,7 +114,7 @@ pub async fn dry_run(
     out.flush()?;
     drop(out);
     eprintln!("dry run: nothing was sent");
-    if let Some(e) = emulator {
+    if let Some(e) = prepared.emulator {
         e.shutdown().await;
     }
     Ok(exit::OK)

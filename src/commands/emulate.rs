@@ -35,8 +35,8 @@ fn env_lines(emulator: &Emulator) -> String {
             "export IAMBATCH_{upper}_ENDPOINT={}\n",
             emulator.endpoint(kind)
         );
-        for (key, value) in p.emulator_keys() {
-            if let Some((_, vars)) = p.env_keys().iter().find(|(k, _)| k == key)
+        for (key, value) in p.spec().emulator_keys {
+            if let Some((_, vars)) = p.spec().env_keys.iter().find(|(k, _)| k == key)
                 && let Some(var) = vars.first()
             {
                 out += &format!("export {var}={value}\n");

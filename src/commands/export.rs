@@ -5,10 +5,10 @@
 //! when every page has been read, so a failed export never leaves a partial list that looks whole.
 
 use crate::accounts::{self, AccountKey, Config, EmulatorTarget};
-use crate::cli::{ExportArgs, GlobalArgs};
+use crate::cli::ExportArgs;
 use crate::commands::scaffold::{self, Interrupt, Scaffold};
 use crate::commands::scan::count;
-use crate::commands::{UsageError, exit, load_config, session};
+use crate::commands::{Setup, UsageError, exit, session};
 use crate::engine::listing::{self, Event, ListError, UserState};
 use crate::jobs::{Action, ActionKind, Field, Job, LoginState, ProviderKind};
 use crate::providers::{Failure, ListedUser, Listing, MfaBinding, Observed, Provider, provider};
@@ -26,16 +26,12 @@ use tokio_util::sync::CancellationToken;
 /// Failed users named at the end; the rest are counted.
 const FAILURES_SHOWN: usize = 20;
 
-pub async fn export(
-    args: ExportArgs,
-    global: &GlobalArgs,
-    env: &dyn Fn(&str) -> Option<String>,
-) -> anyhow::Result<u8> {
-    let config = load_config(global, env)?;
+pub async fn export(args: ExportArgs, setup: &Setup<'_>) -> anyhow::Result<u8> {
+    let Setup { config, env } = setup;
     let c = &args.connection;
     let overrides = c.accounts.overrides();
-    overrides.check_names(&config)?;
-    let key = target(&config, &args.target)?;
+    overrides.check_names(config)?;
+    let key = target(config, &args.target)?;
     let shape = Shape::new(&key, &args)?;
     if args.output.exists() && !args.overwrite {
         return Err(UsageError(format!(
@@ -50,7 +46,7 @@ pub async fn export(
         false => None,
     };
     let plan = accounts::resolve(
-        &config,
+        config,
         &overrides,
         std::slice::from_ref(&key),
         env,
@@ -88,7 +84,7 @@ pub async fn export(
             account: client.name.clone(),
             counts: Counts {
                 account: key.1.clone(),
-                mfa_bound: provider(key.0).listing().mfa.map(|_| 0),
+                mfa_bound: provider(key.0).spec().listing.mfa.map(|_| 0),
                 ..Counts::default()
             },
         },
@@ -96,7 +92,7 @@ pub async fn export(
     );
     let listed = listing::list(
         client.clone(),
-        provider(key.0).listing(),
+        provider(key.0).spec().listing,
         concurrency,
         cancel.clone(),
         events,
@@ -195,10 +191,15 @@ impl Shape {
         let provider = provider(key.0);
         if let Some(action) = args.action {
             let names = || {
-                let names: Vec<&str> = provider.actions().iter().map(|a| a.action.name()).collect();
+                let names: Vec<&str> = provider
+                    .spec()
+                    .actions
+                    .iter()
+                    .map(|a| a.action.name())
+                    .collect();
                 names.join(", ")
             };
-            if provider.spec(action).is_none() {
+            if provider.spec().action(action).is_none() {
                 return Err(UsageError(format!(
                     "{} does not support {action}: use one of {}",
                     key.0,
@@ -221,7 +222,7 @@ impl Shape {
         Ok(Shape {
             provider,
             account: key.1.clone(),
-            listing: provider.listing(),
+            listing: provider.spec().listing,
             action: args.action,
             all_users: args.all_users,
             missing_mfa: args.missing_mfa,
@@ -274,7 +275,7 @@ impl Shape {
             _ => LoginState::default(),
         };
         let mut row = vec![
-            self.provider.kind().name().to_string(),
+            self.provider.spec().kind.name().to_string(),
             self.account.clone(),
             user.user.clone(),
         ];
@@ -316,7 +317,7 @@ impl Shape {
         Job {
             index: 0,
             line: 0,
-            provider: self.provider.kind(),
+            provider: self.provider.spec().kind,
             account: self.account.clone(),
             action: Action::EnforceMfa,
             user: user.user.clone(),

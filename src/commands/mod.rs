@@ -74,16 +74,34 @@ pub fn main() -> ExitCode {
 
 async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
     let env = |name: &str| std::env::var(name).ok();
+    let setup = || Setup::load(&cli.global, &env);
     match cli.command {
-        Command::Run(args) => run::run(args, &cli.global, &env).await,
-        Command::Plan(args) => plan::plan(args, &cli.global, &env).await,
-        Command::Verify(args) => verify::verify(args, &cli.global, &env).await,
-        Command::Validate(args) => validate::validate(args, &cli.global, &env),
-        Command::Accounts(args) => accounts::accounts(args, &cli.global, &env),
-        Command::Export(args) => export::export(args, &cli.global, &env).await,
+        Command::Run(args) => run::run(args, &setup()?).await,
+        Command::Plan(args) => plan::plan(args, &setup()?).await,
+        Command::Verify(args) => verify::verify(args, &setup()?).await,
+        Command::Validate(args) => validate::validate(args, &setup()?),
+        Command::Accounts(args) => accounts::accounts(args, &setup()?),
+        Command::Export(args) => export::export(args, &setup()?).await,
         Command::Emulate(args) => emulate::emulate(args).await,
         Command::Completions { shell } => docs::completions(shell),
         Command::Man { subcommand } => docs::man(subcommand.as_deref()),
+    }
+}
+
+/// What a command that reads rows or accounts starts from: the config file, read, and the
+/// environment (a closure, so tests can give their own).
+pub struct Setup<'a> {
+    pub config: crate::accounts::Config,
+    pub env: &'a dyn Fn(&str) -> Option<String>,
+}
+
+impl<'a> Setup<'a> {
+    fn load(global: &GlobalArgs, env: &'a dyn Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
+        let config = match config_path(global) {
+            Some(path) => crate::accounts::Config::load(&path, env)?,
+            None => crate::accounts::Config::default(),
+        };
+        Ok(Setup { config, env })
     }
 }
 
@@ -92,16 +110,6 @@ fn config_path(global: &GlobalArgs) -> Option<PathBuf> {
     global.config.clone().or_else(|| {
         let default = PathBuf::from("iambatch.toml");
         default.is_file().then_some(default)
-    })
-}
-
-fn load_config(
-    global: &GlobalArgs,
-    env: &dyn Fn(&str) -> Option<String>,
-) -> anyhow::Result<crate::accounts::Config> {
-    Ok(match config_path(global) {
-        Some(path) => crate::accounts::Config::load(&path, env)?,
-        None => crate::accounts::Config::default(),
     })
 }
 

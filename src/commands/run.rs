@@ -3,11 +3,11 @@
 //! `--dry-run` stops before sending and prints the requests instead.
 
 use crate::accounts::{self, AccountKey, AccountPlan, EmulatorTarget};
-use crate::cli::{GlobalArgs, RunArgs, SessionArgs};
+use crate::cli::{RunArgs, SessionArgs};
 use crate::commands::scaffold::{self, Interrupt, Scaffold};
 use crate::commands::scan::{Scan, scan};
 use crate::commands::validate::input_options;
-use crate::commands::{UsageError, dry_run, exit, load_config, session};
+use crate::commands::{Setup, UsageError, dry_run, exit, session};
 use crate::emulator::Emulator;
 use crate::engine::execute::{ExecOptions, Mode};
 use crate::engine::pipeline::{self, Control, Durable, PipelineOptions, Stop, StopReason};
@@ -32,11 +32,7 @@ impl EmulatorTarget for Emulator {
     }
 }
 
-pub async fn run(
-    args: RunArgs,
-    global: &GlobalArgs,
-    env: &dyn Fn(&str) -> Option<String>,
-) -> anyhow::Result<u8> {
+pub async fn run(args: RunArgs, setup: &Setup<'_>) -> anyhow::Result<u8> {
     let options = ExecOptions {
         mode: Mode::Apply,
         reset_passwords: args.reset_passwords,
@@ -44,9 +40,9 @@ pub async fn run(
         secrets: None,
     };
     if args.dry_run {
-        return dry_run::dry_run(&args.session, &options, global, env).await;
+        return dry_run::dry_run(&args.session, &options, setup).await;
     }
-    process(&args.session, options, global, env).await
+    process(&args.session, options, setup).await
 }
 
 /// Everything a command needs before it sends anything: the checked file and the resolved accounts.
@@ -62,15 +58,14 @@ pub(crate) struct Prepared {
 pub(crate) async fn prepare(
     args: &SessionArgs,
     mode: Mode,
-    global: &GlobalArgs,
-    env: &dyn Fn(&str) -> Option<String>,
+    setup: &Setup<'_>,
 ) -> anyhow::Result<Prepared> {
-    let config = load_config(global, env)?;
+    let Setup { config, env } = setup;
     let overrides = args.connection.accounts.overrides();
-    overrides.check_names(&config)?;
+    overrides.check_names(config)?;
 
     let input_path = &args.input.input;
-    let mut input_options = input_options(&args.input, &config);
+    let mut input_options = input_options(&args.input, config);
     // Reading and comparing never generates a password: no secrets file is needed.
     input_options.secrets_out |= mode != Mode::Apply;
     let file = Arc::new(InputFile::open(input_path, input_options)?);
@@ -91,7 +86,7 @@ pub(crate) async fn prepare(
     };
     let needed: Vec<AccountKey> = scanned.accounts.iter().cloned().collect();
     let plans = accounts::resolve(
-        &config,
+        config,
         &overrides,
         &needed,
         env,
@@ -109,16 +104,15 @@ pub(crate) async fn prepare(
 pub(crate) async fn process(
     args: &SessionArgs,
     mut options: ExecOptions,
-    global: &GlobalArgs,
-    env: &dyn Fn(&str) -> Option<String>,
+    setup: &Setup<'_>,
 ) -> anyhow::Result<u8> {
     let Prepared {
         file,
         scanned,
         plans,
         emulator,
-    } = prepare(args, options.mode, global, env).await?;
-    let progress_mode = scaffold::progress_mode(args.connection.no_progress, env)?;
+    } = prepare(args, options.mode, setup).await?;
+    let progress_mode = scaffold::progress_mode(args.connection.no_progress, setup.env)?;
     let output = args
         .output
         .clone()
@@ -301,11 +295,11 @@ pub fn default_output(input: &Path, mode: Mode) -> PathBuf {
 fn observed_columns(providers: &BTreeSet<ProviderKind>) -> ObservedColumns {
     let readable: BTreeSet<Field> = providers
         .iter()
-        .flat_map(|k| provider(*k).readable().iter().copied())
+        .flat_map(|k| provider(*k).spec().readable.iter().copied())
         .collect();
     let mut extras: Vec<&'static str> = Vec::new();
     for k in providers {
-        for e in provider(*k).extra_observed() {
+        for e in provider(*k).spec().extra_observed {
             if !extras.contains(e) {
                 extras.push(e);
             }
@@ -313,7 +307,7 @@ fn observed_columns(providers: &BTreeSet<ProviderKind>) -> ObservedColumns {
     }
     if providers
         .iter()
-        .any(|k| provider(*k).listing().mfa.is_some())
+        .any(|k| provider(*k).spec().listing.mfa.is_some())
     {
         extras.push(MFA_BOUND);
     }

@@ -1,17 +1,12 @@
 //! `iambatch validate INPUT`: the checks of SPEC §2, no network.
 
-use crate::cli::{GlobalArgs, InputArgs};
+use crate::cli::InputArgs;
 use crate::commands::scan::{count, scan};
-use crate::commands::{exit, load_config};
+use crate::commands::{Setup, exit};
 use crate::input::{InputFile, InputOptions};
 
-pub fn validate(
-    args: InputArgs,
-    global: &GlobalArgs,
-    env: &dyn Fn(&str) -> Option<String>,
-) -> anyhow::Result<u8> {
-    let config = load_config(global, env)?;
-    let file = InputFile::open(&args.input, input_options(&args, &config))?;
+pub fn validate(args: InputArgs, setup: &Setup<'_>) -> anyhow::Result<u8> {
+    let file = InputFile::open(&args.input, input_options(&args, &setup.config))?;
     let mut stderr = std::io::stderr().lock();
     let result = scan(&file, |p| {
         use std::io::Write;

@@ -29,23 +29,21 @@
 //! `false`) if there is none. A temporary key is accepted with its token until `expires_at` (RFC
 //! 3339; default: the token lifetime from now). A patch never counts as a create.
 
+use super::account::{self, Account};
+use super::login::{Login, LoginChange, NoOwnFields, ProfileSlot};
 use super::mfa;
-use super::params::{ParamErrors, Params, login_status};
+use super::params::{ParamErrors, Params};
 use super::replay::{self, Nonces};
-use super::service::{
-    Admission, Incoming, Meta, PasswordHash, Reply, Service, Setup, present, request_id,
-};
-use super::temporary::{KeyError, TemporaryKeys, TemporaryPatch};
+use super::service::{Admission, Incoming, Meta, Reply, Service, Setup, request_id};
+use super::temporary::KeyError;
 use crate::jobs::ProviderKind;
-use crate::secret::Secret;
-use axum::http::{Method, StatusCode};
+use axum::http::StatusCode;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::ops::Bound;
-use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -69,12 +67,7 @@ const MIN_PASSWORD_LEN: usize = 8;
 const FIRST_USER_ID: u64 = 2_000_000_000_000_000;
 
 pub struct Ims {
-    /// Secret by access key id.
-    keys: HashMap<String, Secret>,
-    /// Temporary keys and the security tokens issued with them.
-    temporary: TemporaryKeys,
-    token_ttl: time::Duration,
-    directory: Mutex<Directory>,
+    account: Account<Directory>,
     nonces: Nonces,
 }
 
@@ -97,11 +90,8 @@ struct User {
 
 #[derive(Serialize)]
 struct Profile {
-    status: &'static str,
-    mfa_bind_required: bool,
-    password_reset_required: bool,
-    /// `None` for a profile made by a patch without a password.
-    password_hash: Option<PasswordHash>,
+    #[serde(flatten)]
+    login: Login,
     create_date: String,
     update_date: String,
 }
@@ -110,24 +100,36 @@ impl Profile {
     fn new(now: OffsetDateTime) -> Profile {
         let date = iso8601_seconds(now);
         Profile {
-            status: "Active",
-            mfa_bind_required: false,
-            password_reset_required: false,
-            password_hash: None,
+            login: Login::default(),
             create_date: date.clone(),
             update_date: date,
         }
+    }
+
+    /// Applies `change`, dated `now`.
+    fn change(&mut self, change: LoginChange, now: OffsetDateTime) {
+        change.apply(&mut self.login);
+        self.update_date = iso8601_seconds(now);
     }
 
     /// The `LoginProfile` object of the replies.
     fn wire(&self, upn: &str) -> Value {
         json!({
             "UserPrincipalName": upn,
-            "Status": self.status,
-            "MFABindRequired": self.mfa_bind_required,
-            "PasswordResetRequired": self.password_reset_required,
+            "Status": self.login.status,
+            "MFABindRequired": self.login.mfa_bind_required,
+            "PasswordResetRequired": self.login.password_reset_required,
             "UpdateDate": self.update_date,
         })
+    }
+}
+
+impl account::Directory for Directory {
+    fn has_user(&self, upn: &str) -> bool {
+        self.users.contains_key(upn)
+    }
+    fn mfa_devices(&mut self) -> &mut mfa::Devices {
+        &mut self.mfa_devices
     }
 }
 
@@ -286,22 +288,18 @@ impl Service for Ims {
     type Call = Call;
 
     fn new(setup: Setup) -> Result<Ims, String> {
-        let mut keys: HashMap<String, Secret> = setup.accounts.into_iter().collect();
-        keys.insert(ACCESS_KEY_ID.to_string(), Secret::new(ACCESS_KEY_SECRET));
         let mut directory = Directory::default();
-        for user in &setup.users {
-            let upn = user
-                .as_str()
-                .filter(|s| !s.is_empty())
-                .ok_or_else(|| format!("users are user principal names (strings), not {user}"))?;
+        let what = "user principal names (strings)";
+        for upn in account::user_names(&setup.users, what, |s| !s.is_empty())? {
             directory.user(upn, true, setup.now);
         }
         Ok(Ims {
-            keys,
-            temporary: TemporaryKeys::default(),
-            token_ttl: time::Duration::try_from(setup.token_ttl)
-                .map_err(|_| format!("token TTL {:?} is too long", setup.token_ttl))?,
-            directory: Mutex::new(directory),
+            account: Account::new(
+                (ACCESS_KEY_ID, ACCESS_KEY_SECRET),
+                setup.accounts,
+                setup.token_ttl,
+                directory,
+            )?,
             nonces: Nonces::default(),
         })
     }
@@ -360,77 +358,30 @@ impl Service for Ims {
     }
 
     fn state(&self) -> Value {
-        let mut state = serde_json::to_value(&*self.lock()).expect("the state always serialises");
-        state["temporary_keys"] = self.temporary.state();
-        state
+        self.account.state()
     }
 
     fn has_password(&self, upn: &str, password: &str) -> Option<bool> {
-        let directory = self.lock();
-        let hash = directory
-            .users
-            .get(upn)?
-            .login_profile
-            .as_ref()?
-            .password_hash
-            .as_ref()?;
-        Some(hash.matches(password))
+        let directory = self.account.lock();
+        (directory.users.get(upn)?.login_profile.as_ref()?)
+            .login
+            .has_password(password)
     }
 
     fn tamper(&self, patch: &Value, now: OffsetDateTime) -> Result<(), String> {
-        let patch = Patch::deserialize(patch).map_err(|e| e.to_string())?;
-        // Check every value before changing anything.
-        for (upn, user) in &patch.users {
-            if let Some(Some(ProfilePatch {
-                status: Some(s), ..
-            })) = &user.login_profile
-            {
-                login_status(s)
-                    .ok_or_else(|| format!("{upn}: status '{s}': use Active or Inactive"))?;
-            }
-        }
-        let mut directory = self.lock();
-        if let Some(devices) = &patch.mfa_devices {
-            devices
-                .check_users(|u| directory.users.contains_key(u) || patch.users.contains_key(u))?;
-        }
-        self.temporary
-            .register(patch.temporary_keys, now + self.token_ttl)?;
-        for (upn, user_patch) in patch.users {
-            let user = directory.user(&upn, true, now).expect("adding is allowed");
-            match user_patch.login_profile {
-                None => {}
-                Some(None) => user.login_profile = None,
-                Some(Some(fields)) => {
-                    let profile = user.login_profile.get_or_insert_with(|| Profile::new(now));
-                    if let Some(status) = fields.status.as_deref().and_then(login_status) {
-                        profile.status = status;
-                    }
-                    if let Some(v) = fields.mfa_bind_required {
-                        profile.mfa_bind_required = v;
-                    }
-                    if let Some(v) = fields.password_reset_required {
-                        profile.password_reset_required = v;
-                    }
-                    if let Some(password) = fields.password {
-                        profile.password_hash = Some(PasswordHash::new(&password));
-                    }
-                    profile.update_date = iso8601_seconds(now);
-                }
-            }
-        }
-        if let Some(devices) = patch.mfa_devices {
-            directory.mfa_devices.apply(devices);
-        }
-        Ok(())
+        self.account
+            .patch(patch, now, |directory, upn, patch: UserPatch| {
+                let user = directory.user(&upn, true, now).expect("adding is allowed");
+                patch.login_profile.apply(
+                    &mut user.login_profile,
+                    || Profile::new(now),
+                    |profile, patch| profile.change(patch.change, now),
+                );
+            })
     }
 }
 
 impl Ims {
-    fn lock(&self) -> MutexGuard<'_, Directory> {
-        self.directory.lock().expect("aliyun state lock")
-    }
-
     /// Common parameters, key, signature, timestamp, nonce, in that order.
     fn authenticate(
         &self,
@@ -445,7 +396,7 @@ impl Ims {
                 "Specified api is not found, please check your url and method.",
             )
         };
-        if request.path != "/" || ![Method::GET, Method::POST].contains(&request.method) {
+        if !request.is_rpc() {
             return Err(not_found());
         }
         for name in [
@@ -473,9 +424,8 @@ impl Ims {
         expect(params, "SignatureVersion", "1.0")?;
 
         let secret = self
-            .temporary
+            .account
             .secret(
-                &self.keys,
                 params.required("AccessKeyId")?,
                 params.get("SecurityToken"),
                 now,
@@ -541,12 +491,9 @@ impl Ims {
 
     fn create(&self, p: &Params, now: OffsetDateTime) -> Result<Value, ApiError> {
         let upn = p.required("UserPrincipalName")?;
-        let password = p.required("Password")?;
-        check_password(password)?;
-        let status = p.status()?.unwrap_or("Active");
-        let mfa_bind_required = p.boolean("MFABindRequired")?.unwrap_or(false);
-        let password_reset_required = p.boolean("PasswordResetRequired")?.unwrap_or(false);
-        let mut directory = self.lock();
+        check_password(p.required("Password")?)?;
+        let change = LoginChange::from_params(p)?;
+        let mut directory = self.account.lock();
         let user = self.user(&mut directory, upn, now)?;
         if user.login_profile.is_some() {
             return Err(ApiError::new(
@@ -556,47 +503,27 @@ impl Ims {
             ));
         }
         user.creates += 1;
-        let profile = user.login_profile.insert(Profile {
-            status,
-            mfa_bind_required,
-            password_reset_required,
-            password_hash: Some(PasswordHash::new(password)),
-            ..Profile::new(now)
-        });
+        let profile = user.login_profile.insert(Profile::new(now));
+        profile.change(change, now);
         Ok(json!({ "LoginProfile": profile.wire(upn) }))
     }
 
     fn update(&self, p: &Params, now: OffsetDateTime) -> Result<Value, ApiError> {
         let upn = p.required("UserPrincipalName")?;
-        let password = p.get("Password");
-        if let Some(password) = password {
+        if let Some(password) = p.get("Password") {
             check_password(password)?;
         }
-        let status = p.status()?;
-        let mfa_bind_required = p.boolean("MFABindRequired")?;
-        let password_reset_required = p.boolean("PasswordResetRequired")?;
-        let mut directory = self.lock();
+        let change = LoginChange::from_params(p)?;
+        let mut directory = self.account.lock();
         let user = self.user(&mut directory, upn, now)?;
         let profile = user.login_profile.as_mut().ok_or_else(|| no_profile(upn))?;
-        if let Some(password) = password {
-            profile.password_hash = Some(PasswordHash::new(password));
-        }
-        if let Some(status) = status {
-            profile.status = status;
-        }
-        if let Some(v) = mfa_bind_required {
-            profile.mfa_bind_required = v;
-        }
-        if let Some(v) = password_reset_required {
-            profile.password_reset_required = v;
-        }
-        profile.update_date = iso8601_seconds(now);
+        profile.change(change, now);
         Ok(json!({ "LoginProfile": profile.wire(upn) }))
     }
 
     fn get(&self, p: &Params, now: OffsetDateTime) -> Result<Value, ApiError> {
         let upn = p.required("UserPrincipalName")?;
-        let mut directory = self.lock();
+        let mut directory = self.account.lock();
         let user = self.user(&mut directory, upn, now)?;
         let profile = user.login_profile.as_ref().ok_or_else(|| no_profile(upn))?;
         Ok(json!({ "LoginProfile": profile.wire(upn) }))
@@ -604,7 +531,7 @@ impl Ims {
 
     fn delete(&self, p: &Params, now: OffsetDateTime) -> Result<Value, ApiError> {
         let upn = p.required("UserPrincipalName")?;
-        let mut directory = self.lock();
+        let mut directory = self.account.lock();
         let user = self.user(&mut directory, upn, now)?;
         user.login_profile.take().ok_or_else(|| no_profile(upn))?;
         Ok(json!({}))
@@ -625,25 +552,8 @@ impl Ims {
                 wanted.contains(&"active")
             }
         };
-        let max_items = match p.get("MaxItems") {
-            None => DEFAULT_MAX_ITEMS,
-            Some(v) => v
-                .parse::<usize>()
-                .ok()
-                .filter(|n| (1..=MAX_ITEMS).contains(n))
-                .ok_or_else(|| invalid("MaxItems", &format!("use 1 to {MAX_ITEMS}")))?,
-        };
-        let start = match p.get("Marker").filter(|m| !m.is_empty()) {
-            None => None,
-            Some(marker) => Some(
-                BASE64
-                    .decode(marker)
-                    .ok()
-                    .and_then(|bytes| String::from_utf8(bytes).ok())
-                    .ok_or_else(|| invalid("Marker", "pass the Marker of the previous page"))?,
-            ),
-        };
-        let directory = self.lock();
+        let (max_items, start) = paging(p, DEFAULT_MAX_ITEMS, MAX_ITEMS)?;
+        let directory = self.account.lock();
         let from = start.as_deref().map_or(Bound::Unbounded, Bound::Included);
         let mut users = directory.users.range::<str, _>((from, Bound::Unbounded));
         let page: Vec<Value> = users
@@ -666,13 +576,13 @@ impl Ims {
             })
             .collect();
         let mut body = json!({ "Users": { "User": page } });
-        match users.next().filter(|_| active) {
-            Some((next, _)) => {
-                body["IsTruncated"] = true.into();
-                body["Marker"] = BASE64.encode(next).into();
-            }
-            None => body["IsTruncated"] = false.into(),
-        }
+        truncated(
+            &mut body,
+            users
+                .next()
+                .filter(|_| active)
+                .map(|(next, _)| next.as_str()),
+        );
         Ok(body)
     }
 }
@@ -681,23 +591,9 @@ impl Ims {
     /// Virtual devices in serial-number order; `Marker` is the next page's first serial number,
     /// base64-encoded. A device never bound has `"User": {}`.
     fn list_mfa_devices(&self, p: &Params) -> Result<Value, ApiError> {
-        let max_items = match p.get("MaxItems") {
-            None => MAX_MFA_ITEMS,
-            Some(v) => v
-                .parse::<usize>()
-                .ok()
-                .filter(|n| (1..=MAX_MFA_ITEMS).contains(n))
-                .ok_or_else(|| invalid("MaxItems", &format!("use 1 to {MAX_MFA_ITEMS}")))?,
-        };
-        let start = match p.get("Marker").filter(|m| !m.is_empty()) {
-            None => String::new(),
-            Some(marker) => BASE64
-                .decode(marker)
-                .ok()
-                .and_then(|bytes| String::from_utf8(bytes).ok())
-                .ok_or_else(|| invalid("Marker", "pass the Marker of the previous page"))?,
-        };
-        let directory = &*self.lock();
+        let (max_items, start) = paging(p, MAX_MFA_ITEMS, MAX_MFA_ITEMS)?;
+        let start = start.unwrap_or_default();
+        let directory = &*self.account.lock();
         let mut devices = directory
             .mfa_devices
             .virtual_devices()
@@ -723,25 +619,19 @@ impl Ims {
             )
             .collect();
         let mut body = json!({ "VirtualMFADevices": { "VirtualMFADevice": page } });
-        match devices.next() {
-            Some((next, _)) => {
-                body["IsTruncated"] = true.into();
-                body["Marker"] = BASE64.encode(next).into();
-            }
-            None => body["IsTruncated"] = false.into(),
-        }
+        truncated(&mut body, devices.next().map(|(next, _)| next));
         Ok(body)
     }
 
     /// The user's bound device, virtual or security key.
     fn user_mfa(&self, p: &Params, now: OffsetDateTime) -> Result<Value, ApiError> {
         let upn = p.required("UserPrincipalName")?;
-        let mut directory = self.lock();
+        let mut directory = self.account.lock();
         let enabled = self
             .user(&mut directory, upn, now)?
             .login_profile
             .as_ref()
-            .is_some_and(|profile| profile.mfa_bind_required);
+            .is_some_and(|profile| profile.login.mfa_bind_required);
         let device = directory.mfa_devices.of(upn).ok_or_else(|| {
             ApiError::new(
                 StatusCode::NOT_FOUND,
@@ -756,14 +646,36 @@ impl Ims {
     }
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Patch {
-    #[serde(default)]
-    users: BTreeMap<String, UserPatch>,
-    #[serde(default)]
-    temporary_keys: BTreeMap<String, TemporaryPatch>,
-    mfa_devices: Option<mfa::Patch>,
+/// A listing's page size (`MaxItems`, 1 to `max`, `default` when not given) and first key
+/// (`Marker`: the key base64-encoded, opaque to clients; none or empty: from the start).
+fn paging(p: &Params, default: usize, max: usize) -> Result<(usize, Option<String>), ApiError> {
+    let max_items = match p.get("MaxItems") {
+        None => default,
+        Some(v) => v
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=max).contains(n))
+            .ok_or_else(|| invalid("MaxItems", &format!("use 1 to {max}")))?,
+    };
+    let start = match p.get("Marker").filter(|m| !m.is_empty()) {
+        None => None,
+        Some(marker) => Some(
+            BASE64
+                .decode(marker)
+                .ok()
+                .and_then(|bytes| String::from_utf8(bytes).ok())
+                .ok_or_else(|| invalid("Marker", "pass the Marker of the previous page"))?,
+        ),
+    };
+    Ok((max_items, start))
+}
+
+/// Ends a page's `body`: `IsTruncated`, and the `Marker` of the next page when it starts at `next`.
+fn truncated(body: &mut Value, next: Option<&str>) {
+    body["IsTruncated"] = next.is_some().into();
+    if let Some(next) = next {
+        body["Marker"] = BASE64.encode(next).into();
+    }
 }
 
 /// Alibaba's reply to a key or security token it does not accept.
@@ -810,16 +722,6 @@ pub(super) fn iso8601_seconds(t: OffsetDateTime) -> String {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct UserPatch {
-    /// Absent: unchanged; `null`: removed.
-    #[serde(default, deserialize_with = "present")]
-    login_profile: Option<Option<ProfilePatch>>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ProfilePatch {
-    status: Option<String>,
-    mfa_bind_required: Option<bool>,
-    password_reset_required: Option<bool>,
-    password: Option<String>,
+    #[serde(default)]
+    login_profile: ProfileSlot<NoOwnFields>,
 }

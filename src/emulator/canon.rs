@@ -29,6 +29,13 @@ pub fn same(a: &str, b: &str) -> bool {
             == 0
 }
 
+/// Test vectors' name-value lists as the owned pairs the checks take.
+#[cfg(test)]
+pub fn owned(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    let own = |(name, value): &(&str, &str)| (name.to_string(), value.to_string());
+    pairs.iter().map(own).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -37,16 +44,15 @@ mod tests {
     /// `' ~/*-+'`, Huawei's test query value.
     #[test]
     fn encodes_as_the_providers_publish() {
-        assert_eq!(
-            percent_encode("2016-02-23T12:46:24Z"),
-            "2016-02-23T12%3A46%3A24Z"
-        );
-        assert_eq!(percent_encode("/"), "%2F");
-        assert_eq!(percent_encode(" ~/*-+"), "%20~%2F%2A-%2B");
-        assert_eq!(
-            percent_encode("一 (&=?!#%.*)"),
-            "%E4%B8%80%20%28%26%3D%3F%21%23%25.%2A%29"
-        );
+        let published = [
+            ("2016-02-23T12:46:24Z", "2016-02-23T12%3A46%3A24Z"),
+            ("/", "%2F"),
+            (" ~/*-+", "%20~%2F%2A-%2B"),
+            ("一 (&=?!#%.*)", "%E4%B8%80%20%28%26%3D%3F%21%23%25.%2A%29"),
+        ];
+        for (text, encoded) in published {
+            assert_eq!(percent_encode(text), encoded, "{text}");
+        }
     }
 
     #[test]

@@ -56,20 +56,19 @@
 mod auth;
 mod verify;
 
+use super::account::{self, Account};
 use super::mfa;
 use super::service::{Admission, Incoming, Meta, Reply, Service, Setup, present};
-use super::temporary::{TemporaryKeys, TemporaryPatch};
 use crate::jobs::ProviderKind;
 use crate::secret::Secret;
 use auth::{Signatures, Tokens, header};
 use axum::body::Bytes;
 use axum::http::{Method, StatusCode};
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 use time::OffsetDateTime;
 use time::macros::format_description;
@@ -94,14 +93,10 @@ const ACCESS_MODES: [&str; 3] = ["default", "console", "programmatic"];
 
 pub struct Iam {
     domain_id: String,
-    /// SK by AK.
-    keys: HashMap<String, Secret>,
+    /// SK by AK, and the users.
+    account: Account<Directory>,
     /// Password by IAM user name, for tokens.
     passwords: HashMap<String, Secret>,
-    token_ttl: time::Duration,
-    /// Temporary AK/SK and the security tokens issued with them.
-    temporary: TemporaryKeys,
-    directory: Mutex<Directory>,
     signatures: Signatures,
     tokens: Tokens,
     faults: AtomicU64,
@@ -124,11 +119,17 @@ struct User {
     login_protect: Option<LoginProtect>,
 }
 
-#[derive(Clone, Copy, Serialize)]
+#[derive(Clone, Copy, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct LoginProtect {
     enabled: bool,
-    verification_method: &'static str,
+    #[serde(deserialize_with = "verification_method")]
+    verification_method: Name,
 }
+
+/// One of a few fixed names. A name of its own so that serde does not take the fields for text
+/// borrowed from the input (they never are: each is mapped to its constant).
+type Name = &'static str;
 
 impl LoginProtect {
     fn wire(self, user_id: &str) -> Value {
@@ -143,6 +144,15 @@ impl LoginProtect {
 /// A user's id: the first 16 bytes of SHA-256 over the account id and the name, in hex.
 fn user_id(domain_id: &str, name: &str) -> String {
     hex::encode(&Sha256::digest(format!("{domain_id}/{name}"))[..16])
+}
+
+impl account::Directory for Directory {
+    fn has_user(&self, name: &str) -> bool {
+        self.users.contains_key(name)
+    }
+    fn mfa_devices(&mut self) -> &mut mfa::Devices {
+        &mut self.mfa_devices
+    }
 }
 
 impl Directory {
@@ -329,29 +339,18 @@ impl Service for Iam {
 
     fn new(setup: Setup) -> Result<Iam, String> {
         let domain_id = DOMAIN_ID.to_string();
-        let mut keys: HashMap<String, Secret> = setup.accounts.iter().cloned().collect();
-        keys.insert(AK.to_string(), Secret::new(SK));
-        let mut passwords: HashMap<String, Secret> = setup.accounts.into_iter().collect();
+        let mut passwords: HashMap<String, Secret> = setup.accounts.iter().cloned().collect();
         passwords.insert(IAM_USER.to_string(), Secret::new(IAM_PASSWORD));
-        let token_ttl = time::Duration::try_from(setup.token_ttl)
-            .map_err(|_| format!("token TTL {:?} is too long", setup.token_ttl))?;
         let mut directory = Directory::default();
-        for user in &setup.users {
-            let name = user
-                .as_str()
-                .filter(|s| (1..=MAX_NAME).contains(&s.chars().count()))
-                .ok_or_else(|| {
-                    format!("users are IAM user names (strings of 1 to 64 characters), not {user}")
-                })?;
+        let what = "IAM user names (strings of 1 to 64 characters)";
+        let valid = |s: &str| (1..=MAX_NAME).contains(&s.chars().count());
+        for name in account::user_names(&setup.users, what, valid)? {
             directory.add(&domain_id, name);
         }
         Ok(Iam {
             domain_id,
-            keys,
+            account: Account::new((AK, SK), setup.accounts, setup.token_ttl, directory)?,
             passwords,
-            token_ttl,
-            temporary: TemporaryKeys::default(),
-            directory: Mutex::new(directory),
             signatures: Signatures::default(),
             tokens: Tokens::default(),
             faults: AtomicU64::new(0),
@@ -446,62 +445,34 @@ impl Service for Iam {
     }
 
     fn state(&self) -> Value {
-        let mut state = serde_json::to_value(&*self.lock()).expect("the state always serialises");
+        let mut state = self.account.state();
         state["domain"] = json!({"id": self.domain_id, "name": DOMAIN_NAME});
         state["tokens_issued"] = self.tokens.issued().into();
-        state["temporary_keys"] = self.temporary.state();
         state
     }
 
     fn tamper(&self, patch: &Value, now: OffsetDateTime) -> Result<(), String> {
-        let patch = Patch::deserialize(patch).map_err(|e| e.to_string())?;
-        // Check every value before changing anything.
-        let mut protects = Vec::new();
-        for (name, user) in &patch.users {
-            let protect = match &user.login_protect {
-                Some(Some(p)) => Some(Some(LoginProtect {
-                    enabled: p.enabled,
-                    verification_method: method(&p.verification_method).ok_or_else(|| {
-                        format!(
-                            "{name}: verification_method '{}': use sms, email or vmfa",
-                            p.verification_method
-                        )
-                    })?,
-                })),
-                Some(None) => Some(None),
-                None => None,
-            };
-            let access_mode = user
-                .access_mode
-                .as_deref()
-                .map(|m| {
-                    ACCESS_MODES.into_iter().find(|a| *a == m).ok_or_else(|| {
-                        format!("{name}: access_mode '{m}': use default, console or programmatic")
-                    })
-                })
-                .transpose()?;
-            protects.push((name, protect, access_mode));
-        }
-        let mut directory = self.lock();
-        if let Some(devices) = &patch.mfa_devices {
-            devices
-                .check_users(|u| directory.users.contains_key(u) || patch.users.contains_key(u))?;
-        }
-        self.temporary
-            .register(patch.temporary_keys, now + self.token_ttl)?;
-        for (name, protect, access_mode) in protects {
-            let user = directory.add(&self.domain_id, name);
-            if let Some(protect) = protect {
-                user.login_protect = protect;
-            }
-            if let Some(mode) = access_mode {
-                user.access_mode = mode;
-            }
-        }
-        if let Some(devices) = patch.mfa_devices {
-            directory.mfa_devices.apply(devices);
-        }
-        if patch.revoke_tokens {
+        // Huawei's own top-level field; the rest is every provider's patch.
+        let mut patch = patch.clone();
+        let revoke_tokens = match patch
+            .as_object_mut()
+            .and_then(|p| p.remove("revoke_tokens"))
+        {
+            None => false,
+            Some(v) => v.as_bool().ok_or("revoke_tokens: use true or false")?,
+        };
+        self.account.patch(
+            &patch,
+            now,
+            |directory: &mut Directory, name, patch: UserPatch| {
+                let user = directory.add(&self.domain_id, &name);
+                if let Some(protect) = patch.login_protect {
+                    user.login_protect = protect;
+                }
+                user.access_mode = patch.access_mode.unwrap_or(user.access_mode);
+            },
+        )?;
+        if revoke_tokens {
             self.tokens.revoke_all();
         }
         Ok(())
@@ -513,10 +484,6 @@ fn method(name: &str) -> Option<&'static str> {
 }
 
 impl Iam {
-    fn lock(&self) -> MutexGuard<'_, Directory> {
-        self.directory.lock().expect("huawei state lock")
-    }
-
     /// Who the request is from (for the log and the rate limit) and whether it may proceed. Token
     /// requests are authenticated by `issue_token` itself, after the rate limit, as IAM does.
     fn authenticate(
@@ -544,7 +511,7 @@ impl Iam {
             .signatures
             .check(
                 request,
-                |ak, token| self.temporary.secret(&self.keys, ak, token, now),
+                |ak, token| self.account.secret(ak, token, now),
                 now,
             )
             .map_err(|e| ApiError::gateway(StatusCode::UNAUTHORIZED, "APIG.0301", e.message()))
@@ -599,7 +566,7 @@ impl Iam {
                 "Request body is invalid: scope the token to the account with auth.scope.domain.",
             ));
         }
-        let (token, expires_at) = self.tokens.issue(name, now, self.token_ttl);
+        let (token, expires_at) = self.tokens.issue(name, now, self.account.token_ttl);
         let domain = json!({"id": self.domain_id, "name": DOMAIN_NAME});
         let mut body = json!({"token": {
             "expires_at": token_time(expires_at),
@@ -626,7 +593,7 @@ impl Iam {
         // Every user is enabled and of this account.
         let none = call.param("domain_id").is_some_and(|d| d != self.domain_id)
             || call.param("enabled") == Some("false");
-        let directory = self.lock();
+        let directory = self.account.lock();
         let users: Vec<Value> = directory
             .users
             .iter()
@@ -653,7 +620,7 @@ impl Iam {
     }
 
     fn list_login_protects(&self) -> Value {
-        let directory = self.lock();
+        let directory = self.account.lock();
         let protects: Vec<Value> = directory
             .users
             .values()
@@ -663,7 +630,7 @@ impl Iam {
     }
 
     fn list_mfa_devices(&self) -> Value {
-        let directory = self.lock();
+        let directory = self.account.lock();
         let devices: Vec<Value> = directory
             .mfa_devices
             .virtual_devices()
@@ -677,7 +644,7 @@ impl Iam {
     }
 
     fn show_login_protect(&self, id: &str) -> Result<Value, ApiError> {
-        let mut directory = self.lock();
+        let mut directory = self.account.lock();
         let protect = directory.by_id(id)?.login_protect.ok_or_else(|| {
             ApiError::iam(
                 StatusCode::NOT_FOUND,
@@ -709,7 +676,7 @@ impl Iam {
             .and_then(Value::as_str)
             .and_then(method)
             .ok_or_else(|| invalid("verification_method"))?;
-        let mut directory = self.lock();
+        let mut directory = self.account.lock();
         let user = directory.by_id(id)?;
         let protect = LoginProtect {
             enabled,
@@ -723,30 +690,31 @@ impl Iam {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Patch {
-    #[serde(default)]
-    users: BTreeMap<String, UserPatch>,
-    #[serde(default)]
-    temporary_keys: BTreeMap<String, TemporaryPatch>,
-    #[serde(default)]
-    revoke_tokens: bool,
-    mfa_devices: Option<mfa::Patch>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct UserPatch {
-    access_mode: Option<String>,
+    #[serde(default, deserialize_with = "access_mode")]
+    access_mode: Option<Name>,
     /// Absent: unchanged; `null`: removed.
     #[serde(default, deserialize_with = "present")]
-    login_protect: Option<Option<ProtectPatch>>,
+    login_protect: Option<Option<LoginProtect>>,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ProtectPatch {
-    enabled: bool,
-    verification_method: String,
+fn verification_method<'de, D: Deserializer<'de>>(d: D) -> Result<Name, D::Error> {
+    let name = String::deserialize(d)?;
+    method(&name).ok_or_else(|| {
+        serde::de::Error::custom(format!(
+            "verification_method '{name}': use sms, email or vmfa"
+        ))
+    })
+}
+
+fn access_mode<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Name>, D::Error> {
+    let mode = String::deserialize(d)?;
+    match ACCESS_MODES.into_iter().find(|a| *a == mode) {
+        Some(mode) => Ok(Some(mode)),
+        None => Err(serde::de::Error::custom(format!(
+            "access_mode '{mode}': use default, console or programmatic"
+        ))),
+    }
 }
 
 #[cfg(test)]

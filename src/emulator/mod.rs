@@ -57,31 +57,38 @@
 //!    - `admit`: route by `Incoming::path` / `method` (the whole port is yours), then authenticate
 //!      the request as received with the emulator's own canonicalisation (`<provider>/verify.rs`,
 //!      written from the provider's documentation and tested against its published vectors; never
-//!      the client's signer), `temporary::TemporaryKeys` for keys and security tokens,
+//!      the client's signer), `account::Account` for keys, security tokens and the users' lock,
 //!      `replay::fresh` for timestamps and `replay::Nonces` for nonces. Fill `Meta`: `account` is
 //!      the rate-limit key, `write` makes the request droppable;
-//!    - `apply`: run the action against state behind a `Mutex`; API errors are ordinary replies;
+//!    - `apply`: run the action against the users under `Account::lock`; API errors are
+//!      ordinary replies;
 //!    - `throttled`, `fault`: the provider's own throttling and 5xx replies;
-//!    - `state`, `tamper`, `has_password`: the state as JSON (passwords as `service::PasswordHash`,
-//!      a `creates` counter per user if the provider has creates), a documented patch format, and
-//!      the password check tests use instead of reading hashes.
+//!    - `state`, `tamper`, `has_password`: the state as JSON (`Account::state`; passwords as
+//!      `service::PasswordHash`, a console login profile as `login::Login`, a `creates` counter
+//!      per user if the provider has creates), a documented patch format (`Account::patch` reads
+//!      `users` and `temporary_keys`), and the password check tests use instead of reading hashes.
 //! 2. Add `mod <provider>;` and one line `mount::<provider::Type>(setup)?,` in `emulated`.
-//! 3. Test over HTTP like `tests.rs`: sign with test-side code built on the module's `verify.rs`
-//!    (itself pinned to the published vectors), never with the client's signer.
+//! 3. Test over HTTP like `tests.rs` (`testing.rs` starts the emulator with users and reads
+//!    answers): sign with test-side code built on the module's `verify.rs` (itself pinned to the
+//!    published vectors), never with the client's signer.
 //!
 //! The rate limit, faults, drops, latency, log, ports and control endpoints then apply unchanged.
 
+mod account;
 mod aliyun;
 mod canon;
 mod huawei;
 mod knobs;
 mod log;
+mod login;
 mod mfa;
 mod params;
 mod replay;
 mod server;
 mod service;
 mod temporary;
+#[cfg(test)]
+mod testing;
 mod ucloud;
 
 pub use huawei::{

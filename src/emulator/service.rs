@@ -64,6 +64,11 @@ pub struct Incoming {
 }
 
 impl Incoming {
+    /// Whether it is for an RPC-style API (Alibaba, UCloud): GET or POST at `/`.
+    pub fn is_rpc(&self) -> bool {
+        self.path == "/" && [Method::GET, Method::POST].contains(&self.method)
+    }
+
     /// Query parameters then `application/x-www-form-urlencoded` body parameters, decoded, in the
     /// order they arrived.
     pub fn form_params(&self) -> Vec<(String, String)> {

@@ -148,31 +148,29 @@ mod tests {
     fn a_temporary_key_needs_the_token_issued_with_it() {
         let now = datetime!(2023-06-01 00:00 UTC);
         let (t, permanent) = keys(now);
-        let secret = |id, token| {
-            t.secret(&permanent, id, token, now)
-                .map(|s| s.expose().to_string())
-        };
-        assert_eq!(secret("STS.one", Some("token-1")), Ok("s1".into()));
-        assert_eq!(secret("STS.one", None), Err(KeyError::MissingToken));
-        assert_eq!(
-            secret("STS.one", Some("forged")),
-            Err(KeyError::UnknownToken)
-        );
-        assert_eq!(
-            secret("STS.one", Some("token-2")),
-            Err(KeyError::TokenOfAnotherKey)
-        );
-        assert_eq!(secret("LTAI.perm", None), Ok("p".into()));
-        assert_eq!(
-            secret("LTAI.perm", Some("forged")),
-            Err(KeyError::UnknownToken)
-        );
-        assert_eq!(
-            secret("LTAI.perm", Some("token-1")),
-            Err(KeyError::TokenOfAnotherKey)
-        );
-        assert_eq!(secret("nobody", None), Err(KeyError::UnknownKey));
-        assert_eq!(secret("nobody", Some("forged")), Err(KeyError::UnknownKey));
+        let cases = [
+            ("STS.one", Some("token-1"), Ok("s1")),
+            ("STS.one", None, Err(KeyError::MissingToken)),
+            ("STS.one", Some("forged"), Err(KeyError::UnknownToken)),
+            ("STS.one", Some("token-2"), Err(KeyError::TokenOfAnotherKey)),
+            ("LTAI.perm", None, Ok("p")),
+            ("LTAI.perm", Some("forged"), Err(KeyError::UnknownToken)),
+            (
+                "LTAI.perm",
+                Some("token-1"),
+                Err(KeyError::TokenOfAnotherKey),
+            ),
+            ("nobody", None, Err(KeyError::UnknownKey)),
+            ("nobody", Some("forged"), Err(KeyError::UnknownKey)),
+        ];
+        for (id, token, want) in cases {
+            let got = t.secret(&permanent, id, token, now);
+            assert_eq!(
+                got.as_ref().map(Secret::expose),
+                want.as_ref().copied(),
+                "{id} {token:?}"
+            );
+        }
         let later = datetime!(2024-01-01 00:00 UTC);
         assert_eq!(
             t.secret(&permanent, "STS.two", Some("token-2"), later)

@@ -3,10 +3,10 @@
 
 use super::aliyun::{iso8601_seconds, verify};
 use super::canon::percent_encode as rfc3986;
+use super::testing::{self, Answer};
 use super::{Emulator, EmulatorConfig, KnobChange};
 use crate::jobs::ProviderKind;
 use crate::secret::Secret;
-use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -72,31 +72,12 @@ fn encode(params: &[(String, String)]) -> String {
         .join("&")
 }
 
-struct Answer {
-    status: u16,
-    headers: HeaderMap,
-    body: Value,
-}
-
-impl Answer {
-    fn code(&self) -> &str {
-        self.body["Code"].as_str().unwrap_or("")
-    }
-}
-
 struct Client {
     http: reqwest::Client,
     base: url::Url,
 }
 
 impl Client {
-    fn new(emulator: &Emulator) -> Client {
-        Client {
-            http: reqwest::Client::builder().no_proxy().build().unwrap(),
-            base: emulator.endpoint(ProviderKind::Aliyun),
-        }
-    }
-
     /// Sends `params` in the query string, as the SDK does.
     async fn send(
         &self,
@@ -104,19 +85,7 @@ impl Client {
         params: &[(String, String)],
     ) -> reqwest::Result<Answer> {
         let url = format!("{}?{}", self.base, encode(params));
-        Self::read(self.http.request(method, url).send().await?).await
-    }
-
-    async fn read(response: reqwest::Response) -> reqwest::Result<Answer> {
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let bytes = response.bytes().await?;
-        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Ok(Answer {
-            status,
-            headers,
-            body,
-        })
+        Answer::read(self.http.request(method, url).send().await?).await
     }
 
     /// A freshly signed POST with the emulator's keys.
@@ -132,7 +101,7 @@ impl Client {
                 .header("content-type", "application/json")
                 .body(body.to_string());
         }
-        Self::read(request.send().await.unwrap()).await.unwrap()
+        Answer::read(request.send().await.unwrap()).await.unwrap()
     }
 
     async fn requests(&self) -> Vec<Value> {
@@ -155,15 +124,9 @@ impl Client {
 /// An emulator whose account has the user [`ALICE`] (without a login profile), unless the config
 /// names a users file: users exist only if someone created them.
 async fn start(config: EmulatorConfig) -> (Emulator, Client) {
-    let seed = config.users.is_none();
-    let emulator = Emulator::start(config).await.unwrap();
-    if seed {
-        emulator
-            .tamper(&json!({"aliyun": {"users": {ALICE: {}}}}))
-            .unwrap();
-    }
-    let client = Client::new(&emulator);
-    (emulator, client)
+    let users = json!({ ALICE: {} });
+    let (emulator, http, base) = testing::start(config, ProviderKind::Aliyun, users).await;
+    (emulator, Client { http, base })
 }
 
 fn create_alice() -> [(&'static str, &'static str); 4] {
@@ -341,7 +304,7 @@ async fn query_and_form_body_parameters_are_merged() {
         .send()
         .await
         .unwrap();
-    let answer = Client::read(response).await.unwrap();
+    let answer = Answer::read(response).await.unwrap();
     assert_eq!(answer.status, 200, "{}", answer.body);
     assert_eq!(
         emulator.has_password(ProviderKind::Aliyun, ALICE, "pass word+&=*~"),
@@ -357,7 +320,7 @@ async fn bad_signatures_and_unknown_keys_are_refused() {
         ..Default::default()
     };
     let (emulator, client) = start(config).await;
-    let seeded = emulator.state()["aliyun"]["users"].clone();
+    let seeded = testing::users(&emulator, ProviderKind::Aliyun);
     let alice = [("UserPrincipalName", ALICE), ("Password", PASSWORD)];
 
     let wrong_secret = Signer {
@@ -398,14 +361,9 @@ async fn bad_signatures_and_unknown_keys_are_refused() {
         (404, "InvalidAccessKeyId.NotFound")
     );
 
-    assert_eq!(
-        emulator.state()["aliyun"]["users"],
-        seeded,
-        "nothing applied"
-    );
-    let log = emulator.requests();
-    assert_eq!(log.len(), 4);
-    assert!(log.iter().all(|line| line["outcome"] == "rejected"));
+    let unchanged = testing::users(&emulator, ProviderKind::Aliyun);
+    assert_eq!(unchanged, seeded, "nothing applied");
+    testing::all_rejected(&emulator, 4);
 
     // The extra account configured is accepted.
     let other = Signer {
@@ -550,14 +508,11 @@ async fn a_fault_is_a_5xx_that_applies_nothing() {
         ..Default::default()
     };
     let (emulator, client) = start(config).await;
-    let seeded = emulator.state()["aliyun"]["users"].clone();
+    let seeded = testing::users(&emulator, ProviderKind::Aliyun);
     let fault = client.call("CreateLoginProfile", &create_alice()).await;
     assert_eq!((fault.status, fault.code()), (503, "ServiceUnavailable"));
-    assert_eq!(
-        emulator.state()["aliyun"]["users"],
-        seeded,
-        "nothing applied"
-    );
+    let unchanged = testing::users(&emulator, ProviderKind::Aliyun);
+    assert_eq!(unchanged, seeded, "nothing applied");
     assert_eq!(emulator.requests()[0]["outcome"], "fault");
 
     emulator

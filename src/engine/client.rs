@@ -57,6 +57,10 @@ pub fn is_withdrawal(failure: &Failure) -> bool {
     failure.code == codes::ACCOUNT_STOPPED || failure.code == codes::INTERRUPTED
 }
 
+/// Runs when an attempt of a write has its pacing slot and is about to be sent: what it records is
+/// durable before the request leaves. Its failure fails the call with nothing sent.
+pub type Departing<'a> = &'a (dyn Fn() -> Result<(), Failure> + Sync);
+
 /// One user name's resolution, shared by every row that names it.
 type NameCell = std::sync::Arc<tokio::sync::OnceCell<Result<String, Failure>>>;
 
@@ -117,10 +121,21 @@ impl AccountClient {
     /// is not cut off). A withdrawn operation fails with a failure [`is_withdrawal`] recognises if
     /// no attempt of it had been sent, else with its last failure, marked as not retried.
     pub async fn call(&self, op: &Op<'_>, cancel: &CancellationToken) -> CallReport {
+        self.call_departing(op, cancel, &|| Ok(())).await
+    }
+
+    /// [`call`](Self::call), with `departing` run before each attempt of a write leaves (not while
+    /// it waits: a withdrawn request never runs it).
+    pub async fn call_departing(
+        &self,
+        op: &Op<'_>,
+        cancel: &CancellationToken,
+        departing: Departing<'_>,
+    ) -> CallReport {
         let report = self
             .exchange(
                 cancel,
-                op.is_write(),
+                op.is_write().then_some(departing),
                 self.uses_tokens,
                 |stamp, token| self.api.build(op, stamp, token),
                 |reply| {
@@ -154,11 +169,12 @@ impl AccountClient {
     /// token first (with `with_token`), takes a pacing slot, is signed afresh by `build` and sent;
     /// `read` says what its reply means. Transient failures are retried with backoff, a token the
     /// provider no longer accepts is renewed once, credential failures count towards the account's
-    /// stop. A request not yet on the wire when the run or the account stops is withdrawn.
+    /// stop. A request not yet on the wire when the run or the account stops is withdrawn. `write`
+    /// is given for a write request: it runs before each attempt leaves.
     async fn exchange<T>(
         &self,
         cancel: &CancellationToken,
-        write: bool,
+        write: Option<Departing<'_>>,
         with_token: bool,
         build: impl Fn(&Stamp, Option<&Secret>) -> HttpRequest,
         read: impl Fn(&Reply) -> (Option<String>, Result<T, Failure>),
@@ -182,7 +198,11 @@ impl AccountClient {
             let token = match with_token {
                 true => match self.current_token(cancel).await {
                     Ok(token) => token,
-                    Err(f) if is_withdrawal(&f) => return self.withdraw(report, last, cancel),
+                    // A renewal stopped after an attempt fails with that attempt's failure; the
+                    // request that waited for it was still never sent.
+                    Err(f) if is_withdrawal(&f) || self.halted(cancel) => {
+                        return self.withdraw(report, last, cancel);
+                    }
                     Err(f) => {
                         report.result = Err(f);
                         return report;
@@ -195,10 +215,19 @@ impl AccountClient {
                 _ = self.halt(cancel) => None,
                 slot = self.pacer.acquire() => Some(slot),
             };
-            // The stop may have come while the slot was granted.
-            let Some(slot) = slot.filter(|_| !self.halted(cancel)) else {
+            let Some(slot) = slot else {
                 return self.withdraw(report, last, cancel);
             };
+            // The stop may have come while the slot was granted.
+            if self.halted(cancel) {
+                slot.unused();
+                return self.withdraw(report, last, cancel);
+            }
+            if let Some(Err(f)) = write.map(|departing| departing()) {
+                slot.unused();
+                report.result = Err(f);
+                return report;
+            }
             report.attempts += 1;
             let outcome = self.send(build(&Stamp::now(), token.as_ref())).await;
             slot.replied();
@@ -218,10 +247,10 @@ impl AccountClient {
                 Err(no_reply) => {
                     report.http_status = None;
                     report.request_id = None;
-                    if no_reply.sent && write {
+                    if no_reply.sent && write.is_some() {
                         report.ambiguous = true;
                     }
-                    no_reply.into_failure(write)
+                    no_reply.into_failure(write.is_some())
                 }
             };
             match failure.class {
@@ -406,7 +435,7 @@ impl AccountClient {
         let report = self
             .exchange(
                 cancel,
-                false,
+                None,
                 false,
                 |stamp, _| self.api.token_request(stamp).expect("token account"),
                 |reply| match self.api.read_token(reply) {

@@ -3,7 +3,7 @@
 //! outcome. The same steps, walked against one read, are what `plan` foresees
 //! ([`foresee`]), what `verify` checks ([`judge`]) and what `run --dry-run` prints ([`requests`]).
 
-use crate::engine::client::{AccountClient, CallReport, codes, is_withdrawal};
+use crate::engine::client::{AccountClient, CallReport, Departing, codes, is_withdrawal};
 use crate::engine::listing::binding_of;
 use crate::jobs::{Action, Field, Job, LoginState};
 use crate::passwords::{self, SecretsFile};
@@ -112,7 +112,7 @@ impl Execution {
             _ => failure,
         };
         // A request withdrawn by a stop leaves the row not attempted, unless a write of it was
-        // applied already.
+        // applied already: `apply` sets `outcome` as each write is applied.
         self.status = Some(if is_withdrawal(&failure) && self.outcome.is_none() {
             Status::NotAttempted
         } else {
@@ -123,17 +123,36 @@ impl Execution {
     }
 }
 
-/// Runs one job. `prior_ambiguous`: a create of this row got no reply in the run being resumed.
+/// What makes a row resumable: what an earlier run left of it, and what notes it as sent.
+#[derive(Clone, Copy)]
+pub struct Durability<'a> {
+    /// A write of this row may have been applied by the run being resumed, unseen.
+    pub prior_ambiguous: bool,
+    /// Runs as each write of the row leaves (after its pacing slot was granted), so that what it
+    /// notes means "a write may have reached the server".
+    pub departing: Departing<'a>,
+}
+
+impl Default for Durability<'_> {
+    fn default() -> Self {
+        Durability {
+            prior_ambiguous: false,
+            departing: &|| Ok(()),
+        }
+    }
+}
+
+/// Runs one job.
 pub async fn execute(
     job: &Job,
     provider: &dyn Provider,
     client: &AccountClient,
     options: &ExecOptions,
-    prior_ambiguous: bool,
+    durability: Durability<'_>,
     cancel: &CancellationToken,
 ) -> Execution {
     let mut ex = Execution::default();
-    let Some(spec) = provider.spec(job.action) else {
+    let Some(spec) = provider.spec().action(job.action) else {
         // Validation refuses such rows; a row that got here anyway sends nothing.
         return ex.fail(permanent(
             "unsupported",
@@ -200,7 +219,7 @@ pub async fn execute(
         desired,
         reset_passwords: options.reset_passwords,
     };
-    let ex = apply(ex, &row, client, user, options, prior_ambiguous, cancel).await;
+    let ex = apply(ex, &row, client, user, options, durability, cancel).await;
     if options.verify && ex.status == Some(Status::Succeeded) && !is_read_only(spec) {
         return verify_after(ex, job, spec, client, user, desired, cancel).await;
     }
@@ -214,11 +233,10 @@ async fn apply(
     client: &AccountClient,
     user: &str,
     options: &ExecOptions,
-    prior_ambiguous: bool,
+    durability: Durability<'_>,
     cancel: &CancellationToken,
 ) -> Execution {
     let mut observed: Option<Observed> = None;
-    let mut outcome: Option<Outcome> = None;
     let mut wrote = false;
     // A password the tool makes up is generated, and saved, just before the first write that
     // sends it.
@@ -245,13 +263,17 @@ async fn apply(
         }
         wrote = true;
         let write = row.write(step, &state, generated.as_ref());
-        let done = match send(&mut ex, client, step, user, write, prior_ambiguous, cancel).await {
+        let done = match send(&mut ex, client, step, user, write, durability, cancel).await {
             Ok(done) => done,
+            Err(f) if is_withdrawal(&f) && ex.outcome.is_some() => {
+                return ex.fail(interrupted_before(f, step));
+            }
             Err(f) => return ex.fail(f),
         };
-        // The row's first change says what happened to it.
-        if matches!(outcome, None | Some(Outcome::Unchanged)) {
-            outcome = Some(done);
+        // Recorded as it is applied, so a stop before the next step cannot make the row look
+        // untouched. The row's first change says what happened to it.
+        if matches!(ex.outcome, None | Some(Outcome::Unchanged)) {
+            ex.outcome = Some(done);
         }
     }
     if !wrote {
@@ -273,7 +295,21 @@ async fn apply(
     } else {
         Outcome::Unchanged
     };
-    ex.succeed(outcome.unwrap_or(nothing))
+    let outcome = ex.outcome.unwrap_or(nothing);
+    ex.succeed(outcome)
+}
+
+/// The failure of a row stopped between two of its steps, before `next`: still a withdrawal (the
+/// row fails, its earlier steps applied), saying where it stopped.
+fn interrupted_before(withdrawn: Failure, next: &Step) -> Failure {
+    let why = match withdrawn.code == codes::INTERRUPTED {
+        true => "the run stopped with the row half done".to_string(),
+        false => withdrawn.message,
+    };
+    Failure {
+        message: format!("{why} (interrupted before {})", next.api),
+        ..withdrawn
+    }
 }
 
 /// Sends one write step and reads its reply as the step declares: what it did to the row, or why
@@ -284,10 +320,12 @@ async fn send(
     step: &'static Step,
     user: &str,
     write: Option<Write<'_>>,
-    prior_ambiguous: bool,
+    durability: Durability<'_>,
     cancel: &CancellationToken,
 ) -> Result<Outcome, Failure> {
-    let report = client.call(&op(step, user, write), cancel).await;
+    let report = client
+        .call_departing(&op(step, user, write), cancel, durability.departing)
+        .await;
     ex.absorb(&report);
     match report.result {
         Ok(Verdict::Done) => Ok(effect_outcome(step.effect)),
@@ -298,8 +336,10 @@ async fn send(
         Err(f) if f.class == FailureClass::AlreadyExists => match step.exists {
             Exists::Holds => Ok(Outcome::Unchanged),
             // Our own earlier attempt may have created it: finish with the row's values.
-            Exists::Ours { finish } if ex.ambiguous || prior_ambiguous => {
-                let report = client.call(&op(finish, user, write), cancel).await;
+            Exists::Ours { finish } if ex.ambiguous || durability.prior_ambiguous => {
+                let report = client
+                    .call_departing(&op(finish, user, write), cancel, durability.departing)
+                    .await;
                 ex.absorb(&report);
                 match report.result {
                     Ok(Verdict::Done) => Ok(Outcome::Created),
@@ -368,7 +408,7 @@ impl<'a> Row<'a> {
 
     /// Whether the tool makes up the row's password (else the provider does, or it is given).
     fn tool_generates(&self) -> bool {
-        self.job.generate_password && !self.provider.generates_passwords()
+        self.job.generate_password && !self.provider.spec().generates_passwords
     }
 
     /// What a create or update sends; `None` for reads and deletes. `generated`: the password the
@@ -393,7 +433,7 @@ impl<'a> Row<'a> {
             password: password.filter(|_| sets_password),
             generate_password: sets_password
                 && self.job.generate_password
-                && self.provider.generates_passwords(),
+                && self.provider.spec().generates_passwords,
         })
     }
 }
@@ -477,7 +517,7 @@ impl Mfa<'_> {
         observed: &mut Observed,
         cancel: &CancellationToken,
     ) -> Result<(), Failure> {
-        let Some(source) = self.provider.listing().mfa.filter(|_| self.asked()) else {
+        let Some(source) = self.provider.spec().listing.mfa.filter(|_| self.asked()) else {
             return Ok(());
         };
         let report = client.call(&op(source.row_read, user, None), cancel).await;
@@ -529,7 +569,8 @@ async fn verify_after(
 /// `fits`, as "a, b or c": what to use instead of an action that would fail.
 fn instead(provider: &dyn Provider, spec: &ActionSpec, fits: impl Fn(&Step) -> bool) -> String {
     let names: Vec<&str> = provider
-        .actions()
+        .spec()
+        .actions
         .iter()
         .filter(|other| {
             other.action != spec.action
@@ -556,7 +597,7 @@ pub fn foresee(
     observed: &Observed,
     reset_passwords: bool,
 ) -> (Outcome, Result<Option<String>, String>) {
-    let Some(spec) = provider.spec(job.action) else {
+    let Some(spec) = provider.spec().action(job.action) else {
         return (
             Outcome::Conflict,
             Err(format!("{} does not support {}", job.provider, job.action)),
@@ -730,7 +771,7 @@ pub fn requests(
     options: &ExecOptions,
     mut each: impl FnMut(&Op<'_>, Option<&str>),
 ) {
-    let Some(spec) = provider.spec(job.action) else {
+    let Some(spec) = provider.spec().action(job.action) else {
         return;
     };
     let placeholder;
@@ -763,7 +804,7 @@ pub fn requests(
         let write = row.write(step, row.desired, Some(&generated));
         each(&op(step, user, write), note.as_deref());
     }
-    if let (true, Some(source)) = (is_read_only(spec), provider.listing().mfa) {
+    if let (true, Some(source)) = (is_read_only(spec), provider.spec().listing.mfa) {
         each(
             &op(source.row_read, user, None),
             Some("whether an MFA device is bound, for observed_mfa_bound"),
@@ -833,7 +874,7 @@ mod tests {
     }
 
     fn spec_of(j: &Job) -> &'static ActionSpec {
-        provider(j.provider).spec(j.action).unwrap()
+        provider(j.provider).spec().action(j.action).unwrap()
     }
 
     /// `plan`'s outcome and message for a row against an observed state.

@@ -46,7 +46,9 @@
 //! A request's slot ([`Slot`]) records its reply when it is dropped, so no caller can forget it.
 //! [`Pacer::acquire`] is cancel-safe: dropping it while it waits gives its grid slot back if no
 //! later slot was handed out since, and otherwise leaves an unused interval (a gap, never a
-//! burst); a slot is only recorded as sent when `acquire` returns it.
+//! burst); a slot is only recorded as sent when `acquire` returns it, and a slot returned as the
+//! run stops is taken back by [`Slot::unused`] (its place in the gate's window stays taken: a
+//! gap, never a burst).
 //!
 //! Our own code rather than `governor`: a governor quota is fixed at construction, and an adaptive
 //! rate would mean swapping limiters (losing their state) on every change.
@@ -127,6 +129,8 @@ struct State {
     refused: VecDeque<Instant>,
     first_reply: Option<Instant>,
     throttles: u64,
+    /// Slots handed out but not used: not requests that left.
+    unused: u64,
 }
 
 /// A request that left: when, and how long its reply took once it came.
@@ -149,6 +153,13 @@ pub struct Slot<'a> {
 impl Slot<'_> {
     /// The reply came (or the attempt to get one failed).
     pub fn replied(self) {}
+
+    /// The request was not sent after all (the stop came as its slot was granted): it does not
+    /// count as sent and no reply is recorded.
+    pub fn unused(self) {
+        self.pacer.state.lock().expect("pacer lock").unused += 1;
+        std::mem::forget(self);
+    }
 }
 
 impl Drop for Slot<'_> {
@@ -205,6 +216,7 @@ impl Pacer {
                 refused: VecDeque::new(),
                 first_reply: None,
                 throttles: 0,
+                unused: 0,
             }),
         }
     }
@@ -407,7 +419,8 @@ impl Pacer {
 
     /// Requests that have left so far.
     pub fn requests(&self) -> u64 {
-        self.state.lock().expect("pacer lock").seq
+        let s = self.state.lock().expect("pacer lock");
+        s.seq - s.unused
     }
 }
 
@@ -429,6 +442,17 @@ mod tests {
             })
             .max()
             .unwrap_or(0)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_unused_slot_is_not_a_request_sent_nor_a_reply() {
+        let p = Pacer::new(Some(10.0));
+        p.acquire().await.unused();
+        assert_eq!(p.requests(), 0);
+        assert!(p.state.lock().unwrap().answered.is_empty());
+        p.acquire().await.replied();
+        assert_eq!(p.requests(), 1);
+        assert_eq!(p.state.lock().unwrap().answered.len(), 1);
     }
 
     #[tokio::test(start_paused = true)]

@@ -5,10 +5,11 @@
 
 use crate::accounts::{AccountKey, AccountPlan};
 use crate::engine::client::{AccountClient, codes};
-use crate::engine::execute::{ExecOptions, Execution, Mode, execute};
+use crate::engine::execute::{Durability, ExecOptions, Execution, execute};
 use crate::engine::user_locks::UserLocks;
 use crate::input::{InputError, InputFile, Problem, RawRow, Validator};
 use crate::jobs::Job;
+use crate::providers::{Failure, FailureClass};
 use crate::report::journal::Journal;
 use crate::report::previous::{Previous, PreviousRow};
 use crate::report::progress::Progress;
@@ -16,7 +17,7 @@ use crate::report::results::{ResultsError, ResultsWriter};
 use crate::report::writer::{self, Results};
 use crate::report::{RowResult, Status};
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -122,7 +123,7 @@ struct Work {
 pub struct Durable {
     pub journal: Journal,
     pub previous: Previous,
-    /// Lines an earlier run noted as sent, sorted.
+    /// Lines of which an earlier run sent a write, sorted.
     pub sent: Vec<u64>,
 }
 
@@ -210,16 +211,33 @@ pub async fn run(
                         None => {
                             let _guard = locks.lock(job.user_key()).await;
                             let started = std::time::Instant::now();
-                            if job.action.is_write() && exec.mode == Mode::Apply {
-                                durable.journal.note(job.line).map_err(|e| {
-                                    EngineError::Internal(format!(
-                                        "cannot write the journal beside the results file: {e}"
-                                    ))
-                                })?;
+                            // The row is noted as its first write leaves, not before its pacing
+                            // slot: a row withdrawn while waiting was never sent.
+                            let noted = OnceLock::new();
+                            let departing = || {
+                                let noted = noted.get_or_init(|| {
+                                    durable.journal.note(job.line).map_err(|e| e.to_string())
+                                });
+                                noted.clone().map_err(|e| Failure {
+                                    class: FailureClass::Permanent,
+                                    code: "journal".into(),
+                                    message: format!(
+                                        "not sent: cannot write the journal beside the results file: {e}"
+                                    ),
+                                    retry_after: None,
+                                })
+                            };
+                            let durability = Durability {
+                                prior_ambiguous,
+                                departing: &departing,
+                            };
+                            let ex = execute(&job, provider, &client, &exec, durability, &cancel)
+                                .await;
+                            if let Some(Err(e)) = noted.get() {
+                                return Err(EngineError::Internal(format!(
+                                    "cannot write the journal beside the results file: {e}"
+                                )));
                             }
-                            let ex =
-                                execute(&job, provider, &client, &exec, prior_ambiguous, &cancel)
-                                    .await;
                             if ex.status == Some(Status::Failed)
                                 && stop.row_failed(options.max_failures)
                             {

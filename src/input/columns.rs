@@ -98,9 +98,16 @@ pub struct NearMiss {
 /// distance (after the loose normalisation) of at most 1 for names of up to 6 significant letters
 /// and at most 2 for longer ones. Short names get 1 so that common pass-through columns (`state`,
 /// `team`, `note`, `region`, `ticket`) stay apart from `status`, `email`, `user` and `action`.
+/// Two kinds of ordinary names are kept apart too:
+/// - a known name extended by a separated word, digits or a plural `s` (`account_id`, `old_user`,
+///   `email2`, `emails`): the name of some other data about the same thing;
+/// - a short known name (under 6 letters) missing letters (`mail`, `usr`): as often a word of its
+///   own, and a missing column the row needs (`user`) is refused by the row checks anyway. From 6
+///   letters on a missing letter is a typo (`acton`, and `stats` too: a column of one's own of that
+///   name is renamed in a moment, while a misspelled `status` would silently set nothing).
 fn near_miss(header: &str) -> Option<&'static str> {
-    let header = String::from_utf8(significant(header).collect()).ok()?;
-    if header.is_empty() {
+    let significant_header = String::from_utf8(significant(header).collect()).ok()?;
+    if significant_header.is_empty() {
         return None;
     }
     Column::ALL
@@ -108,12 +115,34 @@ fn near_miss(header: &str) -> Option<&'static str> {
         .flat_map(|c| std::iter::once(c.name()).chain(c.aliases().iter().copied()))
         .filter_map(|name| {
             let known = String::from_utf8(significant(name).collect()).ok()?;
+            if extends(header, &significant_header, name, &known)
+                || (significant_header.len() < known.len() && known.len() < 6)
+            {
+                return None;
+            }
             let limit = if known.len() <= 6 { 1 } else { 2 };
-            let distance = strsim::damerau_levenshtein(&header, &known);
+            let distance = strsim::damerau_levenshtein(&significant_header, &known);
             (distance <= limit).then_some((distance, name))
         })
         .min_by_key(|(distance, _)| *distance)
         .map(|(_, name)| name)
+}
+
+/// Whether `header` is the known `name` (`known` its significant letters) extended by a word set
+/// apart by a separator, or by digits or a plural `s`.
+fn extends(header: &str, significant_header: &str, name: &str, known: &str) -> bool {
+    let words = |s: &str| s.trim().to_ascii_lowercase().replace([' ', '-'], "_");
+    let (header, name) = (words(header), words(name));
+    let separated = header
+        .strip_prefix(&name)
+        .is_some_and(|rest| rest.starts_with('_'))
+        || header
+            .strip_suffix(&name)
+            .is_some_and(|rest| rest.ends_with('_'));
+    let suffixed = significant_header.strip_prefix(known).is_some_and(|rest| {
+        rest == "s" || (!rest.is_empty() && rest.bytes().all(|b| b.is_ascii_digit()))
+    });
+    separated || suffixed
 }
 
 /// Where each known column sits in a file's header.
@@ -243,12 +272,13 @@ mod tests {
             ("mfa_bind_requird", "mfa_bind_required"),
             ("MFABindRequred", "mfa_bind_required"),
             ("pasword", "password"),
-            ("usr", "user"),
             ("acction", "action"),
             ("provder", "provider"),
             ("max_pasword_age", "max_password_age"),
             ("emial", "email"),
             ("statsu", "Status"),
+            ("stats", "Status"),
+            ("acton", "action"),
             ("verification_methd", "verification_method"),
         ];
         for (header, meant) in cases {
@@ -286,6 +316,17 @@ mod tests {
             "mfa_bound",
             "mfa_type",
             "users",
+            "account_id",
+            "provider_id",
+            "user_id2",
+            "old_user",
+            "email_2",
+            "emails",
+            "email2",
+            "mail",
+            "usr",
+            "groups",
+            "Status Reason",
             "",
         ];
         assert_eq!(misses(&headers), []);

@@ -368,7 +368,7 @@ fn uses_each_providers_own_action_list_by_default() {
             };
             assert_eq!(
                 refused,
-                provider(*kind).spec(*action).is_none(),
+                provider(*kind).spec().action(*action).is_none(),
                 "{kind} {action}"
             );
         }
@@ -394,6 +394,38 @@ fn a_user_is_required_and_user_name_only_where_names_are_resolved() {
     assert_eq!(
         got[3],
         "line 5, column user: no user: fill user or user_name"
+    );
+}
+
+#[test]
+fn generate_password_false_asks_for_nothing_on_actions_that_do_not_take_it() {
+    let got = declared_problems(
+        "provider,action,user,generate_password,login_protect_enabled,login_status\n\
+         aliyun,create-login-profile,a@x.com,true,,\n\
+         aliyun,enforce-mfa,b@x.com,false,,\n\
+         aliyun,enforce-mfa,c@x.com,no,,\n\
+         aliyun,enforce-mfa,d@x.com,true,,\n\
+         ucloud,update-login-profile,erin,false,false,Active\n",
+        InputOptions {
+            secrets_out: true,
+            ..options()
+        },
+    );
+    assert_eq!(got[..3], ["", "", ""], "{got:?}");
+    // Asking for a password where none is sent, or a state the action does not set, is refused.
+    assert!(
+        got[3].starts_with(
+            "line 5, column generate_password: aliyun enforce-mfa does not take generate_password"
+        ),
+        "{}",
+        got[3]
+    );
+    assert!(
+        got[4].starts_with(
+            "line 6, column login_protect_enabled: ucloud update-login-profile does not take login_protect_enabled"
+        ),
+        "{}",
+        got[4]
     );
 }
 
@@ -813,9 +845,9 @@ fn a_header_close_to_a_known_column_is_refused_with_a_suggestion() {
         "provider,action,user,mfa_bind_required,keep_login_stauts,department\n",
         options(),
     );
-    let e = open_err(b"provider;acton;usr;team\n", options());
+    let e = open_err(b"provider;acton;uesr;team\n", options());
     assert!(
-        e.contains("line 1: acton: did you mean action?; usr: did you mean user?"),
+        e.contains("line 1: acton: did you mean action?; uesr: did you mean user?"),
         "{e}"
     );
 }

@@ -47,7 +47,7 @@ impl Validator {
             columns: file.columns.clone(),
             labels: file.headers.iter().map(|h| h.trim().to_string()).collect(),
             options: file.options.clone(),
-            actions: |kind| provider(kind).actions(),
+            actions: |kind| provider(kind).spec().actions,
             seen: Some(FirstLines::default()),
         }
     }
@@ -303,7 +303,7 @@ impl<'a> Cells<'a> {
             self.check_changes(action, spec, &desired, password.is_some(), generate);
         }
         let tool_generates = spec.is_some_and(|s| s.accepts(Column::GeneratePassword))
-            && kind.is_some_and(|k| !provider(k).generates_passwords());
+            && kind.is_some_and(|k| !provider(k).spec().generates_passwords);
         if generate && tool_generates && !v.options.secrets_out {
             self.report_on(
                 Column::GeneratePassword,
@@ -383,10 +383,22 @@ impl<'a> Cells<'a> {
         }
     }
 
+    /// Whether the cell asks for something. `generate_password` false asks for nothing, as an
+    /// empty cell does (a file mixing creates and other actions fills it in every row); any other
+    /// filled cell, `false` included, is a state to set.
+    fn asks(&self, column: Column) -> bool {
+        match column {
+            Column::GeneratePassword => {
+                !matches!(parse_bool(self.get(column)), Ok(None | Some(false)))
+            }
+            _ => !self.get(column).is_empty(),
+        }
+    }
+
     /// Every filled cell of a column the action does not take: it would not be sent.
     fn check_columns(&mut self, spec: &ActionSpec, kind: ProviderKind) {
         for column in Column::ALL.iter().copied() {
-            if spec.accepts(column) || self.get(column).is_empty() {
+            if spec.accepts(column) || !self.asks(column) {
                 continue;
             }
             let takes: Vec<&str> = spec.columns.iter().map(|c| c.name()).collect();

@@ -196,6 +196,14 @@ pub struct LoginState {
 }
 
 impl LoginState {
+    /// MFA binding required and nothing else: what enforce-mfa sets on a login profile.
+    pub fn mfa_bind_required() -> LoginState {
+        LoginState {
+            mfa_bind_required: Some(true),
+            ..LoginState::default()
+        }
+    }
+
     /// The value of one field, formatted as it is written in a CSV cell.
     pub fn get(&self, field: Field) -> Option<String> {
         match field {

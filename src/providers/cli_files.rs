@@ -34,7 +34,7 @@ impl CliLookup<'_> {
     /// The file named by the variable `var` (a leading `~/` is the home directory), else `relative`
     /// under the home directory. The flag says the path came from the variable: such a file must
     /// exist.
-    pub fn file(&self, var: Option<&str>, relative: &str) -> Option<(PathBuf, bool)> {
+    fn file(&self, var: Option<&str>, relative: &str) -> Option<(PathBuf, bool)> {
         match var.and_then(|v| self.var(&[v])) {
             Some(p) => Some((self.expand(&p), true)),
             None => self.home().map(|h| (h.join(relative), false)),
@@ -49,7 +49,7 @@ impl CliLookup<'_> {
     }
 
     /// The file's text, wiped from memory when dropped; `None` when it does not exist.
-    pub fn read(&self, path: &Path) -> Result<Option<Zeroizing<String>>, String> {
+    fn read(&self, path: &Path) -> Result<Option<Zeroizing<String>>, String> {
         match std::fs::read_to_string(path) {
             Ok(text) => Ok(Some(Zeroizing::new(text))),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
@@ -57,8 +57,28 @@ impl CliLookup<'_> {
         }
     }
 
+    /// A CLI's credentials file and its text: the file the variable `var` names, else `relative`
+    /// under the home directory. `Ok(None)` when it does not exist, unless the variable named it or
+    /// `named` (an account names a profile in it): then its absence is an error.
+    pub fn credentials_file(
+        &self,
+        var: Option<&str>,
+        relative: &str,
+        named: bool,
+    ) -> Result<Option<(PathBuf, Zeroizing<String>)>, String> {
+        let Some((path, moved)) = self.file(var, relative) else {
+            return if named {
+                Err(format!("HOME is not set, so ~/{relative} cannot be found"))
+            } else {
+                Ok(None)
+            };
+        };
+        let text = self.read_required(&path, moved || named)?;
+        Ok(text.map(|text| (path, text)))
+    }
+
     /// [`CliLookup::read`], where absence is an error when `required`.
-    pub fn read_required(
+    fn read_required(
         &self,
         path: &Path,
         required: bool,

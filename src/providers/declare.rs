@@ -3,8 +3,66 @@
 //! the requests sent, one [`Step`] each, with what their "already exists" and "not found" mean.
 //! Providers declare; the engine computes. Nothing here names a cloud.
 
+use super::Listing;
+use super::cli_files::{CliKeys, CliLookup};
 use crate::input::Column;
-use crate::jobs::{Action, Field};
+use crate::jobs::{Action, Field, ProviderKind};
+
+/// Everything a provider declares that holds for every row and account: what it can do, what its
+/// reads return, how `export` lists its users, and how its accounts are configured. What depends on
+/// a row or an account (row checks, regional endpoints, connecting) is
+/// [`Provider`](super::Provider) behaviour.
+#[derive(Debug)]
+pub struct ProviderSpec {
+    pub kind: ProviderKind,
+    /// The actions the provider supports, each with its columns, reads and steps.
+    pub actions: &'static [ActionSpec],
+    /// Every field its reads return: the `observed_*` columns of its rows.
+    pub readable: &'static [Field],
+    /// Other reply fields reported as `observed_<name>`.
+    pub extra_observed: &'static [&'static str],
+    /// Whether the provider makes up a password itself when a row asks for a generated one
+    /// (ucloud's `GenerateRandomPassword`). Otherwise the tool generates it and writes it to
+    /// `--secrets-out` before sending it.
+    pub generates_passwords: bool,
+    /// The columns and state source of `export`.
+    pub listing: Listing,
+    /// The endpoint of an account without one: see [`Provider::default_endpoint`](super::Provider::default_endpoint).
+    pub endpoint: &'static str,
+    /// Requests per second when none is configured.
+    pub default_rate: f64,
+    /// The default account's credentials: key name and the environment variables it may come
+    /// from, first wins.
+    pub env_keys: &'static [(&'static str, &'static [&'static str])],
+    /// Keys that are secrets: only accepted as `KEY_env` / `KEY_file` in the config file.
+    pub secret_keys: &'static [&'static str],
+    /// Credentials the emulator accepts for this provider.
+    pub emulator_keys: &'static [(&'static str, &'static str)],
+    /// The reader of the official CLI's credentials file, for providers that have one.
+    pub cli_profile: Option<CliReader>,
+}
+
+/// Credentials from the official CLI's own file: `profile` when a config account names one, else
+/// the profile the CLI itself would use. `Ok(None)`: (with no `profile`) the file does not exist.
+/// Errors name the file and profile, never a value.
+pub type CliReader = fn(&CliLookup<'_>, Option<&str>) -> Result<Option<CliKeys>, String>;
+
+impl ProviderSpec {
+    /// The declaration of `action`, when the provider supports it.
+    pub fn action(&self, action: Action) -> Option<&'static ActionSpec> {
+        self.actions.iter().find(|s| s.action == action)
+    }
+
+    /// [`ProviderSpec::cli_profile`]'s credentials; `Ok(None)` for a provider without a CLI file.
+    pub fn cli_profile_keys(
+        &self,
+        lookup: &CliLookup<'_>,
+        profile: Option<&str>,
+    ) -> Result<Option<CliKeys>, String> {
+        self.cli_profile
+            .map_or(Ok(None), |read| read(lookup, profile))
+    }
+}
 
 /// One action as a provider implements it.
 #[derive(Debug)]
@@ -21,6 +79,35 @@ pub struct ActionSpec {
     pub read: &'static Step,
     /// The requests `run` sends, in order.
     pub steps: &'static [Step],
+}
+
+/// What actions work on, declared once for all of them: its name, what its read returns and the
+/// read itself.
+#[derive(Debug)]
+pub struct Object {
+    /// For messages ("login profile").
+    pub name: &'static str,
+    pub reads: &'static [Field],
+    pub read: &'static Step,
+}
+
+impl Object {
+    /// An action on this object: a row may fill `columns`, and `run` sends `steps`.
+    pub const fn action(
+        &self,
+        action: Action,
+        columns: &'static [Column],
+        steps: &'static [Step],
+    ) -> ActionSpec {
+        ActionSpec {
+            action,
+            object: self.name,
+            columns,
+            reads: self.reads,
+            read: self.read,
+            steps,
+        }
+    }
 }
 
 impl ActionSpec {

@@ -1,6 +1,6 @@
-//! The one provider abstraction. A [`Provider`] declares what a cloud can do (its actions, each
-//! with the columns it takes, the fields it reads and its steps: see [`declare`]) and its
-//! endpoints and credential names; [`Provider::connect`] gives an account's [`Api`], which turns an
+//! The one provider abstraction. A [`Provider`]'s [`ProviderSpec`] declares what a cloud can do
+//! (its actions, each with the columns it takes, the fields it reads and its steps: see
+//! [`declare`]), its default endpoint and credential names; [`Provider::connect`] gives an account's [`Api`], which turns an
 //! [`Op`] into a signed [`HttpRequest`] and classifies the [`Reply`]. The queue, pacer, retry loop,
 //! validator and writer never name a provider: adding one means a module here, its emulator, and a
 //! variant with its arm in [`registry`].
@@ -10,14 +10,18 @@ pub mod cli_files;
 pub mod declare;
 pub mod encoding;
 pub mod huawei;
+mod json;
 mod registry;
+#[cfg(test)]
+pub(crate) mod testing;
 pub mod ucloud;
 
 use crate::input::Column;
-use crate::jobs::{Action, Field, Job, LoginState};
+use crate::jobs::{Field, Job, LoginState};
 use crate::secret::Secret;
-use cli_files::{CliKeys, CliLookup};
-pub use declare::{Absent, ActionSpec, Effect, Exists, Password, Step, When};
+pub use declare::{
+    Absent, ActionSpec, CliReader, Effect, Exists, Object, Password, ProviderSpec, Step, When,
+};
 pub use registry::{ProviderKind, provider};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -78,7 +82,7 @@ pub struct Write<'a> {
     pub state: &'a LoginState,
     pub password: Option<&'a Secret>,
     /// Ask the provider to make up the password (for providers whose
-    /// [`Provider::generates_passwords`]).
+    /// [`ProviderSpec::generates_passwords`]).
     pub generate_password: bool,
 }
 
@@ -320,19 +324,10 @@ pub struct AccountSpec<'a> {
     pub keys: &'a Keys,
 }
 
-/// Static knowledge of one provider's API.
+/// One provider: its declarations, and the behaviour that depends on a row or an account.
 pub trait Provider: Send + Sync + 'static {
-    fn kind(&self) -> ProviderKind;
-    /// The actions the provider supports, each with its columns, reads and steps.
-    fn actions(&self) -> &'static [ActionSpec];
-    /// The declaration of `action`, when the provider supports it.
-    fn spec(&self, action: Action) -> Option<&'static ActionSpec> {
-        self.actions().iter().find(|s| s.action == action)
-    }
-    /// Every field its reads return: the `observed_*` columns of its rows.
-    fn readable(&self) -> &'static [Field];
-    /// Other reply fields reported as `observed_<name>`.
-    fn extra_observed(&self) -> &'static [&'static str];
+    /// What the provider declares: actions, reads, listing, defaults and credential names.
+    fn spec(&self) -> &'static ProviderSpec;
     /// What the declarations cannot say: cell formats and cells that go together. Columns an
     /// action does not accept are found from [`ActionSpec::columns`] by the validator.
     fn check_row(&self, _job: &Job) -> Vec<ColumnProblem> {
@@ -340,38 +335,14 @@ pub trait Provider: Send + Sync + 'static {
     }
     /// The desired state of `enforce-mfa` for this row.
     fn mfa_state(&self, job: &Job) -> LoginState;
-    /// Whether the provider makes up a password itself when a row asks for a generated one
-    /// (ucloud's `GenerateRandomPassword`). Otherwise the tool generates it and writes it to
-    /// `--secrets-out` before sending it.
-    fn generates_passwords(&self) -> bool {
-        false
-    }
-
-    /// The columns and state source of `export`.
-    fn listing(&self) -> Listing;
     /// A user name this row needs resolved to an id before any other request.
     fn name_to_resolve<'a>(&self, _job: &'a Job) -> Option<&'a str> {
         None
     }
-    /// Endpoint for an account without one.
-    fn default_endpoint(&self, region: Option<&str>) -> Option<String>;
-    /// Requests per second when none is configured.
-    fn default_rate(&self) -> f64;
-    /// The default account's credentials: key name and the environment variables it may come from, first wins.
-    fn env_keys(&self) -> &'static [(&'static str, &'static [&'static str])];
-    /// Keys that are secrets: only accepted as `KEY_env` / `KEY_file` in the config file.
-    fn secret_keys(&self) -> &'static [&'static str];
-    /// Credentials the emulator accepts for this provider.
-    fn emulator_keys(&self) -> &'static [(&'static str, &'static str)];
-    /// Credentials from the official CLI's own file: `profile` when a config account names one,
-    /// else the profile the CLI itself would use. `Ok(None)`: the provider has no such file, or
-    /// (with no `profile`) the file does not exist. Errors name the file and profile, never a value.
-    fn cli_profile_keys(
-        &self,
-        _lookup: &CliLookup<'_>,
-        _profile: Option<&str>,
-    ) -> Result<Option<CliKeys>, String> {
-        Ok(None)
+    /// Endpoint for an account without one: [`ProviderSpec::endpoint`], unless the provider has
+    /// one per region.
+    fn default_endpoint(&self, _region: Option<&str>) -> Option<String> {
+        Some(self.spec().endpoint.to_string())
     }
     /// The account's signer.
     fn connect(&self, account: &AccountSpec<'_>) -> Result<Arc<dyn Api>, ConnectError>;

@@ -110,15 +110,18 @@ mod tests {
     fn every_providers_declarations_are_well_formed() {
         for kind in ProviderKind::ALL {
             let p = provider(*kind);
-            assert_eq!(p.kind(), *kind);
-            for spec in p.actions() {
+            assert_eq!(p.spec().kind, *kind);
+            for spec in p.spec().actions {
                 let at = format!("{kind} {}", spec.action);
-                assert_eq!(p.spec(spec.action).map(|s| s.action), Some(spec.action));
+                assert_eq!(
+                    p.spec().action(spec.action).map(|s| s.action),
+                    Some(spec.action)
+                );
                 assert_eq!(spec.read.effect, Effect::Read, "{at}: its read reads");
                 assert!(!spec.steps.is_empty(), "{at}: sends something");
                 for f in spec.reads {
                     assert!(
-                        p.readable().contains(f),
+                        p.spec().readable.contains(f),
                         "{at}: {f:?} is an observed column"
                     );
                 }

@@ -1,6 +1,7 @@
-//! The sent-journal beside the results file: before a row's first write request, its line is noted
-//! here (one `write` each), so a resumed run knows which rows a killed run may have applied without
-//! seeing the reply. Removed when a run finishes.
+//! The sent-journal beside the results file: as a row's first write request leaves (its pacing slot
+//! granted, just before it is sent), its line is noted here (one `write` each), so a resumed run
+//! knows which rows a killed run may have applied without seeing the reply. A row withdrawn while
+//! waiting for its slot is never noted. Removed when a run finishes.
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};

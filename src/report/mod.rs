@@ -13,20 +13,10 @@ pub mod schema;
 pub mod writer;
 
 use crate::providers::Observed;
+use strum::{EnumString, IntoStaticStr};
 
-/// A row's final status (SPEC §3).
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    strum::IntoStaticStr,
-    strum::EnumString,
-)]
+/// A row's final status (SPEC §3); parsed from its name by `str::parse`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, IntoStaticStr, EnumString)]
 #[strum(serialize_all = "snake_case")]
 pub enum Status {
     Succeeded,
@@ -37,28 +27,13 @@ pub enum Status {
 }
 
 impl Status {
-    pub fn from_name(name: &str) -> Option<Status> {
-        name.parse().ok()
-    }
-
     pub fn name(self) -> &'static str {
         self.into()
     }
 }
 
-/// What a succeeded row did (SPEC §3, §6 for `plan`).
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    strum::IntoStaticStr,
-    strum::EnumString,
-)]
+/// What a succeeded row did (SPEC §3, §6 for `plan`); parsed from its name by `str::parse`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, IntoStaticStr, EnumString)]
 #[strum(serialize_all = "kebab-case")]
 pub enum Outcome {
     Created,
@@ -72,10 +47,6 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    pub fn from_name(name: &str) -> Option<Outcome> {
-        name.parse().ok()
-    }
-
     pub fn name(self) -> &'static str {
         self.into()
     }
@@ -137,15 +108,15 @@ mod tests {
     fn names_are_the_results_files_and_read_back_exactly() {
         assert_eq!(Status::NotAttempted.name(), "not_attempted");
         assert_eq!(
-            Status::from_name("not_attempted"),
+            "not_attempted".parse::<Status>().ok(),
             Some(Status::NotAttempted)
         );
-        assert_eq!(Status::from_name("Succeeded"), None);
+        assert_eq!("Succeeded".parse::<Status>().ok(), None);
         assert_eq!(Outcome::WouldCreate.name(), "would-create");
         assert_eq!(
-            Outcome::from_name("would-update"),
+            "would-update".parse::<Outcome>().ok(),
             Some(Outcome::WouldUpdate)
         );
-        assert_eq!(Outcome::from_name("would_update"), None);
+        assert_eq!("would_update".parse::<Outcome>().ok(), None);
     }
 }

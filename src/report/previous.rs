@@ -99,9 +99,10 @@ impl Previous {
             let line = record[0]
                 .parse::<u64>()
                 .map_err(|_| bad("its line cell is not a number"))?;
-            let status = Status::from_name(&record[1])
-                .ok_or_else(|| bad("its status is not one of iambatch's"))?;
-            let outcome = Outcome::from_name(&record[2]);
+            let status = record[1]
+                .parse::<Status>()
+                .map_err(|_| bad("its status is not one of iambatch's"))?;
+            let outcome = record[2].parse::<Outcome>().ok();
             let fingerprint = fingerprint(record.iter().skip(own).map(unescape_formula));
             rows.push(PreviousRow {
                 line,

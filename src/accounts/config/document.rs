@@ -7,16 +7,21 @@ use std::fmt;
 use toml::Spanned;
 
 /// `, line N, KEY` for an error message: the line of `span` and the dotted key (when not given,
-/// the key that line sets, read as TOML's bare keys are written). Nothing else of the line.
+/// the key that line sets, read as TOML's bare keys are written, if `known` says it is a key
+/// iambatch reads: what comes before `=` on a broken line may be a pasted secret). Nothing else
+/// of the line.
 pub(super) fn locate(
     text: &str,
     span: Option<std::ops::Range<usize>>,
     key: Option<&str>,
+    known: impl Fn(&str) -> bool,
 ) -> String {
     let start = span.map(|s| s.start.min(text.len()));
     let line = start.map(|start| text[..start].matches('\n').count() + 1);
     let found = match (key, start) {
-        (None, Some(start)) => key_at(text, start),
+        (None, Some(start)) => {
+            key_at(text, start).filter(|key| key.rsplit('.').next().is_some_and(&known))
+        }
         _ => None,
     };
     match (line, key.or(found.as_deref())) {

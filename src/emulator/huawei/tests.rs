@@ -1,14 +1,14 @@
 //! The Huawei IAM emulator over real HTTP: tokens, AK/SK signatures checked as received, users
 //! and login protection, its error bodies, and two instances side by side.
 
-use super::super::canon::percent_encode;
+use super::super::canon::{owned, percent_encode};
 use super::verify::{self, Received};
 use super::{DOMAIN_NAME, IAM_PASSWORD, IAM_USER, Route, user_id};
+use crate::emulator::testing::{self, Answer};
 use crate::emulator::{Emulator, EmulatorConfig};
 use crate::jobs::ProviderKind;
 use crate::secret::Secret;
 use axum::http::Method;
-use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
 use std::time::Duration;
 use time::OffsetDateTime;
@@ -42,19 +42,10 @@ impl Signer<'_> {
         }
     }
 
+    /// The headers of a request signed at the signer's time: `x-sdk-date`, `x-domain-id`, a JSON
+    /// `content-type` for a body, `extra` (lower-case names), all signed with `host`, and
+    /// `authorization`.
     fn headers(
-        &self,
-        method: &str,
-        host: &str,
-        path: &str,
-        query: &[(String, String)],
-        body: &[u8],
-    ) -> Vec<(String, String)> {
-        self.headers_with(method, host, path, query, body, &[])
-    }
-
-    /// [`Signer::headers`] plus `extra` headers (lower-case names), all signed.
-    fn headers_with(
         &self,
         method: &str,
         host: &str,
@@ -104,24 +95,6 @@ impl Signer<'_> {
     }
 }
 
-struct Answer {
-    status: u16,
-    headers: HeaderMap,
-    body: Value,
-}
-
-impl Answer {
-    fn code(&self) -> &str {
-        self.body["error_code"].as_str().unwrap_or("")
-    }
-
-    fn header(&self, name: &str) -> &str {
-        self.headers
-            .get(name)
-            .map_or("", |v| v.to_str().unwrap_or(""))
-    }
-}
-
 struct Client {
     http: reqwest::Client,
     base: url::Url,
@@ -144,21 +117,7 @@ fn encoded(query: &[(String, String)]) -> String {
         .join("&")
 }
 
-fn pairs(query: &[(&str, &str)]) -> Vec<(String, String)> {
-    query
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
-}
-
 impl Client {
-    fn new(emulator: &Emulator) -> Client {
-        Client {
-            http: reqwest::Client::builder().no_proxy().build().unwrap(),
-            base: emulator.endpoint(ProviderKind::Huawei),
-        }
-    }
-
     fn host(&self) -> String {
         format!(
             "{}:{}",
@@ -184,16 +143,7 @@ impl Client {
         for (k, v) in headers {
             request = request.header(k, v);
         }
-        let response = request.send().await.unwrap();
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let bytes = response.bytes().await.unwrap();
-        Answer {
-            status,
-            headers,
-            body: serde_json::from_slice(&bytes)
-                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into())),
-        }
+        Answer::read(request.send().await.unwrap()).await.unwrap()
     }
 
     async fn signed_by(
@@ -204,9 +154,9 @@ impl Client {
         query: &[(&str, &str)],
         body: Option<Value>,
     ) -> Answer {
-        let query = pairs(query);
+        let query = owned(query);
         let body = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
-        let headers = signer.headers(method.as_str(), &self.host(), path, &query, &body);
+        let headers = signer.headers(method.as_str(), &self.host(), path, &query, &body, &[]);
         self.send(method, path, &query, &headers, body).await
     }
 
@@ -233,7 +183,7 @@ impl Client {
             headers.push(("Content-Type".into(), "application/json".into()));
         }
         let body = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
-        self.send(method, path, &pairs(query), &headers, body).await
+        self.send(method, path, &owned(query), &headers, body).await
     }
 
     async fn issue_token(&self, user: &str, password: &str, domain: &str) -> Answer {
@@ -245,7 +195,7 @@ impl Client {
             "Content-Type".to_string(),
             "application/json;charset=utf8".to_string(),
         )];
-        let query = pairs(&[("nocatalog", "true")]);
+        let query = owned(&[("nocatalog", "true")]);
         self.send(
             Method::POST,
             "/v3/auth/tokens",
@@ -275,16 +225,9 @@ impl Client {
 /// An emulator whose account has the users alice and `ops admin+1`, unless the config names a
 /// users file: users exist only if someone created them.
 async fn start(config: EmulatorConfig) -> (Emulator, Client) {
-    let seed = config.users.is_none();
-    let emulator = Emulator::start(config).await.unwrap();
-    if seed {
-        let users = json!({"alice": {}, "ops admin+1": {}});
-        emulator
-            .tamper(&json!({"huawei": {"users": users}}))
-            .unwrap();
-    }
-    let client = Client::new(&emulator);
-    (emulator, client)
+    let users = json!({"alice": {}, "ops admin+1": {}});
+    let (emulator, http, base) = testing::start(config, ProviderKind::Huawei, users).await;
+    (emulator, Client { http, base })
 }
 
 fn protect_path(id: &str) -> String {
@@ -448,7 +391,7 @@ async fn aksk_signatures_are_checked_as_received() {
 
     let failed = |answer: &Answer, detail: &str| {
         assert_eq!(
-            (answer.status, answer.code()),
+            (answer.status, answer.error_code()),
             (401, "APIG.0301"),
             "{}",
             answer.body
@@ -458,25 +401,16 @@ async fn aksk_signatures_are_checked_as_received() {
         assert_eq!(answer.body["request_id"], answer.header("x-request-id"));
         assert!(!answer.body.to_string().contains(SK));
     };
-    let wrong_sk = Signer {
-        sk: "not-the-sk",
-        ..KEYS
-    };
-    let answer = client
-        .signed_by(&wrong_sk.now(), Method::GET, "/v3/users", &[], None)
-        .await;
-    failed(&answer, "verify aksk signature fail");
-
     // The query changed after signing.
-    let query = pairs(&[("name", "alice")]);
+    let query = owned(&[("name", "alice")]);
     let headers = KEYS
         .now()
-        .headers("GET", &client.host(), "/v3/users", &query, b"");
+        .headers("GET", &client.host(), "/v3/users", &query, b"", &[]);
     let answer = client
         .send(
             Method::GET,
             "/v3/users",
-            &pairs(&[("name", "mallory")]),
+            &owned(&[("name", "mallory")]),
             &headers,
             Vec::new(),
         )
@@ -488,37 +422,51 @@ async fn aksk_signatures_are_checked_as_received() {
     let path = protect_path(&id);
     let headers = KEYS
         .now()
-        .headers("PUT", &client.host(), &path, &[], &signed_body);
+        .headers("PUT", &client.host(), &path, &[], &signed_body, &[]);
     let sent = enable("email").unwrap().to_string().into_bytes();
     let answer = client.send(Method::PUT, &path, &[], &headers, sent).await;
     failed(&answer, "verify aksk signature fail");
 
-    let stale = Signer {
-        time: OffsetDateTime::now_utc() - time::Duration::minutes(16),
-        ..KEYS
-    };
-    let answer = client
-        .signed_by(&stale, Method::GET, "/v3/users", &[], None)
-        .await;
-    failed(&answer, "X-Sdk-Date");
-
-    let unknown = Signer {
-        ak: "nobody",
-        ..KEYS
-    };
-    let answer = client
-        .signed_by(&unknown.now(), Method::GET, "/v3/users", &[], None)
-        .await;
-    failed(&answer, "ak:nobody,err:ak not exist");
-
-    let no_domain = Signer {
-        domain_id: None,
-        ..KEYS
-    };
-    let answer = client
-        .signed_by(&no_domain.now(), Method::GET, "/v3/users", &[], None)
-        .await;
-    failed(&answer, "X-Domain-Id");
+    // Signed with the wrong SK, too long ago, by an unknown AK, without the account id.
+    let bad_signers = [
+        (
+            Signer {
+                sk: "not-the-sk",
+                ..KEYS
+            }
+            .now(),
+            "verify aksk signature fail",
+        ),
+        (
+            Signer {
+                time: OffsetDateTime::now_utc() - time::Duration::minutes(16),
+                ..KEYS
+            },
+            "X-Sdk-Date",
+        ),
+        (
+            Signer {
+                ak: "nobody",
+                ..KEYS
+            }
+            .now(),
+            "ak:nobody,err:ak not exist",
+        ),
+        (
+            Signer {
+                domain_id: None,
+                ..KEYS
+            }
+            .now(),
+            "X-Domain-Id",
+        ),
+    ];
+    for (signer, detail) in bad_signers {
+        let answer = client
+            .signed_by(&signer, Method::GET, "/v3/users", &[], None)
+            .await;
+        failed(&answer, detail);
+    }
 
     let log = emulator.requests();
     assert!(
@@ -578,7 +526,7 @@ async fn login_protection_errors() {
     let never = client
         .signed(Method::GET, &protect_path(&id), &[], None)
         .await;
-    assert_eq!((never.status, never.code()), (404, "IAM.0004"));
+    assert_eq!((never.status, never.error_code()), (404, "IAM.0004"));
     assert_eq!(
         never.body["error_msg"],
         format!("Could not find login_protect: {id}.")
@@ -591,7 +539,7 @@ async fn login_protection_errors() {
         let answer = client
             .signed(method, &protect_path(stranger), &[], body)
             .await;
-        assert_eq!((answer.status, answer.code()), (404, "IAM.0004"));
+        assert_eq!((answer.status, answer.error_code()), (404, "IAM.0004"));
         assert_eq!(
             answer.body["error_msg"],
             format!("Could not find user: {stranger}.")
@@ -617,13 +565,16 @@ async fn login_protection_errors() {
         let answer = client
             .signed(Method::PUT, &protect_path(&id), &[], Some(body.clone()))
             .await;
-        assert_eq!((answer.status, answer.code()), (400, code), "{body}");
+        assert_eq!((answer.status, answer.error_code()), (400, code), "{body}");
     }
 
     let unknown_api = client
         .signed(Method::DELETE, &protect_path(&id), &[], None)
         .await;
-    assert_eq!((unknown_api.status, unknown_api.code()), (404, "APIG.0101"));
+    assert_eq!(
+        (unknown_api.status, unknown_api.error_code()),
+        (404, "APIG.0101")
+    );
 }
 
 #[tokio::test]
@@ -673,8 +624,16 @@ async fn users_from_a_file_are_the_only_users() {
         emulator
             .tamper(&bad)
             .unwrap_err()
-            .contains("access_mode 'web'")
+            .contains("carol: access_mode 'web'")
     );
+    let bad = json!({"huawei": {"users": {"carol": {"login_protect": {
+        "enabled": true, "verification_method": "fax"}}}}});
+    let refused = emulator.tamper(&bad).unwrap_err();
+    assert!(
+        refused.contains("carol: verification_method 'fax'"),
+        "{refused}"
+    );
+    assert!(emulator.state()["huawei"]["users"]["carol"]["login_protect"].is_null());
     let other = client
         .signed(Method::GET, "/v3/users", &[("domain_id", "another")], None)
         .await;
@@ -714,7 +673,10 @@ async fn throttling_and_faults_have_huawei_bodies() {
     let (emulator, client) = start(config).await;
     client.signed(Method::GET, "/v3/users", &[], None).await;
     let throttled = client.signed(Method::GET, "/v3/users", &[], None).await;
-    assert_eq!((throttled.status, throttled.code()), (429, "APIG.0308"));
+    assert_eq!(
+        (throttled.status, throttled.error_code()),
+        (429, "APIG.0308")
+    );
     assert!(
         throttled.body["error_msg"]
             .as_str()
@@ -734,7 +696,7 @@ async fn throttling_and_faults_have_huawei_bodies() {
         })
         .unwrap();
     let first = client.signed(Method::GET, "/v3/users", &[], None).await;
-    assert_eq!((first.status, first.code()), (500, "IAM.0006"));
+    assert_eq!((first.status, first.error_code()), (500, "IAM.0006"));
     let second = client.signed(Method::GET, "/v3/users", &[], None).await;
     assert_eq!(second.status, 503);
     assert!(second.body.as_str().unwrap().contains("<html>"));
@@ -844,7 +806,7 @@ async fn a_user_nobody_created_is_not_found() {
     let put = client
         .signed(Method::PUT, &protect_path(&id), &[], enable("vmfa"))
         .await;
-    assert_eq!((put.status, put.code()), (404, "IAM.0004"));
+    assert_eq!((put.status, put.error_code()), (404, "IAM.0004"));
     assert!(emulator.state()["huawei"]["users"].get("ghost").is_none());
 }
 
@@ -854,52 +816,36 @@ async fn a_body_that_does_not_match_its_declared_hash_is_refused() {
     let id = client.user_id("alice").await;
     let path = protect_path(&id);
     let signed_body = enable("sms").unwrap().to_string().into_bytes();
-    let declared = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&signed_body));
-    let headers = KEYS.now().headers_with(
-        "PUT",
-        &client.host(),
-        &path,
-        &[],
-        &signed_body,
-        &[("x-sdk-content-sha256", &declared)],
-    );
+    let hash = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&signed_body));
+    let declaring = |declared: &str| {
+        let declared = [("x-sdk-content-sha256", declared)];
+        (KEYS.now()).headers("PUT", &client.host(), &path, &[], &signed_body, &declared)
+    };
     let good = client
-        .send(Method::PUT, &path, &[], &headers, signed_body.clone())
+        .send(
+            Method::PUT,
+            &path,
+            &[],
+            &declaring(&hash),
+            signed_body.clone(),
+        )
         .await;
     assert_eq!(good.status, 200, "{}", good.body);
 
-    // The same signed headers with another body: the declared hash no longer matches.
+    // Another body under the signed hash; a JSON body that opts out of hashing.
     let tampered = enable("vmfa").unwrap().to_string().into_bytes();
-    let answer = client
-        .send(Method::PUT, &path, &[], &headers, tampered)
-        .await;
-    assert_eq!(
-        (answer.status, answer.code()),
-        (401, "APIG.0301"),
-        "{}",
-        answer.body
-    );
+    for (declared, body) in [
+        (hash.as_str(), tampered),
+        ("UNSIGNED-PAYLOAD", signed_body.clone()),
+    ] {
+        let answer = client
+            .send(Method::PUT, &path, &[], &declaring(declared), body)
+            .await;
+        let refused = (answer.status, answer.error_code());
+        assert_eq!(refused, (401, "APIG.0301"), "{declared}: {}", answer.body);
+    }
     let protect = &emulator.state()["huawei"]["users"]["alice"]["login_protect"];
     assert_eq!(protect["verification_method"], "sms", "nothing applied");
-
-    // A JSON body may not opt out of hashing.
-    let headers = KEYS.now().headers_with(
-        "PUT",
-        &client.host(),
-        &path,
-        &[],
-        &signed_body,
-        &[("x-sdk-content-sha256", "UNSIGNED-PAYLOAD")],
-    );
-    let answer = client
-        .send(Method::PUT, &path, &[], &headers, signed_body)
-        .await;
-    assert_eq!(
-        (answer.status, answer.code()),
-        (401, "APIG.0301"),
-        "{}",
-        answer.body
-    );
 }
 
 #[tokio::test]
@@ -918,7 +864,7 @@ async fn a_security_token_is_accepted_only_with_the_ak_it_was_issued_with() {
         let extra: Vec<(&str, &str)> = token.map(|t| ("x-security-token", t)).into_iter().collect();
         signer
             .now()
-            .headers_with("GET", &client.host(), "/v3/users", &[], b"", &extra)
+            .headers("GET", &client.host(), "/v3/users", &[], b"", &extra)
     };
     let ok = client
         .send(
@@ -939,7 +885,7 @@ async fn a_security_token_is_accepted_only_with_the_ak_it_was_issued_with() {
             .send(Method::GET, "/v3/users", &[], &headers, vec![])
             .await;
         assert_eq!(
-            (answer.status, answer.code()),
+            (answer.status, answer.error_code()),
             (401, "APIG.0301"),
             "{}",
             answer.body

@@ -139,47 +139,38 @@ pub fn verify(sk: &str, sdk_date: &str, canonical_request: &str, signature: &str
 
 #[cfg(test)]
 mod tests {
+    use super::super::super::canon::owned as headers;
     use super::*;
 
     const EMPTY: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
-    fn headers(list: &[(&str, &str)]) -> Vec<(String, String)> {
-        list.iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    const PYTHON_DATE: &str = "20200608T023900Z";
 
-    /// huaweicloud-sdk-python-v3 `test_signer.py`: `https://service.endpoint.myhuaweicloud.com/resources?size=1`.
-    fn python(
-        method: &'static str,
-        headers: &'static [(String, String)],
-        body: &'static [u8],
-    ) -> Received<'static> {
-        Received {
+    /// huaweicloud-sdk-python-v3 `test_signer.py`: `https://service.endpoint.myhuaweicloud.com/resources?size=1`
+    /// signed at [`PYTHON_DATE`] over `host` and `x-sdk-date` (a third header is sent, not signed):
+    /// the payload hash and the canonical request the server rebuilds.
+    fn python_sdk(method: &str, body: &[u8]) -> (String, String) {
+        let sent = headers(&[
+            ("host", "service.endpoint.myhuaweicloud.com"),
+            ("x-sdk-date", PYTHON_DATE),
+            ("test_underscore", "TEST_VALUE"),
+        ]);
+        let received = Received {
             method,
             path: "/resources",
             query: "size=1",
-            headers,
+            headers: &sent,
             body,
-        }
+        };
+        let hash = payload_hash(&received).unwrap();
+        let canonical = canonical_request(&received, &["host", "x-sdk-date"], &hash).unwrap();
+        (hash, canonical)
     }
-
-    fn python_headers() -> &'static [(String, String)] {
-        Box::leak(Box::new(headers(&[
-            ("host", "service.endpoint.myhuaweicloud.com"),
-            ("x-sdk-date", "20200608T023900Z"),
-            ("test_underscore", "TEST_VALUE"),
-        ])))
-    }
-
-    const SIGNED: [&str; 2] = ["host", "x-sdk-date"];
 
     #[test]
     fn the_python_sdk_get() {
-        let get = python("GET", python_headers(), b"");
-        let hash = payload_hash(&get).unwrap();
+        let (hash, canonical) = python_sdk("GET", b"");
         assert_eq!(hash, EMPTY);
-        let canonical = canonical_request(&get, &SIGNED, &hash).unwrap();
         assert_eq!(
             canonical,
             format!(
@@ -190,7 +181,7 @@ mod tests {
             string_to_sign("20200608T023900Z", &canonical),
             "SDK-HMAC-SHA256\n20200608T023900Z\nde94dd1e1ccdb730b403ce35d7e14f7c7b04337f6def1c3a3a2ba936852b133f"
         );
-        let date = "20200608T023900Z";
+        let date = PYTHON_DATE;
         assert!(verify(
             "my sk",
             date,
@@ -213,16 +204,14 @@ mod tests {
 
     #[test]
     fn the_python_sdk_post_hashes_the_body() {
-        let post = python("POST", python_headers(), br#"{"name":"test","id":1}"#);
-        let hash = payload_hash(&post).unwrap();
+        let (hash, canonical) = python_sdk("POST", br#"{"name":"test","id":1}"#);
         assert_eq!(
             hash,
             "8ed555081b9961769014bc1182c629bb0fe68d7b01c1fc1caab4dc791f377e8c"
         );
-        let canonical = canonical_request(&post, &SIGNED, &hash).unwrap();
         assert!(verify(
             "SecretKey",
-            "20200608T023900Z",
+            PYTHON_DATE,
             &canonical,
             "436b1ac0a1ae03705934bb70ef2f2e09f7bfed2117d731a38235053199323a1f"
         ));
@@ -286,41 +275,49 @@ mod tests {
 
     #[test]
     fn a_declared_payload_hash_must_be_the_bodys() {
-        let body = br#"{"name":"test","id":1}"#;
-        let good = "8ed555081b9961769014bc1182c629bb0fe68d7b01c1fc1caab4dc791f377e8c";
-        let with = |list: &[(&str, &str)]| headers(list);
-        let declared = with(&[("x-sdk-content-sha256", good)]);
-        let r = Received {
-            method: "POST",
-            path: "/",
-            query: "",
-            headers: &declared,
-            body,
-        };
-        assert_eq!(payload_hash(&r).as_deref(), Ok(good));
-        let tampered = Received {
-            body: br#"{"name":"evil","id":1}"#,
-            ..r
-        };
-        assert_eq!(payload_hash(&tampered), Err(PayloadError::Tampered));
-        let unsigned_json = with(&[
-            ("x-sdk-content-sha256", "UNSIGNED-PAYLOAD"),
-            ("content-type", "application/json;charset=UTF-8"),
-        ]);
-        let r = Received {
-            headers: &unsigned_json,
-            ..r
-        };
-        assert_eq!(payload_hash(&r), Err(PayloadError::UnsignedJson));
-        let unsigned_form = with(&[
-            ("x-sdk-content-sha256", "UNSIGNED-PAYLOAD"),
-            ("content-type", "application/octet-stream"),
-        ]);
-        let r = Received {
-            headers: &unsigned_form,
-            ..r
-        };
-        assert_eq!(payload_hash(&r).as_deref(), Ok("UNSIGNED-PAYLOAD"));
+        const BODY: &[u8] = br#"{"name":"test","id":1}"#;
+        const HASH: &str = "8ed555081b9961769014bc1182c629bb0fe68d7b01c1fc1caab4dc791f377e8c";
+        const UNSIGNED: &str = "UNSIGNED-PAYLOAD";
+        type Case = (
+            &'static [u8],
+            &'static str,
+            &'static str,
+            Result<&'static str, PayloadError>,
+        );
+        let cases: [Case; 4] = [
+            (BODY, HASH, "application/json", Ok(HASH)),
+            (
+                br#"{"name":"evil","id":1}"#,
+                HASH,
+                "application/json",
+                Err(PayloadError::Tampered),
+            ),
+            (
+                BODY,
+                UNSIGNED,
+                "application/json;charset=UTF-8",
+                Err(PayloadError::UnsignedJson),
+            ),
+            (BODY, UNSIGNED, "application/octet-stream", Ok(UNSIGNED)),
+        ];
+        for (body, declared, content_type, want) in cases {
+            let sent = headers(&[
+                ("x-sdk-content-sha256", declared),
+                ("content-type", content_type),
+            ]);
+            let received = Received {
+                method: "POST",
+                path: "/",
+                query: "",
+                headers: &sent,
+                body,
+            };
+            assert_eq!(
+                payload_hash(&received).as_deref(),
+                want.as_ref().copied(),
+                "{content_type}"
+            );
+        }
     }
 
     #[test]
@@ -331,11 +328,16 @@ mod tests {
 
     #[test]
     fn uris_end_in_a_slash_and_segments_are_encoded() {
-        assert_eq!(
-            canonical_uri("/v3.0/OS-USER/users/ab%20c/login-protect"),
-            "/v3.0/OS-USER/users/ab%20c/login-protect/"
-        );
-        assert_eq!(canonical_uri("/"), "/");
-        assert_eq!(canonical_uri("/a/"), "/a/");
+        let uris = [
+            (
+                "/v3.0/OS-USER/users/ab%20c/login-protect",
+                "/v3.0/OS-USER/users/ab%20c/login-protect/",
+            ),
+            ("/", "/"),
+            ("/a/", "/a/"),
+        ];
+        for (path, canonical) in uris {
+            assert_eq!(canonical_uri(path), canonical);
+        }
     }
 }

@@ -2,11 +2,11 @@
 //! checks with their RetCodes, the actions and their replies, throttling and faults as UCloud sends
 //! them (HTTP 200), users from a file, paging and state patches.
 
+use super::super::testing::{self, Answer};
 use super::super::{Emulator, EmulatorConfig};
 use super::verify;
 use crate::jobs::ProviderKind;
 use crate::secret::Secret;
-use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
 
 const PUBLIC: &str = "emulator-ucloud-public";
@@ -32,20 +32,6 @@ fn form(params: &[(String, String)]) -> String {
         .finish()
 }
 
-struct Answer {
-    status: u16,
-    headers: HeaderMap,
-    body: Value,
-}
-
-impl Answer {
-    fn ret_code(&self) -> i64 {
-        self.body["RetCode"]
-            .as_i64()
-            .expect("every reply has a RetCode")
-    }
-}
-
 struct Client {
     http: reqwest::Client,
     base: url::Url,
@@ -53,14 +39,7 @@ struct Client {
 
 impl Client {
     async fn read(response: reqwest::Response) -> Answer {
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let bytes = response.bytes().await.unwrap();
-        Answer {
-            status,
-            headers,
-            body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        }
+        Answer::read(response).await.unwrap()
     }
 
     /// A POST with a form body, as the SDKs send.
@@ -105,19 +84,9 @@ impl Client {
 /// `CreateUser` leaves it), unless the config names a users file: users exist only if someone
 /// created them.
 async fn start(config: EmulatorConfig) -> (Emulator, Client) {
-    let seed = config.users.is_none();
-    let emulator = Emulator::start(config).await.unwrap();
-    if seed {
-        let users = json!({"alice": {}, "bob": {}, "carol": {}});
-        emulator
-            .tamper(&json!({"ucloud": {"users": users}}))
-            .unwrap();
-    }
-    let client = Client {
-        http: reqwest::Client::builder().no_proxy().build().unwrap(),
-        base: emulator.endpoint(ProviderKind::Ucloud),
-    };
-    (emulator, client)
+    let users = json!({"alice": {}, "bob": {}, "carol": {}});
+    let (emulator, http, base) = testing::start(config, ProviderKind::Ucloud, users).await;
+    (emulator, Client { http, base })
 }
 
 fn user(emulator: &Emulator, name: &str) -> Value {
@@ -245,7 +214,7 @@ async fn a_new_user_has_a_login_profile_and_an_update_changes_only_what_it_names
 #[tokio::test]
 async fn bad_values_are_refused_with_ucloud_codes_and_apply_nothing() {
     let (emulator, client) = start(EmulatorConfig::default()).await;
-    let seeded = emulator.state()["ucloud"]["users"].clone();
+    let seeded = testing::users(&emulator, ProviderKind::Ucloud);
     for (extra, code, named) in [
         (vec![("Status", "Enabled")], 230, "Status"),
         (vec![("MFABindRequired", "yes")], 230, "MFABindRequired"),
@@ -271,11 +240,8 @@ async fn bad_values_are_refused_with_ucloud_codes_and_apply_nothing() {
         .await;
     assert_eq!(missing.ret_code(), 220);
     assert_eq!(missing.body["Message"], "Missing params [UserName]");
-    assert_eq!(
-        emulator.state()["ucloud"]["users"],
-        seeded,
-        "nothing applied"
-    );
+    let unchanged = testing::users(&emulator, ProviderKind::Ucloud);
+    assert_eq!(unchanged, seeded, "nothing applied");
 
     // The same name twice (as in seed 0's example) is refused, not guessed at.
     let twice = signed(
@@ -396,7 +362,7 @@ async fn the_documented_json_request_passes_the_signature_check() {
 #[tokio::test]
 async fn bad_credentials_get_their_ret_codes_and_nothing_is_applied() {
     let (emulator, client) = start(EmulatorConfig::default()).await;
-    let seeded = emulator.state()["ucloud"]["users"].clone();
+    let seeded = testing::users(&emulator, ProviderKind::Ucloud);
     let update = [
         ("Action", "UpdateLoginProfile"),
         ("UserName", "alice"),
@@ -439,14 +405,9 @@ async fn bad_credentials_get_their_ret_codes_and_nothing_is_applied() {
         .unwrap();
     assert_eq!(elsewhere.status(), 404);
 
-    assert_eq!(
-        emulator.state()["ucloud"]["users"],
-        seeded,
-        "nothing applied"
-    );
-    let log = emulator.requests();
-    assert_eq!(log.len(), 7);
-    assert!(log.iter().all(|line| line["outcome"] == "rejected"));
+    let unchanged = testing::users(&emulator, ProviderKind::Ucloud);
+    assert_eq!(unchanged, seeded, "nothing applied");
+    let log = testing::all_rejected(&emulator, 7);
     assert_eq!(log[0]["code"], "171");
 }
 
@@ -504,7 +465,7 @@ async fn a_fault_is_ret_code_150_and_applies_nothing() {
         ..Default::default()
     };
     let (emulator, client) = start(config).await;
-    let seeded = emulator.state()["ucloud"]["users"].clone();
+    let seeded = testing::users(&emulator, ProviderKind::Ucloud);
     let fault = client
         .call(
             "UpdateLoginProfile",
@@ -512,11 +473,8 @@ async fn a_fault_is_ret_code_150_and_applies_nothing() {
         )
         .await;
     assert_eq!((fault.status, fault.ret_code()), (200, 150));
-    assert_eq!(
-        emulator.state()["ucloud"]["users"],
-        seeded,
-        "nothing applied"
-    );
+    let unchanged = testing::users(&emulator, ProviderKind::Ucloud);
+    assert_eq!(unchanged, seeded, "nothing applied");
     assert_eq!(emulator.requests()[0]["outcome"], "fault");
 }
 

@@ -29,73 +29,68 @@ pub fn verify(params: &[(String, String)], private_key: &str, signature: &str) -
 
 #[cfg(test)]
 mod tests {
+    use super::super::super::canon::owned;
     use super::*;
 
-    fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
-        list.iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
+    const DOC_PRIVATE_KEY: &str = "46f09bb9fab4f12dfc160dae12273d5332b5debe";
+
+    /// Published requests, each as the query string or form body the server receives, its private
+    /// key and its signature: UCloud's signature page (parameters in its order), the Python SDK's
+    /// `_cfg.py` doctests (without and with a public key) and the Go SDK's `credential_test.go`
+    /// (a form body, values URL-decoded before signing).
+    const PUBLISHED: [(&str, &str, &str); 4] = [
+        (
+            "Action=DescribeUHostInstance&Region=cn-bj2&Limit=10&PublicKey=ucloudsomeone%40example.com1296235120854146120",
+            DOC_PRIVATE_KEY,
+            "cba5cf5ec4d4233d206b1b54951e3787350a642f",
+        ),
+        (
+            "foo=bar",
+            "my_private_key",
+            "634edc1bb957c0d65e5ab5494cf3b7784fbc87af",
+        ),
+        (
+            "foo=bar&PublicKey=my_public_key",
+            "my_private_key",
+            "d4411ab30953fb0bbcb1e7313081f05e4e91a394",
+        ),
+        (
+            "Action=CreateUHostInstance&CPU=2&ChargeType=Month&DiskSpace=10&ImageId=f43736e1-65a5-4bea-ad2e-8a46e18883c2&LoginMode=Password&Memory=2048&Name=Host01&Password=VUNsb3VkLmNu&PublicKey=ucloudsomeone%40example.com1296235120854146120&Quantity=1&Region=cn-bj2&Zone=cn-bj2-04",
+            DOC_PRIVATE_KEY,
+            "4f9ef5df2abab2c6fccd1e9515cb7e2df8c6bb65",
+        ),
+    ];
+
+    fn received(query: &str) -> Vec<(String, String)> {
+        form_urlencoded::parse(query.as_bytes())
+            .into_owned()
             .collect()
     }
 
-    const DOC_PUBLIC_KEY: &str = "ucloudsomeone@example.com1296235120854146120";
-    const DOC_PRIVATE_KEY: &str = "46f09bb9fab4f12dfc160dae12273d5332b5debe";
-
-    /// UCloud's signature page, parameters in its order.
     #[test]
-    fn the_documented_request() {
-        let params = pairs(&[
-            ("Action", "DescribeUHostInstance"),
-            ("Region", "cn-bj2"),
-            ("Limit", "10"),
-            ("PublicKey", DOC_PUBLIC_KEY),
-        ]);
-        assert_eq!(
-            hashed_text(&params, DOC_PRIVATE_KEY),
-            "ActionDescribeUHostInstanceLimit10PublicKeyucloudsomeone@example.com1296235120854146120Regioncn-bj246f09bb9fab4f12dfc160dae12273d5332b5debe"
-        );
-        assert!(verify(
-            &params,
-            DOC_PRIVATE_KEY,
-            "cba5cf5ec4d4233d206b1b54951e3787350a642f"
-        ));
-        assert!(!verify(
-            &params,
-            "46f09bb9fab4f12dfc160dae12273d5332b5debf",
-            "cba5cf5ec4d4233d206b1b54951e3787350a642f"
-        ));
+    fn the_published_requests_verify_and_fail_with_another_key() {
+        for (query, key, signature) in PUBLISHED {
+            let params = received(query);
+            assert_eq!(expected(&params, key), signature, "{query}");
+            assert!(verify(&params, key, signature), "{query}");
+            assert!(!verify(&params, &format!("{key}x"), signature), "{query}");
+        }
     }
 
-    /// ucloud-sdk-python3 `_cfg.py` doctests, without and with the public key.
+    /// The hashed text the signature page and the Python doctests print.
     #[test]
-    fn the_python_sdk_doctests() {
-        let bare = pairs(&[("foo", "bar")]);
-        assert_eq!(hashed_text(&bare, "my_private_key"), "foobarmy_private_key");
-        assert_eq!(
-            expected(&bare, "my_private_key"),
-            "634edc1bb957c0d65e5ab5494cf3b7784fbc87af"
-        );
-        let keyed = pairs(&[("foo", "bar"), ("PublicKey", "my_public_key")]);
-        assert_eq!(
-            hashed_text(&keyed, "my_private_key"),
-            "PublicKeymy_public_keyfoobarmy_private_key"
-        );
-        assert_eq!(
-            expected(&keyed, "my_private_key"),
-            "d4411ab30953fb0bbcb1e7313081f05e4e91a394"
-        );
-    }
-
-    /// ucloud-sdk-go `credential_test.go`: a form body, its values URL-decoded before signing.
-    #[test]
-    fn the_go_sdk_form_request() {
-        let body = "Action=CreateUHostInstance&CPU=2&ChargeType=Month&DiskSpace=10&ImageId=f43736e1-65a5-4bea-ad2e-8a46e18883c2&LoginMode=Password&Memory=2048&Name=Host01&Password=VUNsb3VkLmNu&PublicKey=ucloudsomeone%40example.com1296235120854146120&Quantity=1&Region=cn-bj2&Zone=cn-bj2-04";
-        let params: Vec<(String, String)> = form_urlencoded::parse(body.as_bytes())
-            .into_owned()
-            .collect();
-        assert_eq!(
-            expected(&params, DOC_PRIVATE_KEY),
-            "4f9ef5df2abab2c6fccd1e9515cb7e2df8c6bb65"
-        );
+    fn the_published_hashed_texts() {
+        let texts = [
+            (
+                PUBLISHED[0],
+                "ActionDescribeUHostInstanceLimit10PublicKeyucloudsomeone@example.com1296235120854146120Regioncn-bj246f09bb9fab4f12dfc160dae12273d5332b5debe",
+            ),
+            (PUBLISHED[1], "foobarmy_private_key"),
+            (PUBLISHED[2], "PublicKeymy_public_keyfoobarmy_private_key"),
+        ];
+        for ((query, key, _), text) in texts {
+            assert_eq!(hashed_text(&received(query), key), text);
+        }
     }
 
     /// ucloud-sdk-go `signature_test.go`: the published pre-key string with the key `foo`.
@@ -103,7 +98,7 @@ mod tests {
     fn the_go_sdk_typed_values() {
         let text = "arr2foobararrMapfoobararrMapMissTyped1arrMapMissTyped2arrayfoobarboolValuetrueboolValuePointertruefloat32TValue42float32TValuePointer42float32Value42.099998474121094float32ValuePointer42.099998474121094float64TValue42float64TValuePointer42float64Value42.1float64ValuePointer42.1int42int1642int16Pointer42int3242int32Pointer42int6442int64Pointer42int842int8Pointer42intPointer42mapfoobarmapArrMapMissTypedstrValuefoostrValuePointerfoouint42uint1642uint16Pointer42uint3242uint32Pointer42uint6442uint64Pointer42uint842uint8Pointer42uintPointer42";
         // One parameter whose name is the whole string and whose value is empty hashes the same text.
-        let params = pairs(&[(text, "")]);
+        let params = owned(&[(text, "")]);
         assert_eq!(hashed_text(&params, "foo"), format!("{text}foo"));
         assert_eq!(
             expected(&params, "foo"),

@@ -207,6 +207,25 @@ async fn a_stop_withdraws_a_token_request_waiting_for_its_slot() {
 }
 
 #[tokio::test]
+async fn a_request_whose_token_renewal_was_withdrawn_after_an_attempt_is_not_attempted() {
+    let (client, server) = client(true, Some(1.0), &[503]).await;
+    let cancel = CancellationToken::new();
+    let call = {
+        let (client, cancel) = (client.clone(), cancel.clone());
+        tokio::spawn(async move { read(&client, "alice", &cancel).await })
+    };
+    // The token's retry waits a second for its slot; the stop comes once its first attempt was
+    // seen.
+    server.asked.notified().await;
+    cancel.cancel();
+    let report = call.await.unwrap();
+    assert_eq!(report.attempts, 0);
+    let failure = report.result.unwrap_err();
+    assert!(is_withdrawal(&failure), "{failure:?}");
+    assert_eq!(server.paths(), ["/token"]);
+}
+
+#[tokio::test]
 async fn a_retry_withdrawn_keeps_the_failure_it_would_have_retried() {
     let (client, server) = client(false, Some(1.0), &[503]).await;
     let cancel = CancellationToken::new();

@@ -8,7 +8,8 @@ use crate::engine::client::RetryPolicy;
 use crate::engine::pacer::Pacer;
 use crate::jobs::ProviderKind;
 use crate::providers::{
-    AccountSpec, Api, Classified, ConnectError, HttpRequest, Listing, Reply, Stamp,
+    AccountSpec, Api, Classified, ConnectError, HttpRequest, Listing, Object, ProviderSpec, Reply,
+    Stamp,
 };
 use std::sync::Mutex;
 
@@ -24,24 +25,35 @@ const ADD_TO_GROUP: Step = Step::create("AddUserToGroup", &UPDATE_USER)
     .exists(Exists::Holds)
     .password(Password::Never);
 
-const fn user_action(action: Action, steps: &'static [Step]) -> ActionSpec {
-    ActionSpec {
-        action,
-        object: "user",
-        columns: &[crate::input::Column::Password],
-        reads: &[],
-        read: &GET_USER,
-        steps,
-    }
-}
+/// The one column these actions take.
+const PASSWORD: &[crate::input::Column] = &[crate::input::Column::Password];
+
+const USER: Object = Object {
+    name: "user",
+    reads: &[],
+    read: &GET_USER,
+};
 
 /// Two-request actions under today's action names: a user and its login, created or deleted.
 const ACTIONS: &[ActionSpec] = &[
-    user_action(Action::CreateLoginProfile, &[CREATE_USER, CREATE_LOGIN]),
-    user_action(Action::DeleteLoginProfile, &[DELETE_LOGIN, DELETE_USER]),
-    user_action(Action::UpdateLoginProfile, &[ADD_TO_GROUP, UPDATE_LOGIN]),
-    user_action(
+    USER.action(
+        Action::CreateLoginProfile,
+        PASSWORD,
+        &[CREATE_USER, CREATE_LOGIN],
+    ),
+    USER.action(
+        Action::DeleteLoginProfile,
+        PASSWORD,
+        &[DELETE_LOGIN, DELETE_USER],
+    ),
+    USER.action(
+        Action::UpdateLoginProfile,
+        PASSWORD,
+        &[ADD_TO_GROUP, UPDATE_LOGIN],
+    ),
+    USER.action(
         Action::EnsureLoginProfile,
+        PASSWORD,
         &[
             GET_USER,
             CREATE_USER.when(When::Absent),
@@ -56,50 +68,43 @@ struct Script {
     base: String,
     replies: Vec<(&'static str, Verdict)>,
     sent: Mutex<Vec<String>>,
+    /// The run stops (`cancel`) once this API's request is on its way.
+    stop_after: Option<&'static str>,
+    cancel: CancellationToken,
+    /// How many write requests were about to leave when the row's `departing` ran.
+    departed: Mutex<Vec<usize>>,
 }
 
 struct TwoSteps(Arc<Script>);
 
+const SPEC: ProviderSpec = ProviderSpec {
+    kind: ProviderKind::Aliyun,
+    actions: ACTIONS,
+    readable: &[],
+    extra_observed: &[],
+    generates_passwords: false,
+    listing: Listing {
+        fields: &[],
+        info: &[],
+        user_name: false,
+        bulk_state: false,
+        read: &GET_USER,
+        mfa: None,
+    },
+    endpoint: "",
+    default_rate: 1.0,
+    env_keys: &[],
+    secret_keys: &[],
+    emulator_keys: &[],
+    cli_profile: None,
+};
+
 impl Provider for TwoSteps {
-    fn kind(&self) -> ProviderKind {
-        ProviderKind::Aliyun
-    }
-    fn actions(&self) -> &'static [ActionSpec] {
-        ACTIONS
-    }
-    fn readable(&self) -> &'static [Field] {
-        &[]
-    }
-    fn extra_observed(&self) -> &'static [&'static str] {
-        &[]
+    fn spec(&self) -> &'static ProviderSpec {
+        &SPEC
     }
     fn mfa_state(&self, job: &Job) -> LoginState {
         job.desired.clone()
-    }
-    fn listing(&self) -> Listing {
-        Listing {
-            fields: &[],
-            info: &[],
-            user_name: false,
-            bulk_state: false,
-            read: &GET_USER,
-            mfa: None,
-        }
-    }
-    fn default_endpoint(&self, _region: Option<&str>) -> Option<String> {
-        None
-    }
-    fn default_rate(&self) -> f64 {
-        1.0
-    }
-    fn env_keys(&self) -> &'static [(&'static str, &'static [&'static str])] {
-        &[]
-    }
-    fn secret_keys(&self) -> &'static [&'static str] {
-        &[]
-    }
-    fn emulator_keys(&self) -> &'static [(&'static str, &'static str)] {
-        &[]
     }
     fn connect(&self, _account: &AccountSpec<'_>) -> Result<Arc<dyn Api>, ConnectError> {
         Ok(Arc::new(Replay(self.0.clone())))
@@ -114,6 +119,9 @@ impl Api for Replay {
             panic!("no names to resolve here: {op:?}")
         };
         self.0.sent.lock().unwrap().push(step.api.to_string());
+        if self.0.stop_after == Some(step.api) {
+            self.0.cancel.cancel();
+        }
         HttpRequest {
             method: reqwest::Method::POST,
             url: format!("{}{}", self.0.base, step.api),
@@ -176,10 +184,26 @@ async fn run_row(
     prior_ambiguous: bool,
     password: bool,
 ) -> (Execution, Vec<String>) {
-    let script = Arc::new(Script {
-        base: server().await,
+    let script = Script {
         replies,
         ..Script::default()
+    };
+    let (ex, script) = run_script(action, script, prior_ambiguous, password).await;
+    let sent = script.sent.lock().unwrap().clone();
+    (ex, sent)
+}
+
+/// Runs `action` for one row against `script`: the row's execution and the script, with what it
+/// saw.
+async fn run_script(
+    action: Action,
+    script: Script,
+    prior_ambiguous: bool,
+    password: bool,
+) -> (Execution, Arc<Script>) {
+    let script = Arc::new(Script {
+        base: server().await,
+        ..script
     });
     let provider = TwoSteps(script.clone());
     let endpoint = url::Url::parse(&script.base).unwrap();
@@ -214,10 +238,25 @@ async fn run_row(
         generate_password: false,
     };
     let options = ExecOptions::default();
-    let cancel = CancellationToken::new();
-    let ex = execute(&job, &provider, &client, &options, prior_ambiguous, &cancel).await;
-    let sent = script.sent.lock().unwrap().clone();
-    (ex, sent)
+    let departing = || {
+        let sent = script.sent.lock().unwrap().len();
+        script.departed.lock().unwrap().push(sent);
+        Ok(())
+    };
+    let durability = Durability {
+        prior_ambiguous,
+        departing: &departing,
+    };
+    let ex = execute(
+        &job,
+        &provider,
+        &client,
+        &options,
+        durability,
+        &script.cancel,
+    )
+    .await;
+    (ex, script)
 }
 
 #[tokio::test]
@@ -227,6 +266,51 @@ async fn every_step_is_sent_in_order_and_the_first_write_names_the_outcome() {
     assert_eq!(ex.status, Some(Status::Succeeded));
     assert_eq!(ex.outcome, Some(Outcome::Created));
     assert_eq!(ex.attempts, 2);
+}
+
+#[tokio::test]
+async fn each_write_departs_just_before_it_is_sent_and_a_withdrawn_one_never_does() {
+    // Ensure reads, then creates: only the create departs, with the read already sent.
+    let gone = Verdict::Absent(failure(FailureClass::NotFound, "NoSuchEntity"));
+    let script = Script {
+        replies: vec![("GetUser", gone)],
+        ..Script::default()
+    };
+    let (ex, script) = run_script(Action::EnsureLoginProfile, script, false, true).await;
+    assert_eq!(ex.outcome, Some(Outcome::Created));
+    assert_eq!(*script.departed.lock().unwrap(), [1]);
+
+    // A row withdrawn before its write leaves never departs: a resume must not take it as sent.
+    let script = Script::default();
+    script.cancel.cancel();
+    let (ex, script) = run_script(Action::CreateLoginProfile, script, false, true).await;
+    assert_eq!(ex.status, Some(Status::NotAttempted));
+    assert!(script.sent.lock().unwrap().is_empty());
+    assert!(script.departed.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_stop_between_two_writes_fails_the_row_with_its_steps() {
+    let script = Script {
+        stop_after: Some("CreateUser"),
+        ..Script::default()
+    };
+    let (ex, script) = run_script(Action::CreateLoginProfile, script, false, true).await;
+    assert_eq!(*script.sent.lock().unwrap(), ["CreateUser"]);
+    assert_eq!(*script.departed.lock().unwrap(), [0]);
+    // The user was created: the row is failed, never not attempted, and says where it stopped.
+    assert_eq!(ex.status, Some(Status::Failed));
+    assert_eq!(ex.outcome, Some(Outcome::Created));
+    assert_eq!(ex.attempts, 1);
+    let failure = ex.failure.unwrap();
+    assert_eq!(failure.code, codes::INTERRUPTED);
+    assert!(
+        failure
+            .message
+            .ends_with("(interrupted before CreateLogin)"),
+        "{}",
+        failure.message
+    );
 }
 
 #[tokio::test]

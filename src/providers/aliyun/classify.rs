@@ -3,6 +3,7 @@
 
 use crate::jobs::LoginState;
 use crate::providers::encoding::rfc3986;
+use crate::providers::json;
 use crate::providers::{
     Classified, Failure, FailureClass, ListedUser, MfaDevice, MfaPage, Observed, Op, Reply,
     UserPage, Verdict,
@@ -108,11 +109,7 @@ fn user_page(body: &Value) -> Option<UserPage> {
     let users = users
         .iter()
         .map(|user| {
-            let text = |key: &str| {
-                user.get(key)
-                    .and_then(Value::as_str)
-                    .filter(|s| !s.is_empty())
-            };
+            let text = |key: &str| json::text(user, key);
             let info = INFO_COLUMNS
                 .iter()
                 .zip(INFO_FIELDS)
@@ -346,8 +343,8 @@ mod tests {
     use crate::jobs::LoginStatus;
     use crate::providers::Write;
     use crate::providers::aliyun::{CREATE, DELETE, GET, UPDATE};
+    use crate::providers::testing::{listed, reply};
     use crate::secret::Secret;
-    use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
     const USER: &str = "alice@example.onaliyun.com";
     const READ: Op<'static> = Op::Step {
@@ -428,21 +425,6 @@ mod tests {
         match verdict {
             Verdict::Absent(f) => f,
             other => panic!("expected an absent object, got {other:?}"),
-        }
-    }
-
-    fn reply(status: u16, headers: &[(&str, &str)], body: &str) -> Reply {
-        let mut map = HeaderMap::new();
-        for (name, value) in headers {
-            map.insert(
-                HeaderName::from_bytes(name.as_bytes()).unwrap(),
-                HeaderValue::from_str(value).unwrap(),
-            );
-        }
-        Reply {
-            status,
-            headers: map,
-            body: body.as_bytes().to_vec(),
         }
     }
 
@@ -706,8 +688,10 @@ mod tests {
             classify(&READ, &r).request_id.as_deref(),
             Some("7B8A4E7D-6CFF-471D-84DF-195A7A241ECB")
         );
-        r.headers
-            .insert("x-acs-request-id", HeaderValue::from_static("HEADER-ID"));
+        r.headers.insert(
+            "x-acs-request-id",
+            reqwest::header::HeaderValue::from_static("HEADER-ID"),
+        );
         assert_eq!(classify(&READ, &r).request_id.as_deref(), Some("HEADER-ID"));
         assert_eq!(classify(&READ, &reply(502, &[], "")).request_id, None);
     }
@@ -754,20 +738,18 @@ mod tests {
         assert_eq!(
             page.users,
             vec![
-                ListedUser {
-                    user: "test@example.onaliyun.com".into(),
-                    info: vec![
-                        ("display_name", "test".into()),
-                        ("create_date", "2020-10-12T09:12:00Z".into()),
-                        ("last_login_date", "2020-10-16T02:32:20Z".into()),
+                listed(
+                    "test@example.onaliyun.com",
+                    &[
+                        ("display_name", "test"),
+                        ("create_date", "2020-10-12T09:12:00Z"),
+                        ("last_login_date", "2020-10-16T02:32:20Z"),
                     ],
-                    ..ListedUser::default()
-                },
-                ListedUser {
-                    user: "new@example.onaliyun.com".into(),
-                    info: vec![("create_date", "2021-01-02T03:04:05Z".into())],
-                    ..ListedUser::default()
-                },
+                ),
+                listed(
+                    "new@example.onaliyun.com",
+                    &[("create_date", "2021-01-02T03:04:05Z")]
+                ),
             ]
         );
     }

@@ -48,14 +48,7 @@ pub fn read(lookup: &CliLookup<'_>, profile: Option<&str>) -> Result<Option<CliK
     {
         return Ok(None);
     }
-    let Some((path, _)) = lookup.file(None, ".aliyun/config.json") else {
-        return if named {
-            Err("HOME is not set, so ~/.aliyun/config.json cannot be found".into())
-        } else {
-            Ok(None)
-        };
-    };
-    let Some(text) = lookup.read_required(&path, named)? else {
+    let Some((path, text)) = lookup.credentials_file(None, ".aliyun/config.json", named)? else {
         return Ok(None);
     };
     let wanted = profile

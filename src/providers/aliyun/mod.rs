@@ -9,10 +9,9 @@ pub mod sign;
 
 use crate::input::Column;
 use crate::jobs::{Action, Field, Job, LoginState, ProviderKind};
-use crate::providers::cli_files::{CliKeys, CliLookup};
 use crate::providers::{
     AccountSpec, ActionSpec, Api, Classified, ColumnProblem, ConnectError, HttpRequest, Listing,
-    MfaSource, Op, Provider, Reply, Stamp, Step, When,
+    MfaSource, Object, Op, Provider, ProviderSpec, Reply, Stamp, Step, When,
 };
 use crate::secret::Secret;
 use request::Credentials;
@@ -51,29 +50,24 @@ pub(crate) const DELETE: Step = Step::delete("DeleteLoginProfile");
 /// The user's bound MFA device, virtual or security key.
 pub(crate) const MFA_INFO: Step = Step::read("GetUserMFAInfo");
 
-/// An action on the login profile, with the columns it accepts.
-const fn profile(action: Action, columns: &'static [Column], steps: &'static [Step]) -> ActionSpec {
-    ActionSpec {
-        action,
-        object: "login profile",
-        columns,
-        reads: READABLE,
-        read: &GET,
-        steps,
-    }
-}
+/// The login profile: every action works on it.
+const PROFILE: Object = Object {
+    name: "login profile",
+    reads: READABLE,
+    read: &GET,
+};
 
 const ACTIONS: &[ActionSpec] = &[
-    profile(Action::CreateLoginProfile, WRITE, &[CREATE]),
-    profile(Action::UpdateLoginProfile, WRITE, &[UPDATE]),
-    profile(
+    PROFILE.action(Action::CreateLoginProfile, WRITE, &[CREATE]),
+    PROFILE.action(Action::UpdateLoginProfile, WRITE, &[UPDATE]),
+    PROFILE.action(
         Action::EnsureLoginProfile,
         WRITE,
         &[GET, CREATE.when(When::Absent), UPDATE.when(When::Differs)],
     ),
-    profile(Action::GetLoginProfile, STATE, &[GET]),
-    profile(Action::DeleteLoginProfile, STATE, &[DELETE]),
-    profile(Action::EnforceMfa, STATE, &[UPDATE]),
+    PROFILE.action(Action::GetLoginProfile, STATE, &[GET]),
+    PROFILE.action(Action::DeleteLoginProfile, STATE, &[DELETE]),
+    PROFILE.action(Action::EnforceMfa, STATE, &[UPDATE]),
 ];
 
 /// The official CLI's variables (PROVIDERS.md §2.7), first non-empty wins.
@@ -111,21 +105,43 @@ const SECRET_KEYS: &[&str] = &["access_key_secret", "security_token"];
 
 const EXAMPLE_USER: &str = "alice@example.onaliyun.com";
 
+const SPEC: ProviderSpec = ProviderSpec {
+    kind: ProviderKind::Aliyun,
+    actions: ACTIONS,
+    readable: READABLE,
+    extra_observed: classify::EXTRA_OBSERVED,
+    generates_passwords: false,
+    // ListUsers has no login state: one GetLoginProfile per user.
+    listing: Listing {
+        fields: READABLE,
+        info: classify::INFO_COLUMNS,
+        user_name: false,
+        bulk_state: false,
+        read: &GET,
+        // ListVirtualMFADevices leaves out security keys: GetUserMFAInfo finds them.
+        mfa: Some(MfaSource {
+            list: true,
+            read: Some(&MFA_INFO),
+            row_read: &MFA_INFO,
+            types: true,
+        }),
+    },
+    // IMS has one endpoint for every region.
+    endpoint: "https://ims.aliyuncs.com",
+    // The published per-account limit of the login-profile write APIs (PROVIDERS.md §2.6).
+    default_rate: 20.0,
+    env_keys: ENV_KEYS,
+    secret_keys: SECRET_KEYS,
+    emulator_keys: &[
+        ("access_key_id", "emulator-aliyun-key"),
+        ("access_key_secret", "emulator-aliyun-secret"),
+    ],
+    cli_profile: Some(cli_config::read),
+};
+
 impl Provider for Aliyun {
-    fn kind(&self) -> ProviderKind {
-        ProviderKind::Aliyun
-    }
-
-    fn actions(&self) -> &'static [ActionSpec] {
-        ACTIONS
-    }
-
-    fn readable(&self) -> &'static [Field] {
-        READABLE
-    }
-
-    fn extra_observed(&self) -> &'static [&'static str] {
-        classify::EXTRA_OBSERVED
+    fn spec(&self) -> &'static ProviderSpec {
+        &SPEC
     }
 
     fn check_row(&self, job: &Job) -> Vec<ColumnProblem> {
@@ -148,61 +164,7 @@ impl Provider for Aliyun {
     }
 
     fn mfa_state(&self, _job: &Job) -> LoginState {
-        LoginState {
-            mfa_bind_required: Some(true),
-            ..Default::default()
-        }
-    }
-
-    /// ListUsers has no login state: one GetLoginProfile per user.
-    fn listing(&self) -> Listing {
-        Listing {
-            fields: READABLE,
-            info: classify::INFO_COLUMNS,
-            user_name: false,
-            bulk_state: false,
-            read: &GET,
-            // ListVirtualMFADevices leaves out security keys: GetUserMFAInfo finds them.
-            mfa: Some(MfaSource {
-                list: true,
-                read: Some(&MFA_INFO),
-                row_read: &MFA_INFO,
-                types: true,
-            }),
-        }
-    }
-
-    /// IMS has one endpoint for every region.
-    fn default_endpoint(&self, _region: Option<&str>) -> Option<String> {
-        Some("https://ims.aliyuncs.com".into())
-    }
-
-    /// The published per-account limit of the login-profile write APIs (PROVIDERS.md §2.6).
-    fn default_rate(&self) -> f64 {
-        20.0
-    }
-
-    fn env_keys(&self) -> &'static [(&'static str, &'static [&'static str])] {
-        ENV_KEYS
-    }
-
-    fn secret_keys(&self) -> &'static [&'static str] {
-        SECRET_KEYS
-    }
-
-    fn emulator_keys(&self) -> &'static [(&'static str, &'static str)] {
-        &[
-            ("access_key_id", "emulator-aliyun-key"),
-            ("access_key_secret", "emulator-aliyun-secret"),
-        ]
-    }
-
-    fn cli_profile_keys(
-        &self,
-        lookup: &CliLookup<'_>,
-        profile: Option<&str>,
-    ) -> Result<Option<CliKeys>, String> {
-        cli_config::read(lookup, profile)
+        LoginState::mfa_bind_required()
     }
 
     fn connect(&self, account: &AccountSpec<'_>) -> Result<Arc<dyn Api>, ConnectError> {
@@ -279,15 +241,8 @@ impl Api for AliyunApi {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::providers::{Keys, Verdict, provider};
-
-    fn keys(pairs: &[(&str, &str)]) -> Keys {
-        let mut keys = Keys::default();
-        for (k, v) in pairs {
-            keys.insert(k, Secret::new(*v));
-        }
-        keys
-    }
+    use crate::providers::testing::keys;
+    use crate::providers::{Verdict, provider};
 
     fn connect(endpoint: &str, pairs: &[(&str, &str)]) -> Result<Arc<dyn Api>, ConnectError> {
         let endpoint = url::Url::parse(endpoint).unwrap();
@@ -316,19 +271,25 @@ mod tests {
 
     #[test]
     fn is_the_aliyun_provider() {
-        assert_eq!(provider(ProviderKind::Aliyun).kind(), ProviderKind::Aliyun);
+        assert_eq!(
+            provider(ProviderKind::Aliyun).spec().kind,
+            ProviderKind::Aliyun
+        );
         assert_eq!(
             Aliyun.default_endpoint(Some("cn-hangzhou")).as_deref(),
             Some("https://ims.aliyuncs.com")
         );
-        assert_eq!(Aliyun.default_rate(), 20.0);
-        assert!(Aliyun.spec(Action::SetLoginProtect).is_none());
-        assert_eq!(Aliyun.extra_observed(), &["update_date", "last_login_time"]);
+        assert_eq!(Aliyun.spec().default_rate, 20.0);
+        assert!(Aliyun.spec().action(Action::SetLoginProtect).is_none());
+        assert_eq!(
+            Aliyun.spec().extra_observed,
+            &["update_date", "last_login_time"]
+        );
     }
 
     #[test]
     fn env_keys_follow_the_cli_order() {
-        let (key, vars) = Aliyun.env_keys()[0];
+        let (key, vars) = Aliyun.spec().env_keys[0];
         assert_eq!(key, "access_key_id");
         assert_eq!(
             vars,
@@ -339,12 +300,12 @@ mod tests {
                 "ACCESS_KEY_ID"
             ]
         );
-        let names: Vec<&str> = Aliyun.env_keys().iter().map(|(k, _)| *k).collect();
+        let names: Vec<&str> = Aliyun.spec().env_keys.iter().map(|(k, _)| *k).collect();
         assert_eq!(
             names,
             ["access_key_id", "access_key_secret", "security_token"]
         );
-        for (key, vars) in Aliyun.env_keys() {
+        for (key, vars) in Aliyun.spec().env_keys {
             let suffix = key.to_ascii_uppercase();
             let prefixes: Vec<&str> = vars
                 .iter()
@@ -356,7 +317,7 @@ mod tests {
             );
         }
         assert_eq!(
-            Aliyun.secret_keys(),
+            Aliyun.spec().secret_keys,
             &["access_key_secret", "security_token"]
         );
     }

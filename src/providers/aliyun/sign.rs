@@ -51,13 +51,7 @@ pub fn signature(access_key_secret: &str, string_to_sign: &str) -> String {
 mod tests {
     use super::*;
     use crate::providers::encoding::rfc3986;
-
-    fn params(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use crate::providers::testing::params;
 
     /// The DescribeRegions example of the signature documentation, in its URL order.
     fn doc_params() -> Vec<(String, String)> {

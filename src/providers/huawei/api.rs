@@ -185,10 +185,30 @@ impl Api for HuaweiApi {
 mod tests {
     use super::*;
     use crate::jobs::{LoginState, VerificationMethod};
-    use crate::providers::huawei::classify::tests::reply;
     use crate::providers::huawei::{GET, PUT};
+    use crate::providers::testing::reply;
     use crate::providers::{FailureClass, Write};
     use time::macros::datetime;
+
+    /// A GET of user `u1`.
+    const GET_U1: Op<'static> = Op::Step {
+        step: &GET,
+        user: "u1",
+        write: None,
+    };
+
+    /// A PUT of `state` for user `u1`.
+    fn put_u1(state: &LoginState) -> Op<'_> {
+        Op::Step {
+            step: &PUT,
+            user: "u1",
+            write: Some(Write {
+                state,
+                password: None,
+                generate_password: false,
+            }),
+        }
+    }
 
     fn stamp() -> Stamp {
         Stamp {
@@ -373,15 +393,7 @@ mod tests {
     #[test]
     fn token_accounts_send_x_auth_token_and_no_signature() {
         let state = enable();
-        let op = Op::Step {
-            step: &PUT,
-            user: "u1",
-            write: Some(Write {
-                state: &state,
-                password: None,
-                generate_password: false,
-            }),
-        };
+        let op = put_u1(&state);
         let t = Secret::new("tok-1");
         for api in [password_api(), aksk("https://iam.myhuaweicloud.com", None)] {
             let req = api.build(&op, &stamp(), Some(&t));
@@ -393,15 +405,7 @@ mod tests {
             &"https://iam.myhuaweicloud.com".parse().unwrap(),
             Auth::Token(Secret::new("ready-1")),
         );
-        let req = ready.build(
-            &Op::Step {
-                step: &GET,
-                user: "u1",
-                write: None,
-            },
-            &stamp(),
-            None,
-        );
+        let req = ready.build(&GET_U1, &stamp(), None);
         assert_eq!(header(&req, "X-Auth-Token"), Some("ready-1"));
         // A token is scoped to its account: the list names none.
         let list = ready.build(&Op::ListUsers { page: None }, &stamp(), None);
@@ -413,15 +417,7 @@ mod tests {
                 .is_none()
         );
         // No token yet: nothing to send, and IAM's 401 renews it.
-        let req = password_api().build(
-            &Op::Step {
-                step: &GET,
-                user: "u1",
-                write: None,
-            },
-            &stamp(),
-            None,
-        );
+        let req = password_api().build(&GET_U1, &stamp(), None);
         assert!(header(&req, "X-Auth-Token").is_none() && header(&req, "Authorization").is_none());
     }
 
@@ -454,26 +450,11 @@ mod tests {
             &[("X-Request-Id", "r404")],
             r#"{"error_msg":"Could not find login_protect: u1.","error_code":"IAM.0004"}"#,
         );
-        let c = api.classify(
-            &Op::Step {
-                step: &GET,
-                user: "u1",
-                write: None,
-            },
-            &r,
-        );
+        let c = api.classify(&GET_U1, &r);
         assert_eq!(c.request_id.as_deref(), Some("r404"));
         assert_eq!(c.verdict, Verdict::Observed(ops::never_configured()));
         let state = enable();
-        let update = Op::Step {
-            step: &PUT,
-            user: "u1",
-            write: Some(Write {
-                state: &state,
-                password: None,
-                generate_password: false,
-            }),
-        };
+        let update = put_u1(&state);
         assert!(matches!(api.classify(&update, &r).verdict,
             Verdict::Failed(f) if f.class == FailureClass::NotFound && f.code == "IAM.0004"));
         let no_user = reply(
@@ -481,15 +462,15 @@ mod tests {
             &[],
             r#"{"error_msg":"Could not find user: u1.","error_code":"IAM.0004"}"#,
         );
-        assert!(
-            matches!(api.classify(&Op::Step { step: &GET, user: "u1", write: None }, &no_user).verdict,
-            Verdict::Failed(f) if f.class == FailureClass::NotFound && f.code == "IAM.0004")
-        );
+        assert!(matches!(
+            api.classify(&GET_U1, &no_user).verdict,
+            Verdict::Failed(f) if f.class == FailureClass::NotFound && f.code == "IAM.0004"
+        ));
         let gateway_404 = reply(404, &[], "<html>not found</html>");
-        assert!(
-            matches!(api.classify(&Op::Step { step: &GET, user: "u1", write: None }, &gateway_404).verdict,
-            Verdict::Failed(f) if f.class == FailureClass::NotFound)
-        );
+        assert!(matches!(
+            api.classify(&GET_U1, &gateway_404).verdict,
+            Verdict::Failed(f) if f.class == FailureClass::NotFound
+        ));
     }
 
     #[test]

@@ -75,14 +75,7 @@ impl Auth {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn keys(pairs: &[(&str, &str)]) -> Keys {
-        let mut k = Keys::default();
-        for (name, value) in pairs {
-            k.insert(name, Secret::new(*value));
-        }
-        k
-    }
+    use crate::providers::testing::keys;
 
     fn missing(pairs: &[(&str, &str)]) -> (String, String) {
         match Auth::from_keys("kl", &keys(pairs)) {

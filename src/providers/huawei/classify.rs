@@ -162,24 +162,9 @@ pub fn request_id(reply: &Reply) -> Option<String> {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
-    use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
-
-    pub(crate) fn reply(status: u16, headers: &[(&str, &str)], body: &str) -> Reply {
-        let mut map = HeaderMap::new();
-        for (k, v) in headers {
-            map.insert(
-                HeaderName::from_bytes(k.as_bytes()).unwrap(),
-                HeaderValue::from_str(v).unwrap(),
-            );
-        }
-        Reply {
-            status,
-            headers: map,
-            body: body.as_bytes().to_vec(),
-        }
-    }
+    use crate::providers::testing::reply;
 
     #[test]
     fn reads_the_three_body_shapes() {

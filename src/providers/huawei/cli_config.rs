@@ -12,17 +12,12 @@ use std::collections::BTreeMap;
 const KEYS: &[&str] = &["ak", "sk", "domain_id", "security_token"];
 
 pub fn read(lookup: &CliLookup<'_>, profile: Option<&str>) -> Result<Option<CliKeys>, String> {
-    let Some((path, moved)) = lookup.file(
+    let Some((path, text)) = lookup.credentials_file(
         Some("HUAWEICLOUD_SDK_CREDENTIALS_FILE"),
         ".huaweicloud/credentials",
-    ) else {
-        return if profile.is_some() {
-            Err("HOME is not set, so ~/.huaweicloud/credentials cannot be found".into())
-        } else {
-            Ok(None)
-        };
-    };
-    let Some(text) = lookup.read_required(&path, moved || profile.is_some())? else {
+        profile.is_some(),
+    )?
+    else {
         return Ok(None);
     };
     let (section, keys) =

@@ -16,10 +16,9 @@ mod token;
 
 use crate::input::Column;
 use crate::jobs::{Action, Field, Job, LoginState, ProviderKind, VerificationMethod};
-use crate::providers::cli_files::{CliKeys, CliLookup};
 use crate::providers::{
-    Absent, AccountSpec, ActionSpec, Api, ColumnProblem, ConnectError, Listing, MfaSource,
-    Provider, Step,
+    Absent, AccountSpec, ActionSpec, Api, ColumnProblem, ConnectError, Listing, MfaSource, Object,
+    Provider, ProviderSpec, Step,
 };
 use std::sync::Arc;
 
@@ -48,38 +47,67 @@ pub(crate) const MFA_LIST: Step = Step::read("GET /v3.0/OS-MFA/virtual-mfa-devic
 pub(crate) const PUT: Step =
     Step::update("PUT /v3.0/OS-USER/users/{user_id}/login-protect").absent(Absent::Sets);
 
-const fn protection(action: Action, steps: &'static [Step]) -> ActionSpec {
-    ActionSpec {
-        action,
-        object: "login protection",
-        columns: COLUMNS,
-        reads: READABLE,
-        read: &GET,
-        steps,
-    }
-}
+/// Login protection: every action works on it.
+const PROTECTION: Object = Object {
+    name: "login protection",
+    reads: READABLE,
+    read: &GET,
+};
 
 pub(crate) const ACTIONS: &[ActionSpec] = &[
-    protection(Action::SetLoginProtect, &[PUT]),
-    protection(Action::GetLoginProtect, &[GET]),
-    protection(Action::EnforceMfa, &[PUT]),
+    PROTECTION.action(Action::SetLoginProtect, COLUMNS, &[PUT]),
+    PROTECTION.action(Action::GetLoginProtect, COLUMNS, &[GET]),
+    PROTECTION.action(Action::EnforceMfa, COLUMNS, &[PUT]),
 ];
 
+const SPEC: ProviderSpec = ProviderSpec {
+    kind: ProviderKind::Huawei,
+    actions: ACTIONS,
+    readable: READABLE,
+    extra_observed: &["user_id"],
+    generates_passwords: false,
+    // The id in `user`, the name beside it; GET /v3/users lists users without login state, and
+    // GET /v3.0/OS-USER/login-protects gives every user's at once.
+    listing: Listing {
+        fields: READABLE,
+        info: &[],
+        user_name: true,
+        bulk_state: true,
+        read: &GET,
+        // Security keys are not listed: a user the list leaves out has no virtual device.
+        mfa: Some(MfaSource {
+            list: true,
+            read: None,
+            row_read: &MFA_LIST,
+            types: false,
+        }),
+    },
+    // The global endpoint; a region has its own (`default_endpoint`).
+    endpoint: "https://iam.myhuaweicloud.com",
+    default_rate: 10.0,
+    env_keys: &[
+        ("ak", &["HUAWEICLOUD_SDK_AK"]),
+        ("sk", &["HUAWEICLOUD_SDK_SK"]),
+        ("domain_id", &["HUAWEICLOUD_SDK_DOMAIN_ID"]),
+        ("security_token", &["HUAWEICLOUD_SDK_SECURITY_TOKEN"]),
+        ("user_name", &["HUAWEICLOUD_USER_NAME"]),
+        ("password", &["HUAWEICLOUD_PASSWORD"]),
+        ("domain_name", &["HUAWEICLOUD_DOMAIN_NAME"]),
+        ("token", &["HUAWEICLOUD_AUTH_TOKEN"]),
+    ],
+    secret_keys: &["sk", "security_token", "password", "token"],
+    // AK/SK by default; tests configure `user_name`, `password`, `domain_name` for token mode.
+    emulator_keys: &[
+        ("ak", "emulator-huawei-ak"),
+        ("sk", "emulator-huawei-sk"),
+        ("domain_id", "emulator-huawei-domain"),
+    ],
+    cli_profile: Some(cli_config::read),
+};
+
 impl Provider for Huawei {
-    fn kind(&self) -> ProviderKind {
-        ProviderKind::Huawei
-    }
-
-    fn actions(&self) -> &'static [ActionSpec] {
-        ACTIONS
-    }
-
-    fn readable(&self) -> &'static [Field] {
-        READABLE
-    }
-
-    fn extra_observed(&self) -> &'static [&'static str] {
-        &["user_id"]
+    fn spec(&self) -> &'static ProviderSpec {
+        &SPEC
     }
 
     fn check_row(&self, job: &Job) -> Vec<ColumnProblem> {
@@ -129,25 +157,6 @@ impl Provider for Huawei {
         }
     }
 
-    /// The id in `user`, the name beside it; GET /v3/users lists users without login state, and
-    /// GET /v3.0/OS-USER/login-protects gives every user's at once.
-    fn listing(&self) -> Listing {
-        Listing {
-            fields: READABLE,
-            info: &[],
-            user_name: true,
-            bulk_state: true,
-            read: &GET,
-            // Security keys are not listed: a user the list leaves out has no virtual device.
-            mfa: Some(MfaSource {
-                list: true,
-                read: None,
-                row_read: &MFA_LIST,
-                types: false,
-            }),
-        }
-    }
-
     /// None when `user` is already an id, so an exported file (id in `user`, name in `user_name`)
     /// costs no lookup; else `user_name`, else the name in `user`.
     fn name_to_resolve<'a>(&self, job: &'a Job) -> Option<&'a str> {
@@ -163,46 +172,8 @@ impl Provider for Huawei {
     fn default_endpoint(&self, region: Option<&str>) -> Option<String> {
         Some(match region {
             Some(region) => format!("https://iam.{region}.myhuaweicloud.com"),
-            None => "https://iam.myhuaweicloud.com".to_string(),
+            None => SPEC.endpoint.to_string(),
         })
-    }
-
-    fn default_rate(&self) -> f64 {
-        10.0
-    }
-
-    fn env_keys(&self) -> &'static [(&'static str, &'static [&'static str])] {
-        &[
-            ("ak", &["HUAWEICLOUD_SDK_AK"]),
-            ("sk", &["HUAWEICLOUD_SDK_SK"]),
-            ("domain_id", &["HUAWEICLOUD_SDK_DOMAIN_ID"]),
-            ("security_token", &["HUAWEICLOUD_SDK_SECURITY_TOKEN"]),
-            ("user_name", &["HUAWEICLOUD_USER_NAME"]),
-            ("password", &["HUAWEICLOUD_PASSWORD"]),
-            ("domain_name", &["HUAWEICLOUD_DOMAIN_NAME"]),
-            ("token", &["HUAWEICLOUD_AUTH_TOKEN"]),
-        ]
-    }
-
-    fn secret_keys(&self) -> &'static [&'static str] {
-        &["sk", "security_token", "password", "token"]
-    }
-
-    /// AK/SK by default; tests configure `user_name`, `password`, `domain_name` for token mode.
-    fn emulator_keys(&self) -> &'static [(&'static str, &'static str)] {
-        &[
-            ("ak", "emulator-huawei-ak"),
-            ("sk", "emulator-huawei-sk"),
-            ("domain_id", "emulator-huawei-domain"),
-        ]
-    }
-
-    fn cli_profile_keys(
-        &self,
-        lookup: &CliLookup<'_>,
-        profile: Option<&str>,
-    ) -> Result<Option<CliKeys>, String> {
-        cli_config::read(lookup, profile)
     }
 
     fn connect(&self, account: &AccountSpec<'_>) -> Result<Arc<dyn Api>, ConnectError> {
@@ -333,11 +304,11 @@ mod tests {
 
     #[test]
     fn every_key_has_an_environment_variable_and_secrets_are_marked() {
-        let names: Vec<&str> = Huawei.env_keys().iter().map(|(k, _)| *k).collect();
-        for secret in Huawei.secret_keys() {
+        let names: Vec<&str> = Huawei.spec().env_keys.iter().map(|(k, _)| *k).collect();
+        for secret in Huawei.spec().secret_keys {
             assert!(names.contains(secret), "{secret}");
         }
-        assert!(!Huawei.secret_keys().contains(&"ak"));
+        assert!(!Huawei.spec().secret_keys.contains(&"ak"));
     }
 
     fn connect(endpoint: &str, keys: &[(&str, &str)]) -> Result<Arc<dyn Api>, ConnectError> {
@@ -354,7 +325,7 @@ mod tests {
 
     #[test]
     fn connect_picks_the_mode_from_the_keys() {
-        let aksk = connect("https://iam.myhuaweicloud.com", Huawei.emulator_keys()).unwrap();
+        let aksk = connect("https://iam.myhuaweicloud.com", Huawei.spec().emulator_keys).unwrap();
         assert!(!aksk.uses_tokens() && aksk.token_request(&Stamp::now()).is_none());
         let req = aksk.build(
             &Op::Step {

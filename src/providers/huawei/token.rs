@@ -110,7 +110,7 @@ pub fn read(reply: &Reply) -> Result<Token, Classified> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::providers::huawei::classify::tests::reply;
+    use crate::providers::testing::reply;
     use serde_json::json;
     use time::macros::datetime;
 

@@ -4,6 +4,7 @@
 
 use crate::jobs::LoginState;
 use crate::providers::encoding::iso8601_seconds;
+use crate::providers::json;
 use crate::providers::{
     Classified, Failure, FailureClass, ListedUser, MfaDevice, MfaPage, Observed, Op, Reply,
     UserPage, Verdict,
@@ -220,12 +221,7 @@ fn user_page(body: &Value, offset: u64) -> Option<UserPage> {
     let users = users
         .iter()
         .map(|user| {
-            let text = |key: &str| {
-                user.get(key)
-                    .and_then(Value::as_str)
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_string)
-            };
+            let text = |key: &str| json::text(user, key).map(str::to_string);
             let mut info = Vec::new();
             info.extend(text("DisplayName").map(|name| ("display_name", name)));
             info.extend(
@@ -279,20 +275,17 @@ mod tests {
     use super::*;
     use crate::jobs::{LoginState, LoginStatus};
     use crate::providers::Write;
+    use crate::providers::testing::{self, listed};
     use crate::providers::ucloud::{GET, UPDATE};
-    use reqwest::header::{HeaderMap, HeaderValue};
+    use reqwest::header::HeaderMap;
 
+    /// A reply with UCloud's request id header.
     fn reply(status: u16, body: &str) -> Reply {
-        let mut headers = HeaderMap::new();
-        headers.insert(
+        let id = (
             "x-ucloud-request-uuid",
-            HeaderValue::from_static("5f1c2d3e-0000-4000-8000-000000000001"),
+            "5f1c2d3e-0000-4000-8000-000000000001",
         );
-        Reply {
-            status,
-            headers,
-            body: body.as_bytes().to_vec(),
-        }
+        testing::reply(status, &[id], body)
     }
 
     const READ: Op<'static> = Op::Step {
@@ -364,22 +357,19 @@ mod tests {
             page.users,
             vec![
                 ListedUser {
-                    user: "an.zhou".into(),
                     state: LoginState {
                         email: Some("an.zhou@ops.example.com".into()),
                         ..LoginState::default()
                     },
-                    info: vec![
-                        ("display_name", "An Zhou".into()),
-                        ("create_date", "2023-11-14T22:13:20Z".into()),
-                    ],
-                    ..ListedUser::default()
+                    ..listed(
+                        "an.zhou",
+                        &[
+                            ("display_name", "An Zhou"),
+                            ("create_date", "2023-11-14T22:13:20Z"),
+                        ],
+                    )
                 },
-                ListedUser {
-                    user: "bo.wu".into(),
-                    info: vec![("create_date", "2020-09-13T12:26:40Z".into())],
-                    ..ListedUser::default()
-                },
+                listed("bo.wu", &[("create_date", "2020-09-13T12:26:40Z")]),
             ]
         );
         // The third user is the last one.

@@ -26,17 +26,12 @@ struct Settings {
 }
 
 pub fn read(lookup: &CliLookup<'_>, profile: Option<&str>) -> Result<Option<CliKeys>, String> {
-    let Some((path, moved)) = lookup.file(
+    let Some((path, text)) = lookup.credentials_file(
         Some("UCLOUD_SHARED_CREDENTIAL_FILE"),
         ".ucloud/credential.json",
-    ) else {
-        return if profile.is_some() {
-            Err("HOME is not set, so ~/.ucloud/credential.json cannot be found".into())
-        } else {
-            Ok(None)
-        };
-    };
-    let Some(text) = lookup.read_required(&path, moved || profile.is_some())? else {
+        profile.is_some(),
+    )?
+    else {
         return Ok(None);
     };
     let name = match profile
@@ -55,11 +50,12 @@ pub fn read(lookup: &CliLookup<'_>, profile: Option<&str>) -> Result<Option<CliK
 
 /// The profile marked active in config.json, if the file is there.
 fn active_profile(lookup: &CliLookup<'_>) -> Result<Option<String>, String> {
-    let Some((path, moved)) = lookup.file(Some("UCLOUD_SHARED_CONFIG_FILE"), ".ucloud/config.json")
+    let Some((path, text)) = lookup.credentials_file(
+        Some("UCLOUD_SHARED_CONFIG_FILE"),
+        ".ucloud/config.json",
+        false,
+    )?
     else {
-        return Ok(None);
-    };
-    let Some(text) = lookup.read_required(&path, moved)? else {
         return Ok(None);
     };
     let settings: Vec<Settings> = serde_json::from_str(&text)

@@ -10,10 +10,9 @@ pub mod sign;
 
 use crate::input::Column;
 use crate::jobs::{Action, Field, Job, LoginState, ProviderKind};
-use crate::providers::cli_files::{CliKeys, CliLookup};
 use crate::providers::{
     Absent, AccountSpec, ActionSpec, Api, Classified, ConnectError, HttpRequest, Listing,
-    MfaSource, Op, Provider, Reply, Stamp, Step, Write,
+    MfaSource, Object, Op, Provider, ProviderSpec, Reply, Stamp, Step, Write,
 };
 use crate::secret::Secret;
 use std::sync::Arc;
@@ -63,110 +62,70 @@ pub(crate) const MFA_INFO: Step = Step::read("GetUserMFAInfo");
 /// A user without a login profile gets one: nothing to be absent.
 pub(crate) const UPDATE: Step = Step::update("UpdateLoginProfile").absent(Absent::Sets);
 
-const fn profile(action: Action, columns: &'static [Column], steps: &'static [Step]) -> ActionSpec {
-    ActionSpec {
-        action,
-        object: "login profile",
-        columns,
-        reads: READABLE,
-        read: &GET,
-        steps,
-    }
-}
+/// The login profile: every action works on it.
+const PROFILE: Object = Object {
+    name: "login profile",
+    reads: READABLE,
+    read: &GET,
+};
 
 const ACTIONS: &[ActionSpec] = &[
-    profile(Action::UpdateLoginProfile, UPDATE_COLUMNS, &[UPDATE]),
-    profile(Action::GetLoginProfile, STATE, &[GET]),
-    profile(Action::EnforceMfa, STATE, &[UPDATE]),
+    PROFILE.action(Action::UpdateLoginProfile, UPDATE_COLUMNS, &[UPDATE]),
+    PROFILE.action(Action::GetLoginProfile, STATE, &[GET]),
+    PROFILE.action(Action::EnforceMfa, STATE, &[UPDATE]),
 ];
 
+const SPEC: ProviderSpec = ProviderSpec {
+    kind: ProviderKind::Ucloud,
+    actions: ACTIONS,
+    readable: READABLE,
+    extra_observed: &[],
+    // `GenerateRandomPassword=true`: UCloud makes up the password.
+    generates_passwords: true,
+    // Every column UpdateLoginProfile sets: `email` comes from ListUsers, the others from one
+    // GetLoginProfile per user, which does not return `password_reset_required` (left empty).
+    listing: Listing {
+        fields: &[
+            Field::LoginStatus,
+            Field::MfaBindRequired,
+            Field::PasswordResetRequired,
+            Field::MaxPasswordAge,
+            Field::Email,
+        ],
+        info: classify::INFO_COLUMNS,
+        user_name: false,
+        bulk_state: false,
+        read: &GET,
+        mfa: Some(MfaSource {
+            list: false,
+            read: Some(&MFA_INFO),
+            row_read: &MFA_INFO,
+            types: false,
+        }),
+    },
+    // UCloud has one API endpoint for every region.
+    endpoint: "https://api.ucloud.cn",
+    // UCloud publishes no limit; this stays well clear of throttling (RetCode 153).
+    default_rate: 10.0,
+    env_keys: &[
+        ("public_key", &["UCLOUD_PUBLIC_KEY"]),
+        ("private_key", &["UCLOUD_PRIVATE_KEY"]),
+    ],
+    secret_keys: &["private_key"],
+    emulator_keys: &[
+        ("public_key", "emulator-ucloud-public"),
+        ("private_key", "emulator-ucloud-private"),
+    ],
+    cli_profile: Some(cli_config::read),
+};
+
 impl Provider for Ucloud {
-    fn kind(&self) -> ProviderKind {
-        ProviderKind::Ucloud
-    }
-
-    fn actions(&self) -> &'static [ActionSpec] {
-        ACTIONS
-    }
-
-    fn readable(&self) -> &'static [Field] {
-        READABLE
-    }
-
-    fn extra_observed(&self) -> &'static [&'static str] {
-        &[]
+    fn spec(&self) -> &'static ProviderSpec {
+        &SPEC
     }
 
     fn mfa_state(&self, _job: &Job) -> LoginState {
-        LoginState {
-            mfa_bind_required: Some(true),
-            ..Default::default()
-        }
-    }
-
-    /// `GenerateRandomPassword=true`: UCloud makes up the password.
-    fn generates_passwords(&self) -> bool {
-        true
-    }
-
-    /// Every column UpdateLoginProfile sets: `email` comes from ListUsers, the others from one
-    /// GetLoginProfile per user, which does not return `password_reset_required` (left empty).
-    fn listing(&self) -> Listing {
-        Listing {
-            fields: &[
-                Field::LoginStatus,
-                Field::MfaBindRequired,
-                Field::PasswordResetRequired,
-                Field::MaxPasswordAge,
-                Field::Email,
-            ],
-            info: classify::INFO_COLUMNS,
-            user_name: false,
-            bulk_state: false,
-            read: &GET,
-            mfa: Some(MfaSource {
-                list: false,
-                read: Some(&MFA_INFO),
-                row_read: &MFA_INFO,
-                types: false,
-            }),
-        }
-    }
-
-    /// UCloud has one API endpoint for every region.
-    fn default_endpoint(&self, _region: Option<&str>) -> Option<String> {
-        Some("https://api.ucloud.cn".to_string())
-    }
-
-    /// UCloud publishes no limit; this stays well clear of throttling (RetCode 153).
-    fn default_rate(&self) -> f64 {
-        10.0
-    }
-
-    fn env_keys(&self) -> &'static [(&'static str, &'static [&'static str])] {
-        &[
-            ("public_key", &["UCLOUD_PUBLIC_KEY"]),
-            ("private_key", &["UCLOUD_PRIVATE_KEY"]),
-        ]
-    }
-
-    fn secret_keys(&self) -> &'static [&'static str] {
-        &["private_key"]
-    }
-
-    fn emulator_keys(&self) -> &'static [(&'static str, &'static str)] {
-        &[
-            ("public_key", "emulator-ucloud-public"),
-            ("private_key", "emulator-ucloud-private"),
-        ]
-    }
-
-    fn cli_profile_keys(
-        &self,
-        lookup: &CliLookup<'_>,
-        profile: Option<&str>,
-    ) -> Result<Option<CliKeys>, String> {
-        cli_config::read(lookup, profile)
+        LoginState::mfa_bind_required()
     }
 
     fn connect(&self, account: &AccountSpec<'_>) -> Result<Arc<dyn Api>, ConnectError> {

@@ -32,13 +32,7 @@ pub fn sign(params: &[(String, String)], private_key: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn params(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use crate::providers::testing::params;
 
     const DOC_PUBLIC_KEY: &str = "ucloudsomeone@example.com1296235120854146120";
     const DOC_PRIVATE_KEY: &str = "46f09bb9fab4f12dfc160dae12273d5332b5debe";

@@ -3,19 +3,12 @@
 
 use super::*;
 use crate::jobs::LoginStatus;
+use crate::providers::testing::keys;
 use crate::providers::{Keys, provider};
 use time::macros::datetime;
 
 const PUBLIC_KEY: &str = "ucloudsomeone@example.com1296235120854146120";
 const PRIVATE_KEY: &str = "46f09bb9fab4f12dfc160dae12273d5332b5debe";
-
-fn keys(pairs: &[(&str, &str)]) -> Keys {
-    let mut keys = Keys::default();
-    for (k, v) in pairs {
-        keys.insert(k, Secret::new(*v));
-    }
-    keys
-}
 
 fn connect_to(endpoint: &str, keys: &Keys) -> Result<Arc<dyn Api>, ConnectError> {
     let endpoint = url::Url::parse(endpoint).unwrap();
@@ -219,7 +212,7 @@ fn list_users_pages_by_offset_a_hundred_at_a_time() {
 
 #[test]
 fn listing_reads_every_user_then_email_from_the_list() {
-    let listing = Ucloud.listing();
+    let listing = Ucloud.spec().listing;
     assert!(!listing.bulk_state && !listing.user_name);
     assert_eq!(listing.info, &["display_name", "create_date"]);
     assert!(listing.fields.contains(&Field::Email));
@@ -322,8 +315,11 @@ fn connect_names_the_missing_key_and_where_to_set_it() {
 
 #[test]
 fn static_facts() {
-    assert_eq!(provider(ProviderKind::Ucloud).kind(), ProviderKind::Ucloud);
-    let actions: Vec<Action> = Ucloud.actions().iter().map(|s| s.action).collect();
+    assert_eq!(
+        provider(ProviderKind::Ucloud).spec().kind,
+        ProviderKind::Ucloud
+    );
+    let actions: Vec<Action> = Ucloud.spec().actions.iter().map(|s| s.action).collect();
     assert_eq!(
         actions,
         [
@@ -333,7 +329,7 @@ fn static_facts() {
         ]
     );
     assert_eq!(
-        Ucloud.readable(),
+        Ucloud.spec().readable,
         &[
             Field::LoginStatus,
             Field::MfaBindRequired,
@@ -344,8 +340,8 @@ fn static_facts() {
         Ucloud.default_endpoint(Some("cn-bj2")).as_deref(),
         Some("https://api.ucloud.cn")
     );
-    assert_eq!(Ucloud.secret_keys(), &["private_key"]);
+    assert_eq!(Ucloud.spec().secret_keys, &["private_key"]);
     // The emulator's credentials connect.
-    let emulator: Vec<(&str, &str)> = Ucloud.emulator_keys().to_vec();
+    let emulator: Vec<(&str, &str)> = Ucloud.spec().emulator_keys.to_vec();
     assert!(connect_to("http://127.0.0.1:1", &keys(&emulator)).is_ok());
 }
