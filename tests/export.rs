@@ -88,20 +88,8 @@ fn export(
     name: &str,
     extra: &[&str],
 ) -> (Vec<String>, Vec<Vec<String>>) {
-    let out = h.path(name);
-    h.cmd()
-        .args([
-            "export",
-            provider,
-            "-o",
-            out.to_str().unwrap(),
-            "--no-progress",
-        ])
-        .args(["--rate", &format!("{provider}=unlimited")])
-        .args(extra)
-        .assert()
-        .code(0);
-    read_results(&out)
+    let (header, rows, _) = h.export(provider, name, extra);
+    (header, rows)
 }
 
 /// What the emulator holds for the user a row names, as the row's state cells should say it.

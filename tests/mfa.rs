@@ -84,32 +84,6 @@ fn expected(provider: &str, i: usize) -> (&'static str, &'static str) {
     }
 }
 
-/// Runs `export` with no rate limit: the file and what it said on stderr.
-fn export(
-    h: &Harness,
-    provider: &str,
-    file: &str,
-    extra: &[&str],
-) -> (Vec<String>, Vec<Vec<String>>, String) {
-    let out = h.path(file);
-    let assert = h
-        .cmd()
-        .args([
-            "export",
-            provider,
-            "-o",
-            out.to_str().unwrap(),
-            "--no-progress",
-        ])
-        .args(["--rate", &format!("{provider}=unlimited")])
-        .args(extra)
-        .assert()
-        .code(0);
-    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
-    let (header, rows) = read_results(&out);
-    (header, rows, stderr)
-}
-
 /// The index of the user a row names (huawei rows carry the name beside the id).
 fn index(provider: &str, header: &[String], row: &[String]) -> usize {
     let column = if provider == "huawei" {
@@ -135,7 +109,7 @@ fn export_says_who_has_bound_a_device_with_the_fewest_requests() {
     for provider in ["aliyun", "ucloud", "huawei"] {
         let h = Harness::with_emulator(EmulatorConfig::default());
         populate(&h, provider);
-        let (header, rows, stderr) = export(&h, provider, "all.csv", &[]);
+        let (header, rows, stderr) = h.export(provider, "all.csv", &[]);
         let consoles: Vec<usize> = (0..USERS).filter(|i| console(*i)).collect();
         assert_eq!(rows.len(), consoles.len(), "{provider}: every console user");
         assert_eq!(
@@ -186,7 +160,7 @@ fn mfa_unbound_keeps_exactly_the_console_users_without_a_device() {
         let h = Harness::with_emulator(EmulatorConfig::default());
         populate(&h, provider);
         let chase = |extra: &[&str]| {
-            let (header, rows, _) = export(&h, provider, "chase.csv", extra);
+            let (header, rows, _) = h.export(provider, "chase.csv", extra);
             let got: Vec<usize> = rows.iter().map(|r| index(provider, &header, r)).collect();
             got
         };

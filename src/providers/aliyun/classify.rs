@@ -100,13 +100,7 @@ fn invalid_reply(message: String) -> Verdict {
 /// "LastLoginDate", ..}]}}` (PROVIDERS.md §2.4). `None` when a user has no principal name or a
 /// truncated page no marker: going on would skip users or loop.
 fn user_page(body: &Value) -> Option<UserPage> {
-    let users = match body.get("Users") {
-        Some(users) => users.get("User")?.as_array()?.as_slice(),
-        // An empty account may leave the list out.
-        None if body.get("IsTruncated").is_some() => &[],
-        None => return None,
-    };
-    let users = users
+    let users = page_items(body, "Users", "User")?
         .iter()
         .map(|user| {
             let text = |key: &str| json::text(user, key);
@@ -128,6 +122,16 @@ fn user_page(body: &Value) -> Option<UserPage> {
     })
 }
 
+/// A page's entries, `body[list][item]`; `None` when they are not a list.
+fn page_items<'a>(body: &'a Value, list: &str, item: &str) -> Option<&'a [Value]> {
+    match body.get(list) {
+        Some(list) => Some(list.get(item)?.as_array()?.as_slice()),
+        // An empty account may leave the list out.
+        None if body.get("IsTruncated").is_some() => Some(&[]),
+        None => None,
+    }
+}
+
 /// GetUserMFAInfo: `{"MFADevice": {"SerialNumber", "Type"}}`; the device is the user's.
 fn user_mfa(body: &Value, user: &str) -> Option<MfaPage> {
     let device = body.get("MFADevice")?.as_object()?;
@@ -145,12 +149,7 @@ fn user_mfa(body: &Value, user: &str) -> Option<MfaPage> {
 /// [{"SerialNumber", "User": {"UserPrincipalName", ..}}]}}`; a device with an empty `User` was never
 /// bound and is skipped. Every listed device is virtual.
 fn mfa_page(body: &Value) -> Option<MfaPage> {
-    let devices = match body.get("VirtualMFADevices") {
-        Some(list) => list.get("VirtualMFADevice")?.as_array()?.as_slice(),
-        None if body.get("IsTruncated").is_some() => &[],
-        None => return None,
-    };
-    let devices = devices
+    let devices = page_items(body, "VirtualMFADevices", "VirtualMFADevice")?
         .iter()
         .filter_map(|device| {
             let upn = device.get("User")?.get("UserPrincipalName")?.as_str()?;
