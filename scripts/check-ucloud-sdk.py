@@ -108,6 +108,9 @@ def sdk_against_emulator(base_url):
     names = [u["UserName"] for u in listed["Users"]]
     check(listed["TotalCount"] == len(users) and "sdk-alice" in names,
           f"SDK list_users parses the reply: TotalCount {listed['TotalCount']}")
+    control(base_url, "/_emulator/state", {"ucloud": {"mfa_devices": {"bound": {"sdk-alice": [{"serial_number": "m"}]}}}})
+    mfa = [client.invoke("GetUserMFAInfo", {"UserName": name})["IsMFAEnable"] for name in ("sdk-alice", "sdk-carol")]
+    check(mfa == [True, False], f"SDK GetUserMFAInfo is accepted and its IsMFAEnable read: {mfa}")
 
     code = ret_code(lambda: iam(base_url, private="wrong-private-key").get_login_profile({"UserName": "sdk-alice"}))
     check(code == 171, f"a wrong private key is refused with RetCode {code}")

@@ -107,6 +107,28 @@ def main(endpoint):
             400, "SignatureNonceUsed")
     Utils.get_nonce = real_nonce
 
+    # MFA devices: a bound virtual device, one never bound (listed with an empty User), then a
+    # security key, which GetUserMFAInfo reports and the list leaves out.
+    control(endpoint, "/_emulator/state", {"aliyun": {"mfa_devices": {
+        "bound": {ALICE: [{"serial_number": "acs:ram::1:mfa/sdk.alice", "type": "VMFA"}]},
+        "unbound": ["acs:ram::1:mfa/spare"]}}})
+    listed = ims.list_virtual_mfadevices(models.ListVirtualMFADevicesRequest(max_items=1)).body
+    check(listed.is_truncated and listed.marker, "ListVirtualMFADevices pages with a Marker")
+    rest = ims.list_virtual_mfadevices(models.ListVirtualMFADevicesRequest(max_items=1, marker=listed.marker)).body
+    devices = listed.virtual_mfadevices.virtual_mfadevice + rest.virtual_mfadevices.virtual_mfadevice
+    owners = {d.serial_number: (d.user.user_principal_name if d.user else None) for d in devices}
+    check(owners == {"acs:ram::1:mfa/sdk.alice": ALICE, "acs:ram::1:mfa/spare": None},
+          f"ListVirtualMFADevices parsed, the unbound device without a user: {owners}")
+    device = ims.get_user_mfainfo(models.GetUserMFAInfoRequest(user_principal_name=ALICE)).body.mfadevice
+    check(device.type == "VMFA", "GetUserMFAInfo parsed: VMFA")
+    control(endpoint, "/_emulator/state", {"aliyun": {"mfa_devices": {
+        "bound": {ALICE: [{"serial_number": "acs:ram::1:u2f/sdk.alice", "type": "U2F"}]}}}})
+    device = ims.get_user_mfainfo(models.GetUserMFAInfoRequest(user_principal_name=ALICE)).body.mfadevice
+    check(device.type == "U2F", "GetUserMFAInfo parsed: U2F")
+    control(endpoint, "/_emulator/state", {"aliyun": {"mfa_devices": {"bound": {ALICE: []}}}})
+    refused("no MFA device", lambda: ims.get_user_mfainfo(models.GetUserMFAInfoRequest(user_principal_name=ALICE)),
+            404, "EntityNotExist.User.MFADevice")
+
     ims.delete_login_profile(models.DeleteLoginProfileRequest(user_principal_name=ALICE))
     refused("deleted login profile", lambda: ims.get_login_profile(models.GetLoginProfileRequest(user_principal_name=ALICE)),
             404, "EntityNotExist.User.LoginProfile")

@@ -21,6 +21,7 @@ from huaweicloudsdkiam.v3 import (
     IamClient,
     KeystoneListUsersRequest,
     ListUserLoginProtectsRequest,
+    ListUserMfaDevicesRequest,
     ShowUserLoginProtectRequest,
     UpdateLoginProjectReq,
     UpdateLoginProject,
@@ -109,6 +110,10 @@ def main(endpoint):
     check([p.user_id for p in listed] == [user_id], "ListUserLoginProtects lists it")
     everyone = iam.keystone_list_users(KeystoneListUsersRequest(domain_id=DOMAIN_ID)).users
     check(user_id in [u.id for u in everyone], "KeystoneListUsers of the account lists the user")
+    control(endpoint, "/_emulator/state", {"huawei": {"mfa_devices": {
+        "bound": {NAME: [{"serial_number": f"iam/mfa/{user_id}"}]}, "unbound": ["iam/mfa/spare"]}}})
+    devices = iam.list_user_mfa_devices(ListUserMfaDevicesRequest()).virtual_mfa_devices
+    check([d.user_id for d in devices] == [user_id], "ListUserMfaDevices lists the bound device only")
 
     # Unknown user: by name an empty list, by id 404.
     ghosts = iam.keystone_list_users(KeystoneListUsersRequest(name="sdk-ghost")).users

@@ -217,6 +217,10 @@ pub struct ExportArgs {
     /// protection not enabled).
     #[arg(long, conflicts_with = "all_users")]
     pub missing_mfa: bool,
+    /// Only console users with no bound MFA device, whether MFA is required or not: the people
+    /// to chase in an MFA campaign. With --missing-mfa, both filters apply.
+    #[arg(long, conflicts_with = "all_users")]
+    pub mfa_unbound: bool,
     /// Also users without console login, with has_login_profile false and empty state columns.
     #[arg(long)]
     pub all_users: bool,

@@ -87,7 +87,9 @@ fn plan_run_verify_on_the_mfa_sample() {
         "input columns carried through"
     );
     assert!(
-        actions_seen(&h).iter().all(|a| a == "GetLoginProfile"),
+        actions_seen(&h)
+            .iter()
+            .all(|a| a == "GetLoginProfile" || a == "GetUserMFAInfo"),
         "plan only reads"
     );
 

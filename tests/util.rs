@@ -133,6 +133,32 @@ impl Harness {
     pub fn state(&self) -> serde_json::Value {
         self.emulator().state()
     }
+
+    /// Runs `export` with no rate limit: the file's header and rows, and what it said on stderr.
+    pub fn export(
+        &self,
+        provider: &str,
+        file: &str,
+        extra: &[&str],
+    ) -> (Vec<String>, Vec<Vec<String>>, String) {
+        let out = self.path(file);
+        let assert = self
+            .cmd()
+            .args([
+                "export",
+                provider,
+                "-o",
+                out.to_str().unwrap(),
+                "--no-progress",
+            ])
+            .args(["--rate", &format!("{provider}=unlimited")])
+            .args(extra)
+            .assert()
+            .code(0);
+        let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+        let (header, rows) = read_results(&out);
+        (header, rows, stderr)
+    }
 }
 
 /// Reads a results CSV into header + rows of strings.

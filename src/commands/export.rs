@@ -11,7 +11,7 @@ use crate::commands::scan::count;
 use crate::commands::{Setup, UsageError, exit, session};
 use crate::engine::listing::{self, Event, ListError, UserState};
 use crate::jobs::{Action, ActionKind, Field, Job, LoginState, ProviderKind};
-use crate::providers::{Failure, ListedUser, Listing, Observed, Provider, provider};
+use crate::providers::{Failure, ListedUser, Listing, MfaBinding, Observed, Provider, provider};
 use crate::report::cells::escape_formula;
 use crate::report::progress::Progress;
 use crate::report::results::sidecar;
@@ -82,7 +82,11 @@ pub async fn export(args: ExportArgs, setup: &Setup<'_>) -> anyhow::Result<u8> {
             shape,
             progress: scaffold.progress.clone(),
             account: client.name.clone(),
-            counts: Counts::default(),
+            counts: Counts {
+                account: key.1.clone(),
+                mfa_bound: provider(key.0).spec().listing.mfa.map(|_| 0),
+                ..Counts::default()
+            },
         },
         received,
     );
@@ -167,6 +171,7 @@ struct Shape {
     action: Option<Action>,
     all_users: bool,
     missing_mfa: bool,
+    mfa_unbound: bool,
 }
 
 /// Why a listed user has no row.
@@ -176,6 +181,8 @@ enum LeftOut {
     NoConsole,
     /// `--missing-mfa`, and MFA is already required.
     HasMfa,
+    /// `--mfa-unbound`, and a device is bound.
+    Bound,
 }
 
 impl Shape {
@@ -219,6 +226,7 @@ impl Shape {
             action: args.action,
             all_users: args.all_users,
             missing_mfa: args.missing_mfa,
+            mfa_unbound: args.mfa_unbound,
         })
     }
 
@@ -228,6 +236,12 @@ impl Shape {
             headers.push("user_name");
         }
         headers.extend(self.listing.fields.iter().map(|f| f.column()));
+        if let Some(mfa) = self.listing.mfa {
+            headers.push("mfa_bound");
+            if mfa.types {
+                headers.push("mfa_type");
+            }
+        }
         headers.extend(self.listing.info);
         if self.all_users {
             headers.push("has_login_profile");
@@ -239,13 +253,22 @@ impl Shape {
     }
 
     /// The row of a listed user whose state is known, or why they are left out.
-    fn row(&self, user: &ListedUser, observed: &Observed) -> Result<Vec<String>, LeftOut> {
+    fn row(
+        &self,
+        user: &ListedUser,
+        observed: &Observed,
+        mfa: Option<&MfaBinding>,
+    ) -> Result<Vec<String>, LeftOut> {
         let console = user.console.unwrap_or(observed.exists);
-        if !console && !self.all_users {
+        if !console && (!self.all_users || self.mfa_unbound) {
             return Err(LeftOut::NoConsole);
         }
         if self.missing_mfa && requires_mfa(&observed.state) {
             return Err(LeftOut::HasMfa);
+        }
+        // A binding the provider cannot tell is no reason to leave the user out.
+        if self.mfa_unbound && mfa.is_some_and(|m| m.bound) {
+            return Err(LeftOut::Bound);
         }
         let desired = match self.action {
             Some(Action::EnforceMfa) => self.provider.mfa_state(&self.job(user, observed)),
@@ -268,6 +291,13 @@ impl Shape {
             };
             console.then(value).flatten().unwrap_or_default()
         }));
+        if let Some(source) = self.listing.mfa {
+            row.push(mfa.map(|m| m.bound.to_string()).unwrap_or_default());
+            if source.types {
+                let kind = mfa.filter(|m| m.bound).and_then(|m| m.kind.clone());
+                row.push(kind.unwrap_or_default());
+            }
+        }
         row.extend(self.listing.info.iter().map(|column| {
             let value = user.info.iter().find(|(name, _)| name == column);
             value.map_or(String::new(), |(_, v)| escape_formula(v).into_owned())
@@ -309,9 +339,17 @@ fn requires_mfa(state: &LoginState) -> bool {
 /// What an export came to.
 #[derive(Debug, Default)]
 struct Counts {
+    /// The account's name for the summary (empty: the provider's default account).
+    account: String,
     written: u64,
     no_console: u64,
     has_mfa: u64,
+    bound: u64,
+    /// Console users (a login profile in any status; huawei: console access), those whose MFA is
+    /// required, and those with a bound device (when the provider can tell).
+    console: u64,
+    mfa_required: u64,
+    mfa_bound: Option<u64>,
     /// Users whose state could not be read: the first few named, all counted.
     failed: Vec<String>,
     failed_count: u64,
@@ -334,9 +372,25 @@ impl Counts {
         if self.has_mfa > 0 {
             left.push(format!("{} already requiring MFA", self.has_mfa));
         }
+        if self.bound > 0 {
+            left.push(format!("{} with a bound MFA device", self.bound));
+        }
         if !left.is_empty() {
             out.push_str(&format!("; left out: {}", left.join(", ")));
         }
+        out.push_str(&format!(
+            "\naccount {}: {}, {} with MFA required{}",
+            match self.account.is_empty() {
+                true => "(default)".to_string(),
+                false => format!("'{}'", self.account),
+            },
+            count(self.console, "console user", "console users"),
+            self.mfa_required,
+            match self.mfa_bound {
+                Some(n) => format!(", {n} with a bound MFA device"),
+                None => String::new(),
+            }
+        ));
         if self.failed_count > 0 {
             out.push_str(&format!(
                 "\nthe file lacks {} whose login state could not be read: {}{}; export again to include them",
@@ -372,24 +426,33 @@ impl Sink for Users {
             let UserState {
                 user,
                 state,
+                mfa,
                 attempts,
             } = match event {
                 Event::Page(n) => {
                     self.progress.grow(&self.account, n as u64);
                     continue;
                 }
-                Event::User(u) => u,
+                Event::User(u) => *u,
             };
             let counts = &mut self.counts;
             let failure = match &state {
                 Ok(observed) => {
-                    match self.shape.row(&user, observed) {
+                    if user.console.unwrap_or(observed.exists) {
+                        counts.console += 1;
+                        counts.mfa_required += u64::from(requires_mfa(&observed.state));
+                        if let Some(n) = &mut counts.mfa_bound {
+                            *n += u64::from(mfa.as_ref().is_some_and(|m| m.bound));
+                        }
+                    }
+                    match self.shape.row(&user, observed, mfa.as_ref()) {
                         Ok(row) => {
                             self.writer.write_record(&row)?;
                             counts.written += 1;
                         }
                         Err(LeftOut::NoConsole) => counts.no_console += 1,
                         Err(LeftOut::HasMfa) => counts.has_mfa += 1,
+                        Err(LeftOut::Bound) => counts.bound += 1,
                     }
                     None
                 }

@@ -14,7 +14,7 @@ use crate::engine::pipeline::{self, Control, Durable, PipelineOptions, Stop, Sto
 use crate::input::InputFile;
 use crate::jobs::{Field, ProviderKind};
 use crate::passwords::{SecretsError, SecretsFile};
-use crate::providers::provider;
+use crate::providers::{MFA_BOUND, provider};
 use crate::report::Status;
 use crate::report::journal::Journal;
 use crate::report::previous::{Previous, row_fingerprint};
@@ -304,6 +304,12 @@ fn observed_columns(providers: &BTreeSet<ProviderKind>) -> ObservedColumns {
                 extras.push(e);
             }
         }
+    }
+    if providers
+        .iter()
+        .any(|k| provider(*k).spec().listing.mfa.is_some())
+    {
+        extras.push(MFA_BOUND);
     }
     ObservedColumns {
         fields: readable.into_iter().collect(),

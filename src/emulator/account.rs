@@ -2,6 +2,7 @@
 //! keys with their security tokens, and the lock over its directory of users. Each provider's
 //! module holds one [`Account`] with its own directory type.
 
+use super::mfa;
 use super::temporary::{KeyError, TemporaryKeys, TemporaryPatch};
 use crate::secret::Secret;
 use serde::de::DeserializeOwned;
@@ -21,7 +22,14 @@ pub struct Account<D> {
     directory: Mutex<D>,
 }
 
-impl<D: Serialize> Account<D> {
+/// What a state patch changes in a provider's directory besides each user's own patch.
+pub trait Directory {
+    /// Whether a user of this name (as the patch keys users) exists.
+    fn has_user(&self, name: &str) -> bool;
+    fn mfa_devices(&mut self) -> &mut mfa::Devices;
+}
+
+impl<D: Directory + Serialize> Account<D> {
     /// `builtin` is the module's own test key `(id, secret)`, accepted besides `accounts`.
     pub fn new(
         builtin: (&str, &str),
@@ -64,9 +72,9 @@ impl<D: Serialize> Account<D> {
         self.temporary.register(keys, now + self.token_ttl)
     }
 
-    /// Applies a state patch (`{"users": {"<name>": U}, "temporary_keys": ..}`): all of it read
-    /// first, so a bad value changes nothing; then the temporary keys registered and `apply` run on
-    /// each user's patch under the lock.
+    /// Applies a state patch (`{"users": {"<name>": U}, "mfa_devices": .., "temporary_keys": ..}`):
+    /// all of it read and checked first, so a bad value changes nothing; then, under the lock, the
+    /// temporary keys registered, `apply` run on each user's patch and the MFA devices set.
     pub fn patch<U: DeserializeOwned>(
         &self,
         patch: &Value,
@@ -74,6 +82,10 @@ impl<D: Serialize> Account<D> {
         mut apply: impl FnMut(&mut D, String, U),
     ) -> Result<(), String> {
         let patch = Patch::deserialize(patch).map_err(|e| e.to_string())?;
+        let mut directory = self.lock();
+        if let Some(devices) = &patch.mfa_devices {
+            devices.check_users(|u| patch.users.contains_key(u) || directory.has_user(u))?;
+        }
         let users = (patch.users.into_iter())
             .map(|(name, user)| match U::deserialize(user) {
                 Ok(user) => Ok((name, user)),
@@ -81,9 +93,11 @@ impl<D: Serialize> Account<D> {
             })
             .collect::<Result<Vec<(String, U)>, String>>()?;
         self.register(patch.temporary_keys, now)?;
-        let mut directory = self.lock();
         for (name, user) in users {
             apply(&mut directory, name, user);
+        }
+        if let Some(devices) = patch.mfa_devices {
+            directory.mfa_devices().apply(devices);
         }
         Ok(())
     }
@@ -96,12 +110,14 @@ impl<D: Serialize> Account<D> {
     }
 }
 
-/// A state patch: users by name, each read as the provider's own user patch, and temporary keys.
+/// A state patch: users by name, each read as the provider's own user patch, MFA devices and
+/// temporary keys.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Patch {
     #[serde(default)]
     users: BTreeMap<String, Value>,
+    mfa_devices: Option<mfa::Patch>,
     #[serde(default)]
     temporary_keys: BTreeMap<String, TemporaryPatch>,
 }
@@ -129,22 +145,48 @@ mod tests {
     use serde_json::json;
     use time::macros::datetime;
 
+    /// Users holding a number each.
+    #[derive(Default, Serialize)]
+    struct Numbers {
+        #[serde(flatten)]
+        users: BTreeMap<String, u32>,
+        #[serde(skip)]
+        mfa_devices: mfa::Devices,
+    }
+
+    impl Directory for Numbers {
+        fn has_user(&self, name: &str) -> bool {
+            self.users.contains_key(name)
+        }
+        fn mfa_devices(&mut self) -> &mut mfa::Devices {
+            &mut self.mfa_devices
+        }
+    }
+
     #[test]
     fn a_bad_user_patch_names_the_user_and_changes_nothing() {
         let now = datetime!(2024-01-01 00:00 UTC);
         let ttl = Duration::from_secs(3600);
-        let account = Account::new(("id", "secret"), Vec::new(), ttl, BTreeMap::new()).unwrap();
-        let set = |users: &mut BTreeMap<String, u32>, name, n: u32| {
-            users.insert(name, n);
+        let account = Account::new(("id", "secret"), Vec::new(), ttl, Numbers::default()).unwrap();
+        let set = |directory: &mut Numbers, name, n: u32| {
+            directory.users.insert(name, n);
         };
         let temporary = json!({"tmp": {"secret": "s", "security_token": "t"}});
         let bad = json!({"users": {"alice": 1, "bob": "two"}, "temporary_keys": temporary});
         let refused = account.patch(&bad, now, set).unwrap_err();
         assert!(refused.starts_with("bob: "), "{refused}");
         assert_eq!(account.state(), json!({"temporary_keys": {}}));
+        // A device of a user neither there nor added by the patch: nothing changes either.
+        let ghost = json!({"users": {"alice": 1}, "temporary_keys": temporary,
+            "mfa_devices": {"bound": {"ghost": [{"serial_number": "s"}]}}});
+        let refused = account.patch(&ghost, now, set).unwrap_err();
+        assert!(refused.contains("ghost does not exist"), "{refused}");
+        assert_eq!(account.state(), json!({"temporary_keys": {}}));
 
-        let good = json!({"users": {"alice": 1}, "temporary_keys": temporary});
+        let good = json!({"users": {"alice": 1}, "temporary_keys": temporary,
+            "mfa_devices": {"bound": {"alice": [{"serial_number": "s"}]}}});
         account.patch(&good, now, set).unwrap();
+        assert!(account.lock().mfa_devices.of("alice").is_some());
         let state = account.state();
         assert_eq!(state["alice"], 1);
         assert_eq!(

@@ -7,7 +7,10 @@
 //! `InvalidSecurityToken.Malformed`, one issued with another key 400
 //! `InvalidSecurityToken.MismatchWithAccessKey`, an expired one 400 `InvalidSecurityToken.Expired`,
 //! and a temporary key without its token 400 `MissingSecurityToken`. Actions: `CreateLoginProfile`, `UpdateLoginProfile`, `GetLoginProfile`,
-//! `DeleteLoginProfile`, `ListUsers`. Errors are `{"RequestId","HostId","Code","Message"}` with
+//! `DeleteLoginProfile`, `ListUsers`, and for MFA devices (`mfa.rs`) `ListVirtualMFADevices`
+//! (`Marker`, `MaxItems` 1-100, default 100; virtual devices only, an unbound one with `"User": {}`)
+//! and `GetUserMFAInfo` (the user's device and its `Type`, `VMFA` or `U2F`; none bound: 404
+//! `EntityNotExist.User.MFADevice`). Errors are `{"RequestId","HostId","Code","Message"}` with
 //! the header `x-acs-request-id`; throttling is 400 `Throttling.User` with `x-acs-retry-after` (ms).
 //!
 //! Users exist only if the users file, the demo set or a patch made them: any other
@@ -15,18 +18,20 @@
 //!
 //! State: `{"users": {"<upn>": {"user_id", "create_date", "creates", "login_profile": null |
 //! {"status", "mfa_bind_required", "password_reset_required", "password_hash": null | {"salt",
-//! "sha256"}, "create_date", "update_date"}}}, "temporary_keys": {"<id>": {"expires_at"}}}`.
+//! "sha256"}, "create_date", "update_date"}}}, "mfa_devices": (mfa.rs), "temporary_keys": {"<id>":
+//! {"expires_at"}}}`.
 //!
 //! Patch (`POST /_emulator/state` with `{"aliyun": <patch>}`): `{"users": {"<upn>":
 //! {"login_profile": null | {"status", "mfa_bind_required", "password_reset_required",
-//! "password"}}}, "temporary_keys": {"<id>": {"secret", "security_token", "expires_at"}}}`, every
-//! field optional but a temporary key's secret and token. A user not there is added; `null` removes
+//! "password"}}}, "mfa_devices": (mfa.rs, by principal name), "temporary_keys": {"<id>": {"secret",
+//! "security_token", "expires_at"}}}`, every field optional but a temporary key's secret and token. A user not there is added; `null` removes
 //! the profile; an object sets the fields given, on a new profile (defaults `Active`, `false`,
 //! `false`) if there is none. A temporary key is accepted with its token until `expires_at` (RFC
 //! 3339; default: the token lifetime from now). A patch never counts as a create.
 
 use super::account::{self, Account};
 use super::login::{Login, LoginChange, NoOwnFields, ProfileSlot};
+use super::mfa;
 use super::params::{ParamErrors, Params};
 use super::replay::{self, Nonces};
 use super::service::{Admission, Incoming, Meta, Reply, Service, Setup, request_id};
@@ -54,6 +59,8 @@ const HOST_ID: &str = "ims.aliyuncs.com";
 /// ListUsers' page size when `MaxItems` is not given, and its bounds.
 const DEFAULT_MAX_ITEMS: usize = 100;
 const MAX_ITEMS: usize = 1000;
+/// ListVirtualMFADevices' largest page, also its default.
+const MAX_MFA_ITEMS: usize = 100;
 /// The default password policy's minimum length.
 const MIN_PASSWORD_LEN: usize = 8;
 /// Alibaba user ids are 16 digits.
@@ -67,6 +74,7 @@ pub struct Ims {
 #[derive(Default, Serialize)]
 struct Directory {
     users: BTreeMap<String, User>,
+    mfa_devices: mfa::Devices,
     #[serde(skip)]
     last_id: u64,
 }
@@ -116,6 +124,15 @@ impl Profile {
     }
 }
 
+impl account::Directory for Directory {
+    fn has_user(&self, upn: &str) -> bool {
+        self.users.contains_key(upn)
+    }
+    fn mfa_devices(&mut self) -> &mut mfa::Devices {
+        &mut self.mfa_devices
+    }
+}
+
 impl Directory {
     /// The user, added first when `add` allows it.
     fn user(&mut self, upn: &str, add: bool, now: OffsetDateTime) -> Option<&mut User> {
@@ -143,6 +160,8 @@ enum Action {
     GetLoginProfile,
     DeleteLoginProfile,
     ListUsers,
+    ListVirtualMFADevices,
+    GetUserMFAInfo,
 }
 
 impl Action {
@@ -153,6 +172,8 @@ impl Action {
             "GetLoginProfile" => Action::GetLoginProfile,
             "DeleteLoginProfile" => Action::DeleteLoginProfile,
             "ListUsers" => Action::ListUsers,
+            "ListVirtualMFADevices" => Action::ListVirtualMFADevices,
+            "GetUserMFAInfo" => Action::GetUserMFAInfo,
             _ => return None,
         })
     }
@@ -310,6 +331,8 @@ impl Service for Ims {
             Action::GetLoginProfile => self.get(p, now),
             Action::DeleteLoginProfile => self.delete(p, now),
             Action::ListUsers => self.list_users(p),
+            Action::ListVirtualMFADevices => self.list_mfa_devices(p),
+            Action::GetUserMFAInfo => self.user_mfa(p, now),
         };
         result.map_or_else(ApiError::reply, ok)
     }
@@ -529,24 +552,7 @@ impl Ims {
                 wanted.contains(&"active")
             }
         };
-        let max_items = match p.get("MaxItems") {
-            None => DEFAULT_MAX_ITEMS,
-            Some(v) => v
-                .parse::<usize>()
-                .ok()
-                .filter(|n| (1..=MAX_ITEMS).contains(n))
-                .ok_or_else(|| invalid("MaxItems", &format!("use 1 to {MAX_ITEMS}")))?,
-        };
-        let start = match p.get("Marker").filter(|m| !m.is_empty()) {
-            None => None,
-            Some(marker) => Some(
-                BASE64
-                    .decode(marker)
-                    .ok()
-                    .and_then(|bytes| String::from_utf8(bytes).ok())
-                    .ok_or_else(|| invalid("Marker", "pass the Marker of the previous page"))?,
-            ),
-        };
+        let (max_items, start) = paging(p, DEFAULT_MAX_ITEMS, MAX_ITEMS)?;
         let directory = self.account.lock();
         let from = start.as_deref().map_or(Bound::Unbounded, Bound::Included);
         let mut users = directory.users.range::<str, _>((from, Bound::Unbounded));
@@ -570,14 +576,105 @@ impl Ims {
             })
             .collect();
         let mut body = json!({ "Users": { "User": page } });
-        match users.next().filter(|_| active) {
-            Some((next, _)) => {
-                body["IsTruncated"] = true.into();
-                body["Marker"] = BASE64.encode(next).into();
-            }
-            None => body["IsTruncated"] = false.into(),
-        }
+        truncated(
+            &mut body,
+            users
+                .next()
+                .filter(|_| active)
+                .map(|(next, _)| next.as_str()),
+        );
         Ok(body)
+    }
+}
+
+impl Ims {
+    /// Virtual devices in serial-number order; `Marker` is the next page's first serial number,
+    /// base64-encoded. A device never bound has `"User": {}`.
+    fn list_mfa_devices(&self, p: &Params) -> Result<Value, ApiError> {
+        let (max_items, start) = paging(p, MAX_MFA_ITEMS, MAX_MFA_ITEMS)?;
+        let start = start.unwrap_or_default();
+        let directory = &*self.account.lock();
+        let mut devices = directory
+            .mfa_devices
+            .virtual_devices()
+            .into_iter()
+            .filter(|(serial, _)| *serial >= start.as_str());
+        let page: Vec<Value> = devices
+            .by_ref()
+            .take(max_items)
+            .map(
+                |(serial, upn)| match upn.and_then(|u| directory.users.get_key_value(u)) {
+                    Some((upn, user)) => json!({
+                        "SerialNumber": serial,
+                        // Bound when the user was made: the emulator keeps no binding time.
+                        "ActivateDate": user.create_date,
+                        "User": {
+                            "UserPrincipalName": upn,
+                            "UserId": user.user_id,
+                            "DisplayName": upn.split('@').next().unwrap_or(upn),
+                        },
+                    }),
+                    None => json!({ "SerialNumber": serial, "User": {} }),
+                },
+            )
+            .collect();
+        let mut body = json!({ "VirtualMFADevices": { "VirtualMFADevice": page } });
+        truncated(&mut body, devices.next().map(|(next, _)| next));
+        Ok(body)
+    }
+
+    /// The user's bound device, virtual or security key.
+    fn user_mfa(&self, p: &Params, now: OffsetDateTime) -> Result<Value, ApiError> {
+        let upn = p.required("UserPrincipalName")?;
+        let mut directory = self.account.lock();
+        let enabled = self
+            .user(&mut directory, upn, now)?
+            .login_profile
+            .as_ref()
+            .is_some_and(|profile| profile.login.mfa_bind_required);
+        let device = directory.mfa_devices.of(upn).ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "EntityNotExist.User.MFADevice",
+                "The user has not bound any MFA device.",
+            )
+        })?;
+        Ok(json!({
+            "IsMFAEnable": enabled,
+            "MFADevice": { "SerialNumber": device.serial_number, "Type": device.kind.name() },
+        }))
+    }
+}
+
+/// A listing's page size (`MaxItems`, 1 to `max`, `default` when not given) and first key
+/// (`Marker`: the key base64-encoded, opaque to clients; none or empty: from the start).
+fn paging(p: &Params, default: usize, max: usize) -> Result<(usize, Option<String>), ApiError> {
+    let max_items = match p.get("MaxItems") {
+        None => default,
+        Some(v) => v
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=max).contains(n))
+            .ok_or_else(|| invalid("MaxItems", &format!("use 1 to {max}")))?,
+    };
+    let start = match p.get("Marker").filter(|m| !m.is_empty()) {
+        None => None,
+        Some(marker) => Some(
+            BASE64
+                .decode(marker)
+                .ok()
+                .and_then(|bytes| String::from_utf8(bytes).ok())
+                .ok_or_else(|| invalid("Marker", "pass the Marker of the previous page"))?,
+        ),
+    };
+    Ok((max_items, start))
+}
+
+/// Ends a page's `body`: `IsTruncated`, and the `Marker` of the next page when it starts at `next`.
+fn truncated(body: &mut Value, next: Option<&str>) {
+    body["IsTruncated"] = next.is_some().into();
+    if let Some(next) = next {
+        body["Marker"] = BASE64.encode(next).into();
     }
 }
 

@@ -9,6 +9,8 @@
 //!   `links.next` null, as Keystone lists; `name` is an exact filter. Each user has its
 //!   `access_mode` (`default`, `console`, or `programmatic`: no console sign-in).
 //! - `GET /v3.0/OS-USER/login-protects`: every user with a configuration.
+//! - `GET /v3.0/OS-MFA/virtual-mfa-devices` (ListUserMfaDevices): every bound virtual MFA device
+//!   (`mfa.rs`), not paged; security keys and devices never bound are not listed.
 //! - `GET|PUT /v3.0/OS-USER/users/{user_id}/login-protect`: a user never configured reads 404
 //!   `IAM.0004`; a PUT needs both `enabled` and `verification_method` (`sms`|`email`|`vmfa`).
 //!
@@ -38,11 +40,13 @@
 //! in every run. A user id not known is 404 `IAM.0004`.
 //!
 //! State: `{"domain": {"id", "name"}, "tokens_issued", "users": {"<name>": {"id", "access_mode",
-//! "updates", "login_protect": null | {"enabled", "verification_method"}}}, "temporary_keys":
+//! "updates", "login_protect": null | {"enabled", "verification_method"}}}, "mfa_devices": (mfa.rs,
+//! by user name), "temporary_keys":
 //! {"<ak>": {"expires_at"}}}` (`updates`: PUTs applied).
 //!
 //! Patch (`POST /_emulator/state` with `{"huawei": <patch>}`): `{"users": {"<name>": {"access_mode",
-//! "login_protect": null | {"enabled", "verification_method"}}}, "temporary_keys": {"<ak>":
+//! "login_protect": null | {"enabled", "verification_method"}}}, "mfa_devices": (mfa.rs, by user
+//! name), "temporary_keys": {"<ak>":
 //! {"secret", "security_token", "expires_at"}}, "revoke_tokens": true}`, each part optional
 //! (`expires_at` RFC 3339, default: the token lifetime from now). A user not there is added (access mode `default`); `null` removes the configuration
 //! (never configured again);
@@ -53,6 +57,7 @@ mod auth;
 mod verify;
 
 use super::account::{self, Account};
+use super::mfa;
 use super::service::{Admission, Incoming, Meta, Reply, Service, Setup, present};
 use crate::jobs::ProviderKind;
 use crate::secret::Secret;
@@ -100,6 +105,7 @@ pub struct Iam {
 #[derive(Default, Serialize)]
 struct Directory {
     users: BTreeMap<String, User>,
+    mfa_devices: mfa::Devices,
     /// Name by id.
     #[serde(skip)]
     names: HashMap<String, String>,
@@ -140,6 +146,15 @@ fn user_id(domain_id: &str, name: &str) -> String {
     hex::encode(&Sha256::digest(format!("{domain_id}/{name}"))[..16])
 }
 
+impl account::Directory for Directory {
+    fn has_user(&self, name: &str) -> bool {
+        self.users.contains_key(name)
+    }
+    fn mfa_devices(&mut self) -> &mut mfa::Devices {
+        &mut self.mfa_devices
+    }
+}
+
 impl Directory {
     fn add(&mut self, domain_id: &str, name: &str) -> &mut User {
         self.users.entry(name.to_string()).or_insert_with(|| {
@@ -171,6 +186,7 @@ enum Route {
     IssueToken,
     ListUsers,
     ListLoginProtects,
+    ListMfaDevices,
     ShowLoginProtect(String),
     UpdateLoginProtect(String),
 }
@@ -182,6 +198,9 @@ impl Route {
             (&Method::GET, "/v3/users") => return Some(Route::ListUsers),
             (&Method::GET, "/v3.0/OS-USER/login-protects") => {
                 return Some(Route::ListLoginProtects);
+            }
+            (&Method::GET, "/v3.0/OS-MFA/virtual-mfa-devices") => {
+                return Some(Route::ListMfaDevices);
             }
             _ => {}
         }
@@ -206,6 +225,7 @@ impl Route {
             Route::IssueToken => "KeystoneCreateUserTokenByPassword",
             Route::ListUsers => "KeystoneListUsers",
             Route::ListLoginProtects => "ListUserLoginProtects",
+            Route::ListMfaDevices => "ListUserMfaDevices",
             Route::ShowLoginProtect(_) => "ShowUserLoginProtect",
             Route::UpdateLoginProtect(_) => "UpdateLoginProtect",
         }
@@ -359,7 +379,7 @@ impl Service for Iam {
                 .find(|(k, _)| k == "name")
                 .map(|(_, v)| v.clone())
                 .unwrap_or_default(),
-            Route::IssueToken | Route::ListLoginProtects => String::new(),
+            Route::IssueToken | Route::ListLoginProtects | Route::ListMfaDevices => String::new(),
         };
         let (account, verdict) = self.authenticate(request, &route, now);
         let meta = Meta {
@@ -384,6 +404,7 @@ impl Service for Iam {
             }
             Route::ListUsers => self.list_users(&call),
             Route::ListLoginProtects => Ok(self.list_login_protects()),
+            Route::ListMfaDevices => Ok(self.list_mfa_devices()),
             Route::ShowLoginProtect(id) => self.show_login_protect(id),
             Route::UpdateLoginProtect(id) => self.update_login_protect(id, &call.body),
         };
@@ -606,6 +627,20 @@ impl Iam {
             .filter_map(|u| u.login_protect.map(|p| p.wire(&u.id)))
             .collect();
         json!({ "login_protects": protects })
+    }
+
+    fn list_mfa_devices(&self) -> Value {
+        let directory = self.account.lock();
+        let devices: Vec<Value> = directory
+            .mfa_devices
+            .virtual_devices()
+            .into_iter()
+            .filter_map(|(serial, name)| {
+                let user = directory.users.get(name?)?;
+                Some(json!({ "serial_number": serial, "user_id": user.id }))
+            })
+            .collect();
+        json!({ "virtual_mfa_devices": devices })
     }
 
     fn show_login_protect(&self, id: &str) -> Result<Value, ApiError> {

@@ -856,3 +856,104 @@ async fn the_demo_set_holds_every_user_the_samples_name() {
     }
     assert!(checked > 100, "{checked} sample rows");
 }
+
+#[tokio::test]
+async fn mfa_devices_list_in_pages_and_each_user_reads_their_own() {
+    let (emulator, client) = start(EmulatorConfig::default()).await;
+    let mut users = serde_json::Map::new();
+    let mut bound = serde_json::Map::new();
+    for i in 0..3 {
+        let upn = format!("u{i}@corp.onaliyun.com");
+        users.insert(upn.clone(), json!({}));
+        bound.insert(
+            upn,
+            json!([{"serial_number": format!("acs:ram::1:mfa/u{i}")}]),
+        );
+    }
+    bound.insert(
+        ALICE.into(),
+        json!([{"serial_number": "acs:ram::1:u2f/alice", "type": "U2F"}]),
+    );
+    emulator
+        .tamper(&json!({"aliyun": {"users": users, "mfa_devices": {
+            "bound": bound, "unbound": ["acs:ram::1:mfa/spare"]}}}))
+        .unwrap();
+
+    // Three bound virtual devices and one never bound, two a page; no security key.
+    let first = client
+        .call("ListVirtualMFADevices", &[("MaxItems", "2")])
+        .await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    assert_eq!(first.body["IsTruncated"], true);
+    let marker = first.body["Marker"].as_str().unwrap().to_string();
+    let second = client
+        .call(
+            "ListVirtualMFADevices",
+            &[("MaxItems", "2"), ("Marker", &marker)],
+        )
+        .await;
+    assert_eq!(second.body["IsTruncated"], false);
+    let devices: Vec<Value> = [&first, &second]
+        .iter()
+        .flat_map(|a| {
+            a.body["VirtualMFADevices"]["VirtualMFADevice"]
+                .as_array()
+                .unwrap()
+                .clone()
+        })
+        .collect();
+    let serials: Vec<&str> = devices
+        .iter()
+        .map(|d| d["SerialNumber"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        serials,
+        [
+            "acs:ram::1:mfa/spare",
+            "acs:ram::1:mfa/u0",
+            "acs:ram::1:mfa/u1",
+            "acs:ram::1:mfa/u2"
+        ]
+    );
+    assert_eq!(devices[0]["User"], json!({}));
+    assert_eq!(
+        devices[1]["User"]["UserPrincipalName"],
+        "u0@corp.onaliyun.com"
+    );
+    let too_many = client
+        .call("ListVirtualMFADevices", &[("MaxItems", "101")])
+        .await;
+    assert_eq!(
+        (too_many.status, too_many.code()),
+        (400, "InvalidParameter")
+    );
+
+    let key = client
+        .call("GetUserMFAInfo", &[("UserPrincipalName", ALICE)])
+        .await;
+    assert_eq!(key.body["MFADevice"]["Type"], "U2F");
+    emulator
+        .tamper(&json!({"aliyun": {"mfa_devices": {"bound": {ALICE: []}}}}))
+        .unwrap();
+    let none = client
+        .call("GetUserMFAInfo", &[("UserPrincipalName", ALICE)])
+        .await;
+    assert_eq!(
+        (none.status, none.code()),
+        (404, "EntityNotExist.User.MFADevice")
+    );
+    let nobody = client
+        .call(
+            "GetUserMFAInfo",
+            &[("UserPrincipalName", "ghost@corp.onaliyun.com")],
+        )
+        .await;
+    assert_eq!((nobody.status, nobody.code()), (404, "EntityNotExist.User"));
+    // A device of a user nobody created is refused.
+    assert!(
+        emulator
+            .tamper(&json!({"aliyun": {"mfa_devices": {"bound": {
+                "ghost@corp.onaliyun.com": [{"serial_number": "s"}]}}}}))
+            .is_err()
+    );
+}

@@ -21,18 +21,21 @@
 //! Actions: `UpdateLoginProfile` (every seed-0 parameter; changes only the fields given; with both
 //! `Password` and `GenerateRandomPassword=true` the given password is set), `GetLoginProfile`
 //! (`Status`, `MaxPasswordAge`, `MFABindRequired`, as the SDK's model: `PasswordResetRequired` is
-//! not readable), `ListUsers` (`Offset`, `Limit` 1-100, default 10; `TotalCount`). A user exists
+//! not readable), `ListUsers` (`Offset`, `Limit` 1-100, default 10; `TotalCount`), `GetUserMFAInfo` (`UserName`;
+//! `IsMFAEnable`: the user has bound a device, `mfa.rs`; its type and serial are not told). A user exists
 //! with a login profile (UCloud's `CreateUser` creates it); only users of the users file, the demo
 //! set or a patch exist: any other `UserName` is 11021.
 //!
 //! State: `{"users": {"<name>": {"email", "created_at" (Unix s), "updates" (UpdateLoginProfile
 //! calls applied), "login_profile": null | {"status", "mfa_bind_required",
 //! "password_reset_required", "max_password_age", "password_hash": null | {"salt", "sha256"},
-//! "password_generated", "updated_at"}}}, "temporary_keys": {"<id>": {"expires_at"}}}`. A new profile is `Active`, no MFA, no reset, `max_password_age` 0, no password.
+//! "password_generated", "updated_at"}}}, "mfa_devices": (mfa.rs), "temporary_keys": {"<id>":
+//! {"expires_at"}}}`. A new profile is `Active`, no MFA, no reset, `max_password_age` 0, no password.
 //!
 //! Patch (`POST /_emulator/state` with `{"ucloud": <patch>}`): `{"users": {"<name>": {"email",
 //! "login_profile": null | {"status", "mfa_bind_required", "password_reset_required",
-//! "max_password_age", "password"}}}, "temporary_keys": {"<public key>": {"secret",
+//! "max_password_age", "password"}}}, "mfa_devices": (mfa.rs, by user name), "temporary_keys":
+//! {"<public key>": {"secret",
 //! "security_token", "expires_at"}}}`, every field optional but a temporary key's secret and
 //! token (`expires_at` RFC 3339, default: the token lifetime from now). A user not there is added
 //! with a new profile; `null` removes the profile (a state the API cannot make); an object sets the fields
@@ -40,6 +43,7 @@
 
 use super::account::{self, Account};
 use super::login::{Login, LoginChange, ProfilePatch, ProfileSlot};
+use super::mfa;
 use super::params::{ParamErrors, Params};
 use super::service::{Admission, Incoming, Meta, PasswordHash, Reply, Service, Setup};
 use super::temporary::KeyError;
@@ -70,6 +74,16 @@ pub struct Iam {
 #[derive(Default, Serialize)]
 struct Directory {
     users: BTreeMap<String, User>,
+    mfa_devices: mfa::Devices,
+}
+
+impl account::Directory for Directory {
+    fn has_user(&self, name: &str) -> bool {
+        self.users.contains_key(name)
+    }
+    fn mfa_devices(&mut self) -> &mut mfa::Devices {
+        &mut self.mfa_devices
+    }
 }
 
 #[derive(Serialize)]
@@ -132,6 +146,7 @@ enum Action {
     UpdateLoginProfile,
     GetLoginProfile,
     ListUsers,
+    GetUserMFAInfo,
 }
 
 impl Action {
@@ -140,6 +155,7 @@ impl Action {
             "UpdateLoginProfile" => Action::UpdateLoginProfile,
             "GetLoginProfile" => Action::GetLoginProfile,
             "ListUsers" => Action::ListUsers,
+            "GetUserMFAInfo" => Action::GetUserMFAInfo,
             _ => return None,
         })
     }
@@ -149,6 +165,7 @@ impl Action {
             Action::UpdateLoginProfile => "UpdateLoginProfile",
             Action::GetLoginProfile => "GetLoginProfile",
             Action::ListUsers => "ListUsers",
+            Action::GetUserMFAInfo => "GetUserMFAInfo",
         }
     }
 }
@@ -285,6 +302,7 @@ impl Service for Iam {
                 .into_iter()
                 .map(|name| (name.to_string(), User::new(setup.now)))
                 .collect(),
+            mfa_devices: mfa::Devices::default(),
         };
         let account = Account::new(
             (PUBLIC_KEY, PRIVATE_KEY),
@@ -332,6 +350,7 @@ impl Service for Iam {
             Action::UpdateLoginProfile => self.update(p, now),
             Action::GetLoginProfile => self.get(p),
             Action::ListUsers => self.list_users(p),
+            Action::GetUserMFAInfo => self.user_mfa(p),
         };
         match result {
             Ok(fields) => ok(call.action, fields),
@@ -458,6 +477,13 @@ impl Iam {
             "MaxPasswordAge": profile.max_password_age,
             "MFABindRequired": profile.login.mfa_bind_required,
         }}))
+    }
+
+    fn user_mfa(&self, p: &Params) -> Result<Value, ApiError> {
+        let name = p.required("UserName")?;
+        let mut directory = self.account.lock();
+        self.user(&mut directory, name)?;
+        Ok(json!({ "IsMFAEnable": directory.mfa_devices.of(name).is_some() }))
     }
 
     /// Users in name order, `Limit` from `Offset`.

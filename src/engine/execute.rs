@@ -4,11 +4,12 @@
 //! ([`foresee`]), what `verify` checks ([`judge`]) and what `run --dry-run` prints ([`requests`]).
 
 use crate::engine::client::{AccountClient, CallReport, Departing, codes, is_withdrawal};
+use crate::engine::listing::binding_of;
 use crate::jobs::{Action, Field, Job, LoginState};
 use crate::passwords::{self, SecretsFile};
 use crate::providers::{
-    Absent, ActionSpec, Effect, Exists, Failure, FailureClass, Observed, Op, Password, Provider,
-    Step, Verdict, When, Write,
+    Absent, ActionSpec, Effect, Exists, Failure, FailureClass, MFA_BOUND, Observed, Op, Password,
+    Provider, Step, Verdict, When, Write,
 };
 use crate::report::{Outcome, Status};
 use crate::secret::Secret;
@@ -60,6 +61,11 @@ pub struct Execution {
 impl Execution {
     fn absorb(&mut self, report: &CallReport) {
         self.attempts += report.attempts;
+        self.absorb_reply(report);
+    }
+
+    /// The reply's status and request id, and whether a write's outcome is unknown.
+    fn absorb_reply(&mut self, report: &CallReport) {
         if report.http_status.is_some() || report.attempts > 0 {
             self.http_status = report.http_status;
             self.request_id.clone_from(&report.request_id);
@@ -174,10 +180,21 @@ pub async fn execute(
     let desired = desired.as_ref();
 
     if options.mode != Mode::Apply {
-        let observed = match read(&mut ex, client, spec.read, user, cancel).await {
+        let mut observed = match read(&mut ex, client, spec.read, user, cancel).await {
             Ok(o) => o,
             Err(f) => return ex.fail(f),
         };
+        let mfa = Mfa {
+            job,
+            provider,
+            spec,
+        };
+        if let Err(f) = mfa
+            .observe(&mut ex, client, user, &mut observed, cancel)
+            .await
+        {
+            return ex.fail(f);
+        }
         let ex = match options.mode {
             Mode::Plan => {
                 let (outcome, verdict) =
@@ -260,6 +277,17 @@ async fn apply(
         }
     }
     if !wrote {
+        // A get row also says whether MFA is bound.
+        if let (Some(o), true) = (observed.as_mut(), is_read_only(row.spec)) {
+            let mfa = Mfa {
+                job: row.job,
+                provider: row.provider,
+                spec: row.spec,
+            };
+            if let Err(f) = mfa.observe(&mut ex, client, user, o, cancel).await {
+                return ex.fail(f);
+            }
+        }
         ex.observed = observed;
     }
     let nothing = if is_read_only(row.spec) {
@@ -461,6 +489,49 @@ async fn read(
         Ok(Verdict::Absent(f)) => Err(f),
         Ok(other) => Err(unexpected(other)),
         Err(f) => Err(f),
+    }
+}
+
+/// A row's question about MFA: whether its user has bound a device.
+struct Mfa<'a> {
+    job: &'a Job,
+    provider: &'a dyn Provider,
+    spec: &'a ActionSpec,
+}
+
+impl Mfa<'_> {
+    /// An `enforce-mfa` row, a row that sets whether MFA is required, and every read-only row.
+    fn asked(&self) -> bool {
+        self.job.action == Action::EnforceMfa
+            || self.job.desired.mfa_bind_required.is_some()
+            || self.job.desired.login_protect_enabled.is_some()
+            || is_read_only(self.spec)
+    }
+
+    /// Adds `observed_mfa_bound` with one read, when the row asks and the provider can tell.
+    async fn observe(
+        &self,
+        ex: &mut Execution,
+        client: &AccountClient,
+        user: &str,
+        observed: &mut Observed,
+        cancel: &CancellationToken,
+    ) -> Result<(), Failure> {
+        let Some(source) = self.provider.spec().listing.mfa.filter(|_| self.asked()) else {
+            return Ok(());
+        };
+        let report = client.call(&op(source.row_read, user, None), cancel).await;
+        // The row's status and request id stay those of its object's read, unless this one fails.
+        ex.attempts += report.attempts;
+        let binding = match binding_of(report.result.clone(), user) {
+            Ok(binding) => binding,
+            Err(f) => {
+                ex.absorb_reply(&report);
+                return Err(f);
+            }
+        };
+        observed.extra.push((MFA_BOUND, binding.bound.to_string()));
+        Ok(())
     }
 }
 
@@ -732,6 +803,12 @@ pub fn requests(
         };
         let write = row.write(step, row.desired, Some(&generated));
         each(&op(step, user, write), note.as_deref());
+    }
+    if let (true, Some(source)) = (is_read_only(spec), provider.spec().listing.mfa) {
+        each(
+            &op(source.row_read, user, None),
+            Some("whether an MFA device is bound, for observed_mfa_bound"),
+        );
     }
     if options.verify && !is_read_only(spec) {
         each(

@@ -4,10 +4,15 @@
 //! request goes through the account's client (pacing, retries, token, credential health); nothing
 //! here names a provider. Users are handed on as they are done, so memory holds one page and the
 //! reads in flight, whatever the account's size.
+//!
+//! Where the provider declares an [`MfaSource`], each console user's MFA binding comes with their
+//! state: from the account's device list, paged once before the users (its bound devices only:
+//! a list that names the user settles it), else from one read of that user's binding.
 
 use crate::engine::client::{AccountClient, CallReport};
 use crate::providers::{
-    Failure, FailureClass, ListedUser, Listing, Observed, Op, StateList, Step, Verdict,
+    Failure, FailureClass, ListedUser, Listing, MfaBinding, MfaPage, Observed, Op, StateList, Step,
+    Verdict,
 };
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
@@ -22,6 +27,9 @@ pub struct UserState {
     /// What the read found, or why it failed. A user the read cannot find, a moment after the list
     /// named them, has no login profile (some providers' "not found" also means just that).
     pub state: Result<Observed, Failure>,
+    /// Whether a console user has bound an MFA device; `None` for a user without console access,
+    /// or where the provider cannot tell.
+    pub mfa: Option<MfaBinding>,
     /// Requests this user cost: its read's attempts, plus any list or bulk requests since the
     /// previous user, so the users' sum is every request of the listing.
     pub attempts: u32,
@@ -32,7 +40,7 @@ pub struct UserState {
 pub enum Event {
     /// A page of this many users came in (progress grows its total by it).
     Page(usize),
-    User(UserState),
+    User(Box<UserState>),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -77,9 +85,14 @@ pub async fn list(
             }
         };
     }
+    let devices = match listing.mfa.filter(|m| m.list) {
+        Some(_) => Some(bound_devices(&client, &cancel, &mut owed).await?),
+        None => None,
+    };
+    let devices = Arc::new(devices);
     let mut pages = Pages::default();
     let mut waiting: VecDeque<ListedUser> = VecDeque::new();
-    let mut in_flight: VecDeque<(ListedUser, Pending)> = VecDeque::new();
+    let mut in_flight: VecDeque<(ListedUser, Reading)> = VecDeque::new();
     loop {
         while in_flight.len() < concurrency.max(1) {
             if cancel.is_cancelled() {
@@ -98,30 +111,31 @@ pub async fn list(
             let Some(user) = waiting.pop_front() else {
                 continue;
             };
-            let pending = match &mut bulk {
-                Some(bulk) => Pending::Known(bulk.take(&user.user)),
-                None => Pending::Reading(Reading(tokio::spawn(read(
-                    client.clone(),
-                    listing.read,
-                    user.user.clone(),
-                    cancel.clone(),
-                )))),
-            };
-            in_flight.push_back((user, pending));
+            let known = bulk.as_mut().map(|bulk| bulk.take(&user.user));
+            let reading = Reading(tokio::spawn(find(
+                client.clone(),
+                listing,
+                Who {
+                    user: user.user.clone(),
+                    console: user.console,
+                },
+                known,
+                devices.clone(),
+                cancel.clone(),
+            )));
+            in_flight.push_back((user, reading));
         }
-        let Some((user, pending)) = in_flight.pop_front() else {
+        let Some((user, mut reading)) = in_flight.pop_front() else {
             return Ok(());
         };
-        let (state, attempts) = match pending {
-            Pending::Known(observed) => (Ok(observed), 0),
-            Pending::Reading(mut reading) => {
-                // A panic's message may hold data: it is not shown.
-                let report = (&mut reading.0).await.map_err(|_| {
-                    ListError::Stopped("internal error: a read stopped unexpectedly".into())
-                })?;
-                (state_of(report.result), report.attempts)
-            }
-        };
+        // A panic's message may hold data: it is not shown.
+        let Found {
+            state,
+            mfa,
+            attempts,
+        } = (&mut reading.0).await.map_err(|_| {
+            ListError::Stopped("internal error: a read stopped unexpectedly".into())
+        })?;
         // A read the stop withdrew is no state of the user's.
         if cancel.is_cancelled() {
             return Err(ListError::Interrupted);
@@ -131,11 +145,12 @@ pub async fn list(
         }
         let attempts = attempts + std::mem::take(&mut owed);
         events
-            .send(Event::User(UserState {
+            .send(Event::User(Box::new(UserState {
                 user,
                 state,
+                mfa,
                 attempts,
-            }))
+            })))
             .await
             .map_err(|_| ListError::Closed)?;
     }
@@ -179,12 +194,7 @@ impl Pages {
             Some(next) if !self.seen.insert(next.clone()) => {
                 return Err(ListError::Failed {
                     what: "listing the users",
-                    failure: Failure {
-                        class: FailureClass::Permanent,
-                        code: "page_loop".into(),
-                        message: "the provider named a page it had already given; the list cannot be read to its end".into(),
-                        retry_after: None,
-                    },
+                    failure: page_loop(),
                 });
             }
             next => {
@@ -217,13 +227,139 @@ impl Bulk {
     }
 }
 
-enum Pending {
-    Known(Observed),
-    Reading(Reading),
+/// Every bound device of the account, by user: the device type, when the provider says it.
+type Devices = HashMap<String, Option<String>>;
+
+/// Pages the account's bound MFA devices to the end.
+async fn bound_devices(
+    client: &AccountClient,
+    cancel: &CancellationToken,
+    owed: &mut u32,
+) -> Result<Devices, ListError> {
+    const WHAT: &str = "listing the MFA devices";
+    let mut devices = Devices::new();
+    let mut cursor: Option<String> = None;
+    let mut seen = HashSet::new();
+    loop {
+        let report = client
+            .call(
+                &Op::ListMfaDevices {
+                    page: cursor.as_deref(),
+                },
+                cancel,
+            )
+            .await;
+        *owed += report.attempts;
+        let MfaPage {
+            devices: page,
+            next,
+        } = match report.result {
+            Ok(Verdict::MfaDevices(page)) => page,
+            other => return Err(failed(client, cancel, WHAT, other)),
+        };
+        devices.extend(page.into_iter().map(|d| (d.user, d.kind)));
+        match next {
+            None => return Ok(devices),
+            Some(next) if !seen.insert(next.clone()) => {
+                return Err(ListError::Failed {
+                    what: WHAT,
+                    failure: page_loop(),
+                });
+            }
+            next => cursor = next,
+        }
+    }
+}
+
+/// The user a read is about.
+struct Who {
+    user: String,
+    /// What the list says of console access (see [`ListedUser::console`]).
+    console: Option<bool>,
+}
+
+/// A user's state and MFA binding, and the requests they cost.
+struct Found {
+    state: Result<Observed, Failure>,
+    mfa: Option<MfaBinding>,
+    attempts: u32,
+}
+
+/// Reads what the bulk read and the device list do not say of one user.
+async fn find(
+    client: Arc<AccountClient>,
+    listing: Listing,
+    who: Who,
+    known: Option<Observed>,
+    devices: Arc<Option<Devices>>,
+    cancel: CancellationToken,
+) -> Found {
+    let mut attempts = 0;
+    let observed = match known {
+        Some(observed) => observed,
+        None => {
+            let report = read(&client, listing.read, &who.user, &cancel).await;
+            attempts += report.attempts;
+            match state_of(report.result) {
+                Ok(observed) => observed,
+                Err(f) => {
+                    return Found {
+                        state: Err(f),
+                        mfa: None,
+                        attempts,
+                    };
+                }
+            }
+        }
+    };
+    let console = who.console.unwrap_or(observed.exists);
+    let listed = (*devices).as_ref().and_then(|d| d.get(&who.user));
+    let mfa = match (listing.mfa, listed) {
+        (Some(_), _) if !console => None,
+        (None, _) => None,
+        (Some(_), Some(kind)) => Some(MfaBinding {
+            bound: true,
+            kind: kind.clone(),
+        }),
+        (Some(source), None) => match source.read {
+            None => Some(MfaBinding::default()),
+            Some(step) => {
+                let report = read(&client, step, &who.user, &cancel).await;
+                attempts += report.attempts;
+                match binding_of(report.result, &who.user) {
+                    Ok(binding) => Some(binding),
+                    Err(f) => {
+                        return Found {
+                            state: Err(f),
+                            mfa: None,
+                            attempts,
+                        };
+                    }
+                }
+            }
+        },
+    };
+    Found {
+        state: Ok(observed),
+        mfa,
+        attempts,
+    }
+}
+
+/// What a read of one user's MFA devices says of them. A user the read cannot find, a moment
+/// after the list named them, has none.
+pub fn binding_of(result: Result<Verdict, Failure>, user: &str) -> Result<MfaBinding, Failure> {
+    match result {
+        Ok(Verdict::MfaDevices(page)) => Ok(page.binding(user)),
+        Ok(Verdict::Absent(_)) => Ok(MfaBinding::default()),
+        Err(f) if f.class == FailureClass::NotFound => Ok(MfaBinding::default()),
+        Ok(_) => Err(unexpected()),
+        Err(f) => Err(f),
+    }
 }
 
 /// A read in flight, stopped if the listing ends before it is awaited.
-struct Reading(JoinHandle<CallReport>);
+struct Reading(JoinHandle<Found>);
 
 impl Drop for Reading {
     fn drop(&mut self) {
@@ -232,17 +368,17 @@ impl Drop for Reading {
 }
 
 async fn read(
-    client: Arc<AccountClient>,
+    client: &AccountClient,
     step: &'static Step,
-    user: String,
-    cancel: CancellationToken,
+    user: &str,
+    cancel: &CancellationToken,
 ) -> CallReport {
     let op = Op::Step {
         step,
-        user: &user,
+        user,
         write: None,
     };
-    client.call(&op, &cancel).await
+    client.call(&op, cancel).await
 }
 
 fn state_of(result: Result<Verdict, Failure>) -> Result<Observed, Failure> {
@@ -275,6 +411,18 @@ fn failed(
         Err(f) => f,
     };
     ListError::Failed { what, failure }
+}
+
+/// A list that names a page it already gave.
+fn page_loop() -> Failure {
+    Failure {
+        class: FailureClass::Permanent,
+        code: "page_loop".into(),
+        message:
+            "the provider named a page it had already given; the list cannot be read to its end"
+                .into(),
+        retry_after: None,
+    }
 }
 
 /// A verdict of another kind than the operation's (a provider bug, not a reply's content).

@@ -313,6 +313,8 @@ mod tests {
             "cost_center",
             "employee_id",
             "display_name",
+            "mfa_bound",
+            "mfa_type",
             "users",
             "account_id",
             "provider_id",

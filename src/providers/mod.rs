@@ -64,6 +64,9 @@ pub enum Op<'a> {
     ListUsers { page: Option<&'a str> },
     /// The login state of every user at once, for providers whose [`Listing::bulk_state`] is set.
     ReadAll,
+    /// One page of the account's bound MFA devices, for providers whose [`MfaSource::list`] is
+    /// set: the first (`None`), or the one a [`MfaPage::next`] names.
+    ListMfaDevices { page: Option<&'a str> },
 }
 
 impl Op<'_> {
@@ -124,6 +127,8 @@ pub enum Verdict {
     Users(UserPage),
     /// The login state of every user.
     States(StateList),
+    /// Bound MFA devices: a page of the account's, or one user's.
+    MfaDevices(MfaPage),
     /// The step's object is absent (its user is there): what that means is the step's
     /// [`Absent`]. The failure is the provider's words for it, for rows it fails.
     Absent(Failure),
@@ -154,6 +159,60 @@ pub struct ListedUser {
     pub info: Vec<(&'static str, String)>,
 }
 
+/// The observed field of rows that ask about MFA (`observed_mfa_bound`).
+pub const MFA_BOUND: &str = "mfa_bound";
+
+/// Bound MFA devices, as a list page or one user's read gives them.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct MfaPage {
+    pub devices: Vec<MfaDevice>,
+    /// The cursor of the next page; `None` on the last one.
+    pub next: Option<String>,
+}
+
+impl MfaPage {
+    /// What the page says of `user`: a user it does not name has no bound device.
+    pub fn binding(&self, user: &str) -> MfaBinding {
+        let device = self.devices.iter().find(|d| d.user == user);
+        MfaBinding {
+            bound: device.is_some(),
+            kind: device.and_then(|d| d.kind.clone()),
+        }
+    }
+}
+
+/// One bound MFA device.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MfaDevice {
+    /// The user key of [`ListedUser::user`].
+    pub user: String,
+    /// The provider's name for the device's type (aliyun `VMFA`, `U2F`), when it says.
+    pub kind: Option<String>,
+}
+
+/// Whether one user has bound an MFA device.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MfaBinding {
+    pub bound: bool,
+    /// The device's type, when bound and the provider says.
+    pub kind: Option<String>,
+}
+
+/// How a provider finds who has bound an MFA device, for `export` (`mfa_bound`) and the rows
+/// that ask about MFA (`observed_mfa_bound`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MfaSource {
+    /// An export pages the account's bound devices first ([`Op::ListMfaDevices`]).
+    pub list: bool,
+    /// The read of one user's binding: for each console user the list does not name, or every
+    /// console user when there is no list. `None`: a user the list leaves out has no device.
+    pub read: Option<&'static Step>,
+    /// The one extra read of a row that asks about MFA; its reply names the row's user if bound.
+    pub row_read: &'static Step,
+    /// The provider names the device's type (the `mfa_type` column).
+    pub types: bool,
+}
+
 /// The login state of every user of an account.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct StateList {
@@ -177,6 +236,8 @@ pub struct Listing {
     pub bulk_state: bool,
     /// The read of one user's state.
     pub read: &'static Step,
+    /// Where bound MFA devices are found; `None`: the provider cannot tell.
+    pub mfa: Option<MfaSource>,
 }
 
 /// The current state a read found.

@@ -54,13 +54,15 @@ fn aliyun_rows_carry_the_profile_and_the_list_info() {
             "login_status",
             "mfa_bind_required",
             "password_reset_required",
+            "mfa_bound",
+            "mfa_type",
             "display_name",
             "create_date",
             "last_login_date"
         ]
     );
     assert_eq!(
-        s.row(&aliyun_user(), &profile(false)).unwrap(),
+        s.row(&aliyun_user(), &profile(false), None).unwrap(),
         [
             "aliyun",
             "",
@@ -68,6 +70,8 @@ fn aliyun_rows_carry_the_profile_and_the_list_info() {
             "Inactive",
             "false",
             "false",
+            "",
+            "",
             "'=HYPERLINK(\"x\")",
             "2024-01-02T03:04:05Z",
             ""
@@ -75,17 +79,17 @@ fn aliyun_rows_carry_the_profile_and_the_list_info() {
     );
     // No console login: left out, or kept with empty state under --all-users.
     assert_eq!(
-        s.row(&aliyun_user(), &Observed::default()),
+        s.row(&aliyun_user(), &Observed::default(), None),
         Err(LeftOut::NoConsole)
     );
     let all = shape(ProviderKind::Aliyun, "hq", &["--all-users"]).unwrap();
     assert_eq!(all.headers().last(), Some(&"has_login_profile"));
-    let row = all.row(&aliyun_user(), &Observed::default()).unwrap();
+    let row = all.row(&aliyun_user(), &Observed::default(), None).unwrap();
     assert_eq!(row[1], "hq");
     assert_eq!(&row[3..6], ["", "", ""]);
     assert_eq!(row.last().unwrap(), "false");
     assert_eq!(
-        all.row(&aliyun_user(), &profile(true))
+        all.row(&aliyun_user(), &profile(true), None)
             .unwrap()
             .last()
             .unwrap(),
@@ -96,12 +100,69 @@ fn aliyun_rows_carry_the_profile_and_the_list_info() {
 #[test]
 fn missing_mfa_keeps_profiles_without_mfa_active_or_not() {
     let s = shape(ProviderKind::Aliyun, "", &["--missing-mfa"]).unwrap();
-    assert!(s.row(&aliyun_user(), &profile(false)).is_ok());
-    assert_eq!(s.row(&aliyun_user(), &profile(true)), Err(LeftOut::HasMfa));
+    assert!(s.row(&aliyun_user(), &profile(false), None).is_ok());
+    assert_eq!(
+        s.row(&aliyun_user(), &profile(true), None),
+        Err(LeftOut::HasMfa)
+    );
     // A profile whose MFA setting the provider did not say does not require it.
     let mut unknown = profile(false);
     unknown.state.mfa_bind_required = None;
-    assert!(s.row(&aliyun_user(), &unknown).is_ok());
+    assert!(s.row(&aliyun_user(), &unknown, None).is_ok());
+}
+
+fn bound(kind: Option<&str>) -> MfaBinding {
+    MfaBinding {
+        bound: true,
+        kind: kind.map(str::to_string),
+    }
+}
+
+#[test]
+fn mfa_columns_say_bound_and_the_type_only_when_bound() {
+    let s = shape(ProviderKind::Aliyun, "", &[]).unwrap();
+    let row = |mfa: Option<&MfaBinding>| s.row(&aliyun_user(), &profile(true), mfa).unwrap();
+    assert_eq!(&row(Some(&bound(Some("U2F"))))[6..8], ["true", "U2F"]);
+    assert_eq!(&row(Some(&MfaBinding::default()))[6..8], ["false", ""]);
+    // Not known: empty, not false.
+    assert_eq!(&row(None)[6..8], ["", ""]);
+}
+
+#[test]
+fn mfa_unbound_keeps_console_users_without_a_device_whether_required_or_not() {
+    let s = shape(ProviderKind::Aliyun, "", &["--mfa-unbound"]).unwrap();
+    let unbound = MfaBinding::default();
+    assert!(
+        s.row(&aliyun_user(), &profile(true), Some(&unbound))
+            .is_ok()
+    );
+    assert!(
+        s.row(&aliyun_user(), &profile(false), Some(&unbound))
+            .is_ok()
+    );
+    assert_eq!(
+        s.row(&aliyun_user(), &profile(false), Some(&bound(Some("VMFA")))),
+        Err(LeftOut::Bound)
+    );
+    assert_eq!(
+        s.row(&aliyun_user(), &Observed::default(), None),
+        Err(LeftOut::NoConsole)
+    );
+    // With --missing-mfa both filters apply.
+    let both = shape(
+        ProviderKind::Aliyun,
+        "",
+        &["--mfa-unbound", "--missing-mfa"],
+    )
+    .unwrap();
+    assert_eq!(
+        both.row(&aliyun_user(), &profile(true), Some(&unbound)),
+        Err(LeftOut::HasMfa)
+    );
+    assert!(
+        both.row(&aliyun_user(), &profile(false), Some(&unbound))
+            .is_ok()
+    );
 }
 
 #[test]
@@ -113,7 +174,7 @@ fn enforce_mfa_writes_the_mfa_column_true_and_an_action_column() {
     )
     .unwrap();
     assert_eq!(s.headers().last(), Some(&"action"));
-    let row = s.row(&aliyun_user(), &profile(false)).unwrap();
+    let row = s.row(&aliyun_user(), &profile(false), None).unwrap();
     assert_eq!(&row[3..6], ["Inactive", "true", "false"]);
     assert_eq!(row.last().unwrap(), "enforce-mfa");
     // Other actions keep the current state: the file is the desired state as it is.
@@ -123,7 +184,7 @@ fn enforce_mfa_writes_the_mfa_column_true_and_an_action_column() {
         &["--action", "ensure-login-profile"],
     )
     .unwrap();
-    let row = ensure.row(&aliyun_user(), &profile(false)).unwrap();
+    let row = ensure.row(&aliyun_user(), &profile(false), None).unwrap();
     assert_eq!(&row[3..6], ["Inactive", "false", "false"]);
 }
 
@@ -138,6 +199,7 @@ fn ucloud_rows_take_email_from_the_list_and_leave_password_reset_empty() {
             "password_reset_required",
             "max_password_age",
             "email",
+            "mfa_bound",
             "display_name",
             "create_date"
         ]
@@ -161,7 +223,7 @@ fn ucloud_rows_take_email_from_the_list_and_leave_password_reset_empty() {
         extra: Vec::new(),
     };
     assert_eq!(
-        &s.row(&user, &observed).unwrap()[3..8],
+        &s.row(&user, &observed, None).unwrap()[3..8],
         ["Active", "false", "", "90", "an.zhou@ops.example.com"]
     );
 }
@@ -199,12 +261,14 @@ fn huawei_rows_have_the_id_the_name_and_login_protection() {
             "user_name",
             "login_protect_enabled",
             "verification_method",
+            "mfa_bound",
             "action"
         ]
     );
     // Never configured: on with vmfa; configured off with a method: on, keeping it.
     assert_eq!(
-        s.row(&huawei_user(true), &protection(false, None)).unwrap(),
+        s.row(&huawei_user(true), &protection(false, None), None)
+            .unwrap(),
         [
             "huawei",
             "",
@@ -212,6 +276,7 @@ fn huawei_rows_have_the_id_the_name_and_login_protection() {
             "ahmad.razak",
             "true",
             "vmfa",
+            "",
             "enforce-mfa"
         ]
     );
@@ -219,23 +284,25 @@ fn huawei_rows_have_the_id_the_name_and_login_protection() {
         .row(
             &huawei_user(true),
             &protection(false, Some(VerificationMethod::Email)),
+            None,
         )
         .unwrap();
     assert_eq!(&row[4..6], ["true", "email"]);
     // Console access comes from the list, not from whether protection was ever set.
     assert_eq!(
-        s.row(&huawei_user(false), &protection(false, None)),
+        s.row(&huawei_user(false), &protection(false, None), None),
         Err(LeftOut::NoConsole)
     );
     let plain = shape(ProviderKind::Huawei, "", &["--missing-mfa"]).unwrap();
     let row = plain
-        .row(&huawei_user(true), &protection(false, None))
+        .row(&huawei_user(true), &protection(false, None), None)
         .unwrap();
     assert_eq!(&row[4..6], ["false", ""]);
     assert_eq!(
         plain.row(
             &huawei_user(true),
-            &protection(true, Some(VerificationMethod::Sms))
+            &protection(true, Some(VerificationMethod::Sms)),
+            None
         ),
         Err(LeftOut::HasMfa)
     );

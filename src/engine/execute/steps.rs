@@ -89,6 +89,7 @@ const SPEC: ProviderSpec = ProviderSpec {
         user_name: false,
         bulk_state: false,
         read: &GET_USER,
+        mfa: None,
     },
     endpoint: "",
     default_rate: 1.0,

@@ -5,21 +5,30 @@ use super::*;
 use crate::engine::backoff::Backoff;
 use crate::engine::client::RetryPolicy;
 use crate::engine::pacer::Pacer;
-use crate::providers::{Api, Classified, HttpRequest, Reply, Stamp, UserPage};
+use crate::providers::{
+    Api, Classified, HttpRequest, MfaDevice, MfaSource, Reply, Stamp, UserPage,
+};
 use crate::secret::Secret;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 const READ: Step = Step::read("read");
+const MFA_READ: Step = Step::read("mfa");
 
 /// A provider whose replies are scripted: page `i`'s cursor is `i`, a read observes the user.
+#[derive(Default)]
 struct Script {
     base: String,
     pages: Vec<UserPage>,
     bulk: Option<StateList>,
     /// Users whose read answers "not found".
     missing: Vec<String>,
+    /// How it finds MFA bindings; the device list's pages (cursor `i`), and the users whose own
+    /// MFA read names a security key.
+    mfa: Option<MfaSource>,
+    devices: Vec<MfaPage>,
+    keys: Vec<String>,
 }
 
 impl Api for Script {
@@ -28,6 +37,7 @@ impl Api for Script {
             Op::Step { step, user, .. } => format!("{}/{user}", step.api),
             Op::ListUsers { page } => format!("list/{}", page.unwrap_or("0")),
             Op::ReadAll => "all".into(),
+            Op::ListMfaDevices { page } => format!("mfa-list/{}", page.unwrap_or("0")),
             _ => "other".into(),
         };
         HttpRequest {
@@ -44,6 +54,23 @@ impl Api for Script {
                 Verdict::Users(self.pages[page.map_or(0, |p| p.parse().unwrap())].clone())
             }
             Op::ReadAll => Verdict::States(self.bulk.clone().expect("a bulk script")),
+            Op::ListMfaDevices { page } => {
+                Verdict::MfaDevices(self.devices[page.map_or(0, |p| p.parse().unwrap())].clone())
+            }
+            Op::Step { step, user, .. } if step.api == MFA_READ.api => {
+                Verdict::MfaDevices(MfaPage {
+                    devices: self
+                        .keys
+                        .iter()
+                        .filter(|k| k == user)
+                        .map(|k| MfaDevice {
+                            user: k.clone(),
+                            kind: Some("U2F".into()),
+                        })
+                        .collect(),
+                    next: None,
+                })
+            }
             Op::Step { user, .. } if self.missing.iter().any(|m| m == user) => {
                 Verdict::Failed(Failure {
                     class: FailureClass::NotFound,
@@ -130,6 +157,7 @@ async fn run(
 ) -> (Result<(), ListError>, Vec<Event>, Arc<Seen>) {
     let seen = Arc::new(Seen::default());
     let api = Arc::new(script(server(seen.clone()).await));
+    let mfa = api.mfa;
     let client = Arc::new(AccountClient::new(
         "test".into(),
         api,
@@ -154,6 +182,7 @@ async fn run(
         user_name: false,
         bulk_state: bulk,
         read: &READ,
+        mfa,
     };
     let result = list(client, listing, concurrency, CancellationToken::new(), tx).await;
     (result, collect.await.unwrap(), seen)
@@ -167,6 +196,7 @@ async fn users_come_in_list_order_while_reads_run_concurrently() {
             pages: pages(&[10, 0, 25, 7]),
             bulk: None,
             missing: vec!["u12".into()],
+            ..Script::default()
         },
         false,
         4,
@@ -219,6 +249,7 @@ async fn a_bulk_state_reads_no_user() {
                 unlisted: Observed::default(),
             }),
             missing: Vec::new(),
+            ..Script::default()
         },
         true,
         8,
@@ -258,6 +289,7 @@ async fn a_page_named_twice_fails_instead_of_looping() {
                 pages,
                 bulk: None,
                 missing: Vec::new(),
+                ..Script::default()
             }
         },
         false,
@@ -276,4 +308,70 @@ async fn a_page_named_twice_fails_instead_of_looping() {
         .filter(|p| p.starts_with("/list/"))
         .count();
     assert_eq!(lists, 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mfa_comes_from_the_device_list_then_one_read_per_console_user_it_leaves_out() {
+    let listed = |users: &[&str], next: Option<&str>| MfaPage {
+        devices: users
+            .iter()
+            .map(|u| MfaDevice {
+                user: u.to_string(),
+                kind: Some("VMFA".into()),
+            })
+            .collect(),
+        next: next.map(str::to_string),
+    };
+    let (result, events, seen) = run(
+        |base| Script {
+            base,
+            pages: pages(&[6]),
+            // u5 has no login profile.
+            missing: vec!["u5".into()],
+            mfa: Some(MfaSource {
+                list: true,
+                read: Some(&MFA_READ),
+                row_read: &MFA_READ,
+                types: true,
+            }),
+            devices: vec![listed(&["u0"], Some("1")), listed(&["u1", "u9"], None)],
+            keys: vec!["u2".into()],
+            ..Script::default()
+        },
+        false,
+        3,
+    )
+    .await;
+    result.unwrap();
+    let mut got = Vec::new();
+    let mut attempts = 0;
+    for event in &events {
+        if let Event::User(u) = event {
+            let mfa = u.mfa.as_ref().map(|m| (m.bound, m.kind.clone()));
+            got.push((u.user.user.clone(), mfa));
+            attempts += u.attempts;
+        }
+    }
+    let bound = |kind: &str| Some((true, Some(kind.to_string())));
+    assert_eq!(
+        got,
+        [
+            ("u0".to_string(), bound("VMFA")),
+            ("u1".into(), bound("VMFA")),
+            ("u2".into(), bound("U2F")),
+            ("u3".into(), Some((false, None))),
+            ("u4".into(), Some((false, None))),
+            ("u5".into(), None),
+        ]
+    );
+    let paths = seen.paths.lock().unwrap().clone();
+    let mut reads: Vec<&String> = paths.iter().filter(|p| p.starts_with("/mfa/")).collect();
+    reads.sort();
+    assert_eq!(reads, ["/mfa/u2", "/mfa/u3", "/mfa/u4"]);
+    assert_eq!(
+        paths.iter().filter(|p| p.starts_with("/mfa-list/")).count(),
+        2
+    );
+    // Every request counted once on some user.
+    assert_eq!(attempts as usize, paths.len());
 }

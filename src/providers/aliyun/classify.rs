@@ -5,7 +5,8 @@ use crate::jobs::LoginState;
 use crate::providers::encoding::rfc3986;
 use crate::providers::json;
 use crate::providers::{
-    Classified, Failure, FailureClass, ListedUser, Observed, Op, Reply, UserPage, Verdict,
+    Classified, Failure, FailureClass, ListedUser, MfaDevice, MfaPage, Observed, Op, Reply,
+    UserPage, Verdict,
 };
 use serde_json::{Map, Value};
 use std::time::Duration;
@@ -43,6 +44,14 @@ pub fn classify(op: &Op<'_>, reply: &Reply) -> Classified {
 fn success(op: &Op<'_>, status: u16, body: Option<&Value>) -> Verdict {
     match *op {
         Op::Step { step, .. } if step.effect.is_write() => Verdict::Done,
+        Op::Step { step, user, .. } if step.api == super::MFA_INFO.api => body
+            .and_then(|b| user_mfa(b, user))
+            .map(Verdict::MfaDevices)
+            .unwrap_or_else(|| {
+                invalid_reply(format!(
+                    "HTTP {status} without an MFADevice: is the endpoint Alibaba Cloud IMS?"
+                ))
+            }),
         Op::Step { .. } => match body.and_then(|b| b.get("LoginProfile")?.as_object()) {
             Some(profile) => Verdict::Observed(observed(profile)),
             None => Verdict::Failed(Failure {
@@ -64,6 +73,11 @@ fn success(op: &Op<'_>, status: u16, body: Option<&Value>) -> Verdict {
                     "HTTP {status} without a readable Users list (each user with a UserPrincipalName, a Marker when IsTruncated): is the endpoint Alibaba Cloud IMS?"
                 ))
             }),
+        Op::ListMfaDevices { .. } => body.and_then(mfa_page).map(Verdict::MfaDevices).unwrap_or_else(|| {
+            invalid_reply(format!(
+                "HTTP {status} without a readable VirtualMFADevices list (a Marker when IsTruncated): is the endpoint Alibaba Cloud IMS?"
+            ))
+        }),
         Op::ReadAll => Verdict::Failed(Failure {
             class: FailureClass::Permanent,
             code: "unsupported_operation".into(),
@@ -86,13 +100,7 @@ fn invalid_reply(message: String) -> Verdict {
 /// "LastLoginDate", ..}]}}` (PROVIDERS.md §2.4). `None` when a user has no principal name or a
 /// truncated page no marker: going on would skip users or loop.
 fn user_page(body: &Value) -> Option<UserPage> {
-    let users = match body.get("Users") {
-        Some(users) => users.get("User")?.as_array()?.as_slice(),
-        // An empty account may leave the list out.
-        None if body.get("IsTruncated").is_some() => &[],
-        None => return None,
-    };
-    let users = users
+    let users = page_items(body, "Users", "User")?
         .iter()
         .map(|user| {
             let text = |key: &str| json::text(user, key);
@@ -108,25 +116,79 @@ fn user_page(body: &Value) -> Option<UserPage> {
             })
         })
         .collect::<Option<Vec<_>>>()?;
+    Some(UserPage {
+        users,
+        next: next_marker(body)?,
+    })
+}
+
+/// A page's entries, `body[list][item]`; `None` when they are not a list.
+fn page_items<'a>(body: &'a Value, list: &str, item: &str) -> Option<&'a [Value]> {
+    match body.get(list) {
+        Some(list) => Some(list.get(item)?.as_array()?.as_slice()),
+        // An empty account may leave the list out.
+        None if body.get("IsTruncated").is_some() => Some(&[]),
+        None => None,
+    }
+}
+
+/// GetUserMFAInfo: `{"MFADevice": {"SerialNumber", "Type"}}`; the device is the user's.
+fn user_mfa(body: &Value, user: &str) -> Option<MfaPage> {
+    let device = body.get("MFADevice")?.as_object()?;
+    let kind = device.get("Type").and_then(Value::as_str);
+    Some(MfaPage {
+        devices: vec![MfaDevice {
+            user: user.to_string(),
+            kind: Some(kind.filter(|k| !k.is_empty()).unwrap_or("VMFA").to_string()),
+        }],
+        next: None,
+    })
+}
+
+/// ListVirtualMFADevices: `{"IsTruncated", "Marker", "VirtualMFADevices": {"VirtualMFADevice":
+/// [{"SerialNumber", "User": {"UserPrincipalName", ..}}]}}`; a device with an empty `User` was never
+/// bound and is skipped. Every listed device is virtual.
+fn mfa_page(body: &Value) -> Option<MfaPage> {
+    let devices = page_items(body, "VirtualMFADevices", "VirtualMFADevice")?
+        .iter()
+        .filter_map(|device| {
+            let upn = device.get("User")?.get("UserPrincipalName")?.as_str()?;
+            (!upn.is_empty()).then(|| MfaDevice {
+                user: upn.to_string(),
+                kind: Some("VMFA".into()),
+            })
+        })
+        .collect();
+    Some(MfaPage {
+        devices,
+        next: next_marker(body)?,
+    })
+}
+
+/// The next page's marker when the reply is truncated; `None` when a truncated reply has none.
+fn next_marker(body: &Value) -> Option<Option<String>> {
     let truncated = match body.get("IsTruncated") {
         Some(Value::Bool(b)) => *b,
         Some(Value::String(s)) => s.eq_ignore_ascii_case("true"),
         _ => false,
     };
-    let next = match truncated {
-        true => Some(
+    match truncated {
+        true => Some(Some(
             body.get("Marker")?
                 .as_str()
                 .filter(|m| !m.is_empty())?
                 .to_string(),
-        ),
-        false => None,
-    };
-    Some(UserPage { users, next })
+        )),
+        false => Some(None),
+    }
 }
 
 fn failure(op: &Op<'_>, reply: &Reply, body: Option<&Value>) -> Verdict {
     let code = body.and_then(|b| b.get("Code")?.as_str()).unwrap_or("");
+    // No MFA device bound: a state of the user, not a failure.
+    if code == "EntityNotExist.User.MFADevice" {
+        return Verdict::MfaDevices(MfaPage::default());
+    }
     // The user exists and has no console login: what that means is the step's to say.
     let absent = code == "EntityNotExist.User.LoginProfile";
     if let (true, Op::ResolveUser { name }) = (absent, op) {
@@ -294,6 +356,68 @@ mod tests {
         user: USER,
         write: None,
     };
+
+    const MFA: Op<'static> = Op::Step {
+        step: &crate::providers::aliyun::MFA_INFO,
+        user: USER,
+        write: None,
+    };
+
+    #[test]
+    fn the_device_list_skips_devices_never_bound_and_gives_the_next_marker() {
+        let body = r#"{"RequestId":"r","IsTruncated":true,"Marker":"bmV4dA==",
+            "VirtualMFADevices":{"VirtualMFADevice":[
+              {"SerialNumber":"acs:ram::1:mfa/a","ActivateDate":"2024-01-01T00:00:00Z",
+               "User":{"UserPrincipalName":"a@x.onaliyun.com","UserId":"1","DisplayName":"a"}},
+              {"SerialNumber":"acs:ram::1:mfa/spare","User":{}}]}}"#;
+        let verdict = classify(&Op::ListMfaDevices { page: None }, &reply(200, &[], body)).verdict;
+        let Verdict::MfaDevices(page) = verdict else {
+            panic!("{verdict:?}")
+        };
+        assert_eq!(page.next.as_deref(), Some("bmV4dA=="));
+        assert_eq!(
+            page.devices,
+            [MfaDevice {
+                user: "a@x.onaliyun.com".into(),
+                kind: Some("VMFA".into())
+            }]
+        );
+        // A truncated page without a marker cannot be followed.
+        let broken = r#"{"IsTruncated":true,"VirtualMFADevices":{"VirtualMFADevice":[]}}"#;
+        assert!(matches!(
+            classify(&Op::ListMfaDevices { page: None }, &reply(200, &[], broken)).verdict,
+            Verdict::Failed(Failure { code, .. }) if code == "invalid_reply"
+        ));
+    }
+
+    #[test]
+    fn user_mfa_info_gives_the_type_and_its_404_is_no_device() {
+        let key = r#"{"RequestId":"r","IsMFAEnable":true,
+            "MFADevice":{"SerialNumber":"acs:ram::1:u2f/alice","Type":"U2F"}}"#;
+        let Verdict::MfaDevices(page) = classify(&MFA, &reply(200, &[], key)).verdict else {
+            panic!("a device")
+        };
+        assert_eq!(page.binding(USER).kind.as_deref(), Some("U2F"));
+        assert!(page.binding(USER).bound);
+        let none = error(
+            404,
+            "EntityNotExist.User.MFADevice",
+            "The user has not bound any MFA device.",
+        );
+        assert_eq!(
+            classify(&MFA, &none).verdict,
+            Verdict::MfaDevices(MfaPage::default())
+        );
+        // An unknown user stays "not found".
+        let gone = error(404, "EntityNotExist.User", "The user does not exist.");
+        assert!(matches!(
+            classify(&MFA, &gone).verdict,
+            Verdict::Failed(Failure {
+                class: FailureClass::NotFound,
+                ..
+            })
+        ));
+    }
 
     /// The provider's words for an absent object.
     fn absent(verdict: Verdict) -> Failure {

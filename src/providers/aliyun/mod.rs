@@ -11,7 +11,7 @@ use crate::input::Column;
 use crate::jobs::{Action, Field, Job, LoginState, ProviderKind};
 use crate::providers::{
     AccountSpec, ActionSpec, Api, Classified, ColumnProblem, ConnectError, HttpRequest, Listing,
-    Object, Op, Provider, ProviderSpec, Reply, Stamp, Step, When,
+    MfaSource, Object, Op, Provider, ProviderSpec, Reply, Stamp, Step, When,
 };
 use crate::secret::Secret;
 use request::Credentials;
@@ -47,6 +47,8 @@ pub(crate) const GET: Step = Step::read("GetLoginProfile");
 pub(crate) const UPDATE: Step = Step::update("UpdateLoginProfile");
 pub(crate) const CREATE: Step = Step::create("CreateLoginProfile", &UPDATE);
 pub(crate) const DELETE: Step = Step::delete("DeleteLoginProfile");
+/// The user's bound MFA device, virtual or security key.
+pub(crate) const MFA_INFO: Step = Step::read("GetUserMFAInfo");
 
 /// The login profile: every action works on it.
 const PROFILE: Object = Object {
@@ -116,6 +118,13 @@ const SPEC: ProviderSpec = ProviderSpec {
         user_name: false,
         bulk_state: false,
         read: &GET,
+        // ListVirtualMFADevices leaves out security keys: GetUserMFAInfo finds them.
+        mfa: Some(MfaSource {
+            list: true,
+            read: Some(&MFA_INFO),
+            row_read: &MFA_INFO,
+            types: true,
+        }),
     },
     // IMS has one endpoint for every region.
     endpoint: "https://ims.aliyuncs.com",

@@ -68,6 +68,9 @@ fn common(action: &str, credentials: &Credentials, stamp: &Stamp) -> Vec<(String
 /// ListUsers' page size: the largest IMS allows, so a listing costs as few requests as it can.
 pub const LIST_PAGE: usize = 1000;
 
+/// ListVirtualMFADevices' page size: the largest it allows.
+pub const MFA_PAGE: usize = 100;
+
 /// The API action for `op` and its own parameters: a step's API name is its IMS action.
 ///
 /// `ResolveUser` is never asked of aliyun (the user principal name is the key, so
@@ -91,6 +94,11 @@ fn operation(op: &Op<'_>) -> (&'static str, Vec<(&'static str, String)>) {
             ("ListUsers", params)
         }
         Op::ReadAll => ("ListUsers", vec![("MaxItems", LIST_PAGE.to_string())]),
+        Op::ListMfaDevices { page } => {
+            let mut params = vec![("MaxItems", MFA_PAGE.to_string())];
+            params.extend(page.map(|marker| ("Marker", marker.to_string())));
+            ("ListVirtualMFADevices", params)
+        }
     }
 }
 
@@ -327,6 +335,29 @@ mod tests {
         )));
         assert!(params.contains(&("MaxItems".into(), "1000".into())));
         assert!(!params.iter().any(|(k, _)| k == "UserPrincipalName"));
+    }
+
+    #[test]
+    fn mfa_reads_name_the_user_and_page_the_device_list() {
+        let (_, info) = sent(
+            &Op::Step {
+                step: &crate::providers::aliyun::MFA_INFO,
+                user: "dave@example.onaliyun.com",
+                write: None,
+            },
+            None,
+        );
+        let params = assert_signed(&info, "testsecret");
+        assert!(params.contains(&("Action".into(), "GetUserMFAInfo".into())));
+        assert!(params.contains(&(
+            "UserPrincipalName".into(),
+            "dave@example.onaliyun.com".into()
+        )));
+        let (_, list) = sent(&Op::ListMfaDevices { page: Some("bQ==") }, None);
+        let params = assert_signed(&list, "testsecret");
+        assert!(params.contains(&("Action".into(), "ListVirtualMFADevices".into())));
+        assert!(params.contains(&("MaxItems".into(), "100".into())));
+        assert!(params.contains(&("Marker".into(), "bQ==".into())));
     }
 
     #[test]

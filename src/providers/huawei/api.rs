@@ -138,7 +138,7 @@ impl Api for HuaweiApi {
             let failure = classify::failure(reply, self.caller());
             // GET login-protect of a user who never had it configured; the same code with
             // "Could not find user: <id>." is a user who does not exist.
-            if matches!(op, Op::Step { step, .. } if !step.effect.is_write())
+            if matches!(op, Op::Step { step, .. } if **step == super::GET)
                 && reply.status == 404
                 && failure.code == "IAM.0004"
                 && !failure.message.starts_with("Could not find user")

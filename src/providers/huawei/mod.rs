@@ -17,8 +17,8 @@ mod token;
 use crate::input::Column;
 use crate::jobs::{Action, Field, Job, LoginState, ProviderKind, VerificationMethod};
 use crate::providers::{
-    Absent, AccountSpec, ActionSpec, Api, ColumnProblem, ConnectError, Listing, Object, Provider,
-    ProviderSpec, Step,
+    Absent, AccountSpec, ActionSpec, Api, ColumnProblem, ConnectError, Listing, MfaSource, Object,
+    Provider, ProviderSpec, Step,
 };
 use std::sync::Arc;
 
@@ -41,6 +41,8 @@ const COLUMNS: &[Column] = &[
 
 /// Steps name their method and path: `ops` builds the request from them.
 pub(crate) const GET: Step = Step::read("GET /v3.0/OS-USER/users/{user_id}/login-protect");
+/// Every bound virtual MFA device of the account, in one page.
+pub(crate) const MFA_LIST: Step = Step::read("GET /v3.0/OS-MFA/virtual-mfa-devices");
 /// A PUT sets the whole configuration, whether or not one was ever set.
 pub(crate) const PUT: Step =
     Step::update("PUT /v3.0/OS-USER/users/{user_id}/login-protect").absent(Absent::Sets);
@@ -72,6 +74,13 @@ const SPEC: ProviderSpec = ProviderSpec {
         user_name: true,
         bulk_state: true,
         read: &GET,
+        // Security keys are not listed: a user the list leaves out has no virtual device.
+        mfa: Some(MfaSource {
+            list: true,
+            read: None,
+            row_read: &MFA_LIST,
+            types: false,
+        }),
     },
     // The global endpoint; a region has its own (`default_endpoint`).
     endpoint: "https://iam.myhuaweicloud.com",

@@ -7,7 +7,8 @@
 use crate::jobs::{LoginState, VerificationMethod};
 use crate::providers::encoding::rfc3986;
 use crate::providers::{
-    Failure, FailureClass, ListedUser, Observed, Op, StateList, Step, UserPage, Verdict,
+    Failure, FailureClass, ListedUser, MfaDevice, MfaPage, Observed, Op, StateList, Step, UserPage,
+    Verdict,
 };
 use reqwest::Method;
 use serde::Deserialize;
@@ -55,6 +56,11 @@ pub fn parts(op: &Op<'_>) -> Parts {
             Vec::new(),
             Vec::new(),
         ),
+        // One page holds every device of the account.
+        Op::ListMfaDevices { .. } => {
+            let (method, path) = method_and_path(&super::MFA_LIST);
+            (method, path.to_string(), Vec::new(), Vec::new())
+        }
     };
     Parts {
         method,
@@ -91,6 +97,8 @@ pub fn login_protect_body(state: &LoginState) -> Vec<u8> {
 pub fn read_success(op: &Op<'_>, status: u16, body: &[u8]) -> Verdict {
     match op {
         Op::Step { step, .. } if step.effect.is_write() => Verdict::Done,
+        Op::Step { step, .. } if step.api == super::MFA_LIST.api => mfa_devices(status, body),
+        Op::ListMfaDevices { .. } => mfa_devices(status, body),
         Op::Step { .. } => read_login_protect(body)
             .map(Verdict::Observed)
             .unwrap_or_else(|| unexpected(status, "a login_protect object")),
@@ -136,6 +144,30 @@ impl WireProtect {
             extra,
         }
     }
+}
+
+/// `{"virtual_mfa_devices":[{"serial_number","user_id"}]}`: every bound virtual device.
+fn mfa_devices(status: u16, body: &[u8]) -> Verdict {
+    #[derive(Deserialize)]
+    struct Reply {
+        virtual_mfa_devices: Vec<Device>,
+    }
+    #[derive(Deserialize)]
+    struct Device {
+        user_id: Option<String>,
+    }
+    let Ok(reply) = serde_json::from_slice::<Reply>(body) else {
+        return unexpected(status, "virtual_mfa_devices list");
+    };
+    Verdict::MfaDevices(MfaPage {
+        devices: reply
+            .virtual_mfa_devices
+            .into_iter()
+            .filter_map(|d| d.user_id.filter(|id| !id.is_empty()))
+            .map(|user| MfaDevice { user, kind: None })
+            .collect(),
+        next: None,
+    })
 }
 
 /// `{"login_protect":{"user_id":..,"enabled":..,"verification_method":..}}`.
@@ -297,6 +329,33 @@ mod tests {
 
     fn body_of(state: LoginState) -> Value {
         serde_json::from_slice(&login_protect_body(&state)).unwrap()
+    }
+
+    #[test]
+    fn the_device_list_is_one_get_naming_each_bound_user() {
+        let p = parts(&Op::ListMfaDevices { page: None });
+        assert_eq!(
+            (p.method, p.path.as_str()),
+            (Method::GET, "/v3.0/OS-MFA/virtual-mfa-devices")
+        );
+        let row = parts(&Op::Step {
+            step: &crate::providers::huawei::MFA_LIST,
+            user: "0a1b",
+            write: None,
+        });
+        assert_eq!(row.path, "/v3.0/OS-MFA/virtual-mfa-devices");
+        let body =
+            br#"{"virtual_mfa_devices":[{"serial_number":"iam/mfa/0a1b","user_id":"0a1b"}]}"#;
+        let Verdict::MfaDevices(page) = read_success(&Op::ListMfaDevices { page: None }, 200, body)
+        else {
+            panic!("a device list")
+        };
+        assert!(page.binding("0a1b").bound);
+        assert!(!page.binding("9f9f").bound);
+        assert!(matches!(
+            read_success(&Op::ListMfaDevices { page: None }, 200, b"{}"),
+            Verdict::Failed(_)
+        ));
     }
 
     #[test]

@@ -6,7 +6,8 @@ use crate::jobs::LoginState;
 use crate::providers::encoding::iso8601_seconds;
 use crate::providers::json;
 use crate::providers::{
-    Classified, Failure, FailureClass, ListedUser, Observed, Op, Reply, UserPage, Verdict,
+    Classified, Failure, FailureClass, ListedUser, MfaDevice, MfaPage, Observed, Op, Reply,
+    UserPage, Verdict,
 };
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -39,6 +40,26 @@ fn verdict(op: &Op<'_>, reply: &Reply) -> Verdict {
     match ret_code {
         Some(0) => match *op {
             Op::Step { step, .. } if step.effect.is_write() => Verdict::Done,
+            // `IsMFAEnable`, read as "a device is bound" (its meaning is unconfirmed).
+            Op::Step { step, user, .. } if step.api == super::MFA_INFO.api => {
+                match body.as_ref().and_then(|b| b.get("IsMFAEnable")?.as_bool()) {
+                    Some(bound) => Verdict::MfaDevices(MfaPage {
+                        devices: bound
+                            .then(|| MfaDevice {
+                                user: user.to_string(),
+                                kind: None,
+                            })
+                            .into_iter()
+                            .collect(),
+                        next: None,
+                    }),
+                    None => Verdict::Failed(failure(
+                        FailureClass::Permanent,
+                        "invalid_reply",
+                        "a GetUserMFAInfo reply without IsMFAEnable: check that the endpoint is the UCloud API",
+                    )),
+                }
+            }
             Op::Step { .. } => {
                 Verdict::Observed(observed(body.as_ref().and_then(|b| b.get("LoginProfile"))))
             }
@@ -89,6 +110,7 @@ fn unsupported(op: &Op<'_>) -> Option<Failure> {
         Op::Step { .. } | Op::ListUsers { .. } => return None,
         Op::ResolveUser { .. } => "resolving user names (UCloud users are addressed by name)",
         Op::ReadAll => "reading every login profile at once",
+        Op::ListMfaDevices { .. } => "listing MFA devices (one GetUserMFAInfo per user instead)",
     };
     Some(failure(
         FailureClass::Permanent,
@@ -289,6 +311,29 @@ mod tests {
             Verdict::Failed(f) => f,
             other => panic!("expected a failure, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn is_mfa_enable_is_read_as_bound() {
+        let op = Op::Step {
+            step: &crate::providers::ucloud::MFA_INFO,
+            user: "an.zhou",
+            write: None,
+        };
+        let binding = |body: &str| match classify(&op, &reply(200, body)).verdict {
+            Verdict::MfaDevices(page) => page.binding("an.zhou"),
+            other => panic!("{other:?}"),
+        };
+        let on = r#"{"Action":"GetUserMFAInfoResponse","RetCode":0,"IsMFAEnable":true}"#;
+        assert!(binding(on).bound);
+        assert_eq!(binding(on).kind, None);
+        let off = r#"{"Action":"GetUserMFAInfoResponse","RetCode":0,"IsMFAEnable":false}"#;
+        assert!(!binding(off).bound);
+        let without = r#"{"Action":"GetUserMFAInfoResponse","RetCode":0}"#;
+        assert_eq!(failed(&op, 200, without).code, "invalid_reply");
+        let unknown =
+            r#"{"Action":"GetUserMFAInfoResponse","RetCode":11021,"Message":"User [x] not exist"}"#;
+        assert_eq!(failed(&op, 200, unknown).class, FailureClass::NotFound);
     }
 
     fn list(page: Option<&str>, body: &str) -> Verdict {

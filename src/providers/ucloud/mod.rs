@@ -11,8 +11,8 @@ pub mod sign;
 use crate::input::Column;
 use crate::jobs::{Action, Field, Job, LoginState, ProviderKind};
 use crate::providers::{
-    Absent, AccountSpec, ActionSpec, Api, Classified, ConnectError, HttpRequest, Listing, Object,
-    Op, Provider, ProviderSpec, Reply, Stamp, Step, Write,
+    Absent, AccountSpec, ActionSpec, Api, Classified, ConnectError, HttpRequest, Listing,
+    MfaSource, Object, Op, Provider, ProviderSpec, Reply, Stamp, Step, Write,
 };
 use crate::secret::Secret;
 use std::sync::Arc;
@@ -57,6 +57,8 @@ const UPDATE_COLUMNS: &[Column] = &[
 ];
 
 pub(crate) const GET: Step = Step::read("GetLoginProfile");
+/// Whether the user has MFA (`IsMFAEnable`), with no device list to read instead.
+pub(crate) const MFA_INFO: Step = Step::read("GetUserMFAInfo");
 /// A user without a login profile gets one: nothing to be absent.
 pub(crate) const UPDATE: Step = Step::update("UpdateLoginProfile").absent(Absent::Sets);
 
@@ -94,6 +96,12 @@ const SPEC: ProviderSpec = ProviderSpec {
         user_name: false,
         bulk_state: false,
         read: &GET,
+        mfa: Some(MfaSource {
+            list: false,
+            read: Some(&MFA_INFO),
+            row_read: &MFA_INFO,
+            types: false,
+        }),
     },
     // UCloud has one API endpoint for every region.
     endpoint: "https://api.ucloud.cn",
@@ -181,7 +189,7 @@ impl UcloudApi {
             Op::ResolveUser { name } => ("GetLoginProfile", vec![user_name(name)]),
             Op::ListUsers { page } => ("ListUsers", list_params(page.unwrap_or("0"))),
             // Not a UCloud operation either: it lists one user, which changes nothing.
-            Op::ReadAll => ("ListUsers", list_params("0")),
+            Op::ReadAll | Op::ListMfaDevices { .. } => ("ListUsers", list_params("0")),
         };
         params.push(("Action".to_string(), action.to_string()));
         params.push(("PublicKey".to_string(), self.public_key.clone()));
