@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The benchmark of SPEC §9, on this machine, against the local emulator (README "Performance").
+# The benchmark of docs/contract.md §9, on this machine, against the local emulator (README "Performance").
 # Builds release, installs oha (into target/bench-tools) and GNU time if missing, writes its inputs
 # and logs to target/bench/, and prints every figure next to the baseline it is measured against.
 # About 13 minutes after the build. Knobs: CONCURRENCY (8), THROUGHPUT_ROWS (30000), SKIP_MILLION=1,

@@ -297,7 +297,7 @@ pub struct AccountsArgs {
     pub accounts: AccountArgs,
 }
 
-/// Per-account settings on the command line; they win over the config file (SPEC §4).
+/// Per-account settings on the command line; they win over the config file (docs/contract.md §4).
 #[derive(Debug, Args)]
 pub struct AccountArgs {
     /// Requests per second, per account or provider: NAME=RPS (RPS may be `unlimited`). Repeatable.

@@ -1,4 +1,4 @@
-//! Passwords the tool generates (SPEC §2, §6, §7): made from a CSPRNG, and written only to the
+//! Passwords the tool generates (docs/contract.md §2, §6, §7): made from a CSPRNG, and written only to the
 //! `--secrets-out` file, which is created with mode 0600, never overwritten, and receives each
 //! password (synced to disk) before the request that sets it is sent: a crash can never lose a
 //! password that a provider has applied.

@@ -1,5 +1,5 @@
 //! Secrets (passwords, secret keys, tokens) live in types that cannot be printed or serialised by
-//! accident and are wiped on drop (SPEC §7).
+//! accident and are wiped on drop (docs/contract.md §7).
 
 use secrecy::{ExposeSecret, SecretString};
 use std::fmt;

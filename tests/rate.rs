@@ -68,7 +68,7 @@ fn all_succeeded(h: &Harness, results: &str, rows: usize) {
 }
 
 // 300 rows with a read-back each and 5% faults retried: about 630 requests, 12.6 s at 50/s. The
-// benchmark (scripts/bench.sh) runs the full 2,000 rows of SPEC §9 on a release build.
+// benchmark (scripts/bench.sh) runs the full 2,000 rows of docs/contract.md §9 on a release build.
 #[test]
 fn holds_fifty_per_second_at_the_server_with_retries_and_read_backs() {
     let h = Harness::alone_with_emulator(EmulatorConfig {

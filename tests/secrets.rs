@@ -1,4 +1,4 @@
-//! SPEC §7: passwords, secret keys, private keys and tokens appear in no output, log, error or
+//! docs/contract.md §7: passwords, secret keys, private keys and tokens appear in no output, log, error or
 //! results file. One canary per kind of secret, driven through every command and mode.
 
 use crate::util::{CANARY_PASSWORD, Harness};

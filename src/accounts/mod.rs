@@ -1,4 +1,4 @@
-//! Accounts: a provider, an endpoint, credentials, a rate and a concurrency (SPEC §4). Each provider
+//! Accounts: a provider, an endpoint, credentials, a rate and a concurrency (docs/contract.md §4). Each provider
 //! has a default account built from the environment, or from its official CLI's credentials file
 //! when the environment has none; more are named in the TOML config file. Command
 //! line overrides name an account or a provider; this module turns all of it into one resolved

@@ -1,5 +1,5 @@
 //! `iambatch accounts [INPUT]`: what each account resolves to (provider, endpoint, credential
-//! source, rate, concurrency), never a credential value (SPEC §4, §7). With INPUT, the accounts its
+//! source, rate, concurrency), never a credential value (docs/contract.md §4, §7). With INPUT, the accounts its
 //! valid rows use; without, every provider's default account and every account of the config file.
 
 use crate::accounts::{self, AccountKey, AccountPlan};

@@ -1,4 +1,4 @@
-//! `iambatch export TARGET -o FILE` (SPEC §6): every user of one account with their login state,
+//! `iambatch export TARGET -o FILE` (docs/contract.md §6): every user of one account with their login state,
 //! as a CSV that `run`, `plan` and `verify` take as input. The listing (pages, reads, pacing,
 //! retries) is the engine's; this module picks the account, turns each user into a row or leaves
 //! them out, and writes the file: streamed to a hidden file beside the output, renamed over it

@@ -1,5 +1,5 @@
 //! One module per subcommand; this one parses the command line, sets up logging and maps results
-//! to exit codes (SPEC §6): 0 all rows succeeded or skipped, 1 some row failed, was invalid or not
+//! to exit codes (docs/contract.md §6): 0 all rows succeeded or skipped, 1 some row failed, was invalid or not
 //! attempted, 2 usage/configuration/input error before anything was sent, 130 interrupted.
 
 pub mod accounts;

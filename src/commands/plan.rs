@@ -1,5 +1,5 @@
 //! `iambatch plan INPUT`: one read per row, through the same accounts, pacing and retries as `run`,
-//! and a results file whose outcome says what `run` would do (SPEC §6). No writes.
+//! and a results file whose outcome says what `run` would do (docs/contract.md §6). No writes.
 
 use crate::cli::PlanArgs;
 use crate::commands::Setup;

@@ -1,5 +1,5 @@
 //! `iambatch run INPUT`: validate every row, resolve the accounts, then run the pipeline and write
-//! the results (SPEC §2–§5). `plan` and `verify` are the same pass in another engine mode;
+//! the results (docs/contract.md §2–§5). `plan` and `verify` are the same pass in another engine mode;
 //! `--dry-run` stops before sending and prints the requests instead.
 
 use crate::accounts::{self, AccountKey, AccountPlan, EmulatorTarget};

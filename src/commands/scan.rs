@@ -1,4 +1,4 @@
-//! The validation pass: every row is checked before anything is sent (SPEC §2). Streams the file
+//! The validation pass: every row is checked before anything is sent (docs/contract.md §2). Streams the file
 //! once; problems are handed out as they are found, so none is held in memory.
 
 use crate::accounts::AccountKey;

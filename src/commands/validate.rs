@@ -1,4 +1,4 @@
-//! `iambatch validate INPUT`: the checks of SPEC §2, no network.
+//! `iambatch validate INPUT`: the checks of docs/contract.md §2, no network.
 
 use crate::cli::InputArgs;
 use crate::commands::scan::{count, scan};

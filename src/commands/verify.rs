@@ -1,5 +1,5 @@
 //! `iambatch verify INPUT`: reads every row back, through the same accounts, pacing and retries as
-//! `run`, and reports whether the provider's state matches the row (SPEC §6). No writes.
+//! `run`, and reports whether the provider's state matches the row (docs/contract.md §6). No writes.
 
 use crate::cli::SessionArgs;
 use crate::commands::Setup;

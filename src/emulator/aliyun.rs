@@ -1,4 +1,4 @@
-//! Alibaba Cloud IMS 2019-08-15 (PROVIDERS.md §2): the RPC API at `/`, GET or POST, parameters in
+//! Alibaba Cloud IMS 2019-08-15 (docs/providers.md §2): the RPC API at `/`, GET or POST, parameters in
 //! the query string and/or an `application/x-www-form-urlencoded` body (merged). Signature V1 is
 //! checked on the parameters as they arrived, with this module's own canonicalisation (`verify.rs`,
 //! tested against Alibaba's published vectors); then `Version=2019-08-15`, `Format=JSON` (any case), the key,

@@ -1,4 +1,4 @@
-//! Huawei Cloud IAM (PROVIDERS.md §3), one account (domain) per instance: start a second emulator
+//! Huawei Cloud IAM (docs/providers.md §3), one account (domain) per instance: start a second emulator
 //! to play the Kuala Lumpur cloud, with its own users and tokens.
 //!
 //! # API

@@ -1,4 +1,4 @@
-//! The local emulator (SPEC §8): each provider's API on its own `127.0.0.1` port, with the real wire
+//! The local emulator (docs/contract.md §8): each provider's API on its own `127.0.0.1` port, with the real wire
 //! formats, signature checks, replay protection and state, plus knobs for rate limits, faults,
 //! dropped replies and latency. Tests, benchmarks and `--emulator` use it; nothing leaves the host.
 //!

@@ -1,4 +1,4 @@
-//! UCloud IAM (PROVIDERS.md §1): the API at `/`, parameters in the query string (GET, or a POST
+//! UCloud IAM (docs/providers.md §1): the API at `/`, parameters in the query string (GET, or a POST
 //! without a body), an `application/x-www-form-urlencoded` body or an `application/json` body. A
 //! POST with a body is read from its body only: the Go SDK repeats `Action` in an unsigned query
 //! string. JSON values are signed as the SDKs format them (`true`/`false`, integers in decimal,

@@ -40,7 +40,7 @@ pub struct CallReport<T = Verdict> {
     pub ambiguous: bool,
 }
 
-/// The tool's own error codes (SPEC §3).
+/// The tool's own error codes (docs/contract.md §3).
 pub mod codes {
     pub const UNKNOWN_OUTCOME: &str = "unknown_outcome";
     pub const CONNECT_FAILED: &str = "connect_failed";

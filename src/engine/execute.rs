@@ -587,7 +587,7 @@ fn instead(provider: &dyn Provider, spec: &ActionSpec, fits: impl Fn(&Step) -> b
     }
 }
 
-/// What `run` would do to the row, given the state a read found (`plan`, SPEC §6): the outcome,
+/// What `run` would do to the row, given the state a read found (`plan`, docs/contract.md §6): the outcome,
 /// and `Ok(note)`, or `Err(why)` for a conflict (a row `run` would fail). It walks the row's
 /// steps as `run` does, with the read's answer in place of each reply.
 pub fn foresee(
@@ -688,7 +688,7 @@ pub fn foresee(
     (outcome, Ok(note))
 }
 
-/// Whether the provider's state matches the row (`verify`, SPEC §6): `Ok(note)` when it does, the
+/// Whether the provider's state matches the row (`verify`, docs/contract.md §6): `Ok(note)` when it does, the
 /// note naming what could not be compared; `Err(what differs)` otherwise.
 pub fn judge(
     job: &Job,

@@ -1,4 +1,4 @@
-//! The columns of SPEC §2, their aliases (the providers' own parameter names), and the mapping of a
+//! The columns of docs/contract.md §2, their aliases (the providers' own parameter names), and the mapping of a
 //! file's header onto them.
 
 /// A column the tool understands, by its name in the README's input table. Any other column is carried through to the
@@ -25,12 +25,12 @@ pub enum Column {
 impl Column {
     pub const ALL: &[Column] = <Column as strum::VariantArray>::VARIANTS;
 
-    /// The column's name in SPEC §2.
+    /// The column's name in docs/contract.md §2.
     pub fn name(self) -> &'static str {
         self.into()
     }
 
-    /// Other header names accepted for the column (SPEC §2).
+    /// Other header names accepted for the column (docs/contract.md §2).
     fn aliases(self) -> &'static [&'static str] {
         match self {
             Column::Account => &["profile"],
@@ -47,13 +47,13 @@ impl Column {
         }
     }
 
-    /// The column of a SPEC §2 name, as providers name columns in their row checks.
+    /// The column of a docs/contract.md §2 name, as providers name columns in their row checks.
     pub fn from_name(name: &str) -> Option<Column> {
         Column::ALL.iter().copied().find(|c| c.name() == name)
     }
 
     /// The column of a header cell. Exact names and aliases (ignoring case) win over loose matches
-    /// that also ignore `_`, `-` and spaces, and among loose matches the SPEC name wins over an alias:
+    /// that also ignore `_`, `-` and spaces, and among loose matches the canonical name wins over an alias:
     /// `UserName` is the `user` alias of UCloud, while `user_name` and `User Name` are huawei's
     /// `user_name` column, although all three read `username` loosely.
     pub fn of_header(header: &str) -> Option<Column> {

@@ -1,4 +1,4 @@
-//! The input CSV (SPEC §2): streaming reads of a file's rows, and their validation into [`Job`]s.
+//! The input CSV (docs/contract.md §2): streaming reads of a file's rows, and their validation into [`Job`]s.
 //!
 //! [`InputFile::open`] checks the encoding and maps the header; [`InputFile::rows`] streams the data
 //! rows with one reused buffer (call it again for another pass); a [`Validator`] turns each row into a

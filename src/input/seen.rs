@@ -1,5 +1,5 @@
 //! The first line of every user a write row targets, for the duplicate check. A million rows must fit
-//! in little memory (SPEC §9), so keys are 64-bit hashes, not strings, and a slot is 12 bytes.
+//! in little memory (docs/contract.md §9), so keys are 64-bit hashes, not strings, and a slot is 12 bytes.
 
 /// An open-addressing table from key hash to the first line that used it.
 pub struct FirstLines {

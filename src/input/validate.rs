@@ -1,4 +1,4 @@
-//! Row validation (SPEC §2): every problem of a row, named by line and column, or the row's [`Job`].
+//! Row validation (docs/contract.md §2): every problem of a row, named by line and column, or the row's [`Job`].
 
 use super::columns::{Column, ColumnMap};
 use super::seen::FirstLines;
@@ -14,7 +14,7 @@ use std::hash::{DefaultHasher, Hasher};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Problem {
     pub line: u64,
-    /// The column's header as the file writes it (or its SPEC name when the file lacks it).
+    /// The column's header as the file writes it (or its canonical name when the file lacks it).
     pub column: Option<String>,
     pub message: String,
 }
@@ -112,7 +112,7 @@ impl Validator {
             .map_or("", str::trim)
     }
 
-    /// How problems name a column: as the file's header writes it, else by its SPEC name.
+    /// How problems name a column: as the file's header writes it, else by its canonical name.
     fn label(&self, column: Column) -> String {
         self.columns
             .get(column)

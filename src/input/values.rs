@@ -1,4 +1,4 @@
-//! Cell parsers. Cells arrive trimmed; an empty cell means "not set, leave as is" (SPEC §2).
+//! Cell parsers. Cells arrive trimmed; an empty cell means "not set, leave as is" (docs/contract.md §2).
 
 use std::str::FromStr;
 

@@ -27,7 +27,7 @@ pub(crate) fn one_of(names: &[String]) -> String {
     }
 }
 
-/// What a row asks the provider to do (SPEC §1).
+/// What a row asks the provider to do (docs/contract.md §1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, IntoStaticStr, VariantArray)]
 #[strum(serialize_all = "kebab-case")]
 pub enum Action {
@@ -160,7 +160,7 @@ fn names<T: VariantArray + Copy + Into<&'static str>>() -> Vec<String> {
         .collect()
 }
 
-/// The state columns of SPEC §2 that a provider can set or read back. Used to name the
+/// The state columns of docs/contract.md §2 that a provider can set or read back. Used to name the
 /// `observed_*` columns and to say which fields a provider can compare.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, IntoStaticStr, VariantArray)]
 #[strum(serialize_all = "snake_case")]
@@ -177,7 +177,7 @@ pub enum Field {
 impl Field {
     pub const ALL: &[Field] = Field::VARIANTS;
 
-    /// The column name of SPEC §2.
+    /// The column name of docs/contract.md §2.
     pub fn column(self) -> &'static str {
         self.into()
     }

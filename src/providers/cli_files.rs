@@ -1,4 +1,4 @@
-//! What a provider needs to read its official CLI's credentials file (PROVIDERS.md §1.5, §2.7,
+//! What a provider needs to read its official CLI's credentials file (docs/providers.md §1.5, §2.7,
 //! §3.6): the home directory and environment of this run, and a reader that tells "absent" from
 //! "unreadable". The parsing itself is each provider's own pure function.
 

@@ -225,7 +225,7 @@ pub struct StateList {
 /// What `export` writes for a provider's users, and how it learns their state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Listing {
-    /// The SPEC §2 state columns, in order: what the provider's writes set. Cells no read returns
+    /// The docs/contract.md §2 state columns, in order: what the provider's writes set. Cells no read returns
     /// stay empty (ucloud `password_reset_required`).
     pub fields: &'static [Field],
     /// Informational columns the list returns, in order.

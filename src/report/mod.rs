@@ -15,7 +15,7 @@ pub mod writer;
 use crate::providers::Observed;
 use strum::{EnumString, IntoStaticStr};
 
-/// A row's final status (SPEC §3); parsed from its name by `str::parse`.
+/// A row's final status (docs/contract.md §3); parsed from its name by `str::parse`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, IntoStaticStr, EnumString)]
 #[strum(serialize_all = "snake_case")]
 pub enum Status {
@@ -32,7 +32,7 @@ impl Status {
     }
 }
 
-/// What a succeeded row did (SPEC §3, §6 for `plan`); parsed from its name by `str::parse`.
+/// What a succeeded row did (docs/contract.md §3, §6 for `plan`); parsed from its name by `str::parse`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, IntoStaticStr, EnumString)]
 #[strum(serialize_all = "kebab-case")]
 pub enum Outcome {

@@ -1,4 +1,4 @@
-//! What the run being resumed already did (SPEC §5 `--resume`): read back from its results file,
+//! What the run being resumed already did (docs/contract.md §5 `--resume`): read back from its results file,
 //! which may be a finished input-order file or the completion-order file a killed run left. Rows are
 //! matched by line and by a fingerprint of their input cells as the results file holds them
 //! (passwords masked), so an edited input is noticed instead of silently mismatched.

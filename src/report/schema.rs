@@ -1,4 +1,4 @@
-//! The results CSV's columns (SPEC §3): the tool's columns, the `observed_*` columns of read
+//! The results CSV's columns (docs/contract.md §3): the tool's columns, the `observed_*` columns of read
 //! actions (fixed per run), then every input column under its own header.
 
 use crate::jobs::Field;

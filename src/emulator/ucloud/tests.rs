@@ -333,7 +333,7 @@ async fn form_body_query_string_and_json_body_are_all_verified_as_received() {
     assert_eq!(client.post_json(&nested).await.ret_code(), 230);
 }
 
-/// PROVIDERS.md §1.2: U-doc's JSON request with the documented key pair passes the signature check
+/// docs/providers.md §1.2: U-doc's JSON request with the documented key pair passes the signature check
 /// (then fails as an action the emulator does not serve); one value changed fails it.
 #[tokio::test]
 async fn the_documented_json_request_passes_the_signature_check() {

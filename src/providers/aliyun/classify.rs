@@ -1,4 +1,4 @@
-//! Reads IMS replies (PROVIDERS.md §2.4–§2.6): success by HTTP status, failures by the body's `Code`,
+//! Reads IMS replies (docs/providers.md §2.4–§2.6): success by HTTP status, failures by the body's `Code`,
 //! falling back on the status when the body is not Alibaba Cloud JSON (a proxy's HTML page).
 
 use crate::jobs::LoginState;
@@ -97,7 +97,7 @@ fn invalid_reply(message: String) -> Verdict {
 }
 
 /// `{"IsTruncated", "Marker", "Users": {"User": [{"UserPrincipalName", "DisplayName", "CreateDate",
-/// "LastLoginDate", ..}]}}` (PROVIDERS.md §2.4). `None` when a user has no principal name or a
+/// "LastLoginDate", ..}]}}` (docs/providers.md §2.4). `None` when a user has no principal name or a
 /// truncated page no marker: going on would skip users or loop.
 fn user_page(body: &Value) -> Option<UserPage> {
     let users = page_items(body, "Users", "User")?
@@ -230,7 +230,7 @@ fn status_line(status: u16) -> String {
     }
 }
 
-/// PROVIDERS.md §2.5: the code decides; without a known code, the HTTP status.
+/// docs/providers.md §2.5: the code decides; without a known code, the HTTP status.
 fn class_of(code: &str, status: u16) -> FailureClass {
     match code {
         "Throttling" | "Rejected.Throttling" => THROTTLED,

@@ -1,4 +1,4 @@
-//! The aliyun CLI's `~/.aliyun/config.json` (PROVIDERS.md §2.7): `{"current": NAME, "profiles":
+//! The aliyun CLI's `~/.aliyun/config.json` (docs/providers.md §2.7): `{"current": NAME, "profiles":
 //! [{"name", "mode", "access_key_id", "access_key_secret", "sts_token", ...}]}`. The profile is the
 //! one a config account names, else `ALIBABACLOUD_PROFILE` / `ALIBABA_CLOUD_PROFILE` /
 //! `ALICLOUD_PROFILE`, else `current` (as the CLI chooses); `ALIBABA_CLOUD_IGNORE_PROFILE=TRUE`

@@ -1,4 +1,4 @@
-//! Alibaba Cloud RAM/IMS 2019-08-15 (PROVIDERS.md §2): console login profiles keyed by user
+//! Alibaba Cloud RAM/IMS 2019-08-15 (docs/providers.md §2): console login profiles keyed by user
 //! principal name, RPC calls signed with V1 (HMAC-SHA1). `request` builds, `classify` reads,
 //! `sign` signs.
 
@@ -70,7 +70,7 @@ const ACTIONS: &[ActionSpec] = &[
     PROFILE.action(Action::EnforceMfa, STATE, &[UPDATE]),
 ];
 
-/// The official CLI's variables (PROVIDERS.md §2.7), first non-empty wins.
+/// The official CLI's variables (docs/providers.md §2.7), first non-empty wins.
 const ENV_KEYS: &[(&str, &[&str])] = &[
     (
         "access_key_id",
@@ -128,7 +128,7 @@ const SPEC: ProviderSpec = ProviderSpec {
     },
     // IMS has one endpoint for every region.
     endpoint: "https://ims.aliyuncs.com",
-    // The published per-account limit of the login-profile write APIs (PROVIDERS.md §2.6).
+    // The published per-account limit of the login-profile write APIs (docs/providers.md §2.6).
     default_rate: 20.0,
     env_keys: ENV_KEYS,
     secret_keys: SECRET_KEYS,

@@ -1,5 +1,5 @@
 //! Builds IMS 2019-08-15 RPC calls: every parameter, common and operation, goes in a form-encoded
-//! POST body signed with V1 (PROVIDERS.md §2.1, §2.2), so no password ever sits in a URL.
+//! POST body signed with V1 (docs/providers.md §2.1, §2.2), so no password ever sits in a URL.
 
 use super::sign;
 use crate::jobs::LoginState;

@@ -1,4 +1,4 @@
-//! Alibaba Cloud RPC signature V1 (HMAC-SHA1), PROVIDERS.md §2.2. Pure functions: the caller supplies
+//! Alibaba Cloud RPC signature V1 (HMAC-SHA1), docs/providers.md §2.2. Pure functions: the caller supplies
 //! every parameter, including `Timestamp` and `SignatureNonce`.
 
 use crate::providers::encoding::push_rfc3986;

@@ -111,7 +111,7 @@ impl Api for HuaweiApi {
     /// its token yet sends none: IAM answers 401, which renews it.
     fn build(&self, op: &Op<'_>, stamp: &Stamp, token: Option<&Secret>) -> HttpRequest {
         let mut parts = ops::parts(op);
-        // The first page of a listing names the account when its id is known (PROVIDERS.md §3.2:
+        // The first page of a listing names the account when its id is known (docs/providers.md §3.2:
         // `GET /v3/users?domain_id=<id>`); a token is scoped to it anyway.
         if let (Op::ListUsers { page: None }, Auth::AkSk { domain_id, .. }) = (op, &self.auth) {
             parts.query.push(("domain_id".into(), domain_id.clone()));

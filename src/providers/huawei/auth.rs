@@ -1,4 +1,4 @@
-//! How a Huawei account authenticates, chosen from its keys (PROVIDERS.md §3.3, §3.6).
+//! How a Huawei account authenticates, chosen from its keys (docs/providers.md §3.3, §3.6).
 
 use crate::providers::{ConnectError, Keys};
 use crate::secret::Secret;

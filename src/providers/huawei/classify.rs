@@ -1,4 +1,4 @@
-//! Huawei error replies: the three body shapes and the class table of PROVIDERS.md §3.5.
+//! Huawei error replies: the three body shapes and the class table of docs/providers.md §3.5.
 
 use crate::providers::{Failure, FailureClass, Reply};
 use serde_json::{Map, Value};

@@ -1,4 +1,4 @@
-//! The Huawei Cloud SDKs' credentials file (PROVIDERS.md §3.6): `~/.huaweicloud/credentials`, or
+//! The Huawei Cloud SDKs' credentials file (docs/providers.md §3.6): `~/.huaweicloud/credentials`, or
 //! `HUAWEICLOUD_SDK_CREDENTIALS_FILE`, an INI file with a `[global]` section (global services such
 //! as IAM: `ak`, `sk`, `domain_id`, optional `security_token`) and a `[basic]` one (regional
 //! services, with `project_id`). We read `[global]`, else `[basic]`; a config account's `profile`

@@ -1,4 +1,4 @@
-//! Huawei Cloud IAM login protection (PROVIDERS.md §3): `GET`/`PUT
+//! Huawei Cloud IAM login protection (docs/providers.md §3): `GET`/`PUT
 //! /v3.0/OS-USER/users/{user_id}/login-protect`, user names resolved with `GET /v3/users?name=`.
 //!
 //! Accounts authenticate with an AK/SK signature (`sign`), an IAM user's password exchanged for a

@@ -1,5 +1,5 @@
 //! The wire format of each operation: what it sends and what a successful reply means
-//! (PROVIDERS.md §3.2).
+//! (docs/providers.md §3.2).
 //!
 //! A step names its method and path (`PUT /v3.0/OS-USER/users/{user_id}/login-protect`); a write
 //! sends login protection's JSON body.

@@ -1,4 +1,4 @@
-//! Huawei Cloud AK/SK signature `SDK-HMAC-SHA256`, PROVIDERS.md §3.4. Pure functions, one per stage;
+//! Huawei Cloud AK/SK signature `SDK-HMAC-SHA256`, docs/providers.md §3.4. Pure functions, one per stage;
 //! the caller supplies every header, including `X-Sdk-Date` and `Host`, so the emulator can verify a
 //! request as received with the same code that signed it.
 

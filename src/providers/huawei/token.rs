@@ -1,4 +1,4 @@
-//! Password token auth (PROVIDERS.md §3.3): `POST /v3/auth/tokens?nocatalog=true` with a
+//! Password token auth (docs/providers.md §3.3): `POST /v3/auth/tokens?nocatalog=true` with a
 //! domain-scoped password body; the token is the `X-Subject-Token` reply header.
 
 use super::classify::{self, Caller};

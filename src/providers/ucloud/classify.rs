@@ -1,4 +1,4 @@
-//! Reading UCloud replies, PROVIDERS.md §1.4. UCloud answers HTTP 200 even for errors: success is
+//! Reading UCloud replies, docs/providers.md §1.4. UCloud answers HTTP 200 even for errors: success is
 //! `RetCode == 0`, and `RetCode` sometimes arrives as a JSON string. Non-200 statuses come from the
 //! gateway or a proxy in front of it.
 
@@ -128,7 +128,7 @@ fn failure(class: FailureClass, code: &str, message: &str) -> Failure {
     }
 }
 
-/// The class of a non-zero `RetCode` (PROVIDERS.md §1.4). Unlike the SDK, codes >= 2000 are not
+/// The class of a non-zero `RetCode` (docs/providers.md §1.4). Unlike the SDK, codes >= 2000 are not
 /// retried as a rule: 11021 and 11208 are final.
 fn class_of(code: i64) -> FailureClass {
     match code {
@@ -213,7 +213,7 @@ fn observed(profile: Option<&Value>) -> Observed {
 pub const INFO_COLUMNS: &[&str] = &["display_name", "create_date"];
 
 /// `{"TotalCount", "Users": [{"UserName", "DisplayName", "Email", "Status", "CreatedAt", ..}]}`
-/// (PROVIDERS.md §1.3), the page starting at `offset`. The next page starts after this one while
+/// (docs/providers.md §1.3), the page starting at `offset`. The next page starts after this one while
 /// `TotalCount` says there are more; without a count, while pages come back full. `None` when a
 /// user has no name (going on would skip it).
 fn user_page(body: &Value, offset: u64) -> Option<UserPage> {

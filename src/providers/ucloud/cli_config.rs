@@ -1,4 +1,4 @@
-//! The ucloud CLI's and SDK's shared files (PROVIDERS.md §1.5): `~/.ucloud/credential.json`, an
+//! The ucloud CLI's and SDK's shared files (docs/providers.md §1.5): `~/.ucloud/credential.json`, an
 //! array of `{"public_key", "private_key", "profile"}`, and `~/.ucloud/config.json`, an array of
 //! `{"profile", "active", ...}`. The profile is the one a config account names, else
 //! `UCLOUD_PROFILE`, else the active one of config.json, else `default` (the CLI's). The paths may be

@@ -1,8 +1,8 @@
-//! UCloud IAM (PROVIDERS.md §1): `UpdateLoginProfile` writes, `GetLoginProfile` reads, both keyed by
+//! UCloud IAM (docs/providers.md §1): `UpdateLoginProfile` writes, `GetLoginProfile` reads, both keyed by
 //! `UserName` and signed with the account's public/private key pair (`sign`). Requests go the Go
 //! SDK's way: `POST {endpoint}/` with every parameter, `Signature` included, in a form body, so a
 //! password never appears in a URL. No `ProjectId`/`Region` is sent (IAM lists none) and `Password`
-//! is sent plain (the `base64` encoding PROVIDERS.md mentions as a CONFIG is not offered).
+//! is sent plain (the `base64` encoding docs/providers.md mentions as a CONFIG is not offered).
 
 mod classify;
 mod cli_config;

@@ -1,4 +1,4 @@
-//! UCloud API signature, PROVIDERS.md §1.2: lowercase hex SHA1 of the sorted parameters followed by
+//! UCloud API signature, docs/providers.md §1.2: lowercase hex SHA1 of the sorted parameters followed by
 //! the private key. Pure; UCloud's scheme takes no time and no nonce.
 //!
 //! Values are signed as the decoded text that is sent. As in the SDKs, booleans are `true`/`false`,
