@@ -8,24 +8,10 @@
 # Prints "PASS: ..." and exits 0, or "FAIL: ..." and non-zero.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/sdk-check-lib.sh
 
-venv="${SDK_VENV:-target/huawei-sdk-venv}"
-[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
-"$venv/bin/pip" install --quiet --disable-pip-version-check huaweicloudsdkcore huaweicloudsdkiam requests
+sdk_venv huawei huaweicloudsdkcore huaweicloudsdkiam requests
 "$venv/bin/pip" list --disable-pip-version-check 2>/dev/null | grep -i '^huaweicloudsdk' || true
-
-cargo build --quiet
-work=$(mktemp -d)
-target/debug/iambatch emulate --request-log "$work/requests.jsonl" >"$work/endpoints" 2>"$work/stderr" &
-emulator=$!
-trap 'kill "$emulator" 2>/dev/null || true; rm -rf "$work"' EXIT
-for _ in $(seq 100); do
-    [ -s "$work/endpoints" ] && break
-    sleep 0.1
-done
-endpoint=$("$venv/bin/python" -c 'import json, sys; print(json.load(sys.stdin)["huawei"])' <"$work/endpoints")
-echo "emulator: $endpoint"
-
-# Never through a proxy: the emulator is local.
-NO_PROXY=127.0.0.1 no_proxy=127.0.0.1 "$venv/bin/python" scripts/check_huawei_sdk.py "$endpoint"
-echo "requests the emulator saw: $(wc -l <"$work/requests.jsonl"), refused: $(grep -c '"outcome":"rejected"' "$work/requests.jsonl" || true)"
+start_emulator huawei
+"$venv/bin/python" scripts/check_huawei_sdk.py "$endpoint"
+emulator_summary

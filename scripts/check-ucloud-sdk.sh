@@ -19,35 +19,12 @@
 # Prints "PASS: ..." and exits 0 when everything agrees; "FAIL: ..." and non-zero otherwise.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/sdk-check-lib.sh
 
 sdk_version="${UCLOUD_SDK_VERSION-0.11.150}"
-venv="${SDK_VENV:-target/ucloud-sdk-venv}"
-work="$(mktemp -d)"
-emulator_pid=""
-cleanup() {
-    if [[ -n "$emulator_pid" ]]; then kill "$emulator_pid" 2>/dev/null || true; fi
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-cargo build --quiet
-if [[ ! -x "$venv/bin/python" ]]; then
-    python3 -m venv "$venv"
-fi
-"$venv/bin/pip" install --quiet --disable-pip-version-check \
-    "ucloud-sdk-python3${sdk_version:+==$sdk_version}" requests
+sdk_venv ucloud "ucloud-sdk-python3${sdk_version:+==$sdk_version}" requests
 echo "ucloud-sdk-python3 $("$venv/bin/python" -c 'import ucloud.version as v; print(v.version)')"
-
-export NO_PROXY="127.0.0.1,localhost${NO_PROXY:+,$NO_PROXY}" no_proxy="127.0.0.1,localhost${no_proxy:+,$no_proxy}"
-target/debug/iambatch emulate --request-log "$work/requests.jsonl" >"$work/endpoints.json" 2>"$work/emulator.log" &
-emulator_pid=$!
-for _ in $(seq 100); do
-    [[ -s "$work/endpoints.json" ]] && break
-    sleep 0.1
-done
-endpoint="$("$venv/bin/python" -c 'import json,sys; print(json.load(open(sys.argv[1]))["ucloud"])' "$work/endpoints.json")"
-echo "emulator: $endpoint"
-
+start_emulator ucloud
 "$venv/bin/python" scripts/check-ucloud-sdk.py \
     "$PWD/target/debug/iambatch" "$endpoint" src/providers/ucloud/sign.rs "$work"
-echo "requests the emulator saw: $(wc -l <"$work/requests.jsonl"), refused: $(grep -c '"outcome":"rejected"' "$work/requests.jsonl" || true)"
+emulator_summary
