@@ -26,15 +26,11 @@ from ucloud.client import Client
 from ucloud.core import exc
 from ucloud.core.auth import Credential
 
+from sdk_check import check, control
+
 PUBLIC, PRIVATE = "emulator-ucloud-public", "emulator-ucloud-private"
 # The SDK logs every request's parameters, passwords included, at INFO.
 logging.getLogger("ucloud").setLevel(logging.ERROR)
-
-
-def check(condition, what):
-    if not condition:
-        sys.exit(f"FAIL: {what}")
-    print(f"ok   {what}")
 
 
 def iam(base_url, public=PUBLIC, private=PRIVATE):
@@ -53,14 +49,6 @@ def ret_code(call):
 def state(base_url):
     with urllib.request.urlopen(base_url.rstrip("/") + "/_emulator/state") as r:
         return json.load(r)["ucloud"]["users"]
-
-
-def control(base_url, path, body):
-    request = urllib.request.Request(
-        base_url.rstrip("/") + path, data=json.dumps(body).encode(), headers={"content-type": "application/json"}
-    )
-    with urllib.request.urlopen(request) as reply:
-        return json.load(reply)
 
 
 def signature_vector(sign_rs):

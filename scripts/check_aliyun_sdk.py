@@ -3,34 +3,20 @@
 checked by the emulator and its replies are read by Alibaba's own models and error parser.
 Usage: check_aliyun_sdk.py ENDPOINT. Run by scripts/check-aliyun-sdk.sh."""
 
-import json
 import sys
 import urllib.parse
-import urllib.request
 
 from alibabacloud_ims20190815 import models
 from alibabacloud_ims20190815.client import Client
 from alibabacloud_tea_openapi import models as openapi
 from alibabacloud_tea_openapi.utils import Utils
 
+from sdk_check import check, control
+
 # provider(Aliyun).emulator_keys()
 KEY, SECRET = "emulator-aliyun-key", "emulator-aliyun-secret"
 ALICE, GHOST = "sdk.alice@corp.onaliyun.com", "sdk.ghost@corp.onaliyun.com"
 PASSWORD = "Sdk-Passw0rd!42"
-
-
-def check(condition, what):
-    if not condition:
-        sys.exit(f"FAIL: {what}")
-    print(f"ok   {what}")
-
-
-def control(endpoint, path, body):
-    request = urllib.request.Request(
-        endpoint.rstrip("/") + path, data=json.dumps(body).encode(), headers={"content-type": "application/json"}
-    )
-    with urllib.request.urlopen(request) as reply:
-        return json.load(reply)
 
 
 def client(endpoint, key=KEY, secret=SECRET, token=None):

@@ -9,7 +9,6 @@ import hashlib
 import json
 import sys
 import urllib.parse
-import urllib.request
 
 import requests
 from huaweicloudsdkcore.auth.credentials import GlobalCredentials
@@ -28,23 +27,11 @@ from huaweicloudsdkiam.v3 import (
     UpdateLoginProtectRequest,
 )
 
+from sdk_check import check, control
+
 # provider(Huawei).emulator_keys()
 AK, SK, DOMAIN_ID = "emulator-huawei-ak", "emulator-huawei-sk", "emulator-huawei-domain"
 NAME = "sdk ops+1"
-
-
-def check(condition, what):
-    if not condition:
-        sys.exit(f"FAIL: {what}")
-    print(f"ok   {what}")
-
-
-def control(endpoint, path, body):
-    request = urllib.request.Request(
-        endpoint.rstrip("/") + path, data=json.dumps(body).encode(), headers={"content-type": "application/json"}
-    )
-    with urllib.request.urlopen(request) as reply:
-        return json.load(reply)
 
 
 def client(endpoint, ak=AK, sk=SK, token=None):
