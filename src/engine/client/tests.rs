@@ -206,19 +206,23 @@ async fn a_stop_withdraws_a_token_request_waiting_for_its_slot() {
     assert!(server.paths().is_empty(), "{:?}", server.paths());
 }
 
-#[tokio::test]
-async fn a_request_whose_token_renewal_was_withdrawn_after_an_attempt_is_not_attempted() {
-    let (client, server) = client(true, Some(1.0), &[503]).await;
+/// A read at 1/s whose first request (the token's, with `tokens`) fails with a 503: its retry waits
+/// a second for its slot, and the stop comes once the first request was seen.
+async fn stopped_before_the_retry(tokens: bool) -> (CallReport, Arc<Server>) {
+    let (client, server) = client(tokens, Some(1.0), &[503]).await;
     let cancel = CancellationToken::new();
     let call = {
         let (client, cancel) = (client.clone(), cancel.clone());
         tokio::spawn(async move { read(&client, "alice", &cancel).await })
     };
-    // The token's retry waits a second for its slot; the stop comes once its first attempt was
-    // seen.
     server.asked.notified().await;
     cancel.cancel();
-    let report = call.await.unwrap();
+    (call.await.unwrap(), server)
+}
+
+#[tokio::test]
+async fn a_request_whose_token_renewal_was_withdrawn_after_an_attempt_is_not_attempted() {
+    let (report, server) = stopped_before_the_retry(true).await;
     assert_eq!(report.attempts, 0);
     let failure = report.result.unwrap_err();
     assert!(is_withdrawal(&failure), "{failure:?}");
@@ -227,16 +231,7 @@ async fn a_request_whose_token_renewal_was_withdrawn_after_an_attempt_is_not_att
 
 #[tokio::test]
 async fn a_retry_withdrawn_keeps_the_failure_it_would_have_retried() {
-    let (client, server) = client(false, Some(1.0), &[503]).await;
-    let cancel = CancellationToken::new();
-    let call = {
-        let (client, cancel) = (client.clone(), cancel.clone());
-        tokio::spawn(async move { read(&client, "alice", &cancel).await })
-    };
-    // The retry waits a second for its slot; the stop comes once the first attempt was seen.
-    server.asked.notified().await;
-    cancel.cancel();
-    let report = call.await.unwrap();
+    let (report, server) = stopped_before_the_retry(false).await;
     assert_eq!(report.attempts, 1);
     let failure = report.result.unwrap_err();
     assert_eq!(failure.code, "503");
