@@ -174,7 +174,7 @@ fn second_ctrl_c_exits_at_once_with_a_valid_file() {
         ..Default::default()
     });
     let input = h.write("slow.csv", &creates(40));
-    let mut child = spawn(
+    let child = spawn(
         &h,
         &[
             "run",
@@ -186,27 +186,10 @@ fn second_ctrl_c_exits_at_once_with_a_valid_file() {
             "16",
         ],
     );
-    let (lines, said) = std::sync::mpsc::channel();
-    let stderr = child.stderr.take().unwrap();
-    std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stderr)
-            .lines()
-            .map_while(Result::ok)
-        {
-            let _ = lines.send(line);
-        }
-    });
     wait_until(Duration::from_secs(60), "a request", || {
         !h.emulator().requests().is_empty()
     });
-    signal(&child, "-INT");
-    // The second Ctrl-C only once the first was taken in (two quick ones may arrive as one).
-    wait_until(Duration::from_secs(60), "the first Ctrl-C taken in", || {
-        said.try_iter()
-            .any(|l| l.starts_with("interrupted: finishing requests in flight"))
-    });
-    signal(&child, "-INT");
-    assert_eq!(child.wait().unwrap().code(), Some(130));
+    ctrl_c_twice(child);
     let (header, rows) = read_results(&h.path("slow.results.csv"));
     assert!(rows.len() < 40);
     assert!(rows.iter().all(|r| r.len() == header.len()));
@@ -222,7 +205,7 @@ fn rows_withdrawn_while_waiting_for_their_slot_are_not_journaled_as_sent() {
         ..Default::default()
     });
     let input = h.write("paced.csv", &creates(40));
-    let mut child = spawn(
+    let child = spawn(
         &h,
         &[
             "run",
@@ -234,28 +217,12 @@ fn rows_withdrawn_while_waiting_for_their_slot_are_not_journaled_as_sent() {
             "16",
         ],
     );
-    let (lines, said) = std::sync::mpsc::channel();
-    let stderr = child.stderr.take().unwrap();
-    std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stderr)
-            .lines()
-            .map_while(Result::ok)
-        {
-            let _ = lines.send(line);
-        }
-    });
     let journal = h.path(".paced.results.csv.iambatch-journal");
     let noted = || std::fs::read_to_string(&journal).unwrap_or_default();
     wait_until(Duration::from_secs(60), "a row noted as sent", || {
         !noted().is_empty()
     });
-    signal(&child, "-INT");
-    wait_until(Duration::from_secs(60), "the first Ctrl-C taken in", || {
-        said.try_iter()
-            .any(|l| l.starts_with("interrupted: finishing requests in flight"))
-    });
-    signal(&child, "-INT");
-    assert_eq!(child.wait().unwrap().code(), Some(130));
+    ctrl_c_twice(child);
     // Only the create that left is noted: a resume must not take "already exists" for the own
     // earlier create of a row that was never sent.
     assert_eq!(noted().lines().count(), 1, "{}", noted());
@@ -295,4 +262,26 @@ fn resume_refuses_an_edited_input_and_skips_what_succeeded() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(h.emulator().requests().len(), sent);
+}
+
+/// Two Ctrl-Cs, the second only once the first was taken in (two quick ones may arrive as one):
+/// the run exits at once with 130.
+fn ctrl_c_twice(mut child: Child) {
+    let (lines, said) = std::sync::mpsc::channel();
+    let stderr = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = lines.send(line);
+        }
+    });
+    signal(&child, "-INT");
+    wait_until(Duration::from_secs(60), "the first Ctrl-C taken in", || {
+        said.try_iter()
+            .any(|l| l.starts_with("interrupted: finishing requests in flight"))
+    });
+    signal(&child, "-INT");
+    assert_eq!(child.wait().unwrap().code(), Some(130));
 }
