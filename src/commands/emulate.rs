@@ -2,7 +2,7 @@
 
 use crate::cli::EmulateArgs;
 use crate::commands::exit;
-use crate::emulator::{Emulator, EmulatorConfig};
+use crate::emulator::{Emulator, EmulatorConfig, Knobs};
 use crate::providers::provider;
 
 pub async fn emulate(args: EmulateArgs) -> anyhow::Result<u8> {
@@ -49,15 +49,18 @@ fn env_lines(emulator: &Emulator) -> String {
 pub fn config(args: &EmulateArgs) -> EmulatorConfig {
     EmulatorConfig {
         seed: args.seed,
-        rate: args.rate,
-        rate_shape: args.rate_shape,
-        burst: args.burst,
-        fault_rate: args.fault_rate,
-        drop_rate: args.drop_rate,
-        latency: std::time::Duration::from_millis(args.latency_ms),
+        knobs: Knobs {
+            rate: args.rate,
+            rate_shape: args.rate_shape,
+            burst: args.burst,
+            fault_rate: args.fault_rate,
+            drop_rate: args.drop_rate,
+            latency: std::time::Duration::from_millis(args.latency_ms),
+        },
         users: args.users.clone(),
         request_log: args.request_log.clone(),
         token_ttl: std::time::Duration::from_secs(args.token_ttl_secs),
         ..EmulatorConfig::default()
     }
 }
+
