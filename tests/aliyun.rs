@@ -1,7 +1,7 @@
 //! End to end on Alibaba Cloud: the binary against the emulator.
 
 use crate::util::{Harness, cell, read_results};
-use iambatch::emulator::EmulatorConfig;
+use iambatch::emulator::{EmulatorConfig, Knobs};
 use iambatch::jobs::ProviderKind;
 use std::collections::HashMap;
 
@@ -24,8 +24,11 @@ fn create_rows(n: usize) -> (String, HashMap<String, String>) {
 fn a_thousand_creates_survive_faults_and_lost_replies_and_each_applies_once() {
     let h = Harness::with_emulator(EmulatorConfig {
         seed: 42,
-        fault_rate: 0.10,
-        drop_rate: 0.05,
+        knobs: Knobs {
+            fault_rate: 0.10,
+            drop_rate: 0.05,
+            ..Default::default()
+        },
         ..Default::default()
     });
     let (csv, passwords) = create_rows(1000);

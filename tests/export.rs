@@ -2,7 +2,7 @@
 //! no writes; and the file is the input of `run` that makes every console user require MFA.
 
 use crate::util::{Harness, cell, read_results};
-use iambatch::emulator::EmulatorConfig;
+use iambatch::emulator::{EmulatorConfig, Knobs};
 use serde_json::{Map, Value, json};
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -508,8 +508,11 @@ fn export_is_paced_retried_and_signed_like_every_call_and_names_an_account() {
     // fails 5% of requests; the export still reads everyone.
     let h = Harness::with_emulator(EmulatorConfig {
         seed: 7,
-        rate: Some(40.0),
-        fault_rate: 0.05,
+        knobs: Knobs {
+            rate: Some(40.0),
+            fault_rate: 0.05,
+            ..Default::default()
+        },
         ..Default::default()
     });
     let n = populate(&h, "ucloud");

@@ -3,7 +3,7 @@
 
 use crate::util::{self, CANARY_PASSWORD, Harness, cell, read_results, wait_until};
 use iambatch::emulator::{
-    Emulator, EmulatorConfig, HUAWEI_DOMAIN_NAME, HUAWEI_IAM_PASSWORD, HUAWEI_IAM_USER,
+    Emulator, EmulatorConfig, HUAWEI_DOMAIN_NAME, HUAWEI_IAM_PASSWORD, HUAWEI_IAM_USER, Knobs,
 };
 use iambatch::jobs::ProviderKind;
 use iambatch::secret::Secret;
@@ -42,9 +42,12 @@ fn count(log: &[Value], action: &str, outcome: &str) -> usize {
 fn a_thousand_rows_by_name_survive_faults_and_throttling_with_one_lookup_per_user() {
     let h = Harness::with_emulator(EmulatorConfig {
         seed: 11,
-        rate: Some(150.0),
-        fault_rate: 0.05,
-        drop_rate: 0.02,
+        knobs: Knobs {
+            rate: Some(150.0),
+            fault_rate: 0.05,
+            drop_rate: 0.02,
+            ..Default::default()
+        },
         ..Default::default()
     });
     let mut csv = String::from(HEADER);

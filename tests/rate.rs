@@ -3,7 +3,7 @@
 //! network between the pacer and the server are all counted.
 
 use crate::util::{Harness, cell, read_results};
-use iambatch::emulator::{EmulatorConfig, KnobChange, RateShape};
+use iambatch::emulator::{EmulatorConfig, KnobChange, Knobs, RateShape};
 use serde_json::Value;
 use std::process::Stdio;
 use std::time::{Duration, Instant, SystemTime};
@@ -73,7 +73,10 @@ fn all_succeeded(h: &Harness, results: &str, rows: usize) {
 fn holds_fifty_per_second_at_the_server_with_retries_and_read_backs() {
     let h = Harness::alone_with_emulator(EmulatorConfig {
         seed: 7,
-        fault_rate: 0.05,
+        knobs: Knobs {
+            fault_rate: 0.05,
+            ..Default::default()
+        },
         ..Default::default()
     });
     let input = h.write_input("fifty.csv", &create_rows(300));
@@ -112,10 +115,10 @@ fn holds_fifty_per_second_at_the_server_with_retries_and_read_backs() {
 /// `x-acs-retry-after` has passed, so it is never throttled in turn.
 #[test]
 fn honours_retry_after() {
-    let h = Harness::alone_with_emulator(EmulatorConfig {
+    let h = Harness::alone_with_emulator(EmulatorConfig::with_knobs(Knobs {
         rate: Some(5.0),
         ..Default::default()
-    });
+    }));
     let input = h.write_input("wait.csv", &create_rows(30));
     h.cmd()
         .args(["run", input.to_str().unwrap(), "--no-progress"])
@@ -156,12 +159,12 @@ struct Adaptive {
 /// the first request arrived, if given. Every row succeeds. Returns the figures and when the limit
 /// was lifted.
 fn adaptive_run(shape: RateShape, rows: usize, lift_after: Option<f64>) -> (Adaptive, f64) {
-    let h = Harness::alone_with_emulator(EmulatorConfig {
+    let h = Harness::alone_with_emulator(EmulatorConfig::with_knobs(Knobs {
         rate: Some(LIMIT),
         rate_shape: shape,
         burst: 2.0,
         ..Default::default()
-    });
+    }));
     let input = h.write_input("adapt.csv", &create_rows(rows));
     let mut child = h
         .std_cmd()

@@ -2,7 +2,7 @@
 //! line whose rate is the paced one, never above `--rate`.
 
 use crate::util::{Harness, cell, read_results};
-use iambatch::emulator::EmulatorConfig;
+use iambatch::emulator::{EmulatorConfig, Knobs};
 
 #[test]
 fn the_summary_names_each_error_code_with_its_count_and_a_message() {
@@ -101,9 +101,12 @@ fn a_paced_runs_progress_never_shows_a_rate_above_the_limit() {
 #[test]
 fn throttles_and_retries_show_while_the_run_goes() {
     let h = Harness::with_emulator(EmulatorConfig {
-        rate: Some(10.0),
-        fault_rate: 0.1,
         seed: 7,
+        knobs: Knobs {
+            rate: Some(10.0),
+            fault_rate: 0.1,
+            ..Default::default()
+        },
         ..EmulatorConfig::default()
     });
     let mut csv = String::from("provider,action,user\n");

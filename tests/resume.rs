@@ -2,7 +2,7 @@
 //! is in `stop.rs`).
 
 use crate::util::{Harness, cell, read_results, rows_written, signal, wait_until};
-use iambatch::emulator::EmulatorConfig;
+use iambatch::emulator::{EmulatorConfig, Knobs};
 use iambatch::jobs::ProviderKind;
 use std::io::BufRead;
 use std::process::{Child, Stdio};
@@ -29,8 +29,11 @@ fn spawn(h: &Harness, args: &[&str]) -> Child {
 fn killed_runs_resume_to_exactly_one_create_per_user() {
     let h = Harness::with_emulator(EmulatorConfig {
         seed: 9,
-        fault_rate: 0.05,
-        drop_rate: 0.03,
+        knobs: Knobs {
+            fault_rate: 0.05,
+            drop_rate: 0.03,
+            ..Default::default()
+        },
         ..Default::default()
     });
     let input = h.write_input("big.csv", &creates(2000));
@@ -169,10 +172,10 @@ fn ctrl_c_drains_marks_the_rest_not_attempted_and_resume_finishes() {
 fn second_ctrl_c_exits_at_once_with_a_valid_file() {
     // Every request takes 3 s to be answered and, at 4/s with 16 workers, one leaves every 0.25 s:
     // the first Ctrl-C leaves about 12 requests in flight, and the second comes while they are.
-    let h = Harness::with_emulator(EmulatorConfig {
+    let h = Harness::with_emulator(EmulatorConfig::with_knobs(Knobs {
         latency: Duration::from_secs(3),
         ..Default::default()
-    });
+    }));
     let input = h.write("slow.csv", &creates(40));
     let child = spawn(
         &h,
@@ -200,10 +203,10 @@ fn rows_withdrawn_while_waiting_for_their_slot_are_not_journaled_as_sent() {
     // At one request per 10 s the first create leaves at once (and takes 3 s to be answered) while
     // the other 15 workers wait for their slots; two Ctrl-Cs then exit at once and leave the
     // journal behind.
-    let h = Harness::with_emulator(EmulatorConfig {
+    let h = Harness::with_emulator(EmulatorConfig::with_knobs(Knobs {
         latency: Duration::from_secs(3),
         ..Default::default()
-    });
+    }));
     let input = h.write("paced.csv", &creates(40));
     let child = spawn(
         &h,

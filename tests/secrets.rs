@@ -2,7 +2,7 @@
 //! results file. One canary per kind of secret, driven through every command and mode.
 
 use crate::util::{CANARY_PASSWORD, Harness};
-use iambatch::emulator::{EmulatorConfig, HUAWEI_DOMAIN_NAME};
+use iambatch::emulator::{EmulatorConfig, HUAWEI_DOMAIN_NAME, Knobs};
 use iambatch::jobs::ProviderKind;
 use iambatch::secret::Secret;
 
@@ -45,8 +45,11 @@ fn assert_no_canary(h: &Harness, output: &std::process::Output, what: &str) {
 fn harness() -> Harness {
     Harness::with_emulator(EmulatorConfig {
         seed: 5,
-        fault_rate: 0.2,
-        drop_rate: 0.1,
+        knobs: Knobs {
+            fault_rate: 0.2,
+            drop_rate: 0.1,
+            ..Default::default()
+        },
         accounts: vec![
             (
                 ProviderKind::Aliyun,

@@ -1,7 +1,7 @@
 //! End to end on UCloud: the binary against the emulator, alone and beside Alibaba Cloud.
 
 use crate::util::{CANARY_PASSWORD, Harness, cell, read_results};
-use iambatch::emulator::{Emulator, EmulatorConfig};
+use iambatch::emulator::{Emulator, EmulatorConfig, Knobs};
 use iambatch::jobs::ProviderKind;
 use serde_json::{Value, json};
 
@@ -79,8 +79,11 @@ fn a_thousand_updates_survive_faults_and_throttling_and_the_state_matches_every_
     // 153) and must slow down; a tenth of the requests also meet RetCode 150.
     let h = Harness::with_emulator(EmulatorConfig {
         seed: 7,
-        rate: Some(150.0),
-        fault_rate: 0.10,
+        knobs: Knobs {
+            rate: Some(150.0),
+            fault_rate: 0.10,
+            ..Default::default()
+        },
         ..Default::default()
     });
     let input = h.write_input("mfa.csv", &update_rows(1000));

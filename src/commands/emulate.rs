@@ -2,7 +2,7 @@
 
 use crate::cli::EmulateArgs;
 use crate::commands::exit;
-use crate::emulator::{Emulator, EmulatorConfig};
+use crate::emulator::{Emulator, EmulatorConfig, Knobs};
 use crate::providers::provider;
 
 pub async fn emulate(args: EmulateArgs) -> anyhow::Result<u8> {
@@ -49,15 +49,64 @@ fn env_lines(emulator: &Emulator) -> String {
 pub fn config(args: &EmulateArgs) -> EmulatorConfig {
     EmulatorConfig {
         seed: args.seed,
-        rate: args.rate,
-        rate_shape: args.rate_shape,
-        burst: args.burst,
-        fault_rate: args.fault_rate,
-        drop_rate: args.drop_rate,
-        latency: std::time::Duration::from_millis(args.latency_ms),
+        knobs: Knobs {
+            rate: args.rate,
+            rate_shape: args.rate_shape,
+            burst: args.burst,
+            fault_rate: args.fault_rate,
+            drop_rate: args.drop_rate,
+            latency: std::time::Duration::from_millis(args.latency_ms),
+        },
         users: args.users.clone(),
         request_log: args.request_log.clone(),
         token_ttl: std::time::Duration::from_secs(args.token_ttl_secs),
         ..EmulatorConfig::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::{Cli, Command};
+    use crate::emulator::RateShape;
+    use clap::Parser;
+    use std::time::Duration;
+
+    fn knobs_of(args: &[&str]) -> Knobs {
+        let cli = Cli::try_parse_from(["iambatch", "emulate"].iter().chain(args)).unwrap();
+        let Command::Emulate(args) = cli.command else {
+            panic!("not the emulate command");
+        };
+        config(&args).knobs
+    }
+
+    #[test]
+    fn the_flags_set_the_knobs_and_none_given_are_the_defaults() {
+        assert_eq!(knobs_of(&[]), Knobs::default());
+        let knobs = knobs_of(&[
+            "--rate",
+            "3",
+            "--rate-shape",
+            "bucket",
+            "--burst",
+            "4",
+            "--fault-rate",
+            "0.1",
+            "--drop-rate",
+            "0.2",
+            "--latency-ms",
+            "5",
+        ]);
+        assert_eq!(
+            knobs,
+            Knobs {
+                rate: Some(3.0),
+                rate_shape: RateShape::Bucket,
+                burst: 4.0,
+                fault_rate: 0.1,
+                drop_rate: 0.2,
+                latency: Duration::from_millis(5),
+            }
+        );
     }
 }

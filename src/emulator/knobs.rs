@@ -9,7 +9,11 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-/// The knobs' current values.
+/// A token bucket's capacity unless set: two requests at once, as API gateways commonly allow.
+pub const DEFAULT_BURST: f64 = 2.0;
+
+/// The knobs' current values. The default is an emulator that answers everything at once: no rate
+/// limit, no faults, no drops, no latency.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Knobs {
     /// Requests per second per account; `None` = unlimited.
@@ -24,6 +28,19 @@ pub struct Knobs {
     pub drop_rate: f64,
     /// Added before every API request is handled.
     pub latency: Duration,
+}
+
+impl Default for Knobs {
+    fn default() -> Self {
+        Knobs {
+            rate: None,
+            rate_shape: RateShape::Window,
+            burst: DEFAULT_BURST,
+            fault_rate: 0.0,
+            drop_rate: 0.0,
+            latency: Duration::ZERO,
+        }
+    }
 }
 
 impl Knobs {
@@ -291,9 +308,7 @@ mod tests {
             rate: Some(rate),
             rate_shape,
             burst,
-            fault_rate: 0.0,
-            drop_rate: 0.0,
-            latency: Duration::ZERO,
+            ..Knobs::default()
         }
     }
 

@@ -95,7 +95,7 @@ pub use huawei::{
     DOMAIN_NAME as HUAWEI_DOMAIN_NAME, IAM_PASSWORD as HUAWEI_IAM_PASSWORD,
     IAM_USER as HUAWEI_IAM_USER,
 };
-pub use knobs::{KnobChange, Knobs, RateShape};
+pub use knobs::{DEFAULT_BURST, KnobChange, Knobs, RateShape};
 
 use crate::jobs::ProviderKind;
 use crate::secret::Secret;
@@ -129,9 +129,6 @@ fn mount<S: Service>(
     Ok(Arc::new(service))
 }
 
-/// A token bucket's capacity unless set: two requests at once, as API gateways commonly allow.
-pub const DEFAULT_BURST: f64 = 2.0;
-
 /// Huawei tokens live 24 hours.
 pub const DEFAULT_TOKEN_TTL: Duration = Duration::from_secs(24 * 3600);
 
@@ -140,17 +137,9 @@ pub const DEFAULT_TOKEN_TTL: Duration = Duration::from_secs(24 * 3600);
 pub struct EmulatorConfig {
     /// Seeds the dice of faults and drops.
     pub seed: u64,
-    /// Requests per second per account (access key); `None` = unlimited.
-    pub rate: Option<f64>,
-    /// How the rate is enforced: a one-second window (the default) or a token bucket.
-    pub rate_shape: RateShape,
-    /// The token bucket's capacity (`RateShape::Bucket`).
-    pub burst: f64,
-    /// Probability of a 5xx, before anything is applied.
-    pub fault_rate: f64,
-    /// Probability, for a write, of applying it and then closing the connection with no reply.
-    pub drop_rate: f64,
-    pub latency: Duration,
+    /// The knobs to start with (rate per account, faults, drops, latency); `POST /_emulator/knobs`
+    /// changes them while it runs.
+    pub knobs: Knobs,
     /// The users file (module doc); `None` = no users but those the demo set or patches add.
     pub users: Option<PathBuf>,
     /// Where to write the request log as JSON lines (truncated first); it is kept in memory anyway.
@@ -176,18 +165,23 @@ impl Default for EmulatorConfig {
     fn default() -> Self {
         EmulatorConfig {
             seed: 0,
-            rate: None,
-            rate_shape: RateShape::Window,
-            burst: DEFAULT_BURST,
-            fault_rate: 0.0,
-            drop_rate: 0.0,
-            latency: Duration::ZERO,
+            knobs: Knobs::default(),
             users: None,
             request_log: None,
             accounts: Vec::new(),
             ports: BTreeMap::new(),
             token_ttl: DEFAULT_TOKEN_TTL,
             tls: None,
+        }
+    }
+}
+
+impl EmulatorConfig {
+    /// The defaults but for the knobs.
+    pub fn with_knobs(knobs: Knobs) -> EmulatorConfig {
+        EmulatorConfig {
+            knobs,
+            ..EmulatorConfig::default()
         }
     }
 }
@@ -206,14 +200,7 @@ impl Emulator {
     /// Binds every provider's port and starts serving (on the current tokio runtime).
     pub async fn start(config: EmulatorConfig) -> io::Result<Emulator> {
         let knobs = KnobChange::default()
-            .applied_to(Knobs {
-                rate: config.rate,
-                rate_shape: config.rate_shape,
-                burst: config.burst,
-                fault_rate: config.fault_rate,
-                drop_rate: config.drop_rate,
-                latency: config.latency,
-            })
+            .applied_to(config.knobs)
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
         let mut users = match &config.users {
             Some(path) => read_users(path)?,

@@ -4,7 +4,7 @@
 use super::aliyun::{iso8601_seconds, verify};
 use super::canon::percent_encode as rfc3986;
 use super::testing::{self, Answer};
-use super::{Emulator, EmulatorConfig, KnobChange};
+use super::{Emulator, EmulatorConfig, KnobChange, Knobs};
 use crate::jobs::ProviderKind;
 use crate::secret::Secret;
 use serde_json::{Value, json};
@@ -406,10 +406,10 @@ async fn a_replayed_nonce_and_a_stale_timestamp_are_refused() {
 
 #[tokio::test]
 async fn over_the_rate_the_reply_is_throttling_until_the_limit_lifts() {
-    let config = EmulatorConfig {
+    let config = EmulatorConfig::with_knobs(Knobs {
         rate: Some(1.0),
         ..Default::default()
-    };
+    });
     let (emulator, client) = start(config).await;
     let alice = [("UserPrincipalName", ALICE)];
 
@@ -460,10 +460,10 @@ async fn over_the_rate_the_reply_is_throttling_until_the_limit_lifts() {
 
 #[tokio::test]
 async fn a_dropped_write_is_applied_but_gets_no_reply() {
-    let config = EmulatorConfig {
+    let config = EmulatorConfig::with_knobs(Knobs {
         drop_rate: 1.0,
         ..Default::default()
-    };
+    });
     let (emulator, client) = start(config).await;
 
     // On a raw socket: the request is read, then the connection ends with not one byte back.
@@ -503,10 +503,10 @@ async fn a_dropped_write_is_applied_but_gets_no_reply() {
 
 #[tokio::test]
 async fn a_fault_is_a_5xx_that_applies_nothing() {
-    let config = EmulatorConfig {
+    let config = EmulatorConfig::with_knobs(Knobs {
         fault_rate: 1.0,
         ..Default::default()
-    };
+    });
     let (emulator, client) = start(config).await;
     let seeded = testing::users(&emulator, ProviderKind::Aliyun);
     let fault = client.call("CreateLoginProfile", &create_alice()).await;
@@ -533,7 +533,10 @@ async fn the_same_seed_faults_the_same_requests_and_every_request_is_logged() {
         let log = dir.path().join(format!("requests-{run}.jsonl"));
         let config = EmulatorConfig {
             seed: 42,
-            fault_rate: 0.5,
+            knobs: Knobs {
+                fault_rate: 0.5,
+                ..Default::default()
+            },
             request_log: Some(log.clone()),
             ..Default::default()
         };

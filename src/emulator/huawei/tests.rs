@@ -5,7 +5,7 @@ use super::super::canon::{owned, percent_encode};
 use super::verify::{self, Received};
 use super::{DOMAIN_NAME, IAM_PASSWORD, IAM_USER, Route, user_id};
 use crate::emulator::testing::{self, Answer};
-use crate::emulator::{Emulator, EmulatorConfig};
+use crate::emulator::{Emulator, EmulatorConfig, Knobs};
 use crate::jobs::ProviderKind;
 use crate::secret::Secret;
 use axum::http::Method;
@@ -666,10 +666,10 @@ async fn users_from_a_file_are_the_only_users() {
 
 #[tokio::test]
 async fn throttling_and_faults_have_huawei_bodies() {
-    let config = EmulatorConfig {
+    let config = EmulatorConfig::with_knobs(Knobs {
         rate: Some(1.0),
         ..Default::default()
-    };
+    });
     let (emulator, client) = start(config).await;
     client.signed(Method::GET, "/v3/users", &[], None).await;
     let throttled = client.signed(Method::GET, "/v3/users", &[], None).await;

@@ -3,7 +3,7 @@
 //! them (HTTP 200), users from a file, paging and state patches.
 
 use super::super::testing::{self, Answer};
-use super::super::{Emulator, EmulatorConfig};
+use super::super::{Emulator, EmulatorConfig, Knobs};
 use super::verify;
 use crate::jobs::ProviderKind;
 use crate::secret::Secret;
@@ -431,10 +431,10 @@ async fn a_repeated_request_is_accepted_as_ucloud_has_no_replay_protection() {
 
 #[tokio::test]
 async fn throttling_is_ret_code_153_over_http_200() {
-    let config = EmulatorConfig {
+    let config = EmulatorConfig::with_knobs(Knobs {
         rate: Some(1.0),
         ..Default::default()
-    };
+    });
     let (emulator, client) = start(config).await;
     let mut codes = Vec::new();
     for _ in 0..3 {
@@ -460,10 +460,10 @@ async fn throttling_is_ret_code_153_over_http_200() {
 
 #[tokio::test]
 async fn a_fault_is_ret_code_150_and_applies_nothing() {
-    let config = EmulatorConfig {
+    let config = EmulatorConfig::with_knobs(Knobs {
         fault_rate: 1.0,
         ..Default::default()
-    };
+    });
     let (emulator, client) = start(config).await;
     let seeded = testing::users(&emulator, ProviderKind::Ucloud);
     let fault = client
