@@ -1,9 +1,11 @@
 //! The columns of docs/contract.md §2, their aliases (the providers' own parameter names), and the mapping of a
 //! file's header onto them.
 
+use crate::jobs::Field;
+
 /// A column the tool understands, by its name in the README's input table. Any other column is carried through to the
 /// results unchanged.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, strum::IntoStaticStr, strum::VariantArray)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, strum::IntoStaticStr)]
 #[strum(serialize_all = "snake_case")]
 pub enum Column {
     Provider,
@@ -13,21 +15,46 @@ pub enum Column {
     UserName,
     Password,
     GeneratePassword,
-    LoginStatus,
-    MfaBindRequired,
-    PasswordResetRequired,
-    MaxPasswordAge,
-    Email,
-    LoginProtectEnabled,
-    VerificationMethod,
+    /// A state a provider can set or read back; named by the field.
+    State(Field),
 }
 
-impl Column {
-    pub const ALL: &[Column] = <Column as strum::VariantArray>::VARIANTS;
+/// The columns that say which user and what to do, before the state columns.
+const ROW_COLUMNS: [Column; 7] = [
+    Column::Provider,
+    Column::Account,
+    Column::Action,
+    Column::User,
+    Column::UserName,
+    Column::Password,
+    Column::GeneratePassword,
+];
 
-    /// The column's name in docs/contract.md §2.
+/// Every column: the row columns, then one per state field, in `Field::ALL` order.
+const ALL_COLUMNS: [Column; ROW_COLUMNS.len() + Field::ALL.len()] = {
+    let mut all = [Column::Provider; ROW_COLUMNS.len() + Field::ALL.len()];
+    let mut i = 0;
+    while i < all.len() {
+        all[i] = if i < ROW_COLUMNS.len() {
+            ROW_COLUMNS[i]
+        } else {
+            Column::State(Field::ALL[i - ROW_COLUMNS.len()])
+        };
+        i += 1;
+    }
+    all
+};
+
+impl Column {
+    pub const ALL: &[Column] = &ALL_COLUMNS;
+
+    /// The column's name in docs/contract.md §2. A state column is named by its field, so that
+    /// the input column and the `observed_*` result column cannot drift apart.
     pub fn name(self) -> &'static str {
-        self.into()
+        match self {
+            Column::State(field) => field.column(),
+            row => row.into(),
+        }
     }
 
     /// Other header names accepted for the column (docs/contract.md §2).
@@ -37,19 +64,22 @@ impl Column {
             Column::User => &["UserPrincipalName", "UserName", "user_id"],
             Column::Password => &["Password"],
             Column::GeneratePassword => &["GenerateRandomPassword"],
-            Column::LoginStatus => &["Status"],
-            Column::MfaBindRequired => &["MFABindRequired", "mfa_required"],
-            Column::PasswordResetRequired => &["PasswordResetRequired"],
-            Column::MaxPasswordAge => &["MaxPasswordAge"],
-            Column::Email => &["UserEmail"],
-            Column::LoginProtectEnabled => &["enabled"],
+            Column::State(Field::LoginStatus) => &["Status"],
+            Column::State(Field::MfaBindRequired) => &["MFABindRequired", "mfa_required"],
+            Column::State(Field::PasswordResetRequired) => &["PasswordResetRequired"],
+            Column::State(Field::MaxPasswordAge) => &["MaxPasswordAge"],
+            Column::State(Field::Email) => &["UserEmail"],
+            Column::State(Field::LoginProtectEnabled) => &["enabled"],
             _ => &[],
         }
     }
 
-    /// The column of a docs/contract.md §2 name, as providers name columns in their row checks.
-    pub fn from_name(name: &str) -> Option<Column> {
-        Column::ALL.iter().copied().find(|c| c.name() == name)
+    /// Where the column sits in `Column::ALL`.
+    fn position(self) -> usize {
+        Column::ALL
+            .iter()
+            .position(|c| *c == self)
+            .expect("Column::ALL holds every column")
     }
 
     /// The column of a header cell. Exact names and aliases (ignoring case) win over loose matches
@@ -169,7 +199,7 @@ impl ColumnMap {
             let Some(column) = Column::of_header(header) else {
                 continue;
             };
-            let slot = &mut map.index[column as usize];
+            let slot = &mut map.index[column.position()];
             if let Some(first) = *slot {
                 return Err(SameColumn {
                     column,
@@ -201,7 +231,7 @@ impl ColumnMap {
 
     /// The position of `column` in the header, if the file has it.
     pub fn get(&self, column: Column) -> Option<usize> {
-        self.index[column as usize]
+        self.index[column.position()]
     }
 }
 
@@ -223,18 +253,21 @@ mod tests {
             ("User Name", Column::UserName),
             ("user-name", Column::UserName),
             ("Password", Column::Password),
-            ("Status", Column::LoginStatus),
-            ("status", Column::LoginStatus),
-            ("Login Status", Column::LoginStatus),
-            ("MFABindRequired", Column::MfaBindRequired),
-            ("mfa_required", Column::MfaBindRequired),
-            ("MFA-Required", Column::MfaBindRequired),
-            ("enabled", Column::LoginProtectEnabled),
+            ("Status", Column::State(Field::LoginStatus)),
+            ("status", Column::State(Field::LoginStatus)),
+            ("Login Status", Column::State(Field::LoginStatus)),
+            ("MFABindRequired", Column::State(Field::MfaBindRequired)),
+            ("mfa_required", Column::State(Field::MfaBindRequired)),
+            ("MFA-Required", Column::State(Field::MfaBindRequired)),
+            ("enabled", Column::State(Field::LoginProtectEnabled)),
             ("GenerateRandomPassword", Column::GeneratePassword),
             ("Profile", Column::Account),
-            ("UserEmail", Column::Email),
-            (" max password age ", Column::MaxPasswordAge),
-            ("VerificationMethod", Column::VerificationMethod),
+            ("UserEmail", Column::State(Field::Email)),
+            (" max password age ", Column::State(Field::MaxPasswordAge)),
+            (
+                "VerificationMethod",
+                Column::State(Field::VerificationMethod),
+            ),
         ];
         for (header, column) in cases {
             assert_eq!(Column::of_header(header), Some(column), "{header}");
@@ -248,7 +281,6 @@ mod tests {
     fn every_spec_name_maps_to_its_own_column() {
         for column in Column::ALL.iter().copied() {
             assert_eq!(Column::of_header(column.name()), Some(column));
-            assert_eq!(Column::from_name(column.name()), Some(column));
             for alias in column.aliases() {
                 assert_eq!(Column::of_header(alias), Some(column), "{alias}");
             }

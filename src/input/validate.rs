@@ -291,13 +291,15 @@ impl<'a> Cells<'a> {
             .parse(Column::GeneratePassword, parse_bool)
             .unwrap_or(false);
         let desired = LoginState {
-            login_status: self.parse(Column::LoginStatus, parse_enum),
-            mfa_bind_required: self.parse(Column::MfaBindRequired, parse_bool),
-            password_reset_required: self.parse(Column::PasswordResetRequired, parse_bool),
-            max_password_age: self.parse(Column::MaxPasswordAge, parse_days),
-            email: self.parse(Column::Email, parse_text),
-            login_protect_enabled: self.parse(Column::LoginProtectEnabled, parse_bool),
-            verification_method: self.parse(Column::VerificationMethod, parse_enum),
+            login_status: self.parse(Column::State(Field::LoginStatus), parse_enum),
+            mfa_bind_required: self.parse(Column::State(Field::MfaBindRequired), parse_bool),
+            password_reset_required: self
+                .parse(Column::State(Field::PasswordResetRequired), parse_bool),
+            max_password_age: self.parse(Column::State(Field::MaxPasswordAge), parse_days),
+            email: self.parse(Column::State(Field::Email), parse_text),
+            login_protect_enabled: self
+                .parse(Column::State(Field::LoginProtectEnabled), parse_bool),
+            verification_method: self.parse(Column::State(Field::VerificationMethod), parse_enum),
         };
         if let Some(action) = action {
             self.check_changes(action, spec, &desired, password.is_some(), generate);
@@ -372,11 +374,9 @@ impl<'a> Cells<'a> {
             let Some(want) = wanted.get(field) else {
                 continue;
             };
-            if job.desired.get(field).is_some_and(|cell| cell != want)
-                && let Some(column) = Column::from_name(field.column())
-            {
+            if job.desired.get(field).is_some_and(|cell| cell != want) {
                 self.report_once(
-                    column,
+                    Column::State(field),
                     format!("enforce-mfa turns MFA on: this cell must be {want} or empty"),
                 );
             }

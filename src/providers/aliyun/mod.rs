@@ -29,18 +29,18 @@ const READABLE: &[Field] = &[
 /// The login profile's columns. Every action accepts them (an exported file carries them into
 /// reads and enforce-mfa); only the writes of the row's own values send them.
 const STATE: &[Column] = &[
-    Column::LoginStatus,
-    Column::MfaBindRequired,
-    Column::PasswordResetRequired,
+    Column::State(Field::LoginStatus),
+    Column::State(Field::MfaBindRequired),
+    Column::State(Field::PasswordResetRequired),
 ];
 
 /// What a create or update sends.
 const WRITE: &[Column] = &[
     Column::Password,
     Column::GeneratePassword,
-    Column::LoginStatus,
-    Column::MfaBindRequired,
-    Column::PasswordResetRequired,
+    Column::State(Field::LoginStatus),
+    Column::State(Field::MfaBindRequired),
+    Column::State(Field::PasswordResetRequired),
 ];
 
 pub(crate) const GET: Step = Step::read("GetLoginProfile");

@@ -35,8 +35,8 @@ const READABLE: &[Field] = &[Field::LoginProtectEnabled, Field::VerificationMeth
 /// A user is named by its id in `user`, or by a name (in `user` or `user_name`) resolved first.
 const COLUMNS: &[Column] = &[
     Column::UserName,
-    Column::LoginProtectEnabled,
-    Column::VerificationMethod,
+    Column::State(Field::LoginProtectEnabled),
+    Column::State(Field::VerificationMethod),
 ];
 
 /// Steps name their method and path: `ops` builds the request from them.
@@ -120,7 +120,7 @@ impl Provider for Huawei {
             && !job.desired.is_empty()
         {
             problems.push(problem(
-                Column::LoginProtectEnabled,
+                Column::State(Field::LoginProtectEnabled),
                 "set-login-protect needs login_protect_enabled (true or false): a PUT sets both \
                  fields"
                     .into(),
@@ -256,7 +256,7 @@ mod tests {
         j.desired.verification_method = Some(VerificationMethod::Sms);
         assert_eq!(
             columns(Huawei.check_row(&j)),
-            vec![Column::LoginProtectEnabled]
+            vec![Column::State(Field::LoginProtectEnabled)]
         );
         // A row that sets nothing is the input checks' "nothing to change", not reported twice.
         let j = job(Action::SetLoginProtect, ID, None);

@@ -39,21 +39,21 @@ const READABLE: &[Field] = &[
 /// The login profile's columns: every action accepts them (an exported file carries them into
 /// reads and enforce-mfa); only an update of the row's own values sends them.
 const STATE: &[Column] = &[
-    Column::LoginStatus,
-    Column::MfaBindRequired,
-    Column::PasswordResetRequired,
-    Column::MaxPasswordAge,
-    Column::Email,
+    Column::State(Field::LoginStatus),
+    Column::State(Field::MfaBindRequired),
+    Column::State(Field::PasswordResetRequired),
+    Column::State(Field::MaxPasswordAge),
+    Column::State(Field::Email),
 ];
 
 const UPDATE_COLUMNS: &[Column] = &[
     Column::Password,
     Column::GeneratePassword,
-    Column::LoginStatus,
-    Column::MfaBindRequired,
-    Column::PasswordResetRequired,
-    Column::MaxPasswordAge,
-    Column::Email,
+    Column::State(Field::LoginStatus),
+    Column::State(Field::MfaBindRequired),
+    Column::State(Field::PasswordResetRequired),
+    Column::State(Field::MaxPasswordAge),
+    Column::State(Field::Email),
 ];
 
 pub(crate) const GET: Step = Step::read("GetLoginProfile");
