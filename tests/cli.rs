@@ -1,6 +1,6 @@
 //! The command line's contract: validate, exit codes, input handling end to end.
 
-use crate::util::{Harness, cell, read_results};
+use crate::util::{Harness, cell, read_results, read_results_separated};
 use iambatch::emulator::EmulatorConfig;
 
 #[test]
@@ -70,14 +70,7 @@ fn bom_crlf_semicolons_and_extra_columns_carry_through() {
         .assert()
         .code(0);
     let text = std::fs::read_to_string(h.path("semi.results.csv")).unwrap();
-    let mut r = csv::ReaderBuilder::new()
-        .delimiter(b';')
-        .from_reader(text.as_bytes());
-    let header: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
-    let rows: Vec<Vec<String>> = r
-        .records()
-        .map(|x| x.unwrap().iter().map(String::from).collect())
-        .collect();
+    let (header, rows) = read_results_separated(&h.path("semi.results.csv"), b';');
     assert_eq!(rows.len(), 2);
     assert!(header.contains(&"input_Status".to_string()), "{header:?}");
     // The spreadsheet's CRLF inside the quoted cell is carried through byte for byte.
@@ -251,15 +244,7 @@ fn a_european_spreadsheet_runs_without_delimiter() {
         stderr.contains("columns separated by ';' (recognised from the header)"),
         "{stderr}"
     );
-    let text = std::fs::read_to_string(h.path("europe.results.csv")).unwrap();
-    let mut r = csv::ReaderBuilder::new()
-        .delimiter(b';')
-        .from_reader(text.as_bytes());
-    let header: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
-    let rows: Vec<Vec<String>> = r
-        .records()
-        .map(|x| x.unwrap().iter().map(String::from).collect())
-        .collect();
+    let (header, rows) = read_results_separated(&h.path("europe.results.csv"), b';');
     assert_eq!(rows.len(), 2);
     assert!(
         rows.iter()

@@ -163,8 +163,14 @@ impl Harness {
 
 /// Reads a results CSV into header + rows of strings.
 pub fn read_results(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
+    read_results_separated(path, b',')
+}
+
+/// A results file whose cells are separated by `delimiter`: its header and rows.
+pub fn read_results_separated(path: &Path, delimiter: u8) -> (Vec<String>, Vec<Vec<String>>) {
     let mut r = csv::ReaderBuilder::new()
         .flexible(false)
+        .delimiter(delimiter)
         .from_path(path)
         .unwrap();
     let header = r.headers().unwrap().iter().map(String::from).collect();
