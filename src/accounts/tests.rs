@@ -24,6 +24,14 @@ access_key_id = "LTAI-branch"
 access_key_secret_env = "BRANCH_SECRET"
 "#;
 
+/// The error that resolving the aliyun account `name` gives, as the user reads it.
+fn resolve_err(config: &Config, name: &str, env: &dyn Fn(&str) -> Option<String>) -> String {
+    match resolve(config, &Overrides::default(), &[aliyun(name)], env, None) {
+        Ok(_) => panic!("account {name:?} resolved"),
+        Err(e) => e.to_string(),
+    }
+}
+
 fn aliyun(name: &str) -> AccountKey {
     (ProviderKind::Aliyun, name.to_string())
 }
@@ -235,16 +243,7 @@ fn missing_secret_env_is_reported_only_when_the_account_is_used() {
     let env = env_of(&[("HQ_SECRET", "s1")]);
     let config = Config::parse(CONFIG, Path::new("iambatch.toml"), &env).unwrap();
     assert!(resolve(&config, &Overrides::default(), &[aliyun("hq")], &env, None).is_ok());
-    let e = resolve(
-        &config,
-        &Overrides::default(),
-        &[aliyun("branch")],
-        &env,
-        None,
-    )
-    .err()
-    .unwrap()
-    .to_string();
+    let e = resolve_err(&config, "branch", &env);
     assert!(e.contains("BRANCH_SECRET") && e.contains("branch"), "{e}");
 }
 
@@ -264,16 +263,7 @@ fn secret_from_file_and_plain_http_refused() {
             .expose(),
         "from-file"
     );
-    let e = resolve(
-        &config,
-        &Overrides::default(),
-        &[aliyun("f")],
-        &env_of(&[]),
-        None,
-    )
-    .err()
-    .unwrap()
-    .to_string();
+    let e = resolve_err(&config, "f", &env_of(&[]));
     assert!(e.contains("plain http"), "{e}");
 }
 
@@ -344,16 +334,7 @@ fn the_default_account_falls_back_to_the_cli_file_only_without_environment_keys(
     );
     assert!(plan.keys.get("access_key_secret").is_none());
     // A run cannot use it: the error names the missing key and where it was looked for.
-    let e = resolve(
-        &Config::default(),
-        &Overrides::default(),
-        &[aliyun("")],
-        &env,
-        None,
-    )
-    .err()
-    .unwrap()
-    .to_string();
+    let e = resolve_err(&Config::default(), "", &env);
     assert!(
         e.starts_with(
             "aliyun: missing credential 'access_key_secret': set ALIBABA_CLOUD_ACCESS_KEY_SECRET"
@@ -398,16 +379,7 @@ fn a_named_account_takes_its_profile_and_its_own_keys_win() {
         plans[1].keys.get("access_key_secret").unwrap().expose(),
         "cli-secret"
     );
-    let e = resolve(
-        &config,
-        &Overrides::default(),
-        &[aliyun("typo")],
-        &env,
-        None,
-    )
-    .err()
-    .unwrap()
-    .to_string();
+    let e = resolve_err(&config, "typo", &env);
     assert!(
         e.contains("'typo'") && e.contains("no profile 'opps'"),
         "{e}"
