@@ -230,6 +230,7 @@ pub async fn run(
                             let durability = Durability {
                                 prior_ambiguous,
                                 departing: &departing,
+                                ..Durability::default()
                             };
                             let ex = execute(&job, provider, &client, &exec, durability, &cancel)
                                 .await;

@@ -58,8 +58,9 @@ const fn anything(action: Action, steps: &'static [Step]) -> ActionSpec {
         object: "anything",
         columns: Column::ALL,
         reads: &[],
-        read: &READ,
+        read: &[READ],
         steps,
+        desired: crate::providers::Desired::Row,
     }
 }
 

@@ -2,7 +2,7 @@
 
 use super::columns::{Column, ColumnMap};
 use super::seen::FirstLines;
-use super::values::{parse_bool, parse_days, parse_enum, parse_text};
+use super::values::{parse_bool, parse_days, parse_enum, parse_groups, parse_phone, parse_text};
 use super::{AccountKey, InputFile, InputOptions, RawRow};
 use crate::jobs::{Action, ActionKind, Field, Job, LoginState, ProviderKind};
 use crate::providers::{ActionSpec, provider};
@@ -290,7 +290,22 @@ impl<'a> Cells<'a> {
         let generate = self
             .parse(Column::GeneratePassword, parse_bool)
             .unwrap_or(false);
+        // The user's own columns are read only by the actions on users; other rows carry them.
+        let lifecycle = action.is_some_and(Action::is_lifecycle);
+        let user_field =
+            |cells: &mut Self, field: Field, parse: fn(&str) -> Result<Option<String>, String>| {
+                lifecycle
+                    .then(|| cells.parse(Column::State(field), parse))
+                    .flatten()
+            };
         let desired = LoginState {
+            display_name: user_field(self, Field::DisplayName, parse_text),
+            mobile_phone: user_field(self, Field::MobilePhone, parse_phone),
+            comments: user_field(self, Field::Comments, parse_text),
+            groups: lifecycle
+                .then(|| self.parse(Column::State(Field::Groups), parse_groups))
+                .flatten(),
+            user_enabled: None,
             login_status: self.parse(Column::State(Field::LoginStatus), parse_enum),
             mfa_bind_required: self.parse(Column::State(Field::MfaBindRequired), parse_bool),
             password_reset_required: self
@@ -398,7 +413,9 @@ impl<'a> Cells<'a> {
     /// Every filled cell of a column the action does not take: it would not be sent.
     fn check_columns(&mut self, spec: &ActionSpec, kind: ProviderKind) {
         for column in Column::ALL.iter().copied() {
-            if spec.accepts(column) || !self.asks(column) {
+            let carried = !spec.action.is_lifecycle()
+                && matches!(column, Column::State(f) if f.is_user_field());
+            if carried || spec.accepts(column) || !self.asks(column) {
                 continue;
             }
             let takes: Vec<&str> = spec.columns.iter().map(|c| c.name()).collect();

@@ -43,6 +43,7 @@ pub enum Outcome {
     Read,
     WouldCreate,
     WouldUpdate,
+    WouldDelete,
     Conflict,
 }
 

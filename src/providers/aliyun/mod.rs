@@ -10,8 +10,8 @@ pub mod sign;
 use crate::input::Column;
 use crate::jobs::{Action, Field, Job, LoginState, ProviderKind};
 use crate::providers::{
-    AccountSpec, ActionSpec, Api, Classified, ColumnProblem, ConnectError, HttpRequest, Listing,
-    MfaSource, Object, Op, Provider, ProviderSpec, Reply, Stamp, Step, When,
+    AccountSpec, ActionSpec, Api, Classified, ColumnProblem, ConnectError, Desired, HttpRequest,
+    Listing, Lookups, MfaSource, Object, Op, Provider, ProviderSpec, Reply, Stamp, Step, When,
 };
 use crate::secret::Secret;
 use request::Credentials;
@@ -54,7 +54,7 @@ pub(crate) const MFA_INFO: Step = Step::read("GetUserMFAInfo");
 const PROFILE: Object = Object {
     name: "login profile",
     reads: READABLE,
-    read: &GET,
+    read: &[GET],
 };
 
 const ACTIONS: &[ActionSpec] = &[
@@ -67,7 +67,9 @@ const ACTIONS: &[ActionSpec] = &[
     ),
     PROFILE.action(Action::GetLoginProfile, STATE, &[GET]),
     PROFILE.action(Action::DeleteLoginProfile, STATE, &[DELETE]),
-    PROFILE.action(Action::EnforceMfa, STATE, &[UPDATE]),
+    PROFILE
+        .action(Action::EnforceMfa, STATE, &[UPDATE])
+        .setting(Desired::Mfa),
 ];
 
 /// The official CLI's variables (docs/providers.md §2.7), first non-empty wins.
@@ -137,6 +139,7 @@ const SPEC: ProviderSpec = ProviderSpec {
         ("access_key_secret", "emulator-aliyun-secret"),
     ],
     cli_profile: Some(cli_config::read),
+    lookups: Lookups::NONE,
 };
 
 impl Provider for Aliyun {
@@ -393,6 +396,7 @@ mod tests {
         )
         .unwrap();
         let op = Op::Step {
+            target: None,
             step: &DELETE,
             user: "alice@example.onaliyun.com",
             write: None,
@@ -426,6 +430,7 @@ mod tests {
         .unwrap();
         let request = api.build(
             &Op::Step {
+                target: None,
                 step: &GET,
                 user: "a@b",
                 write: None,
