@@ -5,7 +5,7 @@
 use crate::accounts::{self, AccountKey, AccountPlan, EmulatorTarget};
 use crate::cli::{RunArgs, SessionArgs};
 use crate::commands::scaffold::{self, Interrupt, Scaffold};
-use crate::commands::scan::{Scan, scan};
+use crate::commands::scan::{Scan, count, scan};
 use crate::commands::validate::input_options;
 use crate::commands::{Setup, UsageError, dry_run, exit, session};
 use crate::emulator::Emulator;
@@ -38,6 +38,7 @@ pub async fn run(args: RunArgs, setup: &Setup<'_>) -> anyhow::Result<u8> {
         reset_passwords: args.reset_passwords,
         verify: args.verify,
         secrets: None,
+        allow_delete: args.allow_delete,
     };
     if args.dry_run {
         return dry_run::dry_run(&args.session, &options, setup).await;
@@ -112,6 +113,15 @@ pub(crate) async fn process(
         plans,
         emulator,
     } = prepare(args, options.mode, setup).await?;
+    let deletes: u64 = scanned.user_deletes.values().sum();
+    if options.mode == Mode::Apply && deletes > 0 && !options.allow_delete {
+        return Err(UsageError(format!(
+            "{}: {} would delete users; nothing was sent. Check them with plan, then pass --allow-delete",
+            args.input.input.display(),
+            count(deletes, "delete-user row", "delete-user rows"),
+        ))
+        .into());
+    }
     let progress_mode = scaffold::progress_mode(args.connection.no_progress, setup.env)?;
     let output = args
         .output
@@ -132,7 +142,12 @@ pub(crate) async fn process(
     let password_columns = (0..file.headers().len())
         .map(|i| file.is_password_column(i))
         .collect();
-    let schema = Schema::new(file.headers(), password_columns, observed);
+    let schema = Schema::new(
+        file.headers(),
+        password_columns,
+        observed,
+        scanned.lifecycle,
+    );
     let journal_path = sidecar(&output, "journal");
     let (previous, sent) = if resuming {
         let previous = Previous::load(&output, &schema, file.delimiter())?;

@@ -3,7 +3,7 @@
 
 use crate::accounts::AccountKey;
 use crate::input::{InputError, InputFile, Problem, RawRow, Validator};
-use crate::jobs::ProviderKind;
+use crate::jobs::{Action, ProviderKind};
 use std::collections::{BTreeMap, BTreeSet};
 
 #[derive(Debug, Default)]
@@ -18,6 +18,10 @@ pub struct Scan {
     pub providers: BTreeSet<ProviderKind>,
     /// Some row reads state (it gets `observed_*` columns).
     pub reads: bool,
+    /// Some row works on users (their results have a `steps` column).
+    pub lifecycle: bool,
+    /// The valid delete-user rows, per provider.
+    pub user_deletes: BTreeMap<ProviderKind, u64>,
 }
 
 impl Scan {
@@ -55,6 +59,10 @@ pub fn scan(file: &InputFile, mut on_problem: impl FnMut(&Problem)) -> Result<Sc
             Ok(job) => {
                 scan.providers.insert(job.provider);
                 scan.reads |= !job.action.is_write();
+                scan.lifecycle |= job.action.is_lifecycle();
+                if job.action == Action::DeleteUser {
+                    *scan.user_deletes.entry(job.provider).or_default() += 1;
+                }
                 scan.accounts.insert((job.provider, job.account));
             }
             Err(problems) => {

@@ -39,6 +39,9 @@ pub struct ExecOptions {
     pub verify: bool,
     /// Where passwords the tool generates are saved before they are sent (`--secrets-out`).
     pub secrets: Option<Arc<SecretsFile>>,
+    /// `run --allow-delete`: delete-user rows may run (the file is refused before anything is
+    /// sent otherwise).
+    pub allow_delete: bool,
 }
 
 const NO_PASSWORD: &str = "the user has no login profile and the row gives no password to create one: add a password or set generate_password";

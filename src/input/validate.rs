@@ -64,7 +64,7 @@ impl Validator {
     pub fn route(&self, row: &RawRow) -> Option<AccountKey> {
         let kind = self.provider(row).ok()?;
         let account = self.account(row, kind).ok()?;
-        Some((kind, account.to_string()))
+        Some((kind, account))
     }
 
     /// The row's job, or every problem it has. A write row for a user that an earlier write row
@@ -133,11 +133,14 @@ impl Validator {
         }
     }
 
-    fn account<'r>(&self, row: &'r RawRow, kind: ProviderKind) -> Result<&'r str, String> {
-        let name = self.cell(row, Column::Account);
+    fn account(&self, row: &RawRow, kind: ProviderKind) -> Result<String, String> {
+        let name = match self.cell(row, Column::Account) {
+            "" => self.options.account.as_deref().unwrap_or_default(),
+            cell => cell,
+        };
         match self.options.accounts.get(name) {
-            _ if name.is_empty() => Ok(name),
-            Some(&owner) if owner == kind => Ok(name),
+            _ if name.is_empty() => Ok(String::new()),
+            Some(&owner) if owner == kind => Ok(name.to_string()),
             Some(owner) => Err(format!(
                 "account '{name}' belongs to {owner}, but the row's provider is {kind}: name an account of {kind}, or leave it empty for the {kind} default account"
             )),
@@ -336,7 +339,7 @@ impl<'a> Cells<'a> {
             index: row.index,
             line: row.line,
             provider: kind,
-            account: account.to_string(),
+            account,
             action,
             user: user.to_string(),
             user_name: (!user_name.is_empty()).then(|| user_name.to_string()),

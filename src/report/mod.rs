@@ -69,6 +69,8 @@ pub struct RowResult {
     pub request_id: Option<String>,
     pub elapsed_ms: Option<u64>,
     pub observed: Option<Observed>,
+    /// The requests of a row of several (the `steps` column).
+    pub steps: Vec<String>,
     pub record: csv::StringRecord,
 }
 
@@ -96,6 +98,7 @@ impl RowResult {
             request_id: None,
             elapsed_ms: None,
             observed: None,
+            steps: Vec::new(),
             record,
         }
     }
