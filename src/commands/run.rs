@@ -138,7 +138,7 @@ pub(crate) async fn process(
 
     // Reads, plans, verifies and read-backs report what they saw.
     let observed = (scanned.reads || options.verify || options.mode != Mode::Apply)
-        .then(|| observed_columns(&scanned.providers));
+        .then(|| observed_columns(&scanned));
     let password_columns = (0..file.headers().len())
         .map(|i| file.is_password_column(i))
         .collect();
@@ -307,10 +307,13 @@ pub fn default_output(input: &Path, mode: Mode) -> PathBuf {
 }
 
 /// The `observed_*` columns: the union over the file's providers, in a fixed order.
-fn observed_columns(providers: &BTreeSet<ProviderKind>) -> ObservedColumns {
-    let readable: BTreeSet<Field> = providers
-        .iter()
-        .flat_map(|k| provider(*k).spec().readable.iter().copied())
+/// The `observed_*` columns of a run: the fields the file's actions read, and the other fields of
+/// its providers' replies.
+fn observed_columns(scanned: &Scan) -> ObservedColumns {
+    let providers = &scanned.providers;
+    let readable: BTreeSet<Field> = (scanned.actions.iter())
+        .filter_map(|(kind, action)| provider(*kind).spec().action(*action))
+        .flat_map(|spec| spec.reads.iter().copied())
         .collect();
     let mut extras: Vec<&'static str> = Vec::new();
     for k in providers {

@@ -16,6 +16,8 @@ pub struct Scan {
     pub rows_by_account: BTreeMap<AccountKey, u64>,
     /// Providers that appear in the file.
     pub providers: BTreeSet<ProviderKind>,
+    /// The actions of the valid rows, by provider.
+    pub actions: BTreeSet<(ProviderKind, Action)>,
     /// Some row reads state (it gets `observed_*` columns).
     pub reads: bool,
     /// Some row works on users (their results have a `steps` column).
@@ -58,6 +60,7 @@ pub fn scan(file: &InputFile, mut on_problem: impl FnMut(&Problem)) -> Result<Sc
         match validator.check(&raw) {
             Ok(job) => {
                 scan.providers.insert(job.provider);
+                scan.actions.insert((job.provider, job.action));
                 scan.reads |= !job.action.is_write();
                 scan.lifecycle |= job.action.is_lifecycle();
                 if job.action == Action::DeleteUser {

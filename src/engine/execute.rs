@@ -9,7 +9,7 @@ use crate::jobs::{Action, Field, Job, LoginState};
 use crate::passwords::{self, SecretsFile};
 use crate::providers::{
     Absent, ActionSpec, Desired, Each, Effect, Exists, Failure, FailureClass, Item, MFA_BOUND,
-    Observed, Op, Part, Password, Provider, Step, Verdict, When, Write,
+    Observed, Op, Part, Password, Provider, Step, USER_ID, Verdict, When, Write,
 };
 use crate::report::{Outcome, Status};
 use crate::secret::Secret;
@@ -214,11 +214,17 @@ pub async fn execute(
         Err(f) => return ex.fail(f),
     };
 
+    let mut who = who;
     if options.mode != Mode::Apply {
-        let mut found = Found::default();
+        let mut found = Found::starting(&who);
         for step in spec.read {
-            if let Err(f) = observe(&mut ex, &row, client, &who, step, &mut found, cancel).await {
-                return ex.fail(f);
+            match observe(&mut ex, &row, client, &who, step, &mut found, cancel).await {
+                Ok(()) => {}
+                // What `run` would refuse is a conflict to `plan`.
+                Err(f) if f.code == codes::REFUSED && options.mode == Mode::Plan => {
+                    return ex.judged(Some(Outcome::Conflict), codes::CONFLICT, Err(f.message));
+                }
+                Err(f) => return ex.fail(f),
             }
         }
         let mut observed = found.observed(spec);
@@ -249,7 +255,7 @@ pub async fn execute(
         };
     }
 
-    let ex = apply(ex, &row, client, &who, options, durability, cancel).await;
+    let ex = apply(ex, &row, client, &mut who, options, durability, cancel).await;
     if options.verify && ex.status == Some(Status::Succeeded) && !is_read_only(spec) {
         return verify_after(ex, &row, client, &who, cancel).await;
     }
@@ -263,6 +269,8 @@ struct Who {
     user: String,
     /// The row's groups: (name, what requests name it by: the name, or its id).
     groups: Vec<(String, String)>,
+    /// The user's name resolved to no user: an action on the user finds it absent.
+    absent: bool,
 }
 
 impl Who {
@@ -286,12 +294,21 @@ async fn prelude(
     let job = row.job;
     let lookups = &row.provider.spec().lookups;
     let mut user = job.user.clone();
+    let mut absent = false;
     if let Some(name) = row.provider.name_to_resolve(job) {
         let (result, report) = client.resolve(name, cancel).await;
         if let Some(r) = &report {
             ex.absorb(r);
         }
-        user = result?;
+        match result {
+            Ok(id) => user = id,
+            // No user of that name: what an action on the user may find.
+            Err(f) if f.class == FailureClass::NotFound && row.on_the_user() => {
+                user = name.to_string();
+                absent = true;
+            }
+            Err(f) => return Err(f),
+        }
     } else if let (Some(step), true) = (lookups.domain, row.provider.is_bare(&user)) {
         let items = lookup(ex, client, step, None, cancel).await?;
         let Some(domain) = items.first() else {
@@ -327,7 +344,11 @@ async fn prelude(
         };
         groups.push((name.clone(), id));
     }
-    Ok(Who { user, groups })
+    Ok(Who {
+        user,
+        groups,
+        absent,
+    })
 }
 
 /// An account-wide read (made once per account, shared by its rows).
@@ -364,6 +385,15 @@ enum Presence {
 }
 
 impl Found {
+    /// Nothing read yet, except that a name that resolved to no user has no user.
+    fn starting(who: &Who) -> Found {
+        let mut found = Found::default();
+        if who.absent {
+            found.set(Part::User, Presence::Absent);
+        }
+        found
+    }
+
     /// What is known of `part`; `None` before its read.
     fn of(&self, part: Part) -> Option<Presence> {
         if self.new_user && part != Part::User {
@@ -510,12 +540,12 @@ async fn apply(
     mut ex: Execution,
     row: &Row<'_>,
     client: &AccountClient,
-    who: &Who,
+    who: &mut Who,
     options: &ExecOptions,
     durability: Durability<'_>,
     cancel: &CancellationToken,
 ) -> Execution {
-    let mut found = Found::default();
+    let mut found = Found::starting(who);
     let mut wrote = false;
     // A password the tool makes up is generated, and saved, just before the first write that
     // sends it.
@@ -557,7 +587,13 @@ async fn apply(
                 write,
             };
             let done = match sent.send(&mut ex, client, durability, cancel).await {
-                Ok(done) => done,
+                Ok(Applied { outcome, user_id }) => {
+                    // A created user is named by the id the provider gave it from now on.
+                    if let Some(id) = user_id {
+                        who.user = id;
+                    }
+                    outcome
+                }
                 Err(f) if is_withdrawal(&f) && ex.outcome.is_some() => {
                     return ex.fail(interrupted_before(f, &label));
                 }
@@ -628,6 +664,22 @@ fn interrupted_before(withdrawn: Failure, next: &str) -> Failure {
     }
 }
 
+/// What a sent step did, and the id of the user it created where the provider names users by ids
+/// it gives them.
+struct Applied {
+    outcome: Outcome,
+    user_id: Option<String>,
+}
+
+impl From<Outcome> for Applied {
+    fn from(outcome: Outcome) -> Applied {
+        Applied {
+            outcome,
+            user_id: None,
+        }
+    }
+}
+
 /// One write step about to be sent.
 struct Sent<'a> {
     step: &'static Step,
@@ -645,9 +697,8 @@ impl Sent<'_> {
         client: &AccountClient,
         durability: Durability<'_>,
         cancel: &CancellationToken,
-    ) -> Result<Outcome, Failure> {
+    ) -> Result<Applied, Failure> {
         let step = self.step;
-        let ambiguous_before = ex.ambiguous;
         if ex.first_write.is_none() {
             ex.first_write = Some(OffsetDateTime::now_utc());
         }
@@ -659,12 +710,15 @@ impl Sent<'_> {
             )
             .await;
         ex.absorb(&report);
-        let earlier_attempt =
-            ambiguous_before || report.attempts > 1 && ex.ambiguous || durability.prior_ambiguous;
+        let earlier_attempt = ex.ambiguous || durability.prior_ambiguous;
         match report.result {
-            Ok(Verdict::Done) => Ok(effect_outcome(step.effect)),
+            Ok(Verdict::Done) => Ok(effect_outcome(step.effect).into()),
+            Ok(Verdict::UserId(id)) if step.effect == Effect::Create => Ok(Applied {
+                outcome: Outcome::Created,
+                user_id: Some(id),
+            }),
             Ok(Verdict::Absent(f)) => match step.absent {
-                Absent::Holds => Ok(Outcome::Unchanged),
+                Absent::Holds => Ok(Outcome::Unchanged.into()),
                 _ => Err(f),
             },
             Err(f)
@@ -672,10 +726,10 @@ impl Sent<'_> {
                     && step.absent == Absent::Holds
                     && step.part == Part::User =>
             {
-                Ok(Outcome::Unchanged)
+                Ok(Outcome::Unchanged.into())
             }
             Err(f) if f.class == FailureClass::AlreadyExists => match step.exists {
-                Exists::Holds => Ok(Outcome::Unchanged),
+                Exists::Holds => Ok(Outcome::Unchanged.into()),
                 // Our own earlier attempt may have created it: finish with the row's values.
                 Exists::Ours { finish } if earlier_attempt => {
                     let report = client
@@ -687,7 +741,7 @@ impl Sent<'_> {
                         .await;
                     ex.absorb(&report);
                     match report.result {
-                        Ok(Verdict::Done) => Ok(Outcome::Created),
+                        Ok(Verdict::Done) => Ok(Outcome::Created.into()),
                         Ok(other) => Err(unexpected(other)),
                         Err(f) => Err(f),
                     }
@@ -713,17 +767,27 @@ impl Sent<'_> {
         since: Option<OffsetDateTime>,
         exists: Failure,
         cancel: &CancellationToken,
-    ) -> Result<Outcome, Failure> {
+    ) -> Result<Applied, Failure> {
         let report = client.call(&op(read, self.user, None, None), cancel).await;
         ex.absorb(&report);
-        let created = match report.result {
-            Ok(Verdict::Observed(o)) => o.created,
+        let (created, user_id) = match report.result {
+            Ok(Verdict::Observed(o)) => {
+                let id = o
+                    .extra
+                    .iter()
+                    .find(|(k, _)| *k == USER_ID)
+                    .map(|(_, v)| v.clone());
+                (o.created, id)
+            }
             Ok(other) => return Err(unexpected(other)),
             Err(f) => return Err(f),
         };
         match (created, since) {
             (Some(created), Some(since)) if created >= since - time::Duration::minutes(1) => {
-                Ok(Outcome::Created)
+                Ok(Applied {
+                    outcome: Outcome::Created,
+                    user_id,
+                })
             }
             (created, _) => Err(permanent(
                 codes::CONFLICT,
@@ -811,6 +875,16 @@ impl<'a> Row<'a> {
         )
     }
 
+    /// Whether the action compares `field` with what its reads found: a field they return, except
+    /// that an existing user's `password_reset_required` is changed only with `--reset-passwords`
+    /// (it is set on create, with the password).
+    fn compares(&self, field: Field) -> bool {
+        self.spec.reads.contains(&field)
+            && !(field == Field::PasswordResetRequired
+                && self.job.action.is_lifecycle()
+                && !self.reset_passwords)
+    }
+
     /// The fields `step` sends and compares.
     fn fields(&self, step: &Step) -> &'static [Field] {
         match step.sends {
@@ -849,7 +923,7 @@ impl<'a> Row<'a> {
             (When::Differs, Some(false)) => return None,
             (When::Differs, Some(true)) => {
                 let readable: Vec<Field> = (self.fields(step).iter().copied())
-                    .filter(|f| self.spec.reads.contains(f))
+                    .filter(|f| self.compares(*f))
                     .collect();
                 let diff = self.desired.differences(&found.observed.state, &readable);
                 if diff.is_empty() && !self.sets_password(step) {
@@ -892,7 +966,7 @@ impl<'a> Row<'a> {
 
     /// Whether the tool makes up the row's password (else the provider does, or it is given).
     fn tool_generates(&self) -> bool {
-        self.job.generate_password && !self.provider.spec().generates_passwords
+        self.job.generate_password && self.provider.spec().tool_generates(self.job.action)
     }
 
     /// What a create or update sends; `None` for reads and deletes. `generated`: the password the
@@ -917,7 +991,7 @@ impl<'a> Row<'a> {
             password: password.filter(|_| sets_password),
             generate_password: sets_password
                 && self.job.generate_password
-                && self.provider.spec().generates_passwords,
+                && !self.tool_generates(),
         })
     }
 
@@ -995,7 +1069,9 @@ impl<'a> Row<'a> {
                                 ));
                             }
                         }
-                        let fields: Vec<Field> = self.fields(step).to_vec();
+                        let fields: Vec<Field> = (self.fields(step).iter().copied())
+                            .filter(|f| self.compares(*f))
+                            .collect();
                         let diff =
                             describe_differences(self.desired, &found.observed, &fields, spec);
                         if diff.is_none() && !sets_password && step.each == Each::Once {
@@ -1069,7 +1145,10 @@ impl<'a> Row<'a> {
                 _ => format!("the user has no {object}"),
             })
         } else {
-            describe_differences(self.desired, &found.observed, spec.reads, spec)
+            let fields: Vec<Field> = (spec.reads.iter().copied())
+                .filter(|f| self.compares(*f))
+                .collect();
+            describe_differences(self.desired, &found.observed, &fields, spec)
         };
         match differs {
             None => Ok(note),
@@ -1091,6 +1170,7 @@ fn desired_state<'j>(
         Desired::Row => Cow::Borrowed(&job.desired),
         Desired::Mfa => Cow::Owned(provider.mfa_state(job)),
         Desired::Fixed(state) => Cow::Owned(state.clone()),
+        Desired::Provider => Cow::Owned(provider.user_state(job)),
     }
 }
 
@@ -1173,7 +1253,7 @@ async fn verify_after(
     who: &Who,
     cancel: &CancellationToken,
 ) -> Execution {
-    let mut found = Found::default();
+    let mut found = Found::starting(who);
     let mut result = Ok(());
     let steps = std::mem::take(&mut ex.steps);
     for step in row.spec.read {
@@ -1293,7 +1373,7 @@ pub fn requests(
     };
     let mut who = Who {
         user: job.user.clone(),
-        groups: Vec::new(),
+        ..Who::default()
     };
     const ONCE: &str = "once per account, shared by its rows";
     if let Some(name) = provider.name_to_resolve(job) {

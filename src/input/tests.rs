@@ -60,7 +60,10 @@ const fn anything(action: Action, steps: &'static [Step]) -> ActionSpec {
         reads: &[],
         read: &[READ],
         steps,
-        desired: crate::providers::Desired::Row,
+        desired: match action {
+            Action::EnforceMfa => crate::providers::Desired::Mfa,
+            _ => crate::providers::Desired::Row,
+        },
     }
 }
 

@@ -5,7 +5,7 @@ use super::seen::FirstLines;
 use super::values::{parse_bool, parse_days, parse_enum, parse_groups, parse_phone, parse_text};
 use super::{AccountKey, InputFile, InputOptions, RawRow};
 use crate::jobs::{Action, ActionKind, Field, Job, LoginState, ProviderKind};
-use crate::providers::{ActionSpec, provider};
+use crate::providers::{ActionSpec, Desired, provider};
 use crate::secret::Secret;
 use std::fmt;
 use std::hash::{DefaultHasher, Hasher};
@@ -323,7 +323,7 @@ impl<'a> Cells<'a> {
             self.check_changes(action, spec, &desired, password.is_some(), generate);
         }
         let tool_generates = spec.is_some_and(|s| s.accepts(Column::GeneratePassword))
-            && kind.is_some_and(|k| !provider(k).spec().generates_passwords);
+            && kind.is_some_and(|k| action.is_some_and(|a| provider(k).spec().tool_generates(a)));
         if generate && tool_generates && !v.options.secrets_out {
             self.report_on(
                 Column::GeneratePassword,
@@ -458,8 +458,9 @@ impl<'a> Cells<'a> {
                 Column::Password,
                 format!("{action} needs a password: fill the password cell, or set generate_password to true"),
             ),
+            // An action that sets a state of its own (enforce-mfa, disable-user) needs no column.
             ActionKind::Update
-                if action != Action::EnforceMfa
+                if spec.is_some_and(|s| s.desired == Desired::Row)
                     && desired.is_empty()
                     && !password
                     && !generate

@@ -28,7 +28,7 @@ pub(crate) fn one_of(names: &[String]) -> String {
 }
 
 /// What a row asks the provider to do (docs/contract.md §1).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, IntoStaticStr, VariantArray)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, IntoStaticStr, VariantArray)]
 #[strum(serialize_all = "kebab-case")]
 pub enum Action {
     CreateLoginProfile,

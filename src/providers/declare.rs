@@ -69,6 +69,13 @@ impl Lookups {
 pub type CliReader = fn(&CliLookup<'_>, Option<&str>) -> Result<Option<CliKeys>, String>;
 
 impl ProviderSpec {
+    /// Whether the tool makes up the password of a row of `action` that asks for a generated one
+    /// (and writes it to `--secrets-out`): always for the user actions (a created user's
+    /// password is never in a reply), else where the provider does not.
+    pub fn tool_generates(&self, action: Action) -> bool {
+        action.is_lifecycle() || !self.generates_passwords
+    }
+
     /// The declaration of `action`, when the provider supports it.
     pub fn action(&self, action: Action) -> Option<&'static ActionSpec> {
         self.actions.iter().find(|s| s.action == action)
@@ -114,6 +121,8 @@ pub enum Desired {
     Mfa,
     /// A fixed state (disable-user: the user and its login inactive).
     Fixed(&'static LoginState),
+    /// The row's state as the provider reads it ([`Provider::user_state`](super::Provider::user_state)).
+    Provider,
 }
 
 /// What actions work on, declared once for all of them: its name, what its read returns and the

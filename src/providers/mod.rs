@@ -186,6 +186,9 @@ pub struct ListedUser {
     pub info: Vec<(&'static str, String)>,
 }
 
+/// The extra field of a user's read that carries its id, where requests name users by id.
+pub const USER_ID: &str = "user_id";
+
 /// The observed field of rows that ask about MFA (`observed_mfa_bound`).
 pub const MFA_BOUND: &str = "mfa_bound";
 
@@ -371,6 +374,11 @@ pub trait Provider: Send + Sync + 'static {
     }
     /// The desired state of `enforce-mfa` for this row.
     fn mfa_state(&self, job: &Job) -> LoginState;
+    /// The row's state as the provider sets it, for actions declaring [`Desired::Provider`]
+    /// (huawei: `mfa_bind_required` is login protection).
+    fn user_state(&self, job: &Job) -> LoginState {
+        job.desired.clone()
+    }
     /// A user name this row needs resolved to an id before any other request.
     fn name_to_resolve<'a>(&self, _job: &'a Job) -> Option<&'a str> {
         None
