@@ -129,6 +129,10 @@ fn mount<S: Service>(
     Ok(Arc::new(service))
 }
 
+/// The default domain of the emulated Alibaba account: the demo set's and the onboarding
+/// sample's new users are in it.
+pub const DEFAULT_ALIYUN_DOMAIN: &str = "finance.onaliyun.com";
+
 /// Huawei tokens live 24 hours.
 pub const DEFAULT_TOKEN_TTL: Duration = Duration::from_secs(24 * 3600);
 
@@ -152,6 +156,10 @@ pub struct EmulatorConfig {
     pub token_ttl: Duration,
     /// Serve HTTPS with this certificate instead of plain HTTP (tests of `--ca-bundle`).
     pub tls: Option<TlsIdentity>,
+    /// The Alibaba account's default domain (`<alias>.onaliyun.com`): what GetDefaultDomain
+    /// answers and the suffix CreateUser requires. Two emulators with two domains are two accounts
+    /// to migrate between.
+    pub aliyun_default_domain: String,
 }
 
 /// A certificate chain and its private key, PEM. The certificate must name `127.0.0.1`.
@@ -172,6 +180,7 @@ impl Default for EmulatorConfig {
             ports: BTreeMap::new(),
             token_ttl: DEFAULT_TOKEN_TTL,
             tls: None,
+            aliyun_default_domain: DEFAULT_ALIYUN_DOMAIN.to_string(),
         }
     }
 }
@@ -217,6 +226,7 @@ impl Emulator {
                 .collect(),
             now,
             token_ttl: config.token_ttl,
+            aliyun_default_domain: config.aliyun_default_domain.clone(),
         };
         let providers =
             emulated(&mut setup).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
