@@ -1,8 +1,11 @@
 //! Alibaba Cloud IMS 2019-08-15 (docs/providers.md §2): the RPC API at `/`, GET or POST, parameters in
 //! the query string and/or an `application/x-www-form-urlencoded` body (merged). Signature V1 is
 //! checked on the parameters as they arrived, with this module's own canonicalisation (`verify.rs`,
-//! tested against Alibaba's published vectors); then `Version=2019-08-15`, `Format=JSON` (any case), the key,
-//! the timestamp (±15 min) and the nonce (once in 15 min). A `SecurityToken` (signed like any
+//! tested against Alibaba's published vectors); then `Version`, `Format=JSON` (any case), the key,
+//! the timestamp (±15 min) and the nonce (once in 15 min). `Version=2019-08-15` is IMS;
+//! `Version=2015-05-01` is RAM 2015 (`ram.rs`: `ListPoliciesForUser`, `DetachPolicyFromUser`, keyed
+//! by the short `UserName`), in reality at `ram.aliyuncs.com`, here on the same port and checked the
+//! same way. A `SecurityToken` (signed like any
 //! parameter) must be the one issued with its temporary `AccessKeyId`: a token never issued is 400
 //! `InvalidSecurityToken.Malformed`, one issued with another key 400
 //! `InvalidSecurityToken.MismatchWithAccessKey`, an expired one 400 `InvalidSecurityToken.Expired`,
@@ -13,21 +16,51 @@
 //! `EntityNotExist.User.MFADevice`). Errors are `{"RequestId","HostId","Code","Message"}` with
 //! the header `x-acs-request-id`; throttling is 400 `Throttling.User` with `x-acs-retry-after` (ms).
 //!
-//! Users exist only if the users file, the demo set or a patch made them: any other
-//! `UserPrincipalName` is 404 `EntityNotExist.User`, on every action.
+//! User lifecycle (`users.rs`): `CreateUser` (`DisplayName` required, 1-24 characters; the name
+//! must be `<name>@<default domain>`, else 400 `InvalidParameter.UserPrincipalName.Domain`, this
+//! emulator's code; taken, also by the same short name in another domain: 409
+//! `EntityAlreadyExists.User`), `GetUser` (by `UserPrincipalName`, `UserId` or
+//! `UserAccessKeyId`), `UpdateUser` (`New*`), `DeleteUser` (409 `DeleteConflict.User.AccessKey`,
+//! `.LoginProfile`, `.MFADevice`, `.Group`, `.Policy`, checked in that order; then the user moves
+//! to the recycle bin, `bin.rs`), `AddUserToGroup` (404 `EntityNotExist.Group`, 409
+//! `EntityAlreadyExists.User.Group`), `RemoveUserFromGroup` (404 `EntityNotExist.User.Group`),
+//! `ListGroupsForUser`, `ListAccessKeys`, `UpdateAccessKey`, `DeleteAccessKey` (404
+//! `EntityNotExist.User.AccessKey`; the account has no keys of its own here, so these three need
+//! `UserPrincipalName`), `UnbindMFADevice` (404 `EntityNotExist.User.MFADevice`; a virtual device
+//! stays in the account, unbound), `GetDefaultDomain`, `ListUsersInRecycleBin` (`Marker`,
+//! `MaxItems` 1-100, `Filter` `UserPrincipalName eq <name>` or `UserId eq <id>`).
 //!
-//! State: `{"users": {"<upn>": {"user_id", "create_date", "creates", "login_profile": null |
+//! Users exist only if the users file, the demo set, a patch or `CreateUser` made them: any other
+//! user is 404 `EntityNotExist.User`, on every action.
+//!
+//! State: `{"default_domain", "users": {"<upn>": {"user_id", "display_name", "email",
+//! "mobile_phone", "comments", "create_date", "update_date", "creates", "login_profile": null |
 //! {"status", "mfa_bind_required", "password_reset_required", "password_hash": null | {"salt",
-//! "sha256"}, "create_date", "update_date"}}}, "mfa_devices": (mfa.rs), "temporary_keys": {"<id>":
-//! {"expires_at"}}}`.
+//! "sha256"}, "create_date", "update_date"}, "groups": {"<group>": "<join date>"}, "access_keys":
+//! {"<id>": {"status", "create_date", "update_date"}}, "policies": {"<name>": {"policy_type",
+//! "default_version", "description", "attach_date"}}}}, "groups": {"<name>": {"group_id",
+//! "display_name", "comments", "create_date"}}, "recycle_bin": {"users": [{"user_principal_name",
+//! "user_id", "display_name", "create_date", "recycle_date", "delete_date"}]}, "mfa_devices":
+//! (mfa.rs), "temporary_keys": {"<id>": {"expires_at"}}}`. Dates are `yyyy-MM-ddTHH:mm:ssZ`; no
+//! access key has a secret here.
 //!
-//! Patch (`POST /_emulator/state` with `{"aliyun": <patch>}`): `{"users": {"<upn>":
-//! {"login_profile": null | {"status", "mfa_bind_required", "password_reset_required",
-//! "password"}}}, "mfa_devices": (mfa.rs, by principal name), "temporary_keys": {"<id>": {"secret",
-//! "security_token", "expires_at"}}}`, every field optional but a temporary key's secret and token. A user not there is added; `null` removes
-//! the profile; an object sets the fields given, on a new profile (defaults `Active`, `false`,
-//! `false`) if there is none. A temporary key is accepted with its token until `expires_at` (RFC
-//! 3339; default: the token lifetime from now). A patch never counts as a create.
+//! Patch (`POST /_emulator/state` with `{"aliyun": <patch>}`): `{"groups": {"<name>": null |
+//! {"display_name", "comments"}}, "users": {"<upn>": {"login_profile": null | {"status",
+//! "mfa_bind_required", "password_reset_required", "password"}, "display_name", "email",
+//! "mobile_phone", "comments", "create_date", "groups": ["<name>"], "access_keys": {"<id>":
+//! {"status", "create_date"}}, "policies": {"<name>": {"policy_type", "default_version",
+//! "description"}}}}, "mfa_devices": (mfa.rs, by principal name), "temporary_keys": {"<id>":
+//! {"secret", "security_token", "expires_at"}}}`, every field optional but a temporary key's
+//! secret and token and a policy's `policy_type` (`System` or `Custom`). A group not there is added
+//! (display name its name), `null` removes it and its memberships. A user not there is added (in
+//! any domain; display name its short name); the fields given are set, and `groups`,
+//! `access_keys` and `policies` each replace what the user had (a membership kept keeps its join
+//! date; a key's `status` defaults to `Active`, its date and an attachment's to now, a policy's
+//! version to `v1`). `null` removes the login profile; an object sets the fields given, on a new
+//! profile (defaults `Active`, `false`, `false`) if there is none. Dates are RFC 3339. A group a
+//! user is put in must exist or be added by the same patch. A temporary key is accepted with its
+//! token until `expires_at` (RFC 3339; default: the token lifetime from now). A patch never counts
+//! as a create.
 
 use super::account::{self, Account};
 use super::login::{Login, LoginChange};
@@ -164,28 +197,108 @@ enum Action {
 
 /// Every action: its API, its name, and whether it changes state.
 const ACTIONS: &[(Product, &str, Action, bool)] = &[
-    (Product::Ims, "CreateLoginProfile", Action::CreateLoginProfile, true),
-    (Product::Ims, "UpdateLoginProfile", Action::UpdateLoginProfile, true),
-    (Product::Ims, "GetLoginProfile", Action::GetLoginProfile, false),
-    (Product::Ims, "DeleteLoginProfile", Action::DeleteLoginProfile, true),
+    (
+        Product::Ims,
+        "CreateLoginProfile",
+        Action::CreateLoginProfile,
+        true,
+    ),
+    (
+        Product::Ims,
+        "UpdateLoginProfile",
+        Action::UpdateLoginProfile,
+        true,
+    ),
+    (
+        Product::Ims,
+        "GetLoginProfile",
+        Action::GetLoginProfile,
+        false,
+    ),
+    (
+        Product::Ims,
+        "DeleteLoginProfile",
+        Action::DeleteLoginProfile,
+        true,
+    ),
     (Product::Ims, "ListUsers", Action::ListUsers, false),
-    (Product::Ims, "ListVirtualMFADevices", Action::ListVirtualMFADevices, false),
-    (Product::Ims, "GetUserMFAInfo", Action::GetUserMFAInfo, false),
+    (
+        Product::Ims,
+        "ListVirtualMFADevices",
+        Action::ListVirtualMFADevices,
+        false,
+    ),
+    (
+        Product::Ims,
+        "GetUserMFAInfo",
+        Action::GetUserMFAInfo,
+        false,
+    ),
     (Product::Ims, "CreateUser", Action::CreateUser, true),
     (Product::Ims, "GetUser", Action::GetUser, false),
     (Product::Ims, "UpdateUser", Action::UpdateUser, true),
     (Product::Ims, "DeleteUser", Action::DeleteUser, true),
     (Product::Ims, "AddUserToGroup", Action::AddUserToGroup, true),
-    (Product::Ims, "RemoveUserFromGroup", Action::RemoveUserFromGroup, true),
-    (Product::Ims, "ListGroupsForUser", Action::ListGroupsForUser, false),
-    (Product::Ims, "ListAccessKeys", Action::ListAccessKeys, false),
-    (Product::Ims, "UpdateAccessKey", Action::UpdateAccessKey, true),
-    (Product::Ims, "DeleteAccessKey", Action::DeleteAccessKey, true),
-    (Product::Ims, "UnbindMFADevice", Action::UnbindMFADevice, true),
-    (Product::Ims, "GetDefaultDomain", Action::GetDefaultDomain, false),
-    (Product::Ims, "ListUsersInRecycleBin", Action::ListUsersInRecycleBin, false),
-    (Product::Ram, "ListPoliciesForUser", Action::ListPoliciesForUser, false),
-    (Product::Ram, "DetachPolicyFromUser", Action::DetachPolicyFromUser, true),
+    (
+        Product::Ims,
+        "RemoveUserFromGroup",
+        Action::RemoveUserFromGroup,
+        true,
+    ),
+    (
+        Product::Ims,
+        "ListGroupsForUser",
+        Action::ListGroupsForUser,
+        false,
+    ),
+    (
+        Product::Ims,
+        "ListAccessKeys",
+        Action::ListAccessKeys,
+        false,
+    ),
+    (
+        Product::Ims,
+        "UpdateAccessKey",
+        Action::UpdateAccessKey,
+        true,
+    ),
+    (
+        Product::Ims,
+        "DeleteAccessKey",
+        Action::DeleteAccessKey,
+        true,
+    ),
+    (
+        Product::Ims,
+        "UnbindMFADevice",
+        Action::UnbindMFADevice,
+        true,
+    ),
+    (
+        Product::Ims,
+        "GetDefaultDomain",
+        Action::GetDefaultDomain,
+        false,
+    ),
+    (
+        Product::Ims,
+        "ListUsersInRecycleBin",
+        Action::ListUsersInRecycleBin,
+        false,
+    ),
+    (
+        Product::Ram,
+        "ListPoliciesForUser",
+        Action::ListPoliciesForUser,
+        false,
+    ),
+    (
+        Product::Ram,
+        "DetachPolicyFromUser",
+        Action::DetachPolicyFromUser,
+        true,
+    ),
 ];
 
 impl Action {
@@ -458,10 +571,14 @@ impl Ims {
         let product = Product::of_version(params.required("Version")?).ok_or_else(|| {
             invalid(
                 "Version",
-                &format!("this API takes Version={VERSION} (IMS) or {} (RAM)", ram::VERSION),
+                &format!(
+                    "this API takes Version={VERSION} (IMS) or {} (RAM)",
+                    ram::VERSION
+                ),
             )
         })?;
-        let (action, _) = Action::parse(product, params.required("Action")?).ok_or_else(not_found)?;
+        let (action, _) =
+            Action::parse(product, params.required("Action")?).ok_or_else(not_found)?;
         // The SDKs send `json`, iambatch `JSON`: the gateway takes either.
         if !params
             .get("Format")
@@ -741,3 +858,6 @@ pub(super) fn iso8601_seconds(t: OffsetDateTime) -> String {
         ))
         .expect("a UTC time always formats")
 }
+
+#[cfg(test)]
+mod tests;

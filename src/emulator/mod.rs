@@ -40,7 +40,8 @@
 //! if the users file, the demo set ([`Emulator::seed_demo`], `demo.json`) or a state patch made them,
 //! as in a real account: any other user is the provider's "not found" on every API (aliyun 404
 //! `EntityNotExist.User`, ucloud RetCode 11021, huawei an empty list by name and 404 `IAM.0004` by
-//! id). The API never creates a user.
+//! id). The API creates users only through a provider's own create action (aliyun `CreateUser`, in
+//! the account's default domain, `EmulatorConfig::aliyun_default_domain`).
 //!
 //! # Temporary credentials
 //! A state patch registers temporary keys with the security token issued with each

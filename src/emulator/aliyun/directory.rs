@@ -2,9 +2,9 @@
 //! fields, login profile, group memberships, access keys, attached policies), its groups, its MFA
 //! devices and its recycle bin of deleted users; and how a state patch changes them.
 
+use super::Profile;
 use super::bin::RecycleBin;
 use super::iso8601_seconds;
-use super::Profile;
 use crate::emulator::account;
 use crate::emulator::login::{NoOwnFields, ProfileSlot};
 use crate::emulator::mfa;
@@ -164,7 +164,9 @@ impl Directory {
     /// The principal name of the user with this id.
     pub fn upn_of_id(&self, user_id: &str) -> Option<String> {
         let mut users = self.users.iter();
-        users.find(|(_, u)| u.user_id == user_id).map(|(upn, _)| upn.clone())
+        users
+            .find(|(_, u)| u.user_id == user_id)
+            .map(|(upn, _)| upn.clone())
     }
 
     /// The principal name of the user holding this access key.
@@ -194,7 +196,11 @@ impl Directory {
 
     /// Applies a patch's `groups`: each added or changed, or with `null` removed along with its
     /// memberships.
-    pub fn patch_groups(&mut self, patch: BTreeMap<String, Option<GroupPatch>>, now: OffsetDateTime) {
+    pub fn patch_groups(
+        &mut self,
+        patch: BTreeMap<String, Option<GroupPatch>>,
+        now: OffsetDateTime,
+    ) {
         for (name, group) in patch {
             match group {
                 None => {

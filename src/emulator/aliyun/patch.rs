@@ -9,7 +9,11 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use time::OffsetDateTime;
 
-pub fn tamper(account: &Account<Directory>, patch: &Value, now: OffsetDateTime) -> Result<(), String> {
+pub fn tamper(
+    account: &Account<Directory>,
+    patch: &Value,
+    now: OffsetDateTime,
+) -> Result<(), String> {
     let mut rest = patch.clone();
     let groups: BTreeMap<String, Option<GroupPatch>> =
         match rest.as_object_mut().and_then(|o| o.remove("groups")) {
@@ -24,7 +28,10 @@ pub fn tamper(account: &Account<Directory>, patch: &Value, now: OffsetDateTime) 
             directory.patch_groups(groups, now);
         }
         directory.add_user(&upn, now);
-        let record = directory.users.get_mut(&upn).expect("added if it was not there");
+        let record = directory
+            .users
+            .get_mut(&upn)
+            .expect("added if it was not there");
         user.apply(record, now);
     })?;
     if let Some(groups) = groups {

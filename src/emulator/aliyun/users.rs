@@ -177,14 +177,10 @@ fn check_upn(upn: &str, names: &Names, domain: &str) -> Result<(), ApiError> {
     let Some((name, suffix)) = upn.split_once('@') else {
         return Err(bad(
             names.upn_domain,
-            format!(
-                "The parameter - \"{}\" must be <name>@{domain}.",
-                names.upn
-            ),
+            format!("The parameter - \"{}\" must be <name>@{domain}.", names.upn),
         ));
     };
-    if name.is_empty() || name.chars().count() > MAX_NAME_LEN || upn.chars().count() > MAX_UPN_LEN
-    {
+    if name.is_empty() || name.chars().count() > MAX_NAME_LEN || upn.chars().count() > MAX_UPN_LEN {
         return Err(too_long(names.upn_length, names.upn));
     }
     let allowed = |c: char| c.is_ascii_alphanumeric() || "._-".contains(c);
@@ -330,7 +326,9 @@ impl Ims {
         if let Some(new) = p.get(UPDATE.upn).filter(|n| *n != upn) {
             check_upn(new, &UPDATE, &directory.default_domain)?;
             if directory.users.contains_key(new)
-                || directory.upn_of_name(short_name(new)).is_some_and(|u| u != upn)
+                || directory
+                    .upn_of_name(short_name(new))
+                    .is_some_and(|u| u != upn)
             {
                 return Err(user_exists());
             }
@@ -580,7 +578,9 @@ mod tests {
 
     #[test]
     fn a_filter_names_a_principal_name_or_an_id() {
-        assert!(matches!(filter("UserPrincipalName eq a@b.com"), Ok((Field::Upn, v)) if v == "a@b.com"));
+        assert!(
+            matches!(filter("UserPrincipalName eq a@b.com"), Ok((Field::Upn, v)) if v == "a@b.com")
+        );
         assert!(matches!(filter("UserId eq 42"), Ok((Field::UserId, v)) if v == "42"));
         assert!(filter("UserPrincipalName = a@b.com").is_err());
         assert!(filter("DisplayName eq a").is_err());
