@@ -292,7 +292,7 @@ fn no_key() -> ApiError {
 
 /// The emulated account keeps no keys of its own, only its users': a key request must name its
 /// user.
-fn key_user<'p>(p: &'p Params) -> Result<&'p str, ApiError> {
+fn key_user(p: &Params) -> Result<&str, ApiError> {
     p.required("UserPrincipalName")
 }
 
