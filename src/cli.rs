@@ -2,7 +2,7 @@
 //! before any work starts.
 
 use crate::accounts::{Overrides, Rate};
-use crate::emulator::{DEFAULT_BURST, RateShape};
+use crate::emulator::{DEFAULT_ALIYUN_DOMAIN, DEFAULT_BURST, RateShape};
 use crate::jobs::{Action, ProviderKind};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -378,6 +378,10 @@ pub struct EmulateArgs {
     /// Lifetime of Huawei tokens, in seconds.
     #[arg(long, default_value_t = 24 * 3600, value_name = "SECS")]
     pub token_ttl_secs: u64,
+    /// The Alibaba account's default domain: GetDefaultDomain's answer, and the suffix every
+    /// user CreateUser makes must have (start a second emulator with another to migrate into).
+    #[arg(long, default_value = DEFAULT_ALIYUN_DOMAIN, value_name = "DOMAIN")]
+    pub aliyun_default_domain: String,
 }
 
 fn parse_rate_shape(s: &str) -> Result<RateShape, String> {
