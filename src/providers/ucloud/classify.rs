@@ -13,6 +13,8 @@ use reqwest::StatusCode;
 use serde_json::Value;
 use time::OffsetDateTime;
 
+mod user;
+
 /// The header carrying UCloud's request id.
 const REQUEST_ID_HEADER: &str = "X-UCLOUD-REQUEST-UUID";
 
@@ -60,6 +62,10 @@ fn verdict(op: &Op<'_>, reply: &Reply) -> Verdict {
                     )),
                 }
             }
+            Op::Step { step, .. } if step.api == super::GET_USER.api => user::read(body.as_ref()),
+            Op::Step { step, target, .. } if step.api == super::LIST_MEMBERS.api => {
+                user::members(body.as_ref(), target.unwrap_or_default())
+            }
             Op::Step { .. } => {
                 Verdict::Observed(observed(body.as_ref().and_then(|b| b.get("LoginProfile"))))
             }
@@ -86,6 +92,12 @@ fn verdict(op: &Op<'_>, reply: &Reply) -> Verdict {
                 None => meaning(code).to_string(),
                 Some(m) if class == FailureClass::Credential => format!("{m} ({})", meaning(code)),
                 Some(m) => m.to_string(),
+            };
+            let message = match (code, op) {
+                (user::UNKNOWN_GROUP, Op::Step { target, .. }) => {
+                    user::unknown_group(target.unwrap_or_default(), &message)
+                }
+                _ => message,
             };
             Verdict::Failed(Failure {
                 class,
@@ -119,7 +131,7 @@ fn unsupported(op: &Op<'_>) -> Option<Failure> {
     ))
 }
 
-fn failure(class: FailureClass, code: &str, message: &str) -> Failure {
+pub(super) fn failure(class: FailureClass, code: &str, message: &str) -> Failure {
     Failure {
         class,
         code: code.to_string(),
@@ -159,6 +171,7 @@ fn meaning(code: i64) -> &'static str {
         }
         11021 => "user not found",
         11208 => "user already exists",
+        user::UNKNOWN_GROUP => "group not found",
         _ => "UCloud refused the request",
     }
 }
@@ -253,7 +266,7 @@ fn user_page(body: &Value, offset: u64) -> Option<UserPage> {
 }
 
 /// A JSON integer, or one sent as a string (UCloud does both).
-fn integer(v: &Value) -> Option<i64> {
+pub(super) fn integer(v: &Value) -> Option<i64> {
     match v {
         Value::Number(n) => n.as_i64(),
         Value::String(s) => s.trim().parse().ok(),

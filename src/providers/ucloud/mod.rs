@@ -1,33 +1,29 @@
 //! UCloud IAM (docs/providers.md §1): `UpdateLoginProfile` writes, `GetLoginProfile` reads, both keyed by
-//! `UserName` and signed with the account's public/private key pair (`sign`). Requests go the Go
-//! SDK's way: `POST {endpoint}/` with every parameter, `Signature` included, in a form body, so a
-//! password never appears in a URL. No `ProjectId`/`Region` is sent (IAM lists none) and `Password`
-//! is sent plain (the `base64` encoding docs/providers.md mentions as a CONFIG is not offered).
+//! `UserName` and signed with the account's public/private key pair (`sign`); the user actions
+//! create users with their console login inside (`CreateUser`), freeze them (`UpdateUser`), and
+//! manage their groups by name. `request` gives each request's parameters, `classify` reads the
+//! replies. Requests go the Go SDK's way: `POST {endpoint}/` with every parameter, `Signature`
+//! included, in a form body, so a password never appears in a URL. No `ProjectId`/`Region` is sent
+//! (IAM lists none) and `Password` is sent plain (the `base64` encoding docs/providers.md mentions
+//! as a CONFIG is not offered).
 
 mod classify;
 mod cli_config;
+mod request;
 pub mod sign;
 
 use crate::input::Column;
-use crate::jobs::{Action, Field, Job, LoginState, ProviderKind};
+use crate::jobs::{Action, Field, Job, LoginState, LoginStatus, ProviderKind};
 use crate::providers::{
-    Absent, AccountSpec, ActionSpec, Api, Classified, ConnectError, Desired, HttpRequest, Listing,
-    Lookups, MfaSource, Object, Op, Provider, ProviderSpec, Reply, Stamp, Step, Write,
+    Absent, AccountSpec, ActionSpec, Api, Classified, ColumnProblem, ConnectError, Desired, Each,
+    Exists, HttpRequest, Listing, Lookups, MfaSource, Object, Op, Part, Password, Provider,
+    ProviderSpec, Reply, Stamp, Step, When,
 };
 use crate::secret::Secret;
+pub use request::LIST_LIMIT;
 use std::sync::Arc;
 
 pub struct Ucloud;
-
-/// The state columns `UpdateLoginProfile` sets, with their parameter names. Values are the columns'
-/// CSV forms (`Active`, `true`, `90`), which are also UCloud's.
-const WRITABLE: [(Field, &str); 5] = [
-    (Field::LoginStatus, "Status"),
-    (Field::Email, "UserEmail"),
-    (Field::MaxPasswordAge, "MaxPasswordAge"),
-    (Field::MfaBindRequired, "MFABindRequired"),
-    (Field::PasswordResetRequired, "PasswordResetRequired"),
-];
 
 /// What `GetLoginProfile` returns; `PasswordResetRequired` and `UserEmail` are not readable.
 const READABLE: &[Field] = &[
@@ -69,18 +65,148 @@ const PROFILE: Object = Object {
     read: &[GET],
 };
 
+/// What the user actions read: the user (`Status` read as whether it is frozen), its console
+/// login and its membership of the row's groups; every field a ucloud read returns.
+/// `PasswordResetRequired` is not readable.
+const USER_READS: &[Field] = &[
+    Field::DisplayName,
+    Field::Email,
+    Field::UserEnabled,
+    Field::LoginStatus,
+    Field::MfaBindRequired,
+    Field::MaxPasswordAge,
+    Field::Groups,
+];
+
+/// The columns of a user: its fields, groups and console login. UCloud users have no mobile phone
+/// and no comments: those columns are invalid on ucloud rows.
+const USER_STATE: &[Column] = &[
+    Column::State(Field::DisplayName),
+    Column::State(Field::Email),
+    Column::State(Field::Groups),
+    Column::State(Field::LoginStatus),
+    Column::State(Field::MfaBindRequired),
+    Column::State(Field::PasswordResetRequired),
+];
+
+/// What creating or ensuring a user takes: its columns and a password.
+const USER_WRITE: &[Column] = &[
+    Column::Password,
+    Column::GeneratePassword,
+    Column::State(Field::DisplayName),
+    Column::State(Field::Email),
+    Column::State(Field::Groups),
+    Column::State(Field::LoginStatus),
+    Column::State(Field::MfaBindRequired),
+    Column::State(Field::PasswordResetRequired),
+];
+
+const GROUPS: &[Column] = &[Column::State(Field::Groups)];
+
+/// What `CreateUser` sends besides the name and the password; its login is `Active` unless the
+/// row says otherwise.
+const CREATE_FIELDS: &[Field] = &[
+    Field::DisplayName,
+    Field::Email,
+    Field::LoginStatus,
+    Field::MfaBindRequired,
+    Field::PasswordResetRequired,
+];
+
+pub(crate) const GET_USER: Step = Step::read("GetUser").on(Part::User);
+/// A new display name: UpdateUser has no email (the login's update sets it).
+pub(crate) const UPDATE_USER: Step = Step::update("UpdateUser")
+    .on(Part::User)
+    .sends(&[Field::DisplayName])
+    .password(Password::Never);
+/// Freezes (`Frozen`) or unfreezes (`Active`) the user: disable-user and enable-user.
+pub(crate) const SET_STATUS: Step = UPDATE_USER.sends(&[Field::UserEnabled]);
+/// The user with its console login and an inactive API key, in one request. A user that already
+/// exists is ours only if it is newer than our first attempt.
+pub(crate) const CREATE_USER: Step = Step::create("CreateUser", &UPDATE_USER)
+    .on(Part::User)
+    .sends(CREATE_FIELDS)
+    .exists(Exists::OursIfNewer { read: &GET_USER });
+pub(crate) const DELETE_USER: Step = Step::delete("DeleteUser").on(Part::User);
+/// The login of an existing user: what differs, its email included (`UserEmail`).
+pub(crate) const UPDATE_LOGIN: Step = UPDATE.sends(&[
+    Field::LoginStatus,
+    Field::MfaBindRequired,
+    Field::PasswordResetRequired,
+    Field::Email,
+]);
+/// A group's members, read once per group for the whole account: UCloud has no listing of one
+/// user's groups.
+pub(crate) const LIST_MEMBERS: Step = Step::read("ListUsersForGroup")
+    .on(Part::Groups)
+    .each(Each::Group);
+pub(crate) const ADD_TO_GROUP: Step = Step::create("AddUserToGroup", &UPDATE_USER)
+    .on(Part::Groups)
+    .each(Each::Group)
+    .when(When::Absent)
+    .exists(Exists::Holds)
+    .password(Password::Never);
+pub(crate) const REMOVE_FROM_GROUP: Step = Step::delete("RemoveUserFromGroup")
+    .on(Part::Groups)
+    .each(Each::Group);
+
+/// The user, its console login and its groups.
+const USER: Object = Object {
+    name: "user",
+    reads: USER_READS,
+    read: &[GET_USER, GET, LIST_MEMBERS],
+};
+
+/// disable-user: the user frozen.
+const FROZEN: LoginState = LoginState {
+    user_enabled: Some(false),
+    ..LoginState::NONE
+};
+
+/// enable-user: the user unfrozen.
+const UNFROZEN: LoginState = LoginState {
+    user_enabled: Some(true),
+    ..LoginState::NONE
+};
+
 const ACTIONS: &[ActionSpec] = &[
     PROFILE.action(Action::UpdateLoginProfile, UPDATE_COLUMNS, &[UPDATE]),
     PROFILE.action(Action::GetLoginProfile, STATE, &[GET]),
     PROFILE
         .action(Action::EnforceMfa, STATE, &[UPDATE])
         .setting(Desired::Mfa),
+    USER.action(Action::CreateUser, USER_WRITE, &[CREATE_USER, ADD_TO_GROUP]),
+    USER.action(
+        Action::EnsureUser,
+        USER_WRITE,
+        &[
+            GET_USER,
+            CREATE_USER.when(When::Absent),
+            UPDATE_USER.when(When::Differs),
+            GET,
+            UPDATE_LOGIN.when(When::Differs),
+            LIST_MEMBERS,
+            ADD_TO_GROUP,
+        ],
+    ),
+    USER.action(
+        Action::AddToGroup,
+        GROUPS,
+        &[ADD_TO_GROUP.when(When::Always)],
+    ),
+    USER.action(Action::RemoveFromGroup, GROUPS, &[REMOVE_FROM_GROUP]),
+    USER.action(Action::DisableUser, USER_STATE, &[SET_STATUS])
+        .setting(Desired::Fixed(&FROZEN)),
+    USER.action(Action::EnableUser, USER_STATE, &[SET_STATUS])
+        .setting(Desired::Fixed(&UNFROZEN)),
+    USER.action(Action::DeleteUser, USER_STATE, &[DELETE_USER]),
+    USER.action(Action::GetUser, USER_STATE, &[GET_USER, GET, LIST_MEMBERS]),
 ];
 
 const SPEC: ProviderSpec = ProviderSpec {
     kind: ProviderKind::Ucloud,
     actions: ACTIONS,
-    readable: READABLE,
+    readable: USER_READS,
     extra_observed: &[],
     // `GenerateRandomPassword=true`: UCloud makes up the password.
     generates_passwords: true,
@@ -125,6 +251,19 @@ const SPEC: ProviderSpec = ProviderSpec {
 impl Provider for Ucloud {
     fn spec(&self) -> &'static ProviderSpec {
         &SPEC
+    }
+
+    /// A user is created with an inactive API key, and UCloud refuses a user whose key and login
+    /// are both inactive.
+    fn check_row(&self, job: &Job) -> Vec<ColumnProblem> {
+        let inactive = job.desired.login_status == Some(LoginStatus::Inactive);
+        match (job.action, inactive) {
+            (Action::CreateUser, true) => vec![ColumnProblem {
+                column: Column::State(Field::LoginStatus),
+                message: "ucloud creates users with an inactive API key, and refuses a user whose key and console login are both inactive: leave login_status empty or Active, then disable the login with update-login-profile".into(),
+            }],
+            _ => Vec::new(),
+        }
     }
 
     fn mfa_state(&self, _job: &Job) -> LoginState {
@@ -178,24 +317,7 @@ impl UcloudApi {
     /// Every parameter of `op`, `Signature` included, sorted by key as the Go SDK's form encoder
     /// sends them.
     fn signed_params(&self, op: &Op<'_>) -> Vec<(String, String)> {
-        let (action, mut params) = match op {
-            // A step's API name is its UCloud action.
-            Op::Step {
-                step, user, write, ..
-            } => (
-                step.api,
-                match write {
-                    Some(write) => update_params(user, write),
-                    None => vec![user_name(user)],
-                },
-            ),
-            // Not a UCloud operation, never asked for by the engine: a read-only request keeps a
-            // misrouted op harmless, and `classify` fails it whatever comes back.
-            Op::ResolveUser { name } => ("GetLoginProfile", vec![user_name(name)]),
-            Op::ListUsers { page } => ("ListUsers", list_params(page.unwrap_or("0"))),
-            // Not a UCloud operation either: it lists one user, which changes nothing.
-            Op::ReadAll | Op::ListMfaDevices { .. } => ("ListUsers", list_params("0")),
-        };
+        let (action, mut params) = request::params(op);
         params.push(("Action".to_string(), action.to_string()));
         params.push(("PublicKey".to_string(), self.public_key.clone()));
         let signature = sign::sign(&params, self.private_key.expose());
@@ -203,38 +325,6 @@ impl UcloudApi {
         params.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
         params
     }
-}
-
-/// ListUsers' page size: the most UCloud returns in one page.
-pub const LIST_LIMIT: usize = 100;
-
-/// `Offset` (the page cursor is the offset of its first user) and `Limit`.
-fn list_params(offset: &str) -> Vec<(String, String)> {
-    vec![
-        ("Limit".to_string(), LIST_LIMIT.to_string()),
-        ("Offset".to_string(), offset.to_string()),
-    ]
-}
-
-fn user_name(user: &str) -> (String, String) {
-    ("UserName".to_string(), user.to_string())
-}
-
-/// `UserName` and only the columns the write sets, each once.
-fn update_params(user: &str, write: &Write<'_>) -> Vec<(String, String)> {
-    let mut params = vec![user_name(user)];
-    params.extend(
-        WRITABLE
-            .iter()
-            .filter_map(|(field, name)| Some((name.to_string(), write.state.get(*field)?))),
-    );
-    if let Some(password) = write.password {
-        params.push(("Password".to_string(), password.expose().to_string()));
-    }
-    if write.generate_password {
-        params.push(("GenerateRandomPassword".to_string(), true.to_string()));
-    }
-    params
 }
 
 impl Api for UcloudApi {

@@ -4,7 +4,7 @@
 use super::*;
 use crate::jobs::LoginStatus;
 use crate::providers::testing::keys;
-use crate::providers::{Keys, provider};
+use crate::providers::{Keys, Write, provider};
 use time::macros::datetime;
 
 const PUBLIC_KEY: &str = "ucloudsomeone@example.com1296235120854146120";
@@ -332,11 +332,33 @@ fn static_facts() {
         [
             Action::UpdateLoginProfile,
             Action::GetLoginProfile,
-            Action::EnforceMfa
+            Action::EnforceMfa,
+            Action::CreateUser,
+            Action::EnsureUser,
+            Action::AddToGroup,
+            Action::RemoveFromGroup,
+            Action::DisableUser,
+            Action::EnableUser,
+            Action::DeleteUser,
+            Action::GetUser,
         ]
     );
     assert_eq!(
         Ucloud.spec().readable,
+        &[
+            Field::DisplayName,
+            Field::Email,
+            Field::UserEnabled,
+            Field::LoginStatus,
+            Field::MfaBindRequired,
+            Field::MaxPasswordAge,
+            Field::Groups,
+        ]
+    );
+    // The login actions observe only what GetLoginProfile returns.
+    let get = Ucloud.spec().action(Action::GetLoginProfile).unwrap();
+    assert_eq!(
+        get.reads,
         &[
             Field::LoginStatus,
             Field::MfaBindRequired,
@@ -352,3 +374,5 @@ fn static_facts() {
     let emulator: Vec<(&str, &str)> = Ucloud.spec().emulator_keys.to_vec();
     assert!(connect_to("http://127.0.0.1:1", &keys(&emulator)).is_ok());
 }
+
+mod users;
