@@ -11,8 +11,8 @@ use crate::input::Column;
 use crate::jobs::{Action, Field, Job, LoginState, LoginStatus, ProviderKind};
 use crate::providers::{
     Absent, AccountSpec, ActionSpec, Api, Classified, ColumnProblem, ConnectError, Desired, Each,
-    Exists, HttpRequest, Listing, Lookups, MfaSource, Object, Op, Part, Password, Provider,
-    ProviderSpec, Reply, Stamp, Step, When,
+    Exists, HttpRequest, ListedUser, Listing, Lookups, MfaSource, Object, Op, Part, Password,
+    Provider, ProviderSpec, Reply, Stamp, Step, When,
 };
 use crate::secret::Secret;
 use request::Credentials;
@@ -354,6 +354,13 @@ impl Provider for Aliyun {
 
     fn complete(&self, user: &str, domain: &str) -> String {
         format!("{user}@{domain}")
+    }
+
+    /// The name without its domain: another account completes it with its own.
+    fn portable_name(&self, user: &ListedUser) -> String {
+        user.user
+            .split_once('@')
+            .map_or(user.user.clone(), |(name, _)| name.to_string())
     }
 
     fn connect(&self, account: &AccountSpec<'_>) -> Result<Arc<dyn Api>, ConnectError> {
