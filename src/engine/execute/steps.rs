@@ -100,6 +100,7 @@ const SPEC: ProviderSpec = ProviderSpec {
     emulator_keys: &[],
     cli_profile: None,
     lookups: crate::providers::Lookups::NONE,
+    recycle_bin: None,
 };
 
 impl Provider for TwoSteps {

@@ -308,6 +308,8 @@ const SPEC: ProviderSpec = ProviderSpec {
         ("access_key_secret", "emulator-aliyun-secret"),
     ],
     cli_profile: Some(cli_config::read),
+    // The recycle bin holds the last 1,000 deleted users (docs/providers.md §2.8).
+    recycle_bin: Some(1000),
     lookups: Lookups {
         domain: Some(&DEFAULT_DOMAIN),
         group_id: None,
