@@ -85,6 +85,18 @@ impl Devices {
         }
     }
 
+    /// Forgets a deleted user's devices.
+    pub fn forget(&mut self, user: &str) {
+        self.bound.remove(user);
+    }
+
+    /// Moves a renamed user's devices to its new name.
+    pub fn rename(&mut self, from: &str, to: &str) {
+        if let Some(devices) = self.bound.remove(from) {
+            self.bound.insert(to.to_string(), devices);
+        }
+    }
+
     /// The user's first device, virtual ones first (what a console asks for at sign-in).
     pub fn of(&self, user: &str) -> Option<&Device> {
         let devices = self.bound.get(user)?;
