@@ -81,6 +81,7 @@ mod huawei;
 mod knobs;
 mod log;
 mod login;
+mod membership;
 mod mfa;
 mod params;
 mod replay;

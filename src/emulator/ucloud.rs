@@ -54,8 +54,7 @@
 //! "created_at" (Unix s), "updates" (UpdateLoginProfile calls applied), "login_profile": null |
 //! {"status", "mfa_bind_required", "password_reset_required", "max_password_age", "password_hash":
 //! null | {"salt", "sha256"}, "password_generated", "updated_at"}, "access_keys": [{"id", "status",
-//! "description", "created_at", "updated_at"}]}}, "groups": {"<group>": {"description",
-//! "created_at", "members": {"<user>": <joined at, Unix s>}}}, "mfa_devices": (mfa.rs),
+//! "description", "created_at", "updated_at"}]}}, "groups": (membership.rs), "mfa_devices": (mfa.rs),
 //! "temporary_keys": {"<id>": {"expires_at"}}}`. A new profile is `Active`, no MFA, no reset,
 //! `max_password_age` 0, no password.
 //!
@@ -63,18 +62,16 @@
 //! {"display_name", "email", "status" ("Active"|"Frozen"), "created_at" (Unix s), "access_keys":
 //! [{"id", "status" (default "Active"), "description", "created_at"}], "login_profile": null |
 //! {"status", "mfa_bind_required", "password_reset_required", "max_password_age", "password"}}},
-//! "groups": {"<group>": null | {"description", "created_at", "members": ["<user>"]}},
-//! "mfa_devices": (mfa.rs, by user name), "temporary_keys": {"<public key>": {"secret",
+//! "groups": (membership.rs, members by user name), "mfa_devices": (mfa.rs, by user name), "temporary_keys": {"<public key>": {"secret",
 //! "security_token", "expires_at"}}}`, every field optional but a key's id and a temporary key's
 //! secret and token (`expires_at` RFC 3339, default: the token lifetime from now). A user not there
 //! is added with a new profile (displayed by its name, `Active`, created now); `access_keys`
 //! replaces the user's keys (ids unique in the account); `null` removes the profile (a state the
-//! API cannot make); an object sets the fields given. A group not there is added; `members`
-//! replaces its membership (each member must exist or be added by the same patch; one already in
-//! keeps its join date); `null` deletes the group. A patch never counts as an update.
+//! API cannot make); an object sets the fields given. A patch never counts as an update.
 
 use super::account::{self, Account};
 use super::login::{Login, LoginChange, ProfilePatch, ProfileSlot};
+use super::membership;
 use super::mfa;
 use super::params::{ParamErrors, Params};
 use super::service::{Admission, Incoming, Meta, PasswordHash, Reply, Service, Setup};
@@ -91,7 +88,7 @@ use time::OffsetDateTime;
 mod lifecycle;
 mod verify;
 
-use lifecycle::{AccessKey, Group, GroupSlot, KeyPatch};
+use lifecycle::{AccessKey, KeyPatch};
 
 /// The built-in test key pair: the emulated account issued it (the client's `--emulator` uses it).
 const PUBLIC_KEY: &str = "emulator-ucloud-public";
@@ -110,7 +107,7 @@ pub struct Iam {
 #[derive(Default, Serialize)]
 struct Directory {
     users: BTreeMap<String, User>,
-    groups: BTreeMap<String, Group>,
+    groups: membership::Groups,
     mfa_devices: mfa::Devices,
 }
 
@@ -405,7 +402,7 @@ impl Service for Iam {
                 .into_iter()
                 .map(|name| (name.to_string(), User::new(name, setup.now)))
                 .collect(),
-            groups: BTreeMap::new(),
+            groups: membership::Groups::new(),
             mfa_devices: mfa::Devices::default(),
         };
         let account = Account::new(
@@ -498,8 +495,10 @@ impl Service for Iam {
     /// one. Groups are UCloud's own part of the patch: checked with the rest, applied after the users.
     fn tamper(&self, patch: &Value, now: OffsetDateTime) -> Result<(), String> {
         let mut patch = patch.clone();
-        let groups = GroupSlot::take(&mut patch)?;
-        GroupSlot::check(&groups, &patch, &self.account.lock())?;
+        let groups = {
+            let directory = self.account.lock();
+            membership::Patch::take(&mut patch, |u| directory.users.contains_key(u))?
+        };
         self.account.patch(
             &patch,
             now,
@@ -510,7 +509,9 @@ impl Service for Iam {
                 patch.apply(user, now);
             },
         )?;
-        GroupSlot::apply(groups, &mut self.account.lock(), now);
+        let directory = &mut *self.account.lock();
+        let users = &directory.users;
+        groups.apply(&mut directory.groups, |u| users.contains_key(u), now);
         Ok(())
     }
 }

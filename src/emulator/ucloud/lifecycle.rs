@@ -3,6 +3,7 @@
 //! state patch.
 
 use super::super::login::LoginChange;
+use super::super::membership::{self, Group};
 use super::super::params::{ParamErrors, Params, login_status};
 use super::{
     ApiError, Directory, Iam, User, check_password, email, exists, invalid, no_user, page,
@@ -10,29 +11,10 @@ use super::{
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use std::collections::{BTreeMap, BTreeSet};
 use time::OffsetDateTime;
 
 /// The `CompanyID` of the emulated account, as `CreateUser` answers it.
 const COMPANY_ID: u64 = 50_000_001;
-
-#[derive(Serialize)]
-pub struct Group {
-    description: String,
-    created_at: i64,
-    /// When each member joined (`JoinedAt`), by user name.
-    members: BTreeMap<String, i64>,
-}
-
-impl Group {
-    fn new(now: OffsetDateTime) -> Group {
-        Group {
-            description: String::new(),
-            created_at: now.unix_timestamp(),
-            members: BTreeMap::new(),
-        }
-    }
-}
 
 #[derive(Serialize)]
 pub struct AccessKey {
@@ -222,9 +204,7 @@ impl Iam {
         let name = p.required("UserName")?;
         let mut directory = self.account.lock();
         directory.users.remove(name).ok_or_else(|| no_user(name))?;
-        for group in directory.groups.values_mut() {
-            group.members.remove(name);
-        }
+        membership::forget(&mut directory.groups, name);
         directory.mfa_devices.forget(name);
         Ok(json!({ "Message": "" }))
     }
@@ -326,11 +306,7 @@ fn rename(directory: &mut Directory, from: &str, to: &str) {
         .remove(from)
         .expect("the caller found the user");
     directory.users.insert(to.to_string(), user);
-    for group in directory.groups.values_mut() {
-        if let Some(joined_at) = group.members.remove(from) {
-            group.members.insert(to.to_string(), joined_at);
-        }
-    }
+    membership::rename(&mut directory.groups, from, to);
     directory.mfa_devices.rename(from, to);
 }
 
@@ -368,74 +344,6 @@ impl KeyPatch {
             description: self.description,
             created_at,
             updated_at: created_at,
-        }
-    }
-}
-
-/// A state patch's group: `null` deletes it; fields given are set, on a new group if there is none.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct GroupPatch {
-    description: Option<String>,
-    created_at: Option<i64>,
-    /// The whole membership; a member already there keeps its `JoinedAt`.
-    members: Option<BTreeSet<String>>,
-}
-
-/// The `groups` of a state patch, by group name.
-pub struct GroupSlot;
-
-type Groups = BTreeMap<String, Option<GroupPatch>>;
-
-impl GroupSlot {
-    /// Takes `groups` out of a patch, read.
-    pub fn take(patch: &mut Value) -> Result<Groups, String> {
-        match patch.as_object_mut().and_then(|p| p.remove("groups")) {
-            None => Ok(Groups::new()),
-            Some(groups) => serde_json::from_value(groups).map_err(|e| format!("groups: {e}")),
-        }
-    }
-
-    /// Every member exists already or is one of the patch's `users`.
-    pub fn check(groups: &Groups, patch: &Value, directory: &Directory) -> Result<(), String> {
-        let added = |name: &str| patch["users"].get(name).is_some();
-        for (group, fields) in groups {
-            let members = fields.iter().flat_map(|g| g.members.iter().flatten());
-            if let Some(ghost) = members
-                .into_iter()
-                .find(|m| !directory.users.contains_key(*m) && !added(m))
-            {
-                return Err(format!(
-                    "groups: {group}: member {ghost} does not exist: add it under users"
-                ));
-            }
-        }
-        Ok(())
-    }
-
-    pub fn apply(groups: Groups, directory: &mut Directory, now: OffsetDateTime) {
-        let Directory {
-            users, groups: all, ..
-        } = directory;
-        for (name, patch) in groups {
-            let Some(patch) = patch else {
-                all.remove(&name);
-                continue;
-            };
-            let group = all.entry(name).or_insert_with(|| Group::new(now));
-            group.description = patch
-                .description
-                .unwrap_or(std::mem::take(&mut group.description));
-            group.created_at = patch.created_at.unwrap_or(group.created_at);
-            if let Some(members) = patch.members {
-                group.members = (members.into_iter())
-                    .filter(|m| users.contains_key(m))
-                    .map(|m| {
-                        let joined_at = group.members.get(&m).copied();
-                        (m, joined_at.unwrap_or(now.unix_timestamp()))
-                    })
-                    .collect();
-            }
         }
     }
 }
