@@ -14,6 +14,32 @@
 //! - `GET|PUT /v3.0/OS-USER/users/{user_id}/login-protect`: a user never configured reads 404
 //!   `IAM.0004`; a PUT needs both `enabled` and `verification_method` (`sms`|`email`|`vmfa`).
 //!
+//! The user lifecycle (`huawei/lifecycle.rs`):
+//! - `POST /v3.0/OS-USER/users` (CreateUser), body `{"user": {"name", "domain_id", "password",
+//!   "pwd_status", "access_mode", "enabled", "email", "areacode", "phone", "description"}}`: 201
+//!   and the user as ShowUser shows it. `name` and `domain_id` required (400 `1100`); `domain_id`
+//!   must be the account's (400 `IAM.0007`, unconfirmed); the name 1 to 64 of letters, digits,
+//!   space, `_`, `.`, `-`, not starting with a digit or a space (`1101`); a name taken is 400
+//!   `1109`, an email or phone taken `1110` / `1111`; a password shorter than 8 `1103`; an email
+//!   without `@` or over 255 `1102`; `areacode` without `phone` or the reverse `1106`, not digits
+//!   `1104`; a description over 255 `1117`; another `access_mode` `IAM.0007`; a field of the wrong
+//!   JSON type `IAM.0011`. `pwd_status` defaults to true with a password, false without.
+//! - `GET /v3.0/OS-USER/users/{id}` (ShowUser: contact details, `create_time` as `YYYY-MM-DD
+//!   HH:mm:ss` UTC) and `GET /v3/users/{id}` (KeystoneShowUser: no email or phone);
+//!   `PUT /v3.0/OS-USER/users/{id}` (UpdateUser: the same fields, all optional, `name` renames,
+//!   `domain_id` refused), 200 and the user; `DELETE /v3/users/{id}` 204, with its memberships,
+//!   keys and MFA devices (nothing blocks a delete). A user made again under a deleted user's name
+//!   gets a new id, as on IAM.
+//! - `GET /v3/groups[?domain_id=&name=]` (exact `name`; none: an empty list), group ids 32 hex
+//!   characters derived from the account id and the name, `create_time` in milliseconds;
+//!   `PUT|HEAD|DELETE /v3/groups/{group_id}/users/{user_id}`: 204, or 404 `IAM.0004` for an unknown
+//!   group or user (HEAD and DELETE also for a user not in the group; a PUT of a member is 204);
+//!   `GET /v3/users/{user_id}/groups`.
+//! - `GET /v3.0/OS-CREDENTIAL/credentials?user_id=` (`credentials[]{user_id, access, status,
+//!   create_time, description}`, never a secret; without `user_id` the caller's own, and the
+//!   emulator's callers are no users: none), `DELETE /v3.0/OS-CREDENTIAL/credentials/{access}` 204.
+//!   An unknown user or key is 404 `IAM.0004`.
+//!
 //! Every API call carries `X-Auth-Token` (a live token this instance issued; any other is 401) or an
 //! `SDK-HMAC-SHA256` signature with `X-Domain-Id` set to the account id. The signature is recomputed
 //! from the request as received (method, path, query, the headers `SignedHeaders` lists, the body's
@@ -34,21 +60,27 @@
 //! accepted both as an AK/SK pair and as an IAM user name and password of this account.
 //!
 //! # Users
-//! Named in the users file (`{"huawei": ["alice", "bob"]}`), the demo set or a patch; a name nobody
-//! created lists no user (the empty list is Huawei's "not found" for a name). Ids
+//! Named in the users file (`{"huawei": ["alice", "bob"]}`), the demo set, a patch or CreateUser; a
+//! name nobody created lists no user (the empty list is Huawei's "not found" for a name). Ids
 //! are 32 hex characters derived from the account id and the name, so the same name has the same id
 //! in every run. A user id not known is 404 `IAM.0004`.
 //!
 //! State: `{"domain": {"id", "name"}, "tokens_issued", "users": {"<name>": {"id", "access_mode",
-//! "updates", "login_protect": null | {"enabled", "verification_method"}}}, "mfa_devices": (mfa.rs,
-//! by user name), "temporary_keys":
-//! {"<ak>": {"expires_at"}}}` (`updates`: PUTs applied).
+//! "enabled", "pwd_status", "email", "areacode", "phone", "description", "created_at" (Unix s),
+//! "updates", "login_protect": null | {"enabled", "verification_method"}, "password_hash": null |
+//! {"salt", "sha256"}, "access_keys": [{"access", "status", "description", "created_at"}]}},
+//! "groups": (membership.rs), "mfa_devices": (mfa.rs, by user name), "temporary_keys": {"<ak>":
+//! {"expires_at"}}}` (`updates`: PUTs applied, UpdateUser and UpdateLoginProtect).
 //!
 //! Patch (`POST /_emulator/state` with `{"huawei": <patch>}`): `{"users": {"<name>": {"access_mode",
-//! "login_protect": null | {"enabled", "verification_method"}}}, "mfa_devices": (mfa.rs, by user
-//! name), "temporary_keys": {"<ak>":
+//! "enabled", "pwd_status", "email", "areacode", "phone", "description", "created_at" (Unix s),
+//! "access_keys": [{"access", "status" ("active" default, or "inactive"), "description",
+//! "created_at"}], "login_protect": null | {"enabled", "verification_method"}}}, "groups":
+//! (membership.rs, members by user name), "mfa_devices": (mfa.rs, by user name), "temporary_keys": {"<ak>":
 //! {"secret", "security_token", "expires_at"}}, "revoke_tokens": true}`, each part optional
-//! (`expires_at` RFC 3339, default: the token lifetime from now). A user not there is added (access mode `default`); `null` removes the configuration
+//! (`expires_at` RFC 3339, default: the token lifetime from now). A user not there is added (access
+//! mode `default`, enabled, created now); `access_keys` replaces the user's keys; `null` removes the
+//! login protection configuration
 //! (never configured again);
 //! `revoke_tokens` invalidates every token issued, as a password change does. A patch never counts
 //! as an update.

@@ -37,10 +37,10 @@
 //! JSON keyed by provider, each a list of users as that provider reads them (aliyun: user principal
 //! names; ucloud: user names; huawei: IAM user names, ids are derived from them):
 //! `{"aliyun": ["alice@corp.onaliyun.com"], "ucloud": ["bob"], "huawei": ["carol"]}`. Users exist only
-//! if the users file, the demo set ([`Emulator::seed_demo`], `demo.json`) or a state patch made them,
-//! as in a real account: any other user is the provider's "not found" on every API (aliyun 404
-//! `EntityNotExist.User`, ucloud RetCode 11021, huawei an empty list by name and 404 `IAM.0004` by
-//! id). The API never creates a user.
+//! if the users file, the demo set ([`Emulator::seed_demo`], `demo.json`), a state patch or the
+//! provider's own create request made them, as in a real account: any other user is the provider's
+//! "not found" on every API (aliyun 404 `EntityNotExist.User`, ucloud RetCode 11021, huawei an
+//! empty list by name and 404 `IAM.0004` by id).
 //!
 //! # Temporary credentials
 //! A state patch registers temporary keys with the security token issued with each
