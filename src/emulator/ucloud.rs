@@ -668,8 +668,14 @@ impl UserPatch {
             access_keys,
             login_profile,
         } = self;
-        user.display_name = display_name.unwrap_or(std::mem::take(&mut user.display_name));
-        user.email = email.unwrap_or(std::mem::take(&mut user.email));
+        for (field, value) in [
+            (&mut user.display_name, display_name),
+            (&mut user.email, email),
+        ] {
+            if let Some(value) = value {
+                *field = value;
+            }
+        }
         user.status = status.unwrap_or(user.status);
         user.created_at = created_at.unwrap_or(user.created_at);
         if let Some(keys) = access_keys {

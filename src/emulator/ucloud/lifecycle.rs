@@ -189,8 +189,9 @@ impl Iam {
             return Err(exists(new_name));
         }
         let user = directory.user(name)?;
-        user.display_name =
-            display_name.map_or(std::mem::take(&mut user.display_name), str::to_string);
+        if let Some(display_name) = display_name {
+            user.display_name = display_name.to_string();
+        }
         user.status = status.unwrap_or(user.status);
         if let Some(new_name) = new_name {
             rename(&mut directory, name, new_name);
