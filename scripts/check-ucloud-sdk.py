@@ -130,19 +130,19 @@ def lifecycle(base_url):
     access keys and DeleteUser, each reply read by the SDK's schema where it has one."""
     control(base_url, "/_emulator/state", {"ucloud": {"groups": {"sdk-auditors": {"description": "read only"}}}})
     client = iam(base_url)
-    created = client.invoke("CreateUser", {
+    create = {
         "UserName": "sdk-dana", "AccessKeyStatus": "Inactive", "LoginProfileStatus": "Active",
         "Password": "Sdk pass+&=é!42", "MFABindRequired": True, "PasswordResetRequired": True,
         "DisplayName": "Dana Li", "Email": "sdk-dana@example.com",
-    })
+    }
+    created = client.invoke("CreateUser", create)
     check(created["RetCode"] == 0 and created["APIAccess"] is False and created["ConsoleAccess"] is True,
           "SDK CreateUser with every parameter is accepted")
-    code = ret_code(lambda: client.create_user({"UserName": "sdk-dana", "AccessKeyStatus": "Inactive",
-                                                "LoginProfileStatus": "Active"}))
-    check(code == 11208, f"a second CreateUser (typed schema) is RetCode {code}")
+    code = ret_code(lambda: client.invoke("CreateUser", create))
+    check(code == 11208, f"a second CreateUser of the name is RetCode {code}")
     code = ret_code(lambda: client.create_user({"UserName": "sdk-eve", "AccessKeyStatus": "Inactive",
                                                 "LoginProfileStatus": "Inactive"}))
-    check(code == 230, f"CreateUser with both Inactive is RetCode {code}")
+    check(code == 230, f"CreateUser (typed schema) with both Inactive is RetCode {code}")
     user = client.get_user({"UserName": "sdk-dana"})["User"]
     check((user["DisplayName"], user["Status"]) == ("Dana Li", "Active"), f"SDK get_user parses the reply: {user}")
     keys = client.list_access_keys({"UserName": "sdk-dana"})["AccessKey"]
