@@ -34,6 +34,7 @@ pub fn accounts(args: AccountsArgs, setup: &Setup<'_>) -> anyhow::Result<u8> {
                 input: path.clone(),
                 provider: args.provider,
                 action: args.action,
+                account: None,
                 delimiter: args.delimiter,
                 secrets_out: None,
             };

@@ -496,6 +496,7 @@ fn progress_row(account: &str, attempts: u32, failure: Option<&Failure>) -> RowR
         request_id: None,
         elapsed_ms: None,
         observed: None,
+        steps: Vec::new(),
         record: csv::StringRecord::new(),
     }
 }

@@ -75,8 +75,9 @@
 //! Patch (`POST /_emulator/state` with `{"huawei": <patch>}`): `{"users": {"<name>": {"access_mode",
 //! "enabled", "pwd_status", "email", "areacode", "phone", "description", "created_at" (Unix s),
 //! "access_keys": [{"access", "status" ("active" default, or "inactive"), "description",
-//! "created_at"}], "login_protect": null | {"enabled", "verification_method"}}}, "groups":
-//! (membership.rs, members by user name), "mfa_devices": (mfa.rs, by user name), "temporary_keys": {"<ak>":
+//! "created_at"}], "groups": ["<group>"], "login_protect": null | {"enabled",
+//! "verification_method"}}}, "groups": {"<group>": null | {"description", "created_at"}}
+//! (membership.rs), "mfa_devices": (mfa.rs, by user name), "temporary_keys": {"<ak>":
 //! {"secret", "security_token", "expires_at"}}, "revoke_tokens": true}`, each part optional
 //! (`expires_at` RFC 3339, default: the token lifetime from now). A user not there is added (access
 //! mode `default`, enabled, created now); `access_keys` replaces the user's keys; `null` removes the
@@ -671,7 +672,7 @@ impl Service for Iam {
         };
         let groups = {
             let directory = self.account.lock();
-            membership::Patch::take(&mut patch, |u| directory.users.contains_key(u))?
+            membership::Patch::take(&mut patch, &directory.groups)?
         };
         self.account.patch(
             &patch,
@@ -680,9 +681,7 @@ impl Service for Iam {
                 patch.apply(directory.add(&self.domain_id, &name, now), now);
             },
         )?;
-        let directory = &mut *self.account.lock();
-        let users = &directory.users;
-        groups.apply(&mut directory.groups, |u| users.contains_key(u), now);
+        groups.apply(&mut self.account.lock().groups, now);
         if revoke_tokens {
             self.tokens.revoke_all();
         }

@@ -1,11 +1,12 @@
 //! Groups and their members, the same model for the providers that have them (ucloud, huawei):
-//! each group's description, creation date and members with the date each joined; and the
-//! `groups` part of a state patch, which each provider takes out of its patch before the rest.
+//! each group's description, creation date and members with the date each joined; and the groups
+//! of a state patch, which each provider takes out of its patch before the rest.
 //!
-//! Patch: `{"groups": {"<group>": null | {"description", "created_at" (Unix s), "members":
-//! ["<user>"]}}}`, users named as the provider's patch names them. A group not there is added
-//! (created now); `members` replaces its membership, each member existing already or added by the
-//! same patch, one already in keeping its join date; `null` deletes the group. State: `{"<group>":
+//! Patch, the shape aliyun's has too: `{"groups": {"<group>": null | {"description", "created_at"
+//! (Unix s)}}, "users": {"<user>": {"groups": ["<group>"], ...}}}`, users named as the provider's
+//! patch names them. A group not there is added (created now), `null` deletes it with its
+//! memberships; a user's `groups` replaces its memberships, each group existing already or added
+//! by the same patch, a group it was in already keeping its join date. State: `{"<group>":
 //! {"description", "created_at", "members": {"<user>": <joined at, Unix s>}}}`.
 
 use serde::{Deserialize, Serialize};
@@ -56,16 +57,20 @@ pub fn rename(groups: &mut Groups, from: &str, to: &str) {
 struct GroupPatch {
     description: Option<String>,
     created_at: Option<i64>,
-    members: Option<BTreeSet<String>>,
 }
 
-/// The `groups` of a state patch, read and checked, to apply once the rest of the patch is.
-pub struct Patch(BTreeMap<String, Option<GroupPatch>>);
+/// The groups of a state patch and its users' memberships, read and checked, to apply once the
+/// rest of the patch is.
+pub struct Patch {
+    groups: BTreeMap<String, Option<GroupPatch>>,
+    /// Each user's whole membership, by user name.
+    members: BTreeMap<String, BTreeSet<String>>,
+}
 
 impl Patch {
-    /// Takes `groups` out of `patch`; every member must exist (`exists`) or be one of the
-    /// patch's `users`.
-    pub fn take(patch: &mut Value, exists: impl Fn(&str) -> bool) -> Result<Patch, String> {
+    /// Takes `groups` out of `patch` and out of each of its users; every group a user is put in
+    /// must be in `existing` or added by the patch.
+    pub fn take(patch: &mut Value, existing: &Groups) -> Result<Patch, String> {
         let groups: BTreeMap<String, Option<GroupPatch>> = match patch
             .as_object_mut()
             .and_then(|p| p.remove("groups"))
@@ -73,21 +78,31 @@ impl Patch {
             None => BTreeMap::new(),
             Some(groups) => serde_json::from_value(groups).map_err(|e| format!("groups: {e}"))?,
         };
-        let added = |name: &str| patch["users"].get(name).is_some();
-        for (group, fields) in &groups {
-            let mut members = fields.iter().flat_map(|g| g.members.iter().flatten());
-            if let Some(ghost) = members.find(|m| !exists(m) && !added(m)) {
+        let exists = |group: &str| match groups.get(group) {
+            Some(patch) => patch.is_some(),
+            None => existing.contains_key(group),
+        };
+        let mut members = BTreeMap::new();
+        let users = patch.get_mut("users").and_then(Value::as_object_mut);
+        for (user, fields) in users.into_iter().flatten() {
+            let Some(named) = fields.as_object_mut().and_then(|f| f.remove("groups")) else {
+                continue;
+            };
+            let named: BTreeSet<String> =
+                serde_json::from_value(named).map_err(|e| format!("{user}: groups: {e}"))?;
+            if let Some(group) = named.iter().find(|g| !exists(g)) {
                 return Err(format!(
-                    "groups: {group}: member {ghost} does not exist: add it under users"
+                    "{user}: group {group} does not exist: add it under groups"
                 ));
             }
+            members.insert(user.clone(), named);
         }
-        Ok(Patch(groups))
+        Ok(Patch { groups, members })
     }
 
-    /// Applies it; members that no longer exist (`exists`) are left out.
-    pub fn apply(self, groups: &mut Groups, exists: impl Fn(&str) -> bool, now: OffsetDateTime) {
-        for (name, patch) in self.0 {
+    /// Applies it, once the patch's users exist.
+    pub fn apply(self, groups: &mut Groups, now: OffsetDateTime) {
+        for (name, patch) in self.groups {
             let Some(patch) = patch else {
                 groups.remove(&name);
                 continue;
@@ -97,14 +112,17 @@ impl Patch {
                 group.description = description;
             }
             group.created_at = patch.created_at.unwrap_or(group.created_at);
-            if let Some(members) = patch.members {
-                group.members = (members.into_iter())
-                    .filter(|m| exists(m))
-                    .map(|m| {
-                        let joined_at = group.members.get(&m).copied();
-                        (m, joined_at.unwrap_or(now.unix_timestamp()))
-                    })
-                    .collect();
+        }
+        for (user, named) in self.members {
+            for (name, group) in groups.iter_mut() {
+                if named.contains(name) {
+                    group
+                        .members
+                        .entry(user.clone())
+                        .or_insert(now.unix_timestamp());
+                } else {
+                    group.members.remove(&user);
+                }
             }
         }
     }

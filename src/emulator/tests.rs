@@ -28,6 +28,9 @@ const EMULATOR_KEYS: Signer = Signer {
     secret: SECRET,
 };
 
+/// IMS, the API most tests call.
+const IMS: &str = "2019-08-15";
+
 impl Signer {
     fn params(
         &self,
@@ -37,10 +40,23 @@ impl Signer {
         time: OffsetDateTime,
         nonce: &str,
     ) -> Vec<(String, String)> {
+        self.params_in(IMS, method, action, extra, time, nonce)
+    }
+
+    /// Parameters for `version`'s API.
+    fn params_in(
+        &self,
+        version: &str,
+        method: &str,
+        action: &str,
+        extra: &[(&str, &str)],
+        time: OffsetDateTime,
+        nonce: &str,
+    ) -> Vec<(String, String)> {
         let timestamp = iso8601_seconds(time);
         let mut params: Vec<(String, String)> = [
             ("Action", action),
-            ("Version", "2019-08-15"),
+            ("Version", version),
             ("Format", "JSON"),
             ("AccessKeyId", self.key),
             ("SignatureMethod", "HMAC-SHA1"),
@@ -72,7 +88,7 @@ fn encode(params: &[(String, String)]) -> String {
         .join("&")
 }
 
-struct Client {
+pub(super) struct Client {
     http: reqwest::Client,
     base: url::Url,
 }
@@ -88,13 +104,30 @@ impl Client {
         Answer::read(self.http.request(method, url).send().await?).await
     }
 
-    /// A freshly signed POST with the emulator's keys.
-    async fn call(&self, action: &str, extra: &[(&str, &str)]) -> Answer {
-        let params = EMULATOR_KEYS.now("POST", action, extra);
+    /// A freshly signed IMS POST with the emulator's keys.
+    pub(super) async fn call(&self, action: &str, extra: &[(&str, &str)]) -> Answer {
+        self.call_in(IMS, action, extra).await
+    }
+
+    /// A freshly signed POST to `version`'s API with the emulator's keys.
+    pub(super) async fn call_in(
+        &self,
+        version: &str,
+        action: &str,
+        extra: &[(&str, &str)],
+    ) -> Answer {
+        let nonce = uuid::Uuid::new_v4().to_string();
+        let now = OffsetDateTime::now_utc();
+        let params = EMULATOR_KEYS.params_in(version, "POST", action, extra, now, &nonce);
         self.send(reqwest::Method::POST, &params).await.unwrap()
     }
 
-    async fn control(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Answer {
+    pub(super) async fn control(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Answer {
         let mut request = self.http.request(method, self.base.join(path).unwrap());
         if let Some(body) = body {
             request = request
@@ -123,7 +156,7 @@ impl Client {
 
 /// An emulator whose account has the user [`ALICE`] (without a login profile), unless the config
 /// names a users file: users exist only if someone created them.
-async fn start(config: EmulatorConfig) -> (Emulator, Client) {
+pub(super) async fn start(config: EmulatorConfig) -> (Emulator, Client) {
     let users = json!({ ALICE: {} });
     let (emulator, http, base) = testing::start(config, ProviderKind::Aliyun, users).await;
     (emulator, Client { http, base })

@@ -60,9 +60,10 @@
 //!
 //! Patch (`POST /_emulator/state` with `{"ucloud": <patch>}`): `{"users": {"<name>":
 //! {"display_name", "email", "status" ("Active"|"Frozen"), "created_at" (Unix s), "access_keys":
-//! [{"id", "status" (default "Active"), "description", "created_at"}], "login_profile": null |
+//! [{"id", "status" (default "Active"), "description", "created_at"}], "groups": ["<group>"]
+//! (membership.rs), "login_profile": null |
 //! {"status", "mfa_bind_required", "password_reset_required", "max_password_age", "password"}}},
-//! "groups": (membership.rs, members by user name), "mfa_devices": (mfa.rs, by user name), "temporary_keys": {"<public key>": {"secret",
+//! "groups": {"<group>": null | {"description", "created_at"}} (membership.rs), "mfa_devices": (mfa.rs, by user name), "temporary_keys": {"<public key>": {"secret",
 //! "security_token", "expires_at"}}}`, every field optional but a key's id and a temporary key's
 //! secret and token (`expires_at` RFC 3339, default: the token lifetime from now). A user not there
 //! is added with a new profile (displayed by its name, `Active`, created now); `access_keys`
@@ -497,7 +498,7 @@ impl Service for Iam {
         let mut patch = patch.clone();
         let groups = {
             let directory = self.account.lock();
-            membership::Patch::take(&mut patch, |u| directory.users.contains_key(u))?
+            membership::Patch::take(&mut patch, &directory.groups)?
         };
         self.account.patch(
             &patch,
@@ -509,9 +510,7 @@ impl Service for Iam {
                 patch.apply(user, now);
             },
         )?;
-        let directory = &mut *self.account.lock();
-        let users = &directory.users;
-        groups.apply(&mut directory.groups, |u| users.contains_key(u), now);
+        groups.apply(&mut self.account.lock().groups, now);
         Ok(())
     }
 }

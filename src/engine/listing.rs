@@ -374,6 +374,7 @@ async fn read(
     cancel: &CancellationToken,
 ) -> CallReport {
     let op = Op::Step {
+        target: None,
         step,
         user,
         write: None,

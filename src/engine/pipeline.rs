@@ -18,6 +18,7 @@ use crate::report::writer::{self, Results};
 use crate::report::{RowResult, Status};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
+use time::OffsetDateTime;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -116,6 +117,9 @@ struct Work {
     record: csv::StringRecord,
     /// A write of this row got no reply in the run being resumed.
     prior_ambiguous: bool,
+    /// When the run being resumed sent the row (its journal), and the steps it applied.
+    since: Option<OffsetDateTime>,
+    applied: Vec<String>,
 }
 
 /// What makes a run resumable: the journal it notes sent rows in, and what the run being resumed
@@ -123,8 +127,8 @@ struct Work {
 pub struct Durable {
     pub journal: Journal,
     pub previous: Previous,
-    /// Lines of which an earlier run sent a write, sorted.
-    pub sent: Vec<u64>,
+    /// Lines of which an earlier run sent a write, sorted, with when.
+    pub sent: Vec<(u64, Option<OffsetDateTime>)>,
 }
 
 impl Durable {
@@ -138,7 +142,21 @@ impl Durable {
     /// Whether a write of this row may have been applied without our seeing the reply.
     fn ambiguous(&self, line: u64) -> bool {
         self.previous.get(line).is_some_and(|p| p.unknown_outcome)
-            || (self.sent.binary_search(&line).is_ok() && self.already_done(line).is_none())
+            || (self.sent(line).is_some() && self.already_done(line).is_none())
+    }
+
+    /// When a run being resumed sent a write of this row, if it did.
+    fn sent(&self, line: u64) -> Option<Option<OffsetDateTime>> {
+        let i = self.sent.binary_search_by_key(&line, |(l, _)| *l).ok()?;
+        Some(self.sent[i].1)
+    }
+
+    /// The steps of this row the run being resumed applied.
+    fn applied(&self, line: u64) -> Vec<String> {
+        self.previous
+            .get(line)
+            .map(|p| p.steps.clone())
+            .unwrap_or_default()
     }
 }
 
@@ -197,6 +215,8 @@ pub async fn run(
                         job,
                         record,
                         prior_ambiguous,
+                        since,
+                        applied,
                     } = work;
                     let result = match stop.not_attempted(&client) {
                         Some((code, message)) => RowResult::without_request(
@@ -229,6 +249,8 @@ pub async fn run(
                             };
                             let durability = Durability {
                                 prior_ambiguous,
+                                since,
+                                applied: &applied,
                                 departing: &departing,
                             };
                             let ex = execute(&job, provider, &client, &exec, durability, &cancel)
@@ -293,6 +315,8 @@ pub async fn run(
                                     job,
                                     record: raw.record.clone(),
                                     prior_ambiguous,
+                                    since: durable.sent(raw.line).flatten(),
+                                    applied: durable.applied(raw.line),
                                 });
                             }
                         }
@@ -449,6 +473,7 @@ fn finished(
         request_id: ex.request_id,
         elapsed_ms: Some(started.elapsed().as_millis() as u64),
         observed: ex.observed,
+        steps: ex.steps,
         record,
     }
 }
@@ -466,6 +491,7 @@ fn skipped(raw: &RawRow, account: String, earlier: &PreviousRow) -> RowResult {
     row.error_code = None;
     row.error_message = None;
     row.outcome = earlier.outcome;
+    row.steps = earlier.steps.clone();
     row
 }
 

@@ -40,6 +40,8 @@ pub struct InputOptions {
     pub provider: Option<ProviderKind>,
     /// `--action`: for rows without an action cell.
     pub action: Option<Action>,
+    /// `--account`: for rows without an account cell (else the provider's default account).
+    pub account: Option<String>,
     /// The config file's named accounts and their providers.
     pub accounts: BTreeMap<String, ProviderKind>,
     /// `--secrets-out` was given, so aliyun rows may ask for a generated password.
@@ -53,6 +55,7 @@ impl Default for InputOptions {
             delimiter_given: false,
             provider: None,
             action: None,
+            account: None,
             accounts: BTreeMap::new(),
             secrets_out: false,
         }

@@ -58,8 +58,12 @@ const fn anything(action: Action, steps: &'static [Step]) -> ActionSpec {
         object: "anything",
         columns: Column::ALL,
         reads: &[],
-        read: &READ,
+        read: &[READ],
         steps,
+        desired: match action {
+            Action::EnforceMfa => crate::providers::Desired::Mfa,
+            _ => crate::providers::Desired::Row,
+        },
     }
 }
 

@@ -1294,7 +1294,7 @@ async fn delete_user_is_204_then_404_and_a_new_user_of_that_name_gets_a_new_id()
     let (emulator, client) = start(EmulatorConfig::default()).await;
     emulator
         .tamper(
-            &json!({"huawei": {"groups": {"ops": {"members": ["alice"]}},
+            &json!({"huawei": {"groups": {"ops": {}}, "users": {"alice": {"groups": ["ops"]}},
             "mfa_devices": {"bound": {"alice": [{"serial_number": "iam/mfa/alice"}]}}}}),
         )
         .unwrap();
@@ -1347,8 +1347,8 @@ async fn a_state_patch_seeds_contact_details_dates_and_groups() {
         .tamper(&json!({"huawei": {
             "users": {"erin": {"email": "erin@example.com", "areacode": "0086",
                 "phone": "13700000000", "description": "audit", "enabled": false,
-                "pwd_status": true, "created_at": 1_600_000_000}},
-            "groups": {"audit": {"members": ["erin"]}}}}))
+                "pwd_status": true, "created_at": 1_600_000_000, "groups": ["audit"]}},
+            "groups": {"audit": {}}}}))
         .unwrap();
     let uid = client.user_id("erin").await;
     let shown = client
@@ -1376,12 +1376,12 @@ async fn a_state_patch_seeds_contact_details_dates_and_groups() {
     assert_eq!(groups.body["groups"][0]["name"], "audit");
 
     let before = emulator.state()["huawei"].clone();
-    let ghost = json!({"huawei": {"groups": {"audit": {"members": ["ghost"]}}}});
+    let ghost = json!({"huawei": {"users": {"erin": {"groups": ["nowhere"]}}}});
     assert!(
         emulator
             .tamper(&ghost)
             .unwrap_err()
-            .contains("member ghost does not exist")
+            .contains("erin: group nowhere does not exist")
     );
     let bad = json!({"huawei": {"users": {"erin": {"enabled": "no"}}}});
     assert!(emulator.tamper(&bad).unwrap_err().contains("erin"));

@@ -797,7 +797,7 @@ async fn update_user_freezes_renames_and_refuses_what_it_cannot_do() {
     let (emulator, client) = start(EmulatorConfig::default()).await;
     emulator
         .tamper(
-            &json!({"ucloud": {"groups": {"ops": {"members": ["alice"]}},
+            &json!({"ucloud": {"groups": {"ops": {}}, "users": {"alice": {"groups": ["ops"]}},
             "mfa_devices": {"bound": {"alice": [{"serial_number": "s-alice"}]}}}}),
         )
         .unwrap();
@@ -870,7 +870,7 @@ async fn membership_is_added_listed_and_removed_by_group_name() {
     emulator
         .tamper(&json!({"ucloud": {"groups": {
             "auditors": {"description": "read only", "created_at": 1_700_000_000},
-            "ops": {"members": ["carol"]}}}}))
+            "ops": {}}, "users": {"carol": {"groups": ["ops"]}}}}))
         .unwrap();
     let groups = client.call("ListGroups", &[]).await;
     assert_eq!(
@@ -1057,8 +1057,9 @@ async fn delete_user_removes_it_with_its_memberships_keys_and_devices() {
     let (emulator, client) = start(EmulatorConfig::default()).await;
     emulator
         .tamper(&json!({"ucloud": {
-            "users": {"bob": {"access_keys": [{"id": "key-1"}]}},
-            "groups": {"ops": {"members": ["bob", "carol"]}},
+            "users": {"bob": {"access_keys": [{"id": "key-1"}], "groups": ["ops"]},
+                "carol": {"groups": ["ops"]}},
+            "groups": {"ops": {}},
             "mfa_devices": {"bound": {"bob": [{"serial_number": "s-bob"}]}}}}))
         .unwrap();
     let deleted = client.call("DeleteUser", &[("UserName", "bob")]).await;
@@ -1101,8 +1102,9 @@ async fn a_state_patch_seeds_users_groups_and_dates_and_refuses_ghost_members() 
     emulator
         .tamper(&json!({"ucloud": {
             "users": {"erin": {"display_name": "Erin K", "email": "erin@example.com",
-                "status": "Frozen", "created_at": 1_600_000_000}},
-            "groups": {"finance": {"members": ["erin", "alice"]}}}}))
+                "status": "Frozen", "created_at": 1_600_000_000, "groups": ["finance"]},
+                "alice": {"groups": ["finance"]}},
+            "groups": {"finance": {}}}}))
         .unwrap();
     let got = client.call("GetUser", &[("UserName", "erin")]).await;
     assert_eq!(
@@ -1116,11 +1118,14 @@ async fn a_state_patch_seeds_users_groups_and_dates_and_refuses_ghost_members() 
     assert_eq!(members.body["TotalCount"], 2);
 
     let before = emulator.state()["ucloud"].clone();
-    let ghost = json!({"ucloud": {"users": {"fred": {}},
-        "groups": {"finance": {"members": ["ghost"]}}}});
+    let ghost = json!({"ucloud": {"users": {"fred": {"groups": ["finance", "nowhere"]}},
+        "groups": {"finance": {"description": "changed"}}}});
     let refused = emulator.tamper(&ghost).unwrap_err();
-    assert!(refused.contains("member ghost does not exist"), "{refused}");
-    let typo = json!({"ucloud": {"groups": {"finance": {"member": ["erin"]}}}});
+    assert!(
+        refused.contains("fred: group nowhere does not exist"),
+        "{refused}"
+    );
+    let typo = json!({"ucloud": {"groups": {"finance": {"members": ["erin"]}}}});
     assert!(emulator.tamper(&typo).unwrap_err().contains("member"));
     let bad = json!({"ucloud": {"users": {"erin": {"status": "Paused"}}}});
     assert!(
@@ -1131,6 +1136,15 @@ async fn a_state_patch_seeds_users_groups_and_dates_and_refuses_ghost_members() 
     );
     assert_eq!(emulator.state()["ucloud"], before, "nothing applied");
 
+    // A user's `groups` is its whole membership.
+    emulator
+        .tamper(&json!({"ucloud": {"users": {"erin": {"groups": []}}}}))
+        .unwrap();
+    let members = client
+        .call("ListUsersForGroup", &[("GroupName", "finance")])
+        .await;
+    assert_eq!(members.body["Users"][0]["UserName"], "alice");
+    assert_eq!(members.body["TotalCount"], 1);
     emulator
         .tamper(&json!({"ucloud": {"groups": {"finance": null}}}))
         .unwrap();

@@ -31,7 +31,7 @@ const PASSWORD: &[crate::input::Column] = &[crate::input::Column::Password];
 const USER: Object = Object {
     name: "user",
     reads: &[],
-    read: &GET_USER,
+    read: &[GET_USER],
 };
 
 /// Two-request actions under today's action names: a user and its login, created or deleted.
@@ -97,6 +97,7 @@ const SPEC: ProviderSpec = ProviderSpec {
     secret_keys: &[],
     emulator_keys: &[],
     cli_profile: None,
+    lookups: crate::providers::Lookups::NONE,
 };
 
 impl Provider for TwoSteps {
@@ -246,6 +247,7 @@ async fn run_script(
     let durability = Durability {
         prior_ambiguous,
         departing: &departing,
+        ..Durability::default()
     };
     let ex = execute(
         &job,
@@ -427,6 +429,6 @@ fn dry_run_and_plan_walk_the_same_steps() {
         ]
     );
     let absent = Observed::default();
-    let plan = foresee(&job, &provider, &job.desired, &absent, false);
+    let plan = super::tests::plan_with(&job, &provider, &absent);
     assert_eq!(plan, (Outcome::WouldCreate, Ok(None)));
 }

@@ -4,7 +4,9 @@ use super::auth::Auth;
 use super::classify::{self, Caller};
 use super::{ops, sign, token};
 use crate::providers::encoding::basic_iso8601;
-use crate::providers::{Api, Classified, HttpRequest, Op, Reply, Stamp, Token, Verdict};
+use crate::providers::{
+    Api, Classified, HttpRequest, Op, Reply, Stamp, Token, TokenRefused, Verdict,
+};
 use crate::secret::Secret;
 use reqwest::Method;
 
@@ -176,7 +178,7 @@ impl Api for HuaweiApi {
         Some(self.unsigned(parts, token::CONTENT_TYPE))
     }
 
-    fn read_token(&self, reply: &Reply) -> Result<Token, Classified> {
+    fn read_token(&self, reply: &Reply) -> Result<Token, TokenRefused> {
         token::read(reply)
     }
 }
@@ -192,6 +194,7 @@ mod tests {
 
     /// A GET of user `u1`.
     const GET_U1: Op<'static> = Op::Step {
+        target: None,
         step: &GET,
         user: "u1",
         write: None,
@@ -200,6 +203,7 @@ mod tests {
     /// A PUT of `state` for user `u1`.
     fn put_u1(state: &LoginState) -> Op<'_> {
         Op::Step {
+            target: None,
             step: &PUT,
             user: "u1",
             write: Some(Write {
@@ -287,11 +291,13 @@ mod tests {
         };
         let ops = [
             Op::Step {
+                target: None,
                 step: &GET,
                 user: "0123456789abcdef0123456789abcdef",
                 write: None,
             },
             Op::Step {
+                target: None,
                 step: &PUT,
                 user: "0123456789abcdef0123456789abcdef",
                 write: Some(write),
@@ -483,6 +489,7 @@ mod tests {
         let class = |api: &HuaweiApi| match api
             .classify(
                 &Op::Step {
+                    target: None,
                     step: &GET,
                     user: "u",
                     write: None,

@@ -289,6 +289,7 @@ mod tests {
     }
 
     const READ: Op<'static> = Op::Step {
+        target: None,
         step: &GET,
         user: "alice",
         write: None,
@@ -296,6 +297,7 @@ mod tests {
 
     fn update_op(state: &LoginState) -> Op<'_> {
         Op::Step {
+            target: None,
             step: &UPDATE,
             user: "alice",
             write: Some(Write {
@@ -316,6 +318,7 @@ mod tests {
     #[test]
     fn is_mfa_enable_is_read_as_bound() {
         let op = Op::Step {
+            target: None,
             step: &crate::providers::ucloud::MFA_INFO,
             user: "an.zhou",
             write: None,
@@ -459,6 +462,7 @@ mod tests {
                 ..Default::default()
             },
             extra: Vec::new(),
+            created: None,
         };
         assert_eq!(got.verdict, Verdict::Observed(expected));
     }

@@ -11,8 +11,8 @@ pub mod sign;
 use crate::input::Column;
 use crate::jobs::{Action, Field, Job, LoginState, ProviderKind};
 use crate::providers::{
-    Absent, AccountSpec, ActionSpec, Api, Classified, ConnectError, HttpRequest, Listing,
-    MfaSource, Object, Op, Provider, ProviderSpec, Reply, Stamp, Step, Write,
+    Absent, AccountSpec, ActionSpec, Api, Classified, ConnectError, Desired, HttpRequest, Listing,
+    Lookups, MfaSource, Object, Op, Provider, ProviderSpec, Reply, Stamp, Step, Write,
 };
 use crate::secret::Secret;
 use std::sync::Arc;
@@ -66,13 +66,15 @@ pub(crate) const UPDATE: Step = Step::update("UpdateLoginProfile").absent(Absent
 const PROFILE: Object = Object {
     name: "login profile",
     reads: READABLE,
-    read: &GET,
+    read: &[GET],
 };
 
 const ACTIONS: &[ActionSpec] = &[
     PROFILE.action(Action::UpdateLoginProfile, UPDATE_COLUMNS, &[UPDATE]),
     PROFILE.action(Action::GetLoginProfile, STATE, &[GET]),
-    PROFILE.action(Action::EnforceMfa, STATE, &[UPDATE]),
+    PROFILE
+        .action(Action::EnforceMfa, STATE, &[UPDATE])
+        .setting(Desired::Mfa),
 ];
 
 const SPEC: ProviderSpec = ProviderSpec {
@@ -117,6 +119,7 @@ const SPEC: ProviderSpec = ProviderSpec {
         ("private_key", "emulator-ucloud-private"),
     ],
     cli_profile: Some(cli_config::read),
+    lookups: Lookups::NONE,
 };
 
 impl Provider for Ucloud {
@@ -177,7 +180,9 @@ impl UcloudApi {
     fn signed_params(&self, op: &Op<'_>) -> Vec<(String, String)> {
         let (action, mut params) = match op {
             // A step's API name is its UCloud action.
-            Op::Step { step, user, write } => (
+            Op::Step {
+                step, user, write, ..
+            } => (
                 step.api,
                 match write {
                     Some(write) => update_params(user, write),
