@@ -115,7 +115,11 @@ pub(crate) async fn process(
     } = prepare(args, options.mode, setup).await?;
     if options.mode == Mode::Plan {
         for (kind, deletes) in &scanned.user_deletes {
-            if let Some(kept) = provider(*kind).spec().recycle_bin.filter(|kept| deletes > kept) {
+            if let Some(kept) = provider(*kind)
+                .spec()
+                .recycle_bin
+                .filter(|kept| deletes > kept)
+            {
                 eprintln!(
                     "warning: {} would delete {deletes} {kind} users, more than the {kept} its recycle bin keeps: the oldest deleted users are purged for good",
                     args.input.input.display()
