@@ -66,6 +66,19 @@ pub(crate) async fn prepare(
     overrides.check_names(config)?;
 
     let input_path = &args.input.input;
+    if let Some(name) = args.input.account.as_deref()
+        && !config.accounts.contains_key(name)
+    {
+        let known: Vec<&str> = config.accounts.keys().map(String::as_str).collect();
+        return Err(UsageError(format!(
+            "--account {name}: no such account in the config file ({}): name one of its [accounts.NAME] sections",
+            match known.as_slice() {
+                [] => "it has none".to_string(),
+                names => format!("it has {}", names.join(", ")),
+            }
+        ))
+        .into());
+    }
     let mut input_options = input_options(&args.input, config);
     // Reading and comparing never generates a password: no secrets file is needed.
     input_options.secrets_out |= mode != Mode::Apply;
