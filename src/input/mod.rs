@@ -334,7 +334,11 @@ impl InputFile {
         // Seeked once, the reader never takes a record for a header or skips a byte-order mark.
         reader
             .seek_raw(io::SeekFrom::Start(0), csv::Position::new())
-            .map_err(|source| self.read_error(self.header_line, source))?;
+            .map_err(|source| InputError::Read {
+                path: self.path.clone(),
+                line: self.header_line,
+                source,
+            })?;
         Ok(Reread {
             path: self.path.clone(),
             file,
@@ -347,14 +351,6 @@ impl InputFile {
     /// Data rows parsed so far by every pass over the file and every re-read.
     pub fn rows_parsed(&self) -> u64 {
         self.parsed.load(Ordering::Relaxed)
-    }
-
-    fn read_error(&self, line: u64, source: csv::Error) -> InputError {
-        InputError::Read {
-            path: self.path.clone(),
-            line,
-            source,
-        }
     }
 }
 
@@ -403,10 +399,10 @@ impl Reread {
         span: Range<u64>,
         row: &mut RawRow,
     ) -> Result<(), InputError> {
-        let error = |source: io::Error| InputError::Read {
+        let error = |source: csv::Error| InputError::Read {
             path: self.path.clone(),
             line,
-            source: source.into(),
+            source,
         };
         let buf = self.reader.get_mut().get_mut();
         buf.clear();
@@ -421,7 +417,7 @@ impl Reread {
                 Ok(0) => break,
                 Ok(n) => filled += n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(error(e)),
+                Err(e) => return Err(error(e.into())),
             }
         }
         if filled < buf.len() {
@@ -432,19 +428,8 @@ impl Reread {
         }
         self.reader
             .seek_raw(io::SeekFrom::Start(0), csv::Position::new())
-            .map_err(|e| InputError::Read {
-                path: self.path.clone(),
-                line,
-                source: e,
-            })?;
-        let found = self
-            .reader
-            .read_byte_record(&mut self.raw)
-            .map_err(|source| InputError::Read {
-                path: self.path.clone(),
-                line,
-                source,
-            })?;
+            .map_err(error)?;
+        let found = self.reader.read_byte_record(&mut self.raw).map_err(error)?;
         if !found {
             return Err(InputError::Changed {
                 path: self.path.clone(),
