@@ -91,7 +91,7 @@ scale() {
     local requests=$((accounts * SCALE_ROWS))
     [ -s "$base.keys.json" ] || $TOOL scale-files "$accounts" "$rate" "$SCALE_ROWS" "$base"
     echo "== scale: $accounts accounts at $rate/s, $SCALE_ROWS rows each" >&2
-    start_emulator "$base.csv" --request-log "$OUT/scale.log"
+    start_emulator "$base.csv" --request-log "$OUT/scale-$accounts.log"
     curl -sf -X POST --data-binary @"$base.keys.json" "$ENDPOINT/_emulator/state" >/dev/null
     sed "s|@ENDPOINT@|$ENDPOINT|" "$base.toml.in" >"$OUT/scale.toml"
     set +e
@@ -105,7 +105,7 @@ scale() {
     [ "$CODE" = 0 ] || { cat "$OUT/run.err"; exit 1; }
     read -r ELAPSED RSS USER SYS <"$OUT/time.txt"
     say "scale: $accounts config accounts at rate $rate each ($(per_second "$accounts * $rate" 1)/s in all), $SCALE_ROWS rows each, one process"
-    say "  $($TOOL scale "$OUT/scale.log" "$rate")"
+    say "  $($TOOL scale "$OUT/scale-$accounts.log" "$rate")"
     say "  iambatch: peak RSS $(mib "$RSS"), $(per_1000 "$USER + $SYS" "$requests") CPU-s per 1,000 requests, $ELAPSED s"
 
     start_emulator "$base.csv"
