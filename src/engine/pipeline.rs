@@ -1,11 +1,10 @@
-//! The pipeline: one reader thread for every account (see [`lanes`]: a pass that notes where each
-//! account's rows are, then each row read back as its account needs it); per account, a feeder task
-//! that asks the reader for a batch of rows whenever its bounded queue has room, and `concurrency`
-//! workers that take jobs from that queue; one writer thread that owns the results file and the
-//! progress counters. A slow account's full queue holds back no other account, the file is parsed
-//! twice whatever the number of accounts, and memory stays flat but for a few bytes per row.
-//!
-//! [`lanes`]: super::lanes
+//! The pipeline: one reader thread for every account (see `engine/lanes.rs`: a pass that notes
+//! where each account's rows are, then each row read back as its account needs it); per account, a
+//! feeder task that asks the reader for a batch of rows whenever its bounded queue has room, and
+//! `concurrency` workers that take jobs from that queue; one writer thread that owns the results
+//! file and the progress counters. A slow account's full queue holds back no other account, the
+//! file is parsed twice whatever the number of accounts, and memory stays flat but for a few bytes
+//! per row.
 
 use crate::accounts::{AccountKey, AccountPlan};
 use crate::engine::client::{AccountClient, codes};
