@@ -952,6 +952,8 @@ fn a_row_read_again_by_its_span_is_the_row_the_pass_read() {
     );
     rereads_every_row_alike(b"user\r\n\r\n\r\na\r\r\nb\n\nc\r\n");
     rereads_every_row_alike(b"user;note\n\"a;1\";\"\r\n\"\n\"b\";2");
+    // A quote left open at the end holds the line end the reader adds.
+    rereads_every_row_alike(b"user,note\na,\"open\r\nx");
 }
 
 proptest! {
