@@ -6,13 +6,17 @@
 
 use crate::jobs::{LoginState, VerificationMethod};
 use crate::providers::encoding::rfc3986;
+use crate::providers::json::text as nonempty;
 use crate::providers::{
-    Failure, FailureClass, ListedUser, MfaDevice, MfaPage, Observed, Op, StateList, Step, UserPage,
-    Verdict,
+    Failure, FailureClass, Item, ListedUser, MfaDevice, MfaPage, Observed, Op, Part, StateList,
+    Step, USER_ID, UserPage, Verdict, Write,
 };
 use reqwest::Method;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
+use time::format_description::well_known::Rfc3339;
+use time::macros::format_description;
+use time::{OffsetDateTime, PrimitiveDateTime};
 
 /// An operation's request before authentication.
 pub struct Parts {
@@ -24,18 +28,36 @@ pub struct Parts {
     pub body: Vec<u8>,
 }
 
-pub fn parts(op: &Op<'_>) -> Parts {
+/// `domain_id`: the account's id, where known (AK/SK accounts, a token's account); CreateUser
+/// needs it, and a group listing is narrowed to it.
+pub fn parts(op: &Op<'_>, domain_id: Option<&str>) -> Parts {
     let (method, path, query, body) = match op {
         Op::Step {
-            step, user, write, ..
+            step,
+            user,
+            target,
+            write,
         } => {
-            let (method, path) = method_and_path(step);
-            (
-                method,
-                path.replace("{user_id}", &rfc3986(user)),
-                Vec::new(),
-                write.map_or_else(Vec::new, |w| login_protect_body(w.state)),
-            )
+            let (method, path) = route(step);
+            let path = path
+                .replace("{user_id}", &rfc3986(user))
+                .replace("{group_id}", &rfc3986(target.unwrap_or_default()));
+            let query = match step.api {
+                // The groups of one name: the lookup's target.
+                "KeystoneListGroups" => (domain_id.map(|d| ("domain_id", d)).into_iter())
+                    .chain(target.map(|name| ("name", name)))
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+                "KeystoneListUsers" => vec![("name".to_string(), user.to_string())],
+                _ => Vec::new(),
+            };
+            let body = match (step.api, write) {
+                ("CreateUser", Some(w)) => user_body(w, Some((user, domain_id.unwrap_or("")))),
+                ("UpdateUser", Some(w)) => user_body(w, None),
+                ("UpdateLoginProtect", Some(w)) => login_protect_body(w.state),
+                _ => Vec::new(),
+            };
+            (method, path, query, body)
         }
         Op::ResolveUser { name } => (
             Method::GET,
@@ -60,7 +82,7 @@ pub fn parts(op: &Op<'_>) -> Parts {
         ),
         // One page holds every device of the account.
         Op::ListMfaDevices { .. } => {
-            let (method, path) = method_and_path(&super::MFA_LIST);
+            let (method, path) = route(&super::MFA_LIST);
             (method, path.to_string(), Vec::new(), Vec::new())
         }
     };
@@ -72,14 +94,68 @@ pub fn parts(op: &Op<'_>) -> Parts {
     }
 }
 
-/// `METHOD /path` of a declared step. The declarations are constants, checked by a test.
-fn method_and_path(step: &Step) -> (Method, &'static str) {
-    let (method, path) = step
-        .api
-        .split_once(' ')
-        .expect("a huawei step is declared as METHOD /path");
-    let method = Method::from_bytes(method.as_bytes()).expect("a declared HTTP method");
-    (method, path)
+const LOGIN_PROTECT: &str = "/v3.0/OS-USER/users/{user_id}/login-protect";
+const USER: &str = "/v3.0/OS-USER/users/{user_id}";
+const MEMBERSHIP: &str = "/v3/groups/{group_id}/users/{user_id}";
+
+/// The method and path of a declared step, by its SDK operation name. The declarations are
+/// constants, each checked by a test.
+fn route(step: &Step) -> (Method, &'static str) {
+    match step.api {
+        "ShowUserLoginProtect" => (Method::GET, LOGIN_PROTECT),
+        "UpdateLoginProtect" => (Method::PUT, LOGIN_PROTECT),
+        "ListUserMfaDevices" => (Method::GET, "/v3.0/OS-MFA/virtual-mfa-devices"),
+        "CreateUser" => (Method::POST, "/v3.0/OS-USER/users"),
+        "ShowUser" => (Method::GET, USER),
+        "UpdateUser" => (Method::PUT, USER),
+        "KeystoneListUsers" => (Method::GET, "/v3/users"),
+        "KeystoneDeleteUser" => (Method::DELETE, "/v3/users/{user_id}"),
+        "KeystoneListGroups" => (Method::GET, "/v3/groups"),
+        "KeystoneListGroupsForUser" => (Method::GET, "/v3/users/{user_id}/groups"),
+        "KeystoneAddUserToGroup" => (Method::PUT, MEMBERSHIP),
+        "KeystoneRemoveUserFromGroup" => (Method::DELETE, MEMBERSHIP),
+        other => unreachable!("huawei declares no step {other}"),
+    }
+}
+
+/// `{"user":{..}}` of CreateUser (`new`: the new user's name and the account id; a console user)
+/// and UpdateUser: the fields the write sets and its password. `mobile_phone` `86-1388…` is sent
+/// as `areacode` `0086` and the number.
+fn user_body(write: &Write<'_>, new: Option<(&str, &str)>) -> Vec<u8> {
+    let state = write.state;
+    let mut user = Map::new();
+    let mut put = |key: &str, value: Value| {
+        user.insert(key.to_string(), value);
+    };
+    if let Some((name, domain_id)) = new {
+        put("name", name.into());
+        put("domain_id", domain_id.into());
+        put("access_mode", "console".into());
+    }
+    if let Some(password) = write.password {
+        put("password", password.expose().into());
+    }
+    if let Some(reset) = state.password_reset_required {
+        put("pwd_status", reset.into());
+    }
+    if let Some(enabled) = state.user_enabled {
+        put("enabled", enabled.into());
+    }
+    if let Some(email) = &state.email {
+        put("email", email.as_str().into());
+    }
+    if let Some((code, number)) = state
+        .mobile_phone
+        .as_deref()
+        .and_then(|p| p.split_once('-'))
+    {
+        put("areacode", format!("{code:0>4}").into());
+        put("phone", number.into());
+    }
+    if let Some(comments) = &state.comments {
+        put("description", comments.as_str().into());
+    }
+    json!({ "user": user }).to_string().into_bytes()
 }
 
 /// Both fields are mandatory. The row's method, else `vmfa` (the second factor `enforce-mfa` wants;
@@ -98,9 +174,24 @@ pub fn login_protect_body(state: &LoginState) -> Vec<u8> {
 /// What a 2xx reply to `op` says.
 pub fn read_success(op: &Op<'_>, status: u16, body: &[u8]) -> Verdict {
     match op {
+        // The id the new user is named by from now on.
+        Op::Step { step, .. } if step.api == "CreateUser" => new_user_id(body)
+            .map(Verdict::UserId)
+            .unwrap_or_else(|| unexpected(status, "user with an id")),
         Op::Step { step, .. } if step.effect.is_write() => Verdict::Done,
         Op::Step { step, .. } if step.api == super::MFA_LIST.api => mfa_devices(status, body),
         Op::ListMfaDevices { .. } => mfa_devices(status, body),
+        Op::Step { step, .. } if step.api == "ShowUser" => read_user(body)
+            .map(Verdict::Observed)
+            .unwrap_or_else(|| unexpected(status, "user object with an id")),
+        Op::Step { step, user, .. } if step.api == "KeystoneListUsers" => {
+            find_user(user, status, body)
+        }
+        Op::Step { step, .. } if step.part == Part::Groups || step.api == "KeystoneListGroups" => {
+            read_groups(body).map(Verdict::Listed).unwrap_or_else(|| {
+                unexpected(status, "groups list with an id and a name per group")
+            })
+        }
         Op::Step { .. } => read_login_protect(body)
             .map(Verdict::Observed)
             .unwrap_or_else(|| unexpected(status, "a login_protect object")),
@@ -147,6 +238,97 @@ impl WireProtect {
             created: None,
         }
     }
+}
+
+/// CreateUser's `{"user":{"id":..,..}}`.
+fn new_user_id(body: &[u8]) -> Option<String> {
+    let reply: Value = serde_json::from_slice(body).ok()?;
+    Some(nonempty(&reply["user"], "id")?.to_string())
+}
+
+/// ShowUser's `{"user":{..}}`: the user's fields, its id and when it was created. Empty strings are
+/// fields never set.
+fn read_user(body: &[u8]) -> Option<Observed> {
+    let reply: Value = serde_json::from_slice(body).ok()?;
+    let user = reply.get("user").filter(|u| u.is_object())?;
+    let text = |key: &str| nonempty(user, key).map(str::to_string);
+    let mobile_phone = match (nonempty(user, "areacode"), nonempty(user, "phone")) {
+        (Some(code), Some(number)) => Some(format!("{}-{number}", code.trim_start_matches('0'))),
+        _ => None,
+    };
+    let state = LoginState {
+        email: text("email"),
+        mobile_phone,
+        comments: text("description"),
+        password_reset_required: user.get("pwd_status").and_then(Value::as_bool),
+        user_enabled: user.get("enabled").and_then(Value::as_bool),
+        ..LoginState::default()
+    };
+    Some(Observed {
+        exists: true,
+        state,
+        extra: vec![(USER_ID, text("id")?)],
+        created: user.get("create_time").and_then(created),
+    })
+}
+
+/// The user named `name` in KeystoneListUsers' `{"users":[..]}`, with its id, and its creation
+/// time when the entry gives one.
+fn find_user(name: &str, status: u16, body: &[u8]) -> Verdict {
+    let reply: Option<Value> = serde_json::from_slice(body).ok();
+    let Some(users) = reply.as_ref().and_then(|r| r.get("users")?.as_array()) else {
+        return unexpected(status, "a users list");
+    };
+    let found = users
+        .iter()
+        .filter(|u| nonempty(u, "name") == Some(name))
+        .find_map(|u| Some((nonempty(u, "id")?, u)));
+    match found {
+        Some((id, user)) => Verdict::Observed(Observed {
+            exists: true,
+            state: LoginState::default(),
+            extra: vec![(USER_ID, id.to_string())],
+            created: user.get("create_time").and_then(created),
+        }),
+        None => Verdict::Failed(Failure {
+            class: FailureClass::NotFound,
+            code: "user_not_found".into(),
+            message: format!("no IAM user is named '{name}'"),
+            retry_after: None,
+        }),
+    }
+}
+
+/// A creation time as IAM writes it: `2020-07-08 02:19:03[.0]` (UTC), RFC 3339, or milliseconds
+/// since 1970 (Keystone's groups).
+fn created(value: &Value) -> Option<OffsetDateTime> {
+    if let Some(millis) = value.as_i64() {
+        return OffsetDateTime::from_unix_timestamp_nanos(i128::from(millis) * 1_000_000).ok();
+    }
+    let text = value.as_str()?.trim();
+    if let Ok(t) = OffsetDateTime::parse(text, &Rfc3339) {
+        return Some(t);
+    }
+    let seconds = text.split('.').next()?;
+    let format = format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
+    Some(PrimitiveDateTime::parse(seconds, format).ok()?.assume_utc())
+}
+
+/// `{"groups":[{"id","name",..}]}` (KeystoneListGroups, KeystoneListGroupsForUser): requests name
+/// a group by its id, messages and the `groups` column by its name.
+fn read_groups(body: &[u8]) -> Option<Vec<Item>> {
+    let reply: Value = serde_json::from_slice(body).ok()?;
+    reply
+        .get("groups")?
+        .as_array()?
+        .iter()
+        .map(|g| {
+            Some(Item {
+                id: nonempty(g, "id")?.to_string(),
+                name: nonempty(g, "name")?.to_string(),
+            })
+        })
+        .collect()
 }
 
 /// `{"virtual_mfa_devices":[{"serial_number","user_id"}]}`: every bound virtual device.
@@ -337,17 +519,20 @@ mod tests {
 
     #[test]
     fn the_device_list_is_one_get_naming_each_bound_user() {
-        let p = parts(&Op::ListMfaDevices { page: None });
+        let p = parts(&Op::ListMfaDevices { page: None }, None);
         assert_eq!(
             (p.method, p.path.as_str()),
             (Method::GET, "/v3.0/OS-MFA/virtual-mfa-devices")
         );
-        let row = parts(&Op::Step {
-            target: None,
-            step: &crate::providers::huawei::MFA_LIST,
-            user: "0a1b",
-            write: None,
-        });
+        let row = parts(
+            &Op::Step {
+                target: None,
+                step: &crate::providers::huawei::MFA_LIST,
+                user: "0a1b",
+                write: None,
+            },
+            None,
+        );
         assert_eq!(row.path, "/v3.0/OS-MFA/virtual-mfa-devices");
         let body =
             br#"{"virtual_mfa_devices":[{"serial_number":"iam/mfa/0a1b","user_id":"0a1b"}]}"#;
@@ -391,34 +576,43 @@ mod tests {
     #[test]
     fn paths_and_methods() {
         let state = LoginState::default();
-        let p = parts(&Op::Step {
-            target: None,
-            step: &GET,
-            user: "u1",
-            write: None,
-        });
+        let p = parts(
+            &Op::Step {
+                target: None,
+                step: &GET,
+                user: "u1",
+                write: None,
+            },
+            None,
+        );
         assert_eq!(
             (p.method, p.path.as_str()),
             (Method::GET, "/v3.0/OS-USER/users/u1/login-protect")
         );
-        let p = parts(&Op::Step {
-            target: None,
-            step: &PUT,
-            user: "u1",
-            write: Some(write(&state)),
-        });
+        let p = parts(
+            &Op::Step {
+                target: None,
+                step: &PUT,
+                user: "u1",
+                write: Some(write(&state)),
+            },
+            None,
+        );
         assert_eq!(p.method, Method::PUT);
         assert!(!p.body.is_empty());
-        let p = parts(&Op::ResolveUser { name: "ops admin" });
+        let p = parts(&Op::ResolveUser { name: "ops admin" }, None);
         assert_eq!(p.path, "/v3/users");
         assert_eq!(p.query, vec![("name".to_string(), "ops admin".to_string())]);
         // An odd id stays one path segment.
-        let p = parts(&Op::Step {
-            step: &GET,
-            user: "a/../b",
-            target: None,
-            write: None,
-        });
+        let p = parts(
+            &Op::Step {
+                step: &GET,
+                user: "a/../b",
+                target: None,
+                write: None,
+            },
+            None,
+        );
         assert_eq!(p.path, "/v3.0/OS-USER/users/a%2F..%2Fb/login-protect");
     }
 
@@ -461,11 +655,17 @@ mod tests {
 
     #[test]
     fn every_declared_step_names_a_method_and_a_path() {
-        for spec in crate::providers::huawei::ACTIONS {
-            for step in spec.steps.iter().chain(spec.read) {
-                let (_, path) = method_and_path(step);
-                assert!(path.starts_with('/'), "{}", step.api);
-            }
+        use crate::providers::huawei::{FIND_USER, GROUP_BY_NAME};
+        let steps = (crate::providers::huawei::ACTIONS.iter())
+            .flat_map(|spec| spec.steps.iter().chain(spec.read))
+            .chain([
+                &FIND_USER,
+                &GROUP_BY_NAME,
+                &crate::providers::huawei::MFA_LIST,
+            ]);
+        for step in steps {
+            let (_, path) = route(step);
+            assert!(path.starts_with('/'), "{}", step.api);
         }
     }
 
@@ -483,12 +683,15 @@ mod tests {
 
     #[test]
     fn list_requests() {
-        let p = parts(&Op::ListUsers { page: None });
+        let p = parts(&Op::ListUsers { page: None }, None);
         assert_eq!((p.method, p.path.as_str()), (Method::GET, "/v3/users"));
         assert!(p.query.is_empty() && p.body.is_empty());
-        let p = parts(&Op::ListUsers {
-            page: Some("marker=u%2F1&limit=500"),
-        });
+        let p = parts(
+            &Op::ListUsers {
+                page: Some("marker=u%2F1&limit=500"),
+            },
+            None,
+        );
         assert_eq!(
             p.query,
             vec![
@@ -496,7 +699,7 @@ mod tests {
                 ("limit".to_string(), "500".to_string())
             ]
         );
-        let p = parts(&Op::ReadAll);
+        let p = parts(&Op::ReadAll, None);
         assert_eq!(
             (p.method, p.path.as_str()),
             (Method::GET, "/v3.0/OS-USER/login-protects")
