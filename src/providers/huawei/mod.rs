@@ -11,6 +11,8 @@ mod auth;
 mod classify;
 mod cli_config;
 mod ops;
+#[cfg(test)]
+mod rows;
 pub mod sign;
 mod token;
 
@@ -177,15 +179,17 @@ pub(crate) const ACTIONS: &[ActionSpec] = &[
     USER.action(
         Action::EnsureUser,
         USER_WRITE,
+        // In create-user's order: the user, its groups, its protection. The groups come before
+        // any update, whose desired state the engine then takes as known, groups included.
         &[
             SHOW_USER,
             CREATE_USER.when(When::Absent),
+            LIST_GROUPS,
+            ADD_TO_GROUP,
             UPDATE_USER.when(When::Differs),
             SHOW_PROTECT,
             PUT_PROTECT.when(When::Absent),
             PUT_PROTECT.when(When::Differs),
-            LIST_GROUPS,
-            ADD_TO_GROUP,
         ],
     )
     .setting(Desired::Provider),
