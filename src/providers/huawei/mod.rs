@@ -179,14 +179,13 @@ pub(crate) const ACTIONS: &[ActionSpec] = &[
     USER.action(
         Action::EnsureUser,
         USER_WRITE,
-        // In create-user's order: the user, its groups, its protection. The groups come before
-        // any update, whose desired state the engine then takes as known, groups included.
+        // In create-user's order: the user, its groups, its protection.
         &[
             SHOW_USER,
             CREATE_USER.when(When::Absent),
+            UPDATE_USER.when(When::Differs),
             LIST_GROUPS,
             ADD_TO_GROUP,
-            UPDATE_USER.when(When::Differs),
             SHOW_PROTECT,
             PUT_PROTECT.when(When::Absent),
             PUT_PROTECT.when(When::Differs),
