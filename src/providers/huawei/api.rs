@@ -545,4 +545,118 @@ mod tests {
             FailureClass::Credential
         );
     }
+
+    #[test]
+    fn user_action_replies_are_classified_as_the_steps_declare() {
+        use crate::providers::huawei::{CREATE_USER, REMOVE_FROM_GROUP, SHOW_PROTECT};
+        let api = aksk("https://iam.myhuaweicloud.com", None);
+        let state = LoginState::default();
+        let create = Op::Step {
+            target: None,
+            step: &CREATE_USER,
+            user: "alice",
+            write: Some(Write {
+                state: &state,
+                password: None,
+                generate_password: false,
+            }),
+        };
+        // A taken name is 400 1109, not 409.
+        let taken = reply(
+            400,
+            &[("X-Request-Id", "r1")],
+            r#"{"error_msg":"The username already exists.","error_code":"1109"}"#,
+        );
+        let classified = api.classify(&create, &taken);
+        assert_eq!(classified.request_id.as_deref(), Some("r1"));
+        assert!(matches!(classified.verdict,
+            Verdict::Failed(f) if f.class == FailureClass::AlreadyExists && f.code == "1109"));
+        let email_taken = reply(
+            400,
+            &[],
+            r#"{"error_msg":"The email address already exists.","error_code":"1110"}"#,
+        );
+        assert!(matches!(api.classify(&create, &email_taken).verdict,
+            Verdict::Failed(f) if f.class == FailureClass::Permanent));
+
+        // Not a member: nothing to remove.
+        let remove = Op::Step {
+            target: Some("g1"),
+            step: &REMOVE_FROM_GROUP,
+            user: "u1",
+            write: None,
+        };
+        let not_member = reply(
+            404,
+            &[],
+            r#"{"error_msg":"Could not find user in group: u1.","error_code":"IAM.0004"}"#,
+        );
+        assert!(matches!(api.classify(&remove, &not_member).verdict,
+            Verdict::Absent(f) if f.code == "IAM.0004"));
+
+        // Never configured: off, a setting like any other for the user actions; a missing user
+        // is still not found.
+        let show = Op::Step {
+            target: None,
+            step: &SHOW_PROTECT,
+            user: "u1",
+            write: None,
+        };
+        let never = reply(
+            404,
+            &[],
+            r#"{"error_msg":"Could not find login protect: u1.","error_code":"IAM.0004"}"#,
+        );
+        let Verdict::Observed(o) = api.classify(&show, &never).verdict else {
+            panic!("an answer")
+        };
+        assert!(o.exists);
+        assert_eq!(o.state.login_protect_enabled, Some(false));
+        let Verdict::Observed(o) = api.classify(&GET_U1, &never).verdict else {
+            panic!("an answer")
+        };
+        assert!(!o.exists, "get-login-protect says it was never set");
+        let no_user = reply(
+            404,
+            &[],
+            r#"{"error_msg":"Could not find user: u1.","error_code":"IAM.0004"}"#,
+        );
+        assert!(matches!(api.classify(&show, &no_user).verdict,
+            Verdict::Failed(f) if f.class == FailureClass::NotFound));
+    }
+
+    #[test]
+    fn a_token_account_learns_its_id_for_create_user() {
+        use crate::providers::huawei::CREATE_USER;
+        let state = LoginState::default();
+        let create = Op::Step {
+            target: None,
+            step: &CREATE_USER,
+            user: "alice",
+            write: Some(Write {
+                state: &state,
+                password: None,
+                generate_password: false,
+            }),
+        };
+        let domain = |api: &HuaweiApi| {
+            let req = api.build(&create, &stamp(), Some(&Secret::new("t")));
+            let body: serde_json::Value = serde_json::from_slice(&req.body).unwrap();
+            body["user"]["domain_id"].as_str().unwrap().to_string()
+        };
+        let api = password_api();
+        assert_eq!(domain(&api), "");
+        let token = reply(
+            201,
+            &[("X-Subject-Token", "tok")],
+            r#"{"token":{"expires_at":"2030-01-01T00:00:00.000000Z","domain":{"id":"dom-kl","name":"corp-kl"}}}"#,
+        );
+        assert!(api.read_token(&token).is_ok());
+        assert_eq!(domain(&api), "dom-kl");
+        // A configured id wins over the token's.
+        let api = password_api().with_domain_id(Some("dom-conf"));
+        api.read_token(&token).ok().unwrap();
+        assert_eq!(domain(&api), "dom-conf");
+        assert_eq!(domain(&aksk("https://iam.myhuaweicloud.com", None)), "dom1");
+    }
 }

@@ -579,4 +579,68 @@ mod tests {
         .unwrap();
         assert!(err.to_string().contains("ends in /v3"), "{err}");
     }
+
+    #[test]
+    fn on_user_rows_mfa_bind_required_is_login_protection() {
+        let mut j = job(Action::CreateUser, "alice", None);
+        j.desired.mfa_bind_required = Some(true);
+        let state = Huawei.user_state(&j);
+        assert_eq!(
+            (
+                state.mfa_bind_required,
+                state.login_protect_enabled,
+                state.verification_method
+            ),
+            (None, Some(true), Some(VerificationMethod::Vmfa))
+        );
+        j.desired.verification_method = Some(VerificationMethod::Email);
+        assert_eq!(
+            Huawei.user_state(&j).verification_method,
+            Some(VerificationMethod::Email)
+        );
+        // Off: the method is not sent, so a write of it alone cannot turn protection on.
+        j.desired.mfa_bind_required = Some(false);
+        let state = Huawei.user_state(&j);
+        assert_eq!(
+            (state.login_protect_enabled, state.verification_method),
+            (Some(false), None)
+        );
+        // Nothing about MFA: nothing set.
+        let j = job(Action::EnsureUser, "alice", None);
+        assert_eq!(Huawei.user_state(&j), LoginState::default());
+    }
+
+    #[test]
+    fn user_rows_need_cells_that_agree() {
+        let mut j = job(Action::EnsureUser, "alice", None);
+        j.desired.mfa_bind_required = Some(true);
+        j.desired.login_protect_enabled = Some(false);
+        assert_eq!(
+            columns(Huawei.check_row(&j)),
+            vec![Column::State(Field::MfaBindRequired)]
+        );
+        j.desired.login_protect_enabled = Some(true);
+        assert!(Huawei.check_row(&j).is_empty());
+        let mut j = job(Action::CreateUser, "alice", None);
+        j.desired.verification_method = Some(VerificationMethod::Sms);
+        assert_eq!(
+            columns(Huawei.check_row(&j)),
+            vec![Column::State(Field::VerificationMethod)]
+        );
+        // create-user names the new user in `user`; it resolves no name.
+        let j = job(Action::CreateUser, "", Some("alice"));
+        assert_eq!(columns(Huawei.check_row(&j)), vec![Column::User]);
+        assert_eq!(
+            Huawei.name_to_resolve(&job(Action::CreateUser, "alice", None)),
+            None
+        );
+        assert_eq!(
+            Huawei.name_to_resolve(&job(Action::EnsureUser, "alice", None)),
+            Some("alice")
+        );
+        // Huawei users have no display name.
+        let create = Huawei.spec().action(Action::CreateUser).unwrap();
+        assert!(!create.accepts(Column::State(Field::DisplayName)));
+        assert!(create.accepts(Column::State(Field::MfaBindRequired)));
+    }
 }

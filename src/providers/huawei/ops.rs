@@ -832,3 +832,284 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod user_tests {
+    use super::*;
+    use crate::providers::huawei::{
+        ADD_TO_GROUP, CREATE_USER, DELETE_USER, FIND_USER, GROUP_BY_NAME, LIST_GROUPS,
+        REMOVE_FROM_GROUP, SET_ENABLED, SHOW_USER, UPDATE_USER,
+    };
+    use crate::secret::Secret;
+    use time::macros::datetime;
+
+    const ID: &str = "0a1b2c3d4e5f60718293a4b5c6d7e8f9";
+    const GROUP: &str = "ffeeddccbbaa99887766554433221100";
+
+    fn step<'a>(
+        step: &'static Step,
+        user: &'a str,
+        target: Option<&'a str>,
+        write: Option<Write<'a>>,
+    ) -> Op<'a> {
+        Op::Step {
+            step,
+            user,
+            target,
+            write,
+        }
+    }
+
+    fn write<'a>(state: &'a LoginState, password: Option<&'a Secret>) -> Write<'a> {
+        Write {
+            state,
+            password,
+            generate_password: false,
+        }
+    }
+
+    fn body(p: &Parts) -> &str {
+        std::str::from_utf8(&p.body).unwrap()
+    }
+
+    #[test]
+    fn create_user_sends_a_console_user_in_the_account() {
+        let state = LoginState {
+            email: Some("ahmad@example.com".into()),
+            mobile_phone: Some("60-123456789".into()),
+            comments: Some("finance".into()),
+            password_reset_required: Some(false),
+            ..LoginState::default()
+        };
+        let password = Secret::new("Pa55-word");
+        let p = parts(
+            &step(
+                &CREATE_USER,
+                "ahmad.razak",
+                None,
+                Some(write(&state, Some(&password))),
+            ),
+            Some("dom1"),
+        );
+        assert_eq!(
+            (&p.method, p.path.as_str()),
+            (&Method::POST, "/v3.0/OS-USER/users")
+        );
+        assert!(p.query.is_empty());
+        assert_eq!(
+            body(&p),
+            r#"{"user":{"access_mode":"console","areacode":"0060","description":"finance","domain_id":"dom1","email":"ahmad@example.com","name":"ahmad.razak","password":"Pa55-word","phone":"123456789","pwd_status":false}}"#
+        );
+        // Only what the row sets.
+        let bare = LoginState::default();
+        let p = parts(
+            &step(
+                &CREATE_USER,
+                "bo",
+                None,
+                Some(write(&bare, Some(&password))),
+            ),
+            Some("dom1"),
+        );
+        assert_eq!(
+            body(&p),
+            r#"{"user":{"access_mode":"console","domain_id":"dom1","name":"bo","password":"Pa55-word"}}"#
+        );
+    }
+
+    #[test]
+    fn update_user_sends_the_fields_given_by_id() {
+        let state = LoginState {
+            comments: Some("moved to audit".into()),
+            ..LoginState::default()
+        };
+        let p = parts(
+            &step(&UPDATE_USER, ID, None, Some(write(&state, None))),
+            Some("d"),
+        );
+        assert_eq!(p.method, Method::PUT);
+        assert_eq!(p.path, format!("/v3.0/OS-USER/users/{ID}"));
+        assert_eq!(body(&p), r#"{"user":{"description":"moved to audit"}}"#);
+        let off = LoginState {
+            user_enabled: Some(false),
+            ..LoginState::default()
+        };
+        let p = parts(&step(&SET_ENABLED, ID, None, Some(write(&off, None))), None);
+        assert_eq!(body(&p), r#"{"user":{"enabled":false}}"#);
+    }
+
+    #[test]
+    fn groups_memberships_and_deletes_have_their_paths_and_no_body() {
+        let p = parts(
+            &step(&GROUP_BY_NAME, "", Some("fin ops"), None),
+            Some("dom1"),
+        );
+        assert_eq!((p.method, p.path.as_str()), (Method::GET, "/v3/groups"));
+        assert_eq!(
+            p.query,
+            [
+                ("domain_id".to_string(), "dom1".to_string()),
+                ("name".to_string(), "fin ops".to_string())
+            ]
+        );
+        // A token account whose id is unknown: the token names the account.
+        let p = parts(&step(&GROUP_BY_NAME, "", Some("fin"), None), None);
+        assert_eq!(p.query, [("name".to_string(), "fin".to_string())]);
+        let state = LoginState::default();
+        for (s, method) in [
+            (&ADD_TO_GROUP, Method::PUT),
+            (&REMOVE_FROM_GROUP, Method::DELETE),
+        ] {
+            let w = (s.effect != crate::providers::Effect::Delete).then(|| write(&state, None));
+            let p = parts(&step(s, ID, Some(GROUP), w), Some("d"));
+            assert_eq!(p.method, method);
+            assert_eq!(p.path, format!("/v3/groups/{GROUP}/users/{ID}"));
+            assert!(p.body.is_empty());
+        }
+        let p = parts(&step(&DELETE_USER, ID, None, None), Some("d"));
+        assert_eq!(
+            (p.method, p.path),
+            (Method::DELETE, format!("/v3/users/{ID}"))
+        );
+        let p = parts(&step(&LIST_GROUPS, ID, None, None), Some("d"));
+        assert_eq!(p.path, format!("/v3/users/{ID}/groups"));
+        let p = parts(&step(&FIND_USER, "ahmad.razak", None, None), Some("d"));
+        assert_eq!((p.method, p.path.as_str()), (Method::GET, "/v3/users"));
+        assert_eq!(p.query, [("name".to_string(), "ahmad.razak".to_string())]);
+    }
+
+    #[test]
+    fn a_created_user_is_named_by_its_new_id() {
+        let state = LoginState::default();
+        let op = step(&CREATE_USER, "ahmad.razak", None, Some(write(&state, None)));
+        // CreateUser's 201 (Go SDK CreateUserResult).
+        let reply = format!(
+            r#"{{"user":{{"id":"{ID}","name":"ahmad.razak","domain_id":"d1","enabled":true,"access_mode":"console","pwd_status":true,"status":null,"create_time":"2026-12-07 09:10:11.0","password_expires_at":null,"email":"","phone":""}}}}"#
+        );
+        assert_eq!(
+            read_success(&op, 201, reply.as_bytes()),
+            Verdict::UserId(ID.into())
+        );
+        assert!(matches!(read_success(&op, 201, b"{}"), Verdict::Failed(_)));
+        let member = step(&ADD_TO_GROUP, ID, Some(GROUP), Some(write(&state, None)));
+        assert_eq!(read_success(&member, 204, b""), Verdict::Done);
+    }
+
+    #[test]
+    fn show_user_gives_the_users_fields_id_and_creation_time() {
+        let reply = format!(
+            r#"{{"user":{{"enabled":false,"id":"{ID}","domain_id":"d1","name":"ahmad.razak","links":{{"self":"x"}},"xuser_id":"","xuser_type":"","areacode":"0086","phone":"13888888888","email":"ahmad@example.com","is_domain_owner":false,"access_mode":"console","pwd_status":true,"update_time":"","create_time":"2020-07-08 02:19:03.0","last_login_time":"","pwd_strength":"high","description":"finance"}}}}"#
+        );
+        let Verdict::Observed(o) =
+            read_success(&step(&SHOW_USER, ID, None, None), 200, reply.as_bytes())
+        else {
+            panic!("a user")
+        };
+        assert!(o.exists);
+        assert_eq!(
+            o.state,
+            LoginState {
+                email: Some("ahmad@example.com".into()),
+                mobile_phone: Some("86-13888888888".into()),
+                comments: Some("finance".into()),
+                password_reset_required: Some(true),
+                user_enabled: Some(false),
+                ..LoginState::default()
+            }
+        );
+        assert_eq!(o.extra, [(USER_ID, ID.to_string())]);
+        assert_eq!(o.created, Some(datetime!(2020-07-08 02:19:03 UTC)));
+        // Fields never set are empty strings: nothing observed.
+        let bare = format!(
+            r#"{{"user":{{"id":"{ID}","email":"","areacode":"","phone":"","description":""}}}}"#
+        );
+        let Verdict::Observed(o) =
+            read_success(&step(&SHOW_USER, ID, None, None), 200, bare.as_bytes())
+        else {
+            panic!("a user")
+        };
+        assert_eq!(o.state, LoginState::default());
+        assert_eq!(o.created, None);
+        assert!(matches!(
+            read_success(&step(&SHOW_USER, ID, None, None), 200, br#"{"user":{"name":"x"}}"#),
+            Verdict::Failed(f) if f.class == FailureClass::Permanent
+        ));
+    }
+
+    #[test]
+    fn creation_times_in_every_form_iam_writes() {
+        for (value, want) in [
+            (
+                json!("2020-07-08 02:19:03"),
+                datetime!(2020-07-08 02:19:03 UTC),
+            ),
+            (
+                json!("2020-07-08 02:19:03.0"),
+                datetime!(2020-07-08 02:19:03 UTC),
+            ),
+            (
+                json!("2020-07-08T02:19:03.000000Z"),
+                datetime!(2020-07-08 02:19:03 UTC),
+            ),
+            (
+                json!(1_594_174_743_000_i64),
+                datetime!(2020-07-08 02:19:03 UTC),
+            ),
+        ] {
+            assert_eq!(created(&value), Some(want), "{value}");
+        }
+        assert_eq!(created(&json!("yesterday")), None);
+        assert_eq!(created(&Value::Null), None);
+    }
+
+    #[test]
+    fn a_lost_creates_user_is_found_by_name() {
+        let op = step(&FIND_USER, "ahmad.razak", None, None);
+        let body = format!(
+            r#"{{"users":[{{"id":"b1","name":"ahmad.razak2"}},{{"id":"{ID}","name":"ahmad.razak","enabled":true,"create_time":"2026-12-07 09:10:11"}}],"links":{{}}}}"#
+        );
+        let Verdict::Observed(o) = read_success(&op, 200, body.as_bytes()) else {
+            panic!("the user")
+        };
+        assert_eq!(o.extra, [(USER_ID, ID.to_string())]);
+        assert_eq!(o.created, Some(datetime!(2026-12-07 09:10:11 UTC)));
+        // Keystone's list has no creation time: the user is found, its age unknown.
+        let Verdict::Observed(o) = read_success(
+            &op,
+            200,
+            format!(r#"{{"users":[{{"id":"{ID}","name":"ahmad.razak"}}]}}"#).as_bytes(),
+        ) else {
+            panic!("the user")
+        };
+        assert_eq!((o.extra.len(), o.created), (1, None));
+        assert!(matches!(
+            read_success(&op, 200, br#"{"users":[],"links":{}}"#),
+            Verdict::Failed(f) if f.class == FailureClass::NotFound
+        ));
+    }
+
+    #[test]
+    fn group_lists_give_ids_and_names() {
+        // KeystoneListGroups / KeystoneListGroupsForUser (Go SDK KeystoneGroupResult).
+        let body = format!(
+            r#"{{"groups":[{{"id":"{GROUP}","name":"finance","domain_id":"d1","description":"","create_time":1594174743000,"links":{{"self":"x"}}}}],"links":{{"self":"x","previous":null,"next":null}}}}"#
+        );
+        for s in [&GROUP_BY_NAME, &LIST_GROUPS] {
+            assert_eq!(
+                read_success(&step(s, ID, Some("finance"), None), 200, body.as_bytes()),
+                Verdict::Listed(vec![Item {
+                    id: GROUP.into(),
+                    name: "finance".into()
+                }])
+            );
+            assert!(matches!(
+                read_success(
+                    &step(s, ID, None, None),
+                    200,
+                    br#"{"groups":[{"name":"x"}]}"#
+                ),
+                Verdict::Failed(_)
+            ));
+        }
+    }
+}
