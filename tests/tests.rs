@@ -20,4 +20,5 @@ mod secrets;
 mod stop;
 mod terminal;
 mod ucloud;
+mod users_huawei;
 mod users_ucloud;

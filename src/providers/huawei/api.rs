@@ -5,10 +5,12 @@ use super::classify::{self, Caller};
 use super::{ops, sign, token};
 use crate::providers::encoding::basic_iso8601;
 use crate::providers::{
-    Api, Classified, HttpRequest, Op, Reply, Stamp, Token, TokenRefused, Verdict,
+    Api, Classified, FailureClass, HttpRequest, Observed, Op, Reply, Stamp, Token, TokenRefused,
+    Verdict,
 };
 use crate::secret::Secret;
 use reqwest::Method;
+use std::sync::OnceLock;
 
 const JSON: &str = "application/json;charset=UTF-8";
 
@@ -20,6 +22,9 @@ pub struct HuaweiApi {
     /// The endpoint's own path, without a trailing `/`, put before every operation's path.
     prefix: String,
     auth: Auth,
+    /// The account's id: an AK/SK account's, else one configured, else the one a token reply
+    /// names. CreateUser needs it.
+    domain_id: OnceLock<String>,
 }
 
 impl HuaweiApi {
@@ -32,8 +37,20 @@ impl HuaweiApi {
             origin: format!("{}://{host}", endpoint.scheme()),
             host,
             prefix: endpoint.path().trim_end_matches('/').to_string(),
+            domain_id: match &auth {
+                Auth::AkSk { domain_id, .. } => OnceLock::from(domain_id.clone()),
+                _ => OnceLock::new(),
+            },
             auth,
         }
+    }
+
+    /// The account id of a token account, when its configuration gives it.
+    pub fn with_domain_id(self, domain_id: Option<&str>) -> HuaweiApi {
+        if let Some(id) = domain_id.filter(|id| !id.is_empty()) {
+            let _ = self.domain_id.set(id.to_string());
+        }
+        self
     }
 
     fn caller(&self) -> Caller {
@@ -112,7 +129,7 @@ impl Api for HuaweiApi {
     /// A given token wins; else a ready token, or an AK/SK signature. A password account without
     /// its token yet sends none: IAM answers 401, which renews it.
     fn build(&self, op: &Op<'_>, stamp: &Stamp, token: Option<&Secret>) -> HttpRequest {
-        let mut parts = ops::parts(op);
+        let mut parts = ops::parts(op, self.domain_id.get().map(String::as_str));
         // The first page of a listing names the account when its id is known (docs/providers.md §3.2:
         // `GET /v3/users?domain_id=<id>`); a token is scoped to it anyway.
         if let (Op::ListUsers { page: None }, Auth::AkSk { domain_id, .. }) = (op, &self.auth) {
@@ -138,16 +155,32 @@ impl Api for HuaweiApi {
             ops::read_success(op, reply.status, &reply.body)
         } else {
             let failure = classify::failure(reply, self.caller());
+            let step = match op {
+                Op::Step { step, .. } => Some(step.api),
+                _ => None,
+            };
             // GET login-protect of a user who never had it configured; the same code with
             // "Could not find user: <id>." is a user who does not exist.
-            if matches!(op, Op::Step { step, .. } if **step == super::GET)
+            let never_configured = step == Some(super::GET.api)
                 && reply.status == 404
                 && failure.code == "IAM.0004"
-                && !failure.message.starts_with("Could not find user")
-            {
-                Verdict::Observed(ops::never_configured())
-            } else {
-                Verdict::Failed(failure)
+                && !failure.message.starts_with("Could not find user");
+            match op {
+                // The user actions read protection as a setting, off until configured.
+                Op::Step { step, .. } if never_configured && **step == super::SHOW_PROTECT => {
+                    Verdict::Observed(Observed {
+                        exists: true,
+                        ..ops::never_configured()
+                    })
+                }
+                _ if never_configured => Verdict::Observed(ops::never_configured()),
+                // Not a member (or no such user or group): nothing to remove.
+                _ if step == Some(super::REMOVE_FROM_GROUP.api)
+                    && failure.class == FailureClass::NotFound =>
+                {
+                    Verdict::Absent(failure)
+                }
+                _ => Verdict::Failed(failure),
             }
         };
         Classified {
@@ -178,8 +211,13 @@ impl Api for HuaweiApi {
         Some(self.unsigned(parts, token::CONTENT_TYPE))
     }
 
+    /// The token, and the account id its reply names (for CreateUser) unless configured.
     fn read_token(&self, reply: &Reply) -> Result<Token, TokenRefused> {
-        token::read(reply)
+        let token = token::read(reply)?;
+        if let Some(id) = token::domain_id(&reply.body) {
+            let _ = self.domain_id.set(id);
+        }
+        Ok(token)
     }
 }
 
@@ -506,5 +544,119 @@ mod tests {
             class(&aksk("https://iam.myhuaweicloud.com", None)),
             FailureClass::Credential
         );
+    }
+
+    #[test]
+    fn user_action_replies_are_classified_as_the_steps_declare() {
+        use crate::providers::huawei::{CREATE_USER, REMOVE_FROM_GROUP, SHOW_PROTECT};
+        let api = aksk("https://iam.myhuaweicloud.com", None);
+        let state = LoginState::default();
+        let create = Op::Step {
+            target: None,
+            step: &CREATE_USER,
+            user: "alice",
+            write: Some(Write {
+                state: &state,
+                password: None,
+                generate_password: false,
+            }),
+        };
+        // A taken name is 400 1109, not 409.
+        let taken = reply(
+            400,
+            &[("X-Request-Id", "r1")],
+            r#"{"error_msg":"The username already exists.","error_code":"1109"}"#,
+        );
+        let classified = api.classify(&create, &taken);
+        assert_eq!(classified.request_id.as_deref(), Some("r1"));
+        assert!(matches!(classified.verdict,
+            Verdict::Failed(f) if f.class == FailureClass::AlreadyExists && f.code == "1109"));
+        let email_taken = reply(
+            400,
+            &[],
+            r#"{"error_msg":"The email address already exists.","error_code":"1110"}"#,
+        );
+        assert!(matches!(api.classify(&create, &email_taken).verdict,
+            Verdict::Failed(f) if f.class == FailureClass::Permanent));
+
+        // Not a member: nothing to remove.
+        let remove = Op::Step {
+            target: Some("g1"),
+            step: &REMOVE_FROM_GROUP,
+            user: "u1",
+            write: None,
+        };
+        let not_member = reply(
+            404,
+            &[],
+            r#"{"error_msg":"Could not find user in group: u1.","error_code":"IAM.0004"}"#,
+        );
+        assert!(matches!(api.classify(&remove, &not_member).verdict,
+            Verdict::Absent(f) if f.code == "IAM.0004"));
+
+        // Never configured: off, a setting like any other for the user actions; a missing user
+        // is still not found.
+        let show = Op::Step {
+            target: None,
+            step: &SHOW_PROTECT,
+            user: "u1",
+            write: None,
+        };
+        let never = reply(
+            404,
+            &[],
+            r#"{"error_msg":"Could not find login protect: u1.","error_code":"IAM.0004"}"#,
+        );
+        let Verdict::Observed(o) = api.classify(&show, &never).verdict else {
+            panic!("an answer")
+        };
+        assert!(o.exists);
+        assert_eq!(o.state.login_protect_enabled, Some(false));
+        let Verdict::Observed(o) = api.classify(&GET_U1, &never).verdict else {
+            panic!("an answer")
+        };
+        assert!(!o.exists, "get-login-protect says it was never set");
+        let no_user = reply(
+            404,
+            &[],
+            r#"{"error_msg":"Could not find user: u1.","error_code":"IAM.0004"}"#,
+        );
+        assert!(matches!(api.classify(&show, &no_user).verdict,
+            Verdict::Failed(f) if f.class == FailureClass::NotFound));
+    }
+
+    #[test]
+    fn a_token_account_learns_its_id_for_create_user() {
+        use crate::providers::huawei::CREATE_USER;
+        let state = LoginState::default();
+        let create = Op::Step {
+            target: None,
+            step: &CREATE_USER,
+            user: "alice",
+            write: Some(Write {
+                state: &state,
+                password: None,
+                generate_password: false,
+            }),
+        };
+        let domain = |api: &HuaweiApi| {
+            let req = api.build(&create, &stamp(), Some(&Secret::new("t")));
+            let body: serde_json::Value = serde_json::from_slice(&req.body).unwrap();
+            body["user"]["domain_id"].as_str().unwrap().to_string()
+        };
+        let api = password_api();
+        assert_eq!(domain(&api), "");
+        let token = reply(
+            201,
+            &[("X-Subject-Token", "tok")],
+            r#"{"token":{"expires_at":"2030-01-01T00:00:00.000000Z","domain":{"id":"dom-kl","name":"corp-kl"}}}"#,
+        );
+        assert!(api.read_token(&token).is_ok());
+        assert_eq!(domain(&api), "dom-kl");
+        // A configured id wins over the token's.
+        let api = password_api().with_domain_id(Some("dom-conf"));
+        api.read_token(&token).ok().unwrap();
+        assert_eq!(domain(&api), "dom-conf");
+        assert_eq!(domain(&aksk("https://iam.myhuaweicloud.com", None)), "dom1");
     }
 }

@@ -103,6 +103,8 @@ pub fn class(status: u16, code: &str, message: &str, caller: Caller) -> FailureC
         (401, _) if caller == Caller::Password => FailureClass::TokenExpired,
         (401, _) | (403, "IAM.0002" | "IAM.0003") => FailureClass::Credential,
         (404, _) => FailureClass::NotFound,
+        // CreateUser: the name is taken (IAM answers 400, not 409).
+        (400, "1109") => FailureClass::AlreadyExists,
         _ => FailureClass::Permanent,
     }
 }

@@ -11,14 +11,17 @@ mod auth;
 mod classify;
 mod cli_config;
 mod ops;
+#[cfg(test)]
+mod rows;
 pub mod sign;
 mod token;
 
 use crate::input::Column;
 use crate::jobs::{Action, Field, Job, LoginState, ProviderKind, VerificationMethod};
 use crate::providers::{
-    Absent, AccountSpec, ActionSpec, Api, ColumnProblem, ConnectError, Desired, Listing, Lookups,
-    MfaSource, Object, Provider, ProviderSpec, Step,
+    Absent, AccountSpec, ActionSpec, Api, ColumnProblem, ConnectError, Desired, Each, Exists,
+    Listing, Lookups, MfaSource, Object, Part, Password, Provider, ProviderSpec, Step, USER_ID,
+    When,
 };
 use std::sync::Arc;
 
@@ -39,13 +42,13 @@ const COLUMNS: &[Column] = &[
     Column::State(Field::VerificationMethod),
 ];
 
-/// Steps name their method and path: `ops` builds the request from them.
-pub(crate) const GET: Step = Step::read("GET /v3.0/OS-USER/users/{user_id}/login-protect");
+// Steps are named by the SDK's operation names (the `steps` column reads them); `ops` maps each
+// to its method and path.
+pub(crate) const GET: Step = Step::read("ShowUserLoginProtect");
 /// Every bound virtual MFA device of the account, in one page.
-pub(crate) const MFA_LIST: Step = Step::read("GET /v3.0/OS-MFA/virtual-mfa-devices");
+pub(crate) const MFA_LIST: Step = Step::read("ListUserMfaDevices");
 /// A PUT sets the whole configuration, whether or not one was ever set.
-pub(crate) const PUT: Step =
-    Step::update("PUT /v3.0/OS-USER/users/{user_id}/login-protect").absent(Absent::Sets);
+pub(crate) const PUT: Step = Step::update("UpdateLoginProtect").absent(Absent::Sets);
 
 /// Login protection: every action works on it.
 const PROTECTION: Object = Object {
@@ -54,19 +57,165 @@ const PROTECTION: Object = Object {
     read: &[GET],
 };
 
+/// The user's own fields: what ShowUser returns and CreateUser and UpdateUser set.
+const USER_FIELDS: &[Field] = &[
+    Field::Email,
+    Field::MobilePhone,
+    Field::Comments,
+    Field::PasswordResetRequired,
+];
+
+/// What the user actions compare: the user, its login protection (huawei's MFA requirement) and
+/// its groups.
+const USER_READS: &[Field] = &[
+    Field::Email,
+    Field::MobilePhone,
+    Field::Comments,
+    Field::PasswordResetRequired,
+    Field::UserEnabled,
+    Field::LoginProtectEnabled,
+    Field::VerificationMethod,
+    Field::Groups,
+];
+
+/// The columns of a user: its fields, groups and login protection. `mfa_bind_required` is login
+/// protection ([`Provider::user_state`]); huawei users have no display name.
+const USER_STATE: &[Column] = &[
+    Column::UserName,
+    Column::State(Field::Email),
+    Column::State(Field::MobilePhone),
+    Column::State(Field::Comments),
+    Column::State(Field::Groups),
+    Column::State(Field::PasswordResetRequired),
+    Column::State(Field::MfaBindRequired),
+    Column::State(Field::LoginProtectEnabled),
+    Column::State(Field::VerificationMethod),
+];
+
+/// What creating or ensuring a user takes: its columns and a password.
+const USER_WRITE: &[Column] = &[
+    Column::UserName,
+    Column::Password,
+    Column::GeneratePassword,
+    Column::State(Field::Email),
+    Column::State(Field::MobilePhone),
+    Column::State(Field::Comments),
+    Column::State(Field::Groups),
+    Column::State(Field::PasswordResetRequired),
+    Column::State(Field::MfaBindRequired),
+    Column::State(Field::LoginProtectEnabled),
+    Column::State(Field::VerificationMethod),
+];
+
+const GROUPS: &[Column] = &[Column::UserName, Column::State(Field::Groups)];
+
+pub(crate) const SHOW_USER: Step = Step::read("ShowUser").on(Part::User);
+/// The users of a name, with their ids: how a create whose reply was lost finds the user it may
+/// have made (the create named no id).
+pub(crate) const FIND_USER: Step = Step::read("KeystoneListUsers").on(Part::User);
+/// Sets the differing fields; the password only with `--reset-passwords`.
+pub(crate) const UPDATE_USER: Step = Step::update("UpdateUser").on(Part::User).sends(USER_FIELDS);
+/// A console user (`access_mode=console`) with the row's password. A user that already exists is
+/// ours only if it is newer than our first attempt.
+pub(crate) const CREATE_USER: Step = Step::create("CreateUser", &UPDATE_USER)
+    .on(Part::User)
+    .sends(USER_FIELDS)
+    .exists(Exists::OursIfNewer { read: &FIND_USER });
+/// disable-user and enable-user: the whole user, `enabled`.
+pub(crate) const SET_ENABLED: Step = Step::update("UpdateUser")
+    .on(Part::User)
+    .sends(&[Field::UserEnabled])
+    .password(Password::Never);
+pub(crate) const DELETE_USER: Step = Step::delete("KeystoneDeleteUser").on(Part::User);
+/// Login protection as the user actions read it: a user never configured has it off, a setting
+/// like any other (`PROTECTION`'s read says it was never set).
+pub(crate) const SHOW_PROTECT: Step = GET.on(Part::Mfa);
+/// Sent only when the row says something about MFA.
+pub(crate) const PUT_PROTECT: Step = PUT.on(Part::Mfa).sends(READABLE).password(Password::Never);
+/// The groups of one name: the account-wide lookup of a group's id.
+pub(crate) const GROUP_BY_NAME: Step = Step::read("KeystoneListGroups");
+pub(crate) const LIST_GROUPS: Step = Step::read("KeystoneListGroupsForUser").on(Part::Groups);
+pub(crate) const ADD_TO_GROUP: Step = Step::create("KeystoneAddUserToGroup", &UPDATE_USER)
+    .on(Part::Groups)
+    .each(Each::Group)
+    .when(When::Absent)
+    .exists(Exists::Holds)
+    .password(Password::Never);
+pub(crate) const REMOVE_FROM_GROUP: Step = Step::delete("KeystoneRemoveUserFromGroup")
+    .on(Part::Groups)
+    .each(Each::Group);
+
+/// The user, its login protection and its groups.
+const USER: Object = Object {
+    name: "user",
+    reads: USER_READS,
+    read: &[SHOW_USER, SHOW_PROTECT, LIST_GROUPS],
+};
+
+/// disable-user: the user cannot sign in or call APIs.
+const DISABLED: LoginState = LoginState {
+    user_enabled: Some(false),
+    ..LoginState::NONE
+};
+
+/// enable-user.
+const ENABLED: LoginState = LoginState {
+    user_enabled: Some(true),
+    ..LoginState::NONE
+};
+
 pub(crate) const ACTIONS: &[ActionSpec] = &[
     PROTECTION.action(Action::SetLoginProtect, COLUMNS, &[PUT]),
     PROTECTION.action(Action::GetLoginProtect, COLUMNS, &[GET]),
     PROTECTION
         .action(Action::EnforceMfa, COLUMNS, &[PUT])
         .setting(Desired::Mfa),
+    USER.action(
+        Action::CreateUser,
+        USER_WRITE,
+        &[CREATE_USER, ADD_TO_GROUP, PUT_PROTECT],
+    )
+    .setting(Desired::Provider),
+    USER.action(
+        Action::EnsureUser,
+        USER_WRITE,
+        // In create-user's order: the user, its groups, its protection.
+        &[
+            SHOW_USER,
+            CREATE_USER.when(When::Absent),
+            UPDATE_USER.when(When::Differs),
+            LIST_GROUPS,
+            ADD_TO_GROUP,
+            SHOW_PROTECT,
+            PUT_PROTECT.when(When::Absent),
+            PUT_PROTECT.when(When::Differs),
+        ],
+    )
+    .setting(Desired::Provider),
+    USER.action(
+        Action::AddToGroup,
+        GROUPS,
+        &[ADD_TO_GROUP.when(When::Always)],
+    ),
+    USER.action(Action::RemoveFromGroup, GROUPS, &[REMOVE_FROM_GROUP]),
+    USER.action(Action::DisableUser, USER_STATE, &[SET_ENABLED])
+        .setting(Desired::Fixed(&DISABLED)),
+    USER.action(Action::EnableUser, USER_STATE, &[SET_ENABLED])
+        .setting(Desired::Fixed(&ENABLED)),
+    USER.action(Action::DeleteUser, USER_STATE, &[DELETE_USER]),
+    USER.action(
+        Action::GetUser,
+        USER_STATE,
+        &[SHOW_USER, SHOW_PROTECT, LIST_GROUPS],
+    )
+    .setting(Desired::Provider),
 ];
 
 const SPEC: ProviderSpec = ProviderSpec {
     kind: ProviderKind::Huawei,
     actions: ACTIONS,
-    readable: READABLE,
-    extra_observed: &["user_id"],
+    readable: USER_READS,
+    extra_observed: &[USER_ID],
     generates_passwords: false,
     // The id in `user`, the name beside it; GET /v3/users lists users without login state, and
     // GET /v3.0/OS-USER/login-protects gives every user's at once.
@@ -106,7 +255,10 @@ const SPEC: ProviderSpec = ProviderSpec {
     ],
     cli_profile: Some(cli_config::read),
     recycle_bin: None,
-    lookups: Lookups::NONE,
+    lookups: Lookups {
+        domain: None,
+        group_id: Some(&GROUP_BY_NAME),
+    },
 };
 
 impl Provider for Huawei {
@@ -129,6 +281,9 @@ impl Provider for Huawei {
                  fields"
                     .into(),
             ));
+        }
+        if job.action.is_lifecycle() {
+            problems.extend(lifecycle_problems(job));
         }
         let user_name = job.user_name.as_deref().unwrap_or("");
         if !job.user.is_empty()
@@ -161,10 +316,27 @@ impl Provider for Huawei {
         }
     }
 
+    /// `mfa_bind_required` is login protection, as for enforce-mfa: on with the row's method or
+    /// `vmfa`. A method is kept only with protection on: a Differs write of the method alone turns
+    /// protection on.
+    fn user_state(&self, job: &Job) -> LoginState {
+        let mut state = job.desired.clone();
+        let enabled = state
+            .login_protect_enabled
+            .or(state.mfa_bind_required.take());
+        state.login_protect_enabled = enabled;
+        state.verification_method = match enabled {
+            Some(true) => self.mfa_state(job).verification_method,
+            _ => None,
+        };
+        state
+    }
+
     /// None when `user` is already an id, so an exported file (id in `user`, name in `user_name`)
-    /// costs no lookup; else `user_name`, else the name in `user`.
+    /// costs no lookup, and for create-user, whose user is new; else `user_name`, else the name in
+    /// `user`.
     fn name_to_resolve<'a>(&self, job: &'a Job) -> Option<&'a str> {
-        if is_user_id(&job.user) {
+        if is_user_id(&job.user) || job.action == Action::CreateUser {
             return None;
         }
         job.user_name
@@ -193,8 +365,48 @@ impl Provider for Huawei {
             });
         }
         let auth = auth::Auth::from_keys(account.name, account.keys)?;
-        Ok(Arc::new(api::HuaweiApi::new(account.endpoint, auth)))
+        let domain_id = account.keys.get("domain_id").map(|id| id.expose());
+        Ok(Arc::new(
+            api::HuaweiApi::new(account.endpoint, auth).with_domain_id(domain_id),
+        ))
     }
+}
+
+/// The cells of a user action that go together: `mfa_bind_required` and `login_protect_enabled`
+/// both say whether login protection is on, and a method alone says nothing of it.
+fn lifecycle_problems(job: &Job) -> Vec<ColumnProblem> {
+    let state = &job.desired;
+    let mut problems = Vec::new();
+    if let (Some(mfa), Some(enabled)) = (state.mfa_bind_required, state.login_protect_enabled)
+        && mfa != enabled
+    {
+        problems.push(ColumnProblem {
+            column: Column::State(Field::MfaBindRequired),
+            message: format!(
+                "mfa_bind_required is login protection on huawei and login_protect_enabled says \
+                 {enabled}: make them agree, or fill only one"
+            ),
+        });
+    }
+    if state.verification_method.is_some()
+        && state.mfa_bind_required.is_none()
+        && state.login_protect_enabled.is_none()
+    {
+        problems.push(ColumnProblem {
+            column: Column::State(Field::VerificationMethod),
+            message: "verification_method needs mfa_bind_required or login_protect_enabled \
+                      (true): login protection is set with both fields"
+                .into(),
+        });
+    }
+    // The requests name the new user by the `user` cell (create-user resolves no name).
+    if job.action == Action::CreateUser && job.user.is_empty() {
+        problems.push(ColumnProblem {
+            column: Column::User,
+            message: "create-user needs the new user's name in user".into(),
+        });
+    }
+    problems
 }
 
 #[cfg(test)]
@@ -366,5 +578,69 @@ mod tests {
         .err()
         .unwrap();
         assert!(err.to_string().contains("ends in /v3"), "{err}");
+    }
+
+    #[test]
+    fn on_user_rows_mfa_bind_required_is_login_protection() {
+        let mut j = job(Action::CreateUser, "alice", None);
+        j.desired.mfa_bind_required = Some(true);
+        let state = Huawei.user_state(&j);
+        assert_eq!(
+            (
+                state.mfa_bind_required,
+                state.login_protect_enabled,
+                state.verification_method
+            ),
+            (None, Some(true), Some(VerificationMethod::Vmfa))
+        );
+        j.desired.verification_method = Some(VerificationMethod::Email);
+        assert_eq!(
+            Huawei.user_state(&j).verification_method,
+            Some(VerificationMethod::Email)
+        );
+        // Off: the method is not sent, so a write of it alone cannot turn protection on.
+        j.desired.mfa_bind_required = Some(false);
+        let state = Huawei.user_state(&j);
+        assert_eq!(
+            (state.login_protect_enabled, state.verification_method),
+            (Some(false), None)
+        );
+        // Nothing about MFA: nothing set.
+        let j = job(Action::EnsureUser, "alice", None);
+        assert_eq!(Huawei.user_state(&j), LoginState::default());
+    }
+
+    #[test]
+    fn user_rows_need_cells_that_agree() {
+        let mut j = job(Action::EnsureUser, "alice", None);
+        j.desired.mfa_bind_required = Some(true);
+        j.desired.login_protect_enabled = Some(false);
+        assert_eq!(
+            columns(Huawei.check_row(&j)),
+            vec![Column::State(Field::MfaBindRequired)]
+        );
+        j.desired.login_protect_enabled = Some(true);
+        assert!(Huawei.check_row(&j).is_empty());
+        let mut j = job(Action::CreateUser, "alice", None);
+        j.desired.verification_method = Some(VerificationMethod::Sms);
+        assert_eq!(
+            columns(Huawei.check_row(&j)),
+            vec![Column::State(Field::VerificationMethod)]
+        );
+        // create-user names the new user in `user`; it resolves no name.
+        let j = job(Action::CreateUser, "", Some("alice"));
+        assert_eq!(columns(Huawei.check_row(&j)), vec![Column::User]);
+        assert_eq!(
+            Huawei.name_to_resolve(&job(Action::CreateUser, "alice", None)),
+            None
+        );
+        assert_eq!(
+            Huawei.name_to_resolve(&job(Action::EnsureUser, "alice", None)),
+            Some("alice")
+        );
+        // Huawei users have no display name.
+        let create = Huawei.spec().action(Action::CreateUser).unwrap();
+        assert!(!create.accepts(Column::State(Field::DisplayName)));
+        assert!(create.accepts(Column::State(Field::MfaBindRequired)));
     }
 }

@@ -6,13 +6,17 @@
 
 use crate::jobs::{LoginState, VerificationMethod};
 use crate::providers::encoding::rfc3986;
+use crate::providers::json::text as nonempty;
 use crate::providers::{
-    Failure, FailureClass, ListedUser, MfaDevice, MfaPage, Observed, Op, StateList, Step, UserPage,
-    Verdict,
+    Failure, FailureClass, Item, ListedUser, MfaDevice, MfaPage, Observed, Op, Part, StateList,
+    Step, USER_ID, UserPage, Verdict, Write,
 };
 use reqwest::Method;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
+use time::format_description::well_known::Rfc3339;
+use time::macros::format_description;
+use time::{OffsetDateTime, PrimitiveDateTime};
 
 /// An operation's request before authentication.
 pub struct Parts {
@@ -24,18 +28,36 @@ pub struct Parts {
     pub body: Vec<u8>,
 }
 
-pub fn parts(op: &Op<'_>) -> Parts {
+/// `domain_id`: the account's id, where known (AK/SK accounts, a token's account); CreateUser
+/// needs it, and a group listing is narrowed to it.
+pub fn parts(op: &Op<'_>, domain_id: Option<&str>) -> Parts {
     let (method, path, query, body) = match op {
         Op::Step {
-            step, user, write, ..
+            step,
+            user,
+            target,
+            write,
         } => {
-            let (method, path) = method_and_path(step);
-            (
-                method,
-                path.replace("{user_id}", &rfc3986(user)),
-                Vec::new(),
-                write.map_or_else(Vec::new, |w| login_protect_body(w.state)),
-            )
+            let (method, path) = route(step);
+            let path = path
+                .replace("{user_id}", &rfc3986(user))
+                .replace("{group_id}", &rfc3986(target.unwrap_or_default()));
+            let query = match step.api {
+                // The groups of one name: the lookup's target.
+                "KeystoneListGroups" => (domain_id.map(|d| ("domain_id", d)).into_iter())
+                    .chain(target.map(|name| ("name", name)))
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+                "KeystoneListUsers" => vec![("name".to_string(), user.to_string())],
+                _ => Vec::new(),
+            };
+            let body = match (step.api, write) {
+                ("CreateUser", Some(w)) => user_body(w, Some((user, domain_id.unwrap_or("")))),
+                ("UpdateUser", Some(w)) => user_body(w, None),
+                ("UpdateLoginProtect", Some(w)) => login_protect_body(w.state),
+                _ => Vec::new(),
+            };
+            (method, path, query, body)
         }
         Op::ResolveUser { name } => (
             Method::GET,
@@ -60,7 +82,7 @@ pub fn parts(op: &Op<'_>) -> Parts {
         ),
         // One page holds every device of the account.
         Op::ListMfaDevices { .. } => {
-            let (method, path) = method_and_path(&super::MFA_LIST);
+            let (method, path) = route(&super::MFA_LIST);
             (method, path.to_string(), Vec::new(), Vec::new())
         }
     };
@@ -72,14 +94,68 @@ pub fn parts(op: &Op<'_>) -> Parts {
     }
 }
 
-/// `METHOD /path` of a declared step. The declarations are constants, checked by a test.
-fn method_and_path(step: &Step) -> (Method, &'static str) {
-    let (method, path) = step
-        .api
-        .split_once(' ')
-        .expect("a huawei step is declared as METHOD /path");
-    let method = Method::from_bytes(method.as_bytes()).expect("a declared HTTP method");
-    (method, path)
+const LOGIN_PROTECT: &str = "/v3.0/OS-USER/users/{user_id}/login-protect";
+const USER: &str = "/v3.0/OS-USER/users/{user_id}";
+const MEMBERSHIP: &str = "/v3/groups/{group_id}/users/{user_id}";
+
+/// The method and path of a declared step, by its SDK operation name. The declarations are
+/// constants, each checked by a test.
+fn route(step: &Step) -> (Method, &'static str) {
+    match step.api {
+        "ShowUserLoginProtect" => (Method::GET, LOGIN_PROTECT),
+        "UpdateLoginProtect" => (Method::PUT, LOGIN_PROTECT),
+        "ListUserMfaDevices" => (Method::GET, "/v3.0/OS-MFA/virtual-mfa-devices"),
+        "CreateUser" => (Method::POST, "/v3.0/OS-USER/users"),
+        "ShowUser" => (Method::GET, USER),
+        "UpdateUser" => (Method::PUT, USER),
+        "KeystoneListUsers" => (Method::GET, "/v3/users"),
+        "KeystoneDeleteUser" => (Method::DELETE, "/v3/users/{user_id}"),
+        "KeystoneListGroups" => (Method::GET, "/v3/groups"),
+        "KeystoneListGroupsForUser" => (Method::GET, "/v3/users/{user_id}/groups"),
+        "KeystoneAddUserToGroup" => (Method::PUT, MEMBERSHIP),
+        "KeystoneRemoveUserFromGroup" => (Method::DELETE, MEMBERSHIP),
+        other => unreachable!("huawei declares no step {other}"),
+    }
+}
+
+/// `{"user":{..}}` of CreateUser (`new`: the new user's name and the account id; a console user)
+/// and UpdateUser: the fields the write sets and its password. `mobile_phone` `86-1388…` is sent
+/// as `areacode` `0086` and the number.
+fn user_body(write: &Write<'_>, new: Option<(&str, &str)>) -> Vec<u8> {
+    let state = write.state;
+    let mut user = Map::new();
+    let mut put = |key: &str, value: Value| {
+        user.insert(key.to_string(), value);
+    };
+    if let Some((name, domain_id)) = new {
+        put("name", name.into());
+        put("domain_id", domain_id.into());
+        put("access_mode", "console".into());
+    }
+    if let Some(password) = write.password {
+        put("password", password.expose().into());
+    }
+    if let Some(reset) = state.password_reset_required {
+        put("pwd_status", reset.into());
+    }
+    if let Some(enabled) = state.user_enabled {
+        put("enabled", enabled.into());
+    }
+    if let Some(email) = &state.email {
+        put("email", email.as_str().into());
+    }
+    if let Some((code, number)) = state
+        .mobile_phone
+        .as_deref()
+        .and_then(|p| p.split_once('-'))
+    {
+        put("areacode", format!("{code:0>4}").into());
+        put("phone", number.into());
+    }
+    if let Some(comments) = &state.comments {
+        put("description", comments.as_str().into());
+    }
+    json!({ "user": user }).to_string().into_bytes()
 }
 
 /// Both fields are mandatory. The row's method, else `vmfa` (the second factor `enforce-mfa` wants;
@@ -98,9 +174,24 @@ pub fn login_protect_body(state: &LoginState) -> Vec<u8> {
 /// What a 2xx reply to `op` says.
 pub fn read_success(op: &Op<'_>, status: u16, body: &[u8]) -> Verdict {
     match op {
+        // The id the new user is named by from now on.
+        Op::Step { step, .. } if step.api == "CreateUser" => new_user_id(body)
+            .map(Verdict::UserId)
+            .unwrap_or_else(|| unexpected(status, "user with an id")),
         Op::Step { step, .. } if step.effect.is_write() => Verdict::Done,
         Op::Step { step, .. } if step.api == super::MFA_LIST.api => mfa_devices(status, body),
         Op::ListMfaDevices { .. } => mfa_devices(status, body),
+        Op::Step { step, .. } if step.api == "ShowUser" => read_user(body)
+            .map(Verdict::Observed)
+            .unwrap_or_else(|| unexpected(status, "user object with an id")),
+        Op::Step { step, user, .. } if step.api == "KeystoneListUsers" => {
+            find_user(user, status, body)
+        }
+        Op::Step { step, .. } if step.part == Part::Groups || step.api == "KeystoneListGroups" => {
+            read_groups(body).map(Verdict::Listed).unwrap_or_else(|| {
+                unexpected(status, "groups list with an id and a name per group")
+            })
+        }
         Op::Step { .. } => read_login_protect(body)
             .map(Verdict::Observed)
             .unwrap_or_else(|| unexpected(status, "a login_protect object")),
@@ -147,6 +238,97 @@ impl WireProtect {
             created: None,
         }
     }
+}
+
+/// CreateUser's `{"user":{"id":..,..}}`.
+fn new_user_id(body: &[u8]) -> Option<String> {
+    let reply: Value = serde_json::from_slice(body).ok()?;
+    Some(nonempty(&reply["user"], "id")?.to_string())
+}
+
+/// ShowUser's `{"user":{..}}`: the user's fields, its id and when it was created. Empty strings are
+/// fields never set.
+fn read_user(body: &[u8]) -> Option<Observed> {
+    let reply: Value = serde_json::from_slice(body).ok()?;
+    let user = reply.get("user").filter(|u| u.is_object())?;
+    let text = |key: &str| nonempty(user, key).map(str::to_string);
+    let mobile_phone = match (nonempty(user, "areacode"), nonempty(user, "phone")) {
+        (Some(code), Some(number)) => Some(format!("{}-{number}", code.trim_start_matches('0'))),
+        _ => None,
+    };
+    let state = LoginState {
+        email: text("email"),
+        mobile_phone,
+        comments: text("description"),
+        password_reset_required: user.get("pwd_status").and_then(Value::as_bool),
+        user_enabled: user.get("enabled").and_then(Value::as_bool),
+        ..LoginState::default()
+    };
+    Some(Observed {
+        exists: true,
+        state,
+        extra: vec![(USER_ID, text("id")?)],
+        created: user.get("create_time").and_then(created),
+    })
+}
+
+/// The user named `name` in KeystoneListUsers' `{"users":[..]}`, with its id, and its creation
+/// time when the entry gives one.
+fn find_user(name: &str, status: u16, body: &[u8]) -> Verdict {
+    let reply: Option<Value> = serde_json::from_slice(body).ok();
+    let Some(users) = reply.as_ref().and_then(|r| r.get("users")?.as_array()) else {
+        return unexpected(status, "a users list");
+    };
+    let found = users
+        .iter()
+        .filter(|u| nonempty(u, "name") == Some(name))
+        .find_map(|u| Some((nonempty(u, "id")?, u)));
+    match found {
+        Some((id, user)) => Verdict::Observed(Observed {
+            exists: true,
+            state: LoginState::default(),
+            extra: vec![(USER_ID, id.to_string())],
+            created: user.get("create_time").and_then(created),
+        }),
+        None => Verdict::Failed(Failure {
+            class: FailureClass::NotFound,
+            code: "user_not_found".into(),
+            message: format!("no IAM user is named '{name}'"),
+            retry_after: None,
+        }),
+    }
+}
+
+/// A creation time as IAM writes it: `2020-07-08 02:19:03[.0]` (UTC), RFC 3339, or milliseconds
+/// since 1970 (Keystone's groups).
+fn created(value: &Value) -> Option<OffsetDateTime> {
+    if let Some(millis) = value.as_i64() {
+        return OffsetDateTime::from_unix_timestamp_nanos(i128::from(millis) * 1_000_000).ok();
+    }
+    let text = value.as_str()?.trim();
+    if let Ok(t) = OffsetDateTime::parse(text, &Rfc3339) {
+        return Some(t);
+    }
+    let seconds = text.split('.').next()?;
+    let format = format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
+    Some(PrimitiveDateTime::parse(seconds, format).ok()?.assume_utc())
+}
+
+/// `{"groups":[{"id","name",..}]}` (KeystoneListGroups, KeystoneListGroupsForUser): requests name
+/// a group by its id, messages and the `groups` column by its name.
+fn read_groups(body: &[u8]) -> Option<Vec<Item>> {
+    let reply: Value = serde_json::from_slice(body).ok()?;
+    reply
+        .get("groups")?
+        .as_array()?
+        .iter()
+        .map(|g| {
+            Some(Item {
+                id: nonempty(g, "id")?.to_string(),
+                name: nonempty(g, "name")?.to_string(),
+            })
+        })
+        .collect()
 }
 
 /// `{"virtual_mfa_devices":[{"serial_number","user_id"}]}`: every bound virtual device.
@@ -337,17 +519,20 @@ mod tests {
 
     #[test]
     fn the_device_list_is_one_get_naming_each_bound_user() {
-        let p = parts(&Op::ListMfaDevices { page: None });
+        let p = parts(&Op::ListMfaDevices { page: None }, None);
         assert_eq!(
             (p.method, p.path.as_str()),
             (Method::GET, "/v3.0/OS-MFA/virtual-mfa-devices")
         );
-        let row = parts(&Op::Step {
-            target: None,
-            step: &crate::providers::huawei::MFA_LIST,
-            user: "0a1b",
-            write: None,
-        });
+        let row = parts(
+            &Op::Step {
+                target: None,
+                step: &crate::providers::huawei::MFA_LIST,
+                user: "0a1b",
+                write: None,
+            },
+            None,
+        );
         assert_eq!(row.path, "/v3.0/OS-MFA/virtual-mfa-devices");
         let body =
             br#"{"virtual_mfa_devices":[{"serial_number":"iam/mfa/0a1b","user_id":"0a1b"}]}"#;
@@ -391,34 +576,43 @@ mod tests {
     #[test]
     fn paths_and_methods() {
         let state = LoginState::default();
-        let p = parts(&Op::Step {
-            target: None,
-            step: &GET,
-            user: "u1",
-            write: None,
-        });
+        let p = parts(
+            &Op::Step {
+                target: None,
+                step: &GET,
+                user: "u1",
+                write: None,
+            },
+            None,
+        );
         assert_eq!(
             (p.method, p.path.as_str()),
             (Method::GET, "/v3.0/OS-USER/users/u1/login-protect")
         );
-        let p = parts(&Op::Step {
-            target: None,
-            step: &PUT,
-            user: "u1",
-            write: Some(write(&state)),
-        });
+        let p = parts(
+            &Op::Step {
+                target: None,
+                step: &PUT,
+                user: "u1",
+                write: Some(write(&state)),
+            },
+            None,
+        );
         assert_eq!(p.method, Method::PUT);
         assert!(!p.body.is_empty());
-        let p = parts(&Op::ResolveUser { name: "ops admin" });
+        let p = parts(&Op::ResolveUser { name: "ops admin" }, None);
         assert_eq!(p.path, "/v3/users");
         assert_eq!(p.query, vec![("name".to_string(), "ops admin".to_string())]);
         // An odd id stays one path segment.
-        let p = parts(&Op::Step {
-            step: &GET,
-            user: "a/../b",
-            target: None,
-            write: None,
-        });
+        let p = parts(
+            &Op::Step {
+                step: &GET,
+                user: "a/../b",
+                target: None,
+                write: None,
+            },
+            None,
+        );
         assert_eq!(p.path, "/v3.0/OS-USER/users/a%2F..%2Fb/login-protect");
     }
 
@@ -461,11 +655,17 @@ mod tests {
 
     #[test]
     fn every_declared_step_names_a_method_and_a_path() {
-        for spec in crate::providers::huawei::ACTIONS {
-            for step in spec.steps.iter().chain(spec.read) {
-                let (_, path) = method_and_path(step);
-                assert!(path.starts_with('/'), "{}", step.api);
-            }
+        use crate::providers::huawei::{FIND_USER, GROUP_BY_NAME};
+        let steps = (crate::providers::huawei::ACTIONS.iter())
+            .flat_map(|spec| spec.steps.iter().chain(spec.read))
+            .chain([
+                &FIND_USER,
+                &GROUP_BY_NAME,
+                &crate::providers::huawei::MFA_LIST,
+            ]);
+        for step in steps {
+            let (_, path) = route(step);
+            assert!(path.starts_with('/'), "{}", step.api);
         }
     }
 
@@ -483,12 +683,15 @@ mod tests {
 
     #[test]
     fn list_requests() {
-        let p = parts(&Op::ListUsers { page: None });
+        let p = parts(&Op::ListUsers { page: None }, None);
         assert_eq!((p.method, p.path.as_str()), (Method::GET, "/v3/users"));
         assert!(p.query.is_empty() && p.body.is_empty());
-        let p = parts(&Op::ListUsers {
-            page: Some("marker=u%2F1&limit=500"),
-        });
+        let p = parts(
+            &Op::ListUsers {
+                page: Some("marker=u%2F1&limit=500"),
+            },
+            None,
+        );
         assert_eq!(
             p.query,
             vec![
@@ -496,7 +699,7 @@ mod tests {
                 ("limit".to_string(), "500".to_string())
             ]
         );
-        let p = parts(&Op::ReadAll);
+        let p = parts(&Op::ReadAll, None);
         assert_eq!(
             (p.method, p.path.as_str()),
             (Method::GET, "/v3.0/OS-USER/login-protects")
@@ -627,5 +830,286 @@ mod tests {
         assert!(
             matches!(resolve(r#"{"user":[]}"#), Verdict::Failed(f) if f.class == FailureClass::Permanent)
         );
+    }
+}
+
+#[cfg(test)]
+mod user_tests {
+    use super::*;
+    use crate::providers::huawei::{
+        ADD_TO_GROUP, CREATE_USER, DELETE_USER, FIND_USER, GROUP_BY_NAME, LIST_GROUPS,
+        REMOVE_FROM_GROUP, SET_ENABLED, SHOW_USER, UPDATE_USER,
+    };
+    use crate::secret::Secret;
+    use time::macros::datetime;
+
+    const ID: &str = "0a1b2c3d4e5f60718293a4b5c6d7e8f9";
+    const GROUP: &str = "ffeeddccbbaa99887766554433221100";
+
+    fn step<'a>(
+        step: &'static Step,
+        user: &'a str,
+        target: Option<&'a str>,
+        write: Option<Write<'a>>,
+    ) -> Op<'a> {
+        Op::Step {
+            step,
+            user,
+            target,
+            write,
+        }
+    }
+
+    fn write<'a>(state: &'a LoginState, password: Option<&'a Secret>) -> Write<'a> {
+        Write {
+            state,
+            password,
+            generate_password: false,
+        }
+    }
+
+    fn body(p: &Parts) -> &str {
+        std::str::from_utf8(&p.body).unwrap()
+    }
+
+    #[test]
+    fn create_user_sends_a_console_user_in_the_account() {
+        let state = LoginState {
+            email: Some("ahmad@example.com".into()),
+            mobile_phone: Some("60-123456789".into()),
+            comments: Some("finance".into()),
+            password_reset_required: Some(false),
+            ..LoginState::default()
+        };
+        let password = Secret::new("Pa55-word");
+        let p = parts(
+            &step(
+                &CREATE_USER,
+                "ahmad.razak",
+                None,
+                Some(write(&state, Some(&password))),
+            ),
+            Some("dom1"),
+        );
+        assert_eq!(
+            (&p.method, p.path.as_str()),
+            (&Method::POST, "/v3.0/OS-USER/users")
+        );
+        assert!(p.query.is_empty());
+        assert_eq!(
+            body(&p),
+            r#"{"user":{"access_mode":"console","areacode":"0060","description":"finance","domain_id":"dom1","email":"ahmad@example.com","name":"ahmad.razak","password":"Pa55-word","phone":"123456789","pwd_status":false}}"#
+        );
+        // Only what the row sets.
+        let bare = LoginState::default();
+        let p = parts(
+            &step(
+                &CREATE_USER,
+                "bo",
+                None,
+                Some(write(&bare, Some(&password))),
+            ),
+            Some("dom1"),
+        );
+        assert_eq!(
+            body(&p),
+            r#"{"user":{"access_mode":"console","domain_id":"dom1","name":"bo","password":"Pa55-word"}}"#
+        );
+    }
+
+    #[test]
+    fn update_user_sends_the_fields_given_by_id() {
+        let state = LoginState {
+            comments: Some("moved to audit".into()),
+            ..LoginState::default()
+        };
+        let p = parts(
+            &step(&UPDATE_USER, ID, None, Some(write(&state, None))),
+            Some("d"),
+        );
+        assert_eq!(p.method, Method::PUT);
+        assert_eq!(p.path, format!("/v3.0/OS-USER/users/{ID}"));
+        assert_eq!(body(&p), r#"{"user":{"description":"moved to audit"}}"#);
+        let off = LoginState {
+            user_enabled: Some(false),
+            ..LoginState::default()
+        };
+        let p = parts(&step(&SET_ENABLED, ID, None, Some(write(&off, None))), None);
+        assert_eq!(body(&p), r#"{"user":{"enabled":false}}"#);
+    }
+
+    #[test]
+    fn groups_memberships_and_deletes_have_their_paths_and_no_body() {
+        let p = parts(
+            &step(&GROUP_BY_NAME, "", Some("fin ops"), None),
+            Some("dom1"),
+        );
+        assert_eq!((p.method, p.path.as_str()), (Method::GET, "/v3/groups"));
+        assert_eq!(
+            p.query,
+            [
+                ("domain_id".to_string(), "dom1".to_string()),
+                ("name".to_string(), "fin ops".to_string())
+            ]
+        );
+        // A token account whose id is unknown: the token names the account.
+        let p = parts(&step(&GROUP_BY_NAME, "", Some("fin"), None), None);
+        assert_eq!(p.query, [("name".to_string(), "fin".to_string())]);
+        let state = LoginState::default();
+        for (s, method) in [
+            (&ADD_TO_GROUP, Method::PUT),
+            (&REMOVE_FROM_GROUP, Method::DELETE),
+        ] {
+            let w = (s.effect != crate::providers::Effect::Delete).then(|| write(&state, None));
+            let p = parts(&step(s, ID, Some(GROUP), w), Some("d"));
+            assert_eq!(p.method, method);
+            assert_eq!(p.path, format!("/v3/groups/{GROUP}/users/{ID}"));
+            assert!(p.body.is_empty());
+        }
+        let p = parts(&step(&DELETE_USER, ID, None, None), Some("d"));
+        assert_eq!(
+            (p.method, p.path),
+            (Method::DELETE, format!("/v3/users/{ID}"))
+        );
+        let p = parts(&step(&LIST_GROUPS, ID, None, None), Some("d"));
+        assert_eq!(p.path, format!("/v3/users/{ID}/groups"));
+        let p = parts(&step(&FIND_USER, "ahmad.razak", None, None), Some("d"));
+        assert_eq!((p.method, p.path.as_str()), (Method::GET, "/v3/users"));
+        assert_eq!(p.query, [("name".to_string(), "ahmad.razak".to_string())]);
+    }
+
+    #[test]
+    fn a_created_user_is_named_by_its_new_id() {
+        let state = LoginState::default();
+        let op = step(&CREATE_USER, "ahmad.razak", None, Some(write(&state, None)));
+        // CreateUser's 201 (Go SDK CreateUserResult).
+        let reply = format!(
+            r#"{{"user":{{"id":"{ID}","name":"ahmad.razak","domain_id":"d1","enabled":true,"access_mode":"console","pwd_status":true,"status":null,"create_time":"2026-12-07 09:10:11.0","password_expires_at":null,"email":"","phone":""}}}}"#
+        );
+        assert_eq!(
+            read_success(&op, 201, reply.as_bytes()),
+            Verdict::UserId(ID.into())
+        );
+        assert!(matches!(read_success(&op, 201, b"{}"), Verdict::Failed(_)));
+        let member = step(&ADD_TO_GROUP, ID, Some(GROUP), Some(write(&state, None)));
+        assert_eq!(read_success(&member, 204, b""), Verdict::Done);
+    }
+
+    #[test]
+    fn show_user_gives_the_users_fields_id_and_creation_time() {
+        let reply = format!(
+            r#"{{"user":{{"enabled":false,"id":"{ID}","domain_id":"d1","name":"ahmad.razak","links":{{"self":"x"}},"xuser_id":"","xuser_type":"","areacode":"0086","phone":"13888888888","email":"ahmad@example.com","is_domain_owner":false,"access_mode":"console","pwd_status":true,"update_time":"","create_time":"2020-07-08 02:19:03.0","last_login_time":"","pwd_strength":"high","description":"finance"}}}}"#
+        );
+        let Verdict::Observed(o) =
+            read_success(&step(&SHOW_USER, ID, None, None), 200, reply.as_bytes())
+        else {
+            panic!("a user")
+        };
+        assert!(o.exists);
+        assert_eq!(
+            o.state,
+            LoginState {
+                email: Some("ahmad@example.com".into()),
+                mobile_phone: Some("86-13888888888".into()),
+                comments: Some("finance".into()),
+                password_reset_required: Some(true),
+                user_enabled: Some(false),
+                ..LoginState::default()
+            }
+        );
+        assert_eq!(o.extra, [(USER_ID, ID.to_string())]);
+        assert_eq!(o.created, Some(datetime!(2020-07-08 02:19:03 UTC)));
+        // Fields never set are empty strings: nothing observed.
+        let bare = format!(
+            r#"{{"user":{{"id":"{ID}","email":"","areacode":"","phone":"","description":""}}}}"#
+        );
+        let Verdict::Observed(o) =
+            read_success(&step(&SHOW_USER, ID, None, None), 200, bare.as_bytes())
+        else {
+            panic!("a user")
+        };
+        assert_eq!(o.state, LoginState::default());
+        assert_eq!(o.created, None);
+        assert!(matches!(
+            read_success(&step(&SHOW_USER, ID, None, None), 200, br#"{"user":{"name":"x"}}"#),
+            Verdict::Failed(f) if f.class == FailureClass::Permanent
+        ));
+    }
+
+    #[test]
+    fn creation_times_in_every_form_iam_writes() {
+        for (value, want) in [
+            (
+                json!("2020-07-08 02:19:03"),
+                datetime!(2020-07-08 02:19:03 UTC),
+            ),
+            (
+                json!("2020-07-08 02:19:03.0"),
+                datetime!(2020-07-08 02:19:03 UTC),
+            ),
+            (
+                json!("2020-07-08T02:19:03.000000Z"),
+                datetime!(2020-07-08 02:19:03 UTC),
+            ),
+            (
+                json!(1_594_174_743_000_i64),
+                datetime!(2020-07-08 02:19:03 UTC),
+            ),
+        ] {
+            assert_eq!(created(&value), Some(want), "{value}");
+        }
+        assert_eq!(created(&json!("yesterday")), None);
+        assert_eq!(created(&Value::Null), None);
+    }
+
+    #[test]
+    fn a_lost_creates_user_is_found_by_name() {
+        let op = step(&FIND_USER, "ahmad.razak", None, None);
+        let body = format!(
+            r#"{{"users":[{{"id":"b1","name":"ahmad.razak2"}},{{"id":"{ID}","name":"ahmad.razak","enabled":true,"create_time":"2026-12-07 09:10:11"}}],"links":{{}}}}"#
+        );
+        let Verdict::Observed(o) = read_success(&op, 200, body.as_bytes()) else {
+            panic!("the user")
+        };
+        assert_eq!(o.extra, [(USER_ID, ID.to_string())]);
+        assert_eq!(o.created, Some(datetime!(2026-12-07 09:10:11 UTC)));
+        // Keystone's list has no creation time: the user is found, its age unknown.
+        let Verdict::Observed(o) = read_success(
+            &op,
+            200,
+            format!(r#"{{"users":[{{"id":"{ID}","name":"ahmad.razak"}}]}}"#).as_bytes(),
+        ) else {
+            panic!("the user")
+        };
+        assert_eq!((o.extra.len(), o.created), (1, None));
+        assert!(matches!(
+            read_success(&op, 200, br#"{"users":[],"links":{}}"#),
+            Verdict::Failed(f) if f.class == FailureClass::NotFound
+        ));
+    }
+
+    #[test]
+    fn group_lists_give_ids_and_names() {
+        // KeystoneListGroups / KeystoneListGroupsForUser (Go SDK KeystoneGroupResult).
+        let body = format!(
+            r#"{{"groups":[{{"id":"{GROUP}","name":"finance","domain_id":"d1","description":"","create_time":1594174743000,"links":{{"self":"x"}}}}],"links":{{"self":"x","previous":null,"next":null}}}}"#
+        );
+        for s in [&GROUP_BY_NAME, &LIST_GROUPS] {
+            assert_eq!(
+                read_success(&step(s, ID, Some("finance"), None), 200, body.as_bytes()),
+                Verdict::Listed(vec![Item {
+                    id: GROUP.into(),
+                    name: "finance".into()
+                }])
+            );
+            assert!(matches!(
+                read_success(
+                    &step(s, ID, None, None),
+                    200,
+                    br#"{"groups":[{"name":"x"}]}"#
+                ),
+                Verdict::Failed(_)
+            ));
+        }
     }
 }

@@ -107,6 +107,16 @@ pub fn read(reply: &Reply) -> Result<Token, TokenRefused> {
     })
 }
 
+/// The account id of a domain-scoped token's reply: `token.domain.id` (also `token.user.domain.id`).
+pub fn domain_id(body: &[u8]) -> Option<String> {
+    let body: Value = serde_json::from_slice(body).ok()?;
+    let token = body.get("token")?;
+    [&token["domain"]["id"], &token["user"]["domain"]["id"]]
+        .into_iter()
+        .find_map(|id| id.as_str().filter(|id| !id.is_empty()))
+        .map(str::to_string)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
