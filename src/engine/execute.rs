@@ -5,7 +5,7 @@
 
 use crate::engine::client::{AccountClient, CallReport, Departing, codes, is_withdrawal};
 use crate::engine::listing::binding_of;
-use crate::jobs::{Action, Field, Job, LoginState};
+use crate::jobs::{Action, ActionKind, Field, Job, LoginState};
 use crate::passwords::{self, SecretsFile};
 use crate::providers::{
     Absent, ActionSpec, Desired, Each, Effect, Exists, Failure, FailureClass, Item, MFA_BOUND,
@@ -209,7 +209,7 @@ pub async fn execute(
         desired: desired.as_ref(),
         reset_passwords: options.reset_passwords,
     };
-    let who = match prelude(&mut ex, &row, client, cancel).await {
+    let who = match prelude(&mut ex, &row, client, options.mode, cancel).await {
         Ok(who) => who,
         Err(f) => return ex.fail(f),
     };
@@ -289,13 +289,17 @@ async fn prelude(
     ex: &mut Execution,
     row: &Row<'_>,
     client: &AccountClient,
+    mode: Mode,
     cancel: &CancellationToken,
 ) -> Result<Who, Failure> {
     let job = row.job;
     let lookups = &row.provider.spec().lookups;
-    let mut user = job.user.clone();
+    let mut user = job.user_key().to_string();
     let mut absent = false;
-    if let Some(name) = row.provider.name_to_resolve(job) {
+    // A user being created has no id yet: its create names it (plan and verify look it up).
+    let creates = mode == Mode::Apply && job.action.kind() == ActionKind::Create && row.on_the_user();
+    let resolve = row.provider.name_to_resolve(job).filter(|_| !creates);
+    if let Some(name) = resolve {
         let (result, report) = client.resolve(name, cancel).await;
         if let Some(r) = &report {
             ex.absorb(r);
@@ -1408,7 +1412,10 @@ pub fn requests(
         ..Who::default()
     };
     const ONCE: &str = "once per account, shared by its rows";
-    if let Some(name) = provider.name_to_resolve(job) {
+    // As `prelude` in a run: a user being created is named by its create.
+    let creates = job.action.kind() == ActionKind::Create && row.on_the_user();
+    who.user = job.user_key().to_string();
+    if let Some(name) = provider.name_to_resolve(job).filter(|_| !creates) {
         each(&Op::ResolveUser { name }, None);
         who.user = format!("{{id of {name}}}");
     } else if let (Some(step), true) = (lookups.domain, provider.is_bare(&job.user)) {
