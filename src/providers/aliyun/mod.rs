@@ -6,12 +6,14 @@ mod classify;
 mod cli_config;
 mod request;
 pub mod sign;
+mod sts;
 
 use crate::input::Column;
 use crate::jobs::{Action, Field, Job, LoginState, ProviderKind};
 use crate::providers::{
-    AccountSpec, ActionSpec, Api, Classified, ColumnProblem, ConnectError, HttpRequest, Listing,
-    MfaSource, Object, Op, Provider, ProviderSpec, Reply, Stamp, Step, When,
+    AccountSpec, ActionSpec, Api, Assume, AssumeRequest, Classified, ColumnProblem, ConnectError,
+    Failure, HttpRequest, Listing, MfaSource, Object, Op, Provider, ProviderSpec, Reply, Stamp,
+    Step, Temporary, When,
 };
 use crate::secret::Secret;
 use request::Credentials;
@@ -167,6 +169,14 @@ impl Provider for Aliyun {
         LoginState::mfa_bind_required()
     }
 
+    fn sts_endpoint(&self) -> Option<&'static str> {
+        Some(sts::ENDPOINT)
+    }
+
+    fn assumes(&self, assume: &Assume) -> bool {
+        matches!(assume, Assume::Role { .. })
+    }
+
     fn connect(&self, account: &AccountSpec<'_>) -> Result<Arc<dyn Api>, ConnectError> {
         let endpoint = account.endpoint;
         if endpoint.query().is_some() || endpoint.fragment().is_some() {
@@ -231,6 +241,19 @@ struct AliyunApi {
 impl Api for AliyunApi {
     fn build(&self, op: &Op<'_>, stamp: &Stamp, _token: Option<&Secret>) -> HttpRequest {
         request::build(&self.url, &self.credentials, op, stamp)
+    }
+
+    fn assume_request(
+        &self,
+        request: &AssumeRequest<'_>,
+        stamp: &Stamp,
+        _token: Option<&Secret>,
+    ) -> Option<HttpRequest> {
+        sts::assume_request(&self.credentials, request, stamp)
+    }
+
+    fn read_assumed(&self, reply: &Reply) -> Result<Temporary, Failure> {
+        sts::read_assumed(reply)
     }
 
     fn classify(&self, op: &Op<'_>, reply: &Reply) -> Classified {
