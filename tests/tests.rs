@@ -17,5 +17,6 @@ mod report;
 mod resume;
 mod secrets;
 mod stop;
+mod sts;
 mod terminal;
 mod ucloud;

@@ -35,6 +35,7 @@ use super::mfa;
 use super::params::{ParamErrors, Params};
 use super::replay::{self, Nonces};
 use super::service::{Admission, Incoming, Meta, Reply, Service, Setup, request_id};
+use super::sts::aliyun as sts;
 use super::temporary::KeyError;
 use crate::jobs::ProviderKind;
 use axum::http::StatusCode;
@@ -154,7 +155,7 @@ impl Directory {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Action {
+pub(super) enum Action {
     CreateLoginProfile,
     UpdateLoginProfile,
     GetLoginProfile,
@@ -187,9 +188,9 @@ impl Action {
 }
 
 /// An authenticated request.
-pub struct Call {
-    action: Action,
-    params: Params,
+pub enum Call {
+    Ims { action: Action, params: Params },
+    Sts(sts::Call),
 }
 
 /// A parameter that must have one value.
@@ -306,6 +307,12 @@ impl Service for Ims {
 
     fn admit(&self, request: &Incoming, now: OffsetDateTime) -> Admission<Call> {
         let params = Params(request.form_params());
+        if sts::is_sts(&params) {
+            let Admission { meta, call } =
+                sts::admit(&self.account, &self.nonces, request, params, now);
+            let call = call.map(Call::Sts);
+            return Admission { meta, call };
+        }
         let named = |name| params.get(name).unwrap_or_default().to_string();
         let meta = Meta {
             account: named("AccessKeyId"),
@@ -318,14 +325,18 @@ impl Service for Ims {
         };
         let call = self
             .authenticate(request, &params, now)
-            .map(|action| Call { action, params })
+            .map(|action| Call::Ims { action, params })
             .map_err(ApiError::reply);
         Admission { meta, call }
     }
 
     fn apply(&self, call: Call, now: OffsetDateTime) -> Reply {
-        let p = &call.params;
-        let result = match call.action {
+        let (action, params) = match call {
+            Call::Ims { action, params } => (action, params),
+            Call::Sts(call) => return sts::apply(&self.account, call, now),
+        };
+        let p = &params;
+        let result = match action {
             Action::CreateLoginProfile => self.create(p, now),
             Action::UpdateLoginProfile => self.update(p, now),
             Action::GetLoginProfile => self.get(p, now),

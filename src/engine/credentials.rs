@@ -86,6 +86,8 @@ pub struct Assumed {
     backoff: Backoff,
     /// Held while renewing: one request at a time, the others wait for its answer.
     current: tokio::sync::Mutex<Option<Current>>,
+    /// Why the role cannot be assumed: once known, not asked again.
+    refused: Mutex<Option<Failure>>,
     requests: AtomicU64,
 }
 
@@ -98,7 +100,14 @@ impl Assumed {
             return Ok(c.api.clone());
         }
         *current = None;
-        let fresh = self.obtain(cancel).await?;
+        if let Some(refused) = self.refused.lock().expect("refused").clone() {
+            return Err(refused);
+        }
+        let fresh = self.obtain(cancel).await.inspect_err(|f| {
+            if f.class == FailureClass::Credential {
+                *self.refused.lock().expect("refused") = Some(f.clone());
+            }
+        })?;
         let api = fresh.api.clone();
         *current = Some(fresh);
         Ok(api)
@@ -301,6 +310,7 @@ impl Chains {
             max_attempts: self.max_attempts,
             backoff: Backoff::default(),
             current: tokio::sync::Mutex::new(None),
+            refused: Mutex::new(None),
             requests: AtomicU64::new(0),
         });
         (self.assumed.lock().expect("chains")).insert(plan.display.clone(), assumed.clone());

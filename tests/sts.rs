@@ -1,0 +1,202 @@
+//! Accounts reached through a role: the source's long-term key only ever calls STS, the rows of
+//! each chained account are signed with its own temporary credentials, renewed as they expire.
+
+use crate::util::{Harness, cell, read_results, unix_now};
+use iambatch::emulator::EmulatorConfig;
+use iambatch::jobs::ProviderKind;
+use iambatch::secret::Secret;
+use serde_json::{Value, json};
+use std::time::Duration;
+
+const SOURCE_KEY: &str = "ops-key";
+const SOURCE_SECRET: &str = "ops-secret-4b1e";
+
+fn role(n: u32) -> String {
+    format!("acs:ram::10000000000000{n:02}:role/iambatch-operator")
+}
+
+/// An emulator that knows `ops-key`, with `token_ttl` as the lifetime of what it issues.
+fn harness(token_ttl: Duration) -> Harness {
+    Harness::with_emulator(EmulatorConfig {
+        accounts: vec![(
+            ProviderKind::Aliyun,
+            SOURCE_KEY.into(),
+            Secret::new(SOURCE_SECRET),
+        )],
+        token_ttl,
+        ..Default::default()
+    })
+}
+
+/// Declares `roles` (by number) assumable by `ops-key`.
+fn trust(h: &Harness, roles: &[u32]) {
+    let roles: serde_json::Map<String, Value> = roles
+        .iter()
+        .map(|n| (role(*n), json!({"trusted": [SOURCE_KEY]})))
+        .collect();
+    h.emulator()
+        .tamper(&json!({"aliyun": {"sts": {"roles": roles}}}))
+        .unwrap();
+}
+
+/// `hq` with the long-term key, and `prodN` through role N for each of `accounts`.
+fn config(h: &Harness, accounts: &[u32]) {
+    let mut text = String::from(
+        "[accounts.hq]\nprovider = \"aliyun\"\naccess_key_id = \"ops-key\"\naccess_key_secret_env = \"OPS_SECRET\"\n",
+    );
+    for n in accounts {
+        text += &format!(
+            "\n[accounts.prod{n}]\nprovider = \"aliyun\"\nsource = \"hq\"\nrole_arn = \"{}\"\n",
+            role(*n)
+        );
+    }
+    h.write("iambatch.toml", &text);
+}
+
+/// `rows` create rows for each account.
+fn input(h: &Harness, accounts: &[u32], rows: usize) -> String {
+    let mut csv = String::from("provider,account,action,user,password,mfa_bind_required\n");
+    for n in accounts {
+        for i in 0..rows {
+            csv += &format!(
+                "aliyun,prod{n},create-login-profile,u{n}-{i}@corp.onaliyun.com,Init-{i:04}-pw!x,true\n"
+            );
+        }
+    }
+    h.write_input("roles.csv", &csv)
+        .to_str()
+        .unwrap()
+        .to_string()
+}
+
+fn run(h: &Harness, input: &str, extra: &[&str]) -> std::process::Output {
+    let mut cmd = h.cmd();
+    cmd.env("OPS_SECRET", SOURCE_SECRET)
+        .env(
+            "IAMBATCH_ALIYUN_STS_ENDPOINT",
+            h.emulator().endpoint(ProviderKind::Aliyun).as_str(),
+        )
+        .args(["run", input, "--no-progress"])
+        .args(extra);
+    cmd.output().unwrap()
+}
+
+fn of_action<'a>(log: &'a [Value], action: &str) -> Vec<&'a Value> {
+    log.iter().filter(|l| l["action"] == action).collect()
+}
+
+#[test]
+fn three_accounts_through_one_sources_role() {
+    let h = harness(Duration::from_secs(3600));
+    trust(&h, &[1, 2, 3]);
+    config(&h, &[1, 2, 3]);
+    let input = input(&h, &[1, 2, 3], 4);
+    let out = run(&h, &input, &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (header, rows) = read_results(&h.path("roles.results.csv"));
+    assert_eq!(rows.len(), 12);
+    for row in &rows {
+        assert_eq!(cell(&header, row, "status"), "succeeded", "{row:?}");
+    }
+    let log = h.emulator().requests();
+    // One AssumeRole per account, each with the source's key; every IMS request with an
+    // issued key, three keys in all.
+    let assumed = of_action(&log, "AssumeRole");
+    assert_eq!(assumed.len(), 3, "{assumed:?}");
+    assert!(assumed.iter().all(|l| l["account"] == SOURCE_KEY));
+    let creates = of_action(&log, "CreateLoginProfile");
+    assert_eq!(creates.len(), 12);
+    let mut keys: Vec<&str> = creates
+        .iter()
+        .map(|l| l["account"].as_str().unwrap())
+        .collect();
+    keys.sort();
+    keys.dedup();
+    assert_eq!(keys.len(), 3, "{keys:?}");
+    assert!(keys.iter().all(|k| k.starts_with("STS.")), "{keys:?}");
+}
+
+#[test]
+fn temporary_credentials_are_renewed_during_a_run_longer_than_their_lifetime() {
+    // Credentials for 2 s, renewed with half a second left; 30 rows at 10/s take 3 s or more.
+    let h = harness(Duration::from_secs(2));
+    trust(&h, &[1]);
+    config(&h, &[1]);
+    let input = input(&h, &[1], 30);
+    let out = run(&h, &input, &["--rate", "prod1=10", "--concurrency", "2"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (header, rows) = read_results(&h.path("roles.results.csv"));
+    assert!(
+        rows.iter()
+            .all(|r| cell(&header, r, "status") == "succeeded")
+    );
+    let log = h.emulator().requests();
+    let assumed = of_action(&log, "AssumeRole");
+    let creates = of_action(&log, "CreateLoginProfile");
+    let expired = log
+        .iter()
+        .filter(|l| l["code"] == "InvalidSecurityToken.Expired")
+        .count();
+    let time = |l: &&Value| l["time"].as_f64().unwrap();
+    let first = assumed.first().map(time).unwrap();
+    let last = creates.iter().map(time).fold(0.0, f64::max);
+    assert!(last < unix_now());
+    // One request per renewal period (three quarters of the lifetime), plus one per reply that
+    // said the credentials expired.
+    let periods = ((last - first) / 1.5).floor() as usize;
+    assert!(
+        assumed.len() >= 2,
+        "renewed at least once in {:.1} s: {assumed:?}",
+        last - first
+    );
+    assert!(
+        assumed.len() <= periods + 1 + expired,
+        "{} AssumeRole in {:.1} s with {expired} expired replies",
+        assumed.len(),
+        last - first
+    );
+    // No request was signed with credentials past their expiry but those the expired replies name.
+    assert_eq!(creates.len(), 30 + expired);
+}
+
+#[test]
+fn a_role_that_cannot_be_assumed_stops_only_its_account() {
+    let h = harness(Duration::from_secs(3600));
+    trust(&h, &[1]);
+    config(&h, &[1, 2]);
+    let input = input(&h, &[1, 2], 5);
+    let out = run(&h, &input, &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_ne!(out.status.code(), Some(0), "{stderr}");
+    let (header, rows) = read_results(&h.path("roles.results.csv"));
+    assert_eq!(rows.len(), 10);
+    for row in &rows {
+        match cell(&header, row, "account") {
+            "prod1" => assert_eq!(cell(&header, row, "status"), "succeeded", "{row:?}"),
+            _ => {
+                assert_eq!(
+                    cell(&header, row, "error_code"),
+                    "account_stopped",
+                    "{row:?}"
+                );
+                let message = cell(&header, row, "error_message");
+                for part in [role(2).as_str(), "'hq'", "EntityNotExist.Role"] {
+                    assert!(message.contains(part), "{part} not in {message}");
+                }
+            }
+        }
+    }
+    let log = h.emulator().requests();
+    assert_eq!(of_action(&log, "AssumeRole").len(), 2);
+    assert_eq!(of_action(&log, "CreateLoginProfile").len(), 5);
+}
