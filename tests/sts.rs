@@ -200,3 +200,63 @@ fn a_role_that_cannot_be_assumed_stops_only_its_account() {
     assert_eq!(of_action(&log, "AssumeRole").len(), 2);
     assert_eq!(of_action(&log, "CreateLoginProfile").len(), 5);
 }
+
+#[test]
+fn accounts_shows_each_chain_and_check_proves_access() {
+    let h = harness(Duration::from_secs(3600));
+    trust(&h, &[1]);
+    config(&h, &[1, 2]);
+    let accounts = |extra: &[&str]| {
+        let out = h
+            .cmd()
+            .env("OPS_SECRET", SOURCE_SECRET)
+            .env(
+                "IAMBATCH_ALIYUN_STS_ENDPOINT",
+                h.emulator().endpoint(ProviderKind::Aliyun).as_str(),
+            )
+            .env(
+                "IAMBATCH_ALIYUN_ENDPOINT",
+                h.emulator().endpoint(ProviderKind::Aliyun).as_str(),
+            )
+            .arg("accounts")
+            .args(extra)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(!stdout.contains(SOURCE_SECRET) && !stderr.contains(SOURCE_SECRET));
+        (out.status.code(), stdout, stderr)
+    };
+    let (code, stdout, stderr) = accounts(&[]);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    assert!(
+        stdout.contains("prod1 ← hq (config file [accounts.hq])"),
+        "{stdout}"
+    );
+    // Nothing was asked of STS without --check.
+    assert!(of_action(&h.emulator().requests(), "AssumeRole").is_empty());
+
+    let (code, stdout, stderr) = accounts(&["--check"]);
+    assert_eq!(code, Some(1), "{stdout}{stderr}");
+    let line = |account: &str| {
+        stdout
+            .lines()
+            .find(|l| l.starts_with(&format!("check {account}: ")))
+            .unwrap_or_else(|| panic!("no check of {account} in {stdout}"))
+            .to_string()
+    };
+    assert!(line("hq").contains(": ok (a page"), "{stdout}");
+    assert!(
+        line("prod1").contains(": ok (1 temporary-credential request"),
+        "{stdout}"
+    );
+    let failed = line("prod2");
+    assert!(
+        failed.contains("failed")
+            && failed.contains("EntityNotExist.Role")
+            && failed.contains(&role(2)),
+        "{failed}"
+    );
+    let log = h.emulator().requests();
+    assert_eq!(of_action(&log, "AssumeRole").len(), 2);
+}
