@@ -260,3 +260,60 @@ fn accounts_shows_each_chain_and_check_proves_access() {
     let log = h.emulator().requests();
     assert_eq!(of_action(&log, "AssumeRole").len(), 2);
 }
+
+#[test]
+fn a_ucloud_account_through_a_role() {
+    let h = Harness::with_emulator(EmulatorConfig {
+        accounts: vec![(
+            ProviderKind::Ucloud,
+            "ops-public".into(),
+            Secret::new(SOURCE_SECRET),
+        )],
+        ..Default::default()
+    });
+    let urn = "ucs:iam::200000002:role/iambatch-operator";
+    h.emulator()
+        .tamper(&json!({"ucloud": {"sts": {"roles": {urn: {"trusted": ["ops-public"]}}}}}))
+        .unwrap();
+    h.write(
+        "iambatch.toml",
+        &format!(
+            "[accounts.uhq]\nprovider = \"ucloud\"\npublic_key = \"ops-public\"\nprivate_key_env = \"OPS_SECRET\"\n\n\
+             [accounts.uprod]\nprovider = \"ucloud\"\nsource = \"uhq\"\nrole_urn = \"{urn}\"\n"
+        ),
+    );
+    let mut csv = String::from("provider,account,action,user,mfa_bind_required\n");
+    for i in 0..3 {
+        csv += &format!("ucloud,uprod,update-login-profile,carol{i},true\n");
+    }
+    let input = h.write_input("u.csv", &csv);
+    let out = h
+        .cmd()
+        .env("OPS_SECRET", SOURCE_SECRET)
+        .env(
+            "IAMBATCH_UCLOUD_STS_ENDPOINT",
+            h.emulator().endpoint(ProviderKind::Ucloud).as_str(),
+        )
+        .args(["run", input.to_str().unwrap(), "--no-progress"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (header, rows) = read_results(&h.path("u.results.csv"));
+    assert!(
+        rows.iter()
+            .all(|r| cell(&header, r, "status") == "succeeded"),
+        "{rows:?}"
+    );
+    let log = h.emulator().requests();
+    let assumed = of_action(&log, "AssumeRole");
+    assert_eq!(assumed.len(), 1);
+    assert_eq!(assumed[0]["account"], "ops-public");
+    let updates = of_action(&log, "UpdateLoginProfile");
+    assert_eq!(updates.len(), 3);
+    assert!(updates.iter().all(|l| l["account"] != "ops-public"));
+}

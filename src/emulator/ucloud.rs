@@ -46,6 +46,7 @@ use super::login::{Login, LoginChange, ProfilePatch, ProfileSlot};
 use super::mfa;
 use super::params::{ParamErrors, Params};
 use super::service::{Admission, Incoming, Meta, PasswordHash, Reply, Service, Setup};
+use super::sts::ucloud as sts;
 use super::temporary::KeyError;
 use crate::jobs::ProviderKind;
 use axum::http::{Method, StatusCode, header};
@@ -55,7 +56,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 use time::OffsetDateTime;
 
-mod verify;
+pub(super) mod verify;
 
 /// The built-in test key pair: the emulated account issued it (the client's `--emulator` uses it).
 const PUBLIC_KEY: &str = "emulator-ucloud-public";
@@ -142,7 +143,7 @@ impl Profile {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Action {
+pub(super) enum Action {
     UpdateLoginProfile,
     GetLoginProfile,
     ListUsers,
@@ -171,9 +172,9 @@ impl Action {
 }
 
 /// An authenticated request.
-pub struct Call {
-    action: Action,
-    params: Params,
+pub enum Call {
+    Iam { action: Action, params: Params },
+    Sts(sts::Call),
 }
 
 /// A UCloud error reply, before it is sent. HTTP 200 but for a path that is not the API.
@@ -314,7 +315,14 @@ impl Service for Iam {
     }
 
     fn admit(&self, request: &Incoming, now: OffsetDateTime) -> Admission<Call> {
-        let params = decode(request);
+        let params = match decode(request) {
+            Ok(p) if request.is_rpc() && p.get("Action") == Some(sts::ACTION) => {
+                let Admission { meta, call } = sts::admit(&self.account, p, now);
+                let call = call.map(Call::Sts);
+                return Admission { meta, call };
+            }
+            decoded => decoded,
+        };
         let named = |name| {
             params
                 .as_ref()
@@ -338,23 +346,27 @@ impl Service for Iam {
                     });
                 }
                 let action = self.authenticate(&params, now)?;
-                Ok(Call { action, params })
+                Ok(Call::Iam { action, params })
             })
             .map_err(|e| e.reply(Some(&meta.action)));
         Admission { meta, call }
     }
 
     fn apply(&self, call: Call, now: OffsetDateTime) -> Reply {
-        let p = &call.params;
-        let result = match call.action {
+        let (action, params) = match call {
+            Call::Iam { action, params } => (action, params),
+            Call::Sts(call) => return sts::apply(&self.account, call, now),
+        };
+        let p = &params;
+        let result = match action {
             Action::UpdateLoginProfile => self.update(p, now),
             Action::GetLoginProfile => self.get(p),
             Action::ListUsers => self.list_users(p),
             Action::GetUserMFAInfo => self.user_mfa(p),
         };
         match result {
-            Ok(fields) => ok(call.action, fields),
-            Err(e) => e.reply(Some(call.action.name())),
+            Ok(fields) => ok(action, fields),
+            Err(e) => e.reply(Some(action.name())),
         }
     }
 

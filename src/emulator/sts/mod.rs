@@ -5,3 +5,4 @@
 //! emulator's token lifetime (`--token-ttl-secs`, the knob to see them expire during a run).
 
 pub mod aliyun;
+pub mod ucloud;
