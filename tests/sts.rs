@@ -317,3 +317,44 @@ fn a_ucloud_account_through_a_role() {
     assert_eq!(updates.len(), 3);
     assert!(updates.iter().all(|l| l["account"] != "ops-public"));
 }
+
+#[test]
+fn credentials_that_expire_early_are_renewed_once_without_costing_an_attempt() {
+    let h = harness(Duration::from_secs(3600));
+    trust(&h, &[1]);
+    config(&h, &[1]);
+    let input = input(&h, &[1], 20);
+    let mut cmd = h.std_cmd();
+    cmd.env("OPS_SECRET", SOURCE_SECRET)
+        .env(
+            "IAMBATCH_ALIYUN_STS_ENDPOINT",
+            h.emulator().endpoint(ProviderKind::Aliyun).as_str(),
+        )
+        .args(["run", &input, "--no-progress", "--rate", "prod1=10"])
+        .args(["--concurrency", "1", "--max-attempts", "1"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let mut child = cmd.spawn().unwrap();
+    let creates = || of_action(&h.emulator().requests(), "CreateLoginProfile").len();
+    crate::util::wait_until(Duration::from_secs(20), "five rows sent", || creates() >= 5);
+    // The cloud ends the session early (revoked, or a clock ahead of ours).
+    h.emulator()
+        .tamper(&json!({"aliyun": {"sts": {"expire_issued": true}}}))
+        .unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+    let (header, rows) = read_results(&h.path("roles.results.csv"));
+    assert_eq!(rows.len(), 20);
+    // With one attempt allowed, every row still succeeded in one: the renewal was not an attempt.
+    for row in &rows {
+        assert_eq!(cell(&header, row, "status"), "succeeded", "{row:?}");
+        assert_eq!(cell(&header, row, "attempts"), "1", "{row:?}");
+    }
+    let log = h.emulator().requests();
+    let expired = log
+        .iter()
+        .filter(|l| l["code"] == "InvalidSecurityToken.Expired")
+        .count();
+    assert_eq!(expired, 1, "one request met the ended credentials");
+    assert_eq!(of_action(&log, "AssumeRole").len(), 1 + expired);
+    assert_eq!(of_action(&log, "CreateLoginProfile").len(), 20 + expired);
+}

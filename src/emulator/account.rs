@@ -34,6 +34,9 @@ pub struct Roles {
     /// Key ids of the account's root user: never allowed to assume a role.
     #[serde(default)]
     root_keys: Vec<String>,
+    /// In a patch: end every credential issued so far now (they are refused as expired).
+    #[serde(default, skip_serializing)]
+    expire_issued: bool,
 }
 
 #[derive(Clone, Deserialize, Serialize)]
@@ -158,6 +161,9 @@ impl<D: Directory + Serialize> Account<D> {
             .collect::<Result<Vec<(String, U)>, String>>()?;
         self.register(patch.temporary_keys, now)?;
         if let Some(declared) = patch.sts {
+            if declared.expire_issued {
+                self.temporary.expire_issued(now);
+            }
             let mut roles = self.roles.lock().expect("roles");
             roles.roles.extend(declared.roles);
             roles.root_keys.extend(declared.root_keys);
@@ -193,7 +199,8 @@ struct Patch {
     mfa_devices: Option<mfa::Patch>,
     #[serde(default)]
     temporary_keys: BTreeMap<String, TemporaryPatch>,
-    /// `{"roles": {"<role>": {"trusted": [..]}}, "root_keys": [..]}`, added to those declared.
+    /// `{"roles": {"<role>": {"trusted": [..]}}, "root_keys": [..], "expire_issued": true}`: roles
+    /// and root keys added to those declared; issued credentials ended.
     sts: Option<Roles>,
 }
 

@@ -120,6 +120,14 @@ impl TemporaryKeys {
         issued
     }
 
+    /// Ends every issued credential now, as if its lifetime were over.
+    pub fn expire_issued(&self, now: OffsetDateTime) {
+        let mut keys = self.0.lock().expect("temporary keys");
+        for key in keys.values_mut().filter(|k| k.role.is_some()) {
+            key.expires_at = key.expires_at.min(now);
+        }
+    }
+
     /// The role whose session issued temporary key `id`, if it was issued so.
     pub fn role_of(&self, id: &str) -> Option<String> {
         let keys = self.0.lock().expect("temporary keys");

@@ -316,14 +316,15 @@ impl AccountClient {
                     }
                 }
                 FailureClass::TokenExpired
-                    if !renewed && (with_token || self.credentials.expired(&api)) =>
+                    if !renewed && (with_token || self.credentials.renewable()) =>
                 {
                     // A renewal is not an attempt of the row.
                     renewed = true;
                     report.attempts -= 1;
                     last = Some(failure);
-                    if with_token {
-                        *self.token.lock().await = None;
+                    match with_token {
+                        true => *self.token.lock().await = None,
+                        false => self.credentials.expired(&api).await,
                     }
                 }
                 FailureClass::TokenExpired | FailureClass::Credential => {

@@ -43,14 +43,18 @@ impl Credentials {
         }
     }
 
+    /// Whether the credentials can be renewed (temporary ones can).
+    pub fn renewable(&self) -> bool {
+        matches!(self, Credentials::Assumed(_))
+    }
+
     /// The provider said the credentials of `stale` expired: the next [`Credentials::api`]
-    /// obtains new ones (unless someone already did). `false` when they cannot be renewed.
-    pub fn expired(&self, stale: &Arc<dyn Api>) -> bool {
-        match self {
-            Credentials::Fixed(_) => false,
-            Credentials::Assumed(assumed) => {
-                assumed.forget(stale);
-                true
+    /// obtains new ones (unless someone already did).
+    pub async fn expired(&self, stale: &Arc<dyn Api>) {
+        if let Credentials::Assumed(assumed) = self {
+            let mut current = assumed.current.lock().await;
+            if current.as_ref().is_some_and(|c| Arc::ptr_eq(&c.api, stale)) {
+                *current = None;
             }
         }
     }
@@ -111,14 +115,6 @@ impl Assumed {
         let api = fresh.api.clone();
         *current = Some(fresh);
         Ok(api)
-    }
-
-    fn forget(&self, stale: &Arc<dyn Api>) {
-        if let Ok(mut current) = self.current.try_lock()
-            && current.as_ref().is_some_and(|c| Arc::ptr_eq(&c.api, stale))
-        {
-            *current = None;
-        }
     }
 
     /// Asks for new credentials with the source's: transient failures retried with backoff, an
@@ -183,8 +179,9 @@ impl Assumed {
                 Err(no_reply) => no_reply.into_failure(false),
             };
             match failure.class {
-                FailureClass::TokenExpired if !source_renewed && self.source.expired(&source) => {
+                FailureClass::TokenExpired if !source_renewed && self.source.renewable() => {
                     source_renewed = true;
+                    self.source.expired(&source).await;
                 }
                 FailureClass::Retryable { throttled } if attempts < self.max_attempts => {
                     if throttled {
