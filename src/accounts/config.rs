@@ -337,7 +337,7 @@ impl Section {
     /// ucloud `role_urn`, huawei `agency_name`). Each needs the other; the huawei account's
     /// domain is filled in by the caller.
     fn chain(&self, kind: ProviderKind) -> Result<Option<ChainConfig>, SectionError> {
-        let (own, others): (&str, [(&str, &Option<Spanned<Scalar>>); 2]) = match kind {
+        let (own, others): (&str, [Setting<'_>; 2]) = match kind {
             ProviderKind::Aliyun => (
                 "role_arn",
                 [
@@ -443,6 +443,9 @@ impl Section {
         Ok(Some(ChainConfig { source, assume }))
     }
 }
+
+/// A setting of a section, by name.
+type Setting<'a> = (&'a str, &'a Option<Spanned<Scalar>>);
 
 /// A huawei key naming the delegating account of an agency.
 fn is_domain(key: &str) -> bool {
