@@ -358,3 +358,62 @@ fn credentials_that_expire_early_are_renewed_once_without_costing_an_attempt() {
     assert_eq!(of_action(&log, "AssumeRole").len(), 1 + expired);
     assert_eq!(of_action(&log, "CreateLoginProfile").len(), 20 + expired);
 }
+
+#[test]
+fn a_huawei_account_through_an_agency_with_temporary_aksk() {
+    let h = Harness::with_emulator(EmulatorConfig {
+        accounts: vec![(
+            ProviderKind::Huawei,
+            "ops-ak".into(),
+            Secret::new(SOURCE_SECRET),
+        )],
+        ..Default::default()
+    });
+    let domain = "emulator-huawei-domain";
+    h.emulator()
+        .tamper(&json!({"huawei": {"sts": {"roles": {
+            format!("{domain}/iambatch-operator"): {"trusted": ["ops-ak"]}
+        }}}}))
+        .unwrap();
+    h.write(
+        "iambatch.toml",
+        &format!(
+            "[accounts.hwhq]\nprovider = \"huawei\"\nak = \"ops-ak\"\nsk_env = \"OPS_SECRET\"\ndomain_id = \"{domain}\"\n\n\
+             [accounts.hwprod]\nprovider = \"huawei\"\nsource = \"hwhq\"\ndomain_id = \"{domain}\"\nagency_name = \"iambatch-operator\"\n\n\
+             [accounts.hwnone]\nprovider = \"huawei\"\nsource = \"hwhq\"\ndomain_id = \"{domain}\"\nagency_name = \"nobody\"\n"
+        ),
+    );
+    let mut csv =
+        String::from("provider,account,action,user,login_protect_enabled,verification_method\n");
+    for i in 0..3 {
+        csv += &format!("huawei,hwprod,set-login-protect,dave{i},true,vmfa\n");
+    }
+    csv += "huawei,hwnone,set-login-protect,erin,true,vmfa\n";
+    let input = h.write_input("hw.csv", &csv);
+    let out = h
+        .cmd()
+        .env("OPS_SECRET", SOURCE_SECRET)
+        .args(["run", input.to_str().unwrap(), "--no-progress"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!stderr.contains(SOURCE_SECRET));
+    let (header, rows) = read_results(&h.path("hw.results.csv"));
+    assert_eq!(rows.len(), 4, "{stderr}");
+    for row in &rows[..3] {
+        assert_eq!(
+            cell(&header, row, "status"),
+            "succeeded",
+            "{row:?} {stderr}"
+        );
+    }
+    assert_eq!(cell(&header, &rows[3], "error_code"), "account_stopped");
+    assert!(cell(&header, &rows[3], "error_message").contains("agency 'nobody'"));
+    let log = h.emulator().requests();
+    let issued = of_action(&log, "CreateTemporaryAccessKeyByAgency");
+    assert_eq!(issued.len(), 2, "{issued:?}");
+    assert!(issued.iter().all(|l| l["account"] == "ops-ak"));
+    let writes = of_action(&log, "UpdateLoginProtect");
+    assert_eq!(writes.len(), 3);
+    assert!(writes.iter().all(|l| l["account"] != "ops-ak"));
+}

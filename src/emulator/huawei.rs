@@ -59,6 +59,7 @@ mod verify;
 use super::account::{self, Account};
 use super::mfa;
 use super::service::{Admission, Incoming, Meta, Reply, Service, Setup, present};
+use super::sts::huawei as sts;
 use crate::jobs::ProviderKind;
 use crate::secret::Secret;
 use auth::{Signatures, Tokens, header};
@@ -184,6 +185,7 @@ impl Directory {
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Route {
     IssueToken,
+    SecurityTokens,
     ListUsers,
     ListLoginProtects,
     ListMfaDevices,
@@ -195,6 +197,7 @@ impl Route {
     fn parse(method: &Method, path: &str) -> Option<Route> {
         match (method, path) {
             (&Method::POST, "/v3/auth/tokens") => return Some(Route::IssueToken),
+            (&Method::POST, sts::PATH) => return Some(Route::SecurityTokens),
             (&Method::GET, "/v3/users") => return Some(Route::ListUsers),
             (&Method::GET, "/v3.0/OS-USER/login-protects") => {
                 return Some(Route::ListLoginProtects);
@@ -223,6 +226,7 @@ impl Route {
     fn action(&self) -> &'static str {
         match self {
             Route::IssueToken => "KeystoneCreateUserTokenByPassword",
+            Route::SecurityTokens => sts::ACTION,
             Route::ListUsers => "KeystoneListUsers",
             Route::ListLoginProtects => "ListUserLoginProtects",
             Route::ListMfaDevices => "ListUserMfaDevices",
@@ -239,6 +243,8 @@ pub struct Call {
     body: Bytes,
     /// The `Host` it was sent to, for the links of listings.
     host: String,
+    /// Who sent it: the AK, or the token's user.
+    caller: String,
 }
 
 impl Call {
@@ -379,7 +385,10 @@ impl Service for Iam {
                 .find(|(k, _)| k == "name")
                 .map(|(_, v)| v.clone())
                 .unwrap_or_default(),
-            Route::IssueToken | Route::ListLoginProtects | Route::ListMfaDevices => String::new(),
+            Route::IssueToken
+            | Route::SecurityTokens
+            | Route::ListLoginProtects
+            | Route::ListMfaDevices => String::new(),
         };
         let (account, verdict) = self.authenticate(request, &route, now);
         let meta = Meta {
@@ -393,6 +402,7 @@ impl Service for Iam {
             query,
             body: request.body.clone(),
             host: header(request, "host").unwrap_or_default().to_string(),
+            caller: meta.account.clone(),
         });
         Admission { meta, call }
     }
@@ -401,6 +411,9 @@ impl Service for Iam {
         let result = match &call.route {
             Route::IssueToken => {
                 return self.issue_token(&call, now).unwrap_or_else(ApiError::reply);
+            }
+            Route::SecurityTokens => {
+                return sts::security_tokens(&self.account, &call.caller, &call.body, now);
             }
             Route::ListUsers => self.list_users(&call),
             Route::ListLoginProtects => Ok(self.list_login_protects()),

@@ -151,7 +151,7 @@ impl Assumed {
             let outcome = send(&self.http, http).await;
             slot.replied();
             let failure = match outcome {
-                Ok(reply) => match source.read_assumed(&reply) {
+                Ok(reply) => match source.read_assumed(&request, &reply) {
                     Ok(temporary) => {
                         let obtained = OffsetDateTime::now_utc();
                         let api = self

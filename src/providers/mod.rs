@@ -453,7 +453,11 @@ pub trait Api: Send + Sync {
         None
     }
     /// Reads the reply to [`Api::assume_request`]: the temporary credentials, or why not.
-    fn read_assumed(&self, reply: &Reply) -> Result<Temporary, Failure> {
+    fn read_assumed(
+        &self,
+        _request: &AssumeRequest<'_>,
+        reply: &Reply,
+    ) -> Result<Temporary, Failure> {
         Err(Failure {
             class: FailureClass::Credential,
             code: reply.status.to_string(),

@@ -6,4 +6,5 @@
 //! emulator's token lifetime (`--token-ttl-secs`, the knob to see them expire during a run).
 
 pub mod aliyun;
+pub mod huawei;
 pub mod ucloud;

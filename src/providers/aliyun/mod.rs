@@ -252,7 +252,11 @@ impl Api for AliyunApi {
         sts::assume_request(&self.credentials, request, stamp)
     }
 
-    fn read_assumed(&self, reply: &Reply) -> Result<Temporary, Failure> {
+    fn read_assumed(
+        &self,
+        _request: &AssumeRequest<'_>,
+        reply: &Reply,
+    ) -> Result<Temporary, Failure> {
         sts::read_assumed(reply)
     }
 

@@ -2,9 +2,12 @@
 
 use super::auth::Auth;
 use super::classify::{self, Caller};
-use super::{ops, sign, token};
+use super::{agency, ops, sign, token};
 use crate::providers::encoding::basic_iso8601;
-use crate::providers::{Api, Classified, HttpRequest, Op, Reply, Stamp, Token, Verdict};
+use crate::providers::{
+    Api, AssumeRequest, Classified, Failure, HttpRequest, Op, Reply, Stamp, Temporary, Token,
+    Verdict,
+};
 use crate::secret::Secret;
 use reqwest::Method;
 
@@ -178,6 +181,32 @@ impl Api for HuaweiApi {
 
     fn read_token(&self, reply: &Reply) -> Result<Token, Classified> {
         token::read(reply)
+    }
+
+    /// Temporary AK/SK by agency, signed with this account's AK/SK at its own IAM endpoint. A
+    /// token account cannot ask for them (its agency token is not supported yet).
+    fn assume_request(
+        &self,
+        request: &AssumeRequest<'_>,
+        stamp: &Stamp,
+        _token: Option<&Secret>,
+    ) -> Option<HttpRequest> {
+        if !matches!(self.auth, Auth::AkSk { .. }) {
+            return None;
+        }
+        let parts = agency::parts(request)?;
+        let (path, query) = (self.full_path(&parts.path), parts.query.clone());
+        let mut req = self.unsigned(parts, JSON);
+        self.sign_aksk(&mut req, &path, &query, stamp);
+        Some(req)
+    }
+
+    fn read_assumed(
+        &self,
+        request: &AssumeRequest<'_>,
+        reply: &Reply,
+    ) -> Result<Temporary, Failure> {
+        agency::read(request, reply)
     }
 }
 

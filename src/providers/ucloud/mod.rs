@@ -294,7 +294,11 @@ impl Api for UcloudApi {
         ))
     }
 
-    fn read_assumed(&self, reply: &Reply) -> Result<Temporary, Failure> {
+    fn read_assumed(
+        &self,
+        _request: &AssumeRequest<'_>,
+        reply: &Reply,
+    ) -> Result<Temporary, Failure> {
         sts::read_assumed(reply)
     }
 }
