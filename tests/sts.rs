@@ -417,3 +417,58 @@ fn a_huawei_account_through_an_agency_with_temporary_aksk() {
     assert_eq!(writes.len(), 3);
     assert!(writes.iter().all(|l| l["account"] != "ops-ak"));
 }
+
+#[test]
+fn a_huawei_account_through_an_agency_token_of_a_password_source() {
+    let h = Harness::with_emulator(EmulatorConfig {
+        accounts: vec![(
+            ProviderKind::Huawei,
+            "ops-admin".into(),
+            Secret::new(SOURCE_SECRET),
+        )],
+        ..Default::default()
+    });
+    let domain = iambatch::emulator::HUAWEI_DOMAIN_NAME;
+    let agency = format!("{domain}/iambatch-operator");
+    h.emulator()
+        .tamper(&json!({"huawei": {"sts": {"roles": {&agency: {"trusted": ["ops-admin"]}}}}}))
+        .unwrap();
+    h.write(
+        "iambatch.toml",
+        &format!(
+            "[accounts.kl]\nprovider = \"huawei\"\nuser_name = \"ops-admin\"\npassword_env = \"OPS_SECRET\"\ndomain_name = \"{domain}\"\n\n\
+             [accounts.kl-prod]\nprovider = \"huawei\"\nsource = \"kl\"\ndomain_name = \"{domain}\"\nagency_name = \"iambatch-operator\"\n"
+        ),
+    );
+    let mut csv =
+        String::from("provider,account,action,user,login_protect_enabled,verification_method\n");
+    for i in 0..3 {
+        csv += &format!("huawei,kl-prod,set-login-protect,fay{i},true,vmfa\n");
+    }
+    let input = h.write_input("kl.csv", &csv);
+    let out = h
+        .cmd()
+        .env("OPS_SECRET", SOURCE_SECRET)
+        .args(["run", input.to_str().unwrap(), "--no-progress"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains(SOURCE_SECRET));
+    let (header, rows) = read_results(&h.path("kl.results.csv"));
+    assert!(
+        rows.iter()
+            .all(|r| cell(&header, r, "status") == "succeeded"),
+        "{rows:?}"
+    );
+    let log = h.emulator().requests();
+    let agency_tokens = of_action(&log, "KeystoneCreateAgencyToken");
+    assert_eq!(agency_tokens.len(), 1);
+    assert_eq!(agency_tokens[0]["account"], "ops-admin");
+    let writes = of_action(&log, "UpdateLoginProtect");
+    assert_eq!(writes.len(), 3);
+    assert!(
+        writes.iter().all(|l| l["account"] == agency.as_str()),
+        "{writes:?}"
+    );
+}

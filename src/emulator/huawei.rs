@@ -185,6 +185,7 @@ impl Directory {
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Route {
     IssueToken,
+    AgencyToken,
     SecurityTokens,
     ListUsers,
     ListLoginProtects,
@@ -227,6 +228,7 @@ impl Route {
         match self {
             Route::IssueToken => "KeystoneCreateUserTokenByPassword",
             Route::SecurityTokens => sts::ACTION,
+            Route::AgencyToken => sts::TOKEN_ACTION,
             Route::ListUsers => "KeystoneListUsers",
             Route::ListLoginProtects => "ListUserLoginProtects",
             Route::ListMfaDevices => "ListUserMfaDevices",
@@ -367,7 +369,11 @@ impl Service for Iam {
         let query: Vec<(String, String)> = form_urlencoded::parse(request.query.as_bytes())
             .into_owned()
             .collect();
-        let Some(route) = Route::parse(&request.method, &request.path) else {
+        let route = Route::parse(&request.method, &request.path).map(|route| match route {
+            Route::IssueToken if sts::is_agency_token(&request.body) => Route::AgencyToken,
+            other => other,
+        });
+        let Some(route) = route else {
             let error = ApiError::gateway(
                 StatusCode::NOT_FOUND,
                 "APIG.0101",
@@ -386,6 +392,7 @@ impl Service for Iam {
                 .map(|(_, v)| v.clone())
                 .unwrap_or_default(),
             Route::IssueToken
+            | Route::AgencyToken
             | Route::SecurityTokens
             | Route::ListLoginProtects
             | Route::ListMfaDevices => String::new(),
@@ -414,6 +421,11 @@ impl Service for Iam {
             }
             Route::SecurityTokens => {
                 return sts::security_tokens(&self.account, &call.caller, &call.body, now);
+            }
+            Route::AgencyToken => {
+                return sts::agency_token(&self.account, &call.caller, &call.body, |user, ttl| {
+                    self.tokens.issue(user, now, ttl)
+                });
             }
             Route::ListUsers => self.list_users(&call),
             Route::ListLoginProtects => Ok(self.list_login_protects()),

@@ -6,11 +6,13 @@
 
 use crate::accounts::AccountPlan;
 use crate::engine::backoff::Backoff;
-use crate::engine::client::send;
+use crate::engine::client::{codes, send};
 use crate::engine::pacer::Pacer;
 use crate::providers::{
-    AccountSpec, Api, Assume, AssumeRequest, ConnectError, Failure, FailureClass, Provider, Stamp,
+    AccountSpec, Api, Assume, AssumeRequest, Classified, ConnectError, Failure, FailureClass,
+    HttpRequest, Provider, Reply, Stamp, Verdict,
 };
+use crate::secret::Secret;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -124,59 +126,11 @@ impl Assumed {
         let mut source_renewed = false;
         loop {
             let source = self.source.api(cancel).await.map_err(|f| self.failed(f))?;
-            let request = AssumeRequest {
-                assume: &self.assume,
-                session_name: &self.session_name,
-                endpoint: &self.sts_endpoint,
-            };
-            let slot = tokio::select! {
-                biased;
-                _ = cancel.cancelled() => None,
-                slot = self.limiter.acquire() => Some(slot),
-            };
-            let Some(slot) = slot else {
-                return Err(interrupted());
-            };
-            let Some(http) = source.assume_request(&request, &Stamp::now(), None) else {
-                slot.unused();
-                return Err(self.failed(Failure {
-                    class: FailureClass::Credential,
-                    code: "unsupported".into(),
-                    message: "this source's credentials cannot ask for temporary ones".into(),
-                    retry_after: None,
-                }));
-            };
             attempts += 1;
-            self.requests.fetch_add(1, Ordering::Relaxed);
-            let outcome = send(&self.http, http).await;
-            slot.replied();
-            let failure = match outcome {
-                Ok(reply) => match source.read_assumed(&request, &reply) {
-                    Ok(temporary) => {
-                        let obtained = OffsetDateTime::now_utc();
-                        let api = self
-                            .provider
-                            .connect(&AccountSpec {
-                                name: &self.display,
-                                endpoint: &self.endpoint,
-                                keys: &temporary.keys,
-                            })
-                            .map_err(|e| {
-                                self.failed(Failure {
-                                    class: FailureClass::Credential,
-                                    code: "unusable".into(),
-                                    message: e.to_string(),
-                                    retry_after: None,
-                                })
-                            })?;
-                        return Ok(Current {
-                            api,
-                            renew_at: renew_at(obtained, temporary.expires_at),
-                        });
-                    }
-                    Err(f) => f,
-                },
-                Err(no_reply) => no_reply.into_failure(false),
+            let failure = match self.attempt(&*source, cancel).await {
+                Ok(current) => return Ok(current),
+                Err(f) if f.code == codes::INTERRUPTED => return Err(f),
+                Err(f) => f,
             };
             match failure.class {
                 FailureClass::TokenExpired if !source_renewed && self.source.renewable() => {
@@ -201,11 +155,104 @@ impl Assumed {
         }
     }
 
+    /// One try: the source's token first when it authenticates with one (huawei agency tokens),
+    /// then the temporary credentials, connected.
+    async fn attempt(
+        &self,
+        source: &dyn Api,
+        cancel: &CancellationToken,
+    ) -> Result<Current, Failure> {
+        let token = match source.uses_tokens() {
+            true => Some(self.source_token(source, cancel).await?),
+            false => None,
+        };
+        let request = AssumeRequest {
+            assume: &self.assume,
+            session_name: &self.session_name,
+            endpoint: &self.sts_endpoint,
+        };
+        let http = source
+            .assume_request(&request, &Stamp::now(), token.as_ref())
+            .ok_or_else(|| Failure {
+                class: FailureClass::Credential,
+                code: "unsupported".into(),
+                message: "this source's credentials cannot ask for temporary ones".into(),
+                retry_after: None,
+            })?;
+        let reply = self.send_paced(http, cancel).await?;
+        let temporary = source.read_assumed(&request, &reply)?;
+        let obtained = OffsetDateTime::now_utc();
+        let api = self
+            .provider
+            .connect(&AccountSpec {
+                name: &self.display,
+                endpoint: &self.endpoint,
+                keys: &temporary.keys,
+            })
+            .map_err(|e| Failure {
+                class: FailureClass::Credential,
+                code: "unusable".into(),
+                message: e.to_string(),
+                retry_after: None,
+            })?;
+        Ok(Current {
+            api,
+            renew_at: renew_at(obtained, temporary.expires_at),
+        })
+    }
+
+    /// A fresh token of a source that authenticates with one.
+    async fn source_token(
+        &self,
+        source: &dyn Api,
+        cancel: &CancellationToken,
+    ) -> Result<Secret, Failure> {
+        let Some(http) = source.token_request(&Stamp::now()) else {
+            return Err(Failure {
+                class: FailureClass::Credential,
+                code: "token".into(),
+                message: "the source uses tokens but cannot ask for one".into(),
+                retry_after: None,
+            });
+        };
+        let reply = self.send_paced(http, cancel).await?;
+        match source.read_token(&reply) {
+            Ok(token) => Ok(token.value),
+            Err(Classified {
+                verdict: Verdict::Failed(f),
+                ..
+            }) => Err(f),
+            Err(other) => Err(Failure {
+                class: FailureClass::Credential,
+                code: "token".into(),
+                message: format!("unexpected token reply {:?}", other.verdict),
+                retry_after: None,
+            }),
+        }
+    }
+
+    /// Sends one request when the source's limiter allows.
+    async fn send_paced(
+        &self,
+        http: HttpRequest,
+        cancel: &CancellationToken,
+    ) -> Result<Reply, Failure> {
+        let slot = tokio::select! {
+            biased;
+            _ = cancel.cancelled() => return Err(interrupted()),
+            slot = self.limiter.acquire() => slot,
+        };
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        let outcome = send(&self.http, http).await;
+        slot.replied();
+        outcome.map_err(|no_reply| no_reply.into_failure(false))
+    }
+
     /// `failure`, its message saying what could not be assumed with whose credentials. A
     /// transient failure keeps its class (the row fails, the account goes on); any other means
     /// the account cannot be reached.
     fn failed(&self, failure: Failure) -> Failure {
-        if failure.code == super::client::codes::INTERRUPTED {
+        if failure.code == codes::INTERRUPTED {
             return failure;
         }
         let class = match failure.class {
@@ -230,7 +277,7 @@ impl Assumed {
 fn interrupted() -> Failure {
     Failure {
         class: FailureClass::Retryable { throttled: false },
-        code: super::client::codes::INTERRUPTED.into(),
+        code: codes::INTERRUPTED.into(),
         message: "not sent: the run is stopping".into(),
         retry_after: None,
     }

@@ -1,12 +1,16 @@
-//! Temporary AK/SK by agency (`CreateTemporaryAccessKeyByAgency`): `POST
-//! /v3.0/OS-CREDENTIAL/securitytokens`, signed with the source's AK/SK, naming the delegating
-//! account and its agency; the reply's `credential` is the chained account's `ak`, `sk` and
-//! `security_token` (sent as a signed `X-Security-Token`), its `domain_id` the delegating account's.
+//! An agency of a delegating account, assumed with the source's credentials. AK/SK sources get
+//! temporary AK/SK (`CreateTemporaryAccessKeyByAgency`: `POST /v3.0/OS-CREDENTIAL/securitytokens`,
+//! signed): the reply's `credential` is the chained account's `ak`, `sk` and `security_token` (sent
+//! as a signed `X-Security-Token`), its `domain_id` the delegating account's. Password sources get
+//! an agency token (`POST /v3/auth/tokens` with `assume_role`, the source's token as
+//! `X-Auth-Token`): the `X-Subject-Token` is the chained account's `token`.
 
 use super::classify::{self, Caller};
 use super::ops::Parts;
+use super::token;
 use crate::providers::{
-    Assume, AssumeRequest, Failure, FailureClass, Keys, Reply, Temporary, json, session_name,
+    Assume, AssumeRequest, Classified, Failure, FailureClass, Keys, Reply, Temporary, Verdict,
+    json, session_name,
 };
 use crate::secret::Secret;
 use reqwest::Method;
@@ -53,6 +57,67 @@ pub fn parts(request: &AssumeRequest<'_>) -> Option<Parts> {
         query: Vec::new(),
         body: body.to_string().into_bytes(),
     })
+}
+
+/// The agency token request's parts, scoped to the delegating account.
+pub fn token_parts(request: &AssumeRequest<'_>) -> Option<Parts> {
+    let Assume::Agency {
+        domain_name,
+        domain_id,
+        agency,
+        ..
+    } = request.assume
+    else {
+        return None;
+    };
+    let domain = match (domain_name, domain_id) {
+        (Some(name), _) => json!({"name": name}),
+        (None, Some(id)) => json!({"id": id}),
+        (None, None) => return None,
+    };
+    let mut assume_role = json!({"agency_name": agency});
+    for (key, value) in [("domain_name", domain_name), ("domain_id", domain_id)] {
+        if let Some(value) = value {
+            assume_role[key] = Value::from(value.as_str());
+        }
+    }
+    let body = json!({"auth": {
+        "identity": {"methods": ["assume_role"], "assume_role": assume_role},
+        "scope": {"domain": domain},
+    }});
+    Some(Parts {
+        method: Method::POST,
+        path: token::PATH.to_string(),
+        query: vec![(token::QUERY.0.to_string(), token::QUERY.1.to_string())],
+        body: body.to_string().into_bytes(),
+    })
+}
+
+/// The agency token of a reply (as any token reply is read), as the chained account's `token`.
+pub fn read_token(reply: &Reply) -> Result<Temporary, Failure> {
+    match token::read(reply) {
+        Ok(t) => Ok(Temporary {
+            keys: {
+                let mut keys = Keys::default();
+                keys.insert("token", t.value);
+                keys
+            },
+            // A token without an expiry lives 24 hours.
+            expires_at: t
+                .expires_at
+                .unwrap_or_else(|| OffsetDateTime::now_utc() + time::Duration::hours(24)),
+        }),
+        Err(Classified {
+            verdict: Verdict::Failed(f),
+            ..
+        }) => Err(f),
+        Err(other) => Err(Failure {
+            class: FailureClass::Credential,
+            code: reply.status.to_string(),
+            message: format!("unexpected agency token reply {:?}", other.verdict),
+            retry_after: None,
+        }),
+    }
 }
 
 /// The temporary AK/SK of a 2xx reply, or the failure as any IAM reply's.

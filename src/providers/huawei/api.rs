@@ -183,22 +183,30 @@ impl Api for HuaweiApi {
         token::read(reply)
     }
 
-    /// Temporary AK/SK by agency, signed with this account's AK/SK at its own IAM endpoint. A
-    /// token account cannot ask for them (its agency token is not supported yet).
+    /// At this account's own IAM endpoint: temporary AK/SK by agency, signed with its AK/SK; or
+    /// for a password account an agency token, with its `token`. A ready token asks for neither.
     fn assume_request(
         &self,
         request: &AssumeRequest<'_>,
         stamp: &Stamp,
-        _token: Option<&Secret>,
+        token: Option<&Secret>,
     ) -> Option<HttpRequest> {
-        if !matches!(self.auth, Auth::AkSk { .. }) {
-            return None;
+        match (&self.auth, token) {
+            (Auth::AkSk { .. }, _) => {
+                let parts = agency::parts(request)?;
+                let (path, query) = (self.full_path(&parts.path), parts.query.clone());
+                let mut req = self.unsigned(parts, JSON);
+                self.sign_aksk(&mut req, &path, &query, stamp);
+                Some(req)
+            }
+            (Auth::Password { .. }, Some(token)) => {
+                let mut req = self.unsigned(agency::token_parts(request)?, token::CONTENT_TYPE);
+                req.headers
+                    .push(("X-Auth-Token".into(), token.expose().to_string()));
+                Some(req)
+            }
+            _ => None,
         }
-        let parts = agency::parts(request)?;
-        let (path, query) = (self.full_path(&parts.path), parts.query.clone());
-        let mut req = self.unsigned(parts, JSON);
-        self.sign_aksk(&mut req, &path, &query, stamp);
-        Some(req)
     }
 
     fn read_assumed(
@@ -206,7 +214,10 @@ impl Api for HuaweiApi {
         request: &AssumeRequest<'_>,
         reply: &Reply,
     ) -> Result<Temporary, Failure> {
-        agency::read(request, reply)
+        match self.auth {
+            Auth::Password { .. } => agency::read_token(reply),
+            _ => agency::read(request, reply),
+        }
     }
 }
 
