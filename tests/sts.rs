@@ -472,3 +472,30 @@ fn a_huawei_account_through_an_agency_token_of_a_password_source() {
         "{writes:?}"
     );
 }
+
+#[test]
+fn the_built_in_emulator_rehearses_chained_accounts() {
+    let h = Harness::new();
+    h.write(
+        "iambatch.toml",
+        "[accounts.hq]\nprovider = \"aliyun\"\n\n\
+         [accounts.prod]\nprovider = \"aliyun\"\nsource = \"hq\"\nrole_arn = \"acs:ram::1234567890123456:role/ops\"\n",
+    );
+    h.write(
+        "demo.csv",
+        "provider,account,action,user\naliyun,prod,get-login-profile,ao.huang@eng.onaliyun.com\n",
+    );
+    let out = h
+        .cmd()
+        .args(["run", "demo.csv", "--emulator", "--no-progress"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (header, rows) = read_results(&h.path("demo.results.csv"));
+    assert_eq!(cell(&header, &rows[0], "status"), "succeeded", "{rows:?}");
+}
