@@ -1,6 +1,7 @@
-"""Calls the emulator's Alibaba IMS API through Alibaba's official Python SDK
-(alibabacloud_ims20190815), signature V1, so that signatures made by Alibaba's own signer are
-checked by the emulator and its replies are read by Alibaba's own models and error parser.
+"""Calls the emulator's Alibaba IMS API through Alibaba's official Python SDKs
+(alibabacloud_ims20190815, and alibabacloud_ram20150501 for a user's policies), signature V1, so
+that signatures made by Alibaba's own signer are checked by the emulator and its replies are read
+by Alibaba's own models and error parser.
 Usage: check_aliyun_sdk.py ENDPOINT. Run by scripts/check-aliyun-sdk.sh."""
 
 import sys
@@ -8,6 +9,8 @@ import urllib.parse
 
 from alibabacloud_ims20190815 import models
 from alibabacloud_ims20190815.client import Client
+from alibabacloud_ram20150501 import models as ram_models
+from alibabacloud_ram20150501.client import Client as RamClient
 from alibabacloud_tea_openapi import models as openapi
 from alibabacloud_tea_openapi.utils import Utils
 
@@ -19,7 +22,7 @@ ALICE, GHOST = "sdk.alice@corp.onaliyun.com", "sdk.ghost@corp.onaliyun.com"
 PASSWORD = "Sdk-Passw0rd!42"
 
 
-def client(endpoint, key=KEY, secret=SECRET, token=None):
+def client(endpoint, key=KEY, secret=SECRET, token=None, sdk=Client):
     url = urllib.parse.urlparse(endpoint)
     config = openapi.Config(
         access_key_id=key,
@@ -29,7 +32,7 @@ def client(endpoint, key=KEY, secret=SECRET, token=None):
         protocol=url.scheme,
         signature_algorithm="v2",  # signature V1, HMAC-SHA1, as iambatch signs
     )
-    return Client(config)
+    return sdk(config)
 
 
 def refused(what, call, status, code):
@@ -118,7 +121,74 @@ def main(endpoint):
     ims.delete_login_profile(models.DeleteLoginProfileRequest(user_principal_name=ALICE))
     refused("deleted login profile", lambda: ims.get_login_profile(models.GetLoginProfileRequest(user_principal_name=ALICE)),
             404, "EntityNotExist.User.LoginProfile")
+    user_lifecycle(endpoint, ims)
     print("PASS: Alibaba's Python SDK and the emulator agree")
+
+
+def user_lifecycle(endpoint, ims):
+    """A user created in the default domain, put in a group, given a key and a policy (by state
+    patch: the SDK check never creates keys), refused deletion while anything is left, then
+    cleaned up in order (RAM 2015 for the policy, on the same port) and found in the recycle bin."""
+    domain = ims.get_default_domain().body.default_domain_name
+    bob = f"sdk.bob@{domain}"
+    create = models.CreateUserRequest(user_principal_name=bob, display_name="Sdk Bob", comments="SDK check")
+    user = ims.create_user(create).body.user
+    check((user.user_principal_name, user.display_name, len(user.user_id)) == (bob, "Sdk Bob", 16),
+          f"CreateUser in the default domain {domain} parsed")
+    refused("a second CreateUser", lambda: ims.create_user(create), 409, "EntityAlreadyExists.User")
+    refused("CreateUser in another domain", lambda: ims.create_user(models.CreateUserRequest(
+        user_principal_name="sdk.carl@elsewhere.onaliyun.com", display_name="Carl")),
+        400, "InvalidParameter.UserPrincipalName.Domain")
+    got = ims.get_user(models.GetUserRequest(user_id=user.user_id)).body.user
+    check((got.user_principal_name, got.user_name, got.create_date) == (bob, "sdk.bob", user.create_date),
+          "GetUser by UserId parsed")
+
+    control(endpoint, "/_emulator/state", {"aliyun": {"groups": {"sdk-auditors": {}}}})
+    add = models.AddUserToGroupRequest(user_principal_name=bob, group_name="sdk-auditors")
+    ims.add_user_to_group(add)
+    refused("AddUserToGroup twice", lambda: ims.add_user_to_group(add), 409, "EntityAlreadyExists.User.Group")
+    refused("AddUserToGroup of an unknown group", lambda: ims.add_user_to_group(
+        models.AddUserToGroupRequest(user_principal_name=bob, group_name="sdk-nobody")), 404, "EntityNotExist.Group")
+    groups = ims.list_groups_for_user(models.ListGroupsForUserRequest(user_principal_name=bob)).body.groups.group
+    check([(g.group_name, bool(g.join_date)) for g in groups] == [("sdk-auditors", True)], "ListGroupsForUser parsed")
+
+    control(endpoint, "/_emulator/state", {"aliyun": {"users": {bob: {
+        "access_keys": {"LTAIsdkbob": {}},
+        "policies": {"AliyunOSSReadOnlyAccess": {"policy_type": "System"}}}}}})
+    delete = models.DeleteUserRequest(user_principal_name=bob)
+    refused("DeleteUser with a key", lambda: ims.delete_user(delete), 409, "DeleteConflict.User.AccessKey")
+    keys = ims.list_access_keys(models.ListAccessKeysRequest(user_principal_name=bob)).body.access_keys.access_key
+    check([(k.access_key_id, k.status) for k in keys] == [("LTAIsdkbob", "Active")], "ListAccessKeys parsed")
+    ims.update_access_key(models.UpdateAccessKeyRequest(user_principal_name=bob, user_access_key_id="LTAIsdkbob",
+                                                        status="Inactive"))
+    ims.delete_access_key(models.DeleteAccessKeyRequest(user_principal_name=bob, user_access_key_id="LTAIsdkbob"))
+    refused("DeleteAccessKey twice", lambda: ims.delete_access_key(models.DeleteAccessKeyRequest(
+        user_principal_name=bob, user_access_key_id="LTAIsdkbob")), 404, "EntityNotExist.User.AccessKey")
+    refused("DeleteUser in a group", lambda: ims.delete_user(delete), 409, "DeleteConflict.User.Group")
+    ims.remove_user_from_group(models.RemoveUserFromGroupRequest(user_principal_name=bob, group_name="sdk-auditors"))
+    refused("RemoveUserFromGroup twice", lambda: ims.remove_user_from_group(models.RemoveUserFromGroupRequest(
+        user_principal_name=bob, group_name="sdk-auditors")), 404, "EntityNotExist.User.Group")
+    refused("UnbindMFADevice without a device", lambda: ims.unbind_mfadevice(
+        models.UnbindMFADeviceRequest(user_principal_name=bob)), 404, "EntityNotExist.User.MFADevice")
+    refused("DeleteUser with a policy", lambda: ims.delete_user(delete), 409, "DeleteConflict.User.Policy")
+
+    ram = client(endpoint, sdk=RamClient)
+    policies = ram.list_policies_for_user(ram_models.ListPoliciesForUserRequest(user_name="sdk.bob")).body.policies.policy
+    check([(p.policy_name, p.policy_type) for p in policies] == [("AliyunOSSReadOnlyAccess", "System")],
+          "RAM 2015 ListPoliciesForUser parsed")
+    detach = ram_models.DetachPolicyFromUserRequest(user_name="sdk.bob", policy_name="AliyunOSSReadOnlyAccess",
+                                                    policy_type="System")
+    ram.detach_policy_from_user(detach)
+    refused("RAM 2015 DetachPolicyFromUser twice", lambda: ram.detach_policy_from_user(detach),
+            404, "EntityNotExist.User.Policy")
+
+    ims.delete_user(delete)
+    refused("GetUser after DeleteUser", lambda: ims.get_user(models.GetUserRequest(user_principal_name=bob)),
+            404, "EntityNotExist.User")
+    binned = ims.list_users_in_recycle_bin(models.ListUsersInRecycleBinRequest(
+        filter=f"UserPrincipalName eq {bob}")).body.users.user
+    check([(u.user_id, bool(u.delete_date)) for u in binned] == [(user.user_id, True)],
+          "ListUsersInRecycleBin parsed, filtered by principal name")
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 //! before any work starts.
 
 use crate::accounts::{Overrides, Rate};
-use crate::emulator::{DEFAULT_BURST, RateShape};
+use crate::emulator::{DEFAULT_ALIYUN_DOMAIN, DEFAULT_BURST, RateShape};
 use crate::jobs::{Action, ProviderKind};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -159,6 +159,10 @@ pub struct InputArgs {
     /// Action for rows without an action column.
     #[arg(long, value_parser = parse_action())]
     pub action: Option<Action>,
+    /// Account of the config file for rows whose account cell is empty (a migration file run
+    /// into another account).
+    #[arg(long, value_name = "NAME")]
+    pub account: Option<String>,
     /// Field delimiter: `,`, `;`, `tab` or any single character. Default: `,`, `;` or tab,
     /// whichever makes known columns of the header row.
     #[arg(long, value_parser = parse_delimiter)]
@@ -261,9 +265,13 @@ pub struct RunArgs {
     /// Read back after each write and fail rows whose state differs.
     #[arg(long)]
     pub verify: bool,
-    /// ensure-login-profile: also set the password of users who already have a profile.
+    /// ensure-login-profile and ensure-user: also set the password (and password_reset_required)
+    /// of users who already have a console login.
     #[arg(long)]
     pub reset_passwords: bool,
+    /// Let delete-user rows run: without it a file with any delete-user row is refused.
+    #[arg(long)]
+    pub allow_delete: bool,
     /// Print the requests each row would send, secrets masked as ***, and send nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -380,6 +388,10 @@ pub struct EmulateArgs {
     /// Lifetime of Huawei tokens, in seconds.
     #[arg(long, default_value_t = 24 * 3600, value_name = "SECS")]
     pub token_ttl_secs: u64,
+    /// The Alibaba account's default domain: GetDefaultDomain's answer, and the suffix every
+    /// user CreateUser makes must have (start a second emulator with another to migrate into).
+    #[arg(long, default_value = DEFAULT_ALIYUN_DOMAIN, value_name = "DOMAIN")]
+    pub aliyun_default_domain: String,
 }
 
 fn parse_rate_shape(s: &str) -> Result<RateShape, String> {

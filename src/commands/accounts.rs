@@ -38,6 +38,7 @@ pub async fn accounts(args: AccountsArgs, setup: &Setup<'_>) -> anyhow::Result<u
                 input: path.clone(),
                 provider: args.provider,
                 action: args.action,
+                account: None,
                 delimiter: args.delimiter,
                 secrets_out: None,
             };

@@ -60,6 +60,7 @@ pub fn config(args: &EmulateArgs) -> EmulatorConfig {
         users: args.users.clone(),
         request_log: args.request_log.clone(),
         token_ttl: std::time::Duration::from_secs(args.token_ttl_secs),
+        aliyun_default_domain: args.aliyun_default_domain.clone(),
         ..EmulatorConfig::default()
     }
 }
@@ -72,12 +73,24 @@ mod tests {
     use clap::Parser;
     use std::time::Duration;
 
-    fn knobs_of(args: &[&str]) -> Knobs {
+    fn config_of(args: &[&str]) -> EmulatorConfig {
         let cli = Cli::try_parse_from(["iambatch", "emulate"].iter().chain(args)).unwrap();
         let Command::Emulate(args) = cli.command else {
             panic!("not the emulate command");
         };
-        config(&args).knobs
+        config(&args)
+    }
+
+    fn knobs_of(args: &[&str]) -> Knobs {
+        config_of(args).knobs
+    }
+
+    #[test]
+    fn the_aliyun_default_domain_is_a_flag() {
+        let default = EmulatorConfig::default().aliyun_default_domain;
+        assert_eq!(config_of(&[]).aliyun_default_domain, default);
+        let other = config_of(&["--aliyun-default-domain", "newco.onaliyun.com"]);
+        assert_eq!(other.aliyun_default_domain, "newco.onaliyun.com");
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use crate::accounts::{self, AccountKey, AccountPlan, EmulatorTarget};
 use crate::cli::{RunArgs, SessionArgs};
 use crate::commands::scaffold::{self, Interrupt, Scaffold};
-use crate::commands::scan::{Scan, scan};
+use crate::commands::scan::{Scan, count, scan};
 use crate::commands::validate::input_options;
 use crate::commands::{Setup, UsageError, dry_run, exit, session};
 use crate::emulator::Emulator;
@@ -38,6 +38,7 @@ pub async fn run(args: RunArgs, setup: &Setup<'_>) -> anyhow::Result<u8> {
         reset_passwords: args.reset_passwords,
         verify: args.verify,
         secrets: None,
+        allow_delete: args.allow_delete,
     };
     if args.dry_run {
         return dry_run::dry_run(&args.session, &options, setup).await;
@@ -65,6 +66,19 @@ pub(crate) async fn prepare(
     overrides.check_names(config)?;
 
     let input_path = &args.input.input;
+    if let Some(name) = args.input.account.as_deref()
+        && !config.accounts.contains_key(name)
+    {
+        let known: Vec<&str> = config.accounts.keys().map(String::as_str).collect();
+        return Err(UsageError(format!(
+            "--account {name}: no such account in the config file ({}): name one of its [accounts.NAME] sections",
+            match known.as_slice() {
+                [] => "it has none".to_string(),
+                names => format!("it has {}", names.join(", ")),
+            }
+        ))
+        .into());
+    }
     let mut input_options = input_options(&args.input, config);
     // Reading and comparing never generates a password: no secrets file is needed.
     input_options.secrets_out |= mode != Mode::Apply;
@@ -112,6 +126,29 @@ pub(crate) async fn process(
         plans,
         emulator,
     } = prepare(args, options.mode, setup).await?;
+    if options.mode == Mode::Plan {
+        for (kind, deletes) in &scanned.user_deletes {
+            if let Some(kept) = provider(*kind)
+                .spec()
+                .recycle_bin
+                .filter(|kept| deletes > kept)
+            {
+                eprintln!(
+                    "warning: {} would delete {deletes} {kind} users, more than the {kept} its recycle bin keeps: the oldest deleted users are purged for good",
+                    args.input.input.display()
+                );
+            }
+        }
+    }
+    let deletes: u64 = scanned.user_deletes.values().sum();
+    if options.mode == Mode::Apply && deletes > 0 && !options.allow_delete {
+        return Err(UsageError(format!(
+            "{}: {} would delete users; nothing was sent. Check them with plan, then pass --allow-delete",
+            args.input.input.display(),
+            count(deletes, "delete-user row", "delete-user rows"),
+        ))
+        .into());
+    }
     let progress_mode = scaffold::progress_mode(args.connection.no_progress, setup.env)?;
     let output = args
         .output
@@ -128,11 +165,16 @@ pub(crate) async fn process(
 
     // Reads, plans, verifies and read-backs report what they saw.
     let observed = (scanned.reads || options.verify || options.mode != Mode::Apply)
-        .then(|| observed_columns(&scanned.providers));
+        .then(|| observed_columns(&scanned));
     let password_columns = (0..file.headers().len())
         .map(|i| file.is_password_column(i))
         .collect();
-    let schema = Schema::new(file.headers(), password_columns, observed);
+    let schema = Schema::new(
+        file.headers(),
+        password_columns,
+        observed,
+        scanned.lifecycle,
+    );
     let journal_path = sidecar(&output, "journal");
     let (previous, sent) = if resuming {
         let previous = Previous::load(&output, &schema, file.delimiter())?;
@@ -293,10 +335,13 @@ pub fn default_output(input: &Path, mode: Mode) -> PathBuf {
 }
 
 /// The `observed_*` columns: the union over the file's providers, in a fixed order.
-fn observed_columns(providers: &BTreeSet<ProviderKind>) -> ObservedColumns {
-    let readable: BTreeSet<Field> = providers
-        .iter()
-        .flat_map(|k| provider(*k).spec().readable.iter().copied())
+/// The `observed_*` columns of a run: the fields the file's actions read, and the other fields of
+/// its providers' replies.
+fn observed_columns(scanned: &Scan) -> ObservedColumns {
+    let providers = &scanned.providers;
+    let readable: BTreeSet<Field> = (scanned.actions.iter())
+        .filter_map(|(kind, action)| provider(*kind).spec().action(*action))
+        .flat_map(|spec| spec.reads.iter().copied())
         .collect();
     let mut extras: Vec<&'static str> = Vec::new();
     for k in providers {

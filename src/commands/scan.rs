@@ -3,7 +3,7 @@
 
 use crate::accounts::AccountKey;
 use crate::input::{InputError, InputFile, Problem, RawRow, Validator};
-use crate::jobs::ProviderKind;
+use crate::jobs::{Action, ProviderKind};
 use std::collections::{BTreeMap, BTreeSet};
 
 #[derive(Debug, Default)]
@@ -16,8 +16,14 @@ pub struct Scan {
     pub rows_by_account: BTreeMap<AccountKey, u64>,
     /// Providers that appear in the file.
     pub providers: BTreeSet<ProviderKind>,
+    /// The actions of the valid rows, by provider.
+    pub actions: BTreeSet<(ProviderKind, Action)>,
     /// Some row reads state (it gets `observed_*` columns).
     pub reads: bool,
+    /// Some row works on users (their results have a `steps` column).
+    pub lifecycle: bool,
+    /// The valid delete-user rows, per provider.
+    pub user_deletes: BTreeMap<ProviderKind, u64>,
 }
 
 impl Scan {
@@ -54,7 +60,12 @@ pub fn scan(file: &InputFile, mut on_problem: impl FnMut(&Problem)) -> Result<Sc
         match validator.check(&raw) {
             Ok(job) => {
                 scan.providers.insert(job.provider);
+                scan.actions.insert((job.provider, job.action));
                 scan.reads |= !job.action.is_write();
+                scan.lifecycle |= job.action.is_lifecycle();
+                if job.action == Action::DeleteUser {
+                    *scan.user_deletes.entry(job.provider).or_default() += 1;
+                }
                 scan.accounts.insert((job.provider, job.account));
             }
             Err(problems) => {

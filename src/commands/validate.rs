@@ -39,6 +39,7 @@ pub fn input_options(args: &InputArgs, config: &crate::accounts::Config) -> Inpu
         delimiter_given: args.delimiter.is_some(),
         provider: args.provider,
         action: args.action,
+        account: args.account.clone(),
         accounts: config.providers(),
         secrets_out: args.secrets_out.is_some(),
     }

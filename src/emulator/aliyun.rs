@@ -1,8 +1,11 @@
 //! Alibaba Cloud IMS 2019-08-15 (docs/providers.md §2): the RPC API at `/`, GET or POST, parameters in
 //! the query string and/or an `application/x-www-form-urlencoded` body (merged). Signature V1 is
 //! checked on the parameters as they arrived, with this module's own canonicalisation (`verify.rs`,
-//! tested against Alibaba's published vectors); then `Version=2019-08-15`, `Format=JSON` (any case), the key,
-//! the timestamp (±15 min) and the nonce (once in 15 min). A `SecurityToken` (signed like any
+//! tested against Alibaba's published vectors); then `Version`, `Format=JSON` (any case), the key,
+//! the timestamp (±15 min) and the nonce (once in 15 min). `Version=2019-08-15` is IMS;
+//! `Version=2015-05-01` is RAM 2015 (`ram.rs`: `ListPoliciesForUser`, `DetachPolicyFromUser`, keyed
+//! by the short `UserName`), in reality at `ram.aliyuncs.com`, here on the same port and checked the
+//! same way. A `SecurityToken` (signed like any
 //! parameter) must be the one issued with its temporary `AccessKeyId`: a token never issued is 400
 //! `InvalidSecurityToken.Malformed`, one issued with another key 400
 //! `InvalidSecurityToken.MismatchWithAccessKey`, an expired one 400 `InvalidSecurityToken.Expired`,
@@ -13,25 +16,54 @@
 //! `EntityNotExist.User.MFADevice`). Errors are `{"RequestId","HostId","Code","Message"}` with
 //! the header `x-acs-request-id`; throttling is 400 `Throttling.User` with `x-acs-retry-after` (ms).
 //!
-//! Users exist only if the users file, the demo set or a patch made them: any other
-//! `UserPrincipalName` is 404 `EntityNotExist.User`, on every action.
+//! User lifecycle (`users.rs`): `CreateUser` (`DisplayName` required, 1-24 characters; the name
+//! must be `<name>@<default domain>`, else 400 `InvalidParameter.UserPrincipalName.Domain`, this
+//! emulator's code; taken, also by the same short name in another domain: 409
+//! `EntityAlreadyExists.User`), `GetUser` (by `UserPrincipalName`, `UserId` or
+//! `UserAccessKeyId`), `UpdateUser` (`New*`), `DeleteUser` (409 `DeleteConflict.User.AccessKey`,
+//! `.LoginProfile`, `.MFADevice`, `.Group`, `.Policy`, checked in that order; then the user moves
+//! to the recycle bin, `bin.rs`), `AddUserToGroup` (404 `EntityNotExist.Group`, 409
+//! `EntityAlreadyExists.User.Group`), `RemoveUserFromGroup` (404 `EntityNotExist.User.Group`),
+//! `ListGroupsForUser`, `ListAccessKeys`, `UpdateAccessKey`, `DeleteAccessKey` (404
+//! `EntityNotExist.User.AccessKey`; the account has no keys of its own here, so these three need
+//! `UserPrincipalName`), `UnbindMFADevice` (404 `EntityNotExist.User.MFADevice`; a virtual device
+//! stays in the account, unbound), `GetDefaultDomain`, `ListUsersInRecycleBin` (`Marker`,
+//! `MaxItems` 1-100, `Filter` `UserPrincipalName eq <name>` or `UserId eq <id>`).
 //!
-//! State: `{"users": {"<upn>": {"user_id", "create_date", "creates", "login_profile": null |
+//! Users exist only if the users file, the demo set, a patch or `CreateUser` made them: any other
+//! user is 404 `EntityNotExist.User`, on every action.
+//!
+//! State: `{"default_domain", "users": {"<upn>": {"user_id", "display_name", "email",
+//! "mobile_phone", "comments", "create_date", "update_date", "creates", "login_profile": null |
 //! {"status", "mfa_bind_required", "password_reset_required", "password_hash": null | {"salt",
-//! "sha256"}, "create_date", "update_date"}}}, "mfa_devices": (mfa.rs), "temporary_keys": {"<id>":
-//! {"expires_at"}}}`.
+//! "sha256"}, "create_date", "update_date"}, "groups": {"<group>": "<join date>"}, "access_keys":
+//! {"<id>": {"status", "create_date", "update_date"}}, "policies": {"<name>": {"policy_type",
+//! "default_version", "description", "attach_date"}}}}, "groups": {"<name>": {"group_id",
+//! "display_name", "comments", "create_date"}}, "recycle_bin": {"users": [{"user_principal_name",
+//! "user_id", "display_name", "create_date", "recycle_date", "delete_date"}]}, "mfa_devices":
+//! (mfa.rs), "temporary_keys": {"<id>": {"expires_at"}}}`. Dates are `yyyy-MM-ddTHH:mm:ssZ`; no
+//! access key has a secret here.
 //!
-//! Patch (`POST /_emulator/state` with `{"aliyun": <patch>}`): `{"users": {"<upn>":
-//! {"login_profile": null | {"status", "mfa_bind_required", "password_reset_required",
-//! "password"}}}, "mfa_devices": (mfa.rs, by principal name), "temporary_keys": {"<id>": {"secret",
-//! "security_token", "expires_at"}}}`, every field optional but a temporary key's secret and token. A user not there is added; `null` removes
-//! the profile; an object sets the fields given, on a new profile (defaults `Active`, `false`,
-//! `false`) if there is none. A temporary key is accepted with its token until `expires_at` (RFC
-//! 3339; default: the token lifetime from now). A patch never counts as a create.
+//! Patch (`POST /_emulator/state` with `{"aliyun": <patch>}`): `{"groups": {"<name>": null |
+//! {"display_name", "comments"}}, "users": {"<upn>": {"login_profile": null | {"status",
+//! "mfa_bind_required", "password_reset_required", "password"}, "display_name", "email",
+//! "mobile_phone", "comments", "create_date", "groups": ["<name>"], "access_keys": {"<id>":
+//! {"status", "create_date"}}, "policies": {"<name>": {"policy_type", "default_version",
+//! "description"}}}}, "mfa_devices": (mfa.rs, by principal name), "temporary_keys": {"<id>":
+//! {"secret", "security_token", "expires_at"}}}`, every field optional but a temporary key's
+//! secret and token and a policy's `policy_type` (`System` or `Custom`). A group not there is added
+//! (display name its name), `null` removes it and its memberships. A user not there is added (in
+//! any domain; display name its short name); the fields given are set, and `groups`,
+//! `access_keys` and `policies` each replace what the user had (a membership kept keeps its join
+//! date; a key's `status` defaults to `Active`, its date and an attachment's to now, a policy's
+//! version to `v1`). `null` removes the login profile; an object sets the fields given, on a new
+//! profile (defaults `Active`, `false`, `false`) if there is none. Dates are RFC 3339. A group a
+//! user is put in must exist or be added by the same patch. A temporary key is accepted with its
+//! token until `expires_at` (RFC 3339; default: the token lifetime from now). A patch never counts
+//! as a create.
 
 use super::account::{self, Account};
-use super::login::{Login, LoginChange, NoOwnFields, ProfileSlot};
-use super::mfa;
+use super::login::{Login, LoginChange};
 use super::params::{ParamErrors, Params};
 use super::replay::{self, Nonces};
 use super::service::{Admission, Incoming, Meta, Reply, Service, Setup, request_id};
@@ -41,16 +73,22 @@ use crate::jobs::ProviderKind;
 use axum::http::StatusCode;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::{Value, json};
-use std::collections::BTreeMap;
 use std::ops::Bound;
 use std::time::Duration;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
 
+mod bin;
+mod directory;
+mod patch;
+mod ram;
+mod users;
 pub(super) mod verify;
+
+use directory::{Directory, User};
 
 /// The built-in test key: the emulated account issued it (the client's `--emulator` uses it).
 const ACCESS_KEY_ID: &str = "emulator-aliyun-key";
@@ -64,33 +102,14 @@ const MAX_ITEMS: usize = 1000;
 const MAX_MFA_ITEMS: usize = 100;
 /// The default password policy's minimum length.
 const MIN_PASSWORD_LEN: usize = 8;
-/// Alibaba user ids are 16 digits.
-const FIRST_USER_ID: u64 = 2_000_000_000_000_000;
 
 pub struct Ims {
     account: Account<Directory>,
     nonces: Nonces,
 }
 
-#[derive(Default, Serialize)]
-struct Directory {
-    users: BTreeMap<String, User>,
-    mfa_devices: mfa::Devices,
-    #[serde(skip)]
-    last_id: u64,
-}
-
 #[derive(Serialize)]
-struct User {
-    user_id: String,
-    create_date: String,
-    /// Login profiles created through the API.
-    creates: u64,
-    login_profile: Option<Profile>,
-}
-
-#[derive(Serialize)]
-struct Profile {
+pub struct Profile {
     #[serde(flatten)]
     login: Login,
     create_date: String,
@@ -125,32 +144,29 @@ impl Profile {
     }
 }
 
-impl account::Directory for Directory {
-    fn has_user(&self, upn: &str) -> bool {
-        self.users.contains_key(upn)
-    }
-    fn mfa_devices(&mut self) -> &mut mfa::Devices {
-        &mut self.mfa_devices
-    }
+/// The API a request is for, named by its `Version`: IMS, or RAM 2015-05-01 (in reality at
+/// `ram.aliyuncs.com`; served here on the same port).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Product {
+    Ims,
+    Ram,
 }
 
-impl Directory {
-    /// The user, added first when `add` allows it.
-    fn user(&mut self, upn: &str, add: bool, now: OffsetDateTime) -> Option<&mut User> {
-        if !self.users.contains_key(upn) {
-            if !add {
-                return None;
-            }
-            self.last_id += 1;
-            let user = User {
-                user_id: (FIRST_USER_ID + self.last_id).to_string(),
-                create_date: iso8601_seconds(now),
-                creates: 0,
-                login_profile: None,
-            };
-            self.users.insert(upn.to_string(), user);
+impl Product {
+    fn of_version(version: &str) -> Option<Product> {
+        match version {
+            VERSION => Some(Product::Ims),
+            ram::VERSION => Some(Product::Ram),
+            _ => None,
         }
-        self.users.get_mut(upn)
+    }
+
+    /// The `HostId` of its error replies.
+    fn host(self) -> &'static str {
+        match self {
+            Product::Ims => HOST_ID,
+            Product::Ram => ram::HOST_ID,
+        }
     }
 }
 
@@ -163,33 +179,146 @@ pub(super) enum Action {
     ListUsers,
     ListVirtualMFADevices,
     GetUserMFAInfo,
+    CreateUser,
+    GetUser,
+    UpdateUser,
+    DeleteUser,
+    AddUserToGroup,
+    RemoveUserFromGroup,
+    ListGroupsForUser,
+    ListAccessKeys,
+    UpdateAccessKey,
+    DeleteAccessKey,
+    UnbindMFADevice,
+    GetDefaultDomain,
+    ListUsersInRecycleBin,
+    ListPoliciesForUser,
+    DetachPolicyFromUser,
 }
 
-impl Action {
-    fn parse(name: &str) -> Option<Action> {
-        Some(match name {
-            "CreateLoginProfile" => Action::CreateLoginProfile,
-            "UpdateLoginProfile" => Action::UpdateLoginProfile,
-            "GetLoginProfile" => Action::GetLoginProfile,
-            "DeleteLoginProfile" => Action::DeleteLoginProfile,
-            "ListUsers" => Action::ListUsers,
-            "ListVirtualMFADevices" => Action::ListVirtualMFADevices,
-            "GetUserMFAInfo" => Action::GetUserMFAInfo,
-            _ => return None,
-        })
-    }
+/// Every action: its API, its name, and whether it changes state.
+const ACTIONS: &[(Product, &str, Action, bool)] = &[
+    (
+        Product::Ims,
+        "CreateLoginProfile",
+        Action::CreateLoginProfile,
+        true,
+    ),
+    (
+        Product::Ims,
+        "UpdateLoginProfile",
+        Action::UpdateLoginProfile,
+        true,
+    ),
+    (
+        Product::Ims,
+        "GetLoginProfile",
+        Action::GetLoginProfile,
+        false,
+    ),
+    (
+        Product::Ims,
+        "DeleteLoginProfile",
+        Action::DeleteLoginProfile,
+        true,
+    ),
+    (Product::Ims, "ListUsers", Action::ListUsers, false),
+    (
+        Product::Ims,
+        "ListVirtualMFADevices",
+        Action::ListVirtualMFADevices,
+        false,
+    ),
+    (
+        Product::Ims,
+        "GetUserMFAInfo",
+        Action::GetUserMFAInfo,
+        false,
+    ),
+    (Product::Ims, "CreateUser", Action::CreateUser, true),
+    (Product::Ims, "GetUser", Action::GetUser, false),
+    (Product::Ims, "UpdateUser", Action::UpdateUser, true),
+    (Product::Ims, "DeleteUser", Action::DeleteUser, true),
+    (Product::Ims, "AddUserToGroup", Action::AddUserToGroup, true),
+    (
+        Product::Ims,
+        "RemoveUserFromGroup",
+        Action::RemoveUserFromGroup,
+        true,
+    ),
+    (
+        Product::Ims,
+        "ListGroupsForUser",
+        Action::ListGroupsForUser,
+        false,
+    ),
+    (
+        Product::Ims,
+        "ListAccessKeys",
+        Action::ListAccessKeys,
+        false,
+    ),
+    (
+        Product::Ims,
+        "UpdateAccessKey",
+        Action::UpdateAccessKey,
+        true,
+    ),
+    (
+        Product::Ims,
+        "DeleteAccessKey",
+        Action::DeleteAccessKey,
+        true,
+    ),
+    (
+        Product::Ims,
+        "UnbindMFADevice",
+        Action::UnbindMFADevice,
+        true,
+    ),
+    (
+        Product::Ims,
+        "GetDefaultDomain",
+        Action::GetDefaultDomain,
+        false,
+    ),
+    (
+        Product::Ims,
+        "ListUsersInRecycleBin",
+        Action::ListUsersInRecycleBin,
+        false,
+    ),
+    (
+        Product::Ram,
+        "ListPoliciesForUser",
+        Action::ListPoliciesForUser,
+        false,
+    ),
+    (
+        Product::Ram,
+        "DetachPolicyFromUser",
+        Action::DetachPolicyFromUser,
+        true,
+    ),
+];
 
-    fn is_write(self) -> bool {
-        matches!(
-            self,
-            Action::CreateLoginProfile | Action::UpdateLoginProfile | Action::DeleteLoginProfile
-        )
+impl Action {
+    /// The action of this name in `product`'s API, and whether it writes.
+    fn parse(product: Product, name: &str) -> Option<(Action, bool)> {
+        ACTIONS
+            .iter()
+            .find(|(p, n, _, _)| *p == product && *n == name)
+            .map(|&(_, _, action, write)| (action, write))
     }
 }
 
 /// An authenticated request.
 pub enum Call {
-    Ims { action: Action, params: Params },
+    Api {
+        product: Product,
+        action: Action,
+        params: Params,
+    },
     Sts(sts::Call),
 }
 
@@ -234,11 +363,12 @@ impl ApiError {
         }
     }
 
-    fn reply(self) -> Reply {
+    /// The reply, with the `HostId` of `product`.
+    fn reply(self, product: Product) -> Reply {
         let id = request_id();
         let body = json!({
             "RequestId": id,
-            "HostId": HOST_ID,
+            "HostId": product.host(),
             "Code": self.code,
             "Message": self.message,
         });
@@ -253,6 +383,19 @@ fn invalid(name: &str, why: &str) -> ApiError {
         StatusCode::BAD_REQUEST,
         "InvalidParameter",
         format!("The specified parameter \"{name}\" is not valid: {why}."),
+    )
+}
+
+/// The user of this principal name; one nobody created does not exist.
+fn user<'d>(directory: &'d mut Directory, upn: &str) -> Result<&'d mut User, ApiError> {
+    directory.users.get_mut(upn).ok_or_else(|| no_user(upn))
+}
+
+fn no_user(upn: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "EntityNotExist.User",
+        format!("The user {upn} does not exist."),
     )
 }
 
@@ -289,10 +432,10 @@ impl Service for Ims {
     type Call = Call;
 
     fn new(setup: Setup) -> Result<Ims, String> {
-        let mut directory = Directory::default();
+        let mut directory = Directory::new(setup.aliyun_default_domain);
         let what = "user principal names (strings)";
         for upn in account::user_names(&setup.users, what, |s| !s.is_empty())? {
-            directory.user(upn, true, setup.now);
+            directory.add_user(upn, setup.now);
         }
         Ok(Ims {
             account: Account::new(
@@ -314,38 +457,67 @@ impl Service for Ims {
             return Admission { meta, call };
         }
         let named = |name| params.get(name).unwrap_or_default().to_string();
+        let product = params.get("Version").and_then(Product::of_version);
         let meta = Meta {
             account: named("AccessKeyId"),
             action: named("Action"),
-            user: named("UserPrincipalName"),
-            write: params
-                .get("Action")
-                .and_then(Action::parse)
-                .is_some_and(Action::is_write),
+            // RAM 2015 names users by their short name.
+            user: params
+                .get("UserPrincipalName")
+                .or(params.get("UserName"))
+                .unwrap_or_default()
+                .to_string(),
+            write: product
+                .zip(params.get("Action"))
+                .and_then(|(product, name)| Action::parse(product, name))
+                .is_some_and(|(_, write)| write),
         };
-        let call = self
-            .authenticate(request, &params, now)
-            .map(|action| Call::Ims { action, params })
-            .map_err(ApiError::reply);
+        let call = match self.authenticate(request, &params, now) {
+            Ok((product, action)) => Ok(Call::Api {
+                product,
+                action,
+                params,
+            }),
+            Err(e) => Err(e.reply(product.unwrap_or(Product::Ims))),
+        };
         Admission { meta, call }
     }
 
     fn apply(&self, call: Call, now: OffsetDateTime) -> Reply {
-        let (action, params) = match call {
-            Call::Ims { action, params } => (action, params),
+        let (product, action, params) = match call {
+            Call::Api {
+                product,
+                action,
+                params,
+            } => (product, action, params),
             Call::Sts(call) => return sts::apply(&self.account, call, now),
         };
         let p = &params;
         let result = match action {
             Action::CreateLoginProfile => self.create(p, now),
             Action::UpdateLoginProfile => self.update(p, now),
-            Action::GetLoginProfile => self.get(p, now),
-            Action::DeleteLoginProfile => self.delete(p, now),
+            Action::GetLoginProfile => self.get(p),
+            Action::DeleteLoginProfile => self.delete(p),
             Action::ListUsers => self.list_users(p),
             Action::ListVirtualMFADevices => self.list_mfa_devices(p),
-            Action::GetUserMFAInfo => self.user_mfa(p, now),
+            Action::GetUserMFAInfo => self.user_mfa(p),
+            Action::CreateUser => self.create_user(p, now),
+            Action::GetUser => self.get_user(p),
+            Action::UpdateUser => self.update_user(p, now),
+            Action::DeleteUser => self.delete_user(p, now),
+            Action::AddUserToGroup => self.add_to_group(p, now),
+            Action::RemoveUserFromGroup => self.remove_from_group(p),
+            Action::ListGroupsForUser => self.groups_of_user(p),
+            Action::ListAccessKeys => self.list_keys(p),
+            Action::UpdateAccessKey => self.update_key(p, now),
+            Action::DeleteAccessKey => self.delete_key(p),
+            Action::UnbindMFADevice => self.unbind_mfa(p),
+            Action::GetDefaultDomain => Ok(self.default_domain()),
+            Action::ListUsersInRecycleBin => self.recycled_users(p),
+            Action::ListPoliciesForUser => self.policies_of_user(p),
+            Action::DetachPolicyFromUser => self.detach_policy(p),
         };
-        result.map_or_else(ApiError::reply, ok)
+        result.map_or_else(|e| e.reply(product), ok)
     }
 
     fn throttled(&self, retry_after: Duration) -> Reply {
@@ -355,7 +527,7 @@ impl Service for Ims {
             "Throttling.User",
             "Request was denied due to user flow control.",
         )
-        .reply()
+        .reply(Product::Ims)
         .with_header("x-acs-retry-after", ms.to_string())
     }
 
@@ -365,7 +537,7 @@ impl Service for Ims {
             "ServiceUnavailable",
             "The request has failed due to a temporary failure of the server.",
         )
-        .reply()
+        .reply(Product::Ims)
     }
 
     fn state(&self) -> Value {
@@ -380,15 +552,7 @@ impl Service for Ims {
     }
 
     fn tamper(&self, patch: &Value, now: OffsetDateTime) -> Result<(), String> {
-        self.account
-            .patch(patch, now, |directory, upn, patch: UserPatch| {
-                let user = directory.user(&upn, true, now).expect("adding is allowed");
-                patch.login_profile.apply(
-                    &mut user.login_profile,
-                    || Profile::new(now),
-                    |profile, patch| profile.change(patch.change, now),
-                );
-            })
+        patch::tamper(&self.account, patch, now)
     }
 }
 
@@ -399,7 +563,7 @@ impl Ims {
         request: &Incoming,
         params: &Params,
         now: OffsetDateTime,
-    ) -> Result<Action, ApiError> {
+    ) -> Result<(Product, Action), ApiError> {
         let not_found = || {
             ApiError::new(
                 StatusCode::NOT_FOUND,
@@ -422,8 +586,17 @@ impl Ims {
         ] {
             params.required(name)?;
         }
-        let action = Action::parse(params.required("Action")?).ok_or_else(not_found)?;
-        expect(params, "Version", VERSION)?;
+        let product = Product::of_version(params.required("Version")?).ok_or_else(|| {
+            invalid(
+                "Version",
+                &format!(
+                    "this API takes Version={VERSION} (IMS) or {} (RAM)",
+                    ram::VERSION
+                ),
+            )
+        })?;
+        let (action, _) =
+            Action::parse(product, params.required("Action")?).ok_or_else(not_found)?;
         // The SDKs send `json`, iambatch `JSON`: the gateway takes either.
         if !params
             .get("Format")
@@ -481,23 +654,7 @@ impl Ims {
                 "Specified signature nonce was used already.",
             ));
         }
-        Ok(action)
-    }
-
-    /// The user named by `UserPrincipalName`; one nobody created does not exist.
-    fn user<'d>(
-        &self,
-        directory: &'d mut Directory,
-        upn: &str,
-        now: OffsetDateTime,
-    ) -> Result<&'d mut User, ApiError> {
-        directory.user(upn, false, now).ok_or_else(|| {
-            ApiError::new(
-                StatusCode::NOT_FOUND,
-                "EntityNotExist.User",
-                format!("The user {upn} does not exist."),
-            )
-        })
+        Ok((product, action))
     }
 
     fn create(&self, p: &Params, now: OffsetDateTime) -> Result<Value, ApiError> {
@@ -505,7 +662,7 @@ impl Ims {
         check_password(p.required("Password")?)?;
         let change = LoginChange::from_params(p)?;
         let mut directory = self.account.lock();
-        let user = self.user(&mut directory, upn, now)?;
+        let user = user(&mut directory, upn)?;
         if user.login_profile.is_some() {
             return Err(ApiError::new(
                 StatusCode::CONFLICT,
@@ -526,24 +683,24 @@ impl Ims {
         }
         let change = LoginChange::from_params(p)?;
         let mut directory = self.account.lock();
-        let user = self.user(&mut directory, upn, now)?;
+        let user = user(&mut directory, upn)?;
         let profile = user.login_profile.as_mut().ok_or_else(|| no_profile(upn))?;
         profile.change(change, now);
         Ok(json!({ "LoginProfile": profile.wire(upn) }))
     }
 
-    fn get(&self, p: &Params, now: OffsetDateTime) -> Result<Value, ApiError> {
+    fn get(&self, p: &Params) -> Result<Value, ApiError> {
         let upn = p.required("UserPrincipalName")?;
         let mut directory = self.account.lock();
-        let user = self.user(&mut directory, upn, now)?;
+        let user = user(&mut directory, upn)?;
         let profile = user.login_profile.as_ref().ok_or_else(|| no_profile(upn))?;
         Ok(json!({ "LoginProfile": profile.wire(upn) }))
     }
 
-    fn delete(&self, p: &Params, now: OffsetDateTime) -> Result<Value, ApiError> {
+    fn delete(&self, p: &Params) -> Result<Value, ApiError> {
         let upn = p.required("UserPrincipalName")?;
         let mut directory = self.account.lock();
-        let user = self.user(&mut directory, upn, now)?;
+        let user = user(&mut directory, upn)?;
         user.login_profile.take().ok_or_else(|| no_profile(upn))?;
         Ok(json!({}))
     }
@@ -572,18 +729,9 @@ impl Ims {
             .filter(|_| active)
             .take(max_items)
             .map(|(upn, user)| {
-                json!({
-                    "UserPrincipalName": upn,
-                    "UserId": user.user_id,
-                    "DisplayName": upn.split('@').next().unwrap_or(upn),
-                    "Email": "",
-                    "MobilePhone": "",
-                    "Comments": "",
-                    "CreateDate": user.create_date,
-                    "UpdateDate": user.create_date,
-                    "Status": "active",
-                    "ProvisionType": "Manual",
-                })
+                let mut wire = user.wire(upn);
+                wire["Status"] = "active".into();
+                wire
             })
             .collect();
         let mut body = json!({ "Users": { "User": page } });
@@ -622,7 +770,7 @@ impl Ims {
                         "User": {
                             "UserPrincipalName": upn,
                             "UserId": user.user_id,
-                            "DisplayName": upn.split('@').next().unwrap_or(upn),
+                            "DisplayName": user.display_name,
                         },
                     }),
                     None => json!({ "SerialNumber": serial, "User": {} }),
@@ -635,11 +783,10 @@ impl Ims {
     }
 
     /// The user's bound device, virtual or security key.
-    fn user_mfa(&self, p: &Params, now: OffsetDateTime) -> Result<Value, ApiError> {
+    fn user_mfa(&self, p: &Params) -> Result<Value, ApiError> {
         let upn = p.required("UserPrincipalName")?;
         let mut directory = self.account.lock();
-        let enabled = self
-            .user(&mut directory, upn, now)?
+        let enabled = user(&mut directory, upn)?
             .login_profile
             .as_ref()
             .is_some_and(|profile| profile.login.mfa_bind_required);
@@ -730,9 +877,5 @@ pub(super) fn iso8601_seconds(t: OffsetDateTime) -> String {
         .expect("a UTC time always formats")
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct UserPatch {
-    #[serde(default)]
-    login_profile: ProfileSlot<NoOwnFields>,
-}
+#[cfg(test)]
+mod tests;

@@ -85,6 +85,11 @@ impl Devices {
         }
     }
 
+    /// Forgets a deleted user's devices.
+    pub fn forget(&mut self, user: &str) {
+        self.bound.remove(user);
+    }
+
     /// The user's first device, virtual ones first (what a console asks for at sign-in).
     pub fn of(&self, user: &str) -> Option<&Device> {
         let devices = self.bound.get(user)?;
@@ -92,6 +97,25 @@ impl Devices {
             .iter()
             .find(|d| d.kind == Kind::Virtual)
             .or_else(|| devices.first())
+    }
+
+    /// Unbinds every device of `user`: virtual ones stay in the account, unbound; security keys
+    /// go. Answers the device [`Devices::of`] named, if any.
+    pub fn unbind(&mut self, user: &str) -> Option<Device> {
+        let first = self.of(user).cloned();
+        for device in self.bound.remove(user).unwrap_or_default() {
+            if device.kind == Kind::Virtual {
+                self.unbound.push(device.serial_number);
+            }
+        }
+        first
+    }
+
+    /// Moves `from`'s devices to `to` (a user renamed).
+    pub fn rename(&mut self, from: &str, to: &str) {
+        if let Some(devices) = self.bound.remove(from) {
+            self.bound.insert(to.to_string(), devices);
+        }
     }
 
     /// Every virtual device: its serial number and its user (`None`: never bound), by serial number.
@@ -142,6 +166,17 @@ mod tests {
         assert_eq!(d.of("bob").unwrap().kind, Kind::SecurityKey);
         assert_eq!(d.of("ann").unwrap().kind, Kind::Virtual);
         assert!(d.of("carl").is_none());
+    }
+
+    #[test]
+    fn unbinding_keeps_virtual_devices_unbound_and_drops_security_keys() {
+        let mut d = devices(json!({"bound": {
+            "ann": [{"serial_number": "key-ann", "type": "U2F"}, {"serial_number": "v-ann"}],
+        }}));
+        assert_eq!(d.unbind("ann").unwrap().serial_number, "v-ann");
+        assert!(d.of("ann").is_none());
+        assert_eq!(d.virtual_devices(), vec![("v-ann", None)]);
+        assert!(d.unbind("ann").is_none());
     }
 
     #[test]

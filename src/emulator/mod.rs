@@ -37,10 +37,12 @@
 //! JSON keyed by provider, each a list of users as that provider reads them (aliyun: user principal
 //! names; ucloud: user names; huawei: IAM user names, ids are derived from them):
 //! `{"aliyun": ["alice@corp.onaliyun.com"], "ucloud": ["bob"], "huawei": ["carol"]}`. Users exist only
-//! if the users file, the demo set ([`Emulator::seed_demo`], `demo.json`) or a state patch made them,
-//! as in a real account: any other user is the provider's "not found" on every API (aliyun 404
-//! `EntityNotExist.User`, ucloud RetCode 11021, huawei an empty list by name and 404 `IAM.0004` by
-//! id). The API never creates a user.
+//! if the users file, the demo set ([`Emulator::seed_demo`], `demo.json`), a state patch or the
+//! provider's own create request made them (aliyun `CreateUser`, in the account's default domain,
+//! `EmulatorConfig::aliyun_default_domain`; ucloud `CreateUser`; huawei `POST
+//! /v3.0/OS-USER/users`), as in a real account: any other user is the provider's "not found" on
+//! every API (aliyun 404 `EntityNotExist.User`, ucloud RetCode 11021, huawei an empty list by name
+//! and 404 `IAM.0004` by id).
 //!
 //! # Temporary credentials
 //! A state patch registers temporary keys with the security token issued with each
@@ -81,6 +83,7 @@ mod huawei;
 mod knobs;
 mod log;
 mod login;
+mod membership;
 mod mfa;
 mod params;
 mod replay;
@@ -131,6 +134,10 @@ fn mount<S: Service>(
     Ok(Arc::new(service))
 }
 
+/// The default domain of the emulated Alibaba account: the demo set's and the onboarding
+/// sample's new users are in it.
+pub const DEFAULT_ALIYUN_DOMAIN: &str = "finance.onaliyun.com";
+
 /// Huawei tokens live 24 hours.
 pub const DEFAULT_TOKEN_TTL: Duration = Duration::from_secs(24 * 3600);
 
@@ -154,6 +161,10 @@ pub struct EmulatorConfig {
     pub token_ttl: Duration,
     /// Serve HTTPS with this certificate instead of plain HTTP (tests of `--ca-bundle`).
     pub tls: Option<TlsIdentity>,
+    /// The Alibaba account's default domain (`<alias>.onaliyun.com`): what GetDefaultDomain
+    /// answers and the suffix CreateUser requires. Two emulators with two domains are two accounts
+    /// to migrate between.
+    pub aliyun_default_domain: String,
 }
 
 /// A certificate chain and its private key, PEM. The certificate must name `127.0.0.1`.
@@ -174,6 +185,7 @@ impl Default for EmulatorConfig {
             ports: BTreeMap::new(),
             token_ttl: DEFAULT_TOKEN_TTL,
             tls: None,
+            aliyun_default_domain: DEFAULT_ALIYUN_DOMAIN.to_string(),
         }
     }
 }
@@ -219,6 +231,7 @@ impl Emulator {
                 .collect(),
             now,
             token_ttl: config.token_ttl,
+            aliyun_default_domain: config.aliyun_default_domain.clone(),
         };
         let providers =
             emulated(&mut setup).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;

@@ -51,6 +51,8 @@ pub struct Setup {
     pub now: OffsetDateTime,
     /// How long issued tokens live (providers with token auth).
     pub token_ttl: Duration,
+    /// The Alibaba account's default domain (`EmulatorConfig::aliyun_default_domain`).
+    pub aliyun_default_domain: String,
 }
 
 /// A request as it arrived, body read.

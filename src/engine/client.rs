@@ -7,7 +7,8 @@ use crate::engine::backoff::Backoff;
 use crate::engine::credentials::Credentials;
 use crate::engine::pacer::Pacer;
 use crate::providers::{
-    Api, Classified, Failure, FailureClass, HttpRequest, Op, Reply, Stamp, Token, Verdict,
+    Api, Classified, Failure, FailureClass, HttpRequest, Item, Op, Reply, Stamp, Step, Token,
+    TokenRefused, Verdict,
 };
 use crate::secret::Secret;
 use std::collections::HashMap;
@@ -50,6 +51,12 @@ pub mod codes {
     pub const INTERRUPTED: &str = "interrupted";
     pub const MAX_FAILURES: &str = "max_failures";
     pub const INVALID: &str = "invalid";
+    /// A row names a group the account does not have.
+    pub const UNKNOWN_GROUP: &str = "unknown_group";
+    /// A read found what the action will not remove on its own (a delete with attached policies).
+    pub const REFUSED: &str = "refused";
+    /// What a row would create exists and is someone else's.
+    pub const CONFLICT: &str = "conflict";
 }
 
 /// Whether `failure` is a request withdrawn before it was sent, because the run or its account
@@ -62,8 +69,9 @@ pub fn is_withdrawal(failure: &Failure) -> bool {
 /// durable before the request leaves. Its failure fails the call with nothing sent.
 pub type Departing<'a> = &'a (dyn Fn() -> Result<(), Failure> + Sync);
 
-/// One user name's resolution, shared by every row that names it.
-type NameCell = std::sync::Arc<tokio::sync::OnceCell<Result<String, Failure>>>;
+/// One answer shared by every row that needs it: a user name's id, an account-wide read.
+type Shared<T> = std::sync::Arc<tokio::sync::OnceCell<Result<T, Failure>>>;
+type Cache<T> = tokio::sync::Mutex<HashMap<String, Shared<T>>>;
 
 pub struct AccountClient {
     pub name: String,
@@ -73,7 +81,9 @@ pub struct AccountClient {
     policy: RetryPolicy,
     uses_tokens: bool,
     token: tokio::sync::Mutex<Option<Token>>,
-    names: tokio::sync::Mutex<HashMap<String, NameCell>>,
+    names: Cache<String>,
+    /// Account-wide reads, by API and target.
+    lookups: Cache<Vec<Item>>,
     consecutive_credential_failures: AtomicU32,
     stopped: Mutex<Option<String>>,
     /// Cancelled when the account stops: wakes the requests waiting to be sent, to withdraw them.
@@ -114,7 +124,8 @@ impl AccountClient {
             pacer,
             policy,
             token: tokio::sync::Mutex::new(None),
-            names: tokio::sync::Mutex::new(HashMap::new()),
+            names: Cache::default(),
+            lookups: Cache::default(),
             consecutive_credential_failures: AtomicU32::new(0),
             stopped: Mutex::new(None),
             stopping: CancellationToken::new(),
@@ -403,23 +414,72 @@ impl AccountClient {
         name: &str,
         cancel: &CancellationToken,
     ) -> (Result<String, Failure>, Option<CallReport>) {
-        let cell = {
-            let mut names = self.names.lock().await;
-            names.entry(name.to_string()).or_default().clone()
+        self.shared(
+            &self.names,
+            name,
+            &Op::ResolveUser { name },
+            cancel,
+            |verdict| match verdict {
+                Verdict::UserId(id) => Some(id),
+                _ => None,
+            },
+        )
+        .await
+    }
+
+    /// An account-wide read (a group's members, the account's default domain, the groups of a
+    /// name), made once for the whole run.
+    pub async fn lookup(
+        &self,
+        step: &'static Step,
+        target: Option<&str>,
+        cancel: &CancellationToken,
+    ) -> (Result<Vec<Item>, Failure>, Option<CallReport>) {
+        let key = format!("{}\0{}", step.api, target.unwrap_or_default());
+        let op = Op::Step {
+            step,
+            user: "",
+            target,
+            write: None,
         };
+        self.shared(&self.lookups, &key, &op, cancel, |verdict| match verdict {
+            Verdict::Listed(items) => Some(items),
+            _ => None,
+        })
+        .await
+    }
+
+    /// `op`'s answer, asked once per `key` for the whole run (concurrent callers wait for the first
+    /// one); the report of the request, for the caller that made it.
+    async fn shared<T: Clone>(
+        &self,
+        cache: &Cache<T>,
+        key: &str,
+        op: &Op<'_>,
+        cancel: &CancellationToken,
+        answer: impl FnOnce(Verdict) -> Option<T>,
+    ) -> (Result<T, Failure>, Option<CallReport>) {
+        let cell = cache
+            .lock()
+            .await
+            .entry(key.to_string())
+            .or_default()
+            .clone();
         let mut report = None;
         let result = cell
             .get_or_init(|| async {
-                let r = self.call(&Op::ResolveUser { name }, cancel).await;
-                let out = match &r.result {
-                    Ok(Verdict::UserId(id)) => Ok(id.clone()),
-                    Ok(other) => Err(Failure {
-                        class: FailureClass::Permanent,
-                        code: "unexpected_reply".into(),
-                        message: format!("resolving user name '{name}' gave {other:?}"),
-                        retry_after: None,
-                    }),
-                    Err(f) => Err(f.clone()),
+                let r = self.call(op, cancel).await;
+                let out = match r.result.clone() {
+                    Ok(verdict) => {
+                        let shown = format!("{verdict:?}");
+                        answer(verdict).ok_or_else(|| Failure {
+                            class: FailureClass::Permanent,
+                            code: "unexpected_reply".into(),
+                            message: format!("{key} gave {shown}"),
+                            retry_after: None,
+                        })
+                    }
+                    Err(f) => Err(f),
                 };
                 report = Some(r);
                 out
@@ -430,7 +490,7 @@ impl AccountClient {
         if let Err(f) = &result
             && !matches!(f.class, FailureClass::NotFound | FailureClass::Permanent)
         {
-            self.names.lock().await.remove(name);
+            cache.lock().await.remove(key);
         }
         (result, report)
     }
@@ -486,27 +546,18 @@ impl AccountClient {
                 |api, stamp, _| api.token_request(stamp).expect("token account"),
                 |api, reply| match api.read_token(reply) {
                     Ok(token) => (None, Ok(token)),
-                    Err(Classified {
+                    Err(TokenRefused {
                         request_id,
-                        verdict: Verdict::Failed(f),
+                        failure: f,
                     }) if matches!(f.class, FailureClass::Retryable { .. }) => (request_id, Err(f)),
-                    Err(Classified {
+                    Err(TokenRefused {
                         request_id,
-                        verdict: Verdict::Failed(f),
+                        failure: f,
                     }) => (
                         request_id,
                         Err(Failure {
                             class: FailureClass::Credential,
                             ..f
-                        }),
-                    ),
-                    Err(other) => (
-                        other.request_id,
-                        Err(Failure {
-                            class: FailureClass::Credential,
-                            code: "token".into(),
-                            message: format!("unexpected token reply {:?}", other.verdict),
-                            retry_after: None,
                         }),
                     ),
                 },

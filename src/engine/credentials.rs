@@ -9,8 +9,8 @@ use crate::engine::backoff::Backoff;
 use crate::engine::client::{codes, send};
 use crate::engine::pacer::Pacer;
 use crate::providers::{
-    AccountSpec, Api, Assume, AssumeRequest, Classified, ConnectError, Failure, FailureClass,
-    HttpRequest, Provider, Reply, Stamp, Verdict,
+    AccountSpec, Api, Assume, AssumeRequest, ConnectError, Failure, FailureClass, HttpRequest,
+    Provider, Reply, Stamp,
 };
 use crate::secret::Secret;
 use std::collections::HashMap;
@@ -216,19 +216,10 @@ impl Assumed {
             });
         };
         let reply = self.send_paced(http, cancel).await?;
-        match source.read_token(&reply) {
-            Ok(token) => Ok(token.value),
-            Err(Classified {
-                verdict: Verdict::Failed(f),
-                ..
-            }) => Err(f),
-            Err(other) => Err(Failure {
-                class: FailureClass::Credential,
-                code: "token".into(),
-                message: format!("unexpected token reply {:?}", other.verdict),
-                retry_after: None,
-            }),
-        }
+        source
+            .read_token(&reply)
+            .map(|token| token.value)
+            .map_err(|refused| refused.failure)
     }
 
     /// Sends one request when the source's limiter allows.

@@ -8,13 +8,14 @@ use crate::engine::listing::binding_of;
 use crate::jobs::{Action, Field, Job, LoginState};
 use crate::passwords::{self, SecretsFile};
 use crate::providers::{
-    Absent, ActionSpec, Effect, Exists, Failure, FailureClass, MFA_BOUND, Observed, Op, Password,
-    Provider, Step, Verdict, When, Write,
+    Absent, ActionSpec, Desired, Each, Effect, Exists, Failure, FailureClass, Item, MFA_BOUND,
+    Observed, Op, Part, Password, Provider, Step, USER_ID, Verdict, When, Write,
 };
 use crate::report::{Outcome, Status};
 use crate::secret::Secret;
 use std::borrow::Cow;
 use std::sync::Arc;
+use time::OffsetDateTime;
 use tokio_util::sync::CancellationToken;
 
 /// What the engine does with each row.
@@ -38,6 +39,9 @@ pub struct ExecOptions {
     pub verify: bool,
     /// Where passwords the tool generates are saved before they are sent (`--secrets-out`).
     pub secrets: Option<Arc<SecretsFile>>,
+    /// `run --allow-delete`: delete-user rows may run (the file is refused before anything is
+    /// sent otherwise).
+    pub allow_delete: bool,
 }
 
 const NO_PASSWORD: &str = "the user has no login profile and the row gives no password to create one: add a password or set generate_password";
@@ -56,9 +60,21 @@ pub struct Execution {
     pub ambiguous: bool,
     /// Something the user should know about a row that did not fail (what could not be compared).
     pub note: Option<String>,
+    /// Each request of the row, in order, as `Api[:target]=result` (the `steps` column).
+    pub steps: Vec<String>,
+    /// When the row's first write was about to leave.
+    first_write: Option<OffsetDateTime>,
 }
 
 impl Execution {
+    /// Notes a read in the row's `steps`.
+    fn record(&mut self, step: &Step, target: Option<&str>, result: &str) {
+        match target {
+            None => self.steps.push(format!("{}={result}", step.api)),
+            Some(t) => self.steps.push(format!("{}:{t}={result}", step.api)),
+        }
+    }
+
     fn absorb(&mut self, report: &CallReport) {
         self.attempts += report.attempts;
         self.absorb_reply(report);
@@ -128,15 +144,41 @@ impl Execution {
 pub struct Durability<'a> {
     /// A write of this row may have been applied by the run being resumed, unseen.
     pub prior_ambiguous: bool,
+    /// When the run being resumed noted the row as sent (its journal entry).
+    pub since: Option<OffsetDateTime>,
+    /// The steps the run being resumed applied to this row (its `steps` cell): not repeated.
+    pub applied: &'a [String],
     /// Runs as each write of the row leaves (after its pacing slot was granted), so that what it
     /// notes means "a write may have reached the server".
     pub departing: Departing<'a>,
+}
+
+impl Durability<'_> {
+    /// What the resumed run's `steps` cell says step `label` did, when it applied it.
+    fn applied(&self, label: &str) -> Option<Outcome> {
+        self.applied
+            .iter()
+            .find_map(|entry| {
+                let (name, result) = entry.rsplit_once('=')?;
+                (name == label)
+                    .then(|| result.parse::<Outcome>().ok())
+                    .flatten()
+            })
+            .filter(|o| {
+                matches!(
+                    o,
+                    Outcome::Created | Outcome::Updated | Outcome::Deleted | Outcome::Unchanged
+                )
+            })
+    }
 }
 
 impl Default for Durability<'_> {
     fn default() -> Self {
         Durability {
             prior_ambiguous: false,
+            since: None,
+            applied: &[],
             departing: &|| Ok(()),
         }
     }
@@ -159,51 +201,52 @@ pub async fn execute(
             format!("{} does not support {}", job.provider, job.action),
         ));
     };
-    let resolved;
-    let user: &str = match provider.name_to_resolve(job) {
-        Some(name) => {
-            let (result, report) = client.resolve(name, cancel).await;
-            if let Some(r) = &report {
-                ex.absorb(r);
-            }
-            match result {
-                Ok(id) => {
-                    resolved = id;
-                    &resolved
+    let desired = desired_state(job, provider, spec);
+    let row = Row {
+        job,
+        provider,
+        spec,
+        desired: desired.as_ref(),
+        reset_passwords: options.reset_passwords,
+    };
+    let who = match prelude(&mut ex, &row, client, cancel).await {
+        Ok(who) => who,
+        Err(f) => return ex.fail(f),
+    };
+
+    let mut who = who;
+    if options.mode != Mode::Apply {
+        let mut found = Found::starting(&who);
+        for step in spec.read {
+            match observe(&mut ex, &row, client, &who, step, &mut found, cancel).await {
+                Ok(()) => {}
+                // What `run` would refuse is a conflict to `plan`.
+                Err(f) if f.code == codes::REFUSED && options.mode == Mode::Plan => {
+                    return ex.judged(Some(Outcome::Conflict), codes::CONFLICT, Err(f.message));
                 }
                 Err(f) => return ex.fail(f),
             }
         }
-        None => &job.user,
-    };
-    let desired = desired_state(job, provider);
-    let desired = desired.as_ref();
-
-    if options.mode != Mode::Apply {
-        let mut observed = match read(&mut ex, client, spec.read, user, cancel).await {
-            Ok(o) => o,
-            Err(f) => return ex.fail(f),
-        };
+        let mut observed = found.observed(spec);
         let mfa = Mfa {
             job,
             provider,
             spec,
         };
         if let Err(f) = mfa
-            .observe(&mut ex, client, user, &mut observed, cancel)
+            .observe(&mut ex, client, &who.user, &mut observed, cancel)
             .await
         {
             return ex.fail(f);
         }
         let ex = match options.mode {
             Mode::Plan => {
-                let (outcome, verdict) =
-                    foresee(job, provider, desired, &observed, options.reset_passwords);
+                let (outcome, verdict) = row.foresee(&found, &who);
                 ex.judged(Some(outcome), "conflict", verdict)
             }
             _ => {
                 let outcome = is_read_only(spec).then_some(Outcome::Read);
-                ex.judged(outcome, "differs", judge(job, spec, desired, &observed))
+                ex.judged(outcome, "differs", row.judge(&found, &who))
             }
         };
         return Execution {
@@ -212,18 +255,284 @@ pub async fn execute(
         };
     }
 
-    let row = Row {
-        job,
-        provider,
-        spec,
-        desired,
-        reset_passwords: options.reset_passwords,
-    };
-    let ex = apply(ex, &row, client, user, options, durability, cancel).await;
+    let ex = apply(ex, &row, client, &mut who, options, durability, cancel).await;
     if options.verify && ex.status == Some(Status::Succeeded) && !is_read_only(spec) {
-        return verify_after(ex, job, spec, client, user, desired, cancel).await;
+        return verify_after(ex, &row, client, &who, cancel).await;
     }
     ex
+}
+
+/// Whom a row's requests name: its user as the provider keys it, and its groups as requests
+/// name them.
+#[derive(Clone, Debug, Default)]
+struct Who {
+    user: String,
+    /// The row's groups: (name, what requests name it by: the name, or its id).
+    groups: Vec<(String, String)>,
+    /// The user's name resolved to no user: an action on the user finds it absent.
+    absent: bool,
+}
+
+impl Who {
+    fn group_name<'a>(&'a self, target: &'a str) -> &'a str {
+        self.groups
+            .iter()
+            .find(|(_, id)| id == target)
+            .map_or(target, |(name, _)| name)
+    }
+}
+
+/// What every request of the row needs first, each found once per account: the user id of a
+/// name, the account's default domain for a bare name, the ids of the row's groups. A group that
+/// does not exist fails the row before anything is sent.
+async fn prelude(
+    ex: &mut Execution,
+    row: &Row<'_>,
+    client: &AccountClient,
+    cancel: &CancellationToken,
+) -> Result<Who, Failure> {
+    let job = row.job;
+    let lookups = &row.provider.spec().lookups;
+    let mut user = job.user.clone();
+    let mut absent = false;
+    if let Some(name) = row.provider.name_to_resolve(job) {
+        let (result, report) = client.resolve(name, cancel).await;
+        if let Some(r) = &report {
+            ex.absorb(r);
+        }
+        match result {
+            Ok(id) => user = id,
+            // No user of that name: what an action on the user may find.
+            Err(f) if f.class == FailureClass::NotFound && row.on_the_user() => {
+                user = name.to_string();
+                absent = true;
+            }
+            Err(f) => return Err(f),
+        }
+    } else if let (Some(step), true) = (lookups.domain, row.provider.is_bare(&user)) {
+        let items = lookup(ex, client, step, None, cancel).await?;
+        let Some(domain) = items.first() else {
+            return Err(permanent(
+                "no_default_domain",
+                format!(
+                    "{} gave no default domain for the account: write the user's full name",
+                    step.api
+                ),
+            ));
+        };
+        user = row.provider.complete(&user, &domain.id);
+    }
+    let mut groups = Vec::new();
+    let names_groups = row.spec.steps.iter().any(|s| s.each == Each::Group);
+    for name in row.desired.groups.iter().flatten().filter(|_| names_groups) {
+        let id = match lookups.group_id {
+            None => name.clone(),
+            Some(step) => {
+                let items = lookup(ex, client, step, Some(name), cancel).await?;
+                match items.into_iter().find(|g| g.name == *name) {
+                    Some(group) => group.id,
+                    None => {
+                        return Err(permanent(
+                            codes::UNKNOWN_GROUP,
+                            format!(
+                                "group '{name}' does not exist in this account: create it, or take it out of the row's groups"
+                            ),
+                        ));
+                    }
+                }
+            }
+        };
+        groups.push((name.clone(), id));
+    }
+    Ok(Who {
+        user,
+        groups,
+        absent,
+    })
+}
+
+/// An account-wide read (made once per account, shared by its rows).
+async fn lookup(
+    ex: &mut Execution,
+    client: &AccountClient,
+    step: &'static Step,
+    target: Option<&str>,
+    cancel: &CancellationToken,
+) -> Result<Vec<Item>, Failure> {
+    let (result, report) = client.lookup(step, target, cancel).await;
+    if let Some(r) = &report {
+        ex.absorb(r);
+    }
+    result
+}
+
+/// What the row's reads found, part by part.
+#[derive(Clone, Debug, Default)]
+struct Found {
+    parts: Vec<(Part, Presence)>,
+    /// Every field read, merged.
+    observed: Observed,
+    /// The user was not there before this row (its read found none, or this row created it):
+    /// every other part is absent, without a read.
+    new_user: bool,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+enum Presence {
+    Absent,
+    Present,
+    Listed(Vec<Item>),
+}
+
+impl Found {
+    /// Nothing read yet, except that a name that resolved to no user has no user.
+    fn starting(who: &Who) -> Found {
+        let mut found = Found::default();
+        if who.absent {
+            found.set(Part::User, Presence::Absent);
+        }
+        found
+    }
+
+    /// What is known of `part`; `None` before its read.
+    fn of(&self, part: Part) -> Option<Presence> {
+        if self.new_user && part != Part::User {
+            return Some(match part {
+                Part::Login | Part::Mfa => Presence::Absent,
+                _ => Presence::Listed(Vec::new()),
+            });
+        }
+        self.parts
+            .iter()
+            .find(|(p, _)| *p == part)
+            .map(|(_, presence)| presence.clone())
+    }
+
+    fn exists(&self, part: Part) -> Option<bool> {
+        self.of(part).map(|p| match p {
+            Presence::Absent => false,
+            Presence::Present => true,
+            Presence::Listed(items) => !items.is_empty(),
+        })
+    }
+
+    fn set(&mut self, part: Part, presence: Presence) {
+        if part == Part::User && presence == Presence::Absent {
+            self.new_user = true;
+        }
+        self.parts.retain(|(p, _)| *p != part);
+        self.parts.push((part, presence));
+    }
+
+    /// A read's answer: its fields merged into what is known.
+    fn absorb(&mut self, part: Part, observed: Observed) {
+        self.set(
+            part,
+            match observed.exists {
+                true => Presence::Present,
+                false => Presence::Absent,
+            },
+        );
+        self.observed.state.merge(observed.state);
+        self.observed.extra.extend(observed.extra);
+        self.observed.created = observed.created.or(self.observed.created);
+    }
+
+    /// The row's user is a member of `group` (a read of the group's members found it).
+    fn member_of(&mut self, group: &str) {
+        let groups = self.observed.state.groups.get_or_insert_with(Vec::new);
+        if !groups.iter().any(|g| g == group) {
+            groups.push(group.to_string());
+        }
+    }
+
+    /// What the row reports as `observed_*`: `observed_exists` says whether the object of the
+    /// action's first read is there.
+    fn observed(&self, spec: &ActionSpec) -> Observed {
+        let primary = spec.read.first().map_or(Part::Login, |s| s.part);
+        Observed {
+            exists: self.exists(primary).unwrap_or(false),
+            ..self.observed.clone()
+        }
+    }
+}
+
+/// Sends one read and records its answer in `found`. Reads of a part already known are not
+/// sent (a new user has nothing else; `plan` read everything first).
+async fn observe(
+    ex: &mut Execution,
+    row: &Row<'_>,
+    client: &AccountClient,
+    who: &Who,
+    step: &'static Step,
+    found: &mut Found,
+    cancel: &CancellationToken,
+) -> Result<(), Failure> {
+    if found.of(step.part).is_some() {
+        return Ok(());
+    }
+    if step.each == Each::Group {
+        // Members of each of the row's groups, read once per group for the whole account.
+        found.set(step.part, Presence::Listed(Vec::new()));
+        for (name, id) in &who.groups {
+            let members = lookup(ex, client, step, Some(id), cancel).await?;
+            if members.iter().any(|m| m.id == who.user) {
+                found.member_of(name);
+            }
+        }
+        found.observed.state.groups.get_or_insert_with(Vec::new);
+        ex.record(step, None, "read");
+        return Ok(());
+    }
+    let report = client.call(&op(step, &who.user, None, None), cancel).await;
+    ex.absorb(&report);
+    let answer = match report.result {
+        Ok(Verdict::Observed(o)) => Ok(Some(o)),
+        Ok(Verdict::Listed(items)) => {
+            if step.part == Part::Groups {
+                found.observed.state.groups =
+                    Some(items.iter().map(|g| g.name_or_id().to_string()).collect());
+            }
+            if let (Some(why), false) = (step.refuses, items.is_empty()) {
+                ex.record(step, None, "refused");
+                let names: Vec<&str> = items.iter().map(Item::name_or_id).collect();
+                return Err(permanent(
+                    codes::REFUSED,
+                    format!("{why} ({}); nothing was changed", names.join(", ")),
+                ));
+            }
+            found.set(step.part, Presence::Listed(items));
+            ex.record(step, None, "read");
+            return Ok(());
+        }
+        Ok(Verdict::Absent(_)) if step.absent == Absent::Answer => Ok(None),
+        // The user itself is absent: an answer for an action on the user (its other parts are
+        // absent too), a failure for an action on a part of an existing user.
+        Err(f) if f.class == FailureClass::NotFound && row.on_the_user() => {
+            ex.record(step, None, "absent");
+            found.set(Part::User, Presence::Absent);
+            return Ok(());
+        }
+        Ok(Verdict::Absent(f)) => Err(f),
+        Ok(other) => Err(unexpected(other)),
+        Err(f) => Err(f),
+    };
+    match answer {
+        Ok(Some(o)) => {
+            ex.record(step, None, if o.exists { "read" } else { "absent" });
+            found.absorb(step.part, o);
+            Ok(())
+        }
+        Ok(None) => {
+            ex.record(step, None, "absent");
+            found.absorb(step.part, Observed::default());
+            Ok(())
+        }
+        Err(f) => {
+            ex.record(step, None, &f.code);
+            Err(f)
+        }
+    }
 }
 
 /// `run`: the row's steps, in order. A failed step stops the row.
@@ -231,64 +540,98 @@ async fn apply(
     mut ex: Execution,
     row: &Row<'_>,
     client: &AccountClient,
-    user: &str,
+    who: &mut Who,
     options: &ExecOptions,
     durability: Durability<'_>,
     cancel: &CancellationToken,
 ) -> Execution {
-    let mut observed: Option<Observed> = None;
+    let mut found = Found::starting(who);
     let mut wrote = false;
     // A password the tool makes up is generated, and saved, just before the first write that
     // sends it.
     let mut generated: Option<Secret> = None;
     for step in row.spec.steps {
-        let Some(state) = row.sends(step, observed.as_ref()) else {
-            continue;
-        };
-        if step.password == Password::Required && !has_password(row.job) {
-            return ex.fail(permanent("no_password", NO_PASSWORD.into()));
-        }
-        if row.sets_password(step) && row.tool_generates() && generated.is_none() {
-            generated = match generate(row.job, options) {
-                Ok(p) => Some(p),
-                Err(f) => return ex.fail(f),
-            };
-        }
         if step.effect == Effect::Read {
-            match read(&mut ex, client, step, user, cancel).await {
-                Ok(o) => observed = Some(o),
+            match observe(&mut ex, row, client, who, step, &mut found, cancel).await {
+                Ok(()) => continue,
                 Err(f) => return ex.fail(f),
             }
-            continue;
         }
-        wrote = true;
-        let write = row.write(step, &state, generated.as_ref());
-        let done = match send(&mut ex, client, step, user, write, durability, cancel).await {
-            Ok(done) => done,
-            Err(f) if is_withdrawal(&f) && ex.outcome.is_some() => {
-                return ex.fail(interrupted_before(f, step));
+        for target in row.targets(step, &found, who) {
+            let Some(state) = row.sends(step, target.as_deref(), &found, who) else {
+                continue;
+            };
+            let label = label(step, target.as_deref(), who);
+            if let Some(done) = durability.applied(&label) {
+                // The resumed run applied this step: it is not repeated.
+                ex.steps.push(format!("{label}={}", done.name()));
+                ex.outcome.get_or_insert(done);
+                row.after(step, &mut found, target.as_deref(), who);
+                continue;
             }
-            Err(f) => return ex.fail(f),
-        };
-        // Recorded as it is applied, so a stop before the next step cannot make the row look
-        // untouched. The row's first change says what happened to it.
-        if matches!(ex.outcome, None | Some(Outcome::Unchanged)) {
-            ex.outcome = Some(done);
+            if step.password == Password::Required && !has_password(row.job) {
+                return ex.fail(permanent("no_password", NO_PASSWORD.into()));
+            }
+            if row.sets_password(step) && row.tool_generates() && generated.is_none() {
+                generated = match generate(row.job, options) {
+                    Ok(p) => Some(p),
+                    Err(f) => return ex.fail(f),
+                };
+            }
+            wrote = true;
+            let write = row.write(step, &state, generated.as_ref());
+            let sent = Sent {
+                step,
+                user: &who.user,
+                target: target.as_deref(),
+                write,
+            };
+            let done = match sent.send(&mut ex, client, durability, cancel).await {
+                Ok(Applied { outcome, user_id }) => {
+                    // A created user is named by the id the provider gave it from now on.
+                    if let Some(id) = user_id {
+                        who.user = id;
+                    }
+                    outcome
+                }
+                Err(f) if is_withdrawal(&f) && ex.outcome.is_some() => {
+                    return ex.fail(interrupted_before(f, &label));
+                }
+                Err(f) => {
+                    if !is_withdrawal(&f) {
+                        ex.steps.push(format!("{label}={}", f.code));
+                    }
+                    return ex.fail(f);
+                }
+            };
+            ex.steps.push(format!("{label}={}", done.name()));
+            row.after(step, &mut found, target.as_deref(), who);
+            // Recorded as it is applied, so a stop before the next step cannot make the row look
+            // untouched. The row's first change says what happened to it.
+            if matches!(ex.outcome, None | Some(Outcome::Unchanged)) {
+                ex.outcome = Some(done);
+            }
         }
     }
     if !wrote {
+        let mut observed = found.observed(row.spec);
         // A get row also says whether MFA is bound.
-        if let (Some(o), true) = (observed.as_mut(), is_read_only(row.spec)) {
+        if is_read_only(row.spec) {
             let mfa = Mfa {
                 job: row.job,
                 provider: row.provider,
                 spec: row.spec,
             };
-            if let Err(f) = mfa.observe(&mut ex, client, user, o, cancel).await {
+            if let Err(f) = mfa
+                .observe(&mut ex, client, &who.user, &mut observed, cancel)
+                .await
+            {
                 return ex.fail(f);
             }
         }
-        ex.observed = observed;
+        if !found.parts.is_empty() {
+            ex.observed = Some(observed);
+        }
     }
     let nothing = if is_read_only(row.spec) {
         Outcome::Read
@@ -299,64 +642,179 @@ async fn apply(
     ex.succeed(outcome)
 }
 
+/// The name of one request in the `steps` column: `Api` or `Api:target` (a group by its name).
+fn label(step: &Step, target: Option<&str>, who: &Who) -> String {
+    match target {
+        None => step.api.to_string(),
+        Some(t) if step.each == Each::Group => format!("{}:{}", step.api, who.group_name(t)),
+        Some(t) => format!("{}:{t}", step.api),
+    }
+}
+
 /// The failure of a row stopped between two of its steps, before `next`: still a withdrawal (the
 /// row fails, its earlier steps applied), saying where it stopped.
-fn interrupted_before(withdrawn: Failure, next: &Step) -> Failure {
+fn interrupted_before(withdrawn: Failure, next: &str) -> Failure {
     let why = match withdrawn.code == codes::INTERRUPTED {
         true => "the run stopped with the row half done".to_string(),
         false => withdrawn.message,
     };
     Failure {
-        message: format!("{why} (interrupted before {})", next.api),
+        message: format!("{why} (interrupted before {next})"),
         ..withdrawn
     }
 }
 
-/// Sends one write step and reads its reply as the step declares: what it did to the row, or why
-/// the row fails.
-async fn send(
-    ex: &mut Execution,
-    client: &AccountClient,
+/// What a sent step did, and the id of the user it created where the provider names users by ids
+/// it gives them.
+struct Applied {
+    outcome: Outcome,
+    user_id: Option<String>,
+}
+
+impl From<Outcome> for Applied {
+    fn from(outcome: Outcome) -> Applied {
+        Applied {
+            outcome,
+            user_id: None,
+        }
+    }
+}
+
+/// One write step about to be sent.
+struct Sent<'a> {
     step: &'static Step,
-    user: &str,
-    write: Option<Write<'_>>,
-    durability: Durability<'_>,
-    cancel: &CancellationToken,
-) -> Result<Outcome, Failure> {
-    let report = client
-        .call_departing(&op(step, user, write), cancel, durability.departing)
-        .await;
-    ex.absorb(&report);
-    match report.result {
-        Ok(Verdict::Done) => Ok(effect_outcome(step.effect)),
-        Ok(Verdict::Absent(f)) => match step.absent {
-            Absent::Holds => Ok(Outcome::Unchanged),
-            _ => Err(f),
-        },
-        Err(f) if f.class == FailureClass::AlreadyExists => match step.exists {
-            Exists::Holds => Ok(Outcome::Unchanged),
-            // Our own earlier attempt may have created it: finish with the row's values.
-            Exists::Ours { finish } if ex.ambiguous || durability.prior_ambiguous => {
-                let report = client
-                    .call_departing(&op(finish, user, write), cancel, durability.departing)
-                    .await;
-                ex.absorb(&report);
-                match report.result {
-                    Ok(Verdict::Done) => Ok(Outcome::Created),
-                    Ok(other) => Err(unexpected(other)),
-                    Err(f) => Err(f),
-                }
+    user: &'a str,
+    target: Option<&'a str>,
+    write: Option<Write<'a>>,
+}
+
+impl Sent<'_> {
+    /// Sends the step and reads its reply as the step declares: what it did to the row, or why
+    /// the row fails.
+    async fn send(
+        &self,
+        ex: &mut Execution,
+        client: &AccountClient,
+        durability: Durability<'_>,
+        cancel: &CancellationToken,
+    ) -> Result<Applied, Failure> {
+        let step = self.step;
+        if ex.first_write.is_none() {
+            ex.first_write = Some(OffsetDateTime::now_utc());
+        }
+        let report = client
+            .call_departing(
+                &op(step, self.user, self.target, self.write),
+                cancel,
+                durability.departing,
+            )
+            .await;
+        ex.absorb(&report);
+        let earlier_attempt = ex.ambiguous || durability.prior_ambiguous;
+        match report.result {
+            Ok(Verdict::Done) => Ok(effect_outcome(step.effect).into()),
+            Ok(Verdict::UserId(id)) if step.effect == Effect::Create => Ok(Applied {
+                outcome: Outcome::Created,
+                user_id: Some(id),
+            }),
+            Ok(Verdict::Absent(f)) => match step.absent {
+                Absent::Holds => Ok(Outcome::Unchanged.into()),
+                _ => Err(f),
+            },
+            Err(f)
+                if f.class == FailureClass::NotFound
+                    && step.absent == Absent::Holds
+                    && step.part == Part::User =>
+            {
+                Ok(Outcome::Unchanged.into())
             }
-            _ => Err(f),
-        },
-        Ok(other) => Err(unexpected(other)),
-        Err(f) => Err(f),
+            Err(f) if f.class == FailureClass::AlreadyExists => match step.exists {
+                Exists::Holds => Ok(Outcome::Unchanged.into()),
+                // Our own earlier attempt may have created it: finish with the row's values.
+                Exists::Ours { finish } if earlier_attempt => {
+                    let report = client
+                        .call_departing(
+                            &op(finish, self.user, self.target, self.write),
+                            cancel,
+                            durability.departing,
+                        )
+                        .await;
+                    ex.absorb(&report);
+                    match report.result {
+                        Ok(Verdict::Done) => Ok(Outcome::Created.into()),
+                        Ok(other) => Err(unexpected(other)),
+                        Err(f) => Err(f),
+                    }
+                }
+                Exists::OursIfNewer { read } if earlier_attempt => {
+                    let since = durability.since.or(ex.first_write);
+                    self.ours_if_newer(ex, client, read, since, f, cancel).await
+                }
+                _ => Err(f),
+            },
+            Ok(other) => Err(unexpected(other)),
+            Err(f) => Err(f),
+        }
+    }
+
+    /// An object that already exists is ours only if it was created after our first attempt left
+    /// (less a minute of clock difference); an older one belongs to someone else.
+    async fn ours_if_newer(
+        &self,
+        ex: &mut Execution,
+        client: &AccountClient,
+        read: &'static Step,
+        since: Option<OffsetDateTime>,
+        exists: Failure,
+        cancel: &CancellationToken,
+    ) -> Result<Applied, Failure> {
+        let report = client.call(&op(read, self.user, None, None), cancel).await;
+        ex.absorb(&report);
+        let (created, user_id) = match report.result {
+            Ok(Verdict::Observed(o)) => {
+                let id = o
+                    .extra
+                    .iter()
+                    .find(|(k, _)| *k == USER_ID)
+                    .map(|(_, v)| v.clone());
+                (o.created, id)
+            }
+            Ok(other) => return Err(unexpected(other)),
+            Err(f) => return Err(f),
+        };
+        match (created, since) {
+            (Some(created), Some(since)) if created >= since - time::Duration::minutes(1) => {
+                Ok(Applied {
+                    outcome: Outcome::Created,
+                    user_id,
+                })
+            }
+            (created, _) => Err(permanent(
+                codes::CONFLICT,
+                format!(
+                    "{} answered that it already exists, and it was created {}, before this row's first attempt: it is someone else's, not taken over ({})",
+                    self.step.api,
+                    created.map_or("at an unknown time".into(), |t| format!("at {t}")),
+                    exists.code
+                ),
+            )),
+        }
     }
 }
 
 /// The request of `step` for `user`.
-fn op<'a>(step: &'static Step, user: &'a str, write: Option<Write<'a>>) -> Op<'a> {
-    Op::Step { step, user, write }
+fn op<'a>(
+    step: &'static Step,
+    user: &'a str,
+    target: Option<&'a str>,
+    write: Option<Write<'a>>,
+) -> Op<'a> {
+    Op::Step {
+        step,
+        user,
+        target,
+        write,
+    }
 }
 
 fn effect_outcome(effect: Effect) -> Outcome {
@@ -383,18 +841,126 @@ struct Row<'a> {
 }
 
 impl<'a> Row<'a> {
-    /// The state `step` sends given what the row's read found, or `None` when the step is not
-    /// sent. Before any read (`observed` unknown) every step is sent, as `--dry-run` lists them.
-    fn sends(&self, step: &Step, observed: Option<&Observed>) -> Option<Cow<'a, LoginState>> {
-        match (step.when, observed) {
-            (When::Always, _) | (_, None) => Some(Cow::Borrowed(self.desired)),
-            (When::Absent, Some(o)) => (!o.exists).then_some(Cow::Borrowed(self.desired)),
-            (When::Differs, Some(o)) if !o.exists => None,
-            (When::Differs, Some(o)) => {
-                let diff = self.desired.differences(&o.state, self.spec.reads);
-                let changes = !diff.is_empty() || self.sets_password(step);
-                changes.then(|| Cow::Owned(self.desired.only(&diff)))
+    /// Whether the action works on the user itself (it reads it), rather than on a part of a user
+    /// that must exist.
+    fn on_the_user(&self) -> bool {
+        self.spec.read.iter().any(|s| s.part == Part::User)
+    }
+
+    /// What each sending of `step` names: nothing (once), each of the row's groups, or each item
+    /// its part's read listed.
+    fn targets(&self, step: &Step, found: &Found, who: &Who) -> Vec<Option<String>> {
+        match step.each {
+            Each::Once => vec![None],
+            Each::Group => who.groups.iter().map(|(_, id)| Some(id.clone())).collect(),
+            Each::Listed => match found.of(step.part) {
+                Some(Presence::Listed(items)) => items.into_iter().map(|i| Some(i.id)).collect(),
+                _ => Vec::new(),
+            },
+        }
+    }
+
+    /// Whether the row's user is in the group `target` names, when its groups were read.
+    fn member(&self, target: Option<&str>, found: &Found, who: &Who) -> Option<bool> {
+        found.of(Part::Groups)?;
+        let name = who.group_name(target.unwrap_or_default());
+        Some(
+            found
+                .observed
+                .state
+                .groups
+                .iter()
+                .flatten()
+                .any(|g| g == name),
+        )
+    }
+
+    /// Whether the action compares `field` with what its reads found: a field they return, except
+    /// that an existing user's `password_reset_required` is changed only with `--reset-passwords`
+    /// (it is set on create, with the password).
+    fn compares(&self, field: Field) -> bool {
+        self.spec.reads.contains(&field)
+            && !(field == Field::PasswordResetRequired
+                && self.job.action.is_lifecycle()
+                && !self.reset_passwords)
+    }
+
+    /// The fields `step` sends and compares.
+    fn fields(&self, step: &Step) -> &'static [Field] {
+        match step.sends {
+            [] => self.spec.reads,
+            fields => fields,
+        }
+    }
+
+    /// The state `step` sends given what the row's reads found, or `None` when the step is not
+    /// sent. Before any read of its part (`--dry-run`) a step is sent.
+    fn sends(
+        &self,
+        step: &Step,
+        target: Option<&str>,
+        found: &Found,
+        who: &Who,
+    ) -> Option<Cow<'a, LoginState>> {
+        let all = || match step.sends {
+            [] => Cow::Borrowed(self.desired),
+            fields => Cow::Owned(self.desired.only(fields)),
+        };
+        let exists = match step.each {
+            Each::Group => self.member(target, found, who),
+            _ => found.exists(step.part),
+        };
+        if step.effect == Effect::Delete && exists == Some(false) {
+            // Nothing to delete.
+            return None;
+        }
+        let state = match (step.when, exists) {
+            (When::Always, _) | (_, None) => all(),
+            (When::Absent, Some(exists)) => match exists {
+                true => return None,
+                false => all(),
+            },
+            (When::Differs, Some(false)) => return None,
+            (When::Differs, Some(true)) => {
+                let readable: Vec<Field> = (self.fields(step).iter().copied())
+                    .filter(|f| self.compares(*f))
+                    .collect();
+                let diff = self.desired.differences(&found.observed.state, &readable);
+                if diff.is_empty() && !self.sets_password(step) {
+                    return None;
+                }
+                Cow::Owned(self.desired.only(&diff))
             }
+        };
+        // A step of some fields only, none of which the row sets, has nothing to send.
+        let idle = !step.sends.is_empty() && state.is_empty() && !self.sets_password(step);
+        (!(idle && step.effect.is_write() && step.effect != Effect::Delete)).then_some(state)
+    }
+
+    /// What is known after `step` was applied (or would be, for `plan`).
+    fn after(&self, step: &Step, found: &mut Found, target: Option<&str>, who: &Who) {
+        // What a write of the part set; groups change only by their own steps.
+        let set = || {
+            let fields: Vec<Field> = (self.fields(step).iter().copied())
+                .filter(|f| *f != Field::Groups)
+                .collect();
+            self.desired.only(&fields)
+        };
+        match (step.effect, step.each, step.part) {
+            (Effect::Create, Each::Once, Part::User) => {
+                found.set(Part::User, Presence::Present);
+                found.observed.state.merge(set());
+                found.new_user = true;
+            }
+            (Effect::Delete, Each::Once, Part::User) => found.set(Part::User, Presence::Absent),
+            (Effect::Create | Effect::Update, Each::Once, part) => {
+                found.set(part, Presence::Present);
+                found.observed.state.merge(set());
+            }
+            (Effect::Create, Each::Group, _) => {
+                found.member_of(who.group_name(target.unwrap_or_default()));
+            }
+            _ => {}
         }
     }
 
@@ -408,7 +974,7 @@ impl<'a> Row<'a> {
 
     /// Whether the tool makes up the row's password (else the provider does, or it is given).
     fn tool_generates(&self) -> bool {
-        self.job.generate_password && !self.provider.spec().generates_passwords
+        self.job.generate_password && self.provider.spec().tool_generates(self.job.action)
     }
 
     /// What a create or update sends; `None` for reads and deletes. `generated`: the password the
@@ -433,17 +999,186 @@ impl<'a> Row<'a> {
             password: password.filter(|_| sets_password),
             generate_password: sets_password
                 && self.job.generate_password
-                && self.provider.spec().generates_passwords,
+                && !self.tool_generates(),
         })
+    }
+
+    /// What `run` would do to the row, given what the reads found (`plan`, docs/contract.md §6):
+    /// the outcome, and `Ok(note)`, or `Err(why)` for a conflict (a row `run` would fail). It
+    /// walks the row's steps as `run` does, with the reads' answers in place of each reply.
+    fn foresee(&self, found: &Found, who: &Who) -> (Outcome, Result<Option<String>, String>) {
+        let (job, spec) = (self.job, self.spec);
+        let action = job.action;
+        let mut found = found.clone();
+        let mut outcome = None;
+        let mut notes: Vec<String> = Vec::new();
+        let mut would_send: Vec<String> = Vec::new();
+        for step in spec.steps.iter().filter(|s| s.effect.is_write()) {
+            for target in self.targets(step, &found, who) {
+                let target = target.as_deref();
+                let Some(_) = self.sends(step, target, &found, who) else {
+                    continue;
+                };
+                let exists = match step.each {
+                    Each::Group => self.member(target, &found, who),
+                    _ => found.exists(step.part),
+                }
+                .unwrap_or(false);
+                let this = match step.effect {
+                    Effect::Create if exists && step.exists == Exists::Holds => continue,
+                    Effect::Create if exists => {
+                        let other = instead(self.provider, spec, |s| s.effect == Effect::Update);
+                        let what = match step.part {
+                            Part::User => "the user already exists".to_string(),
+                            _ => format!("the user already has a {}", spec.object),
+                        };
+                        return (
+                            Outcome::Conflict,
+                            Err(format!("{what}, so {action} would fail: use {other}")),
+                        );
+                    }
+                    Effect::Create if step.password == Password::Required && !has_password(job) => {
+                        return (Outcome::Conflict, Err(NO_PASSWORD.into()));
+                    }
+                    Effect::Create => Outcome::WouldCreate,
+                    Effect::Delete => {
+                        if step.each == Each::Once && !action.is_lifecycle() {
+                            notes.push(format!("would delete the {}", spec.object));
+                        }
+                        Outcome::WouldDelete
+                    }
+                    Effect::Update
+                        if !exists && step.absent == Absent::Fails && step.each == Each::Once =>
+                    {
+                        let other = instead(self.provider, spec, |s| s.effect == Effect::Create);
+                        let what = match step.part {
+                            Part::User => "the user does not exist".to_string(),
+                            _ => format!("the user has no {}", spec.object),
+                        };
+                        return (
+                            Outcome::Conflict,
+                            Err(format!("{what}, so {action} would fail: use {other}")),
+                        );
+                    }
+                    Effect::Update | Effect::Read => {
+                        // A password is a change we cannot see; other fields the provider does not
+                        // return are noted, not counted as changes (so an unedited export plans
+                        // `unchanged`).
+                        let sets_password = self.sets_password(step);
+                        if step.when == When::Always && !action.is_lifecycle() {
+                            let blind: Vec<&str> = unreadable(job, self.desired, spec)
+                                .into_iter()
+                                .filter(|f| *f != "password")
+                                .collect();
+                            if !blind.is_empty() {
+                                notes.push(format!(
+                                    "not compared, cannot be read back: {}",
+                                    blind.join(", ")
+                                ));
+                            }
+                        }
+                        let fields: Vec<Field> = (self.fields(step).iter().copied())
+                            .filter(|f| self.compares(*f))
+                            .collect();
+                        let diff =
+                            describe_differences(self.desired, &found.observed, &fields, spec);
+                        if diff.is_none() && !sets_password && step.each == Each::Once {
+                            continue;
+                        }
+                        let also = sets_password.then(|| {
+                            "would set password, which cannot be read back to compare".to_string()
+                        });
+                        notes.splice(0..0, diff.into_iter().chain(also));
+                        Outcome::WouldUpdate
+                    }
+                };
+                would_send.push(label(step, target, who));
+                self.after(step, &mut found, target, who);
+                outcome.get_or_insert(this);
+            }
+        }
+        if action.is_lifecycle() && !would_send.is_empty() {
+            notes.insert(0, format!("would send {}", would_send.join(", ")));
+        }
+        let outcome = outcome.unwrap_or(if is_read_only(spec) {
+            Outcome::Read
+        } else {
+            Outcome::Unchanged
+        });
+        let note = (!notes.is_empty()).then(|| notes.join("; "));
+        (outcome, Ok(note))
+    }
+
+    /// Whether the provider's state matches the row (`verify`, docs/contract.md §6): `Ok(note)`
+    /// when it does, the note naming what could not be compared; `Err(what differs)` otherwise.
+    fn judge(&self, found: &Found, who: &Who) -> Result<Option<String>, String> {
+        let (job, spec) = (self.job, self.spec);
+        let deletes = spec
+            .steps
+            .iter()
+            .find(|s| s.effect == Effect::Delete && s.each == Each::Once);
+        let blind = if is_read_only(spec) || deletes.is_some() {
+            Vec::new()
+        } else {
+            unreadable(job, self.desired, spec)
+        };
+        let note = (!blind.is_empty())
+            .then(|| format!("not compared, cannot be read back: {}", blind.join(", ")));
+        let object = spec.object;
+        let primary = spec.read.first().map_or(Part::Login, |s| s.part);
+        let exists = found.exists(primary).unwrap_or(false);
+        let removes = spec
+            .steps
+            .iter()
+            .any(|s| s.effect == Effect::Delete && s.each == Each::Group);
+        let differs = if is_read_only(spec) {
+            None
+        } else if let Some(delete) = deletes {
+            found
+                .exists(delete.part)
+                .unwrap_or(false)
+                .then(|| match delete.part {
+                    Part::User => "the user still exists".to_string(),
+                    _ => format!("the {object} still exists"),
+                })
+        } else if removes {
+            let still: Vec<&str> = (who.groups.iter())
+                .filter(|(_, id)| self.member(Some(id), found, who) == Some(true))
+                .map(|(name, _)| name.as_str())
+                .collect();
+            (!still.is_empty()).then(|| format!("the user is still in {}", still.join(", ")))
+        } else if !exists && spec.needs_the_object() {
+            Some(match primary {
+                Part::User => "the user does not exist".to_string(),
+                _ => format!("the user has no {object}"),
+            })
+        } else {
+            let fields: Vec<Field> = (spec.reads.iter().copied())
+                .filter(|f| self.compares(*f))
+                .collect();
+            describe_differences(self.desired, &found.observed, &fields, spec)
+        };
+        match differs {
+            None => Ok(note),
+            Some(d) => Err(match note {
+                Some(n) => format!("{d} ({n})"),
+                None => d,
+            }),
+        }
     }
 }
 
-/// The state a row wants: `enforce-mfa` wants the provider's MFA state, other actions the row's.
-fn desired_state<'j>(job: &'j Job, provider: &dyn Provider) -> Cow<'j, LoginState> {
-    if job.action == Action::EnforceMfa {
-        Cow::Owned(provider.mfa_state(job))
-    } else {
-        Cow::Borrowed(&job.desired)
+/// The state a row wants: as the action declares it.
+fn desired_state<'j>(
+    job: &'j Job,
+    provider: &dyn Provider,
+    spec: &ActionSpec,
+) -> Cow<'j, LoginState> {
+    match spec.desired {
+        Desired::Row => Cow::Borrowed(&job.desired),
+        Desired::Mfa => Cow::Owned(provider.mfa_state(job)),
+        Desired::Fixed(state) => Cow::Owned(state.clone()),
+        Desired::Provider => Cow::Owned(provider.user_state(job)),
     }
 }
 
@@ -471,25 +1206,6 @@ fn generate(job: &Job, options: &ExecOptions) -> Result<Secret, Failure> {
         )
         .map_err(|e| permanent("secrets_out", format!("{e}; the row was not sent")))?;
     Ok(password)
-}
-
-/// A read step's answer: the state found, or none when the step says "absent" is an answer.
-async fn read(
-    ex: &mut Execution,
-    client: &AccountClient,
-    step: &'static Step,
-    user: &str,
-    cancel: &CancellationToken,
-) -> Result<Observed, Failure> {
-    let report = client.call(&op(step, user, None), cancel).await;
-    ex.absorb(&report);
-    match report.result {
-        Ok(Verdict::Observed(o)) => Ok(o),
-        Ok(Verdict::Absent(_)) if step.absent == Absent::Answer => Ok(Observed::default()),
-        Ok(Verdict::Absent(f)) => Err(f),
-        Ok(other) => Err(unexpected(other)),
-        Err(f) => Err(f),
-    }
 }
 
 /// A row's question about MFA: whether its user has bound a device.
@@ -520,7 +1236,9 @@ impl Mfa<'_> {
         let Some(source) = self.provider.spec().listing.mfa.filter(|_| self.asked()) else {
             return Ok(());
         };
-        let report = client.call(&op(source.row_read, user, None), cancel).await;
+        let report = client
+            .call(&op(source.row_read, user, None, None), cancel)
+            .await;
         // The row's status and request id stay those of its object's read, unless this one fails.
         ex.attempts += report.attempts;
         let binding = match binding_of(report.result.clone(), user) {
@@ -538,19 +1256,27 @@ impl Mfa<'_> {
 /// `run --verify`: the read-back after a successful write.
 async fn verify_after(
     mut ex: Execution,
-    job: &Job,
-    spec: &ActionSpec,
+    row: &Row<'_>,
     client: &AccountClient,
-    user: &str,
-    desired: &LoginState,
+    who: &Who,
     cancel: &CancellationToken,
 ) -> Execution {
-    let result = read(&mut ex, client, spec.read, user, cancel).await;
+    let mut found = Found::starting(who);
+    let mut result = Ok(());
+    let steps = std::mem::take(&mut ex.steps);
+    for step in row.spec.read {
+        result = observe(&mut ex, row, client, who, step, &mut found, cancel).await;
+        if result.is_err() {
+            break;
+        }
+    }
+    // The read-back is not one of the row's steps.
+    ex.steps = steps;
     ex.status = None;
     match result {
-        Ok(o) => {
-            let verdict = judge(job, spec, desired, &o);
-            ex.observed = Some(o);
+        Ok(()) => {
+            let verdict = row.judge(&found, who);
+            ex.observed = Some(found.observed(row.spec));
             let outcome = ex.outcome;
             ex.judged(outcome, "verify_mismatch", verdict)
         }
@@ -587,144 +1313,6 @@ fn instead(provider: &dyn Provider, spec: &ActionSpec, fits: impl Fn(&Step) -> b
     }
 }
 
-/// What `run` would do to the row, given the state a read found (`plan`, docs/contract.md §6): the outcome,
-/// and `Ok(note)`, or `Err(why)` for a conflict (a row `run` would fail). It walks the row's
-/// steps as `run` does, with the read's answer in place of each reply.
-pub fn foresee(
-    job: &Job,
-    provider: &dyn Provider,
-    desired: &LoginState,
-    observed: &Observed,
-    reset_passwords: bool,
-) -> (Outcome, Result<Option<String>, String>) {
-    let Some(spec) = provider.spec().action(job.action) else {
-        return (
-            Outcome::Conflict,
-            Err(format!("{} does not support {}", job.provider, job.action)),
-        );
-    };
-    let action = job.action;
-    let object = spec.object;
-    let row = Row {
-        job,
-        provider,
-        spec,
-        desired,
-        reset_passwords,
-    };
-    let mut outcome = None;
-    let mut notes: Vec<String> = Vec::new();
-    for step in spec.steps.iter().filter(|s| s.effect.is_write()) {
-        let exists = observed.exists;
-        let this = match step.effect {
-            Effect::Create
-                if exists && (step.when == When::Absent || step.exists == Exists::Holds) =>
-            {
-                continue;
-            }
-            Effect::Create if exists => {
-                let other = instead(provider, spec, |s| s.effect == Effect::Update);
-                return (
-                    Outcome::Conflict,
-                    Err(format!(
-                        "the user already has a {object}, so {action} would fail: use {other}"
-                    )),
-                );
-            }
-            Effect::Create if step.password == Password::Required && !has_password(job) => {
-                return (Outcome::Conflict, Err(NO_PASSWORD.into()));
-            }
-            Effect::Create => Outcome::WouldCreate,
-            Effect::Delete if exists => {
-                notes.push(format!("would delete the {object}"));
-                Outcome::WouldUpdate
-            }
-            Effect::Delete => continue,
-            Effect::Update if step.when == When::Differs && !exists => continue,
-            Effect::Update if !exists && step.absent == Absent::Fails => {
-                let other = instead(provider, spec, |s| s.effect == Effect::Create);
-                return (
-                    Outcome::Conflict,
-                    Err(format!(
-                        "the user has no {object}, so {action} would fail: use {other}"
-                    )),
-                );
-            }
-            Effect::Update | Effect::Read => {
-                // A password is a change we cannot see; other fields the provider does not return
-                // are noted, not counted as changes (so an unedited export plans `unchanged`).
-                let sets_password = row.sets_password(step);
-                if step.when == When::Always {
-                    let blind: Vec<&str> = unreadable(job, desired, spec)
-                        .into_iter()
-                        .filter(|f| *f != "password")
-                        .collect();
-                    if !blind.is_empty() {
-                        notes.push(format!(
-                            "not compared, cannot be read back: {}",
-                            blind.join(", ")
-                        ));
-                    }
-                }
-                let diff = describe_differences(desired, observed, spec);
-                if diff.is_none() && !sets_password {
-                    continue;
-                }
-                let also = sets_password.then(|| {
-                    "would set password, which cannot be read back to compare".to_string()
-                });
-                notes.splice(0..0, diff.into_iter().chain(also));
-                Outcome::WouldUpdate
-            }
-        };
-        outcome.get_or_insert(this);
-    }
-    let outcome = outcome.unwrap_or(if is_read_only(spec) {
-        Outcome::Read
-    } else {
-        Outcome::Unchanged
-    });
-    let note = (!notes.is_empty()).then(|| notes.join("; "));
-    (outcome, Ok(note))
-}
-
-/// Whether the provider's state matches the row (`verify`, docs/contract.md §6): `Ok(note)` when it does, the
-/// note naming what could not be compared; `Err(what differs)` otherwise.
-pub fn judge(
-    job: &Job,
-    spec: &ActionSpec,
-    desired: &LoginState,
-    observed: &Observed,
-) -> Result<Option<String>, String> {
-    let deletes = spec.steps.iter().any(|s| s.effect == Effect::Delete);
-    let blind = if is_read_only(spec) || deletes {
-        Vec::new()
-    } else {
-        unreadable(job, desired, spec)
-    };
-    let note = (!blind.is_empty())
-        .then(|| format!("not compared, cannot be read back: {}", blind.join(", ")));
-    let object = spec.object;
-    let differs = if is_read_only(spec) {
-        None
-    } else if deletes {
-        observed
-            .exists
-            .then(|| format!("the {object} still exists"))
-    } else if !observed.exists && spec.needs_the_object() {
-        Some(format!("the user has no {object}"))
-    } else {
-        describe_differences(desired, observed, spec)
-    };
-    match differs {
-        None => Ok(note),
-        Some(d) => Err(match note {
-            Some(n) => format!("{d} ({n})"),
-            None => d,
-        }),
-    }
-}
-
 /// What a row sets that the action's read does not return: the password, and fields such as
 /// an email a provider sets but does not read back.
 fn unreadable(job: &Job, desired: &LoginState, spec: &ActionSpec) -> Vec<&'static str> {
@@ -737,34 +1325,42 @@ fn unreadable(job: &Job, desired: &LoginState, spec: &ActionSpec) -> Vec<&'stati
     password.into_iter().chain(fields).collect()
 }
 
-/// `None` when the observed state matches every readable field the row sets.
-pub fn describe_differences(
+/// `None` when the observed state matches every readable field among `fields` the row sets.
+fn describe_differences(
     desired: &LoginState,
     observed: &Observed,
+    fields: &[Field],
     spec: &ActionSpec,
 ) -> Option<String> {
-    let diff = desired.differences(&observed.state, spec.reads);
+    let readable: Vec<Field> = (fields.iter().copied())
+        .filter(|f| spec.reads.contains(f))
+        .collect();
+    let diff = desired.differences(&observed.state, &readable);
     if diff.is_empty() {
         return None;
     }
     let parts: Vec<String> = diff
         .iter()
-        .map(|f| {
-            format!(
+        .map(|f| match f {
+            Field::Groups => format!(
+                "not in {}",
+                desired.missing_groups(&observed.state).join(", ")
+            ),
+            _ => format!(
                 "{} is {}, expected {}",
                 f.column(),
                 observed.state.get(*f).unwrap_or_else(|| "unset".into()),
                 desired.get(*f).unwrap_or_default()
-            )
+            ),
         })
         .collect();
     Some(parts.join("; "))
 }
 
 /// The requests `run` would send for the row, in order (`run --dry-run`), each with a note when
-/// it depends on an earlier reply: the row's declared steps, as [`execute`] walks them. A user
-/// name to resolve stands as `{id of NAME}` in later requests, and a password the tool would
-/// generate as a placeholder (it is masked anyway).
+/// it depends on an earlier reply: the row's declared steps, as [`execute`] walks them. What is
+/// looked up first stands as a placeholder in later requests (`{id of NAME}`), and a password the
+/// tool would generate as a placeholder (it is masked anyway).
 pub fn requests(
     job: &Job,
     provider: &dyn Provider,
@@ -774,16 +1370,8 @@ pub fn requests(
     let Some(spec) = provider.spec().action(job.action) else {
         return;
     };
-    let placeholder;
-    let user: &str = match provider.name_to_resolve(job) {
-        Some(name) => {
-            each(&Op::ResolveUser { name }, None);
-            placeholder = format!("{{id of {name}}}");
-            &placeholder
-        }
-        None => &job.user,
-    };
-    let desired = desired_state(job, provider);
+    let lookups = &provider.spec().lookups;
+    let desired = desired_state(job, provider, spec);
     let row = Row {
         job,
         provider,
@@ -791,30 +1379,77 @@ pub fn requests(
         desired: desired.as_ref(),
         reset_passwords: options.reset_passwords,
     };
+    let mut who = Who {
+        user: job.user.clone(),
+        ..Who::default()
+    };
+    const ONCE: &str = "once per account, shared by its rows";
+    if let Some(name) = provider.name_to_resolve(job) {
+        each(&Op::ResolveUser { name }, None);
+        who.user = format!("{{id of {name}}}");
+    } else if let (Some(step), true) = (lookups.domain, provider.is_bare(&job.user)) {
+        each(&op(step, "", None, None), Some(ONCE));
+        who.user = provider.complete(&job.user, "{default domain}");
+    }
+    if spec.steps.iter().any(|s| s.each == Each::Group) {
+        for name in row.desired.groups.iter().flatten() {
+            let id = match lookups.group_id {
+                None => name.clone(),
+                Some(step) => {
+                    each(&op(step, "", Some(name), None), Some(ONCE));
+                    format!("{{id of group {name}}}")
+                }
+            };
+            who.groups.push((name.clone(), id));
+        }
+    }
     let object = spec.object;
     let generated = Secret::new("(generated)");
+    let found = Found::default();
     for step in spec.steps {
         let note = match step.when {
             When::Always => None,
+            When::Absent if step.each == Each::Group => {
+                Some("only if the user is not in the group".to_string())
+            }
             When::Absent => Some(format!("only if the read finds no {object}")),
             When::Differs => Some(format!(
                 "only if the read finds a {object} that differs, and then with only the differing fields"
             )),
         };
-        let write = row.write(step, row.desired, Some(&generated));
-        each(&op(step, user, write), note.as_deref());
+        let targets = match step.each {
+            Each::Listed => vec![Some("{each one listed}".to_string())],
+            _ => row.targets(step, &found, &who),
+        };
+        for target in targets {
+            let Some(state) = row.sends(step, target.as_deref(), &found, &who) else {
+                continue;
+            };
+            let write = row.write(step, &state, Some(&generated));
+            let note = match step.each {
+                Each::Group if step.effect == Effect::Read => Some(ONCE.to_string()),
+                Each::Listed => Some("once per item the read before lists".to_string()),
+                _ => note.clone(),
+            };
+            each(
+                &op(step, &who.user, target.as_deref(), write),
+                note.as_deref(),
+            );
+        }
     }
     if let (true, Some(source)) = (is_read_only(spec), provider.spec().listing.mfa) {
         each(
-            &op(source.row_read, user, None),
+            &op(source.row_read, &who.user, None, None),
             Some("whether an MFA device is bound, for observed_mfa_bound"),
         );
     }
     if options.verify && !is_read_only(spec) {
-        each(
-            &op(spec.read, user, None),
-            Some("the read-back of --verify"),
-        );
+        for step in spec.read {
+            each(
+                &op(step, &who.user, None, None),
+                Some("the read-back of --verify"),
+            );
+        }
     }
 }
 
@@ -870,6 +1505,7 @@ mod tests {
             exists,
             state,
             extra: Vec::new(),
+            created: None,
         }
     }
 
@@ -879,8 +1515,55 @@ mod tests {
 
     /// `plan`'s outcome and message for a row against an observed state.
     fn plan(j: &Job, observed: &Observed) -> (Outcome, Result<Option<String>, String>) {
+        plan_with(j, provider(j.provider), observed)
+    }
+
+    pub(super) fn plan_with(
+        j: &Job,
+        p: &dyn Provider,
+        observed: &Observed,
+    ) -> (Outcome, Result<Option<String>, String>) {
+        foresee_with(j, p, observed, false)
+    }
+
+    /// What the action's first read found, as its part.
+    fn found_of(spec: &ActionSpec, observed: &Observed) -> Found {
+        let mut found = Found::default();
+        found.absorb(spec.read[0].part, observed.clone());
+        found
+    }
+
+    fn foresee_with(
+        j: &Job,
+        p: &dyn Provider,
+        observed: &Observed,
+        reset_passwords: bool,
+    ) -> (Outcome, Result<Option<String>, String>) {
+        let spec = p.spec().action(j.action).unwrap();
+        let desired = desired_state(j, p, spec);
+        let row = Row {
+            job: j,
+            provider: p,
+            spec,
+            desired: &desired,
+            reset_passwords,
+        };
+        row.foresee(&found_of(spec, observed), &Who::default())
+    }
+
+    /// `verify`'s verdict for a row against an observed state.
+    fn judge_of(j: &Job, observed: &Observed) -> Result<Option<String>, String> {
         let p = provider(j.provider);
-        foresee(j, p, &desired_state(j, p), observed, false)
+        let spec = spec_of(j);
+        let desired = desired_state(j, p, spec);
+        let row = Row {
+            job: j,
+            provider: p,
+            spec,
+            desired: &desired,
+            reset_passwords: false,
+        };
+        row.judge(&found_of(spec, observed), &Who::default())
     }
 
     #[test]
@@ -937,16 +1620,13 @@ mod tests {
         assert_eq!(plan(&ensure, &absent), (WouldCreate, Ok(None)));
         assert_eq!(plan(&ensure, &on), (Unchanged, Ok(None)));
         let p = provider(aliyun);
-        assert_eq!(
-            foresee(&ensure, p, &ensure.desired, &on, true).0,
-            WouldUpdate
-        );
+        assert_eq!(foresee_with(&ensure, p, &on, true).0, WouldUpdate);
 
         let delete = job(aliyun, Action::DeleteLoginProfile, LoginState::default());
         assert_eq!(
             plan(&delete, &on),
             (
-                WouldUpdate,
+                WouldDelete,
                 Ok(Some("would delete the login profile".into()))
             )
         );
@@ -977,7 +1657,6 @@ mod tests {
     #[test]
     fn verify_compares_readable_fields_and_says_what_it_could_not() {
         let aliyun = ProviderKind::Aliyun;
-        let p = provider(aliyun);
         let want = LoginState {
             login_status: Some(LoginStatus::Active),
             ..mfa(true)
@@ -986,7 +1665,7 @@ mod tests {
         create.password = Some(Secret::new("Passw0rd-123"));
         let matching = seen(true, want.clone());
         assert_eq!(
-            judge(&create, spec_of(&create), &create.desired, &matching),
+            judge_of(&create, &matching),
             Ok(Some("not compared, cannot be read back: password".into()))
         );
         let tampered = seen(
@@ -997,16 +1676,11 @@ mod tests {
             },
         );
         assert_eq!(
-            judge(&create, spec_of(&create), &create.desired, &tampered),
+            judge_of(&create, &tampered),
             Err("login_status is Inactive, expected Active (not compared, cannot be read back: password)".into())
         );
         assert_eq!(
-            judge(
-                &create,
-                spec_of(&create),
-                &create.desired,
-                &seen(false, LoginState::default())
-            ),
+            judge_of(&create, &seen(false, LoginState::default())),
             Err(
                 "the user has no login profile (not compared, cannot be read back: password)"
                     .into()
@@ -1014,33 +1688,16 @@ mod tests {
         );
 
         let enforce = job(aliyun, Action::EnforceMfa, LoginState::default());
-        let desired = desired_state(&enforce, p);
-        assert_eq!(
-            judge(&enforce, spec_of(&enforce), &desired, &matching),
-            Ok(None)
-        );
-        assert!(
-            judge(
-                &enforce,
-                spec_of(&enforce),
-                &desired,
-                &seen(true, mfa(false))
-            )
-            .is_err()
-        );
+        assert_eq!(judge_of(&enforce, &matching), Ok(None));
+        assert!(judge_of(&enforce, &seen(true, mfa(false))).is_err());
 
         let delete = job(aliyun, Action::DeleteLoginProfile, LoginState::default());
         assert_eq!(
-            judge(
-                &delete,
-                spec_of(&delete),
-                &delete.desired,
-                &seen(false, LoginState::default())
-            ),
+            judge_of(&delete, &seen(false, LoginState::default())),
             Ok(None)
         );
         assert_eq!(
-            judge(&delete, spec_of(&delete), &delete.desired, &matching),
+            judge_of(&delete, &matching),
             Err("the login profile still exists".into())
         );
 
@@ -1048,7 +1705,7 @@ mod tests {
         let mut ucloud = job(ProviderKind::Ucloud, Action::UpdateLoginProfile, mfa(true));
         ucloud.desired.email = Some("a@example.com".into());
         assert_eq!(
-            judge(&ucloud, spec_of(&ucloud), &ucloud.desired, &matching),
+            judge_of(&ucloud, &matching),
             Ok(Some("not compared, cannot be read back: email".into()))
         );
     }

@@ -5,6 +5,7 @@ pub mod backoff;
 pub mod client;
 pub mod credentials;
 pub mod execute;
+mod lanes;
 pub mod listing;
 pub mod pacer;
 pub mod pipeline;

@@ -70,6 +70,7 @@ impl Column {
             Column::State(Field::MaxPasswordAge) => &["MaxPasswordAge"],
             Column::State(Field::Email) => &["UserEmail"],
             Column::State(Field::LoginProtectEnabled) => &["enabled"],
+            Column::State(Field::Comments) => &["description"],
             _ => &[],
         }
     }
@@ -159,7 +160,8 @@ fn near_miss(header: &str) -> Option<&'static str> {
 }
 
 /// Whether `header` is the known `name` (`known` its significant letters) extended by a word set
-/// apart by a separator, or by digits or a plural `s`.
+/// apart by a separator, or by digits or a plural `s`, or is the singular of a plural name
+/// (`comment` beside `comments`).
 fn extends(header: &str, significant_header: &str, name: &str, known: &str) -> bool {
     let words = |s: &str| s.trim().to_ascii_lowercase().replace([' ', '-'], "_");
     let (header, name) = (words(header), words(name));
@@ -172,7 +174,8 @@ fn extends(header: &str, significant_header: &str, name: &str, known: &str) -> b
     let suffixed = significant_header.strip_prefix(known).is_some_and(|rest| {
         rest == "s" || (!rest.is_empty() && rest.bytes().all(|b| b.is_ascii_digit()))
     });
-    separated || suffixed
+    let singular = known.strip_prefix(significant_header) == Some("s");
+    separated || suffixed || singular
 }
 
 /// Where each known column sits in a file's header.

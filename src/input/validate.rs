@@ -2,10 +2,10 @@
 
 use super::columns::{Column, ColumnMap};
 use super::seen::FirstLines;
-use super::values::{parse_bool, parse_days, parse_enum, parse_text};
+use super::values::{parse_bool, parse_days, parse_enum, parse_groups, parse_phone, parse_text};
 use super::{AccountKey, InputFile, InputOptions, RawRow};
 use crate::jobs::{Action, ActionKind, Field, Job, LoginState, ProviderKind};
-use crate::providers::{ActionSpec, provider};
+use crate::providers::{ActionSpec, Desired, provider};
 use crate::secret::Secret;
 use std::fmt;
 use std::hash::{DefaultHasher, Hasher};
@@ -64,7 +64,7 @@ impl Validator {
     pub fn route(&self, row: &RawRow) -> Option<AccountKey> {
         let kind = self.provider(row).ok()?;
         let account = self.account(row, kind).ok()?;
-        Some((kind, account.to_string()))
+        Some((kind, account))
     }
 
     /// The row's job, or every problem it has. A write row for a user that an earlier write row
@@ -133,11 +133,14 @@ impl Validator {
         }
     }
 
-    fn account<'r>(&self, row: &'r RawRow, kind: ProviderKind) -> Result<&'r str, String> {
-        let name = self.cell(row, Column::Account);
+    fn account(&self, row: &RawRow, kind: ProviderKind) -> Result<String, String> {
+        let name = match self.cell(row, Column::Account) {
+            "" => self.options.account.as_deref().unwrap_or_default(),
+            cell => cell,
+        };
         match self.options.accounts.get(name) {
-            _ if name.is_empty() => Ok(name),
-            Some(&owner) if owner == kind => Ok(name),
+            _ if name.is_empty() => Ok(String::new()),
+            Some(&owner) if owner == kind => Ok(name.to_string()),
             Some(owner) => Err(format!(
                 "account '{name}' belongs to {owner}, but the row's provider is {kind}: name an account of {kind}, or leave it empty for the {kind} default account"
             )),
@@ -290,7 +293,22 @@ impl<'a> Cells<'a> {
         let generate = self
             .parse(Column::GeneratePassword, parse_bool)
             .unwrap_or(false);
+        // The user's own columns are read only by the actions on users; other rows carry them.
+        let lifecycle = action.is_some_and(Action::is_lifecycle);
+        let user_field =
+            |cells: &mut Self, field: Field, parse: fn(&str) -> Result<Option<String>, String>| {
+                lifecycle
+                    .then(|| cells.parse(Column::State(field), parse))
+                    .flatten()
+            };
         let desired = LoginState {
+            display_name: user_field(self, Field::DisplayName, parse_text),
+            mobile_phone: user_field(self, Field::MobilePhone, parse_phone),
+            comments: user_field(self, Field::Comments, parse_text),
+            groups: lifecycle
+                .then(|| self.parse(Column::State(Field::Groups), parse_groups))
+                .flatten(),
+            user_enabled: None,
             login_status: self.parse(Column::State(Field::LoginStatus), parse_enum),
             mfa_bind_required: self.parse(Column::State(Field::MfaBindRequired), parse_bool),
             password_reset_required: self
@@ -305,7 +323,7 @@ impl<'a> Cells<'a> {
             self.check_changes(action, spec, &desired, password.is_some(), generate);
         }
         let tool_generates = spec.is_some_and(|s| s.accepts(Column::GeneratePassword))
-            && kind.is_some_and(|k| !provider(k).spec().generates_passwords);
+            && kind.is_some_and(|k| action.is_some_and(|a| provider(k).spec().tool_generates(a)));
         if generate && tool_generates && !v.options.secrets_out {
             self.report_on(
                 Column::GeneratePassword,
@@ -321,7 +339,7 @@ impl<'a> Cells<'a> {
             index: row.index,
             line: row.line,
             provider: kind,
-            account: account.to_string(),
+            account,
             action,
             user: user.to_string(),
             user_name: (!user_name.is_empty()).then(|| user_name.to_string()),
@@ -398,7 +416,9 @@ impl<'a> Cells<'a> {
     /// Every filled cell of a column the action does not take: it would not be sent.
     fn check_columns(&mut self, spec: &ActionSpec, kind: ProviderKind) {
         for column in Column::ALL.iter().copied() {
-            if spec.accepts(column) || !self.asks(column) {
+            let carried = !spec.action.is_lifecycle()
+                && matches!(column, Column::State(f) if f.is_user_field());
+            if carried || spec.accepts(column) || !self.asks(column) {
                 continue;
             }
             let takes: Vec<&str> = spec.columns.iter().map(|c| c.name()).collect();
@@ -438,8 +458,9 @@ impl<'a> Cells<'a> {
                 Column::Password,
                 format!("{action} needs a password: fill the password cell, or set generate_password to true"),
             ),
+            // An action that sets a state of its own (enforce-mfa, disable-user) needs no column.
             ActionKind::Update
-                if action != Action::EnforceMfa
+                if spec.is_some_and(|s| s.desired == Desired::Row)
                     && desired.is_empty()
                     && !password
                     && !generate

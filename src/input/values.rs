@@ -43,6 +43,34 @@ pub fn parse_text(cell: &str) -> Result<Option<String>, String> {
     Ok((!cell.is_empty()).then(|| cell.to_string()))
 }
 
+/// Group names separated by `;`, each trimmed; empty names between separators are ignored and
+/// a name given twice counts once.
+pub fn parse_groups(cell: &str) -> Result<Option<Vec<String>>, String> {
+    let mut groups: Vec<String> = Vec::new();
+    for name in cell.split(';').map(str::trim).filter(|n| !n.is_empty()) {
+        if !groups.iter().any(|g| g == name) {
+            groups.push(name.to_string());
+        }
+    }
+    Ok((!groups.is_empty()).then_some(groups))
+}
+
+/// A mobile phone number as `<country code>-<number>` (`86-13888888888`).
+pub fn parse_phone(cell: &str) -> Result<Option<String>, String> {
+    if cell.is_empty() {
+        return Ok(None);
+    }
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    match cell.split_once('-') {
+        Some((code, number)) if code.len() <= 4 && digits(code) && digits(number) => {
+            Ok(Some(cell.to_string()))
+        }
+        _ => Err(format!(
+            "'{cell}' is not a mobile phone number: write the country code, a dash and the number (86-13888888888)"
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -87,5 +115,25 @@ mod tests {
                 .contains("use sms, email or vmfa")
         );
         assert_eq!(parse_enum::<LoginStatus>(""), Ok(None));
+    }
+
+    #[test]
+    fn reads_group_lists_and_phone_numbers() {
+        assert_eq!(
+            parse_groups(" auditors ; ops;;auditors "),
+            Ok(Some(vec!["auditors".to_string(), "ops".to_string()]))
+        );
+        assert_eq!(parse_groups(" ; "), Ok(None));
+        assert_eq!(
+            parse_phone("86-13888888888"),
+            Ok(Some("86-13888888888".into()))
+        );
+        assert_eq!(parse_phone(""), Ok(None));
+        assert!(
+            parse_phone("13888888888")
+                .unwrap_err()
+                .contains("country code")
+        );
+        assert!(parse_phone("86-1388x").is_err());
     }
 }

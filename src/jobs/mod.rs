@@ -28,7 +28,7 @@ pub(crate) fn one_of(names: &[String]) -> String {
 }
 
 /// What a row asks the provider to do (docs/contract.md §1).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, IntoStaticStr, VariantArray)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, IntoStaticStr, VariantArray)]
 #[strum(serialize_all = "kebab-case")]
 pub enum Action {
     CreateLoginProfile,
@@ -39,6 +39,14 @@ pub enum Action {
     SetLoginProtect,
     GetLoginProtect,
     EnforceMfa,
+    CreateUser,
+    EnsureUser,
+    AddToGroup,
+    RemoveFromGroup,
+    DisableUser,
+    EnableUser,
+    DeleteUser,
+    GetUser,
 }
 
 /// How an action changes state; the engine's semantics are written per kind, not per action.
@@ -60,14 +68,34 @@ impl Action {
 
     pub fn kind(self) -> ActionKind {
         match self {
-            Action::CreateLoginProfile => ActionKind::Create,
-            Action::UpdateLoginProfile | Action::SetLoginProtect | Action::EnforceMfa => {
-                ActionKind::Update
-            }
-            Action::EnsureLoginProfile => ActionKind::Upsert,
-            Action::GetLoginProfile | Action::GetLoginProtect => ActionKind::Read,
-            Action::DeleteLoginProfile => ActionKind::Delete,
+            Action::CreateLoginProfile | Action::CreateUser => ActionKind::Create,
+            Action::UpdateLoginProfile
+            | Action::SetLoginProtect
+            | Action::EnforceMfa
+            | Action::AddToGroup
+            | Action::RemoveFromGroup
+            | Action::DisableUser
+            | Action::EnableUser => ActionKind::Update,
+            Action::EnsureLoginProfile | Action::EnsureUser => ActionKind::Upsert,
+            Action::GetLoginProfile | Action::GetLoginProtect | Action::GetUser => ActionKind::Read,
+            Action::DeleteLoginProfile | Action::DeleteUser => ActionKind::Delete,
         }
+    }
+
+    /// The actions on the user itself (docs/contract.md §11): they read the user-lifecycle
+    /// columns, which other actions carry through.
+    pub fn is_lifecycle(self) -> bool {
+        matches!(
+            self,
+            Action::CreateUser
+                | Action::EnsureUser
+                | Action::AddToGroup
+                | Action::RemoveFromGroup
+                | Action::DisableUser
+                | Action::EnableUser
+                | Action::DeleteUser
+                | Action::GetUser
+        )
     }
 
     pub fn is_write(self) -> bool {
@@ -172,10 +200,30 @@ pub enum Field {
     Email,
     LoginProtectEnabled,
     VerificationMethod,
+    DisplayName,
+    MobilePhone,
+    Comments,
+    /// Group names, `;`-separated in a cell.
+    Groups,
+    /// Whether the user itself may sign in or call APIs (set by disable-user and enable-user).
+    UserEnabled,
 }
 
 impl Field {
     pub const ALL: &[Field] = Field::VARIANTS;
+
+    /// A column of the user itself: read only by the user-lifecycle actions, carried through on
+    /// other rows (docs/contract.md §2).
+    pub fn is_user_field(self) -> bool {
+        matches!(
+            self,
+            Field::DisplayName
+                | Field::MobilePhone
+                | Field::Comments
+                | Field::Groups
+                | Field::UserEnabled
+        )
+    }
 
     /// The column name of docs/contract.md §2.
     pub fn column(self) -> &'static str {
@@ -183,7 +231,8 @@ impl Field {
     }
 }
 
-/// Login state, desired (from a row) or observed (from a provider). `None` = not set / not known.
+/// The state of a user and its console login, desired (from a row) or observed (from a
+/// provider). `None` = not set / not known.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct LoginState {
     pub login_status: Option<LoginStatus>,
@@ -193,9 +242,31 @@ pub struct LoginState {
     pub email: Option<String>,
     pub login_protect_enabled: Option<bool>,
     pub verification_method: Option<VerificationMethod>,
+    pub display_name: Option<String>,
+    pub mobile_phone: Option<String>,
+    pub comments: Option<String>,
+    /// The groups the user is in; a desired list is a minimum (nothing removes other groups).
+    pub groups: Option<Vec<String>>,
+    pub user_enabled: Option<bool>,
 }
 
 impl LoginState {
+    /// Nothing set: the base of the fixed states actions declare.
+    pub const NONE: LoginState = LoginState {
+        login_status: None,
+        mfa_bind_required: None,
+        password_reset_required: None,
+        max_password_age: None,
+        email: None,
+        login_protect_enabled: None,
+        verification_method: None,
+        display_name: None,
+        mobile_phone: None,
+        comments: None,
+        groups: None,
+        user_enabled: None,
+    };
+
     /// MFA binding required and nothing else: what enforce-mfa sets on a login profile.
     pub fn mfa_bind_required() -> LoginState {
         LoginState {
@@ -214,6 +285,40 @@ impl LoginState {
             Field::Email => self.email.clone(),
             Field::LoginProtectEnabled => self.login_protect_enabled.map(|b| b.to_string()),
             Field::VerificationMethod => self.verification_method.map(|m| m.name().to_string()),
+            Field::DisplayName => self.display_name.clone(),
+            Field::MobilePhone => self.mobile_phone.clone(),
+            Field::Comments => self.comments.clone(),
+            Field::Groups => self.groups.as_ref().map(|g| g.join(";")),
+            Field::UserEnabled => self.user_enabled.map(|b| b.to_string()),
+        }
+    }
+
+    /// Takes every field `other` sets.
+    pub fn merge(&mut self, other: LoginState) {
+        for field in Field::ALL {
+            if other.get(*field).is_some() {
+                let taken = other.only(&[*field]);
+                match field {
+                    Field::LoginStatus => self.login_status = taken.login_status,
+                    Field::MfaBindRequired => self.mfa_bind_required = taken.mfa_bind_required,
+                    Field::PasswordResetRequired => {
+                        self.password_reset_required = taken.password_reset_required
+                    }
+                    Field::MaxPasswordAge => self.max_password_age = taken.max_password_age,
+                    Field::Email => self.email = taken.email,
+                    Field::LoginProtectEnabled => {
+                        self.login_protect_enabled = taken.login_protect_enabled
+                    }
+                    Field::VerificationMethod => {
+                        self.verification_method = taken.verification_method
+                    }
+                    Field::DisplayName => self.display_name = taken.display_name,
+                    Field::MobilePhone => self.mobile_phone = taken.mobile_phone,
+                    Field::Comments => self.comments = taken.comments,
+                    Field::Groups => self.groups = taken.groups,
+                    Field::UserEnabled => self.user_enabled = taken.user_enabled,
+                }
+            }
         }
     }
 
@@ -233,20 +338,41 @@ impl LoginState {
                     out.login_protect_enabled = self.login_protect_enabled
                 }
                 Field::VerificationMethod => out.verification_method = self.verification_method,
+                Field::DisplayName => out.display_name = self.display_name.clone(),
+                Field::MobilePhone => out.mobile_phone = self.mobile_phone.clone(),
+                Field::Comments => out.comments = self.comments.clone(),
+                Field::Groups => out.groups = self.groups.clone(),
+                Field::UserEnabled => out.user_enabled = self.user_enabled,
             }
         }
         out
     }
 
-    /// Fields set here whose value differs from `observed`, among `comparable` ones.
+    /// Fields set here whose value differs from `observed`, among `comparable` ones. Groups
+    /// differ when a wanted group is missing: other groups of the user are left alone.
     pub fn differences(&self, observed: &LoginState, comparable: &[Field]) -> Vec<Field> {
         comparable
             .iter()
             .copied()
-            .filter(|f| {
-                let want = self.get(*f);
-                want.is_some() && want != observed.get(*f)
+            .filter(|f| match f {
+                Field::Groups => !self.missing_groups(observed).is_empty(),
+                _ => {
+                    let want = self.get(*f);
+                    want.is_some() && want != observed.get(*f)
+                }
             })
+            .collect()
+    }
+
+    /// The wanted groups `observed` does not have (group names compare as the provider keeps
+    /// them: exactly).
+    pub fn missing_groups<'a>(&'a self, observed: &LoginState) -> Vec<&'a str> {
+        let have = observed.groups.as_deref().unwrap_or_default();
+        self.groups
+            .iter()
+            .flatten()
+            .filter(|g| !have.contains(g))
+            .map(String::as_str)
             .collect()
     }
 

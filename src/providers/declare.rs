@@ -6,7 +6,7 @@
 use super::Listing;
 use super::cli_files::{CliKeys, CliLookup};
 use crate::input::Column;
-use crate::jobs::{Action, Field, ProviderKind};
+use crate::jobs::{Action, Field, LoginState, ProviderKind};
 
 /// Everything a provider declares that holds for every row and account: what it can do, what its
 /// reads return, how `export` lists its users, and how its accounts are configured. What depends on
@@ -40,6 +40,30 @@ pub struct ProviderSpec {
     pub emulator_keys: &'static [(&'static str, &'static str)],
     /// The reader of the official CLI's credentials file, for providers that have one.
     pub cli_profile: Option<CliReader>,
+    /// Account-wide lookups the user-lifecycle actions need, each made once per account.
+    pub lookups: Lookups,
+    /// How many deleted users the provider keeps restorable, oldest purged first (aliyun's
+    /// recycle bin); `None`: a delete is final.
+    pub recycle_bin: Option<u64>,
+}
+
+/// Reads made once per account and shared by its rows.
+#[derive(Debug)]
+pub struct Lookups {
+    /// The account's default domain, appended to a bare user name (`alice` becomes
+    /// `alice@<domain>`); `None`: user names are complete as given.
+    pub domain: Option<&'static Step>,
+    /// Groups are named by id in requests: this read (one per group name, its `target`) lists the
+    /// groups of that name. `None`: requests name groups by name.
+    pub group_id: Option<&'static Step>,
+}
+
+impl Lookups {
+    /// A provider whose requests need no account-wide lookup.
+    pub const NONE: Lookups = Lookups {
+        domain: None,
+        group_id: None,
+    };
 }
 
 /// Credentials from the official CLI's own file: `profile` when a config account names one, else
@@ -48,6 +72,13 @@ pub struct ProviderSpec {
 pub type CliReader = fn(&CliLookup<'_>, Option<&str>) -> Result<Option<CliKeys>, String>;
 
 impl ProviderSpec {
+    /// Whether the tool makes up the password of a row of `action` that asks for a generated one
+    /// (and writes it to `--secrets-out`): always for the user actions (a created user's
+    /// password is never in a reply), else where the provider does not.
+    pub fn tool_generates(&self, action: Action) -> bool {
+        action.is_lifecycle() || !self.generates_passwords
+    }
+
     /// The declaration of `action`, when the provider supports it.
     pub fn action(&self, action: Action) -> Option<&'static ActionSpec> {
         self.actions.iter().find(|s| s.action == action)
@@ -75,10 +106,26 @@ pub struct ActionSpec {
     pub columns: &'static [Column],
     /// The fields the object's read returns: what ensure, `plan` and `verify` compare.
     pub reads: &'static [Field],
-    /// The request that reads the object, for `plan`, `verify` and `run --verify`.
-    pub read: &'static Step,
-    /// The requests `run` sends, in order.
+    /// The requests that read the object, for `plan`, `verify` and `run --verify`: one per part of
+    /// the user the action changes.
+    pub read: &'static [Step],
+    /// The requests `run` sends, in order (reads among them are sent where they stand).
     pub steps: &'static [Step],
+    /// The state the action sets: the row's, or one the action always sets.
+    pub desired: Desired,
+}
+
+/// Where an action's desired state comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Desired {
+    /// The row's state columns.
+    Row,
+    /// The provider's MFA-required state for the row ([`Provider::mfa_state`](super::Provider::mfa_state)).
+    Mfa,
+    /// A fixed state (disable-user: the user and its login inactive).
+    Fixed(&'static LoginState),
+    /// The row's state as the provider reads it ([`Provider::user_state`](super::Provider::user_state)).
+    Provider,
 }
 
 /// What actions work on, declared once for all of them: its name, what its read returns and the
@@ -88,7 +135,7 @@ pub struct Object {
     /// For messages ("login profile").
     pub name: &'static str,
     pub reads: &'static [Field],
-    pub read: &'static Step,
+    pub read: &'static [Step],
 }
 
 impl Object {
@@ -106,7 +153,15 @@ impl Object {
             reads: self.reads,
             read: self.read,
             steps,
+            desired: Desired::Row,
         }
+    }
+}
+
+impl ActionSpec {
+    /// The same action, setting `desired` instead of the row's state.
+    pub const fn setting(self, desired: Desired) -> ActionSpec {
+        ActionSpec { desired, ..self }
     }
 }
 
@@ -150,6 +205,40 @@ pub struct Step {
     pub absent: Absent,
     /// Whether the step sends the row's password.
     pub password: Password,
+    /// The part of the user the step works on: `when` is judged against that part's read.
+    pub part: Part,
+    /// How many times the step is sent for a row.
+    pub each: Each,
+    /// The fields the step sends (and compares, when it is sent only if they differ); empty:
+    /// every field the row sets.
+    pub sends: &'static [Field],
+    /// A read whose answer lists anything fails the row with this message, before any change
+    /// (a delete that would have to remove what the user must decide on: attached policies).
+    pub refuses: Option<&'static str>,
+}
+
+/// The parts of a user that actions work on. A step's `when` is judged against what the read of
+/// its part found; when the user itself is absent (or this row just created it), every other part
+/// is absent too, without a read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Part {
+    User,
+    Login,
+    Groups,
+    Keys,
+    Mfa,
+    Policies,
+}
+
+/// How many times a step is sent for a row, and what it names as its target.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Each {
+    Once,
+    /// Once per group of the row's `groups` cell. A read of this kind lists the group's members,
+    /// and is made once per group per account (providers without a per-user group listing).
+    Group,
+    /// Once per item the read of the step's part listed (access keys, groups).
+    Listed,
 }
 
 impl Step {
@@ -162,6 +251,10 @@ impl Step {
             exists: Exists::Fails,
             absent: Absent::Answer,
             password: Password::Never,
+            part: Part::Login,
+            each: Each::Once,
+            sends: &[],
+            refuses: None,
         }
     }
 
@@ -175,6 +268,10 @@ impl Step {
             exists: Exists::Ours { finish },
             absent: Absent::Fails,
             password: Password::Required,
+            part: Part::Login,
+            each: Each::Once,
+            sends: &[],
+            refuses: None,
         }
     }
 
@@ -187,6 +284,10 @@ impl Step {
             exists: Exists::Fails,
             absent: Absent::Fails,
             password: Password::Optional,
+            part: Part::Login,
+            each: Each::Once,
+            sends: &[],
+            refuses: None,
         }
     }
 
@@ -199,6 +300,10 @@ impl Step {
             exists: Exists::Fails,
             absent: Absent::Holds,
             password: Password::Never,
+            part: Part::Login,
+            each: Each::Once,
+            sends: &[],
+            refuses: None,
         }
     }
 
@@ -216,6 +321,25 @@ impl Step {
 
     pub const fn password(self, password: Password) -> Step {
         Step { password, ..self }
+    }
+
+    pub const fn on(self, part: Part) -> Step {
+        Step { part, ..self }
+    }
+
+    pub const fn each(self, each: Each) -> Step {
+        Step { each, ..self }
+    }
+
+    pub const fn sends(self, sends: &'static [Field]) -> Step {
+        Step { sends, ..self }
+    }
+
+    pub const fn refuses(self, message: &'static str) -> Step {
+        Step {
+            refuses: Some(message),
+            ..self
+        }
     }
 }
 
@@ -257,6 +381,10 @@ pub enum Exists {
     /// have been ours: `finish` sets the row's values and the outcome is `created`; otherwise the
     /// row fails.
     Ours { finish: &'static Step },
+    /// As `Ours`, for an object with a creation time: it was ours only if `read` finds it created
+    /// after the row's first write left (an older one is someone else's: the row fails with
+    /// `conflict`). Nothing needs finishing: the create sent the row's values.
+    OursIfNewer { read: &'static Step },
 }
 
 /// What a reply saying the step's object is absent means.

@@ -20,7 +20,8 @@ use crate::input::Column;
 use crate::jobs::{Field, Job, LoginState};
 use crate::secret::Secret;
 pub use declare::{
-    Absent, ActionSpec, CliReader, Effect, Exists, Object, Password, ProviderSpec, Step, When,
+    Absent, ActionSpec, CliReader, Desired, Each, Effect, Exists, Lookups, Object, Part, Password,
+    ProviderSpec, Step, When,
 };
 pub use registry::{ProviderKind, provider};
 use std::collections::BTreeMap;
@@ -56,6 +57,9 @@ pub enum Op<'a> {
     Step {
         step: &'static Step,
         user: &'a str,
+        /// What a step sent once per group or per listed item names: the group (its name, or its
+        /// id where the provider's [`Lookups::group_id`] says so), the access key id.
+        target: Option<&'a str>,
         write: Option<Write<'a>>,
     },
     /// Resolve a user name to the provider's user id.
@@ -129,10 +133,22 @@ pub enum Verdict {
     States(StateList),
     /// Bound MFA devices: a page of the account's, or one user's.
     MfaDevices(MfaPage),
+    /// What a list read found (a user's groups or access keys, a group's members). Providers ask
+    /// for pages large enough for one request.
+    Listed(Vec<Item>),
     /// The step's object is absent (its user is there): what that means is the step's
     /// [`Absent`]. The failure is the provider's words for it, for rows it fails.
     Absent(Failure),
     Failed(Failure),
+}
+
+/// One thing a list read found.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Item {
+    /// What requests about it name: a group's name or id, an access key's id, a member's user key.
+    pub id: String,
+    /// Its name, where it differs from the id (a huawei group's name).
+    pub name: String,
 }
 
 /// One page of a user listing.
@@ -141,6 +157,17 @@ pub struct UserPage {
     pub users: Vec<ListedUser>,
     /// The cursor of the next page; `None` on the last one.
     pub next: Option<String>,
+}
+
+impl Item {
+    /// How messages and the `groups` column name it.
+    pub fn name_or_id(&self) -> &str {
+        if self.name.is_empty() {
+            &self.id
+        } else {
+            &self.name
+        }
+    }
 }
 
 /// One user as a listing shows it.
@@ -158,6 +185,9 @@ pub struct ListedUser {
     /// Informational columns, by name (`display_name`, `create_date`, `last_login_date`).
     pub info: Vec<(&'static str, String)>,
 }
+
+/// The extra field of a user's read that carries its id, where requests name users by id.
+pub const USER_ID: &str = "user_id";
 
 /// The observed field of rows that ask about MFA (`observed_mfa_bound`).
 pub const MFA_BOUND: &str = "mfa_bound";
@@ -248,6 +278,8 @@ pub struct Observed {
     pub state: LoginState,
     /// Other fields of the reply, by snake_case name (e.g. `create_date`).
     pub extra: Vec<(&'static str, String)>,
+    /// When the object was created, where the read says (a user's create date).
+    pub created: Option<OffsetDateTime>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -346,6 +378,13 @@ pub struct Temporary {
     pub expires_at: OffsetDateTime,
 }
 
+/// Why a token request got no token.
+#[derive(Debug)]
+pub struct TokenRefused {
+    pub request_id: Option<String>,
+    pub failure: Failure,
+}
+
 /// A token for token-authenticated accounts.
 pub struct Token {
     pub value: Secret,
@@ -405,9 +444,27 @@ pub trait Provider: Send + Sync + 'static {
     }
     /// The desired state of `enforce-mfa` for this row.
     fn mfa_state(&self, job: &Job) -> LoginState;
+    /// The row's state as the provider sets it, for actions declaring [`Desired::Provider`]
+    /// (huawei: `mfa_bind_required` is login protection).
+    fn user_state(&self, job: &Job) -> LoginState {
+        job.desired.clone()
+    }
     /// A user name this row needs resolved to an id before any other request.
     fn name_to_resolve<'a>(&self, _job: &'a Job) -> Option<&'a str> {
         None
+    }
+    /// A user name that needs the account's default domain ([`Lookups::domain`]) to be complete.
+    fn is_bare(&self, _user: &str) -> bool {
+        false
+    }
+    /// A listed user's name as another account of any provider can take it (a migration file's
+    /// `user`): the key rows name them by, unless that ties them to this account.
+    fn portable_name(&self, user: &ListedUser) -> String {
+        user.user.clone()
+    }
+    /// A bare user name completed with the account's default domain.
+    fn complete(&self, user: &str, _domain: &str) -> String {
+        user.to_string()
     }
     /// Endpoint for an account without one: [`ProviderSpec::endpoint`], unless the provider has
     /// one per region.
@@ -466,15 +523,15 @@ pub trait Api: Send + Sync {
         })
     }
     /// Reads the reply to [`Api::token_request`].
-    fn read_token(&self, reply: &Reply) -> Result<Token, Classified> {
-        Err(Classified {
+    fn read_token(&self, reply: &Reply) -> Result<Token, TokenRefused> {
+        Err(TokenRefused {
             request_id: None,
-            verdict: Verdict::Failed(Failure {
+            failure: Failure {
                 class: FailureClass::Credential,
                 code: reply.status.to_string(),
                 message: "this account does not use tokens".into(),
                 retry_after: None,
-            }),
+            },
         })
     }
 }

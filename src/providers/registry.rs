@@ -103,7 +103,7 @@ pub fn provider(kind: ProviderKind) -> &'static dyn Provider {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::providers::{Effect, Exists, When};
+    use crate::providers::{Effect, Exists, Part, When};
 
     /// What the engine relies on in every provider's declarations.
     #[test]
@@ -117,7 +117,10 @@ mod tests {
                     p.spec().action(spec.action).map(|s| s.action),
                     Some(spec.action)
                 );
-                assert_eq!(spec.read.effect, Effect::Read, "{at}: its read reads");
+                assert!(
+                    spec.read.iter().all(|r| r.effect == Effect::Read),
+                    "{at}: its read reads"
+                );
                 assert!(!spec.steps.is_empty(), "{at}: sends something");
                 for f in spec.reads {
                     assert!(
@@ -127,8 +130,10 @@ mod tests {
                 }
                 for (i, step) in spec.steps.iter().enumerate() {
                     if step.when != When::Always {
+                        // A read, or a user created by this row, which has nothing else yet.
                         assert!(
-                            spec.steps[..i].iter().any(|s| s.effect == Effect::Read),
+                            spec.steps[..i].iter().any(|s| s.effect == Effect::Read
+                                || (s.effect == Effect::Create && s.part == Part::User)),
                             "{at}: {} depends on a read before it",
                             step.api
                         );

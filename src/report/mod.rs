@@ -43,6 +43,7 @@ pub enum Outcome {
     Read,
     WouldCreate,
     WouldUpdate,
+    WouldDelete,
     Conflict,
 }
 
@@ -68,6 +69,8 @@ pub struct RowResult {
     pub request_id: Option<String>,
     pub elapsed_ms: Option<u64>,
     pub observed: Option<Observed>,
+    /// The requests of a row of several (the `steps` column).
+    pub steps: Vec<String>,
     pub record: csv::StringRecord,
 }
 
@@ -95,6 +98,7 @@ impl RowResult {
             request_id: None,
             elapsed_ms: None,
             observed: None,
+            steps: Vec::new(),
             record,
         }
     }

@@ -28,7 +28,7 @@ pub enum ResumeError {
 }
 
 /// One line's latest result in the file being resumed.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct PreviousRow {
     pub line: u64,
     pub fingerprint: u64,
@@ -36,6 +36,8 @@ pub struct PreviousRow {
     pub outcome: Option<Outcome>,
     /// Its last attempt was sent and got no reply.
     pub unknown_outcome: bool,
+    /// Its `steps` cell: the requests it made, each `Api[:target]=result`.
+    pub steps: Vec<String>,
 }
 
 #[derive(Debug, Default)]
@@ -110,6 +112,16 @@ impl Previous {
                 status,
                 outcome,
                 unknown_outcome: &record[3] == crate::engine::client::codes::UNKNOWN_OUTCOME,
+                steps: schema
+                    .steps_column()
+                    .map(|i| unescape_formula(&record[i]))
+                    .map(|cell| {
+                        cell.split(';')
+                            .filter(|s| !s.is_empty())
+                            .map(str::to_string)
+                            .collect()
+                    })
+                    .unwrap_or_default(),
             });
             valid_len = reader.position().byte();
         }

@@ -398,6 +398,7 @@ mod tests {
             request_id: None,
             elapsed_ms: Some(5),
             observed: None,
+            steps: Vec::new(),
             record: csv::StringRecord::new(),
         }
     }

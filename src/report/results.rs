@@ -250,7 +250,7 @@ mod tests {
     fn batches_in_any_order_come_out_in_input_order() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("out.csv");
-        let schema = Schema::new(&StringRecord::from(vec!["user"]), vec![false], None);
+        let schema = Schema::new(&StringRecord::from(vec!["user"]), vec![false], None, false);
         let mut writer = ResultsWriter::create(&path, schema, b',').unwrap();
         // Finished out of order, in batches with runs of consecutive rows and gaps.
         for batch in [vec![2, 3, 0], vec![5], vec![1, 4, 6, 7]] {

@@ -28,6 +28,8 @@ pub struct ObservedColumns {
 
 pub struct Schema {
     observed: Option<ObservedColumns>,
+    /// The `steps` column, when some action of the run makes several requests per row.
+    steps: bool,
     password_columns: Vec<bool>,
     header: StringRecord,
 }
@@ -38,8 +40,12 @@ impl Schema {
         input_headers: &StringRecord,
         password_columns: Vec<bool>,
         observed: Option<ObservedColumns>,
+        steps: bool,
     ) -> Schema {
         let mut own: Vec<String> = RESULT_COLUMNS.iter().map(|c| c.to_string()).collect();
+        if steps {
+            own.push("steps".into());
+        }
         if let Some(o) = &observed {
             own.push("observed_exists".into());
             own.extend(o.fields.iter().map(|f| format!("observed_{}", f.column())));
@@ -58,9 +64,15 @@ impl Schema {
         }
         Schema {
             observed,
+            steps,
             password_columns,
             header,
         }
+    }
+
+    /// Where the `steps` column is, when there is one.
+    pub fn steps_column(&self) -> Option<usize> {
+        self.steps.then_some(RESULT_COLUMNS.len())
     }
 
     pub fn header(&self) -> &StringRecord {
@@ -90,6 +102,9 @@ impl Schema {
         ];
         for cell in &own {
             out.write_field(escape_formula(cell).as_bytes())?;
+        }
+        if self.steps {
+            out.write_field(escape_formula(&row.steps.join(";")).as_bytes())?;
         }
         if let Some(columns) = &self.observed {
             match &row.observed {
@@ -135,6 +150,7 @@ impl Schema {
     /// How many of the columns are the tool's own (the input columns follow).
     pub fn own_len(&self) -> usize {
         RESULT_COLUMNS.len()
+            + usize::from(self.steps)
             + self
                 .observed
                 .as_ref()
@@ -150,7 +166,7 @@ mod tests {
     #[test]
     fn provider_text_and_input_cells_are_escaped_and_passwords_masked() {
         let headers = csv::StringRecord::from(vec!["user", "password", "Status", "note"]);
-        let schema = Schema::new(&headers, vec![false, true, false, false], None);
+        let schema = Schema::new(&headers, vec![false, true, false, false], None, false);
         assert_eq!(
             schema.header().iter().collect::<Vec<_>>(),
             [

@@ -39,6 +39,7 @@ fn profile(mfa: bool) -> Observed {
             ..LoginState::default()
         },
         extra: vec![("update_date", "2024-05-06T00:00:00Z".into())],
+        created: None,
     }
 }
 
@@ -221,6 +222,7 @@ fn ucloud_rows_take_email_from_the_list_and_leave_password_reset_empty() {
             ..LoginState::default()
         },
         extra: Vec::new(),
+        created: None,
     };
     assert_eq!(
         &s.row(&user, &observed, None).unwrap()[3..8],
@@ -246,6 +248,7 @@ fn protection(enabled: bool, method: Option<VerificationMethod>) -> Observed {
             ..LoginState::default()
         },
         extra: Vec::new(),
+        created: None,
     }
 }
 

@@ -17,7 +17,6 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::macros::format_description;
 
-pub const PATH: &str = "/v3.0/OS-CREDENTIAL/securitytokens";
 pub const ACTION: &str = "CreateTemporaryAccessKeyByAgency";
 pub const TOKEN_ACTION: &str = "KeystoneCreateAgencyToken";
 

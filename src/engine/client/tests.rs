@@ -4,6 +4,7 @@
 use super::*;
 use crate::engine::pacer::Pacer;
 use crate::providers::Observed;
+use crate::providers::TokenRefused;
 use std::collections::VecDeque;
 use std::sync::Arc;
 
@@ -59,15 +60,15 @@ impl Api for Script {
         self.tokens.then(|| get(format!("{}token", self.base)))
     }
 
-    fn read_token(&self, reply: &Reply) -> Result<Token, Classified> {
+    fn read_token(&self, reply: &Reply) -> Result<Token, TokenRefused> {
         match reply.status {
             200 => Ok(Token {
                 value: Secret::new("token"),
                 expires_at: None,
             }),
-            status => Err(Classified {
+            status => Err(TokenRefused {
                 request_id: None,
-                verdict: Verdict::Failed(failure_of(status)),
+                failure: failure_of(status),
             }),
         }
     }

@@ -323,6 +323,7 @@ fn observed(profile: &Map<String, Value>) -> Observed {
         exists: true,
         state,
         extra,
+        created: None,
     }
 }
 
@@ -349,17 +350,20 @@ mod tests {
 
     const USER: &str = "alice@example.onaliyun.com";
     const READ: Op<'static> = Op::Step {
+        target: None,
         step: &GET,
         user: USER,
         write: None,
     };
     const REMOVE: Op<'static> = Op::Step {
+        target: None,
         step: &DELETE,
         user: USER,
         write: None,
     };
 
     const MFA: Op<'static> = Op::Step {
+        target: None,
         step: &crate::providers::aliyun::MFA_INFO,
         user: USER,
         write: None,
@@ -533,6 +537,7 @@ mod tests {
         );
         let state = LoginState::default();
         let update = Op::Step {
+            target: None,
             step: &UPDATE,
             user: USER,
             write: Some(Write {
@@ -553,6 +558,7 @@ mod tests {
         let state = LoginState::default();
         let password = Secret::new("pw-123456789");
         let create = Op::Step {
+            target: None,
             step: &CREATE,
             user: USER,
             write: Some(with_write(&state, &password)),
@@ -813,6 +819,7 @@ mod tests {
         let password = Secret::new("canary P@ss+w0rd");
         let state = LoginState::default();
         let op = Op::Step {
+            target: None,
             step: &CREATE,
             user: USER,
             write: Some(with_write(&state, &password)),

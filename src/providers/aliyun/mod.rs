@@ -9,11 +9,12 @@ pub mod sign;
 mod sts;
 
 use crate::input::Column;
-use crate::jobs::{Action, Field, Job, LoginState, ProviderKind};
+use crate::jobs::{Action, Field, Job, LoginState, LoginStatus, ProviderKind};
 use crate::providers::{
-    AccountSpec, ActionSpec, Api, Assume, AssumeRequest, Classified, ColumnProblem, ConnectError,
-    Failure, HttpRequest, Listing, MfaSource, Object, Op, Provider, ProviderSpec, Reply, Stamp,
-    Step, Temporary, When,
+    Absent, AccountSpec, ActionSpec, Api, Assume, AssumeRequest, Classified, ColumnProblem,
+    ConnectError, Desired, Each, Exists, Failure, HttpRequest, ListedUser, Listing, Lookups,
+    MfaSource, Object, Op, Part, Password, Provider, ProviderSpec, Reply, Stamp, Step, Temporary,
+    When,
 };
 use crate::secret::Secret;
 use request::Credentials;
@@ -52,11 +53,131 @@ pub(crate) const DELETE: Step = Step::delete("DeleteLoginProfile");
 /// The user's bound MFA device, virtual or security key.
 pub(crate) const MFA_INFO: Step = Step::read("GetUserMFAInfo");
 
-/// The login profile: every action works on it.
+/// The login profile: every login action works on it.
 const PROFILE: Object = Object {
     name: "login profile",
     reads: READABLE,
-    read: &GET,
+    read: &[GET],
+};
+
+/// The user's own fields: what GetUser returns and CreateUser and UpdateUser set.
+const USER_FIELDS: &[Field] = &[
+    Field::DisplayName,
+    Field::Email,
+    Field::MobilePhone,
+    Field::Comments,
+];
+
+/// What the user actions compare: the user, its console login and its groups.
+const USER_READS: &[Field] = &[
+    Field::DisplayName,
+    Field::Email,
+    Field::MobilePhone,
+    Field::Comments,
+    Field::LoginStatus,
+    Field::MfaBindRequired,
+    Field::PasswordResetRequired,
+    Field::Groups,
+];
+
+/// The columns of a user: its fields, groups and console login.
+const USER_STATE: &[Column] = &[
+    Column::State(Field::DisplayName),
+    Column::State(Field::Email),
+    Column::State(Field::MobilePhone),
+    Column::State(Field::Comments),
+    Column::State(Field::Groups),
+    Column::State(Field::LoginStatus),
+    Column::State(Field::MfaBindRequired),
+    Column::State(Field::PasswordResetRequired),
+];
+
+/// What creating or ensuring a user takes: its columns and a password.
+const USER_WRITE: &[Column] = &[
+    Column::Password,
+    Column::GeneratePassword,
+    Column::State(Field::DisplayName),
+    Column::State(Field::Email),
+    Column::State(Field::MobilePhone),
+    Column::State(Field::Comments),
+    Column::State(Field::Groups),
+    Column::State(Field::LoginStatus),
+    Column::State(Field::MfaBindRequired),
+    Column::State(Field::PasswordResetRequired),
+];
+
+const GROUPS: &[Column] = &[Column::State(Field::Groups)];
+
+pub(crate) const GET_USER: Step = Step::read("GetUser").on(Part::User);
+pub(crate) const UPDATE_USER: Step = Step::update("UpdateUser")
+    .on(Part::User)
+    .sends(USER_FIELDS)
+    .password(Password::Never);
+/// A user that already exists is ours only if it is newer than our first attempt.
+pub(crate) const CREATE_USER: Step = Step::create("CreateUser", &UPDATE_USER)
+    .on(Part::User)
+    .sends(USER_FIELDS)
+    .password(Password::Never)
+    .exists(Exists::OursIfNewer { read: &GET_USER });
+pub(crate) const DELETE_USER: Step = Step::delete("DeleteUser").on(Part::User);
+/// The login steps of the user actions send only the login's fields.
+const CREATE_LOGIN: Step = CREATE.sends(READABLE);
+const UPDATE_LOGIN: Step = UPDATE.sends(READABLE);
+/// Sets the login's status only; a user without a login profile has nothing to change.
+const LOGIN_STATUS: Step = UPDATE
+    .sends(&[Field::LoginStatus])
+    .absent(Absent::Holds)
+    .password(Password::Never);
+pub(crate) const LIST_GROUPS: Step = Step::read("ListGroupsForUser").on(Part::Groups);
+pub(crate) const ADD_TO_GROUP: Step = Step::create("AddUserToGroup", &UPDATE_USER)
+    .on(Part::Groups)
+    .each(Each::Group)
+    .when(When::Absent)
+    .exists(Exists::Holds)
+    .password(Password::Never);
+pub(crate) const REMOVE_FROM_GROUP: Step = Step::delete("RemoveUserFromGroup")
+    .on(Part::Groups)
+    .each(Each::Group);
+/// Every group the user is in, as a delete needs.
+const LEAVE_GROUPS: Step = REMOVE_FROM_GROUP.each(Each::Listed);
+pub(crate) const LIST_KEYS: Step = Step::read("ListAccessKeys").on(Part::Keys);
+/// Deactivates each key: disable-user (enable-user never re-activates one).
+pub(crate) const DEACTIVATE_KEY: Step = Step::update("UpdateAccessKey")
+    .on(Part::Keys)
+    .each(Each::Listed)
+    .sends(&[Field::UserEnabled])
+    .password(Password::Never);
+pub(crate) const DELETE_KEY: Step = Step::delete("DeleteAccessKey")
+    .on(Part::Keys)
+    .each(Each::Listed);
+pub(crate) const UNBIND_MFA: Step = Step::delete("UnbindMFADevice").on(Part::Mfa);
+/// RAM 2015-05-01: a user with attached policies is not deleted (nothing is changed).
+pub(crate) const LIST_POLICIES: Step = Step::read("ListPoliciesForUser")
+    .on(Part::Policies)
+    .refuses(
+        "the user has attached policies, which delete-user does not detach: detach them first",
+    );
+/// The account's default domain, for bare user names.
+pub(crate) const DEFAULT_DOMAIN: Step = Step::read("GetDefaultDomain");
+
+/// The user, its console login and its groups.
+const USER: Object = Object {
+    name: "user",
+    reads: USER_READS,
+    read: &[GET_USER, GET, LIST_GROUPS],
+};
+
+/// disable-user: the console login and every access key inactive.
+const DISABLED: LoginState = LoginState {
+    login_status: Some(LoginStatus::Inactive),
+    user_enabled: Some(false),
+    ..LoginState::NONE
+};
+
+/// enable-user: the console login active; keys stay as they are.
+const ENABLED: LoginState = LoginState {
+    login_status: Some(LoginStatus::Active),
+    ..LoginState::NONE
 };
 
 const ACTIONS: &[ActionSpec] = &[
@@ -69,7 +190,57 @@ const ACTIONS: &[ActionSpec] = &[
     ),
     PROFILE.action(Action::GetLoginProfile, STATE, &[GET]),
     PROFILE.action(Action::DeleteLoginProfile, STATE, &[DELETE]),
-    PROFILE.action(Action::EnforceMfa, STATE, &[UPDATE]),
+    PROFILE
+        .action(Action::EnforceMfa, STATE, &[UPDATE])
+        .setting(Desired::Mfa),
+    USER.action(
+        Action::CreateUser,
+        USER_WRITE,
+        &[CREATE_USER, CREATE_LOGIN, ADD_TO_GROUP],
+    ),
+    USER.action(
+        Action::EnsureUser,
+        USER_WRITE,
+        &[
+            GET_USER,
+            CREATE_USER.when(When::Absent),
+            UPDATE_USER.when(When::Differs),
+            GET,
+            CREATE_LOGIN.when(When::Absent),
+            UPDATE_LOGIN.when(When::Differs),
+            LIST_GROUPS,
+            ADD_TO_GROUP,
+        ],
+    ),
+    USER.action(
+        Action::AddToGroup,
+        GROUPS,
+        &[ADD_TO_GROUP.when(When::Always)],
+    ),
+    USER.action(Action::RemoveFromGroup, GROUPS, &[REMOVE_FROM_GROUP]),
+    USER.action(
+        Action::DisableUser,
+        USER_STATE,
+        &[LOGIN_STATUS, LIST_KEYS, DEACTIVATE_KEY],
+    )
+    .setting(Desired::Fixed(&DISABLED)),
+    USER.action(Action::EnableUser, USER_STATE, &[LOGIN_STATUS])
+        .setting(Desired::Fixed(&ENABLED)),
+    USER.action(
+        Action::DeleteUser,
+        USER_STATE,
+        &[
+            LIST_POLICIES,
+            LIST_KEYS,
+            DELETE_KEY,
+            DELETE,
+            UNBIND_MFA,
+            LIST_GROUPS,
+            LEAVE_GROUPS,
+            DELETE_USER,
+        ],
+    ),
+    USER.action(Action::GetUser, USER_STATE, &[GET_USER, GET, LIST_GROUPS]),
 ];
 
 /// The official CLI's variables (docs/providers.md §2.7), first non-empty wins.
@@ -110,7 +281,7 @@ const EXAMPLE_USER: &str = "alice@example.onaliyun.com";
 const SPEC: ProviderSpec = ProviderSpec {
     kind: ProviderKind::Aliyun,
     actions: ACTIONS,
-    readable: READABLE,
+    readable: USER_READS,
     extra_observed: classify::EXTRA_OBSERVED,
     generates_passwords: false,
     // ListUsers has no login state: one GetLoginProfile per user.
@@ -139,6 +310,12 @@ const SPEC: ProviderSpec = ProviderSpec {
         ("access_key_secret", "emulator-aliyun-secret"),
     ],
     cli_profile: Some(cli_config::read),
+    // The recycle bin holds the last 1,000 deleted users (docs/providers.md §2.8).
+    recycle_bin: Some(1000),
+    lookups: Lookups {
+        domain: Some(&DEFAULT_DOMAIN),
+        group_id: None,
+    },
 };
 
 impl Provider for Aliyun {
@@ -148,7 +325,9 @@ impl Provider for Aliyun {
 
     fn check_row(&self, job: &Job) -> Vec<ColumnProblem> {
         let mut problems = Vec::new();
-        if !is_principal_name(&job.user) {
+        // A user action may name the user without its domain: the account's default one is added.
+        let bare = job.action.is_lifecycle() && self.is_bare(&job.user);
+        if !bare && !is_principal_name(&job.user) {
             let message = if job.user.is_empty() {
                 format!("aliyun needs the user principal name (name@domain, e.g. {EXAMPLE_USER})")
             } else {
@@ -175,6 +354,25 @@ impl Provider for Aliyun {
 
     fn assumes(&self, assume: &Assume) -> bool {
         matches!(assume, Assume::Role { .. })
+    }
+
+    /// A RAM user name (1–64 of `A-Z a-z 0-9 . _ -`) without `@domain`.
+    fn is_bare(&self, user: &str) -> bool {
+        (1..=64).contains(&user.len())
+            && user
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+    }
+
+    fn complete(&self, user: &str, domain: &str) -> String {
+        format!("{user}@{domain}")
+    }
+
+    /// The name without its domain: another account completes it with its own.
+    fn portable_name(&self, user: &ListedUser) -> String {
+        user.user
+            .split_once('@')
+            .map_or(user.user.clone(), |(name, _)| name.to_string())
     }
 
     fn connect(&self, account: &AccountSpec<'_>) -> Result<Arc<dyn Api>, ConnectError> {
@@ -420,6 +618,7 @@ mod tests {
         )
         .unwrap();
         let op = Op::Step {
+            target: None,
             step: &DELETE,
             user: "alice@example.onaliyun.com",
             write: None,
@@ -453,6 +652,7 @@ mod tests {
         .unwrap();
         let request = api.build(
             &Op::Step {
+                target: None,
                 step: &GET,
                 user: "a@b",
                 write: None,

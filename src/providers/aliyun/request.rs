@@ -98,7 +98,9 @@ pub const MFA_PAGE: usize = 100;
 /// `classify` fails it.
 fn operation(op: &Op<'_>) -> (&'static str, Vec<(&'static str, String)>) {
     match *op {
-        Op::Step { step, user, write } => (
+        Op::Step {
+            step, user, write, ..
+        } => (
             step.api,
             match write {
                 Some(write) => with_write(user, &write),
@@ -201,6 +203,7 @@ mod tests {
     fn read_is_a_signed_form_post_to_the_endpoint() {
         let (request, body) = sent(
             &Op::Step {
+                target: None,
                 step: &GET,
                 user: "alice@example.onaliyun.com",
                 write: None,
@@ -241,6 +244,7 @@ mod tests {
             generate_password: false,
         };
         let op = Op::Step {
+            target: None,
             step: &CREATE,
             user: "alice@example.onaliyun.com",
             write: Some(write),
@@ -275,6 +279,7 @@ mod tests {
             generate_password: true,
         };
         let op = Op::Step {
+            target: None,
             step: &UPDATE,
             user: "bob@example.onaliyun.com",
             write: Some(write),
@@ -296,6 +301,7 @@ mod tests {
     #[test]
     fn delete_and_the_security_token_are_signed() {
         let op = Op::Step {
+            target: None,
             step: &DELETE,
             user: "carol@example.onaliyun.com",
             write: None,
@@ -359,6 +365,7 @@ mod tests {
     fn mfa_reads_name_the_user_and_page_the_device_list() {
         let (_, info) = sent(
             &Op::Step {
+                target: None,
                 step: &crate::providers::aliyun::MFA_INFO,
                 user: "dave@example.onaliyun.com",
                 write: None,
@@ -381,6 +388,7 @@ mod tests {
     #[test]
     fn a_fresh_stamp_changes_the_signature() {
         let op = Op::Step {
+            target: None,
             step: &GET,
             user: "alice@example.onaliyun.com",
             write: None,

@@ -9,8 +9,7 @@ use super::classify::{self, Caller};
 use super::ops::Parts;
 use super::token;
 use crate::providers::{
-    Assume, AssumeRequest, Classified, Failure, FailureClass, Keys, Reply, Temporary, Verdict,
-    json, session_name,
+    Assume, AssumeRequest, Failure, FailureClass, Keys, Reply, Temporary, json, session_name,
 };
 use crate::secret::Secret;
 use reqwest::Method;
@@ -95,29 +94,16 @@ pub fn token_parts(request: &AssumeRequest<'_>) -> Option<Parts> {
 
 /// The agency token of a reply (as any token reply is read), as the chained account's `token`.
 pub fn read_token(reply: &Reply) -> Result<Temporary, Failure> {
-    match token::read(reply) {
-        Ok(t) => Ok(Temporary {
-            keys: {
-                let mut keys = Keys::default();
-                keys.insert("token", t.value);
-                keys
-            },
-            // A token without an expiry lives 24 hours.
-            expires_at: t
-                .expires_at
-                .unwrap_or_else(|| OffsetDateTime::now_utc() + time::Duration::hours(24)),
-        }),
-        Err(Classified {
-            verdict: Verdict::Failed(f),
-            ..
-        }) => Err(f),
-        Err(other) => Err(Failure {
-            class: FailureClass::Credential,
-            code: reply.status.to_string(),
-            message: format!("unexpected agency token reply {:?}", other.verdict),
-            retry_after: None,
-        }),
-    }
+    let t = token::read(reply).map_err(|refused| refused.failure)?;
+    let mut keys = Keys::default();
+    keys.insert("token", t.value);
+    Ok(Temporary {
+        keys,
+        // A token without an expiry lives 24 hours.
+        expires_at: t
+            .expires_at
+            .unwrap_or_else(|| OffsetDateTime::now_utc() + time::Duration::hours(24)),
+    })
 }
 
 /// The temporary AK/SK of a 2xx reply, or the failure as any IAM reply's.

@@ -6,7 +6,7 @@ use super::{agency, ops, sign, token};
 use crate::providers::encoding::basic_iso8601;
 use crate::providers::{
     Api, AssumeRequest, Classified, Failure, HttpRequest, Op, Reply, Stamp, Temporary, Token,
-    Verdict,
+    TokenRefused, Verdict,
 };
 use crate::secret::Secret;
 use reqwest::Method;
@@ -179,7 +179,7 @@ impl Api for HuaweiApi {
         Some(self.unsigned(parts, token::CONTENT_TYPE))
     }
 
-    fn read_token(&self, reply: &Reply) -> Result<Token, Classified> {
+    fn read_token(&self, reply: &Reply) -> Result<Token, TokenRefused> {
         token::read(reply)
     }
 
@@ -232,6 +232,7 @@ mod tests {
 
     /// A GET of user `u1`.
     const GET_U1: Op<'static> = Op::Step {
+        target: None,
         step: &GET,
         user: "u1",
         write: None,
@@ -240,6 +241,7 @@ mod tests {
     /// A PUT of `state` for user `u1`.
     fn put_u1(state: &LoginState) -> Op<'_> {
         Op::Step {
+            target: None,
             step: &PUT,
             user: "u1",
             write: Some(Write {
@@ -327,11 +329,13 @@ mod tests {
         };
         let ops = [
             Op::Step {
+                target: None,
                 step: &GET,
                 user: "0123456789abcdef0123456789abcdef",
                 write: None,
             },
             Op::Step {
+                target: None,
                 step: &PUT,
                 user: "0123456789abcdef0123456789abcdef",
                 write: Some(write),
@@ -523,6 +527,7 @@ mod tests {
         let class = |api: &HuaweiApi| match api
             .classify(
                 &Op::Step {
+                    target: None,
                     step: &GET,
                     user: "u",
                     write: None,

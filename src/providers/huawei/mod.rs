@@ -18,8 +18,8 @@ mod token;
 use crate::input::Column;
 use crate::jobs::{Action, Field, Job, LoginState, ProviderKind, VerificationMethod};
 use crate::providers::{
-    Absent, AccountSpec, ActionSpec, Api, Assume, ColumnProblem, ConnectError, Listing, MfaSource,
-    Object, Provider, ProviderSpec, Step,
+    Absent, AccountSpec, ActionSpec, Api, Assume, ColumnProblem, ConnectError, Desired, Listing,
+    Lookups, MfaSource, Object, Provider, ProviderSpec, Step,
 };
 use std::sync::Arc;
 
@@ -52,13 +52,15 @@ pub(crate) const PUT: Step =
 const PROTECTION: Object = Object {
     name: "login protection",
     reads: READABLE,
-    read: &GET,
+    read: &[GET],
 };
 
 pub(crate) const ACTIONS: &[ActionSpec] = &[
     PROTECTION.action(Action::SetLoginProtect, COLUMNS, &[PUT]),
     PROTECTION.action(Action::GetLoginProtect, COLUMNS, &[GET]),
-    PROTECTION.action(Action::EnforceMfa, COLUMNS, &[PUT]),
+    PROTECTION
+        .action(Action::EnforceMfa, COLUMNS, &[PUT])
+        .setting(Desired::Mfa),
 ];
 
 const SPEC: ProviderSpec = ProviderSpec {
@@ -104,6 +106,8 @@ const SPEC: ProviderSpec = ProviderSpec {
         ("domain_id", "emulator-huawei-domain"),
     ],
     cli_profile: Some(cli_config::read),
+    recycle_bin: None,
+    lookups: Lookups::NONE,
 };
 
 impl Provider for Huawei {
@@ -334,6 +338,7 @@ mod tests {
         assert!(!aksk.uses_tokens() && aksk.token_request(&Stamp::now()).is_none());
         let req = aksk.build(
             &Op::Step {
+                target: None,
                 step: &GET,
                 user: ID,
                 write: None,

@@ -26,7 +26,9 @@ pub struct Parts {
 
 pub fn parts(op: &Op<'_>) -> Parts {
     let (method, path, query, body) = match op {
-        Op::Step { step, user, write } => {
+        Op::Step {
+            step, user, write, ..
+        } => {
             let (method, path) = method_and_path(step);
             (
                 method,
@@ -142,6 +144,7 @@ impl WireProtect {
             exists: true,
             state,
             extra,
+            created: None,
         }
     }
 }
@@ -258,6 +261,7 @@ pub fn never_configured() -> Observed {
             ..LoginState::default()
         },
         extra: Vec::new(),
+        created: None,
     }
 }
 
@@ -339,6 +343,7 @@ mod tests {
             (Method::GET, "/v3.0/OS-MFA/virtual-mfa-devices")
         );
         let row = parts(&Op::Step {
+            target: None,
             step: &crate::providers::huawei::MFA_LIST,
             user: "0a1b",
             write: None,
@@ -387,6 +392,7 @@ mod tests {
     fn paths_and_methods() {
         let state = LoginState::default();
         let p = parts(&Op::Step {
+            target: None,
             step: &GET,
             user: "u1",
             write: None,
@@ -396,6 +402,7 @@ mod tests {
             (Method::GET, "/v3.0/OS-USER/users/u1/login-protect")
         );
         let p = parts(&Op::Step {
+            target: None,
             step: &PUT,
             user: "u1",
             write: Some(write(&state)),
@@ -409,6 +416,7 @@ mod tests {
         let p = parts(&Op::Step {
             step: &GET,
             user: "a/../b",
+            target: None,
             write: None,
         });
         assert_eq!(p.path, "/v3.0/OS-USER/users/a%2F..%2Fb/login-protect");
@@ -419,6 +427,7 @@ mod tests {
         let body = br#"{"login_protect":{"user_id":"16b26081f43d4c628c4bb88cf32e9f9b","enabled":true,"verification_method":"vmfa"}}"#;
         let Verdict::Observed(o) = read_success(
             &Op::Step {
+                target: None,
                 step: &GET,
                 user: "x",
                 write: None,
@@ -437,6 +446,7 @@ mod tests {
         );
         let odd = read_success(
             &Op::Step {
+                target: None,
                 step: &GET,
                 user: "x",
                 write: None,
@@ -452,7 +462,7 @@ mod tests {
     #[test]
     fn every_declared_step_names_a_method_and_a_path() {
         for spec in crate::providers::huawei::ACTIONS {
-            for step in spec.steps.iter().chain([spec.read]) {
+            for step in spec.steps.iter().chain(spec.read) {
                 let (_, path) = method_and_path(step);
                 assert!(path.starts_with('/'), "{}", step.api);
             }
@@ -463,6 +473,7 @@ mod tests {
     fn writes_are_done() {
         let state = LoginState::default();
         let op = Op::Step {
+            target: None,
             step: &PUT,
             user: "u",
             write: Some(write(&state)),

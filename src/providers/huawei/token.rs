@@ -2,7 +2,7 @@
 //! domain-scoped password body; the token is the `X-Subject-Token` reply header.
 
 use super::classify::{self, Caller};
-use crate::providers::{Classified, Failure, FailureClass, Reply, Token, Verdict};
+use crate::providers::{Failure, FailureClass, Reply, Token, TokenRefused};
 use crate::secret::Secret;
 use serde::Serialize;
 use serde_json::Value;
@@ -71,25 +71,25 @@ pub fn body(user_name: &str, password: &Secret, domain_name: &str) -> Vec<u8> {
 }
 
 /// The token of a 2xx reply, with `token.expires_at` when the body has it; otherwise the failure.
-pub fn read(reply: &Reply) -> Result<Token, Classified> {
+pub fn read(reply: &Reply) -> Result<Token, TokenRefused> {
     let request_id = classify::request_id(reply);
     if !(200..300).contains(&reply.status) {
-        return Err(Classified {
+        return Err(TokenRefused {
             request_id,
-            verdict: Verdict::Failed(classify::failure(reply, Caller::TokenRequest)),
+            failure: classify::failure(reply, Caller::TokenRequest),
         });
     }
     let Some(value) = reply.header("X-Subject-Token").filter(|v| !v.is_empty()) else {
-        return Err(Classified {
+        return Err(TokenRefused {
             request_id,
-            verdict: Verdict::Failed(Failure {
+            failure: Failure {
                 class: FailureClass::Credential,
                 code: reply.status.to_string(),
                 message: "the token reply has no X-Subject-Token header: is the endpoint \
                           Huawei IAM?"
                     .into(),
                 retry_after: None,
-            }),
+            },
         });
     };
     let expires_at = serde_json::from_slice::<Value>(&reply.body)
@@ -149,10 +149,10 @@ mod tests {
 
     fn failed(r: &Reply) -> (Option<String>, Failure) {
         match read(r) {
-            Err(Classified {
+            Err(TokenRefused {
                 request_id,
-                verdict: Verdict::Failed(f),
-            }) => (request_id, f),
+                failure,
+            }) => (request_id, failure),
             _ => panic!("expected a failure"),
         }
     }

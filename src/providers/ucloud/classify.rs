@@ -291,6 +291,7 @@ mod tests {
     }
 
     const READ: Op<'static> = Op::Step {
+        target: None,
         step: &GET,
         user: "alice",
         write: None,
@@ -298,6 +299,7 @@ mod tests {
 
     fn update_op(state: &LoginState) -> Op<'_> {
         Op::Step {
+            target: None,
             step: &UPDATE,
             user: "alice",
             write: Some(Write {
@@ -318,6 +320,7 @@ mod tests {
     #[test]
     fn is_mfa_enable_is_read_as_bound() {
         let op = Op::Step {
+            target: None,
             step: &crate::providers::ucloud::MFA_INFO,
             user: "an.zhou",
             write: None,
@@ -461,6 +464,7 @@ mod tests {
                 ..Default::default()
             },
             extra: Vec::new(),
+            created: None,
         };
         assert_eq!(got.verdict, Verdict::Observed(expected));
     }

@@ -12,9 +12,9 @@ mod sts;
 use crate::input::Column;
 use crate::jobs::{Action, Field, Job, LoginState, ProviderKind};
 use crate::providers::{
-    Absent, AccountSpec, ActionSpec, Api, Assume, AssumeRequest, Classified, ConnectError, Failure,
-    HttpRequest, Listing, MfaSource, Object, Op, Provider, ProviderSpec, Reply, Stamp, Step,
-    Temporary, Write,
+    Absent, AccountSpec, ActionSpec, Api, Assume, AssumeRequest, Classified, ConnectError, Desired,
+    Failure, HttpRequest, Listing, Lookups, MfaSource, Object, Op, Provider, ProviderSpec, Reply,
+    Stamp, Step, Temporary, Write,
 };
 use crate::secret::Secret;
 use std::sync::Arc;
@@ -68,13 +68,15 @@ pub(crate) const UPDATE: Step = Step::update("UpdateLoginProfile").absent(Absent
 const PROFILE: Object = Object {
     name: "login profile",
     reads: READABLE,
-    read: &GET,
+    read: &[GET],
 };
 
 const ACTIONS: &[ActionSpec] = &[
     PROFILE.action(Action::UpdateLoginProfile, UPDATE_COLUMNS, &[UPDATE]),
     PROFILE.action(Action::GetLoginProfile, STATE, &[GET]),
-    PROFILE.action(Action::EnforceMfa, STATE, &[UPDATE]),
+    PROFILE
+        .action(Action::EnforceMfa, STATE, &[UPDATE])
+        .setting(Desired::Mfa),
 ];
 
 const SPEC: ProviderSpec = ProviderSpec {
@@ -119,6 +121,8 @@ const SPEC: ProviderSpec = ProviderSpec {
         ("private_key", "emulator-ucloud-private"),
     ],
     cli_profile: Some(cli_config::read),
+    recycle_bin: None,
+    lookups: Lookups::NONE,
 };
 
 impl Provider for Ucloud {
@@ -190,7 +194,9 @@ impl UcloudApi {
     fn signed_params(&self, op: &Op<'_>) -> Vec<(String, String)> {
         let (action, params) = match op {
             // A step's API name is its UCloud action.
-            Op::Step { step, user, write } => (
+            Op::Step {
+                step, user, write, ..
+            } => (
                 step.api,
                 match write {
                     Some(write) => update_params(user, write),

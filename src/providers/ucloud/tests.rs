@@ -85,6 +85,7 @@ fn update_sends_exactly_the_set_columns_in_a_signed_form_body() {
     };
     let password = Secret::new("Pa ss+w0rd&x");
     let op = Op::Step {
+        target: None,
         step: &UPDATE,
         user: "alice",
         write: Some(Write {
@@ -115,6 +116,7 @@ fn update_asks_ucloud_to_generate_the_password() {
         ..Default::default()
     };
     let op = Op::Step {
+        target: None,
         step: &UPDATE,
         user: "dave",
         write: Some(Write {
@@ -153,6 +155,7 @@ fn enforce_mfa_sends_only_mfa_bind_required() {
         }
     );
     let op = Op::Step {
+        target: None,
         step: &UPDATE,
         user: "bob",
         write: Some(Write {
@@ -175,6 +178,7 @@ fn enforce_mfa_sends_only_mfa_bind_required() {
 fn read_is_get_login_profile_of_the_user() {
     let req = api().build(
         &Op::Step {
+            target: None,
             step: &GET,
             user: "carol",
             write: None,
@@ -222,6 +226,7 @@ fn listing_reads_every_user_then_email_from_the_list() {
 #[test]
 fn signing_ignores_the_stamp() {
     let op = Op::Step {
+        target: None,
         step: &GET,
         user: "carol",
         write: None,
@@ -243,6 +248,7 @@ fn resolving_a_name_ucloud_lacks_builds_a_read_only_request() {
         body_of(&req),
         body_of(&api().build(
             &Op::Step {
+                target: None,
                 step: &GET,
                 user: "carol",
                 write: None
@@ -268,6 +274,7 @@ fn endpoint_gets_one_trailing_slash() {
         assert_eq!(
             api.build(
                 &Op::Step {
+                    target: None,
                     step: &GET,
                     user: "a",
                     write: None
