@@ -303,6 +303,16 @@ pub struct AccountsArgs {
     pub delimiter: Option<u8>,
     #[command(flatten)]
     pub accounts: AccountArgs,
+    /// Prove access before a long run: for each account, its temporary credentials when it is
+    /// chained (one request), then one cheap read (a page of its users).
+    #[arg(long)]
+    pub check: bool,
+    /// Extra trusted CA certificates (PEM), for --check.
+    #[arg(long, value_name = "FILE", requires = "check")]
+    pub ca_bundle: Option<PathBuf>,
+    /// Seconds to wait for one reply, for --check.
+    #[arg(long, default_value_t = 30)]
+    pub timeout: u64,
 }
 
 /// Per-account settings on the command line; they win over the config file (docs/contract.md §4).

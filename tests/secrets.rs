@@ -2,7 +2,9 @@
 //! results file. One canary per kind of secret, driven through every command and mode.
 
 use crate::util::{CANARY_PASSWORD, Harness};
-use iambatch::emulator::{EmulatorConfig, HUAWEI_DOMAIN_NAME, Knobs};
+use iambatch::emulator::{
+    EmulatorConfig, HUAWEI_DOMAIN_NAME, ISSUED_SECRET_PREFIX, ISSUED_TOKEN_PREFIX, Knobs,
+};
 use iambatch::jobs::ProviderKind;
 use iambatch::secret::Secret;
 
@@ -10,11 +12,14 @@ const ALIYUN_SECRET: &str = "Canary-Aliyun-Secret-5c1d";
 const UCLOUD_PRIVATE: &str = "Canary-Ucloud-Private-77e0";
 const HUAWEI_PASSWORD: &str = "Canary-Huawei-Password-a93f";
 
-const CANARIES: [&str; 4] = [
+/// The last two start every temporary secret and token the emulator issues.
+const CANARIES: [&str; 6] = [
     CANARY_PASSWORD,
     ALIYUN_SECRET,
     UCLOUD_PRIVATE,
     HUAWEI_PASSWORD,
+    ISSUED_SECRET_PREFIX,
+    ISSUED_TOKEN_PREFIX,
 ];
 
 /// Everything a run left for a person to see: stdout, stderr, and every file in the dir but the
@@ -71,25 +76,35 @@ fn harness() -> Harness {
     })
 }
 
+/// The role `ali-role` assumes with `ali`'s key.
+const ROLE: &str = "acs:ram::1000000000000009:role/canary";
+
 fn config(h: &Harness) -> String {
     let e = h.emulator();
     format!(
         r#"
 [accounts.ali]
 provider = "aliyun"
-endpoint = "{}"
+endpoint = "{0}"
 access_key_id = "canary-key"
 access_key_secret_env = "ALI_SECRET"
 
+[accounts.ali-role]
+provider = "aliyun"
+endpoint = "{0}"
+sts_endpoint = "{0}"
+source = "ali"
+role_arn = "{ROLE}"
+
 [accounts.uc]
 provider = "ucloud"
-endpoint = "{}"
+endpoint = "{1}"
 public_key = "canary-public"
 private_key_file = "ucloud.key"
 
 [accounts.hw]
 provider = "huawei"
-endpoint = "{}"
+endpoint = "{2}"
 user_name = "canary-admin"
 password_env = "HW_PASSWORD"
 domain_name = "{HUAWEI_DOMAIN_NAME}"
@@ -109,6 +124,7 @@ fn input(h: &Harness) -> String {
              aliyun,ali,ensure-login-profile,b@corp.onaliyun.com,{CANARY_PASSWORD},true,,\n\
              aliyun,ali,create-login-profile,not-a-principal,{CANARY_PASSWORD},true,,\n\
              aliyun,ali,bogus-action,c@corp.onaliyun.com,{CANARY_PASSWORD},,,\n\
+             aliyun,ali-role,ensure-login-profile,e@corp.onaliyun.com,{CANARY_PASSWORD},true,,\n\
              ucloud,uc,update-login-profile,carol,{CANARY_PASSWORD},true,,\n\
              ucloud,uc,get-login-profile,carol,,,,\n\
              huawei,hw,set-login-protect,dave,,,true,vmfa\n\
@@ -124,6 +140,11 @@ fn input(h: &Harness) -> String {
 fn canaries_never_leak_through_any_command_or_mode() {
     let h = harness();
     h.write("iambatch.toml", &config(&h));
+    h.emulator()
+        .tamper(
+            &serde_json::json!({"aliyun": {"sts": {"roles": {ROLE: {"trusted": ["canary-key"]}}}}}),
+        )
+        .unwrap();
     h.write("ucloud.key", &format!("{UCLOUD_PRIVATE}\n"));
     let input = input(&h);
     let run = |args: &[&str], env: &[(&str, &str)], what: &str| {
@@ -185,6 +206,7 @@ fn canaries_never_leak_through_any_command_or_mode() {
             "succeeded",
             "invalid",
             "invalid",
+            "succeeded",
             "succeeded",
             "succeeded",
             "succeeded",

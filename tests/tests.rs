@@ -18,6 +18,7 @@ mod report;
 mod resume;
 mod secrets;
 mod stop;
+mod sts;
 mod terminal;
 mod ucloud;
 mod users_huawei;

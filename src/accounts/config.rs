@@ -4,7 +4,7 @@
 
 use crate::accounts::{AccountError, Rate};
 use crate::jobs::{ProviderKind, one_of};
-use crate::providers::{Keys, Provider, provider};
+use crate::providers::{Assume, Keys, Provider, provider};
 use crate::secret::Secret;
 use document::{File, Scalar, Section, locate};
 use serde::Deserialize;
@@ -30,16 +30,35 @@ pub struct AccountConfig {
     pub profile: Option<String>,
     /// The credentials, or why they could not be read (reported only if a run uses the account).
     pub keys: Result<Keys, String>,
+    /// A chained account: whose credentials assume what. Its own `keys` are then empty.
+    pub chain: Option<ChainConfig>,
+    /// Where temporary credentials are asked for, instead of the provider's STS endpoint.
+    pub sts_endpoint: Option<String>,
+}
+
+/// A chained account's `source` (a config account or a provider's default account, by name) and
+/// what its credentials assume.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChainConfig {
+    pub source: String,
+    pub assume: Assume,
 }
 
 /// The settings every account section may have, besides the provider's credential keys.
-const SETTINGS: [&str; 6] = [
+const SETTINGS: [&str; 13] = [
     "provider",
     "endpoint",
     "region",
     "rate",
     "concurrency",
     "profile",
+    "source",
+    "role_arn",
+    "role_urn",
+    "agency_name",
+    "external_id",
+    "session_duration",
+    "sts_endpoint",
 ];
 
 impl Config {
@@ -94,7 +113,11 @@ impl Config {
         }
         let dir = path.parent().unwrap_or(Path::new("."));
         let mut config = Config::default();
+        let mut sources = BTreeMap::new();
         for (name, section) in file.accounts {
+            if let Some(source) = &section.get_ref().source {
+                sources.insert(name.clone(), source.span());
+            }
             let account = section.into_inner().account(dir, env).map_err(|e| {
                 let key = match &e.key {
                     Some(key) => format!("accounts.{name}.{key}"),
@@ -104,7 +127,58 @@ impl Config {
             })?;
             config.accounts.insert(name, account);
         }
+        for (name, span) in sources {
+            config.check_chain(&name).map_err(|message| {
+                err(
+                    Some(span),
+                    Some(&format!("accounts.{name}.source")),
+                    message,
+                )
+            })?;
+        }
         Ok(config)
+    }
+
+    /// Follows `name`'s sources: each must be an account of the config or a provider's default
+    /// account, of the same provider, and the chain must end in an account with credentials of
+    /// its own.
+    fn check_chain(&self, name: &str) -> Result<(), String> {
+        let kind = self.accounts[name].provider;
+        let mut seen = vec![name];
+        let mut at = name;
+        while let Some(chain) = &self.accounts[at].chain {
+            let source = chain.source.as_str();
+            if let Ok(provider) = source.parse::<ProviderKind>() {
+                if provider != kind {
+                    return Err(format!(
+                        "account '{at}' takes its credentials from the {provider} default account, but it is a {kind} account: a source must be of the same provider"
+                    ));
+                }
+                return Ok(());
+            }
+            let Some(next) = self.accounts.get(source) else {
+                return Err(format!(
+                    "account '{at}' names source '{source}', which is neither an account of the config file nor a provider ({}): fix `source`",
+                    ProviderKind::names()
+                ));
+            };
+            if next.provider != kind {
+                return Err(format!(
+                    "account '{at}' ({kind}) names source '{source}', a {} account: a source must be of the same provider",
+                    next.provider
+                ));
+            }
+            if seen.contains(&source) {
+                seen.push(source);
+                return Err(format!(
+                    "the sources go round in a circle ({}): one account of the chain must have credentials of its own",
+                    seen.join(" ← ")
+                ));
+            }
+            seen.push(source);
+            at = source;
+        }
+        Ok(())
     }
 
     /// Named accounts and their provider, for row validation.
@@ -183,8 +257,58 @@ impl Section {
         let optional_text = |key: &str, value: &Option<Spanned<Scalar>>| {
             value.as_ref().map(|v| text(key, v)).transpose()
         };
+        let chain = self.chain(kind)?;
+        let mut other = self.other;
+        if chain.is_some()
+            && let Some((key, _)) = other
+                .iter()
+                .find(|(k, _)| !(kind == ProviderKind::Huawei && is_domain(k.get_ref())))
+        {
+            return Err(SectionError {
+                key: Some(key.get_ref().clone()),
+                span: key.span(),
+                message:
+                    "a chained account takes its credentials from its `source`: remove this key"
+                        .into(),
+            });
+        }
+        if let (Some(_), Some(profile)) = (&chain, &self.profile) {
+            return Err(mistake(
+                "profile",
+                profile,
+                "a chained account takes its credentials from its `source`: remove `profile`",
+            ));
+        }
+        // A huawei agency names its delegating account by domain_name or domain_id.
+        let chain = match chain {
+            Some(mut chain) => {
+                if let Assume::Agency {
+                    domain_name,
+                    domain_id,
+                    ..
+                } = &mut chain.assume
+                {
+                    for (key, value) in other.drain(..) {
+                        let slot = match key.get_ref().as_str() {
+                            "domain_name" => &mut *domain_name,
+                            _ => &mut *domain_id,
+                        };
+                        *slot = Some(text(key.get_ref(), &value)?);
+                    }
+                    if domain_name.is_none() && domain_id.is_none() {
+                        return Err(SectionError {
+                            key: None,
+                            span: self.span.clone(),
+                            message: "names an agency but not its account: set domain_name (or domain_id) of the delegating account".into(),
+                        });
+                    }
+                }
+                Some(chain)
+            }
+            None => None,
+        };
         let mut keys = Ok(Keys::default());
-        for (key, value) in &self.other {
+        for (key, value) in &other {
             let (base, source) = credential(p, key)?;
             let value = text(key.get_ref(), value)?;
             let secret = read_secret(key.get_ref(), &value, source, dir, env);
@@ -204,8 +328,128 @@ impl Section {
             concurrency,
             profile: optional_text("profile", &self.profile)?,
             keys,
+            chain,
+            sts_endpoint: optional_text("sts_endpoint", &self.sts_endpoint)?,
         })
     }
+
+    /// The chain settings: `source` with the provider's own way to assume (aliyun `role_arn`,
+    /// ucloud `role_urn`, huawei `agency_name`). Each needs the other; the huawei account's
+    /// domain is filled in by the caller.
+    fn chain(&self, kind: ProviderKind) -> Result<Option<ChainConfig>, SectionError> {
+        let (own, others): (&str, [Setting<'_>; 2]) = match kind {
+            ProviderKind::Aliyun => (
+                "role_arn",
+                [
+                    ("role_urn", &self.role_urn),
+                    ("agency_name", &self.agency_name),
+                ],
+            ),
+            ProviderKind::Ucloud => (
+                "role_urn",
+                [
+                    ("role_arn", &self.role_arn),
+                    ("agency_name", &self.agency_name),
+                ],
+            ),
+            ProviderKind::Huawei => (
+                "agency_name",
+                [("role_arn", &self.role_arn), ("role_urn", &self.role_urn)],
+            ),
+        };
+        for (key, value) in others {
+            if let Some(value) = value {
+                return Err(mistake(
+                    key,
+                    value,
+                    &format!("is not a {kind} setting: a chained {kind} account names {own}"),
+                ));
+            }
+        }
+        if kind != ProviderKind::Aliyun
+            && let Some(value) = &self.external_id
+        {
+            return Err(mistake(
+                "external_id",
+                value,
+                "is an aliyun setting: remove it",
+            ));
+        }
+        let target = match kind {
+            ProviderKind::Aliyun => &self.role_arn,
+            ProviderKind::Ucloud => &self.role_urn,
+            ProviderKind::Huawei => &self.agency_name,
+        };
+        let Some(source) = &self.source else {
+            let dependent = [
+                (own, target),
+                ("external_id", &self.external_id),
+                ("session_duration", &self.session_duration),
+                ("sts_endpoint", &self.sts_endpoint),
+            ];
+            return match dependent
+                .into_iter()
+                .find_map(|(k, v)| Some((k, v.as_ref()?)))
+            {
+                Some((key, value)) => Err(mistake(
+                    key,
+                    value,
+                    "belongs to a chained account: set `source` to the account whose credentials assume it",
+                )),
+                None => Ok(None),
+            };
+        };
+        let source = text("source", source)?;
+        let Some(target) = target else {
+            return Err(SectionError {
+                key: Some("source".into()),
+                span: self
+                    .source
+                    .as_ref()
+                    .map_or(self.span.clone(), Spanned::span),
+                message: format!("a chained {kind} account also needs {own}"),
+            });
+        };
+        let target = text(own, target)?;
+        let duration = self
+            .session_duration
+            .as_ref()
+            .map(|value| match value.get_ref() {
+                Scalar::Integer(n) if (900..=86_400).contains(n) => Ok(*n as u32),
+                _ => Err(mistake(
+                    "session_duration",
+                    value,
+                    "must be whole seconds from 900 to 86400 (within the role's maximum)",
+                )),
+            })
+            .transpose()?;
+        let assume = match kind {
+            ProviderKind::Huawei => Assume::Agency {
+                domain_name: None,
+                domain_id: None,
+                agency: target,
+                duration,
+            },
+            _ => Assume::Role {
+                role: target,
+                external_id: self
+                    .external_id
+                    .as_ref()
+                    .map(|v| text("external_id", v))
+                    .transpose()?,
+                duration,
+            },
+        };
+        Ok(Some(ChainConfig { source, assume }))
+    }
+}
+
+/// A setting of a section, by name.
+type Setting<'a> = (&'a str, &'a Option<Spanned<Scalar>>);
+
+/// A huawei key naming the delegating account of an agency.
+fn is_domain(key: &str) -> bool {
+    key == "domain_name" || key == "domain_id"
 }
 
 /// Where a credential key takes its value from.
@@ -257,9 +501,9 @@ fn credential(
             let hint = match closest(name, known.iter().map(String::as_str)) {
                 Some(near) => format!("did you mean {near}?"),
                 None => format!(
-                    "{} accounts take {}, and the credentials {} (each also as KEY_env or KEY_file)",
+                    "{} accounts take {}, and the credentials {} (each also as KEY_env or KEY_file); a chained account takes `source` and what it assumes instead",
                     p.spec().kind,
-                    SETTINGS[1..].join(", "),
+                    SETTINGS[1..6].join(", "),
                     p.spec()
                         .env_keys
                         .iter()

@@ -9,9 +9,9 @@ pub mod endpoint;
 
 use crate::jobs::ProviderKind;
 use crate::providers::cli_files::CliLookup;
-use crate::providers::{AccountSpec, Keys, Provider, provider};
+use crate::providers::{AccountSpec, Assume, Keys, Provider, provider};
 use crate::secret::Secret;
-pub use config::{AccountConfig, Config};
+pub use config::{AccountConfig, ChainConfig, Config};
 use url::Url;
 
 /// (provider, named account or "" for the provider's default account).
@@ -136,8 +136,44 @@ pub struct AccountPlan {
     pub keys: Keys,
     pub rate: Option<f64>,
     pub concurrency: usize,
-    /// Where the credentials came from (never the values).
+    /// Where the credentials came from (never the values); for a chained account the chain,
+    /// `prod ← hq (config file [accounts.hq])`.
     pub credential_source: String,
+    /// A chained account: its credentials are assumed with its source's.
+    pub chain: Option<Chain>,
+}
+
+/// How a chained account gets its temporary credentials.
+pub struct Chain {
+    /// The account whose credentials ask for them (itself possibly chained).
+    pub source: Box<AccountPlan>,
+    pub assume: Assume,
+    /// Where they are asked for: the STS endpoint, or (huawei) the source's IAM endpoint.
+    pub sts_endpoint: Url,
+}
+
+impl AccountPlan {
+    /// The account at the end of the chain: the one with credentials of its own.
+    pub fn root(&self) -> &AccountPlan {
+        match &self.chain {
+            Some(chain) => chain.source.root(),
+            None => self,
+        }
+    }
+
+    /// Connects the provider with the account's own credentials, checking they are complete
+    /// (nothing is sent). A chained account is checked through the account at the end of its
+    /// chain, whose credentials sign the requests for its temporary ones.
+    pub fn check(&self) -> Result<(), crate::providers::ConnectError> {
+        let root = self.root();
+        root.provider
+            .connect(&AccountSpec {
+                name: &root.display,
+                endpoint: &root.endpoint,
+                keys: &root.keys,
+            })
+            .map(|_| ())
+    }
 }
 
 /// Resolves the accounts `needed` by a run and checks each has complete credentials (without
@@ -154,12 +190,8 @@ pub fn resolve(
     let mut problems = Vec::new();
     for key in needed {
         match resolve_account(config, overrides, key, env, emulator) {
-            Ok(plan) => match plan.provider.connect(&AccountSpec {
-                name: &plan.display,
-                endpoint: &plan.endpoint,
-                keys: &plan.keys,
-            }) {
-                Ok(_) => plans.push(plan),
+            Ok(plan) => match plan.check() {
+                Ok(()) => plans.push(plan),
                 Err(e) => problems.push(e.to_string()),
             },
             Err(e) => problems.push(e.to_string()),
@@ -230,6 +262,47 @@ pub fn resolve_account(
     };
     let endpoint = endpoint::parse(&endpoint_text).map_err(account_err)?;
 
+    if let Some(chain) = named.and_then(|a| a.chain.as_ref()) {
+        let source = match config.accounts.get(&chain.source) {
+            Some(_) => (*kind, chain.source.clone()),
+            None => (*kind, String::new()),
+        };
+        let source = resolve_account(config, overrides, &source, env, emulator)?;
+        let sts_env = env(&format!(
+            "IAMBATCH_{}_STS_ENDPOINT",
+            kind.name().to_ascii_uppercase()
+        ));
+        let sts_text = match emulator {
+            Some(e) => Some(e.endpoint(*kind).to_string()),
+            None => named
+                .and_then(|a| a.sts_endpoint.clone())
+                .or(sts_env.filter(|e| !e.is_empty()))
+                .or(p.sts_endpoint().map(str::to_string)),
+        };
+        let sts_endpoint = match sts_text {
+            Some(text) => endpoint::parse(&text).map_err(account_err)?,
+            None => source.endpoint.clone(),
+        };
+        return Ok(AccountPlan {
+            key: key.clone(),
+            credential_source: format!("{display} ← {}", chain_text(&source)),
+            display,
+            provider: p,
+            endpoint,
+            keys: Keys::default(),
+            rate: match rate {
+                Rate::PerSecond(r) => Some(r),
+                Rate::Unlimited => None,
+            },
+            concurrency,
+            chain: Some(Chain {
+                source: Box::new(source),
+                assume: chain.assume.clone(),
+                sts_endpoint,
+            }),
+        });
+    }
+
     let (keys, credential_source) = match emulator {
         Some(_) => {
             let mut keys = Keys::default();
@@ -253,7 +326,16 @@ pub fn resolve_account(
         },
         concurrency,
         credential_source,
+        chain: None,
     })
+}
+
+/// `hq (config file [accounts.hq])`, or for a chained account its whole chain.
+fn chain_text(plan: &AccountPlan) -> String {
+    match plan.chain {
+        Some(_) => plan.credential_source.clone(),
+        None => format!("{} ({})", plan.display, plan.credential_source),
+    }
 }
 
 /// The account's credentials and where they came from. A named account: its config section, over

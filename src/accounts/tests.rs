@@ -1,4 +1,5 @@
 use super::*;
+use crate::providers::Assume;
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -384,4 +385,129 @@ fn a_named_account_takes_its_profile_and_its_own_keys_win() {
         e.contains("'typo'") && e.contains("no profile 'opps'"),
         "{e}"
     );
+}
+
+const CHAINS: &str = r#"
+[accounts.hq]
+provider = "aliyun"
+access_key_id = "LTAI-hq"
+access_key_secret_env = "HQ_SECRET"
+
+[accounts.prod]
+provider = "aliyun"
+source = "hq"
+role_arn = "acs:ram::1234567890123456:role/iambatch-operator"
+external_id = "ext-1"
+session_duration = 3600
+
+[accounts.stage]
+provider = "aliyun"
+source = "prod"
+role_arn = "acs:ram::2234567890123456:role/iambatch-operator"
+sts_endpoint = "http://127.0.0.1:7"
+
+[accounts.fromenv]
+provider = "aliyun"
+source = "aliyun"
+role_arn = "acs:ram::3234567890123456:role/r"
+
+[accounts.kl-prod]
+provider = "huawei"
+source = "huawei"
+domain_name = "corp-kl-prod"
+agency_name = "iambatch-operator"
+"#;
+
+#[test]
+fn chained_accounts_resolve_through_their_sources() {
+    let env = env_of(&[
+        ("HQ_SECRET", "s1"),
+        ("ALIBABA_CLOUD_ACCESS_KEY_ID", "id"),
+        ("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "s"),
+        ("IAMBATCH_ALIYUN_STS_ENDPOINT", "http://127.0.0.1:9"),
+    ]);
+    let config = Config::parse(CHAINS, Path::new("c.toml"), &env).unwrap();
+    let prod = &config.accounts["prod"];
+    assert_eq!(
+        prod.chain.as_ref().unwrap().assume,
+        Assume::Role {
+            role: "acs:ram::1234567890123456:role/iambatch-operator".into(),
+            external_id: Some("ext-1".into()),
+            duration: Some(3600),
+        }
+    );
+    assert_eq!(
+        config.accounts["kl-prod"].chain.as_ref().unwrap().assume,
+        Assume::Agency {
+            domain_name: Some("corp-kl-prod".into()),
+            domain_id: None,
+            agency: "iambatch-operator".into(),
+            duration: None,
+        }
+    );
+    let plans = resolve(
+        &config,
+        &Overrides::default(),
+        &[aliyun("stage"), aliyun("fromenv")],
+        &env,
+        None,
+    )
+    .unwrap();
+    let [stage, fromenv] = &plans[..] else {
+        panic!()
+    };
+    assert_eq!(
+        stage.credential_source,
+        "stage ← prod ← hq (config file [accounts.hq])"
+    );
+    assert_eq!(stage.root().display, "hq");
+    let chain = stage.chain.as_ref().unwrap();
+    assert_eq!(chain.sts_endpoint.as_str(), "http://127.0.0.1:7/");
+    // The environment's STS endpoint, when the account sets none.
+    let prod_chain = chain.source.chain.as_ref().unwrap();
+    assert_eq!(prod_chain.sts_endpoint.as_str(), "http://127.0.0.1:9/");
+    assert!(
+        fromenv
+            .credential_source
+            .starts_with("fromenv ← aliyun (environment")
+    );
+    // The source's credentials are checked: without the secret nothing resolves.
+    let config = Config::parse(CHAINS, Path::new("c.toml"), &env_of(&[])).unwrap();
+    let e = resolve_err(&config, "stage", &env_of(&[]));
+    assert!(e.contains("hq"), "{e}");
+}
+
+#[test]
+fn broken_chains_are_config_errors_naming_the_accounts() {
+    let cycle = "[accounts.a]\nprovider = \"aliyun\"\nsource = \"b\"\nrole_arn = \"r\"\n\
+                 [accounts.b]\nprovider = \"aliyun\"\nsource = \"a\"\nrole_arn = \"r\"\n";
+    let e = parse_err(cycle);
+    assert!(
+        e.contains("line 3, accounts.a.source") && e.contains("a ← b ← a"),
+        "{e}"
+    );
+    let unknown = "[accounts.a]\nprovider = \"aliyun\"\nsource = \"nope\"\nrole_arn = \"r\"\n";
+    let e = parse_err(unknown);
+    assert!(e.contains("'a'") && e.contains("'nope'"), "{e}");
+    let other = "[accounts.a]\nprovider = \"aliyun\"\nsource = \"u\"\nrole_arn = \"r\"\n\
+                 [accounts.u]\nprovider = \"ucloud\"\npublic_key = \"p\"\n";
+    let e = parse_err(other);
+    assert!(
+        e.contains("'a'") && e.contains("'u'") && e.contains("ucloud"),
+        "{e}"
+    );
+    let default_of_other =
+        "[accounts.a]\nprovider = \"aliyun\"\nsource = \"huawei\"\nrole_arn = \"r\"\n";
+    assert!(parse_err(default_of_other).contains("same provider"));
+    let no_role = "[accounts.a]\nprovider = \"aliyun\"\nsource = \"aliyun\"\n";
+    assert!(parse_err(no_role).contains("needs role_arn"));
+    let no_source = "[accounts.a]\nprovider = \"aliyun\"\nrole_arn = \"r\"\n";
+    assert!(parse_err(no_source).contains("set `source`"));
+    let wrong_kind = "[accounts.a]\nprovider = \"huawei\"\nsource = \"huawei\"\nrole_arn = \"r\"\n";
+    assert!(parse_err(wrong_kind).contains("agency_name"));
+    let keys_too = "[accounts.a]\nprovider = \"aliyun\"\nsource = \"aliyun\"\nrole_arn = \"r\"\naccess_key_id = \"k\"\n";
+    assert!(parse_err(keys_too).contains("accounts.a.access_key_id"));
+    let no_domain =
+        "[accounts.a]\nprovider = \"huawei\"\nsource = \"huawei\"\nagency_name = \"g\"\n";
+    assert!(parse_err(no_domain).contains("domain_name"));
 }

@@ -1,16 +1,20 @@
 //! `iambatch accounts [INPUT]`: what each account resolves to (provider, endpoint, credential
 //! source, rate, concurrency), never a credential value (docs/contract.md §4, §7). With INPUT, the accounts its
 //! valid rows use; without, every provider's default account and every account of the config file.
+//! A chained account shows its chain (`prod ← hq (...)`). `--check` proves each usable account's
+//! access: its temporary credentials when chained, then one page of its users.
 
 use crate::accounts::{self, AccountKey, AccountPlan};
 use crate::cli::{AccountsArgs, InputArgs};
+use crate::commands::session;
 use crate::commands::validate::input_options;
 use crate::commands::{Setup, exit, scan::scan};
 use crate::input::{InputFile, InputOptions};
 use crate::jobs::ProviderKind;
-use crate::providers::AccountSpec;
+use crate::providers::{Op, Verdict};
 use std::collections::BTreeSet;
 use std::fmt::Write;
+use tokio_util::sync::CancellationToken;
 
 /// One line of the table.
 struct Line {
@@ -24,7 +28,7 @@ struct Line {
     unconfigured: bool,
 }
 
-pub fn accounts(args: AccountsArgs, setup: &Setup<'_>) -> anyhow::Result<u8> {
+pub async fn accounts(args: AccountsArgs, setup: &Setup<'_>) -> anyhow::Result<u8> {
     let Setup { config, env } = setup;
     let overrides = args.accounts.overrides();
     overrides.check_names(config)?;
@@ -80,7 +84,53 @@ pub fn accounts(args: AccountsArgs, setup: &Setup<'_>) -> anyhow::Result<u8> {
             eprintln!("{label}: {problem}");
         }
     }
-    Ok(if failed { exit::USAGE } else { exit::OK })
+    if failed {
+        return Ok(exit::USAGE);
+    }
+    if args.check && !check(lines, &args, env).await? {
+        return Ok(exit::ROWS_NOT_OK);
+    }
+    Ok(exit::OK)
+}
+
+/// Attempts of each request of `--check`: a transient failure should not fail the check.
+const CHECK_ATTEMPTS: u32 = 3;
+
+/// One line per usable account: `ok` or `failed` and why. Whether all were ok.
+async fn check(
+    lines: Vec<Line>,
+    args: &AccountsArgs,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> anyhow::Result<bool> {
+    let http = session::http(args.timeout, args.ca_bundle.as_deref())?;
+    let chains = session::chains(&http, CHECK_ATTEMPTS, env);
+    let cancel = CancellationToken::new();
+    let mut all_ok = true;
+    for line in lines {
+        let Some(plan) = line.plan.filter(|_| line.problem.is_none()) else {
+            continue;
+        };
+        let client = session::connect(plan, &http, CHECK_ATTEMPTS, &chains)?.client;
+        let report = client.call(&Op::ListUsers { page: None }, &cancel).await;
+        let sts = match client.credential_requests() {
+            0 => String::new(),
+            n => format!("{n} temporary-credential request(s), "),
+        };
+        match report.result {
+            Ok(Verdict::Users(_)) => {
+                println!("check {}: ok ({sts}a page of its users read)", line.account)
+            }
+            Ok(other) => {
+                all_ok = false;
+                println!("check {}: failed: unexpected reply {other:?}", line.account);
+            }
+            Err(f) => {
+                all_ok = false;
+                println!("check {}: failed: {} {}", line.account, f.code, f.message);
+            }
+        }
+    }
+    Ok(all_ok)
 }
 
 fn line(
@@ -106,11 +156,7 @@ fn line(
         Err(e) => line.problem = Some(e.to_string()),
         Ok(plan) => {
             // Connecting is pure: it checks the credentials are complete without sending anything.
-            if let Err(e) = plan.provider.connect(&AccountSpec {
-                name: &plan.display,
-                endpoint: &plan.endpoint,
-                keys: &plan.keys,
-            }) {
+            if let Err(e) = plan.check() {
                 line.unconfigured = name.is_empty() && plan.keys.0.is_empty();
                 line.problem = Some(e.to_string());
             }

@@ -37,6 +37,15 @@ pub async fn dry_run(
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let mut accounts = BTreeMap::new();
     for plan in &prepared.plans {
+        // Its requests are signed with temporary credentials a dry run never asks for.
+        if plan.chain.is_some() {
+            writeln!(
+                out,
+                "account {}: signed with temporary credentials ({}); its requests are not shown",
+                plan.display, plan.credential_source
+            )?;
+            continue;
+        }
         let api = plan.provider.connect(&AccountSpec {
             name: &plan.display,
             endpoint: &plan.endpoint,
@@ -90,6 +99,14 @@ pub async fn dry_run(
             secrets,
         }) = accounts.get(&(job.provider, job.account.clone()))
         else {
+            writeln!(
+                out,
+                "line {}: {} {} {} (signed with temporary credentials: not shown)",
+                job.line,
+                job.provider,
+                job.action,
+                job.user_key()
+            )?;
             continue;
         };
         writeln!(

@@ -60,7 +60,8 @@ pub async fn export(args: ExportArgs, setup: &Setup<'_>) -> anyhow::Result<u8> {
     .expect("one account asked for, one resolved");
     let concurrency = plan.concurrency;
     let http = session::http(c.timeout, c.ca_bundle.as_deref())?;
-    let client = session::connect(plan, &http, c.max_attempts)?.client;
+    let chains = session::chains(&http, c.max_attempts, env);
+    let client = session::connect(plan, &http, c.max_attempts, &chains)?.client;
 
     let mode = scaffold::progress_mode(c.no_progress, env)?;
     let partial = sidecar(&args.output, "export");

@@ -80,7 +80,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Command::Plan(args) => plan::plan(args, &setup()?).await,
         Command::Verify(args) => verify::verify(args, &setup()?).await,
         Command::Validate(args) => validate::validate(args, &setup()?),
-        Command::Accounts(args) => accounts::accounts(args, &setup()?),
+        Command::Accounts(args) => accounts::accounts(args, &setup()?).await,
         Command::Export(args) => export::export(args, &setup()?).await,
         Command::Emulate(args) => emulate::emulate(args).await,
         Command::Completions { shell } => docs::completions(shell),

@@ -216,9 +216,10 @@ pub(crate) async fn process(
         args.connection.timeout,
         args.connection.ca_bundle.as_deref(),
     )?;
+    let chains = session::chains(&http, args.connection.max_attempts, setup.env);
     let runtime_accounts = plans
         .into_iter()
-        .map(|plan| session::connect(plan, &http, args.connection.max_attempts))
+        .map(|plan| session::connect(plan, &http, args.connection.max_attempts, &chains))
         .collect::<anyhow::Result<Vec<_>>>()?;
 
     // Created last before the results file, so that a configuration error leaves no empty file

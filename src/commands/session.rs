@@ -5,9 +5,9 @@ use crate::accounts::AccountPlan;
 use crate::emulator::{Emulator, EmulatorConfig};
 use crate::engine::backoff::Backoff;
 use crate::engine::client::{AccountClient, RetryPolicy, http_client};
+use crate::engine::credentials::Chains;
 use crate::engine::pacer::Pacer;
 use crate::engine::pipeline::Account;
-use crate::providers::AccountSpec;
 use anyhow::Context;
 use std::path::Path;
 use std::sync::Arc;
@@ -37,17 +37,28 @@ pub fn http(timeout_secs: u64, ca_bundle: Option<&Path>) -> anyhow::Result<reqwe
         .context("cannot set up HTTPS (check --ca-bundle)")
 }
 
+/// What connects a run's accounts: the shared HTTP client, and the temporary credentials of
+/// chained accounts, their session named after the local user (`USER`, `LOGNAME` or `USERNAME`).
+pub fn chains(
+    http: &reqwest::Client,
+    max_attempts: u32,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Chains {
+    let user = ["USER", "LOGNAME", "USERNAME"]
+        .iter()
+        .find_map(|v| env(v).filter(|u| !u.is_empty()))
+        .unwrap_or_else(|| "unknown".into());
+    Chains::new(http.clone(), &user, max_attempts)
+}
+
 /// The account's client: its provider connected, its pacer at its rate.
 pub fn connect(
     plan: AccountPlan,
     http: &reqwest::Client,
     max_attempts: u32,
+    chains: &Chains,
 ) -> anyhow::Result<Account> {
-    let api = plan.provider.connect(&AccountSpec {
-        name: &plan.display,
-        endpoint: &plan.endpoint,
-        keys: &plan.keys,
-    })?;
+    let credentials = chains.credentials(&plan)?;
     tracing::info!(
         account = %plan.display,
         endpoint = %plan.endpoint,
@@ -60,9 +71,9 @@ pub fn connect(
         max_attempts,
         backoff: Backoff::default(),
     };
-    let client = AccountClient::new(
+    let client = AccountClient::with_credentials(
         plan.display.clone(),
-        api,
+        credentials,
         http.clone(),
         Pacer::new(plan.rate),
         policy,

@@ -3,7 +3,7 @@
 //! module holds one [`Account`] with its own directory type.
 
 use super::mfa;
-use super::temporary::{KeyError, TemporaryKeys, TemporaryPatch};
+use super::temporary::{Issued, KeyError, TemporaryKeys, TemporaryPatch};
 use crate::secret::Secret;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -17,9 +17,44 @@ pub struct Account<D> {
     /// Secret by key id: the built-in test key and the extra accounts of the config.
     keys: HashMap<String, Secret>,
     temporary: TemporaryKeys,
+    /// Roles (aliyun ARN, ucloud URN) and agencies (huawei `domain/agency`) that may be assumed.
+    roles: Mutex<Roles>,
     /// How long issued tokens and temporary keys live unless told otherwise.
     pub token_ttl: time::Duration,
     directory: Mutex<D>,
+}
+
+/// A role declared under this name stands for every role not declared by its own name (the demo
+/// set trusts the built-in keys with any role, so `--emulator` rehearses chained accounts).
+const ANY_ROLE: &str = "*";
+
+/// What a patch declares about assuming roles.
+#[derive(Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Roles {
+    /// By role: the principals allowed to assume it (key ids, or roles whose sessions may).
+    #[serde(default)]
+    roles: BTreeMap<String, Role>,
+    /// Key ids of the account's root user: never allowed to assume a role.
+    #[serde(default)]
+    root_keys: Vec<String>,
+    /// In a patch: end every credential issued so far now (they are refused as expired).
+    #[serde(default, skip_serializing)]
+    expire_issued: bool,
+}
+
+#[derive(Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+struct Role {
+    trusted: Vec<String>,
+}
+
+/// Why a caller may not assume a role; each provider words it in its own reply.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Refusal {
+    UnknownRole,
+    RootCaller,
+    NotTrusted,
 }
 
 /// What a state patch changes in a provider's directory besides each user's own patch.
@@ -42,6 +77,7 @@ impl<D: Directory + Serialize> Account<D> {
         Ok(Account {
             keys,
             temporary: TemporaryKeys::default(),
+            roles: Mutex::new(Roles::default()),
             token_ttl: time::Duration::try_from(token_ttl)
                 .map_err(|_| format!("token TTL {token_ttl:?} is too long"))?,
             directory: Mutex::new(directory),
@@ -61,6 +97,43 @@ impl<D: Directory + Serialize> Account<D> {
         now: OffsetDateTime,
     ) -> Result<Secret, KeyError> {
         self.temporary.secret(&self.keys, id, token, now)
+    }
+
+    /// Whether the key `caller` (a temporary key: the role whose session it is) may assume `role`.
+    pub fn may_assume(&self, caller: &str, role: &str) -> Result<(), Refusal> {
+        let roles = self.roles.lock().expect("roles");
+        let declared = (roles.roles.get(role))
+            .or_else(|| roles.roles.get(ANY_ROLE))
+            .ok_or(Refusal::UnknownRole)?;
+        if roles.root_keys.iter().any(|k| k == caller) {
+            return Err(Refusal::RootCaller);
+        }
+        let principal = self
+            .temporary
+            .role_of(caller)
+            .unwrap_or_else(|| caller.to_string());
+        match declared.trusted.contains(&principal) {
+            true => Ok(()),
+            false => Err(Refusal::NotTrusted),
+        }
+    }
+
+    /// Issues temporary credentials of a session of `role` for `duration` (capped at the token
+    /// lifetime, the emulator's short-lifetime knob).
+    pub fn issue(
+        &self,
+        prefix: &str,
+        role: &str,
+        duration: time::Duration,
+        now: OffsetDateTime,
+    ) -> Issued {
+        self.temporary
+            .issue(prefix, role, now + duration.min(self.token_ttl))
+    }
+
+    /// The role whose session issued temporary key `id`, if it was issued so.
+    pub fn role_of(&self, id: &str) -> Option<String> {
+        self.temporary.role_of(id)
     }
 
     /// Registers a patch's temporary keys; one without an expiry lives the token lifetime.
@@ -93,6 +166,14 @@ impl<D: Directory + Serialize> Account<D> {
             })
             .collect::<Result<Vec<(String, U)>, String>>()?;
         self.register(patch.temporary_keys, now)?;
+        if let Some(declared) = patch.sts {
+            if declared.expire_issued {
+                self.temporary.expire_issued(now);
+            }
+            let mut roles = self.roles.lock().expect("roles");
+            roles.roles.extend(declared.roles);
+            roles.root_keys.extend(declared.root_keys);
+        }
         for (name, user) in users {
             apply(&mut directory, name, user);
         }
@@ -106,6 +187,10 @@ impl<D: Directory + Serialize> Account<D> {
     pub fn state(&self) -> Value {
         let mut state = serde_json::to_value(&*self.lock()).expect("the state always serialises");
         state["temporary_keys"] = self.temporary.state();
+        let roles = self.roles.lock().expect("roles");
+        if !roles.roles.is_empty() || !roles.root_keys.is_empty() {
+            state["roles"] = serde_json::to_value(&*roles).expect("roles serialise");
+        }
         state
     }
 }
@@ -120,6 +205,9 @@ struct Patch {
     mfa_devices: Option<mfa::Patch>,
     #[serde(default)]
     temporary_keys: BTreeMap<String, TemporaryPatch>,
+    /// `{"roles": {"<role>": {"trusted": [..]}}, "root_keys": [..], "expire_issued": true}`: roles
+    /// and root keys added to those declared; issued credentials ended.
+    sts: Option<Roles>,
 }
 
 /// The users file's entries for one provider as names, each one `valid` accepts; else an error

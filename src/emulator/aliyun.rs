@@ -67,6 +67,7 @@ use super::login::{Login, LoginChange};
 use super::params::{ParamErrors, Params};
 use super::replay::{self, Nonces};
 use super::service::{Admission, Incoming, Meta, Reply, Service, Setup, request_id};
+use super::sts::aliyun as sts;
 use super::temporary::KeyError;
 use crate::jobs::ProviderKind;
 use axum::http::StatusCode;
@@ -146,7 +147,7 @@ impl Profile {
 /// The API a request is for, named by its `Version`: IMS, or RAM 2015-05-01 (in reality at
 /// `ram.aliyuncs.com`; served here on the same port).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Product {
+pub(super) enum Product {
     Ims,
     Ram,
 }
@@ -170,7 +171,7 @@ impl Product {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Action {
+pub(super) enum Action {
     CreateLoginProfile,
     UpdateLoginProfile,
     GetLoginProfile,
@@ -312,10 +313,13 @@ impl Action {
 }
 
 /// An authenticated request.
-pub struct Call {
-    product: Product,
-    action: Action,
-    params: Params,
+pub enum Call {
+    Api {
+        product: Product,
+        action: Action,
+        params: Params,
+    },
+    Sts(sts::Call),
 }
 
 /// A parameter that must have one value.
@@ -446,6 +450,12 @@ impl Service for Ims {
 
     fn admit(&self, request: &Incoming, now: OffsetDateTime) -> Admission<Call> {
         let params = Params(request.form_params());
+        if sts::is_sts(&params) {
+            let Admission { meta, call } =
+                sts::admit(&self.account, &self.nonces, request, params, now);
+            let call = call.map(Call::Sts);
+            return Admission { meta, call };
+        }
         let named = |name| params.get(name).unwrap_or_default().to_string();
         let product = params.get("Version").and_then(Product::of_version);
         let meta = Meta {
@@ -463,7 +473,7 @@ impl Service for Ims {
                 .is_some_and(|(_, write)| write),
         };
         let call = match self.authenticate(request, &params, now) {
-            Ok((product, action)) => Ok(Call {
+            Ok((product, action)) => Ok(Call::Api {
                 product,
                 action,
                 params,
@@ -474,8 +484,16 @@ impl Service for Ims {
     }
 
     fn apply(&self, call: Call, now: OffsetDateTime) -> Reply {
-        let p = &call.params;
-        let result = match call.action {
+        let (product, action, params) = match call {
+            Call::Api {
+                product,
+                action,
+                params,
+            } => (product, action, params),
+            Call::Sts(call) => return sts::apply(&self.account, call, now),
+        };
+        let p = &params;
+        let result = match action {
             Action::CreateLoginProfile => self.create(p, now),
             Action::UpdateLoginProfile => self.update(p, now),
             Action::GetLoginProfile => self.get(p),
@@ -499,7 +517,7 @@ impl Service for Ims {
             Action::ListPoliciesForUser => self.policies_of_user(p),
             Action::DetachPolicyFromUser => self.detach_policy(p),
         };
-        result.map_or_else(|e| e.reply(call.product), ok)
+        result.map_or_else(|e| e.reply(product), ok)
     }
 
     fn throttled(&self, retry_after: Duration) -> Reply {

@@ -96,6 +96,7 @@ use super::account::{self, Account};
 use super::membership;
 use super::mfa;
 use super::service::{Admission, Incoming, Meta, PasswordHash, Reply, Service, Setup, present};
+use super::sts::huawei as sts;
 use crate::jobs::ProviderKind;
 use crate::secret::Secret;
 use auth::{Signatures, Tokens, header};
@@ -266,6 +267,8 @@ fn not_found(target: &str, id: &str) -> ApiError {
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Route {
     IssueToken,
+    AgencyToken,
+    SecurityTokens,
     ListUsers,
     ListLoginProtects,
     ListMfaDevices,
@@ -299,6 +302,7 @@ impl Route {
         let id = |x: &str| x.to_string();
         Some(match (method, s.as_slice()) {
             (&Method::POST, ["v3", "auth", "tokens"]) => Route::IssueToken,
+            (&Method::POST, ["v3.0", "OS-CREDENTIAL", "securitytokens"]) => Route::SecurityTokens,
             (&Method::GET, ["v3", "users"]) => Route::ListUsers,
             (&Method::GET, ["v3", "users", u]) => Route::KeystoneShowUser(id(u)),
             (&Method::DELETE, ["v3", "users", u]) => Route::DeleteUser(id(u)),
@@ -330,6 +334,8 @@ impl Route {
     fn action(&self) -> &'static str {
         match self {
             Route::IssueToken => "KeystoneCreateUserTokenByPassword",
+            Route::SecurityTokens => sts::ACTION,
+            Route::AgencyToken => sts::TOKEN_ACTION,
             Route::ListUsers => "KeystoneListUsers",
             Route::ListLoginProtects => "ListUserLoginProtects",
             Route::ListMfaDevices => "ListUserMfaDevices",
@@ -390,6 +396,8 @@ impl Route {
                 .and_then(|b| b["user"]["name"].as_str().map(str::to_string))
                 .unwrap_or_default(),
             Route::IssueToken
+            | Route::AgencyToken
+            | Route::SecurityTokens
             | Route::ListLoginProtects
             | Route::ListMfaDevices
             | Route::ListGroups
@@ -405,6 +413,8 @@ pub struct Call {
     body: Bytes,
     /// The `Host` it was sent to, for the links of listings.
     host: String,
+    /// Who sent it: the AK, or the token's user.
+    caller: String,
 }
 
 impl Call {
@@ -545,7 +555,11 @@ impl Service for Iam {
         let query: Vec<(String, String)> = form_urlencoded::parse(request.query.as_bytes())
             .into_owned()
             .collect();
-        let Some(route) = Route::parse(&request.method, &request.path) else {
+        let route = Route::parse(&request.method, &request.path).map(|route| match route {
+            Route::IssueToken if sts::is_agency_token(&request.body) => Route::AgencyToken,
+            other => other,
+        });
+        let Some(route) = route else {
             let error = ApiError::gateway(
                 StatusCode::NOT_FOUND,
                 "APIG.0101",
@@ -569,6 +583,7 @@ impl Service for Iam {
             query,
             body: request.body.clone(),
             host: header(request, "host").unwrap_or_default().to_string(),
+            caller: meta.account.clone(),
         });
         Admission { meta, call }
     }
@@ -577,6 +592,14 @@ impl Service for Iam {
         let result = match &call.route {
             Route::IssueToken => {
                 return self.issue_token(&call, now).unwrap_or_else(ApiError::reply);
+            }
+            Route::SecurityTokens => {
+                return sts::security_tokens(&self.account, &call.caller, &call.body, now);
+            }
+            Route::AgencyToken => {
+                return sts::agency_token(&self.account, &call.caller, &call.body, |user, ttl| {
+                    self.tokens.issue(user, now, ttl)
+                });
             }
             Route::ListUsers => self.list_users(&call),
             Route::ListLoginProtects => Ok(self.list_login_protects()),

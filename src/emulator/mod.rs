@@ -89,6 +89,7 @@ mod params;
 mod replay;
 mod server;
 mod service;
+mod sts;
 mod temporary;
 #[cfg(test)]
 mod testing;
@@ -99,6 +100,7 @@ pub use huawei::{
     IAM_USER as HUAWEI_IAM_USER,
 };
 pub use knobs::{DEFAULT_BURST, KnobChange, Knobs, RateShape};
+pub use temporary::{ISSUED_SECRET_PREFIX, ISSUED_TOKEN_PREFIX};
 
 use crate::jobs::ProviderKind;
 use crate::secret::Secret;

@@ -1,7 +1,8 @@
 //! Temporary credentials: an access key id with its secret and the security token issued with it,
 //! valid until they expire. A request signed with a temporary key must carry exactly that token, and
-//! a token is accepted only if this emulator issued it. There is no STS yet: keys are registered by
-//! a state patch (`"temporary_keys"`, documented in each provider's module).
+//! a token is accepted only if this emulator issued it. Keys are issued by the STS modules
+//! (`sts/`) or registered by a state patch (`"temporary_keys"`, documented in each provider's
+//! module).
 
 use crate::secret::Secret;
 use serde::Deserialize;
@@ -28,6 +29,20 @@ struct Temporary {
     secret: Secret,
     token: Secret,
     expires_at: OffsetDateTime,
+    /// The role whose session issued it; `None` for a key of a patch.
+    role: Option<String>,
+}
+
+/// What every issued secret and token starts with, so that a test can tell one in any output.
+pub const ISSUED_SECRET_PREFIX: &str = "EmuTmpSecret";
+pub const ISSUED_TOKEN_PREFIX: &str = "EmuTmpToken";
+
+/// Temporary credentials just issued: the only time their secret and token leave the emulator.
+pub struct Issued {
+    pub id: String,
+    pub secret: Secret,
+    pub token: Secret,
+    pub expires_at: OffsetDateTime,
 }
 
 #[derive(Default)]
@@ -68,11 +83,55 @@ impl TemporaryKeys {
                     secret: Secret::new(key.secret),
                     token: Secret::new(key.security_token),
                     expires_at,
+                    role: None,
                 },
             ));
         }
         self.0.lock().expect("temporary keys").extend(parsed);
         Ok(())
+    }
+
+    /// New random credentials for a session of `role`, live until `expires_at`; the key id starts
+    /// with `prefix` (aliyun `STS.`).
+    pub fn issue(&self, prefix: &str, role: &str, expires_at: OffsetDateTime) -> Issued {
+        let random = |n: usize| {
+            use rand::Rng;
+            rand::rng()
+                .sample_iter(rand::distr::Alphanumeric)
+                .take(n)
+                .map(char::from)
+                .collect::<String>()
+        };
+        let issued = Issued {
+            id: format!("{prefix}{}", random(20)),
+            secret: Secret::new(format!("{ISSUED_SECRET_PREFIX}{}", random(30))),
+            token: Secret::new(format!("{ISSUED_TOKEN_PREFIX}{}", random(120))),
+            expires_at,
+        };
+        self.0.lock().expect("temporary keys").insert(
+            issued.id.clone(),
+            Temporary {
+                secret: issued.secret.clone(),
+                token: issued.token.clone(),
+                expires_at,
+                role: Some(role.to_string()),
+            },
+        );
+        issued
+    }
+
+    /// Ends every issued credential now, as if its lifetime were over.
+    pub fn expire_issued(&self, now: OffsetDateTime) {
+        let mut keys = self.0.lock().expect("temporary keys");
+        for key in keys.values_mut().filter(|k| k.role.is_some()) {
+            key.expires_at = key.expires_at.min(now);
+        }
+    }
+
+    /// The role whose session issued temporary key `id`, if it was issued so.
+    pub fn role_of(&self, id: &str) -> Option<String> {
+        let keys = self.0.lock().expect("temporary keys");
+        keys.get(id)?.role.clone()
     }
 
     /// The secret to check a request's signature with: a permanent key's when the request carries

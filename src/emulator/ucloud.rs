@@ -76,6 +76,7 @@ use super::membership;
 use super::mfa;
 use super::params::{ParamErrors, Params};
 use super::service::{Admission, Incoming, Meta, PasswordHash, Reply, Service, Setup};
+use super::sts::ucloud as sts;
 use super::temporary::KeyError;
 use crate::jobs::ProviderKind;
 use axum::http::{Method, StatusCode, header};
@@ -87,7 +88,7 @@ use std::time::Duration;
 use time::OffsetDateTime;
 
 mod lifecycle;
-mod verify;
+pub(super) mod verify;
 
 use lifecycle::{AccessKey, KeyPatch};
 
@@ -206,7 +207,7 @@ impl Profile {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Action {
+pub(super) enum Action {
     UpdateLoginProfile,
     GetLoginProfile,
     ListUsers,
@@ -268,9 +269,9 @@ impl Action {
 }
 
 /// An authenticated request.
-pub struct Call {
-    action: Action,
-    params: Params,
+pub enum Call {
+    Iam { action: Action, params: Params },
+    Sts(sts::Call),
 }
 
 /// A UCloud error reply, before it is sent. HTTP 200 but for a path that is not the API.
@@ -416,7 +417,14 @@ impl Service for Iam {
     }
 
     fn admit(&self, request: &Incoming, now: OffsetDateTime) -> Admission<Call> {
-        let params = decode(request);
+        let params = match decode(request) {
+            Ok(p) if request.is_rpc() && p.get("Action") == Some(sts::ACTION) => {
+                let Admission { meta, call } = sts::admit(&self.account, p, now);
+                let call = call.map(Call::Sts);
+                return Admission { meta, call };
+            }
+            decoded => decoded,
+        };
         let named = |name| {
             params
                 .as_ref()
@@ -440,15 +448,19 @@ impl Service for Iam {
                     });
                 }
                 let action = self.authenticate(&params, now)?;
-                Ok(Call { action, params })
+                Ok(Call::Iam { action, params })
             })
             .map_err(|e| e.reply(Some(&meta.action)));
         Admission { meta, call }
     }
 
     fn apply(&self, call: Call, now: OffsetDateTime) -> Reply {
-        let p = &call.params;
-        let result = match call.action {
+        let (action, params) = match call {
+            Call::Iam { action, params } => (action, params),
+            Call::Sts(call) => return sts::apply(&self.account, call, now),
+        };
+        let p = &params;
+        let result = match action {
             Action::UpdateLoginProfile => self.update(p, now),
             Action::GetLoginProfile => self.get(p),
             Action::ListUsers => self.list_users(p),
@@ -466,8 +478,8 @@ impl Service for Iam {
             Action::DeleteAccessKey => self.delete_access_key(p),
         };
         match result {
-            Ok(fields) => ok(call.action, fields),
-            Err(e) => e.reply(Some(call.action.name())),
+            Ok(fields) => ok(action, fields),
+            Err(e) => e.reply(Some(action.name())),
         }
     }
 

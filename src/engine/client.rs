@@ -4,6 +4,7 @@
 //! token, its resolved user names and its credential health.
 
 use crate::engine::backoff::Backoff;
+use crate::engine::credentials::Credentials;
 use crate::engine::pacer::Pacer;
 use crate::providers::{
     Api, Classified, Failure, FailureClass, HttpRequest, Item, Op, Reply, Stamp, Step, Token,
@@ -74,7 +75,7 @@ type Cache<T> = tokio::sync::Mutex<HashMap<String, Shared<T>>>;
 
 pub struct AccountClient {
     pub name: String,
-    api: std::sync::Arc<dyn Api>,
+    credentials: Credentials,
     http: reqwest::Client,
     pub pacer: Pacer,
     policy: RetryPolicy,
@@ -99,11 +100,26 @@ impl AccountClient {
         pacer: Pacer,
         policy: RetryPolicy,
     ) -> AccountClient {
-        let uses_tokens = api.uses_tokens();
+        AccountClient::with_credentials(name, Credentials::Fixed(api), http, pacer, policy)
+    }
+
+    /// [`new`](Self::new), for an account whose signer may be renewed (a chained account).
+    pub fn with_credentials(
+        name: String,
+        credentials: Credentials,
+        http: reqwest::Client,
+        pacer: Pacer,
+        policy: RetryPolicy,
+    ) -> AccountClient {
+        // A chained account signs with temporary keys, never with a token of its own.
+        let uses_tokens = match &credentials {
+            Credentials::Fixed(api) => api.uses_tokens(),
+            Credentials::Assumed(_) => false,
+        };
         AccountClient {
             name,
             uses_tokens,
-            api,
+            credentials,
             http,
             pacer,
             policy,
@@ -120,6 +136,11 @@ impl AccountClient {
     /// Attempts so far that retried an earlier one.
     pub fn retries(&self) -> u64 {
         self.retries.load(Ordering::Relaxed)
+    }
+
+    /// Temporary-credential requests the account's chain sent.
+    pub fn credential_requests(&self) -> u64 {
+        self.credentials.requests()
     }
 
     /// Why the account was stopped, if it was.
@@ -148,12 +169,12 @@ impl AccountClient {
                 cancel,
                 op.is_write().then_some(departing),
                 self.uses_tokens,
-                |stamp, token| self.api.build(op, stamp, token),
-                |reply| {
+                |api, stamp, token| api.build(op, stamp, token),
+                |api, reply| {
                     let Classified {
                         request_id,
                         verdict,
-                    } = self.api.classify(op, reply);
+                    } = api.classify(op, reply);
                     match verdict {
                         Verdict::Failed(f) => (request_id, Err(f)),
                         ok => (request_id, Ok(ok)),
@@ -187,8 +208,8 @@ impl AccountClient {
         cancel: &CancellationToken,
         write: Option<Departing<'_>>,
         with_token: bool,
-        build: impl Fn(&Stamp, Option<&Secret>) -> HttpRequest,
-        read: impl Fn(&Reply) -> (Option<String>, Result<T, Failure>),
+        build: impl Fn(&dyn Api, &Stamp, Option<&Secret>) -> HttpRequest,
+        read: impl Fn(&dyn Api, &Reply) -> (Option<String>, Result<T, Failure>),
     ) -> CallReport<T> {
         // Withdrawn, until an attempt says otherwise.
         let mut report = CallReport {
@@ -205,6 +226,22 @@ impl AccountClient {
             if self.halted(cancel) {
                 return self.withdraw(report, last, cancel);
             }
+            // Temporary credentials before the slot: their requests have a limiter of their own.
+            let api = match self.credentials.api(cancel).await {
+                Ok(api) => api,
+                Err(f) if is_withdrawal(&f) || self.halted(cancel) => {
+                    return self.withdraw(report, last, cancel);
+                }
+                Err(f) if matches!(f.class, FailureClass::Retryable { .. }) => {
+                    report.result = Err(f);
+                    return report;
+                }
+                // The role cannot be assumed: nothing of the account can be done.
+                Err(f) => {
+                    self.stop(f.message);
+                    return self.withdraw(report, last, cancel);
+                }
+            };
             // The token before the slot: renewing it takes a slot of its own.
             let token = match with_token {
                 true => match self.current_token(cancel).await {
@@ -240,12 +277,12 @@ impl AccountClient {
                 return report;
             }
             report.attempts += 1;
-            let outcome = self.send(build(&Stamp::now(), token.as_ref())).await;
+            let outcome = send(&self.http, build(&*api, &Stamp::now(), token.as_ref())).await;
             slot.replied();
             let failure = match outcome {
                 Ok(reply) => {
                     report.http_status = Some(reply.status);
-                    let (request_id, result) = read(&reply);
+                    let (request_id, result) = read(&*api, &reply);
                     report.request_id = request_id;
                     match result {
                         Ok(answer) => {
@@ -289,12 +326,17 @@ impl AccountClient {
                         return self.withdraw(report, last, cancel);
                     }
                 }
-                FailureClass::TokenExpired if with_token && !renewed => {
+                FailureClass::TokenExpired
+                    if !renewed && (with_token || self.credentials.renewable()) =>
+                {
                     // A renewal is not an attempt of the row.
                     renewed = true;
                     report.attempts -= 1;
                     last = Some(failure);
-                    *self.token.lock().await = None;
+                    match with_token {
+                        true => *self.token.lock().await = None,
+                        false => self.credentials.expired(&api).await,
+                    }
                 }
                 FailureClass::TokenExpired | FailureClass::Credential => {
                     self.credential_failure(&failure);
@@ -459,17 +501,21 @@ impl AccountClient {
             .fetch_add(1, Ordering::Relaxed)
             + 1;
         if n >= CREDENTIAL_FAILURE_LIMIT {
-            let mut stopped = self.stopped.lock().expect("stopped lock");
-            if stopped.is_none() {
-                let reason = format!(
-                    "account '{}' stopped after {n} credential failures in a row (last: {} {}); check its credentials and permissions, then run again with --resume",
-                    self.name, failure.code, failure.message
-                );
-                tracing::error!("{reason}");
-                *stopped = Some(reason);
-            }
-            self.stopping.cancel();
+            self.stop(format!(
+                "account '{}' stopped after {n} credential failures in a row (last: {} {}); check its credentials and permissions, then run again with --resume",
+                self.name, failure.code, failure.message
+            ));
         }
+    }
+
+    /// Stops the account for `reason` (the first reason given stays).
+    fn stop(&self, reason: String) {
+        let mut stopped = self.stopped.lock().expect("stopped lock");
+        if stopped.is_none() {
+            tracing::error!("{reason}");
+            *stopped = Some(reason);
+        }
+        self.stopping.cancel();
     }
 
     /// The token to send, renewed when missing or about to expire. `None` for accounts without tokens.
@@ -497,8 +543,8 @@ impl AccountClient {
                 cancel,
                 None,
                 false,
-                |stamp, _| self.api.token_request(stamp).expect("token account"),
-                |reply| match self.api.read_token(reply) {
+                |api, stamp, _| api.token_request(stamp).expect("token account"),
+                |api, reply| match api.read_token(reply) {
                     Ok(token) => (None, Ok(token)),
                     Err(TokenRefused {
                         request_id,
@@ -519,30 +565,31 @@ impl AccountClient {
             .await;
         report.result
     }
+}
 
-    async fn send(&self, request: HttpRequest) -> Result<Reply, NoReply> {
-        let mut builder = self.http.request(request.method, &request.url);
-        for (name, value) in &request.headers {
-            builder = builder.header(name, value);
-        }
-        let response = builder
-            .body(request.body)
-            .send()
-            .await
-            .map_err(NoReply::from_reqwest)?;
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let body = response.bytes().await.map_err(NoReply::from_reqwest)?;
-        Ok(Reply {
-            status,
-            headers,
-            body: body.to_vec(),
-        })
+/// Sends `request` as it is: no pacing, no retry.
+pub(super) async fn send(http: &reqwest::Client, request: HttpRequest) -> Result<Reply, NoReply> {
+    let mut builder = http.request(request.method, &request.url);
+    for (name, value) in &request.headers {
+        builder = builder.header(name, value);
     }
+    let response = builder
+        .body(request.body)
+        .send()
+        .await
+        .map_err(NoReply::from_reqwest)?;
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let body = response.bytes().await.map_err(NoReply::from_reqwest)?;
+    Ok(Reply {
+        status,
+        headers,
+        body: body.to_vec(),
+    })
 }
 
 /// A request that got no (complete) reply.
-struct NoReply {
+pub(super) struct NoReply {
     /// The request may have reached the provider.
     sent: bool,
     timeout: bool,
@@ -569,7 +616,7 @@ impl NoReply {
         }
     }
 
-    fn into_failure(self, write: bool) -> Failure {
+    pub(super) fn into_failure(self, write: bool) -> Failure {
         if self.untrusted {
             // Like bad credentials: not retried, and the account stops after a few in a row.
             return Failure {

@@ -297,7 +297,8 @@ async fn prelude(
     let mut user = job.user_key().to_string();
     let mut absent = false;
     // A user being created has no id yet: its create names it (plan and verify look it up).
-    let creates = mode == Mode::Apply && job.action.kind() == ActionKind::Create && row.on_the_user();
+    let creates =
+        mode == Mode::Apply && job.action.kind() == ActionKind::Create && row.on_the_user();
     let resolve = row.provider.name_to_resolve(job).filter(|_| !creates);
     if let Some(name) = resolve {
         let (result, report) = client.resolve(name, cancel).await;

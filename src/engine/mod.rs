@@ -3,6 +3,7 @@
 
 pub mod backoff;
 pub mod client;
+pub mod credentials;
 pub mod execute;
 mod lanes;
 pub mod listing;

@@ -308,6 +308,76 @@ pub enum FailureClass {
     NotFound,
 }
 
+/// What a chained account asks its source's provider for: credentials of another account.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Assume {
+    /// STS AssumeRole (aliyun `RoleArn`, ucloud `RoleUrn`).
+    Role {
+        role: String,
+        external_id: Option<String>,
+        /// Seconds the credentials should last; the provider's default when `None`.
+        duration: Option<u32>,
+    },
+    /// huawei: an agency of the delegating account, named by `domain_name` or `domain_id`.
+    Agency {
+        domain_name: Option<String>,
+        domain_id: Option<String>,
+        agency: String,
+        duration: Option<u32>,
+    },
+}
+
+impl Assume {
+    /// What is assumed, for messages: the role or `agency 'A' of account D`.
+    pub fn describe(&self) -> String {
+        match self {
+            Assume::Role { role, .. } => format!("role {role}"),
+            Assume::Agency {
+                domain_name,
+                domain_id,
+                agency,
+                ..
+            } => format!(
+                "agency '{agency}' of account {}",
+                domain_name
+                    .as_deref()
+                    .or(domain_id.as_deref())
+                    .unwrap_or("?")
+            ),
+        }
+    }
+}
+
+/// The temporary-credential request of a chained account: what to assume, where, and the session
+/// name the provider's audit log shows.
+pub struct AssumeRequest<'a> {
+    pub assume: &'a Assume,
+    pub session_name: &'a str,
+    /// The STS endpoint (huawei: the source's IAM endpoint).
+    pub endpoint: &'a url::Url,
+}
+
+/// `raw` (`iambatch-<local user name>`) cut to a provider's session name: characters `allowed`
+/// keeps, others as `-`, at most `max` long, padded with `-` to 2 (the shortest any provider takes).
+pub fn session_name(raw: &str, max: usize, allowed: impl Fn(char) -> bool) -> String {
+    let mut name: String = raw
+        .chars()
+        .map(|c| if allowed(c) { c } else { '-' })
+        .take(max)
+        .collect();
+    while name.len() < 2 {
+        name.push('-');
+    }
+    name
+}
+
+/// Temporary credentials, as the chained account's provider takes them in [`Provider::connect`].
+#[derive(Debug)]
+pub struct Temporary {
+    pub keys: Keys,
+    pub expires_at: OffsetDateTime,
+}
+
 /// Why a token request got no token.
 #[derive(Debug)]
 pub struct TokenRefused {
@@ -403,6 +473,15 @@ pub trait Provider: Send + Sync + 'static {
     }
     /// The account's signer.
     fn connect(&self, account: &AccountSpec<'_>) -> Result<Arc<dyn Api>, ConnectError>;
+    /// Where temporary credentials are asked for when the account sets no `sts_endpoint`; `None`:
+    /// at the source account's own endpoint (huawei IAM).
+    fn sts_endpoint(&self) -> Option<&'static str> {
+        None
+    }
+    /// Whether the provider can assume `assume`'s kind at all (a role or an agency).
+    fn assumes(&self, _assume: &Assume) -> bool {
+        false
+    }
 }
 
 /// One account's view of a provider: signs requests and reads replies.
@@ -419,6 +498,29 @@ pub trait Api: Send + Sync {
     /// The request that obtains a token, for accounts that authenticate with one.
     fn token_request(&self, _stamp: &Stamp) -> Option<HttpRequest> {
         None
+    }
+    /// The signed temporary-credential request of a chained account whose source this account is;
+    /// `None` when the account cannot make it.
+    fn assume_request(
+        &self,
+        _request: &AssumeRequest<'_>,
+        _stamp: &Stamp,
+        _token: Option<&Secret>,
+    ) -> Option<HttpRequest> {
+        None
+    }
+    /// Reads the reply to [`Api::assume_request`]: the temporary credentials, or why not.
+    fn read_assumed(
+        &self,
+        _request: &AssumeRequest<'_>,
+        reply: &Reply,
+    ) -> Result<Temporary, Failure> {
+        Err(Failure {
+            class: FailureClass::Credential,
+            code: reply.status.to_string(),
+            message: "this account cannot assume roles".into(),
+            retry_after: None,
+        })
     }
     /// Reads the reply to [`Api::token_request`].
     fn read_token(&self, reply: &Reply) -> Result<Token, TokenRefused> {

@@ -99,6 +99,14 @@ pub(super) struct Section {
     pub rate: Option<Spanned<Scalar>>,
     pub concurrency: Option<Spanned<Scalar>>,
     pub profile: Option<Spanned<Scalar>>,
+    /// The chain settings: whose credentials assume what.
+    pub source: Option<Spanned<Scalar>>,
+    pub role_arn: Option<Spanned<Scalar>>,
+    pub role_urn: Option<Spanned<Scalar>>,
+    pub agency_name: Option<Spanned<Scalar>>,
+    pub external_id: Option<Spanned<Scalar>>,
+    pub session_duration: Option<Spanned<Scalar>>,
+    pub sts_endpoint: Option<Spanned<Scalar>>,
     pub other: Vec<(Spanned<String>, Spanned<Scalar>)>,
     /// Where the section is, for a missing `provider`.
     pub span: std::ops::Range<usize>,
@@ -136,6 +144,13 @@ impl<'de> Deserialize<'de> for SectionFields {
                         "rate" => &mut s.rate,
                         "concurrency" => &mut s.concurrency,
                         "profile" => &mut s.profile,
+                        "source" => &mut s.source,
+                        "role_arn" => &mut s.role_arn,
+                        "role_urn" => &mut s.role_urn,
+                        "agency_name" => &mut s.agency_name,
+                        "external_id" => &mut s.external_id,
+                        "session_duration" => &mut s.session_duration,
+                        "sts_endpoint" => &mut s.sts_endpoint,
                         _ => {
                             s.other.push((key, value));
                             continue;

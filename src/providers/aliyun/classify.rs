@@ -231,7 +231,7 @@ fn status_line(status: u16) -> String {
 }
 
 /// docs/providers.md §2.5: the code decides; without a known code, the HTTP status.
-fn class_of(code: &str, status: u16) -> FailureClass {
+pub(super) fn class_of(code: &str, status: u16) -> FailureClass {
     match code {
         "Throttling" | "Rejected.Throttling" => THROTTLED,
         c if c.starts_with("Throttling.") => THROTTLED,
@@ -244,7 +244,9 @@ fn class_of(code: &str, status: u16) -> FailureClass {
         | "Forbidden.AccessKeyDisabled"
         | "NoPermission"
         | "Inactive" => FailureClass::Credential,
-        // An expired or malformed STS token: renewing it is the user's job.
+        // An expired STS token: a chained account renews it (a token of the environment cannot be).
+        "InvalidSecurityToken.Expired" => FailureClass::TokenExpired,
+        // A malformed STS token, or one of another key.
         c if c.starts_with("InvalidSecurityToken.") => FailureClass::Credential,
         "EntityNotExist.User" | "EntityNotExist.User.LoginProfile" => FailureClass::NotFound,
         "EntityAlreadyExists.User.LoginProfile" => FailureClass::AlreadyExists,
@@ -589,7 +591,7 @@ mod tests {
             (403, "Forbidden.AccessKeyDisabled", Credential),
             (403, "NoPermission", Credential),
             (403, "Inactive", Credential),
-            (400, "InvalidSecurityToken.Expired", Credential),
+            (400, "InvalidSecurityToken.Expired", TokenExpired),
             (400, "SignatureNonceUsed", TRANSIENT),
             (400, "InvalidParameter.Password.TooWeak", Permanent),
             (

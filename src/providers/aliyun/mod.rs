@@ -6,13 +6,15 @@ mod classify;
 mod cli_config;
 mod request;
 pub mod sign;
+mod sts;
 
 use crate::input::Column;
 use crate::jobs::{Action, Field, Job, LoginState, LoginStatus, ProviderKind};
 use crate::providers::{
-    Absent, AccountSpec, ActionSpec, Api, Classified, ColumnProblem, ConnectError, Desired, Each,
-    Exists, HttpRequest, ListedUser, Listing, Lookups, MfaSource, Object, Op, Part, Password,
-    Provider, ProviderSpec, Reply, Stamp, Step, When,
+    Absent, AccountSpec, ActionSpec, Api, Assume, AssumeRequest, Classified, ColumnProblem,
+    ConnectError, Desired, Each, Exists, Failure, HttpRequest, ListedUser, Listing, Lookups,
+    MfaSource, Object, Op, Part, Password, Provider, ProviderSpec, Reply, Stamp, Step, Temporary,
+    When,
 };
 use crate::secret::Secret;
 use request::Credentials;
@@ -346,6 +348,14 @@ impl Provider for Aliyun {
         LoginState::mfa_bind_required()
     }
 
+    fn sts_endpoint(&self) -> Option<&'static str> {
+        Some(sts::ENDPOINT)
+    }
+
+    fn assumes(&self, assume: &Assume) -> bool {
+        matches!(assume, Assume::Role { .. })
+    }
+
     /// A RAM user name (1–64 of `A-Z a-z 0-9 . _ -`) without `@domain`.
     fn is_bare(&self, user: &str) -> bool {
         (1..=64).contains(&user.len())
@@ -429,6 +439,23 @@ struct AliyunApi {
 impl Api for AliyunApi {
     fn build(&self, op: &Op<'_>, stamp: &Stamp, _token: Option<&Secret>) -> HttpRequest {
         request::build(&self.url, &self.credentials, op, stamp)
+    }
+
+    fn assume_request(
+        &self,
+        request: &AssumeRequest<'_>,
+        stamp: &Stamp,
+        _token: Option<&Secret>,
+    ) -> Option<HttpRequest> {
+        sts::assume_request(&self.credentials, request, stamp)
+    }
+
+    fn read_assumed(
+        &self,
+        _request: &AssumeRequest<'_>,
+        reply: &Reply,
+    ) -> Result<Temporary, Failure> {
+        sts::read_assumed(reply)
     }
 
     fn classify(&self, op: &Op<'_>, reply: &Reply) -> Classified {

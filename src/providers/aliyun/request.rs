@@ -21,7 +21,20 @@ pub struct Credentials {
 /// The signed `POST` for `op` to `url` (the endpoint, path included).
 pub fn build(url: &str, credentials: &Credentials, op: &Op<'_>, stamp: &Stamp) -> HttpRequest {
     let (action, operation) = operation(op);
-    let mut params = common(action, credentials, stamp);
+    rpc(url, credentials, VERSION, action, operation, stamp)
+}
+
+/// The signed `POST` of any RPC API's `action` (`version` its API version) with its own `operation`
+/// parameters.
+pub fn rpc(
+    url: &str,
+    credentials: &Credentials,
+    version: &str,
+    action: &str,
+    operation: Vec<(&'static str, String)>,
+    stamp: &Stamp,
+) -> HttpRequest {
+    let mut params = common(action, version, credentials, stamp);
     params.extend(operation.into_iter().map(|(k, v)| (k.to_string(), v)));
     // The canonical query is already a valid RFC 3986 form body; the signature goes last.
     let mut body = sign::canonical_query(&params);
@@ -45,10 +58,15 @@ pub fn build(url: &str, credentials: &Credentials, op: &Op<'_>, stamp: &Stamp) -
     }
 }
 
-fn common(action: &str, credentials: &Credentials, stamp: &Stamp) -> Vec<(String, String)> {
+fn common(
+    action: &str,
+    version: &str,
+    credentials: &Credentials,
+    stamp: &Stamp,
+) -> Vec<(String, String)> {
     let mut params: Vec<(String, String)> = [
         ("Action", action),
-        ("Version", VERSION),
+        ("Version", version),
         ("Format", "JSON"),
         ("AccessKeyId", &credentials.access_key_id),
         ("SignatureMethod", "HMAC-SHA1"),

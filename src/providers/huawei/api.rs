@@ -2,11 +2,11 @@
 
 use super::auth::Auth;
 use super::classify::{self, Caller};
-use super::{ops, sign, token};
+use super::{agency, ops, sign, token};
 use crate::providers::encoding::basic_iso8601;
 use crate::providers::{
-    Api, Classified, FailureClass, HttpRequest, Observed, Op, Reply, Stamp, Token, TokenRefused,
-    Verdict,
+    Api, AssumeRequest, Classified, Failure, FailureClass, HttpRequest, Observed, Op, Reply, Stamp,
+    Temporary, Token, TokenRefused, Verdict,
 };
 use crate::secret::Secret;
 use reqwest::Method;
@@ -218,6 +218,43 @@ impl Api for HuaweiApi {
             let _ = self.domain_id.set(id);
         }
         Ok(token)
+    }
+
+    /// At this account's own IAM endpoint: temporary AK/SK by agency, signed with its AK/SK; or
+    /// for a password account an agency token, with its `token`. A ready token asks for neither.
+    fn assume_request(
+        &self,
+        request: &AssumeRequest<'_>,
+        stamp: &Stamp,
+        token: Option<&Secret>,
+    ) -> Option<HttpRequest> {
+        match (&self.auth, token) {
+            (Auth::AkSk { .. }, _) => {
+                let parts = agency::parts(request)?;
+                let (path, query) = (self.full_path(&parts.path), parts.query.clone());
+                let mut req = self.unsigned(parts, JSON);
+                self.sign_aksk(&mut req, &path, &query, stamp);
+                Some(req)
+            }
+            (Auth::Password { .. }, Some(token)) => {
+                let mut req = self.unsigned(agency::token_parts(request)?, token::CONTENT_TYPE);
+                req.headers
+                    .push(("X-Auth-Token".into(), token.expose().to_string()));
+                Some(req)
+            }
+            _ => None,
+        }
+    }
+
+    fn read_assumed(
+        &self,
+        request: &AssumeRequest<'_>,
+        reply: &Reply,
+    ) -> Result<Temporary, Failure> {
+        match self.auth {
+            Auth::Password { .. } => agency::read_token(reply),
+            _ => agency::read(request, reply),
+        }
     }
 }
 

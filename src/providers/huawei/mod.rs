@@ -6,6 +6,7 @@
 //! Lumpur cloud is run separately, has no default endpoint and accepts tokens only: its account must
 //! set `endpoint` (checked by the accounts layer) and `user_name`, `password`, `domain_name`.
 
+mod agency;
 mod api;
 mod auth;
 mod classify;
@@ -19,9 +20,9 @@ mod token;
 use crate::input::Column;
 use crate::jobs::{Action, Field, Job, LoginState, ProviderKind, VerificationMethod};
 use crate::providers::{
-    Absent, AccountSpec, ActionSpec, Api, ColumnProblem, ConnectError, Desired, Each, Exists,
-    Listing, Lookups, MfaSource, Object, Part, Password, Provider, ProviderSpec, Step, USER_ID,
-    When,
+    Absent, AccountSpec, ActionSpec, Api, Assume, ColumnProblem, ConnectError, Desired, Each,
+    Exists, Listing, Lookups, MfaSource, Object, Part, Password, Provider, ProviderSpec, Step,
+    USER_ID, When,
 };
 use std::sync::Arc;
 
@@ -350,6 +351,10 @@ impl Provider for Huawei {
             Some(region) => format!("https://iam.{region}.myhuaweicloud.com"),
             None => SPEC.endpoint.to_string(),
         })
+    }
+
+    fn assumes(&self, assume: &Assume) -> bool {
+        matches!(assume, Assume::Agency { .. })
     }
 
     fn connect(&self, account: &AccountSpec<'_>) -> Result<Arc<dyn Api>, ConnectError> {

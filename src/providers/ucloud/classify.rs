@@ -142,11 +142,13 @@ pub(super) fn failure(class: FailureClass, code: &str, message: &str) -> Failure
 
 /// The class of a non-zero `RetCode` (docs/providers.md §1.4). Unlike the SDK, codes >= 2000 are not
 /// retried as a rule: 11021 and 11208 are final.
-fn class_of(code: i64) -> FailureClass {
+pub(super) fn class_of(code: i64) -> FailureClass {
     match code {
         110 | 130 | 150 => FailureClass::Retryable { throttled: false },
         153 => FailureClass::Retryable { throttled: true },
-        170 | 171 | 172 | 174 | 292 | 293 | 294 | 295 | 299 => FailureClass::Credential,
+        // A security token not found: for temporary keys, expired; a chained account renews it.
+        174 => FailureClass::TokenExpired,
+        170 | 171 | 172 | 292 | 293 | 294 | 295 | 299 => FailureClass::Credential,
         11021 => FailureClass::NotFound,
         11208 => FailureClass::AlreadyExists,
         // 160/161 (Action missing/unknown), password policy and anything undocumented.
@@ -155,7 +157,7 @@ fn class_of(code: i64) -> FailureClass {
 }
 
 /// What a `RetCode` means, for replies without a `Message`.
-fn meaning(code: i64) -> &'static str {
+pub(super) fn meaning(code: i64) -> &'static str {
     match code {
         110 => "UCloud API timeout",
         130 => "UCloud gateway authentication service error",
@@ -178,7 +180,7 @@ fn meaning(code: i64) -> &'static str {
 
 /// A non-200 status: the status decides the class; the code is the body's `RetCode` when there is
 /// one, else `http_<status>`.
-fn http_failure(status: u16, ret_code: Option<i64>, message: Option<&str>) -> Failure {
+pub(super) fn http_failure(status: u16, ret_code: Option<i64>, message: Option<&str>) -> Failure {
     let class = match status {
         429 => FailureClass::Retryable { throttled: true },
         408 | 500..=599 => FailureClass::Retryable { throttled: false },
@@ -529,7 +531,7 @@ mod tests {
             (170, Credential),
             (171, Credential),
             (172, Credential),
-            (174, Credential),
+            (174, TokenExpired),
             (292, Credential),
             (293, Credential),
             (294, Credential),

@@ -11,13 +11,14 @@ mod classify;
 mod cli_config;
 mod request;
 pub mod sign;
+mod sts;
 
 use crate::input::Column;
 use crate::jobs::{Action, Field, Job, LoginState, LoginStatus, ProviderKind};
 use crate::providers::{
-    Absent, AccountSpec, ActionSpec, Api, Classified, ColumnProblem, ConnectError, Desired, Each,
-    Exists, HttpRequest, Listing, Lookups, MfaSource, Object, Op, Part, Password, Provider,
-    ProviderSpec, Reply, Stamp, Step, When,
+    Absent, AccountSpec, ActionSpec, Api, Assume, AssumeRequest, Classified, ColumnProblem,
+    ConnectError, Desired, Each, Exists, Failure, HttpRequest, Listing, Lookups, MfaSource, Object,
+    Op, Part, Password, Provider, ProviderSpec, Reply, Stamp, Step, Temporary, When,
 };
 use crate::secret::Secret;
 pub use request::LIST_LIMIT;
@@ -302,7 +303,16 @@ impl Provider for Ucloud {
             url: url.to_string(),
             public_key: public_key.expose().to_string(),
             private_key: private_key.clone(),
+            security_token: account.keys.get("security_token").cloned(),
         }))
+    }
+
+    fn sts_endpoint(&self) -> Option<&'static str> {
+        Some(SPEC.endpoint)
+    }
+
+    fn assumes(&self, assume: &Assume) -> bool {
+        matches!(assume, Assume::Role { .. })
     }
 }
 
@@ -312,31 +322,39 @@ struct UcloudApi {
     url: String,
     public_key: String,
     private_key: Secret,
+    /// The STS token of temporary keys, sent (and signed) as `SecurityToken`.
+    security_token: Option<Secret>,
 }
 
 impl UcloudApi {
     /// Every parameter of `op`, `Signature` included, sorted by key as the Go SDK's form encoder
     /// sends them.
     fn signed_params(&self, op: &Op<'_>) -> Vec<(String, String)> {
-        let (action, mut params) = request::params(op);
+        let (action, params) = request::params(op);
+        self.sign(action, params)
+    }
+
+    /// `params` with `Action`, the key (and token) and `Signature`, sorted by key.
+    fn sign(&self, action: &str, mut params: Vec<(String, String)>) -> Vec<(String, String)> {
         params.push(("Action".to_string(), action.to_string()));
         params.push(("PublicKey".to_string(), self.public_key.clone()));
+        if let Some(token) = &self.security_token {
+            params.push(("SecurityToken".to_string(), token.expose().to_string()));
+        }
         let signature = sign::sign(&params, self.private_key.expose());
         params.push(("Signature".to_string(), signature));
         params.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
         params
     }
-}
 
-impl Api for UcloudApi {
-    /// UCloud signatures take no time, nonce or token: `stamp` and `token` are unused.
-    fn build(&self, op: &Op<'_>, _stamp: &Stamp, _token: Option<&Secret>) -> HttpRequest {
+    /// The POST of signed `params` to `url`.
+    fn post(url: &str, params: Vec<(String, String)>) -> HttpRequest {
         let body = form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(self.signed_params(op))
+            .extend_pairs(params)
             .finish();
         HttpRequest {
             method: reqwest::Method::POST,
-            url: self.url.clone(),
+            url: url.to_string(),
             headers: vec![(
                 "Content-Type".to_string(),
                 "application/x-www-form-urlencoded".to_string(),
@@ -344,9 +362,37 @@ impl Api for UcloudApi {
             body: body.into_bytes(),
         }
     }
+}
+
+impl Api for UcloudApi {
+    /// UCloud signatures take no time, nonce or token: `stamp` and `token` are unused.
+    fn build(&self, op: &Op<'_>, _stamp: &Stamp, _token: Option<&Secret>) -> HttpRequest {
+        UcloudApi::post(&self.url, self.signed_params(op))
+    }
 
     fn classify(&self, op: &Op<'_>, reply: &Reply) -> Classified {
         classify::classify(op, reply)
+    }
+
+    fn assume_request(
+        &self,
+        request: &AssumeRequest<'_>,
+        _stamp: &Stamp,
+        _token: Option<&Secret>,
+    ) -> Option<HttpRequest> {
+        let params = sts::params(request)?;
+        Some(UcloudApi::post(
+            request.endpoint.as_str(),
+            self.sign("AssumeRole", params),
+        ))
+    }
+
+    fn read_assumed(
+        &self,
+        _request: &AssumeRequest<'_>,
+        reply: &Reply,
+    ) -> Result<Temporary, Failure> {
+        sts::read_assumed(reply)
     }
 }
 

@@ -1,0 +1,331 @@
+//! Alibaba Cloud STS 2015-04-01, on the IMS port: RPC requests whose `Version` is `2015-04-01`
+//! come here. Signature V1, timestamp, nonce and security token are checked as IMS checks them.
+//! `AssumeRole` (`RoleArn`, `RoleSessionName` 2–64 of `[A-Za-z0-9.@_-]`, `DurationSeconds`
+//! 900–43200, default 3600, `ExternalId`) issues an `STS.` key with its `SecurityToken`; errors:
+//! a role no patch declared 404 `EntityNotExist.Role` (the real code is not documented: this one
+//! is a guess, classified like `NoPermission`), a root key or a caller the role does not trust 403
+//! `NoPermission`, a bad name or duration 400 `InvalidParameter.RoleSessionName` /
+//! `InvalidParameter.DurationSeconds`. `GetCallerIdentity` names the caller: a RAM user's key, or
+//! the role whose session a temporary key is.
+
+use crate::emulator::account::{self, Account, Refusal};
+use crate::emulator::aliyun::verify;
+use crate::emulator::params::{ParamErrors, Params};
+use crate::emulator::replay::{self, Nonces};
+use crate::emulator::service::{Admission, Incoming, Meta, Reply, request_id};
+use crate::emulator::temporary::KeyError;
+use axum::http::StatusCode;
+use serde::Serialize;
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+pub const VERSION: &str = "2015-04-01";
+const HOST_ID: &str = "sts.aliyuncs.com";
+/// The emulated account's id, in the ARNs of replies.
+const ACCOUNT_ID: &str = "1000000000000001";
+
+/// Whether a request is for STS rather than IMS.
+pub fn is_sts(params: &Params) -> bool {
+    params.get("Version") == Some(VERSION)
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Action {
+    AssumeRole,
+    GetCallerIdentity,
+}
+
+/// An authenticated STS request.
+pub struct Call {
+    action: Action,
+    caller: String,
+    params: Params,
+}
+
+/// Reads and authenticates an STS request.
+pub fn admit<D: account::Directory + Serialize>(
+    account: &Account<D>,
+    nonces: &Nonces,
+    request: &Incoming,
+    params: Params,
+    now: OffsetDateTime,
+) -> Admission<Call> {
+    let meta = Meta {
+        account: params.get("AccessKeyId").unwrap_or_default().to_string(),
+        action: params.get("Action").unwrap_or_default().to_string(),
+        user: String::new(),
+        write: false,
+    };
+    let call = authenticate(account, nonces, request, &params, now)
+        .map(|action| Call {
+            action,
+            caller: meta.account.clone(),
+            params,
+        })
+        .map_err(Error::reply);
+    Admission { meta, call }
+}
+
+/// Runs an admitted STS call.
+pub fn apply<D: account::Directory + Serialize>(
+    account: &Account<D>,
+    call: Call,
+    now: OffsetDateTime,
+) -> Reply {
+    let result = match call.action {
+        Action::AssumeRole => assume_role(account, &call.caller, &call.params, now),
+        Action::GetCallerIdentity => Ok(caller_identity(account, &call.caller)),
+    };
+    match result {
+        Ok(mut body) => {
+            let id = request_id();
+            body["RequestId"] = Value::from(id.as_str());
+            Reply::json(StatusCode::OK, &body).with_header("x-acs-request-id", id)
+        }
+        Err(e) => e.reply(),
+    }
+}
+
+fn assume_role<D: account::Directory + Serialize>(
+    account: &Account<D>,
+    caller: &str,
+    p: &Params,
+    now: OffsetDateTime,
+) -> Result<Value, Error> {
+    let role: &str = p.required("RoleArn")?;
+    let session: &str = p.required("RoleSessionName")?;
+    let session_ok = (2..=64).contains(&session.len())
+        && session
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || ".@_-".contains(c));
+    if !session_ok {
+        return Err(Error::new(
+            StatusCode::BAD_REQUEST,
+            "InvalidParameter.RoleSessionName",
+            "The parameter RoleSessionName is wrongly formed: 2-64 of letters, digits, '.', '@', '_', '-'.",
+        ));
+    }
+    let duration = match p.get("DurationSeconds") {
+        None => 3600,
+        Some(d) => d
+            .parse::<i64>()
+            .ok()
+            .filter(|d| (900..=43_200).contains(d))
+            .ok_or_else(|| {
+                Error::new(
+                    StatusCode::BAD_REQUEST,
+                    "InvalidParameter.DurationSeconds",
+                    "The Min/Max value of DurationSeconds is 15min/12hr.",
+                )
+            })?,
+    };
+    account.may_assume(caller, role).map_err(|refusal| match refusal {
+        Refusal::UnknownRole => Error::new(
+            StatusCode::NOT_FOUND,
+            "EntityNotExist.Role",
+            format!("The role {role} does not exist."),
+        ),
+        Refusal::RootCaller => Error::new(
+            StatusCode::FORBIDDEN,
+            "NoPermission",
+            "Roles may not be assumed by root accounts.",
+        ),
+        Refusal::NotTrusted => Error::new(
+            StatusCode::FORBIDDEN,
+            "NoPermission",
+            "You are not authorized to do this action. No permission perform sts:AssumeRole on this Role.",
+        ),
+    })?;
+    let issued = account.issue("STS.", role, time::Duration::seconds(duration), now);
+    let role_name = role.rsplit('/').next().unwrap_or(role);
+    Ok(json!({
+        "Credentials": {
+            "AccessKeyId": issued.id,
+            "AccessKeySecret": issued.secret.expose(),
+            "SecurityToken": issued.token.expose(),
+            "Expiration": issued.expires_at.format(&Rfc3339).unwrap_or_default(),
+        },
+        "AssumedRoleUser": {
+            "Arn": format!("{}/{session}", role.replacen(":role/", ":assumed-role/", 1)),
+            "AssumedRoleId": format!("3{ACCOUNT_ID}:{role_name}"),
+        },
+    }))
+}
+
+fn caller_identity<D: account::Directory + Serialize>(account: &Account<D>, caller: &str) -> Value {
+    match account.role_of(caller) {
+        Some(role) => json!({
+            "AccountId": ACCOUNT_ID,
+            "IdentityType": "AssumedRoleUser",
+            "Arn": role.replacen(":role/", ":assumed-role/", 1),
+            "PrincipalId": format!("3{ACCOUNT_ID}"),
+            "RoleId": format!("3{ACCOUNT_ID}"),
+            "UserId": "",
+        }),
+        None => json!({
+            "AccountId": ACCOUNT_ID,
+            "IdentityType": "RAMUser",
+            "Arn": format!("acs:ram::{ACCOUNT_ID}:user/{caller}"),
+            "PrincipalId": format!("2{ACCOUNT_ID}"),
+            "UserId": format!("2{ACCOUNT_ID}"),
+            "RoleId": "",
+        }),
+    }
+}
+
+/// Common parameters, key and token, signature, timestamp, nonce, in that order.
+fn authenticate<D: account::Directory + Serialize>(
+    account: &Account<D>,
+    nonces: &Nonces,
+    request: &Incoming,
+    params: &Params,
+    now: OffsetDateTime,
+) -> Result<Action, Error> {
+    for name in [
+        "Action",
+        "AccessKeyId",
+        "Signature",
+        "SignatureNonce",
+        "Timestamp",
+    ] {
+        params.required::<Error>(name)?;
+    }
+    let action = match params.get("Action") {
+        Some("AssumeRole") => Action::AssumeRole,
+        Some("GetCallerIdentity") => Action::GetCallerIdentity,
+        _ => {
+            return Err(Error::new(
+                StatusCode::NOT_FOUND,
+                "InvalidAction.NotFound",
+                "Specified api is not found, please check your url and method.",
+            ));
+        }
+    };
+    if params.get("SignatureMethod") != Some("HMAC-SHA1")
+        || params.get("SignatureVersion") != Some("1.0")
+    {
+        return Err(Error::invalid(
+            "SignatureMethod",
+            "this emulator takes HMAC-SHA1, version 1.0",
+        ));
+    }
+    let secret = account
+        .secret(
+            params.required("AccessKeyId")?,
+            params.get("SecurityToken"),
+            now,
+        )
+        .map_err(key_error)?;
+    let signature: &str = params.required("Signature")?;
+    if !verify::verify(
+        request.method.as_str(),
+        &params.0,
+        secret.expose(),
+        signature,
+    ) {
+        return Err(Error::new(
+            StatusCode::BAD_REQUEST,
+            "SignatureDoesNotMatch",
+            "Specified signature is not matched with our calculation.",
+        ));
+    }
+    let fresh = OffsetDateTime::parse(params.required("Timestamp")?, &Rfc3339)
+        .is_ok_and(|signed| replay::fresh(signed, now));
+    if !fresh {
+        return Err(Error::new(
+            StatusCode::BAD_REQUEST,
+            "InvalidTimeStamp.Expired",
+            "Specified time stamp or date value is expired.",
+        ));
+    }
+    if !nonces.first_use(params.required("SignatureNonce")?, now) {
+        return Err(Error::new(
+            StatusCode::BAD_REQUEST,
+            "SignatureNonceUsed",
+            "Specified signature nonce was used already.",
+        ));
+    }
+    Ok(action)
+}
+
+fn key_error(error: KeyError) -> Error {
+    let (status, code, message) = match error {
+        KeyError::UnknownKey => (
+            StatusCode::NOT_FOUND,
+            "InvalidAccessKeyId.NotFound",
+            "Specified access key is not found.",
+        ),
+        KeyError::MissingToken => (
+            StatusCode::BAD_REQUEST,
+            "MissingSecurityToken",
+            "SecurityToken is mandatory for this action.",
+        ),
+        KeyError::UnknownToken => (
+            StatusCode::BAD_REQUEST,
+            "InvalidSecurityToken.Malformed",
+            "Specified SecurityToken is malformed.",
+        ),
+        KeyError::TokenOfAnotherKey => (
+            StatusCode::BAD_REQUEST,
+            "InvalidSecurityToken.MismatchWithAccessKey",
+            "Specified SecurityToken mismatch with the AccessKey.",
+        ),
+        KeyError::Expired => (
+            StatusCode::BAD_REQUEST,
+            "InvalidSecurityToken.Expired",
+            "Specified SecurityToken is expired.",
+        ),
+    };
+    Error::new(status, code, message)
+}
+
+/// An STS error reply, before it gets its request id.
+struct Error {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl Error {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Error {
+        Error {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    fn reply(self) -> Reply {
+        let id = request_id();
+        let body = json!({
+            "RequestId": id,
+            "HostId": HOST_ID,
+            "Code": self.code,
+            "Message": self.message,
+        });
+        Reply::json(self.status, &body)
+            .with_header("x-acs-request-id", id)
+            .with_code(self.code)
+    }
+}
+
+impl ParamErrors for Error {
+    fn missing(name: &str) -> Error {
+        Error::new(
+            StatusCode::BAD_REQUEST,
+            "MissingParameter",
+            format!(
+                "The input parameter \"{name}\" that is mandatory for processing this request is not supplied."
+            ),
+        )
+    }
+
+    fn invalid(name: &str, why: &str) -> Error {
+        Error::new(
+            StatusCode::BAD_REQUEST,
+            "InvalidParameter",
+            format!("The specified parameter \"{name}\" is not valid: {why}."),
+        )
+    }
+}
