@@ -9,7 +9,7 @@ pub mod endpoint;
 
 use crate::jobs::ProviderKind;
 use crate::providers::cli_files::CliLookup;
-use crate::providers::{AccountSpec, Keys, Provider, provider};
+use crate::providers::{AccountSpec, Keys, Provider, Services, provider};
 use crate::secret::Secret;
 pub use config::{AccountConfig, Config};
 use url::Url;
@@ -133,6 +133,8 @@ pub struct AccountPlan {
     pub display: String,
     pub provider: &'static dyn Provider,
     pub endpoint: Url,
+    /// The endpoints of the provider's other services.
+    pub services: Services,
     pub keys: Keys,
     pub rate: Option<f64>,
     pub concurrency: usize,
@@ -158,6 +160,7 @@ pub fn resolve(
                 name: &plan.display,
                 endpoint: &plan.endpoint,
                 keys: &plan.keys,
+                services: &plan.services,
             }) {
                 Ok(_) => plans.push(plan),
                 Err(e) => problems.push(e.to_string()),
@@ -229,6 +232,7 @@ pub fn resolve_account(
             .ok_or_else(|| account_err(format!("has no endpoint: set `endpoint` in its config section or pass --endpoint {display}=URL")))?,
     };
     let endpoint = endpoint::parse(&endpoint_text).map_err(account_err)?;
+    let services = services(p, env, emulator).map_err(account_err)?;
 
     let (keys, credential_source) = match emulator {
         Some(_) => {
@@ -246,6 +250,7 @@ pub fn resolve_account(
         display,
         provider: p,
         endpoint,
+        services,
         keys,
         rate: match rate {
             Rate::PerSecond(r) => Some(r),
@@ -254,6 +259,31 @@ pub fn resolve_account(
         concurrency,
         credential_source,
     })
+}
+
+/// The endpoints of the provider's other services: `IAMBATCH_<PROVIDER>_<SERVICE>_ENDPOINT`, else
+/// the provider's default; with `--emulator`, the emulator, which serves them on the provider's port.
+fn services(
+    p: &dyn Provider,
+    env: &dyn Fn(&str) -> Option<String>,
+    emulator: Option<&dyn EmulatorTarget>,
+) -> Result<Services, String> {
+    let kind = p.spec().kind;
+    let mut services = Services::default();
+    for (name, default) in p.services() {
+        let text = match emulator {
+            Some(e) => e.endpoint(kind).to_string(),
+            None => env(&format!(
+                "IAMBATCH_{}_{}_ENDPOINT",
+                kind.name().to_ascii_uppercase(),
+                name.to_ascii_uppercase()
+            ))
+            .filter(|e| !e.is_empty())
+            .unwrap_or_else(|| default.to_string()),
+        };
+        services.0.insert(name, endpoint::parse(&text)?);
+    }
+    Ok(services)
 }
 
 /// The account's credentials and where they came from. A named account: its config section, over

@@ -110,6 +110,7 @@ fn line(
                 name: &plan.display,
                 endpoint: &plan.endpoint,
                 keys: &plan.keys,
+                services: &plan.services,
             }) {
                 line.unconfigured = name.is_empty() && plan.keys.0.is_empty();
                 line.problem = Some(e.to_string());

@@ -47,6 +47,7 @@ pub fn connect(
         name: &plan.display,
         endpoint: &plan.endpoint,
         keys: &plan.keys,
+        services: &plan.services,
     })?;
     tracing::info!(
         account = %plan.display,

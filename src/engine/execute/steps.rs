@@ -214,6 +214,7 @@ async fn run_script(
             name: "test",
             endpoint: &endpoint,
             keys: &keys,
+            services: &Default::default(),
         })
         .unwrap();
     let client = AccountClient::new(

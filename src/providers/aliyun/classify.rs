@@ -1,19 +1,39 @@
-//! Reads IMS replies (docs/providers.md §2.4–§2.6): success by HTTP status, failures by the body's `Code`,
-//! falling back on the status when the body is not Alibaba Cloud JSON (a proxy's HTML page).
+//! Reads IMS and RAM 2015 replies (docs/providers.md §2.4–§2.6, §2.8): success by HTTP status,
+//! failures by the body's `Code`, falling back on the status when the body is not Alibaba Cloud
+//! JSON (a proxy's HTML page).
 
 use crate::jobs::LoginState;
 use crate::providers::encoding::rfc3986;
 use crate::providers::json;
 use crate::providers::{
-    Classified, Failure, FailureClass, ListedUser, MfaDevice, MfaPage, Observed, Op, Reply,
-    UserPage, Verdict,
+    Classified, Failure, FailureClass, Item, ListedUser, MfaDevice, MfaPage, Observed, Op, Reply,
+    USER_ID, UserPage, Verdict,
 };
 use serde_json::{Map, Value};
 use std::time::Duration;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 
-/// Other `LoginProfile` fields of a GetLoginProfile reply, reported as `observed_<name>`.
-/// (`UserPrincipalName` is left out: it repeats the row's `user`.)
-pub const EXTRA_OBSERVED: &[&str] = &["update_date", "last_login_time"];
+/// Other fields of the replies reported as `observed_<name>`: a GetLoginProfile's `UpdateDate`
+/// and `LastLoginTime`, a GetUser's `CreateDate` and `UserId`. (`UserPrincipalName` is left out:
+/// it repeats the row's `user`.)
+pub const EXTRA_OBSERVED: &[&str] = &["update_date", "last_login_time", "create_date", USER_ID];
+
+/// The list reads: each API's list, its items, and the field of an item requests name it by.
+const LISTS: &[(&str, [&str; 3])] = &[
+    ("ListGroupsForUser", ["Groups", "Group", "GroupName"]),
+    ("ListAccessKeys", ["AccessKeys", "AccessKey", "AccessKeyId"]),
+    ("ListPoliciesForUser", ["Policies", "Policy", "PolicyName"]),
+];
+
+/// The replies saying a part of an existing user is absent: no login profile, not a member of
+/// the group, no such access key, no MFA device bound.
+const ABSENT: &[&str] = &[
+    "EntityNotExist.User.LoginProfile",
+    "EntityNotExist.User.Group",
+    "EntityNotExist.User.AccessKey",
+    "EntityNotExist.User.MFADevice",
+];
 
 /// The informational columns of an export, and the ListUsers fields they come from, in order.
 pub const INFO_COLUMNS: &[&str] = &["display_name", "create_date", "last_login_date"];
@@ -44,25 +64,7 @@ pub fn classify(op: &Op<'_>, reply: &Reply) -> Classified {
 fn success(op: &Op<'_>, status: u16, body: Option<&Value>) -> Verdict {
     match *op {
         Op::Step { step, .. } if step.effect.is_write() => Verdict::Done,
-        Op::Step { step, user, .. } if step.api == super::MFA_INFO.api => body
-            .and_then(|b| user_mfa(b, user))
-            .map(Verdict::MfaDevices)
-            .unwrap_or_else(|| {
-                invalid_reply(format!(
-                    "HTTP {status} without an MFADevice: is the endpoint Alibaba Cloud IMS?"
-                ))
-            }),
-        Op::Step { .. } => match body.and_then(|b| b.get("LoginProfile")?.as_object()) {
-            Some(profile) => Verdict::Observed(observed(profile)),
-            None => Verdict::Failed(Failure {
-                class: FailureClass::Permanent,
-                code: "invalid_reply".into(),
-                message: format!(
-                    "HTTP {status} without a LoginProfile: is the endpoint Alibaba Cloud IMS (https://ims.aliyuncs.com)?"
-                ),
-                retry_after: None,
-            }),
-        },
+        Op::Step { step, user, .. } => read(step.api, user, status, body),
         // Any answer but "no such user" means the principal name names a user, and is its key.
         Op::ResolveUser { name } => Verdict::UserId(name.to_string()),
         Op::ListUsers { .. } => body
@@ -85,6 +87,50 @@ fn success(op: &Op<'_>, status: u16, body: Option<&Value>) -> Verdict {
             retry_after: None,
         }),
     }
+}
+
+/// The answer of the read `api` about `user`.
+fn read(api: &str, user: &str, status: u16, body: Option<&Value>) -> Verdict {
+    let answer = match api {
+        "GetUserMFAInfo" => body.and_then(|b| user_mfa(b, user)).map(Verdict::MfaDevices),
+        "GetUser" => (body.and_then(|b| b.get("User")))
+            .filter(|u| u.is_object())
+            .map(observed_user),
+        "GetDefaultDomain" => body.and_then(|b| json::text(b, "DefaultDomainName")).map(|domain| {
+            Verdict::Listed(vec![Item {
+                id: domain.to_string(),
+                name: String::new(),
+            }])
+        }),
+        _ => match LISTS.iter().find(|(list_api, _)| *list_api == api) {
+            Some((_, [list, item, key])) => body.and_then(|b| listed(b, list, item, key)),
+            None => (body.and_then(|b| b.get("LoginProfile")?.as_object()))
+                .map(|profile| Verdict::Observed(observed(profile))),
+        },
+    };
+    answer.unwrap_or_else(|| {
+        let service = match api {
+            "ListPoliciesForUser" => "Alibaba Cloud RAM (https://ram.aliyuncs.com)",
+            _ => "Alibaba Cloud IMS (https://ims.aliyuncs.com)",
+        };
+        invalid_reply(format!(
+            "HTTP {status} without the {api} reply's fields: is the endpoint {service}?"
+        ))
+    })
+}
+
+/// The id of each item of `body[list][item]`, by its field `key`; `None` when an item has none.
+fn listed(body: &Value, list: &str, item: &str, key: &str) -> Option<Verdict> {
+    let items = page_items(body, list, item)?
+        .iter()
+        .map(|entry| {
+            Some(Item {
+                id: json::text(entry, key)?.to_string(),
+                name: String::new(),
+            })
+        })
+        .collect::<Option<Vec<_>>>()?;
+    Some(Verdict::Listed(items))
 }
 
 fn invalid_reply(message: String) -> Verdict {
@@ -185,12 +231,12 @@ fn next_marker(body: &Value) -> Option<Option<String>> {
 
 fn failure(op: &Op<'_>, reply: &Reply, body: Option<&Value>) -> Verdict {
     let code = body.and_then(|b| b.get("Code")?.as_str()).unwrap_or("");
-    // No MFA device bound: a state of the user, not a failure.
-    if code == "EntityNotExist.User.MFADevice" {
+    // No MFA device bound: a state of the user to a read, not a failure.
+    if code == "EntityNotExist.User.MFADevice" && !op.is_write() {
         return Verdict::MfaDevices(MfaPage::default());
     }
-    // The user exists and has no console login: what that means is the step's to say.
-    let absent = code == "EntityNotExist.User.LoginProfile";
+    // The user exists without that part: what that means is the step's to say.
+    let absent = ABSENT.contains(&code);
     if let (true, Op::ResolveUser { name }) = (absent, op) {
         return Verdict::UserId(name.to_string());
     }
@@ -201,6 +247,19 @@ fn failure(op: &Op<'_>, reply: &Reply, body: Option<&Value>) -> Verdict {
             "{} with a reply that is not Alibaba Cloud JSON",
             status_line(reply.status)
         ),
+    };
+    let message = match (code, op) {
+        // Alibaba's message may not say which group: the row may name several.
+        (
+            "EntityNotExist.Group",
+            Op::Step {
+                target: Some(group),
+                ..
+            },
+        ) => format!(
+            "group '{group}' does not exist in this account: create it, or take it out of the row's groups ({message})"
+        ),
+        _ => message,
     };
     let failure = Failure {
         class: class_of(code, reply.status),
@@ -246,8 +305,11 @@ fn class_of(code: &str, status: u16) -> FailureClass {
         | "Inactive" => FailureClass::Credential,
         // An expired or malformed STS token: renewing it is the user's job.
         c if c.starts_with("InvalidSecurityToken.") => FailureClass::Credential,
-        "EntityNotExist.User" | "EntityNotExist.User.LoginProfile" => FailureClass::NotFound,
-        "EntityAlreadyExists.User.LoginProfile" => FailureClass::AlreadyExists,
+        "EntityNotExist.User" => FailureClass::NotFound,
+        c if ABSENT.contains(&c) => FailureClass::NotFound,
+        "EntityAlreadyExists.User"
+        | "EntityAlreadyExists.User.LoginProfile"
+        | "EntityAlreadyExists.User.Group" => FailureClass::AlreadyExists,
         _ if status >= 500 => TRANSIENT,
         _ if status == 429 => THROTTLED,
         _ => FailureClass::Permanent,
@@ -323,6 +385,29 @@ fn observed(profile: &Map<String, Value>) -> Observed {
         extra,
         created: None,
     }
+}
+
+/// A GetUser reply's `User`: its own fields, when it was created, and its id.
+fn observed_user(user: &Value) -> Verdict {
+    let text = |key: &str| json::text(user, key).map(str::to_string);
+    let state = LoginState {
+        display_name: text("DisplayName"),
+        email: text("Email"),
+        mobile_phone: text("MobilePhone"),
+        comments: text("Comments"),
+        ..Default::default()
+    };
+    let extra = [("create_date", "CreateDate"), (USER_ID, "UserId")]
+        .into_iter()
+        .filter_map(|(name, key)| Some((name, text(key)?)))
+        .collect();
+    let created = text("CreateDate").and_then(|d| OffsetDateTime::parse(&d, &Rfc3339).ok());
+    Verdict::Observed(Observed {
+        exists: true,
+        state,
+        extra,
+        created,
+    })
 }
 
 /// `LastLoginTime` → `last_login_time`.

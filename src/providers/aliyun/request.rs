@@ -1,5 +1,6 @@
-//! Builds IMS 2019-08-15 RPC calls: every parameter, common and operation, goes in a form-encoded
-//! POST body signed with V1 (docs/providers.md §2.1, §2.2), so no password ever sits in a URL.
+//! Builds IMS 2019-08-15 RPC calls, and the RAM 2015-05-01 calls for what IMS lacks: every
+//! parameter, common and operation, goes in a form-encoded POST body signed with V1
+//! (docs/providers.md §2.1, §2.2), so no password ever sits in a URL.
 
 use super::sign;
 use crate::jobs::LoginState;
@@ -8,6 +9,17 @@ use crate::providers::{HttpRequest, Op, Stamp, Write};
 use crate::secret::Secret;
 
 const VERSION: &str = "2019-08-15";
+/// RAM's version, at its own endpoint: the policies attached to a user, which IMS has no API for.
+const RAM_VERSION: &str = "2015-05-01";
+/// The API actions sent to RAM 2015-05-01 rather than IMS.
+const RAM_ACTIONS: &[&str] = &["ListPoliciesForUser"];
+
+/// Where an account's calls go (paths included).
+#[derive(Debug)]
+pub struct Endpoints {
+    pub ims: String,
+    pub ram: String,
+}
 
 /// One account's signing credentials.
 #[derive(Debug)]
@@ -18,10 +30,19 @@ pub struct Credentials {
     pub security_token: Option<Secret>,
 }
 
-/// The signed `POST` for `op` to `url` (the endpoint, path included).
-pub fn build(url: &str, credentials: &Credentials, op: &Op<'_>, stamp: &Stamp) -> HttpRequest {
+/// The signed `POST` for `op` to its service's endpoint.
+pub fn build(
+    endpoints: &Endpoints,
+    credentials: &Credentials,
+    op: &Op<'_>,
+    stamp: &Stamp,
+) -> HttpRequest {
     let (action, operation) = operation(op);
-    let mut params = common(action, credentials, stamp);
+    let (url, version) = match RAM_ACTIONS.contains(&action) {
+        true => (&endpoints.ram, RAM_VERSION),
+        false => (&endpoints.ims, VERSION),
+    };
+    let mut params = common(action, version, credentials, stamp);
     params.extend(operation.into_iter().map(|(k, v)| (k.to_string(), v)));
     // The canonical query is already a valid RFC 3986 form body; the signature goes last.
     let mut body = sign::canonical_query(&params);
@@ -45,10 +66,15 @@ pub fn build(url: &str, credentials: &Credentials, op: &Op<'_>, stamp: &Stamp) -
     }
 }
 
-fn common(action: &str, credentials: &Credentials, stamp: &Stamp) -> Vec<(String, String)> {
+fn common(
+    action: &str,
+    version: &str,
+    credentials: &Credentials,
+    stamp: &Stamp,
+) -> Vec<(String, String)> {
     let mut params: Vec<(String, String)> = [
         ("Action", action),
-        ("Version", VERSION),
+        ("Version", version),
         ("Format", "JSON"),
         ("AccessKeyId", &credentials.access_key_id),
         ("SignatureMethod", "HMAC-SHA1"),
@@ -81,14 +107,11 @@ pub const MFA_PAGE: usize = 100;
 fn operation(op: &Op<'_>) -> (&'static str, Vec<(&'static str, String)>) {
     match *op {
         Op::Step {
-            step, user, write, ..
-        } => (
-            step.api,
-            match write {
-                Some(write) => with_write(user, &write),
-                None => upn(user),
-            },
-        ),
+            step,
+            user,
+            target,
+            write,
+        } => (step.api, step_params(step.api, user, target, write)),
         Op::ResolveUser { name } => ("GetLoginProfile", upn(name)),
         Op::ListUsers { page } => {
             let mut params = vec![("MaxItems", LIST_PAGE.to_string())];
@@ -104,20 +127,92 @@ fn operation(op: &Op<'_>) -> (&'static str, Vec<(&'static str, String)>) {
     }
 }
 
+/// The parameters of a step's API action. `target` names the group (`AddUserToGroup`,
+/// `RemoveUserFromGroup`) or the access key (`UpdateAccessKey`, `DeleteAccessKey`).
+fn step_params(
+    api: &str,
+    user: &str,
+    target: Option<&str>,
+    write: Option<Write<'_>>,
+) -> Vec<(&'static str, String)> {
+    let target = target.unwrap_or_default().to_string();
+    let state = write.map_or(&LoginState::NONE, |w| w.state);
+    let mut params = match api {
+        "GetDefaultDomain" => return Vec::new(),
+        // RAM 2015 names users by their short name, unique in the account.
+        "ListPoliciesForUser" => return vec![("UserName", short_name(user).to_string())],
+        "AddUserToGroup" | "RemoveUserFromGroup" => vec![("GroupName", target)],
+        "DeleteAccessKey" => vec![("UserAccessKeyId", target)],
+        "UpdateAccessKey" => {
+            let mut params = vec![("UserAccessKeyId", target)];
+            params.extend(state.user_enabled.map(|on| ("Status", key_status(on).into())));
+            params
+        }
+        "CreateUser" => {
+            // IMS requires a display name: the user's short name when the row gives none.
+            let display_name = (state.display_name.clone())
+                .or_else(|| Some(short_name(user).to_string()));
+            let state = LoginState {
+                display_name,
+                ..state.clone()
+            };
+            own_fields(&state, &["DisplayName", "Email", "MobilePhone", "Comments"])
+        }
+        "UpdateUser" => own_fields(
+            state,
+            &["NewDisplayName", "NewEmail", "NewMobilePhone", "NewComments"],
+        ),
+        _ => match write {
+            Some(write) => login_fields(&write),
+            None => Vec::new(),
+        },
+    };
+    params.extend(upn(user));
+    params
+}
+
+/// The user's own fields the state sets, under `names` (display name, email, mobile phone,
+/// comments, in that order).
+fn own_fields(state: &LoginState, names: &[&'static str; 4]) -> Vec<(&'static str, String)> {
+    [
+        &state.display_name,
+        &state.email,
+        &state.mobile_phone,
+        &state.comments,
+    ]
+    .into_iter()
+    .zip(names)
+    .filter_map(|(value, name)| Some((*name, value.clone()?)))
+    .collect()
+}
+
+/// `Active` or `Inactive`: an access key's status.
+fn key_status(enabled: bool) -> &'static str {
+    match enabled {
+        true => "Active",
+        false => "Inactive",
+    }
+}
+
+/// The name before `@`: RAM 2015's `UserName`.
+fn short_name(user: &str) -> &str {
+    user.split_once('@').map_or(user, |(name, _)| name)
+}
+
 fn upn(user: &str) -> Vec<(&'static str, String)> {
     vec![("UserPrincipalName", user.to_string())]
 }
 
-/// Only the fields the write sets. `generate_password` is ucloud's: for aliyun the engine generates
-/// the password and passes it in `password`.
-fn with_write(user: &str, write: &Write<'_>) -> Vec<(&'static str, String)> {
+/// Only the login fields the write sets. `generate_password` is ucloud's: for aliyun the engine
+/// generates the password and passes it in `password`.
+fn login_fields(write: &Write<'_>) -> Vec<(&'static str, String)> {
     let LoginState {
         login_status,
         mfa_bind_required,
         password_reset_required,
         ..
     } = write.state;
-    let mut params = upn(user);
+    let mut params = Vec::new();
     params.extend(write.password.map(|p| ("Password", p.expose().to_string())));
     params.extend(login_status.map(|s| ("Status", s.name().to_string())));
     params.extend(mfa_bind_required.map(|b| ("MFABindRequired", b.to_string())));
@@ -149,13 +244,15 @@ mod tests {
         }
     }
 
+    fn endpoints() -> Endpoints {
+        Endpoints {
+            ims: "https://ims.aliyuncs.com/".into(),
+            ram: "https://ram.aliyuncs.com/".into(),
+        }
+    }
+
     fn sent(op: &Op<'_>, token: Option<&str>) -> (HttpRequest, String) {
-        let request = build(
-            "https://ims.aliyuncs.com/",
-            &credentials(token),
-            op,
-            &stamp(),
-        );
+        let request = build(&endpoints(), &credentials(token), op, &stamp());
         let body = String::from_utf8(request.body.clone()).unwrap();
         (request, body)
     }
@@ -376,10 +473,10 @@ mod tests {
             write: None,
         };
         let creds = credentials(None);
-        let one = build("https://ims.aliyuncs.com/", &creds, &op, &stamp());
+        let one = build(&endpoints(), &creds, &op, &stamp());
         let mut other = stamp();
         other.nonce = "another-nonce".into();
-        let two = build("https://ims.aliyuncs.com/", &creds, &op, &other);
+        let two = build(&endpoints(), &creds, &op, &other);
         assert_ne!(one.body, two.body);
     }
 

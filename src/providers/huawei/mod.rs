@@ -323,6 +323,7 @@ mod tests {
             name: "kl",
             endpoint: &endpoint.parse().unwrap(),
             keys: &k,
+            services: &Default::default(),
         })
     }
 
