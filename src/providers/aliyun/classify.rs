@@ -92,16 +92,20 @@ fn success(op: &Op<'_>, status: u16, body: Option<&Value>) -> Verdict {
 /// The answer of the read `api` about `user`.
 fn read(api: &str, user: &str, status: u16, body: Option<&Value>) -> Verdict {
     let answer = match api {
-        "GetUserMFAInfo" => body.and_then(|b| user_mfa(b, user)).map(Verdict::MfaDevices),
+        "GetUserMFAInfo" => body
+            .and_then(|b| user_mfa(b, user))
+            .map(Verdict::MfaDevices),
         "GetUser" => (body.and_then(|b| b.get("User")))
             .filter(|u| u.is_object())
             .map(observed_user),
-        "GetDefaultDomain" => body.and_then(|b| json::text(b, "DefaultDomainName")).map(|domain| {
-            Verdict::Listed(vec![Item {
-                id: domain.to_string(),
-                name: String::new(),
-            }])
-        }),
+        "GetDefaultDomain" => body
+            .and_then(|b| json::text(b, "DefaultDomainName"))
+            .map(|domain| {
+                Verdict::Listed(vec![Item {
+                    id: domain.to_string(),
+                    name: String::new(),
+                }])
+            }),
         _ => match LISTS.iter().find(|(list_api, _)| *list_api == api) {
             Some((_, [list, item, key])) => body.and_then(|b| listed(b, list, item, key)),
             None => (body.and_then(|b| b.get("LoginProfile")?.as_object()))
@@ -427,7 +431,11 @@ mod tests {
     use super::*;
     use crate::jobs::LoginStatus;
     use crate::providers::Write;
-    use crate::providers::aliyun::{CREATE, DELETE, GET, UPDATE};
+    use crate::providers::aliyun::{
+        ADD_TO_GROUP, CREATE, CREATE_USER, DEFAULT_DOMAIN, DELETE, DELETE_KEY, DELETE_USER, GET,
+        GET_USER, LIST_GROUPS, LIST_KEYS, LIST_POLICIES, REMOVE_FROM_GROUP, UNBIND_MFA, UPDATE,
+    };
+    use crate::providers::declare::Step;
     use crate::providers::testing::{listed, reply};
     use crate::secret::Secret;
 
@@ -926,5 +934,273 @@ mod tests {
             let r = error(400, "InvalidParameter.Password", &format!("bad: {echoed}."));
             assert_eq!(failed(&op, &r).message, "bad: ***.");
         }
+    }
+
+    /// `step` for the test user, sent for `target`.
+    fn step_op(step: &'static Step, target: Option<&'static str>) -> Op<'static> {
+        Op::Step {
+            step,
+            user: USER,
+            target,
+            write: None,
+        }
+    }
+
+    fn items(ids: &[&str]) -> Verdict {
+        Verdict::Listed(
+            ids.iter()
+                .map(|id| Item {
+                    id: id.to_string(),
+                    name: String::new(),
+                })
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn get_user_observes_the_user_fields_its_id_and_when_it_was_created() {
+        // Shaped like the documentation's example of GetUser (IMS 2019-08-15).
+        let body = r#"{
+            "RequestId": "04F0F334-1335-436C-A1D7-6C044FE73368",
+            "User": {
+                "UserPrincipalName": "alice@example.onaliyun.com", "UserName": "alice",
+                "UserId": "20732900249392****", "DisplayName": "Alice",
+                "Email": "alice@example.com", "MobilePhone": "86-1868888****",
+                "Comments": "Cloud computing engineer", "CreateDate": "2020-10-12T09:12:00Z",
+                "UpdateDate": "2020-10-13T09:12:00Z", "LastLoginDate": "2020-10-16T02:32:20Z",
+                "ProvisionType": "Manual"
+            }
+        }"#;
+        let Verdict::Observed(o) =
+            classify(&step_op(&GET_USER, None), &reply(200, &[], body)).verdict
+        else {
+            panic!("a user");
+        };
+        assert!(o.exists);
+        assert_eq!(
+            o.state,
+            LoginState {
+                display_name: Some("Alice".into()),
+                email: Some("alice@example.com".into()),
+                mobile_phone: Some("86-1868888****".into()),
+                comments: Some("Cloud computing engineer".into()),
+                ..Default::default()
+            }
+        );
+        assert_eq!(
+            o.extra,
+            vec![
+                ("create_date", "2020-10-12T09:12:00Z".to_string()),
+                (USER_ID, "20732900249392****".to_string()),
+            ]
+        );
+        assert_eq!(
+            o.created,
+            Some(time::macros::datetime!(2020-10-12 09:12:00 UTC))
+        );
+        // Fields never set come back empty: not set.
+        let bare = r#"{"RequestId":"R","User":{"UserPrincipalName":"alice@example.onaliyun.com",
+            "DisplayName":"alice","Email":"","MobilePhone":"","Comments":"","CreateDate":"soon"}}"#;
+        let Verdict::Observed(o) =
+            classify(&step_op(&GET_USER, None), &reply(200, &[], bare)).verdict
+        else {
+            panic!("a user");
+        };
+        assert_eq!(o.state.email, None);
+        assert_eq!(o.created, None);
+        let f = failed(
+            &step_op(&GET_USER, None),
+            &reply(200, &[], r#"{"RequestId":"R"}"#),
+        );
+        assert_eq!(f.code, "invalid_reply");
+        assert!(f.message.contains("GetUser"), "{}", f.message);
+    }
+
+    #[test]
+    fn an_unknown_user_is_not_found() {
+        let gone = error(
+            404,
+            "EntityNotExist.User",
+            "The user does not exist: alice@example.onaliyun.com.",
+        );
+        for step in [
+            &GET_USER,
+            &LIST_GROUPS,
+            &LIST_KEYS,
+            &LIST_POLICIES,
+            &DELETE_USER,
+        ] {
+            let f = failed(&step_op(step, None), &gone);
+            assert_eq!(
+                (f.class, f.code.as_str()),
+                (FailureClass::NotFound, "EntityNotExist.User"),
+                "{}",
+                step.api
+            );
+        }
+    }
+
+    #[test]
+    fn list_reads_give_what_later_requests_name() {
+        let groups = r#"{"RequestId":"R","Groups":{"Group":[
+            {"GroupName":"finance","GroupId":"1","DisplayName":"Finance","Comments":"","JoinDate":"2020-10-12T09:12:00Z"},
+            {"GroupName":"auditors","GroupId":"2","DisplayName":"Auditors","Comments":"","JoinDate":"2020-10-12T09:12:00Z"}]}}"#;
+        assert_eq!(
+            classify(&step_op(&LIST_GROUPS, None), &reply(200, &[], groups)).verdict,
+            items(&["finance", "auditors"])
+        );
+        let keys = r#"{"RequestId":"R","AccessKeys":{"AccessKey":[
+            {"AccessKeyId":"LTAI4GEi7fLTxBX7uDSn****","Status":"Active","CreateDate":"2020-10-12T09:12:00Z","UpdateDate":"2020-10-12T09:12:00Z"}]}}"#;
+        assert_eq!(
+            classify(&step_op(&LIST_KEYS, None), &reply(200, &[], keys)).verdict,
+            items(&["LTAI4GEi7fLTxBX7uDSn****"])
+        );
+        let policies = r#"{"RequestId":"R","Policies":{"Policy":[
+            {"PolicyName":"AdministratorAccess","PolicyType":"System","DefaultVersion":"v1","Description":"","AttachDate":"2015-01-23T12:33:18Z"}]}}"#;
+        assert_eq!(
+            classify(&step_op(&LIST_POLICIES, None), &reply(200, &[], policies)).verdict,
+            items(&["AdministratorAccess"])
+        );
+        let none = r#"{"RequestId":"R","Policies":{"Policy":[]}}"#;
+        assert_eq!(
+            classify(&step_op(&LIST_POLICIES, None), &reply(200, &[], none)).verdict,
+            items(&[])
+        );
+    }
+
+    #[test]
+    fn a_list_that_cannot_be_read_is_refused_not_taken_as_empty() {
+        // A delete trusts the policy list: a reply without it must not read as "no policies".
+        for body in [
+            r#"{"RequestId":"R"}"#,
+            r#"{"RequestId":"R","Policies":{"Policy":[{"PolicyType":"System"}]}}"#,
+            r#"{"RequestId":"R","Policies":{}}"#,
+            "<Response><Policies/></Response>",
+        ] {
+            let f = failed(&step_op(&LIST_POLICIES, None), &reply(200, &[], body));
+            assert_eq!(f.code, "invalid_reply", "{body}");
+            assert!(f.message.contains("ram.aliyuncs.com"), "{}", f.message);
+        }
+        let f = failed(&step_op(&LIST_GROUPS, None), &reply(200, &[], "{}"));
+        assert!(f.message.contains("ims.aliyuncs.com"), "{}", f.message);
+    }
+
+    #[test]
+    fn the_default_domain_is_listed_as_the_one_item() {
+        let op = Op::Step {
+            step: &DEFAULT_DOMAIN,
+            user: "",
+            target: None,
+            write: None,
+        };
+        let body = r#"{"DefaultDomainName":"examplecompany.onaliyun.com","RequestId":"R"}"#;
+        assert_eq!(
+            classify(&op, &reply(200, &[], body)).verdict,
+            items(&["examplecompany.onaliyun.com"])
+        );
+        let f = failed(
+            &op,
+            &reply(200, &[], r#"{"DefaultDomainName":"","RequestId":"R"}"#),
+        );
+        assert_eq!(f.code, "invalid_reply");
+    }
+
+    #[test]
+    fn a_taken_name_or_membership_already_exists() {
+        let taken = error(
+            409,
+            "EntityAlreadyExists.User",
+            "The user does already EXIST.",
+        );
+        let f = failed(&step_op(&CREATE_USER, None), &taken);
+        assert_eq!(
+            (f.class, f.code.as_str()),
+            (FailureClass::AlreadyExists, "EntityAlreadyExists.User")
+        );
+        let member = error(
+            409,
+            "EntityAlreadyExists.User.Group",
+            "The user has already joined the group.",
+        );
+        let f = failed(&step_op(&ADD_TO_GROUP, Some("finance")), &member);
+        assert_eq!(f.class, FailureClass::AlreadyExists);
+    }
+
+    #[test]
+    fn a_missing_group_fails_naming_it() {
+        let r = error(
+            404,
+            "EntityNotExist.Group",
+            "The specified group does not exist.",
+        );
+        let f = failed(&step_op(&ADD_TO_GROUP, Some("auditors")), &r);
+        assert_eq!(
+            (f.class, f.code.as_str()),
+            (FailureClass::Permanent, "EntityNotExist.Group")
+        );
+        assert_eq!(
+            f.message,
+            "group 'auditors' does not exist in this account: create it, or take it out of the row's groups (The specified group does not exist.)"
+        );
+    }
+
+    #[test]
+    fn what_a_delete_finds_already_gone_is_absent() {
+        let cases: &[(&'static Step, Option<&'static str>, &str, &str)] = &[
+            (
+                &REMOVE_FROM_GROUP,
+                Some("finance"),
+                "EntityNotExist.User.Group",
+                "The user has not joined the group.",
+            ),
+            (
+                &DELETE_KEY,
+                Some("LTAI4GEi7fLTxBX7uDSn****"),
+                "EntityNotExist.User.AccessKey",
+                "The user access key does not exist.",
+            ),
+            (
+                &UNBIND_MFA,
+                None,
+                "EntityNotExist.User.MFADevice",
+                "The user has not bound any MFA device.",
+            ),
+            (
+                &DELETE,
+                None,
+                "EntityNotExist.User.LoginProfile",
+                "The login profile of the user does not exist.",
+            ),
+        ];
+        for (step, target, code, message) in cases {
+            let f = absent(classify(&step_op(step, *target), &error(404, code, message)).verdict);
+            assert_eq!((f.code.as_str(), f.message.as_str()), (*code, *message));
+            assert_eq!(f.class, FailureClass::NotFound);
+        }
+    }
+
+    #[test]
+    fn a_delete_conflict_is_permanent_with_its_code() {
+        for code in [
+            "DeleteConflict.User.AccessKey",
+            "DeleteConflict.User.LoginProfile",
+            "DeleteConflict.User.MFADevice",
+            "DeleteConflict.User.Group",
+            "DeleteConflict.User.Policy",
+        ] {
+            let f = failed(
+                &step_op(&DELETE_USER, None),
+                &error(409, code, "The user CAN NOT be deleted."),
+            );
+            assert_eq!((f.class, f.code.as_str()), (FailureClass::Permanent, code));
+        }
+        assert_eq!(
+            classify(
+                &step_op(&DELETE_USER, None),
+                &reply(200, &[], r#"{"RequestId":"R"}"#)
+            )
+            .verdict,
+            Verdict::Done
+        );
     }
 }

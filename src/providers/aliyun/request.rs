@@ -145,13 +145,17 @@ fn step_params(
         "DeleteAccessKey" => vec![("UserAccessKeyId", target)],
         "UpdateAccessKey" => {
             let mut params = vec![("UserAccessKeyId", target)];
-            params.extend(state.user_enabled.map(|on| ("Status", key_status(on).into())));
+            params.extend(
+                state
+                    .user_enabled
+                    .map(|on| ("Status", key_status(on).into())),
+            );
             params
         }
         "CreateUser" => {
             // IMS requires a display name: the user's short name when the row gives none.
-            let display_name = (state.display_name.clone())
-                .or_else(|| Some(short_name(user).to_string()));
+            let display_name =
+                (state.display_name.clone()).or_else(|| Some(short_name(user).to_string()));
             let state = LoginState {
                 display_name,
                 ..state.clone()
@@ -160,7 +164,12 @@ fn step_params(
         }
         "UpdateUser" => own_fields(
             state,
-            &["NewDisplayName", "NewEmail", "NewMobilePhone", "NewComments"],
+            &[
+                "NewDisplayName",
+                "NewEmail",
+                "NewMobilePhone",
+                "NewComments",
+            ],
         ),
         _ => match write {
             Some(write) => login_fields(&write),
@@ -224,7 +233,12 @@ fn login_fields(write: &Write<'_>) -> Vec<(&'static str, String)> {
 mod tests {
     use super::*;
     use crate::jobs::LoginStatus;
-    use crate::providers::aliyun::{CREATE, DELETE, GET, UPDATE};
+    use crate::providers::aliyun::{
+        ADD_TO_GROUP, CREATE, CREATE_USER, DEACTIVATE_KEY, DEFAULT_DOMAIN, DELETE, DELETE_KEY,
+        DELETE_USER, GET, GET_USER, LIST_GROUPS, LIST_KEYS, LIST_POLICIES, REMOVE_FROM_GROUP,
+        UNBIND_MFA, UPDATE, UPDATE_USER,
+    };
+    use crate::providers::declare::Step;
     use time::macros::datetime;
 
     const PASSWORD: &str = "canary P@ss+w0rd/&=";
@@ -485,5 +499,269 @@ mod tests {
         let shown = format!("{:?}", credentials(Some("canary-token")));
         assert!(shown.contains("testid"));
         assert!(!shown.contains("testsecret") && !shown.contains("canary"));
+    }
+
+    const ANN: &str = "ann.li@corp.onaliyun.com";
+
+    /// The signed request of `step` for Ann, and its operation's own parameters (the common ones
+    /// left out), sorted.
+    fn step_sent(
+        step: &'static Step,
+        target: Option<&str>,
+        state: Option<&LoginState>,
+    ) -> (HttpRequest, Vec<(String, String)>) {
+        let op = Op::Step {
+            step,
+            user: ANN,
+            target,
+            write: state.map(|state| Write {
+                state,
+                password: None,
+                generate_password: false,
+            }),
+        };
+        let (request, body) = sent(&op, None);
+        let common = [
+            "AccessKeyId",
+            "Format",
+            "SignatureMethod",
+            "SignatureNonce",
+            "SignatureVersion",
+            "Timestamp",
+            "Signature",
+        ];
+        let mut own: Vec<(String, String)> = assert_signed(&body, "testsecret")
+            .into_iter()
+            .filter(|(k, _)| !common.contains(&k.as_str()))
+            .collect();
+        own.sort();
+        (request, own)
+    }
+
+    fn pairs(expected: &[(&str, &str)]) -> Vec<(String, String)> {
+        let mut pairs: Vec<(String, String)> = expected
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        pairs.sort();
+        pairs
+    }
+
+    #[test]
+    fn create_user_sends_the_user_fields_the_row_gives() {
+        let state = LoginState {
+            display_name: Some("Ann Li".into()),
+            email: Some("ann@example.com".into()),
+            mobile_phone: Some("86-18688880000".into()),
+            comments: Some("Finance, 2nd floor".into()),
+            ..Default::default()
+        };
+        let write = Write {
+            state: &state,
+            password: None,
+            generate_password: false,
+        };
+        let op = Op::Step {
+            target: None,
+            step: &CREATE_USER,
+            user: ANN,
+            write: Some(write),
+        };
+        let (request, body) = sent(&op, None);
+        assert_eq!(request.url, "https://ims.aliyuncs.com/");
+        assert_eq!(
+            body,
+            expected(&[
+                "AccessKeyId=testid&Action=CreateUser&Comments=Finance%2C%202nd%20floor",
+                "&DisplayName=Ann%20Li&Email=ann%40example.com&Format=JSON",
+                "&MobilePhone=86-18688880000&SignatureMethod=HMAC-SHA1",
+                "&SignatureNonce=3ee8c1b8-83d3-44af-a94f-4e0ad82fd6cf&SignatureVersion=1.0",
+                "&Timestamp=2024-05-06T07%3A08%3A09Z&UserPrincipalName=ann.li%40corp.onaliyun.com",
+                "&Version=2019-08-15&Signature=cG1y5cmfqD3p9KRv3Jc%2Bli4la8A%3D",
+            ])
+        );
+        assert_signed(&body, "testsecret");
+    }
+
+    #[test]
+    fn create_user_without_a_display_name_uses_the_short_name() {
+        let state = LoginState {
+            email: Some("ann@example.com".into()),
+            ..Default::default()
+        };
+        let (_, own) = step_sent(&CREATE_USER, None, Some(&state));
+        assert_eq!(
+            own,
+            pairs(&[
+                ("Action", "CreateUser"),
+                ("DisplayName", "ann.li"),
+                ("Email", "ann@example.com"),
+                ("UserPrincipalName", ANN),
+                ("Version", "2019-08-15"),
+            ])
+        );
+    }
+
+    #[test]
+    fn update_user_sends_only_the_new_values_the_write_carries() {
+        let state = LoginState {
+            email: Some("ann.li@example.com".into()),
+            comments: Some("moved to audit".into()),
+            // Not the user's own: never sent by UpdateUser.
+            mfa_bind_required: Some(true),
+            ..Default::default()
+        };
+        let (_, own) = step_sent(&UPDATE_USER, None, Some(&state));
+        assert_eq!(
+            own,
+            pairs(&[
+                ("Action", "UpdateUser"),
+                ("NewComments", "moved to audit"),
+                ("NewEmail", "ann.li@example.com"),
+                ("UserPrincipalName", ANN),
+                ("Version", "2019-08-15"),
+            ])
+        );
+        let state = LoginState {
+            display_name: Some("Ann".into()),
+            mobile_phone: Some("86-13800000000".into()),
+            ..Default::default()
+        };
+        let (_, own) = step_sent(&UPDATE_USER, None, Some(&state));
+        assert_eq!(
+            own,
+            pairs(&[
+                ("Action", "UpdateUser"),
+                ("NewDisplayName", "Ann"),
+                ("NewMobilePhone", "86-13800000000"),
+                ("UserPrincipalName", ANN),
+                ("Version", "2019-08-15"),
+            ])
+        );
+    }
+
+    #[test]
+    fn reads_and_deletes_of_the_user_name_it_by_its_principal_name() {
+        for step in [
+            &GET_USER,
+            &DELETE_USER,
+            &LIST_GROUPS,
+            &LIST_KEYS,
+            &UNBIND_MFA,
+        ] {
+            let (request, own) = step_sent(step, None, None);
+            assert_eq!(request.url, "https://ims.aliyuncs.com/");
+            assert_eq!(
+                own,
+                pairs(&[
+                    ("Action", step.api),
+                    ("UserPrincipalName", ANN),
+                    ("Version", "2019-08-15"),
+                ]),
+                "{}",
+                step.api
+            );
+        }
+    }
+
+    #[test]
+    fn group_steps_name_the_group_they_are_sent_for() {
+        for step in [&ADD_TO_GROUP, &REMOVE_FROM_GROUP] {
+            let (_, own) = step_sent(step, Some("finance"), None);
+            assert_eq!(
+                own,
+                pairs(&[
+                    ("Action", step.api),
+                    ("GroupName", "finance"),
+                    ("UserPrincipalName", ANN),
+                    ("Version", "2019-08-15"),
+                ])
+            );
+        }
+    }
+
+    #[test]
+    fn key_steps_name_the_key_and_deactivate_it() {
+        let disabled = LoginState {
+            user_enabled: Some(false),
+            ..Default::default()
+        };
+        let (_, own) = step_sent(&DEACTIVATE_KEY, Some("LTAI5tKey1"), Some(&disabled));
+        assert_eq!(
+            own,
+            pairs(&[
+                ("Action", "UpdateAccessKey"),
+                ("Status", "Inactive"),
+                ("UserAccessKeyId", "LTAI5tKey1"),
+                ("UserPrincipalName", ANN),
+                ("Version", "2019-08-15"),
+            ])
+        );
+        let enabled = LoginState {
+            user_enabled: Some(true),
+            ..Default::default()
+        };
+        let (_, own) = step_sent(&DEACTIVATE_KEY, Some("LTAI5tKey1"), Some(&enabled));
+        assert!(own.contains(&("Status".into(), "Active".into())));
+        let (_, own) = step_sent(&DELETE_KEY, Some("LTAI5tKey2"), None);
+        assert_eq!(
+            own,
+            pairs(&[
+                ("Action", "DeleteAccessKey"),
+                ("UserAccessKeyId", "LTAI5tKey2"),
+                ("UserPrincipalName", ANN),
+                ("Version", "2019-08-15"),
+            ])
+        );
+    }
+
+    #[test]
+    fn the_default_domain_takes_no_parameters() {
+        let op = Op::Step {
+            step: &DEFAULT_DOMAIN,
+            user: "",
+            target: None,
+            write: None,
+        };
+        let (request, body) = sent(&op, None);
+        assert_eq!(request.url, "https://ims.aliyuncs.com/");
+        let params = assert_signed(&body, "testsecret");
+        let names: Vec<&str> = params.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "AccessKeyId",
+                "Action",
+                "Format",
+                "SignatureMethod",
+                "SignatureNonce",
+                "SignatureVersion",
+                "Timestamp",
+                "Version",
+                "Signature"
+            ]
+        );
+        assert!(params.contains(&("Action".into(), "GetDefaultDomain".into())));
+    }
+
+    #[test]
+    fn policies_are_asked_of_ram_2015_by_the_short_user_name() {
+        let op = Op::Step {
+            step: &LIST_POLICIES,
+            user: ANN,
+            target: None,
+            write: None,
+        };
+        let (request, body) = sent(&op, None);
+        assert_eq!(request.url, "https://ram.aliyuncs.com/");
+        assert_eq!(
+            body,
+            expected(&[
+                "AccessKeyId=testid&Action=ListPoliciesForUser&Format=JSON",
+                "&SignatureMethod=HMAC-SHA1&SignatureNonce=3ee8c1b8-83d3-44af-a94f-4e0ad82fd6cf",
+                "&SignatureVersion=1.0&Timestamp=2024-05-06T07%3A08%3A09Z&UserName=ann.li",
+                "&Version=2015-05-01&Signature=CyYUwQJuJQMhmRQT5ZTqsjCWjaE%3D",
+            ])
+        );
     }
 }
