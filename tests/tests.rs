@@ -19,3 +19,4 @@ mod secrets;
 mod stop;
 mod terminal;
 mod ucloud;
+mod users;

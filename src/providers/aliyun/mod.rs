@@ -165,6 +165,13 @@ const USER: Object = Object {
     read: &[GET_USER, GET, LIST_GROUPS],
 };
 
+/// A user about to be deleted: its attached policies are read too, so `plan` shows a user that
+/// has some as the conflict `run` would fail it with.
+const LEAVER: Object = Object {
+    read: &[GET_USER, GET, LIST_GROUPS, LIST_POLICIES],
+    ..USER
+};
+
 /// disable-user: the console login and every access key inactive.
 const DISABLED: LoginState = LoginState {
     login_status: Some(LoginStatus::Inactive),
@@ -224,7 +231,7 @@ const ACTIONS: &[ActionSpec] = &[
     .setting(Desired::Fixed(&DISABLED)),
     USER.action(Action::EnableUser, USER_STATE, &[LOGIN_STATUS])
         .setting(Desired::Fixed(&ENABLED)),
-    USER.action(
+    LEAVER.action(
         Action::DeleteUser,
         USER_STATE,
         &[
