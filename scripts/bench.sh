@@ -2,15 +2,18 @@
 # The benchmark of docs/contract.md §9, on this machine, against the local emulator (README "Performance").
 # Builds release, installs oha (into target/bench-tools) and GNU time if missing, writes its inputs
 # and logs to target/bench/, and prints every figure next to the baseline it is measured against.
-# About 13 minutes after the build. Knobs: CONCURRENCY (8), THROUGHPUT_ROWS (30000), SKIP_MILLION=1,
-# RATES_ONLY=1 (only the rate fidelity and adaptive runs, about 4 minutes).
+# About 14 minutes after the build. Knobs: CONCURRENCY (8), THROUGHPUT_ROWS (30000), SKIP_MILLION=1,
+# RATES_ONLY=1 (only the rate fidelity and adaptive runs, about 4 minutes), SCALE_ONLY=1 (only the
+# scale runs: 1,000 config accounts at 5/s and 200 at 20/s, one process each, SCALE_ROWS (30) rows
+# per account, each with its baseline; about 1 minute).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 CONCURRENCY=${CONCURRENCY:-8}
 THROUGHPUT_ROWS=${THROUGHPUT_ROWS:-30000}
+SCALE_ROWS=${SCALE_ROWS:-30}
 OUT=target/bench
-BIN=target/release/iambatch
+BIN=${BIN:-target/release/iambatch}
 TOOL="python3 scripts/bench_tool.py"
 mkdir -p "$OUT" "$OUT/home"
 
@@ -21,7 +24,7 @@ echo "== building (release)" >&2
 cargo build --release --locked >&2
 
 OHA=$(command -v oha || echo target/bench-tools/bin/oha)
-if [ ! -x "$OHA" ] && [ "${RATES_ONLY:-}" != 1 ]; then
+if [ ! -x "$OHA" ] && [ "${RATES_ONLY:-}" != 1 ] && [ "${SCALE_ONLY:-}" != 1 ]; then
     echo "== installing oha into target/bench-tools" >&2
     cargo install oha --locked --root target/bench-tools >&2
 fi
@@ -32,6 +35,7 @@ fi
 echo "== inputs" >&2
 INPUTS="$THROUGHPUT_ROWS 2000 1200 100000 1000000"
 [ "${RATES_ONLY:-}" = 1 ] && INPUTS="2000 1200"
+[ "${SCALE_ONLY:-}" = 1 ] && INPUTS=""
 for n in $INPUTS; do
     [ -s "$OUT/rows-$n.csv.users.json" ] || $TOOL rows "$n" "$OUT/rows-$n.csv"
 done
@@ -70,16 +74,60 @@ run() {
         IAMBATCH_ALIYUN_ENDPOINT="$ENDPOINT" \
         ALIBABA_CLOUD_ACCESS_KEY_ID=emulator-aliyun-key \
         ALIBABA_CLOUD_ACCESS_KEY_SECRET=emulator-aliyun-secret \
-        /usr/bin/time -f '%e %M' -o "$OUT/time.txt" \
+        /usr/bin/time -f '%e %M %U %S' -o "$OUT/time.txt" \
         "$BIN" run "$input" --no-progress --overwrite -o "$OUT/results.csv" "$@" 2>"$OUT/run.err"
     CODE=$?
     set -e
-    read -r ELAPSED RSS <"$OUT/time.txt"
+    read -r ELAPSED RSS USER SYS <"$OUT/time.txt"
 }
 
+# Many accounts in one process: ACCOUNTS config accounts at RATE each, SCALE_ROWS rows each, every
+# account with a key of its own (registered in the emulator as a temporary key, so that its request
+# log tells the accounts apart). Then the baseline from the same run: the same rows through the
+# default account alone, unpaced.
+scale() {
+    local accounts=$1 rate=$2
+    local base="$OUT/scale-$accounts-$SCALE_ROWS"
+    local requests=$((accounts * SCALE_ROWS))
+    [ -s "$base.keys.json" ] || $TOOL scale-files "$accounts" "$rate" "$SCALE_ROWS" "$base"
+    echo "== scale: $accounts accounts at $rate/s, $SCALE_ROWS rows each" >&2
+    start_emulator "$base.csv" --request-log "$OUT/scale-$accounts.log"
+    curl -sf -X POST --data-binary @"$base.keys.json" "$ENDPOINT/_emulator/state" >/dev/null
+    sed "s|@ENDPOINT@|$ENDPOINT|" "$base.toml.in" >"$OUT/scale.toml"
+    set +e
+    env -i PATH="$PATH" HOME="$OUT/home" SCALE_SECRET=scale-secret SCALE_TOKEN=scale-token \
+        /usr/bin/time -f '%e %M %U %S' -o "$OUT/time.txt" \
+        "$BIN" run "$base.csv" --config "$OUT/scale.toml" --no-progress --overwrite \
+        -o "$OUT/results.csv" 2>"$OUT/run.err"
+    CODE=$?
+    set -e
+    stop_emulator
+    [ "$CODE" = 0 ] || { cat "$OUT/run.err"; exit 1; }
+    read -r ELAPSED RSS USER SYS <"$OUT/time.txt"
+    say "scale: $accounts config accounts at rate $rate each ($(per_second "$accounts * $rate" 1)/s in all), $SCALE_ROWS rows each, one process"
+    say "  $($TOOL scale "$OUT/scale-$accounts.log" "$rate")"
+    say "  iambatch: peak RSS $(mib "$RSS"), $(per_1000 "$USER + $SYS" "$requests") CPU-s per 1,000 requests, $ELAPSED s"
+
+    start_emulator "$base.csv"
+    run "$base.one.csv" --rate aliyun=unlimited --concurrency "$CONCURRENCY"
+    stop_emulator
+    [ "$CODE" = 0 ] || { cat "$OUT/run.err"; exit 1; }
+    say "  baseline, the same $requests rows through one unpaced account (concurrency $CONCURRENCY): $(per_second "$requests" "$ELAPSED") requests/s, $(per_1000 "$USER + $SYS" "$requests") CPU-s per 1,000 requests, peak RSS $(mib "$RSS")"
+}
+
+per_1000() { python3 -c "print(f'{($1) * 1000 / $2:.3f}')"; }
 per_second() { python3 -c "print(f'{$1 / $2:,.0f}')"; }
 ratio() { python3 -c "print(f'{$1 / $2:.2f}')"; }
 mib() { python3 -c "print(f'{$1 / 1024:.1f} MiB')"; }
+
+if [ "${SCALE_ONLY:-}" = 1 ]; then
+    scale 1000 5
+    scale 200 20
+    say "machine load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) cores)"
+    echo >&2
+    cat "$OUT/figures.txt"
+    exit 0
+fi
 
 if [ "${RATES_ONLY:-}" != 1 ]; then
 echo "== throughput, no rate limit, concurrency $CONCURRENCY (3 alternating rounds, best of each)" >&2
@@ -165,6 +213,8 @@ for shape in window bucket; do
     say "  $($TOOL adaptive "$OUT/adaptive-$shape.log" 20 40 "$LIFTED")"
     say "  rows not succeeded: $(python3 -c "import csv; print(sum(r['status'] != 'succeeded' for r in csv.DictReader(open('$OUT/results.csv'))))")"
 done
+scale 1000 5
+scale 200 20
 say "machine load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) cores)"
 
 echo >&2

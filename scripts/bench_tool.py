@@ -7,6 +7,13 @@
   bench_tool.py fidelity LOG RATE    rate and busiest one-second window of an emulator request log
   bench_tool.py adaptive LOG LIMIT TARGET LIFTED
                                      how a run under an emulator limit settled and recovered
+  bench_tool.py scale-files ACCOUNTS RATE ROWS OUT
+                                     ACCOUNTS config accounts at RATE with ROWS rows each:
+                                     OUT.csv (rows interleaved), OUT.toml.in (endpoint @ENDPOINT@),
+                                     OUT.csv.users.json, OUT.keys.json (the emulator's state
+                                     patch that accepts the accounts' keys), OUT.one.csv (the same
+                                     users for the default account alone)
+  bench_tool.py scale LOG RATE       per-account rates and busiest second of a request log
 """
 
 import base64
@@ -112,6 +119,57 @@ def adaptive(path, limit, target, lifted):
     )
 
 
+# Every scale account signs with its own temporary key (with this secret and token), so that the
+# emulator's request log tells the accounts apart.
+SCALE_SECRET = "scale-secret"
+SCALE_TOKEN = "scale-token"
+
+
+def scale_files(accounts, rate, rows_each, out):
+    names = [f"a{a:04d}" for a in range(accounts)]
+    users = {n: [f"{n}u{r:03d}@corp.onaliyun.com" for r in range(rows_each)] for n in names}
+    with open(out + ".csv", "w") as f, open(out + ".one.csv", "w") as one:
+        f.write("provider,account,action,user,password,mfa_bind_required\n")
+        one.write("provider,action,user,password,mfa_bind_required\n")
+        # Row by row across the accounts: each account's rows are spread over the whole file.
+        for r in range(rows_each):
+            for n in names:
+                f.write(f"aliyun,{n},create-login-profile,{users[n][r]},Init-{r:03d}-pw!x,true\n")
+                one.write(f"aliyun,create-login-profile,{users[n][r]},Init-{r:03d}-pw!x,true\n")
+    with open(out + ".toml.in", "w") as f:
+        for n in names:
+            f.write(
+                f'[accounts.{n}]\nprovider = "aliyun"\nendpoint = "@ENDPOINT@"\n'
+                f'access_key_id = "key-{n}"\naccess_key_secret_env = "SCALE_SECRET"\n'
+                f'security_token_env = "SCALE_TOKEN"\nrate = {rate}\n\n'
+            )
+    with open(out + ".csv.users.json", "w") as f:
+        json.dump({"aliyun": [u for n in names for u in users[n]]}, f)
+    with open(out + ".keys.json", "w") as f:
+        keys = {f"key-{n}": {"secret": SCALE_SECRET, "security_token": SCALE_TOKEN} for n in names}
+        json.dump({"aliyun": {"temporary_keys": keys}}, f)
+
+
+def scale(path, rate):
+    by_account = {}
+    for line in load(path):
+        by_account.setdefault(line["account"], []).append(line["time"])
+    rates = []
+    busiest = (0, None)
+    for account, times in by_account.items():
+        times.sort()
+        rates.append((len(times) - 1) / (times[-1] - times[0]))
+        busiest = max(busiest, (busiest_second(times), account))
+    every = sorted(t for times in by_account.values() for t in times)
+    overall = len(every) / (every[-1] - every[0])
+    print(
+        f"{len(by_account)} accounts, {len(every)} requests at the server, {overall:,.0f} requests/s in all; "
+        f"per-account rate {min(rates):.2f} to {max(rates):.2f}/s = {min(rates) / rate:.3f} to "
+        f"{max(rates) / rate:.3f} x its rate (target within 0.98 to 1.00); "
+        f"busiest one-second window of any account {busiest[0]} (rate {rate:g})"
+    )
+
+
 if __name__ == "__main__":
     cmd, args = sys.argv[1], sys.argv[2:]
     if cmd == "rows":
@@ -122,5 +180,9 @@ if __name__ == "__main__":
         fidelity(args[0], float(args[1]))
     elif cmd == "adaptive":
         adaptive(args[0], float(args[1]), float(args[2]), float(args[3]))
+    elif cmd == "scale-files":
+        scale_files(int(args[0]), float(args[1]), int(args[2]), args[3])
+    elif cmd == "scale":
+        scale(args[0], float(args[1]))
     else:
         sys.exit(__doc__)

@@ -125,6 +125,48 @@ def sdk_against_emulator(base_url):
     check(again.get("RetCode") == 0, "the same signed body sent again is accepted, as UCloud has no replay check")
 
 
+def lifecycle(base_url):
+    """CreateUser (every U-go parameter, through invoke: the typed schema has five), membership,
+    access keys and DeleteUser, each reply read by the SDK's schema where it has one."""
+    control(base_url, "/_emulator/state", {"ucloud": {"groups": {"sdk-auditors": {"description": "read only"}}}})
+    client = iam(base_url)
+    create = {
+        "UserName": "sdk-dana", "AccessKeyStatus": "Inactive", "LoginProfileStatus": "Active",
+        "Password": "Sdk pass+&=é!42", "MFABindRequired": True, "PasswordResetRequired": True,
+        "DisplayName": "Dana Li", "Email": "sdk-dana@example.com",
+    }
+    created = client.invoke("CreateUser", create)
+    check(created["RetCode"] == 0 and created["APIAccess"] is False and created["ConsoleAccess"] is True,
+          "SDK CreateUser with every parameter is accepted")
+    code = ret_code(lambda: client.invoke("CreateUser", create))
+    check(code == 11208, f"a second CreateUser of the name is RetCode {code}")
+    code = ret_code(lambda: client.create_user({"UserName": "sdk-eve", "AccessKeyStatus": "Inactive",
+                                                "LoginProfileStatus": "Inactive"}))
+    check(code == 230, f"CreateUser (typed schema) with both Inactive is RetCode {code}")
+    user = client.get_user({"UserName": "sdk-dana"})["User"]
+    check((user["DisplayName"], user["Status"]) == ("Dana Li", "Active"), f"SDK get_user parses the reply: {user}")
+    keys = client.list_access_keys({"UserName": "sdk-dana"})["AccessKey"]
+    check([k["Status"] for k in keys] == ["Inactive"] and not keys[0].get("AccessKeySecret"),
+          f"SDK list_access_keys shows one inactive key and no secret: {keys}")
+    client.add_user_to_group({"GroupName": "sdk-auditors", "UserName": "sdk-dana"})
+    client.add_user_to_group({"GroupName": "sdk-auditors", "UserName": "sdk-dana"})
+    check(True, "SDK add_user_to_group is accepted, twice")
+    code = ret_code(lambda: client.add_user_to_group({"GroupName": "sdk-nobody", "UserName": "sdk-dana"}))
+    check(code == 11162, f"an unknown group is RetCode {code}")
+    groups = client.list_groups({})
+    check(groups["TotalCount"] == 1 and groups["Groups"][0]["GroupName"] == "sdk-auditors",
+          f"SDK list_groups parses the reply: {groups}")
+    members = client.list_users_for_group({"GroupName": "sdk-auditors", "Limit": "10", "Offset": "0"})
+    check([u["UserName"] for u in members["Users"]] == ["sdk-dana"] and members["Users"][0]["JoinedAt"] > 0,
+          f"SDK list_users_for_group parses the reply: {members}")
+    client.update_user({"UserName": "sdk-dana", "Status": "Frozen"})
+    check(client.get_user({"UserName": "sdk-dana"})["User"]["Status"] == "Frozen", "SDK update_user freezes")
+    client.remove_user_from_group({"GroupName": "sdk-auditors", "UserName": "sdk-dana"})
+    client.delete_user({"UserName": "sdk-dana"})
+    code = ret_code(lambda: client.get_user({"UserName": "sdk-dana"}))
+    check(code == 11021, f"after SDK delete_user, get_user is RetCode {code}")
+
+
 def run_iambatch(binary, base_url, workdir, csv_text):
     path = os.path.join(workdir, "cross.csv")
     out = os.path.join(workdir, "cross.results.csv")
@@ -164,6 +206,7 @@ def main():
     binary, base_url, sign_rs, workdir = sys.argv[1:5]
     signature_vector(sign_rs)
     sdk_against_emulator(base_url)
+    lifecycle(base_url)
     cross_check(binary, base_url, workdir)
     print("PASS: UCloud's Python SDK and iambatch agree")
 

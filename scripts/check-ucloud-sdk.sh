@@ -13,7 +13,10 @@
 #      check, not our signer); a wrong private key, an unknown public key, an unknown user and a
 #      security token never issued get RetCode 171/172/11021/174 (UCloud signs no time or nonce:
 #      a replay is accepted, as by UCloud); the SDK's response schemas parse the emulator's replies;
-#   3. a JSON body signed by the SDK is accepted;
+#   3. a JSON body signed by the SDK is accepted; the user lifecycle through the SDK (CreateUser
+#      with every parameter, 11208 for a name taken, 230 for both statuses Inactive, GetUser,
+#      ListAccessKeys without a secret, AddUserToGroup twice, 11162 for an unknown group,
+#      ListGroups, ListUsersForGroup, UpdateUser Status=Frozen, DeleteUser then 11021);
 #   4. iambatch reads what the SDK wrote and the SDK reads what iambatch wrote.
 # Apart from the PyPI install, all traffic goes to 127.0.0.1 (proxies are bypassed for it).
 # Prints "PASS: ..." and exits 0 when everything agrees; "FAIL: ..." and non-zero otherwise.

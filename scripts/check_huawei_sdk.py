@@ -17,7 +17,23 @@ from huaweicloudsdkcore.http.http_config import HttpConfig
 from huaweicloudsdkcore.sdk_request import SdkRequest
 from huaweicloudsdkcore.signer.signer import Signer
 from huaweicloudsdkiam.v3 import (
+    CreateUserOption,
+    CreateUserRequest,
+    CreateUserRequestBody,
+    DeletePermanentAccessKeyRequest,
     IamClient,
+    KeystoneAddUserToGroupRequest,
+    KeystoneCheckUserInGroupRequest,
+    KeystoneDeleteUserRequest,
+    KeystoneListGroupsForUserRequest,
+    KeystoneListGroupsRequest,
+    KeystoneRemoveUserFromGroupRequest,
+    KeystoneShowUserRequest,
+    ListPermanentAccessKeysRequest,
+    ShowUserRequest,
+    UpdateUserOption,
+    UpdateUserRequest,
+    UpdateUserRequestBody,
     KeystoneListUsersRequest,
     ListUserLoginProtectsRequest,
     ListUserMfaDevicesRequest,
@@ -68,6 +84,54 @@ def raw_refused(what, endpoint, method, path, headers, body, status, code):
     reply = requests.request(method, endpoint.rstrip("/") + path, headers=headers, data=body, timeout=10)
     got = (reply.status_code, reply.json().get("error_code"))
     check(got == (status, code), f"{what}: refused with {status} {code} (got {got[0]} {got[1]})")
+
+
+def lifecycle(endpoint, iam):
+    """CreateUser, the user reads and UpdateUser, groups by name and membership, access keys and
+    KeystoneDeleteUser, each through the SDK's own request and reply models."""
+    control(endpoint, "/_emulator/state", {"huawei": {"groups": {"sdk-auditors": {"description": "read only"}}}})
+    option = CreateUserOption(name="sdk dana", domain_id=DOMAIN_ID, password="Sdk-Passw0rd!42", pwd_status=True,
+                              access_mode="console", email="sdk-dana@example.com", areacode="0086",
+                              phone="13800000000", description="finance")
+    created = iam.create_user(CreateUserRequest(body=CreateUserRequestBody(user=option))).user
+    check((created.name, created.access_mode, created.pwd_status) == ("sdk dana", "console", True),
+          "CreateUser accepted and its 201 reply parsed")
+    refused("a second CreateUser of the name",
+            lambda: iam.create_user(CreateUserRequest(body=CreateUserRequestBody(user=option))), 400, "1109")
+    user_id = created.id
+    shown = iam.show_user(ShowUserRequest(user_id=user_id)).user
+    check((shown.email, shown.phone) == ("sdk-dana@example.com", "13800000000"), "ShowUser parsed")
+    keystone = iam.keystone_show_user(KeystoneShowUserRequest(user_id=user_id)).user
+    check((keystone.name, keystone.enabled) == ("sdk dana", True), "KeystoneShowUser parsed")
+    update = UpdateUserRequestBody(user=UpdateUserOption(enabled=False))
+    updated = iam.update_user(UpdateUserRequest(user_id=user_id, body=update)).user
+    check(updated.enabled is False, "UpdateUser enabled=false accepted and parsed")
+
+    groups = iam.keystone_list_groups(KeystoneListGroupsRequest(domain_id=DOMAIN_ID, name="sdk-auditors")).groups
+    check([g.name for g in groups] == ["sdk-auditors"], "KeystoneListGroups by name finds the group")
+    none = iam.keystone_list_groups(KeystoneListGroupsRequest(name="sdk-nobody")).groups
+    check(none == [], "an unknown group name lists no group")
+    group_id = groups[0].id
+    for _ in range(2):
+        iam.keystone_add_user_to_group(KeystoneAddUserToGroupRequest(group_id=group_id, user_id=user_id))
+    check(True, "KeystoneAddUserToGroup accepted, twice")
+    iam.keystone_check_user_in_group(KeystoneCheckUserInGroupRequest(group_id=group_id, user_id=user_id))
+    check(True, "KeystoneCheckUserInGroup: a member")
+    of_user = iam.keystone_list_groups_for_user(KeystoneListGroupsForUserRequest(user_id=user_id)).groups
+    check([g.name for g in of_user] == ["sdk-auditors"], "KeystoneListGroupsForUser parsed")
+    refused("an unknown group", lambda: iam.keystone_add_user_to_group(
+        KeystoneAddUserToGroupRequest(group_id="0" * 32, user_id=user_id)), 404, "IAM.0004")
+    iam.keystone_remove_user_from_group(KeystoneRemoveUserFromGroupRequest(group_id=group_id, user_id=user_id))
+    check(True, "KeystoneRemoveUserFromGroup accepted")
+
+    control(endpoint, "/_emulator/state", {"huawei": {"users": {"sdk dana": {"access_keys": [{"access": "SDKAKONE"}]}}}})
+    keys = iam.list_permanent_access_keys(ListPermanentAccessKeysRequest(user_id=user_id)).credentials
+    check([(k.access, k.status) for k in keys] == [("SDKAKONE", "active")], "ListPermanentAccessKeys parsed")
+    iam.delete_permanent_access_key(DeletePermanentAccessKeyRequest(access_key="SDKAKONE"))
+    check(True, "DeletePermanentAccessKey accepted")
+    iam.keystone_delete_user(KeystoneDeleteUserRequest(user_id=user_id))
+    refused("ShowUser after KeystoneDeleteUser", lambda: iam.show_user(ShowUserRequest(user_id=user_id)),
+            404, "IAM.0004")
 
 
 def main(endpoint):
@@ -139,6 +203,7 @@ def main(endpoint):
     shown = iam.show_user_login_protect(ShowUserLoginProtectRequest(user_id=user_id))
     check((shown.login_protect.enabled, shown.login_protect.verification_method) == (True, "vmfa"),
           "no refused request changed anything")
+    lifecycle(endpoint, iam)
     print("PASS: Huawei's Python SDK and the emulator agree")
 
 

@@ -146,6 +146,8 @@ fn emulator_flag_runs_the_sample_without_credentials() {
             "--no-progress",
             "--rate",
             "aliyun=unlimited",
+            "--secrets-out",
+            h.path("passwords.csv").to_str().unwrap(),
             "-o",
             out.to_str().unwrap(),
         ])
@@ -156,6 +158,13 @@ fn emulator_flag_runs_the_sample_without_credentials() {
     assert!(
         rows.iter()
             .all(|r| cell(&header, r, "outcome") == "created")
+    );
+    assert!(
+        cell(&header, &rows[0], "steps").starts_with(
+            "CreateUser=created;CreateLoginProfile=created;AddUserToGroup:finance=created"
+        ),
+        "{}",
+        cell(&header, &rows[0], "steps")
     );
     assert!(header.contains(&"manager".to_string()));
 }

@@ -132,6 +132,7 @@ fn plan_run_verify_on_the_mfa_sample() {
 fn plan_run_verify_on_the_onboarding_sample_then_verify_finds_exactly_the_tampered_rows() {
     let h = demo();
     let input = sample(&h, "onboarding-finance.csv");
+    let secrets = h.path("passwords.csv");
 
     let (code, header, rows) = step(&h, "plan", &input, &[]);
     assert_eq!(code, 0);
@@ -146,18 +147,36 @@ fn plan_run_verify_on_the_onboarding_sample_then_verify_finds_exactly_the_tamper
             .iter()
             .all(|v| *v == "false")
     );
-    assert!(
-        column(&header, &rows, "password")
-            .iter()
-            .all(|p| *p == "***")
-    );
 
-    let (code, header, rows) = step(&h, "run", &input, &[]);
+    let (code, header, rows) = step(
+        &h,
+        "run",
+        &input,
+        &["--secrets-out", secrets.to_str().unwrap()],
+    );
     assert_eq!(code, 0);
     assert!(
         column(&header, &rows, "outcome")
             .iter()
             .all(|o| *o == "created")
+    );
+    // Line 3 is Kai Gao, of Treasury: the user, the login and both groups, in that order.
+    let kai = rows
+        .iter()
+        .find(|r| cell(&header, r, "line") == "3")
+        .unwrap();
+    assert_eq!(
+        cell(&header, kai, "steps"),
+        "CreateUser=created;CreateLoginProfile=created;AddUserToGroup:finance=created;AddUserToGroup:treasury=created"
+    );
+    assert_eq!(cell(&header, kai, "attempts"), "4");
+    let state = h.emulator().state();
+    let user = &state["aliyun"]["users"]["kai.gao@finance.onaliyun.com"];
+    assert_eq!(user["display_name"], "Kai Gao", "{user}");
+    assert_eq!(user["login_profile"]["mfa_bind_required"], true, "{user}");
+    assert_eq!(
+        user["login_profile"]["password_reset_required"], true,
+        "{user}"
     );
 
     let (code, header, rows) = step(&h, "verify", &input, &[]);
@@ -174,7 +193,7 @@ fn plan_run_verify_on_the_onboarding_sample_then_verify_finds_exactly_the_tamper
             .all(|m| *m == "not compared, cannot be read back: password")
     );
 
-    // A create now would fail: plan says so.
+    // A create now would fail: plan says so, and names the action that would work.
     let (code, header, rows) = step(&h, "plan", &input, &[]);
     assert_eq!(code, 1);
     assert!(
@@ -182,13 +201,18 @@ fn plan_run_verify_on_the_onboarding_sample_then_verify_finds_exactly_the_tamper
             .iter()
             .all(|o| *o == "conflict")
     );
+    assert!(
+        cell(&header, &rows[0], "error_message").contains("use ensure-user"),
+        "{}",
+        cell(&header, &rows[0], "error_message")
+    );
 
     // Someone changes three users behind the tool's back.
     h.emulator()
         .tamper(&json!({"aliyun": {"users": {
-            "kai.gao@finance.onaliyun.com": {"login_profile": {"status": "Inactive"}},
-            "dan.guo@finance.onaliyun.com": {"login_profile": null},
-            "hui.zhu@finance.onaliyun.com": {"login_profile": {"mfa_bind_required": false, "password_reset_required": false}},
+            "kai.gao@finance.onaliyun.com": {"login_profile": {"mfa_bind_required": false}},
+            "dan.guo@finance.onaliyun.com": {"display_name": "Dan G."},
+            "hui.zhu@finance.onaliyun.com": {"groups": ["finance"]},
         }}}))
         .unwrap();
     let (code, header, rows) = step(&h, "verify", &input, &[]);
@@ -212,27 +236,45 @@ fn plan_run_verify_on_the_onboarding_sample_then_verify_finds_exactly_the_tamper
             (
                 "3",
                 "differs",
-                &*format!("login_status is Inactive, expected Active{note}")
+                &*format!("mfa_bind_required is false, expected true{note}")
             ),
             (
                 "7",
                 "differs",
-                &*format!("the user has no login profile{note}")
+                &*format!("display_name is Dan G., expected Dan Guo{note}")
             ),
-            (
-                "51",
-                "differs",
-                &*format!(
-                    "mfa_bind_required is false, expected true; password_reset_required is false, expected true{note}"
-                )
-            ),
+            ("51", "differs", &*format!("not in controlling{note}")),
         ]
     );
-    let line7 = rows
+
+    // ensure-user puts back what differs, and only that.
+    let ensure = h.write(
+        "ensure.csv",
+        &std::fs::read_to_string(&input)
+            .unwrap()
+            .replace(",create-user,", ",ensure-user,"),
+    );
+    let before = h.emulator().requests().len();
+    let (code, header, rows) = step(&h, "run", &ensure, &[]);
+    assert_eq!(code, 0);
+    let changed: Vec<(&str, &str)> = rows
         .iter()
-        .find(|r| cell(&header, r, "line") == "7")
-        .unwrap();
-    assert_eq!(cell(&header, line7, "observed_exists"), "false");
+        .filter(|r| cell(&header, r, "outcome") != "unchanged")
+        .map(|r| (cell(&header, r, "line"), cell(&header, r, "outcome")))
+        .collect();
+    assert_eq!(
+        changed,
+        [("3", "updated"), ("7", "updated"), ("51", "created")]
+    );
+    let writes: Vec<String> = actions_seen(&h)
+        .into_iter()
+        .skip(before)
+        .filter(|a| !a.starts_with("Get") && !a.starts_with("List"))
+        .collect();
+    assert_eq!(
+        writes,
+        ["UpdateLoginProfile", "UpdateUser", "AddUserToGroup"]
+    );
 }
 
 #[test]

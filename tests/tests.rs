@@ -12,6 +12,7 @@ mod https;
 mod huawei;
 mod mfa;
 mod operator;
+mod pipeline;
 mod rate;
 mod report;
 mod resume;

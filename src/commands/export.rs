@@ -10,8 +10,11 @@ use crate::commands::scaffold::{self, Interrupt, Scaffold};
 use crate::commands::scan::count;
 use crate::commands::{Setup, UsageError, exit, session};
 use crate::engine::listing::{self, Event, ListError, UserState};
+use crate::input::Column;
 use crate::jobs::{Action, ActionKind, Field, Job, LoginState, ProviderKind};
-use crate::providers::{Failure, ListedUser, Listing, MfaBinding, Observed, Provider, provider};
+use crate::providers::{
+    ActionSpec, Failure, ListedUser, Listing, MfaBinding, Observed, Provider, provider,
+};
 use crate::report::cells::escape_formula;
 use crate::report::progress::Progress;
 use crate::report::results::sidecar;
@@ -33,6 +36,7 @@ pub async fn export(args: ExportArgs, setup: &Setup<'_>) -> anyhow::Result<u8> {
     overrides.check_names(config)?;
     let key = target(config, &args.target)?;
     let shape = Shape::new(&key, &args)?;
+    let reads = shape.migration.map(|spec| spec.read);
     if args.output.exists() && !args.overwrite {
         return Err(UsageError(format!(
             "{} already exists: pass --overwrite to replace it, or -o to write elsewhere",
@@ -93,6 +97,7 @@ pub async fn export(args: ExportArgs, setup: &Setup<'_>) -> anyhow::Result<u8> {
     let listed = listing::list(
         client.clone(),
         provider(key.0).spec().listing,
+        reads,
         concurrency,
         cancel.clone(),
         events,
@@ -172,7 +177,19 @@ struct Shape {
     all_users: bool,
     missing_mfa: bool,
     mfa_unbound: bool,
+    /// `--action create-user|ensure-user`: the file re-creates the users elsewhere; the user
+    /// action's declaration, whose reads give each user's fields and groups.
+    migration: Option<&'static ActionSpec>,
 }
+
+/// The user columns a migration file carries, where the provider's user actions take them.
+const MIGRATED: &[Field] = &[
+    Field::DisplayName,
+    Field::Email,
+    Field::MobilePhone,
+    Field::Comments,
+    Field::Groups,
+];
 
 /// Why a listed user has no row.
 #[derive(Debug, PartialEq, Eq)]
@@ -206,7 +223,17 @@ impl Shape {
                     names()
                 )));
             }
-            if action.kind() == ActionKind::Create {
+            if action.is_lifecycle() && !matches!(action, Action::CreateUser | Action::EnsureUser) {
+                return Err(UsageError(format!(
+                    "export writes files for create-user and ensure-user, not {action}: export with --action ensure-user, then change the action column"
+                )));
+            }
+            if action.is_lifecycle() && args.all_users {
+                return Err(UsageError(format!(
+                    "--action {action} with --all-users would give console login to users who have none: leave out --all-users"
+                )));
+            }
+            if action.kind() == ActionKind::Create && !action.is_lifecycle() {
                 return Err(UsageError(format!(
                     "{action} needs a password per row, which an export cannot give: use ensure-login-profile (it creates only missing profiles) and add passwords to the rows that need them"
                 )));
@@ -227,10 +254,32 @@ impl Shape {
             all_users: args.all_users,
             missing_mfa: args.missing_mfa,
             mfa_unbound: args.mfa_unbound,
+            migration: args
+                .action
+                .filter(|a| a.is_lifecycle())
+                .and_then(|a| provider.spec().action(a)),
         })
     }
 
+    /// The user columns of a migration file: those the provider's user action takes.
+    fn migrated(&self, spec: &ActionSpec) -> Vec<Field> {
+        (MIGRATED.iter().copied())
+            .filter(|f| spec.accepts(Column::State(*f)))
+            .collect()
+    }
+
     fn headers(&self) -> Vec<&'static str> {
+        if let Some(spec) = self.migration {
+            let mut headers = vec!["provider", "account", "user"];
+            headers.extend(self.migrated(spec).iter().map(|f| f.column()));
+            headers.extend([
+                "mfa_bind_required",
+                "generate_password",
+                "password_reset_required",
+                "action",
+            ]);
+            return headers;
+        }
         let mut headers = vec!["provider", "account", "user"];
         if self.listing.user_name {
             headers.push("user_name");
@@ -269,6 +318,9 @@ impl Shape {
         // A binding the provider cannot tell is no reason to leave the user out.
         if self.mfa_unbound && mfa.is_some_and(|m| m.bound) {
             return Err(LeftOut::Bound);
+        }
+        if let Some(spec) = self.migration {
+            return Ok(self.migration_row(spec, user, observed));
         }
         let desired = match self.action {
             Some(Action::EnforceMfa) => self.provider.mfa_state(&self.job(user, observed)),
@@ -309,6 +361,39 @@ impl Shape {
             row.push(action.name().to_string());
         }
         Ok(row)
+    }
+
+    /// A user as a row that re-creates them in another account: the name without what ties it to
+    /// this account, their fields and groups, whether MFA is required (login protection, where
+    /// that is how the provider requires it), a generated password to change at first login, and
+    /// an empty account cell for `run --account`.
+    fn migration_row(
+        &self,
+        spec: &ActionSpec,
+        user: &ListedUser,
+        observed: &Observed,
+    ) -> Vec<String> {
+        let state = &observed.state;
+        let mut row = vec![
+            self.provider.spec().kind.name().to_string(),
+            String::new(),
+            self.provider.portable_name(user),
+        ];
+        row.extend(self.migrated(spec).iter().map(|f| {
+            let value = state
+                .get(*f)
+                .or_else(|| user.state.get(*f))
+                .unwrap_or_default();
+            escape_formula(&value).into_owned()
+        }));
+        let mfa = state.mfa_bind_required.or(state.login_protect_enabled);
+        row.extend([
+            mfa.map(|b| b.to_string()).unwrap_or_default(),
+            "true".into(),
+            "true".into(),
+            spec.action.name().into(),
+        ]);
+        row
     }
 
     /// The row `enforce-mfa` would read, so the provider says what it sets (huawei keeps the

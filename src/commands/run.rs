@@ -66,6 +66,19 @@ pub(crate) async fn prepare(
     overrides.check_names(config)?;
 
     let input_path = &args.input.input;
+    if let Some(name) = args.input.account.as_deref()
+        && !config.accounts.contains_key(name)
+    {
+        let known: Vec<&str> = config.accounts.keys().map(String::as_str).collect();
+        return Err(UsageError(format!(
+            "--account {name}: no such account in the config file ({}): name one of its [accounts.NAME] sections",
+            match known.as_slice() {
+                [] => "it has none".to_string(),
+                names => format!("it has {}", names.join(", ")),
+            }
+        ))
+        .into());
+    }
     let mut input_options = input_options(&args.input, config);
     // Reading and comparing never generates a password: no secrets file is needed.
     input_options.secrets_out |= mode != Mode::Apply;
@@ -113,6 +126,20 @@ pub(crate) async fn process(
         plans,
         emulator,
     } = prepare(args, options.mode, setup).await?;
+    if options.mode == Mode::Plan {
+        for (kind, deletes) in &scanned.user_deletes {
+            if let Some(kept) = provider(*kind)
+                .spec()
+                .recycle_bin
+                .filter(|kept| deletes > kept)
+            {
+                eprintln!(
+                    "warning: {} would delete {deletes} {kind} users, more than the {kept} its recycle bin keeps: the oldest deleted users are purged for good",
+                    args.input.input.display()
+                );
+            }
+        }
+    }
     let deletes: u64 = scanned.user_deletes.values().sum();
     if options.mode == Mode::Apply && deletes > 0 && !options.allow_delete {
         return Err(UsageError(format!(

@@ -14,6 +14,32 @@
 //! - `GET|PUT /v3.0/OS-USER/users/{user_id}/login-protect`: a user never configured reads 404
 //!   `IAM.0004`; a PUT needs both `enabled` and `verification_method` (`sms`|`email`|`vmfa`).
 //!
+//! The user lifecycle (`huawei/lifecycle.rs`):
+//! - `POST /v3.0/OS-USER/users` (CreateUser), body `{"user": {"name", "domain_id", "password",
+//!   "pwd_status", "access_mode", "enabled", "email", "areacode", "phone", "description"}}`: 201
+//!   and the user as ShowUser shows it. `name` and `domain_id` required (400 `1100`); `domain_id`
+//!   must be the account's (400 `IAM.0007`, unconfirmed); the name 1 to 64 of letters, digits,
+//!   space, `_`, `.`, `-`, not starting with a digit or a space (`1101`); a name taken is 400
+//!   `1109`, an email or phone taken `1110` / `1111`; a password shorter than 8 `1103`; an email
+//!   without `@` or over 255 `1102`; `areacode` without `phone` or the reverse `1106`, not digits
+//!   `1104`; a description over 255 `1117`; another `access_mode` `IAM.0007`; a field of the wrong
+//!   JSON type `IAM.0011`. `pwd_status` defaults to true with a password, false without.
+//! - `GET /v3.0/OS-USER/users/{id}` (ShowUser: contact details, `create_time` as `YYYY-MM-DD
+//!   HH:mm:ss` UTC) and `GET /v3/users/{id}` (KeystoneShowUser: no email or phone);
+//!   `PUT /v3.0/OS-USER/users/{id}` (UpdateUser: the same fields, all optional, `name` renames,
+//!   `domain_id` refused), 200 and the user; `DELETE /v3/users/{id}` 204, with its memberships,
+//!   keys and MFA devices (nothing blocks a delete). A user made again under a deleted user's name
+//!   gets a new id, as on IAM.
+//! - `GET /v3/groups[?domain_id=&name=]` (exact `name`; none: an empty list), group ids 32 hex
+//!   characters derived from the account id and the name, `create_time` in milliseconds;
+//!   `PUT|HEAD|DELETE /v3/groups/{group_id}/users/{user_id}`: 204, or 404 `IAM.0004` for an unknown
+//!   group or user (HEAD and DELETE also for a user not in the group; a PUT of a member is 204);
+//!   `GET /v3/users/{user_id}/groups`.
+//! - `GET /v3.0/OS-CREDENTIAL/credentials?user_id=` (`credentials[]{user_id, access, status,
+//!   create_time, description}`, never a secret; without `user_id` the caller's own, and the
+//!   emulator's callers are no users: none), `DELETE /v3.0/OS-CREDENTIAL/credentials/{access}` 204.
+//!   An unknown user or key is 404 `IAM.0004`.
+//!
 //! Every API call carries `X-Auth-Token` (a live token this instance issued; any other is 401) or an
 //! `SDK-HMAC-SHA256` signature with `X-Domain-Id` set to the account id. The signature is recomputed
 //! from the request as received (method, path, query, the headers `SignedHeaders` lists, the body's
@@ -34,31 +60,42 @@
 //! accepted both as an AK/SK pair and as an IAM user name and password of this account.
 //!
 //! # Users
-//! Named in the users file (`{"huawei": ["alice", "bob"]}`), the demo set or a patch; a name nobody
-//! created lists no user (the empty list is Huawei's "not found" for a name). Ids
+//! Named in the users file (`{"huawei": ["alice", "bob"]}`), the demo set, a patch or CreateUser; a
+//! name nobody created lists no user (the empty list is Huawei's "not found" for a name). Ids
 //! are 32 hex characters derived from the account id and the name, so the same name has the same id
 //! in every run. A user id not known is 404 `IAM.0004`.
 //!
 //! State: `{"domain": {"id", "name"}, "tokens_issued", "users": {"<name>": {"id", "access_mode",
-//! "updates", "login_protect": null | {"enabled", "verification_method"}}}, "mfa_devices": (mfa.rs,
-//! by user name), "temporary_keys":
-//! {"<ak>": {"expires_at"}}}` (`updates`: PUTs applied).
+//! "enabled", "pwd_status", "email", "areacode", "phone", "description", "created_at" (Unix s),
+//! "updates", "login_protect": null | {"enabled", "verification_method"}, "password_hash": null |
+//! {"salt", "sha256"}, "access_keys": [{"access", "status", "description", "created_at"}]}},
+//! "groups": (membership.rs), "mfa_devices": (mfa.rs, by user name), "temporary_keys": {"<ak>":
+//! {"expires_at"}}}` (`updates`: PUTs applied, UpdateUser and UpdateLoginProtect).
 //!
 //! Patch (`POST /_emulator/state` with `{"huawei": <patch>}`): `{"users": {"<name>": {"access_mode",
-//! "login_protect": null | {"enabled", "verification_method"}}}, "mfa_devices": (mfa.rs, by user
-//! name), "temporary_keys": {"<ak>":
+//! "enabled", "pwd_status", "email", "areacode", "phone", "description", "created_at" (Unix s),
+//! "access_keys": [{"access", "status" ("active" default, or "inactive"), "description",
+//! "created_at"}], "groups": ["<group>"], "login_protect": null | {"enabled",
+//! "verification_method"}}}, "groups": {"<group>": null | {"description", "created_at"}}
+//! (membership.rs), "mfa_devices": (mfa.rs, by user name), "temporary_keys": {"<ak>":
 //! {"secret", "security_token", "expires_at"}}, "revoke_tokens": true}`, each part optional
-//! (`expires_at` RFC 3339, default: the token lifetime from now). A user not there is added (access mode `default`); `null` removes the configuration
+//! (`expires_at` RFC 3339, default: the token lifetime from now). A user not there is added (access
+//! mode `default`, enabled, created now); `access_keys` replaces the user's keys; `null` removes the
+//! login protection configuration
 //! (never configured again);
 //! `revoke_tokens` invalidates every token issued, as a password change does. A patch never counts
 //! as an update.
 
 mod auth;
+mod lifecycle;
 mod verify;
 
+use lifecycle::Member;
+
 use super::account::{self, Account};
+use super::membership;
 use super::mfa;
-use super::service::{Admission, Incoming, Meta, Reply, Service, Setup, present};
+use super::service::{Admission, Incoming, Meta, PasswordHash, Reply, Service, Setup, present};
 use crate::jobs::ProviderKind;
 use crate::secret::Secret;
 use auth::{Signatures, Tokens, header};
@@ -67,7 +104,7 @@ use axum::http::{Method, StatusCode};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use time::OffsetDateTime;
@@ -105,18 +142,34 @@ pub struct Iam {
 #[derive(Default, Serialize)]
 struct Directory {
     users: BTreeMap<String, User>,
+    groups: membership::Groups,
     mfa_devices: mfa::Devices,
     /// Name by id.
     #[serde(skip)]
     names: HashMap<String, String>,
+    /// The ids of deleted users: a user made again under the same name gets a new id, as on IAM.
+    #[serde(skip)]
+    retired: HashSet<String>,
 }
 
 #[derive(Serialize)]
 struct User {
     id: String,
     access_mode: &'static str,
+    enabled: bool,
+    /// The user must change the password at the next login.
+    pwd_status: bool,
+    email: String,
+    areacode: String,
+    phone: String,
+    description: String,
+    created_at: i64,
+    /// PUTs applied (UpdateUser, UpdateLoginProtect).
     updates: u64,
     login_protect: Option<LoginProtect>,
+    password_hash: Option<PasswordHash>,
+    /// Permanent access keys: ids, states and dates only, never a secret.
+    access_keys: Vec<lifecycle::Credential>,
 }
 
 #[derive(Clone, Copy, Serialize, Deserialize)]
@@ -156,29 +209,58 @@ impl account::Directory for Directory {
 }
 
 impl Directory {
-    fn add(&mut self, domain_id: &str, name: &str) -> &mut User {
-        self.users.entry(name.to_string()).or_insert_with(|| {
-            let id = user_id(domain_id, name);
+    /// The user `name`, added if it is not there: enabled, access mode `default`, created `now`.
+    fn add(&mut self, domain_id: &str, name: &str, now: OffsetDateTime) -> &mut User {
+        if !self.users.contains_key(name) {
+            let id = (0..)
+                .map(|n| match n {
+                    0 => user_id(domain_id, name),
+                    n => user_id(domain_id, &format!("{name}\n{n}")),
+                })
+                .find(|id| !self.names.contains_key(id) && !self.retired.contains(id))
+                .expect("some id is free");
             self.names.insert(id.clone(), name.to_string());
-            User {
+            let user = User {
                 id,
                 access_mode: ACCESS_MODES[0],
+                enabled: true,
+                pwd_status: false,
+                email: String::new(),
+                areacode: String::new(),
+                phone: String::new(),
+                description: String::new(),
+                created_at: now.unix_timestamp(),
                 updates: 0,
                 login_protect: None,
-            }
-        })
+                password_hash: None,
+                access_keys: Vec::new(),
+            };
+            self.users.insert(name.to_string(), user);
+        }
+        self.users.get_mut(name).expect("added above")
+    }
+
+    /// The name of the user with this id; 404 `IAM.0004` if there is none.
+    fn name_of(&self, id: &str) -> Result<String, ApiError> {
+        self.names
+            .get(id)
+            .cloned()
+            .ok_or_else(|| not_found("user", id))
     }
 
     fn by_id(&mut self, id: &str) -> Result<&mut User, ApiError> {
-        let name = self.names.get(id).ok_or_else(|| {
-            ApiError::iam(
-                StatusCode::NOT_FOUND,
-                "IAM.0004",
-                format!("Could not find user: {id}."),
-            )
-        })?;
+        let name = self.names.get(id).ok_or_else(|| not_found("user", id))?;
         Ok(self.users.get_mut(name).expect("every id names a user"))
     }
+}
+
+/// IAM's 404: "Could not find %(target)s: %(target_id)s."
+fn not_found(target: &str, id: &str) -> ApiError {
+    ApiError::iam(
+        StatusCode::NOT_FOUND,
+        "IAM.0004",
+        format!("Could not find {target}: {id}."),
+    )
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -189,34 +271,59 @@ enum Route {
     ListMfaDevices,
     ShowLoginProtect(String),
     UpdateLoginProtect(String),
+    CreateUser,
+    ShowUser(String),
+    UpdateUser(String),
+    KeystoneShowUser(String),
+    DeleteUser(String),
+    GroupsForUser(String),
+    ListGroups,
+    /// Group id, user id.
+    AddMember(String, String),
+    CheckMember(String, String),
+    RemoveMember(String, String),
+    ListCredentials,
+    DeleteCredential(String),
 }
 
 impl Route {
+    /// The route of a method and path; each segment percent-decoded, none empty.
     fn parse(method: &Method, path: &str) -> Option<Route> {
-        match (method, path) {
-            (&Method::POST, "/v3/auth/tokens") => return Some(Route::IssueToken),
-            (&Method::GET, "/v3/users") => return Some(Route::ListUsers),
-            (&Method::GET, "/v3.0/OS-USER/login-protects") => {
-                return Some(Route::ListLoginProtects);
+        let segments = (path.strip_prefix('/')?.split('/'))
+            .map(|s| {
+                let s = percent_encoding::percent_decode_str(s).decode_utf8().ok()?;
+                (!s.is_empty()).then(|| s.into_owned())
+            })
+            .collect::<Option<Vec<String>>>()?;
+        let s: Vec<&str> = segments.iter().map(String::as_str).collect();
+        let id = |x: &str| x.to_string();
+        Some(match (method, s.as_slice()) {
+            (&Method::POST, ["v3", "auth", "tokens"]) => Route::IssueToken,
+            (&Method::GET, ["v3", "users"]) => Route::ListUsers,
+            (&Method::GET, ["v3", "users", u]) => Route::KeystoneShowUser(id(u)),
+            (&Method::DELETE, ["v3", "users", u]) => Route::DeleteUser(id(u)),
+            (&Method::GET, ["v3", "users", u, "groups"]) => Route::GroupsForUser(id(u)),
+            (&Method::GET, ["v3", "groups"]) => Route::ListGroups,
+            (&Method::PUT, ["v3", "groups", g, "users", u]) => Route::AddMember(id(g), id(u)),
+            (&Method::HEAD, ["v3", "groups", g, "users", u]) => Route::CheckMember(id(g), id(u)),
+            (&Method::DELETE, ["v3", "groups", g, "users", u]) => Route::RemoveMember(id(g), id(u)),
+            (&Method::POST, ["v3.0", "OS-USER", "users"]) => Route::CreateUser,
+            (&Method::GET, ["v3.0", "OS-USER", "users", u]) => Route::ShowUser(id(u)),
+            (&Method::PUT, ["v3.0", "OS-USER", "users", u]) => Route::UpdateUser(id(u)),
+            (&Method::GET, ["v3.0", "OS-USER", "users", u, "login-protect"]) => {
+                Route::ShowLoginProtect(id(u))
             }
-            (&Method::GET, "/v3.0/OS-MFA/virtual-mfa-devices") => {
-                return Some(Route::ListMfaDevices);
+            (&Method::PUT, ["v3.0", "OS-USER", "users", u, "login-protect"]) => {
+                Route::UpdateLoginProtect(id(u))
             }
-            _ => {}
-        }
-        let id = path
-            .strip_prefix("/v3.0/OS-USER/users/")?
-            .strip_suffix("/login-protect")
-            .filter(|id| !id.is_empty() && !id.contains('/'))?;
-        let id = percent_encoding::percent_decode_str(id)
-            .decode_utf8()
-            .ok()?
-            .into_owned();
-        match *method {
-            Method::GET => Some(Route::ShowLoginProtect(id)),
-            Method::PUT => Some(Route::UpdateLoginProtect(id)),
-            _ => None,
-        }
+            (&Method::GET, ["v3.0", "OS-USER", "login-protects"]) => Route::ListLoginProtects,
+            (&Method::GET, ["v3.0", "OS-MFA", "virtual-mfa-devices"]) => Route::ListMfaDevices,
+            (&Method::GET, ["v3.0", "OS-CREDENTIAL", "credentials"]) => Route::ListCredentials,
+            (&Method::DELETE, ["v3.0", "OS-CREDENTIAL", "credentials", ak]) => {
+                Route::DeleteCredential(id(ak))
+            }
+            _ => return None,
+        })
     }
 
     /// The SDK's name for the operation, for the log.
@@ -228,6 +335,65 @@ impl Route {
             Route::ListMfaDevices => "ListUserMfaDevices",
             Route::ShowLoginProtect(_) => "ShowUserLoginProtect",
             Route::UpdateLoginProtect(_) => "UpdateLoginProtect",
+            Route::CreateUser => "CreateUser",
+            Route::ShowUser(_) => "ShowUser",
+            Route::UpdateUser(_) => "UpdateUser",
+            Route::KeystoneShowUser(_) => "KeystoneShowUser",
+            Route::DeleteUser(_) => "KeystoneDeleteUser",
+            Route::GroupsForUser(_) => "KeystoneListGroupsForUser",
+            Route::ListGroups => "KeystoneListGroups",
+            Route::AddMember(..) => "KeystoneAddUserToGroup",
+            Route::CheckMember(..) => "KeystoneCheckUserInGroup",
+            Route::RemoveMember(..) => "KeystoneRemoveUserFromGroup",
+            Route::ListCredentials => "ListPermanentAccessKeys",
+            Route::DeleteCredential(_) => "DeletePermanentAccessKey",
+        }
+    }
+
+    /// Whether it changes state (only writes are dropped).
+    fn is_write(&self) -> bool {
+        matches!(
+            self,
+            Route::UpdateLoginProtect(_)
+                | Route::CreateUser
+                | Route::UpdateUser(_)
+                | Route::DeleteUser(_)
+                | Route::AddMember(..)
+                | Route::RemoveMember(..)
+                | Route::DeleteCredential(_)
+        )
+    }
+
+    /// The user it is about, as the log names it: an id, or a name where the request gives one.
+    fn user(&self, query: &[(String, String)], body: &[u8]) -> String {
+        let param = |name: &str| {
+            query
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+        };
+        match self {
+            Route::ShowLoginProtect(id)
+            | Route::UpdateLoginProtect(id)
+            | Route::ShowUser(id)
+            | Route::UpdateUser(id)
+            | Route::KeystoneShowUser(id)
+            | Route::DeleteUser(id)
+            | Route::GroupsForUser(id)
+            | Route::AddMember(_, id)
+            | Route::CheckMember(_, id)
+            | Route::RemoveMember(_, id) => id.clone(),
+            Route::ListUsers => param("name").unwrap_or_default(),
+            Route::ListCredentials => param("user_id").unwrap_or_default(),
+            Route::CreateUser => serde_json::from_slice::<Value>(body)
+                .ok()
+                .and_then(|b| b["user"]["name"].as_str().map(str::to_string))
+                .unwrap_or_default(),
+            Route::IssueToken
+            | Route::ListLoginProtects
+            | Route::ListMfaDevices
+            | Route::ListGroups
+            | Route::DeleteCredential(_) => String::new(),
         }
     }
 }
@@ -242,6 +408,11 @@ pub struct Call {
 }
 
 impl Call {
+    /// `http://` and the host it was sent to, for links.
+    fn base(&self) -> String {
+        format!("http://{}", self.host)
+    }
+
     fn param(&self, name: &str) -> Option<&str> {
         self.query
             .iter()
@@ -325,6 +496,19 @@ fn ok(status: StatusCode, body: &Value) -> Reply {
     Reply::json(status, body).with_header("x-request-id", request_id())
 }
 
+/// 204 and no body, or the error.
+fn empty(result: Result<(), ApiError>) -> Reply {
+    match result {
+        Ok(()) => Reply {
+            status: StatusCode::NO_CONTENT,
+            headers: vec![("x-request-id", request_id())],
+            body: Vec::new(),
+            code: None,
+        },
+        Err(e) => e.reply(),
+    }
+}
+
 /// Token times: `2020-01-04T09:05:22.701000Z`.
 fn token_time(t: OffsetDateTime) -> String {
     t.format(format_description!(
@@ -345,7 +529,7 @@ impl Service for Iam {
         let what = "IAM user names (strings of 1 to 64 characters)";
         let valid = |s: &str| (1..=MAX_NAME).contains(&s.chars().count());
         for name in account::user_names(&setup.users, what, valid)? {
-            directory.add(&domain_id, name);
+            directory.add(&domain_id, name, setup.now);
         }
         Ok(Iam {
             domain_id,
@@ -372,21 +556,13 @@ impl Service for Iam {
                 call: Err(error.reply()),
             };
         };
-        let user = match &route {
-            Route::ShowLoginProtect(id) | Route::UpdateLoginProtect(id) => id.clone(),
-            Route::ListUsers => query
-                .iter()
-                .find(|(k, _)| k == "name")
-                .map(|(_, v)| v.clone())
-                .unwrap_or_default(),
-            Route::IssueToken | Route::ListLoginProtects | Route::ListMfaDevices => String::new(),
-        };
+        let user = route.user(&query, &request.body);
         let (account, verdict) = self.authenticate(request, &route, now);
         let meta = Meta {
             account,
             action: route.action().to_string(),
             user,
-            write: matches!(route, Route::UpdateLoginProtect(_)),
+            write: route.is_write(),
         };
         let call = verdict.map_err(ApiError::reply).map(|()| Call {
             route,
@@ -407,6 +583,27 @@ impl Service for Iam {
             Route::ListMfaDevices => Ok(self.list_mfa_devices()),
             Route::ShowLoginProtect(id) => self.show_login_protect(id),
             Route::UpdateLoginProtect(id) => self.update_login_protect(id, &call.body),
+            Route::CreateUser => {
+                let created = self.create_user(&call, now);
+                return created.map_or_else(ApiError::reply, |body| ok(StatusCode::CREATED, &body));
+            }
+            Route::ShowUser(id) => self.show_user(id, &call, true),
+            Route::KeystoneShowUser(id) => self.show_user(id, &call, false),
+            Route::UpdateUser(id) => self.update_user(id, &call),
+            Route::GroupsForUser(id) => self.groups_for_user(id, &call),
+            Route::ListGroups => Ok(self.list_groups(&call)),
+            Route::ListCredentials => self.list_credentials(&call),
+            Route::DeleteUser(id) => return empty(self.delete_user(id)),
+            Route::DeleteCredential(access) => return empty(self.delete_credential(access)),
+            Route::AddMember(group, id) => {
+                return empty(self.membership(Member::Add, group, id, now));
+            }
+            Route::CheckMember(group, id) => {
+                return empty(self.membership(Member::Check, group, id, now));
+            }
+            Route::RemoveMember(group, id) => {
+                return empty(self.membership(Member::Remove, group, id, now));
+            }
         };
         result.map_or_else(ApiError::reply, |body| ok(StatusCode::OK, &body))
     }
@@ -444,6 +641,18 @@ impl Service for Iam {
         }
     }
 
+    fn has_password(&self, name: &str, password: &str) -> Option<bool> {
+        let directory = self.account.lock();
+        Some(
+            directory
+                .users
+                .get(name)?
+                .password_hash
+                .as_ref()?
+                .matches(password),
+        )
+    }
+
     fn state(&self) -> Value {
         let mut state = self.account.state();
         state["domain"] = json!({"id": self.domain_id, "name": DOMAIN_NAME});
@@ -461,17 +670,18 @@ impl Service for Iam {
             None => false,
             Some(v) => v.as_bool().ok_or("revoke_tokens: use true or false")?,
         };
+        let groups = {
+            let directory = self.account.lock();
+            membership::Patch::take(&mut patch, &directory.groups)?
+        };
         self.account.patch(
             &patch,
             now,
             |directory: &mut Directory, name, patch: UserPatch| {
-                let user = directory.add(&self.domain_id, &name);
-                if let Some(protect) = patch.login_protect {
-                    user.login_protect = protect;
-                }
-                user.access_mode = patch.access_mode.unwrap_or(user.access_mode);
+                patch.apply(directory.add(&self.domain_id, &name, now), now);
             },
         )?;
+        groups.apply(&mut self.account.lock().groups, now);
         if revoke_tokens {
             self.tokens.revoke_all();
         }
@@ -588,29 +798,24 @@ impl Iam {
     }
 
     fn list_users(&self, call: &Call) -> Result<Value, ApiError> {
-        let base = format!("http://{}", call.host);
+        let base = call.base();
         let name = call.param("name");
-        // Every user is enabled and of this account.
-        let none = call.param("domain_id").is_some_and(|d| d != self.domain_id)
-            || call.param("enabled") == Some("false");
+        let enabled = call.param("enabled").map(|e| e == "true");
+        // Every user is of this account.
+        let none = call.param("domain_id").is_some_and(|d| d != self.domain_id);
         let directory = self.account.lock();
         let users: Vec<Value> = directory
             .users
             .iter()
-            .filter(|(n, _)| !none && name.is_none_or(|name| name == n.as_str()))
+            .filter(|(n, user)| {
+                !none
+                    && name.is_none_or(|name| name == n.as_str())
+                    && enabled.is_none_or(|e| e == user.enabled)
+            })
             .map(|(n, user)| {
-                json!({
-                    "id": user.id,
-                    "name": n,
-                    "domain_id": self.domain_id,
-                    "enabled": true,
-                    "description": "",
-                    "password_expires_at": null,
-                    "pwd_status": true,
-                    "pwd_strength": "high",
-                    "access_mode": user.access_mode,
-                    "links": {"self": format!("{base}/v3/users/{}", user.id)},
-                })
+                let mut shown = self.keystone_user(n, user, &base);
+                shown["pwd_strength"] = "high".into();
+                shown
             })
             .collect();
         Ok(json!({
@@ -696,6 +901,51 @@ struct UserPatch {
     /// Absent: unchanged; `null`: removed.
     #[serde(default, deserialize_with = "present")]
     login_protect: Option<Option<LoginProtect>>,
+    enabled: Option<bool>,
+    pwd_status: Option<bool>,
+    email: Option<String>,
+    areacode: Option<String>,
+    phone: Option<String>,
+    description: Option<String>,
+    created_at: Option<i64>,
+    access_keys: Option<Vec<lifecycle::CredentialPatch>>,
+}
+
+impl UserPatch {
+    fn apply(self, user: &mut User, now: OffsetDateTime) {
+        let UserPatch {
+            access_mode,
+            login_protect,
+            enabled,
+            pwd_status,
+            email,
+            areacode,
+            phone,
+            description,
+            created_at,
+            access_keys,
+        } = self;
+        if let Some(protect) = login_protect {
+            user.login_protect = protect;
+        }
+        user.access_mode = access_mode.unwrap_or(user.access_mode);
+        user.enabled = enabled.unwrap_or(user.enabled);
+        user.pwd_status = pwd_status.unwrap_or(user.pwd_status);
+        for (field, value) in [
+            (&mut user.email, email),
+            (&mut user.areacode, areacode),
+            (&mut user.phone, phone),
+            (&mut user.description, description),
+        ] {
+            if let Some(value) = value {
+                *field = value;
+            }
+        }
+        user.created_at = created_at.unwrap_or(user.created_at);
+        if let Some(keys) = access_keys {
+            user.access_keys = keys.into_iter().map(|k| k.credential(now)).collect();
+        }
+    }
 }
 
 fn verification_method<'de, D: Deserializer<'de>>(d: D) -> Result<Name, D::Error> {

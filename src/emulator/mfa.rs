@@ -85,6 +85,11 @@ impl Devices {
         }
     }
 
+    /// Forgets a deleted user's devices.
+    pub fn forget(&mut self, user: &str) {
+        self.bound.remove(user);
+    }
+
     /// The user's first device, virtual ones first (what a console asks for at sign-in).
     pub fn of(&self, user: &str) -> Option<&Device> {
         let devices = self.bound.get(user)?;

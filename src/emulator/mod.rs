@@ -37,11 +37,12 @@
 //! JSON keyed by provider, each a list of users as that provider reads them (aliyun: user principal
 //! names; ucloud: user names; huawei: IAM user names, ids are derived from them):
 //! `{"aliyun": ["alice@corp.onaliyun.com"], "ucloud": ["bob"], "huawei": ["carol"]}`. Users exist only
-//! if the users file, the demo set ([`Emulator::seed_demo`], `demo.json`) or a state patch made them,
-//! as in a real account: any other user is the provider's "not found" on every API (aliyun 404
-//! `EntityNotExist.User`, ucloud RetCode 11021, huawei an empty list by name and 404 `IAM.0004` by
-//! id). The API creates users only through a provider's own create action (aliyun `CreateUser`, in
-//! the account's default domain, `EmulatorConfig::aliyun_default_domain`).
+//! if the users file, the demo set ([`Emulator::seed_demo`], `demo.json`), a state patch or the
+//! provider's own create request made them (aliyun `CreateUser`, in the account's default domain,
+//! `EmulatorConfig::aliyun_default_domain`; ucloud `CreateUser`; huawei `POST
+//! /v3.0/OS-USER/users`), as in a real account: any other user is the provider's "not found" on
+//! every API (aliyun 404 `EntityNotExist.User`, ucloud RetCode 11021, huawei an empty list by name
+//! and 404 `IAM.0004` by id).
 //!
 //! # Temporary credentials
 //! A state patch registers temporary keys with the security token issued with each
@@ -82,6 +83,7 @@ mod huawei;
 mod knobs;
 mod log;
 mod login;
+mod membership;
 mod mfa;
 mod params;
 mod replay;

@@ -24,25 +24,55 @@
 //! not readable), `ListUsers` (`Offset`, `Limit` 1-100, default 10; `TotalCount`), `GetUserMFAInfo` (`UserName`;
 //! `IsMFAEnable`: the user has bound a device, `mfa.rs`; its type and serial are not told). A user exists
 //! with a login profile (UCloud's `CreateUser` creates it); only users of the users file, the demo
-//! set or a patch exist: any other `UserName` is 11021.
+//! set, a patch or `CreateUser` exist: any other `UserName` is 11021.
 //!
-//! State: `{"users": {"<name>": {"email", "created_at" (Unix s), "updates" (UpdateLoginProfile
-//! calls applied), "login_profile": null | {"status", "mfa_bind_required",
-//! "password_reset_required", "max_password_age", "password_hash": null | {"salt", "sha256"},
-//! "password_generated", "updated_at"}}}, "mfa_devices": (mfa.rs), "temporary_keys": {"<id>":
-//! {"expires_at"}}}`. A new profile is `Active`, no MFA, no reset, `max_password_age` 0, no password.
+//! The user lifecycle (`ucloud/lifecycle.rs`), with the parameters and replies of UCloud's Go SDK:
+//! - `CreateUser`: `UserName`, `AccessKeyStatus` and `LoginProfileStatus` (`Active`|`Inactive`, not
+//!   both `Inactive`: 230), `Password` (required when the login is `Active` unless
+//!   `GenerateRandomPassword=true`: 220; refused when it is `Inactive`: 230), `MFABindRequired`,
+//!   `PasswordResetRequired`, `DisplayName` (default: the name), `Email`; 11208 when the name
+//!   exists. It makes the login profile and one access key of the status asked; the reply
+//!   (`UserName`, `DisplayName`, `CompanyID`, `ConsoleAccess`, `APIAccess`, `AccessKeyID`,
+//!   `AccessKeySecret`) carries the key's id and a secret whatever the key's status (UCloud leaves
+//!   the `Inactive` case undocumented; the emulator takes the worst case for a client that must
+//!   keep no secret). The secret is never stored, listed or shown in the state.
+//! - `GetUser` (`User{UserName, DisplayName, Email, Status, CreatedAt}`), `UpdateUser`
+//!   (`DisplayName`, `Status` `Active`|`Frozen`, not both empty: 220; `NewUserName`, 11208 if
+//!   taken, carries memberships and MFA devices along), `DeleteUser` (with its memberships, keys
+//!   and devices: nothing blocks it). A frozen user reads `Status: Frozen`; nothing else changes.
+//! - `AddUserToGroup` / `RemoveUserFromGroup` (`UserName`, `GroupName`; 11021 unknown user, 11162
+//!   unknown group; already a member, or not one: success, as UCloud documents no error),
+//!   `ListGroups` (no parameters; `Groups[]{GroupName, Description, CreatedAt}`, `TotalCount`),
+//!   `ListUsersForGroup` (`GroupName`, `Offset`, `Limit` as `ListUsers`; `TotalCount`,
+//!   `Users[]{UserName, DisplayName, Email, JoinedAt}`).
+//! - `ListAccessKeys` (`UserName`; `AccessKey[]{AccessKeyID, Status, Description, CreatedAt,
+//!   UpdatedAt, ExpiredAt, UserId}`, no secret), `UpdateAccessKey` (`AccessKeyID`, `Status`,
+//!   `Description`), `DeleteAccessKey` (`AccessKeyID`); an unknown key id is 230 (undocumented).
+//!   Keys made here do not sign requests to the emulator.
 //!
-//! Patch (`POST /_emulator/state` with `{"ucloud": <patch>}`): `{"users": {"<name>": {"email",
-//! "login_profile": null | {"status", "mfa_bind_required", "password_reset_required",
-//! "max_password_age", "password"}}}, "mfa_devices": (mfa.rs, by user name), "temporary_keys":
-//! {"<public key>": {"secret",
-//! "security_token", "expires_at"}}}`, every field optional but a temporary key's secret and
-//! token (`expires_at` RFC 3339, default: the token lifetime from now). A user not there is added
-//! with a new profile; `null` removes the profile (a state the API cannot make); an object sets the fields
-//! given. A patch never counts as an update.
+//! State: `{"users": {"<name>": {"id", "display_name", "email", "status" ("Active"|"Frozen"),
+//! "created_at" (Unix s), "updates" (UpdateLoginProfile calls applied), "login_profile": null |
+//! {"status", "mfa_bind_required", "password_reset_required", "max_password_age", "password_hash":
+//! null | {"salt", "sha256"}, "password_generated", "updated_at"}, "access_keys": [{"id", "status",
+//! "description", "created_at", "updated_at"}]}}, "groups": (membership.rs), "mfa_devices": (mfa.rs),
+//! "temporary_keys": {"<id>": {"expires_at"}}}`. A new profile is `Active`, no MFA, no reset,
+//! `max_password_age` 0, no password.
+//!
+//! Patch (`POST /_emulator/state` with `{"ucloud": <patch>}`): `{"users": {"<name>":
+//! {"display_name", "email", "status" ("Active"|"Frozen"), "created_at" (Unix s), "access_keys":
+//! [{"id", "status" (default "Active"), "description", "created_at"}], "groups": ["<group>"]
+//! (membership.rs), "login_profile": null |
+//! {"status", "mfa_bind_required", "password_reset_required", "max_password_age", "password"}}},
+//! "groups": {"<group>": null | {"description", "created_at"}} (membership.rs), "mfa_devices": (mfa.rs, by user name), "temporary_keys": {"<public key>": {"secret",
+//! "security_token", "expires_at"}}}`, every field optional but a key's id and a temporary key's
+//! secret and token (`expires_at` RFC 3339, default: the token lifetime from now). A user not there
+//! is added with a new profile (displayed by its name, `Active`, created now); `access_keys`
+//! replaces the user's keys (ids unique in the account); `null` removes the profile (a state the
+//! API cannot make); an object sets the fields given. A patch never counts as an update.
 
 use super::account::{self, Account};
 use super::login::{Login, LoginChange, ProfilePatch, ProfileSlot};
+use super::membership;
 use super::mfa;
 use super::params::{ParamErrors, Params};
 use super::service::{Admission, Incoming, Meta, PasswordHash, Reply, Service, Setup};
@@ -51,11 +81,15 @@ use crate::jobs::ProviderKind;
 use axum::http::{Method, StatusCode, header};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::time::Duration;
 use time::OffsetDateTime;
 
+mod lifecycle;
 mod verify;
+
+use lifecycle::{AccessKey, KeyPatch};
 
 /// The built-in test key pair: the emulated account issued it (the client's `--emulator` uses it).
 const PUBLIC_KEY: &str = "emulator-ucloud-public";
@@ -74,6 +108,7 @@ pub struct Iam {
 #[derive(Default, Serialize)]
 struct Directory {
     users: BTreeMap<String, User>,
+    groups: membership::Groups,
     mfa_devices: mfa::Devices,
 }
 
@@ -88,10 +123,25 @@ impl account::Directory for Directory {
 
 #[derive(Serialize)]
 struct User {
+    /// UCloud's number for the user (`UserId` of its access keys).
+    id: u64,
+    display_name: String,
     email: String,
+    status: UserStatus,
     created_at: i64,
     updates: u64,
     login_profile: Option<Profile>,
+    /// Ids, states and dates only: a key's secret is shown once, in the reply that made it.
+    access_keys: Vec<AccessKey>,
+}
+
+/// `Active` or `Frozen`. A name of its own so that serde does not take the field for text
+/// borrowed from the input (it never is: [`user_status`] maps it to a constant).
+type UserStatus = &'static str;
+
+/// A user's `Status` as UpdateUser takes it (`Active` unfreezes, `Frozen` freezes).
+fn user_status(s: &str) -> Option<UserStatus> {
+    ["Active", "Frozen"].into_iter().find(|v| *v == s)
 }
 
 impl User {
@@ -100,12 +150,19 @@ impl User {
         self.login_profile.as_mut().ok_or_else(|| no_profile(name))
     }
 
-    fn new(now: OffsetDateTime) -> User {
+    /// A new user as `CreateUser` leaves it: active, displayed by its name, with a new login
+    /// profile and no access key.
+    fn new(name: &str, now: OffsetDateTime) -> User {
+        let digest = Sha256::digest(name.as_bytes());
         User {
+            id: u64::from_be_bytes(digest[..8].try_into().expect("8 bytes")) >> 16,
+            display_name: name.to_string(),
             email: String::new(),
+            status: "Active",
             created_at: now.unix_timestamp(),
             updates: 0,
             login_profile: Some(Profile::new(now)),
+            access_keys: Vec::new(),
         }
     }
 }
@@ -130,6 +187,13 @@ impl Profile {
         }
     }
 
+    /// A random password nobody is told, as `GenerateRandomPassword=true` sets.
+    fn generate_password(&mut self) {
+        let random = uuid::Uuid::new_v4().simple().to_string();
+        self.login.password_hash = Some(PasswordHash::new(&random));
+        self.password_generated = true;
+    }
+
     /// Applies `change` and a new `max_password_age`, dated `now`.
     fn change(&mut self, change: LoginChange, max_password_age: Option<u32>, now: OffsetDateTime) {
         if change.password.is_some() {
@@ -147,26 +211,59 @@ enum Action {
     GetLoginProfile,
     ListUsers,
     GetUserMFAInfo,
+    CreateUser,
+    GetUser,
+    UpdateUser,
+    DeleteUser,
+    AddUserToGroup,
+    RemoveUserFromGroup,
+    ListGroups,
+    ListUsersForGroup,
+    ListAccessKeys,
+    UpdateAccessKey,
+    DeleteAccessKey,
 }
+
+/// Every action by its name, and whether it changes state (only writes are dropped).
+const ACTIONS: [(Action, &str, bool); 15] = [
+    (Action::UpdateLoginProfile, "UpdateLoginProfile", true),
+    (Action::GetLoginProfile, "GetLoginProfile", false),
+    (Action::ListUsers, "ListUsers", false),
+    (Action::GetUserMFAInfo, "GetUserMFAInfo", false),
+    (Action::CreateUser, "CreateUser", true),
+    (Action::GetUser, "GetUser", false),
+    (Action::UpdateUser, "UpdateUser", true),
+    (Action::DeleteUser, "DeleteUser", true),
+    (Action::AddUserToGroup, "AddUserToGroup", true),
+    (Action::RemoveUserFromGroup, "RemoveUserFromGroup", true),
+    (Action::ListGroups, "ListGroups", false),
+    (Action::ListUsersForGroup, "ListUsersForGroup", false),
+    (Action::ListAccessKeys, "ListAccessKeys", false),
+    (Action::UpdateAccessKey, "UpdateAccessKey", true),
+    (Action::DeleteAccessKey, "DeleteAccessKey", true),
+];
 
 impl Action {
     fn parse(name: &str) -> Option<Action> {
-        Some(match name {
-            "UpdateLoginProfile" => Action::UpdateLoginProfile,
-            "GetLoginProfile" => Action::GetLoginProfile,
-            "ListUsers" => Action::ListUsers,
-            "GetUserMFAInfo" => Action::GetUserMFAInfo,
-            _ => return None,
-        })
+        ACTIONS
+            .iter()
+            .find(|(_, n, _)| *n == name)
+            .map(|(a, _, _)| *a)
+    }
+
+    fn entry(self) -> &'static (Action, &'static str, bool) {
+        ACTIONS
+            .iter()
+            .find(|(a, _, _)| *a == self)
+            .expect("every action is in the table")
     }
 
     fn name(self) -> &'static str {
-        match self {
-            Action::UpdateLoginProfile => "UpdateLoginProfile",
-            Action::GetLoginProfile => "GetLoginProfile",
-            Action::ListUsers => "ListUsers",
-            Action::GetUserMFAInfo => "GetUserMFAInfo",
-        }
+        self.entry().1
+    }
+
+    fn is_write(self) -> bool {
+        self.entry().2
     }
 }
 
@@ -209,6 +306,10 @@ fn invalid(name: &str, why: &str) -> ApiError {
 
 fn no_user(name: &str) -> ApiError {
     ApiError::new(11021, format!("User [{name}] not exist"))
+}
+
+fn exists(name: &str) -> ApiError {
+    ApiError::new(11208, format!("User [{name}] already exists"))
 }
 
 fn no_profile(name: &str) -> ApiError {
@@ -300,8 +401,9 @@ impl Service for Iam {
         let directory = Directory {
             users: users
                 .into_iter()
-                .map(|name| (name.to_string(), User::new(setup.now)))
+                .map(|name| (name.to_string(), User::new(name, setup.now)))
                 .collect(),
+            groups: membership::Groups::new(),
             mfa_devices: mfa::Devices::default(),
         };
         let account = Account::new(
@@ -327,7 +429,7 @@ impl Service for Iam {
             account: named("PublicKey"),
             action: named("Action"),
             user: named("UserName"),
-            write: Action::parse(&named("Action")) == Some(Action::UpdateLoginProfile),
+            write: Action::parse(&named("Action")).is_some_and(Action::is_write),
         };
         let call = params
             .and_then(|params| {
@@ -351,6 +453,17 @@ impl Service for Iam {
             Action::GetLoginProfile => self.get(p),
             Action::ListUsers => self.list_users(p),
             Action::GetUserMFAInfo => self.user_mfa(p),
+            Action::CreateUser => self.create_user(p, now),
+            Action::GetUser => self.get_user(p),
+            Action::UpdateUser => self.update_user(p),
+            Action::DeleteUser => self.delete_user(p),
+            Action::AddUserToGroup => self.add_to_group(p, now),
+            Action::RemoveUserFromGroup => self.remove_from_group(p),
+            Action::ListGroups => Ok(self.list_groups()),
+            Action::ListUsersForGroup => self.list_users_for_group(p),
+            Action::ListAccessKeys => self.list_access_keys(p),
+            Action::UpdateAccessKey => self.update_access_key(p, now),
+            Action::DeleteAccessKey => self.delete_access_key(p),
         };
         match result {
             Ok(fields) => ok(call.action, fields),
@@ -379,25 +492,26 @@ impl Service for Iam {
         profile(self.account.lock().users.get(name)?)?
     }
 
-    /// A user not there is added with a new profile, unlike on Alibaba, as UCloud users always have one.
+    /// A user not there is added with a new profile, unlike on Alibaba, as UCloud users always have
+    /// one. Groups are UCloud's own part of the patch: checked with the rest, applied after the users.
     fn tamper(&self, patch: &Value, now: OffsetDateTime) -> Result<(), String> {
+        let mut patch = patch.clone();
+        let groups = {
+            let directory = self.account.lock();
+            membership::Patch::take(&mut patch, &directory.groups)?
+        };
         self.account.patch(
-            patch,
+            &patch,
             now,
             |directory: &mut Directory, name, patch: UserPatch| {
-                let user = directory
-                    .users
+                let user = (directory.users)
                     .entry(name)
-                    .or_insert_with(|| User::new(now));
-                if let Some(email) = patch.email {
-                    user.email = email;
-                }
-                let change = |profile: &mut Profile, patch: ProfilePatch<OwnFields>| {
-                    profile.change(patch.change, patch.own.max_password_age, now);
-                };
-                (patch.login_profile).apply(&mut user.login_profile, || Profile::new(now), change);
+                    .or_insert_with_key(|name| User::new(name, now));
+                patch.apply(user, now);
             },
-        )
+        )?;
+        groups.apply(&mut self.account.lock().groups, now);
+        Ok(())
     }
 }
 
@@ -436,16 +550,8 @@ impl Iam {
     fn update(&self, p: &Params, now: OffsetDateTime) -> Result<Value, ApiError> {
         let name = p.required("UserName")?;
         let change = LoginChange::from_params(p)?;
-        let email = p.get("UserEmail");
-        if email.is_some_and(|e| !e.contains('@')) {
-            return Err(invalid("UserEmail", "not an email address"));
-        }
-        if (change.password.as_ref()).is_some_and(|pw| pw.chars().count() < MIN_PASSWORD_LEN) {
-            return Err(invalid(
-                "Password",
-                &format!("the password policy needs at least {MIN_PASSWORD_LEN} characters"),
-            ));
-        }
+        let email = email(p, "UserEmail")?;
+        check_password(change.password.as_deref())?;
         let generate = p.boolean("GenerateRandomPassword")?.unwrap_or(false);
         let max_password_age = p
             .number("MaxPasswordAge")?
@@ -456,9 +562,7 @@ impl Iam {
         let user = self.user(&mut directory, name)?;
         let profile = user.profile(name)?;
         if generate && change.password.is_none() {
-            let random = uuid::Uuid::new_v4().simple().to_string();
-            profile.login.password_hash = Some(PasswordHash::new(&random));
-            profile.password_generated = true;
+            profile.generate_password();
         }
         profile.change(change, max_password_age, now);
         if let Some(email) = email {
@@ -488,11 +592,7 @@ impl Iam {
 
     /// Users in name order, `Limit` from `Offset`.
     fn list_users(&self, p: &Params) -> Result<Value, ApiError> {
-        let offset = p.number("Offset")?.unwrap_or(0);
-        let limit = p.number("Limit")?.unwrap_or(DEFAULT_LIMIT);
-        if !(1..=MAX_LIMIT).contains(&limit) {
-            return Err(invalid("Limit", &format!("use 1 to {MAX_LIMIT}")));
-        }
+        let (offset, limit) = page(p)?;
         let directory = self.account.lock();
         let users: Vec<Value> = directory
             .users
@@ -502,12 +602,12 @@ impl Iam {
             .map(|(name, user)| {
                 json!({
                     "UserName": name,
-                    "DisplayName": name,
+                    "DisplayName": user.display_name,
                     "Email": user.email,
-                    "Status": "Active",
+                    "Status": user.status,
                     "CreatedAt": user.created_at,
                     "ConsoleAccess": user.login_profile.as_ref().is_some_and(|p| p.login.status == "Active"),
-                    "APIAccess": false,
+                    "APIAccess": user.access_keys.iter().any(|k| k.status == "Active"),
                 })
             })
             .collect();
@@ -515,12 +615,83 @@ impl Iam {
     }
 }
 
+/// `Offset` (default 0) and `Limit` (1 to 100, default 10) of a listing.
+fn page(p: &Params) -> Result<(usize, usize), ApiError> {
+    let offset = p.number("Offset")?.unwrap_or(0);
+    let limit = p.number("Limit")?.unwrap_or(DEFAULT_LIMIT);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(invalid("Limit", &format!("use 1 to {MAX_LIMIT}")));
+    }
+    Ok((offset, limit))
+}
+
+/// An email parameter, if given: it must look like an address.
+fn email<'p>(p: &'p Params, name: &str) -> Result<Option<&'p str>, ApiError> {
+    match p.get(name) {
+        Some(e) if !e.contains('@') => Err(invalid(name, "not an email address")),
+        email => Ok(email),
+    }
+}
+
+/// The password policy: at least [`MIN_PASSWORD_LEN`] characters.
+fn check_password(password: Option<&str>) -> Result<(), ApiError> {
+    match password {
+        Some(pw) if pw.chars().count() < MIN_PASSWORD_LEN => Err(invalid(
+            "Password",
+            &format!("the password policy needs at least {MIN_PASSWORD_LEN} characters"),
+        )),
+        _ => Ok(()),
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct UserPatch {
+    display_name: Option<String>,
     email: Option<String>,
+    #[serde(default, deserialize_with = "patch_status")]
+    status: Option<UserStatus>,
+    created_at: Option<i64>,
+    access_keys: Option<Vec<KeyPatch>>,
     #[serde(default)]
     login_profile: ProfileSlot<OwnFields>,
+}
+
+impl UserPatch {
+    fn apply(self, user: &mut User, now: OffsetDateTime) {
+        let UserPatch {
+            display_name,
+            email,
+            status,
+            created_at,
+            access_keys,
+            login_profile,
+        } = self;
+        for (field, value) in [
+            (&mut user.display_name, display_name),
+            (&mut user.email, email),
+        ] {
+            if let Some(value) = value {
+                *field = value;
+            }
+        }
+        user.status = status.unwrap_or(user.status);
+        user.created_at = created_at.unwrap_or(user.created_at);
+        if let Some(keys) = access_keys {
+            user.access_keys = keys.into_iter().map(|k| k.key(now)).collect();
+        }
+        let change = |profile: &mut Profile, patch: ProfilePatch<OwnFields>| {
+            profile.change(patch.change, patch.own.max_password_age, now);
+        };
+        login_profile.apply(&mut user.login_profile, || Profile::new(now), change);
+    }
+}
+
+fn patch_status<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<UserStatus>, D::Error> {
+    let s = String::deserialize(d)?;
+    user_status(&s)
+        .map(Some)
+        .ok_or_else(|| serde::de::Error::custom(format!("status '{s}': use Active or Frozen")))
 }
 
 /// UCloud's own field of a login profile's patch.

@@ -939,15 +939,23 @@ impl<'a> Row<'a> {
 
     /// What is known after `step` was applied (or would be, for `plan`).
     fn after(&self, step: &Step, found: &mut Found, target: Option<&str>, who: &Who) {
+        // What a write of the part set; groups change only by their own steps.
+        let set = || {
+            let fields: Vec<Field> = (self.fields(step).iter().copied())
+                .filter(|f| *f != Field::Groups)
+                .collect();
+            self.desired.only(&fields)
+        };
         match (step.effect, step.each, step.part) {
             (Effect::Create, Each::Once, Part::User) => {
                 found.set(Part::User, Presence::Present);
+                found.observed.state.merge(set());
                 found.new_user = true;
             }
             (Effect::Delete, Each::Once, Part::User) => found.set(Part::User, Presence::Absent),
             (Effect::Create | Effect::Update, Each::Once, part) => {
                 found.set(part, Presence::Present);
-                found.observed.state.merge(self.desired.clone());
+                found.observed.state.merge(set());
             }
             (Effect::Create, Each::Group, _) => {
                 found.member_of(who.group_name(target.unwrap_or_default()));

@@ -11,8 +11,8 @@
 
 use crate::engine::client::{AccountClient, CallReport};
 use crate::providers::{
-    Failure, FailureClass, ListedUser, Listing, MfaBinding, MfaPage, Observed, Op, StateList, Step,
-    Verdict,
+    Failure, FailureClass, ListedUser, Listing, MfaBinding, MfaPage, Observed, Op, Part, StateList,
+    Step, Verdict,
 };
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
@@ -60,10 +60,12 @@ pub enum ListError {
 }
 
 /// Lists every user of the account behind `client` into `events`, the way the provider's
-/// `listing` says.
+/// `listing` says. `reads`: each user's reads, when they are not the listing's own (the reads of
+/// a user action: the user, its login and its groups).
 pub async fn list(
     client: Arc<AccountClient>,
     listing: Listing,
+    reads: Option<&'static [Step]>,
     concurrency: usize,
     cancel: CancellationToken,
     events: mpsc::Sender<Event>,
@@ -115,6 +117,7 @@ pub async fn list(
             let reading = Reading(tokio::spawn(find(
                 client.clone(),
                 listing,
+                reads,
                 Who {
                     user: user.user.clone(),
                     console: user.console,
@@ -289,27 +292,30 @@ struct Found {
 async fn find(
     client: Arc<AccountClient>,
     listing: Listing,
+    reads: Option<&'static [Step]>,
     who: Who,
     known: Option<Observed>,
     devices: Arc<Option<Devices>>,
     cancel: CancellationToken,
 ) -> Found {
     let mut attempts = 0;
-    let observed = match known {
-        Some(observed) => observed,
-        None => {
+    let observed = match (known, reads) {
+        (Some(observed), _) => Ok(observed),
+        (None, None) => {
             let report = read(&client, listing.read, &who.user, &cancel).await;
             attempts += report.attempts;
-            match state_of(report.result) {
-                Ok(observed) => observed,
-                Err(f) => {
-                    return Found {
-                        state: Err(f),
-                        mfa: None,
-                        attempts,
-                    };
-                }
-            }
+            state_of(report.result)
+        }
+        (None, Some(steps)) => read_all(&client, steps, &who.user, &cancel, &mut attempts).await,
+    };
+    let observed = match observed {
+        Ok(observed) => observed,
+        Err(f) => {
+            return Found {
+                state: Err(f),
+                mfa: None,
+                attempts,
+            };
         }
     };
     let console = who.console.unwrap_or(observed.exists);
@@ -380,6 +386,36 @@ async fn read(
         write: None,
     };
     client.call(&op, cancel).await
+}
+
+/// A user's reads merged into one state; whether they have a console login is the login's read.
+async fn read_all(
+    client: &AccountClient,
+    steps: &'static [Step],
+    user: &str,
+    cancel: &CancellationToken,
+    attempts: &mut u32,
+) -> Result<Observed, Failure> {
+    let mut all = Observed::default();
+    for step in steps {
+        let report = read(client, step, user, cancel).await;
+        *attempts += report.attempts;
+        match report.result {
+            Ok(Verdict::Listed(items)) if step.part == Part::Groups => {
+                all.state.groups = Some(items.iter().map(|g| g.name_or_id().to_string()).collect());
+            }
+            result => {
+                let observed = state_of(result)?;
+                if step.part == Part::Login {
+                    all.exists = observed.exists;
+                }
+                all.state.merge(observed.state);
+                all.extra.extend(observed.extra);
+                all.created = all.created.or(observed.created);
+            }
+        }
+    }
+    Ok(all)
 }
 
 fn state_of(result: Result<Verdict, Failure>) -> Result<Observed, Failure> {

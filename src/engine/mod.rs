@@ -4,6 +4,7 @@
 pub mod backoff;
 pub mod client;
 pub mod execute;
+mod lanes;
 pub mod listing;
 pub mod pacer;
 pub mod pipeline;

@@ -157,7 +157,14 @@ impl Slot<'_> {
     /// The request was not sent after all (the stop came as its slot was granted): it does not
     /// count as sent and no reply is recorded.
     pub fn unused(self) {
-        self.pacer.state.lock().expect("pacer lock").unused += 1;
+        let mut s = self.pacer.state.lock().expect("pacer lock");
+        s.unused += 1;
+        // It reached no server: nothing to wait for in the gate.
+        let index = (self.seq + s.sent.len() as u64).checked_sub(s.seq);
+        if let Some(d) = index.and_then(|i| s.sent.get_mut(i as usize)) {
+            d.round_trip = Some(Duration::ZERO);
+        }
+        drop(s);
         std::mem::forget(self);
     }
 }
@@ -283,12 +290,15 @@ impl Pacer {
             if s.sent.len() >= n {
                 let fastest = s.sent.iter().filter_map(|d| d.round_trip).min();
                 let back = s.sent[s.sent.len() - n];
-                let held_up = back
-                    .round_trip
-                    .zip(fastest)
-                    .map_or(Duration::ZERO, |(rtt, fastest)| rtt - fastest);
-                let opens =
-                    back.at + Duration::from_secs_f64(target.recip().max(1.0)) + held_up.max(GUARD);
+                let window = Duration::from_secs_f64(target.recip().max(1.0));
+                let Some((rtt, fastest)) = back.round_trip.zip(fastest) else {
+                    // Not answered yet: it may not even have reached the server (a machine or
+                    // server so loaded that a round trip takes a second), and how late it came
+                    // shows only in its reply. Look again every half interval until then.
+                    let poll = now + self.interval(&s, now).mul_f64(MIN_GAP).max(GUARD);
+                    return Gate::WaitUntil(poll.max(back.at + window + GUARD));
+                };
+                let opens = back.at + window + (rtt - fastest).max(GUARD);
                 if now < opens {
                     return Gate::WaitUntil(opens);
                 }
@@ -534,16 +544,42 @@ mod tests {
                 taken
             })
             .collect();
-        // The first leaves 30 ms after its slot, the others on time.
-        go(pacer.pass(slots[0].1, slots[0].0 + 30 * MS));
+        // The first leaves 30 ms after its slot, the others on time; every reply is quick.
+        let left = |generation, at| match pacer.pass(generation, at) {
+            Gate::Go { seq, at } => pacer.replied(seq, at),
+            gate => panic!("expected to go, got {gate:?}"),
+        };
+        left(slots[0].1, slots[0].0 + 30 * MS);
         for (slot, generation) in &slots[1..5] {
-            go(pacer.pass(*generation, *slot));
+            left(*generation, *slot);
         }
         let (slot, generation) = slots[5];
         let opens = slots[0].0 + 30 * MS + Duration::from_secs(1) + GUARD;
         assert!(slot < opens);
         assert_eq!(pacer.pass(generation, slot), Gate::WaitUntil(opens));
         go(pacer.pass(generation, opens));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_request_still_unanswered_holds_back_the_one_a_second_after_it() {
+        let pacer = Pacer::new(Some(5.0));
+        let start = Instant::now();
+        // The first reply takes 2 s, the others none: the first may have reached the server just
+        // before its reply, so the sixth waits for that reply, then one second more and the 2 s.
+        let first = pacer.acquire().await;
+        for _ in 1..5 {
+            pacer.acquire().await.replied();
+        }
+        let answer_first = async {
+            tokio::time::sleep_until(start + Duration::from_secs(2)).await;
+            first.replied();
+        };
+        let sixth = async {
+            pacer.acquire().await.replied();
+            start.elapsed().as_secs_f64()
+        };
+        let ((), waited) = tokio::join!(answer_first, sixth);
+        assert!((waited - 3.0).abs() <= 1e-3, "{waited}");
     }
 
     #[tokio::test(start_paused = true)]

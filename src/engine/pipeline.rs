@@ -1,11 +1,15 @@
-//! The pipeline: per account, a feeder streams the input file and queues that account's rows into a
-//! bounded channel; `concurrency` workers take jobs from it; one writer thread owns the results file
-//! and the progress counters. Each account reads the file on its own, so a slow account never holds
-//! back a fast one, and memory stays flat whatever the row count.
+//! The pipeline: one reader thread for every account (see `engine/lanes.rs`: a pass that notes
+//! where each account's rows are, then each row read back as its account needs it); per account, a
+//! feeder task that asks the reader for a batch of rows whenever its bounded queue has room, and
+//! `concurrency` workers that take jobs from that queue; one writer thread that owns the results
+//! file and the progress counters. A slow account's full queue holds back no other account, the
+//! file is parsed twice whatever the number of accounts, and memory stays flat but for a few bytes
+//! per row.
 
 use crate::accounts::{AccountKey, AccountPlan};
 use crate::engine::client::{AccountClient, codes};
 use crate::engine::execute::{Durability, ExecOptions, Execution, execute};
+use crate::engine::lanes::Lanes;
 use crate::engine::user_locks::UserLocks;
 use crate::input::{InputError, InputFile, Problem, RawRow, Validator};
 use crate::jobs::Job;
@@ -16,10 +20,11 @@ use crate::report::progress::Progress;
 use crate::report::results::{ResultsError, ResultsWriter};
 use crate::report::writer::{self, Results};
 use crate::report::{RowResult, Status};
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 use time::OffsetDateTime;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 #[derive(Debug, thiserror::Error)]
@@ -43,8 +48,9 @@ pub struct PipelineOptions {
     pub exec: ExecOptions,
     /// Stop the run after this many failed rows: nothing more is sent.
     pub max_failures: Option<u64>,
-    /// The file was checked whole and no row has a problem: the feeders need not look for
-    /// duplicates again (memory then stays flat whatever the row count).
+    /// The file was checked whole and no row has a problem: the reader need not check rows before
+    /// it reads them back, nor look for duplicates again (memory then stays flat whatever the row
+    /// count).
     pub clean_input: bool,
 }
 
@@ -189,7 +195,9 @@ pub async fn run(
     );
 
     let mut tasks = tokio::task::JoinSet::new();
-    let keys: Vec<AccountKey> = accounts.iter().map(|a| a.plan.key.clone()).collect();
+    // Each feeder has at most one request waiting.
+    let (requests_tx, requests_rx) = mpsc::channel::<Request>(accounts.len().max(1));
+    let mut lanes = Vec::with_capacity(accounts.len());
     for account in accounts {
         let capacity = account.plan.concurrency * 4 + 16;
         let (jobs_tx, jobs_rx) = mpsc::channel::<Work>(capacity);
@@ -279,80 +287,24 @@ pub async fn run(
                 Ok::<(), EngineError>(())
             });
         }
-        let input = input.clone();
-        let results = results_tx.clone();
-        let stop = stop.clone();
-        let key = account.plan.key.clone();
-        let display = account.plan.display.clone();
-        let client = account.client.clone();
-        let durable = durable.clone();
-        tasks.spawn_blocking(move || {
-            let mut jobs = JobQueue {
-                tx: jobs_tx,
-                pending: Vec::with_capacity(JOBS_BATCH),
-            };
-            feed(&input, options.clean_input, |validator, raw| {
-                if validator.route(raw).as_ref() != Some(&key) {
-                    return Ok(());
-                }
-                let finished = match validator.check(raw) {
-                    Err(problems) => invalid(raw, display.clone(), &problems),
-                    Ok(job) => {
-                        match (durable.already_done(raw.line), stop.not_attempted(&client)) {
-                            (Some(earlier), _) => skipped(raw, display.clone(), earlier),
-                            (None, Some((code, message))) => RowResult::without_request(
-                                raw.index,
-                                raw.line,
-                                display.clone(),
-                                Status::NotAttempted,
-                                code,
-                                message,
-                                raw.record.clone(),
-                            ),
-                            (None, None) => {
-                                let prior_ambiguous = durable.ambiguous(raw.line);
-                                return jobs.push(Work {
-                                    job,
-                                    record: raw.record.clone(),
-                                    prior_ambiguous,
-                                    since: durable.sent(raw.line).flatten(),
-                                    applied: durable.applied(raw.line),
-                                });
-                            }
-                        }
-                    }
-                };
-                results
-                    .blocking_send(finished)
-                    .map_err(|_| EngineError::Internal("the results writer stopped early".into()))
-            })?;
-            jobs.flush()
+        lanes.push(Lane {
+            key: account.plan.key.clone(),
+            display: account.plan.display.clone(),
+            client: account.client.clone(),
         });
+        tasks.spawn(feed(lanes.len() - 1, jobs_tx, requests_tx.clone()));
     }
+    drop(requests_tx);
 
-    // Rows that belong to no account are invalid; they are reported here.
-    {
-        let input = input.clone();
-        let results = results_tx.clone();
-        tasks.spawn_blocking(move || {
-            feed(&input, options.clean_input, |validator, raw| {
-                if validator.route(raw).is_some_and(|k| keys.contains(&k)) {
-                    return Ok(());
-                }
-                let problems = match validator.check(raw) {
-                    Err(p) => p,
-                    Ok(_) => vec![Problem {
-                        line: raw.line,
-                        column: None,
-                        message: "the row's account was not set up for this run (a bug: please report it)".into(),
-                    }],
-                };
-                results
-                    .blocking_send(invalid(raw, String::new(), &problems))
-                    .map_err(|_| EngineError::Internal("the results writer stopped early".into()))
-            })
-        });
-    }
+    let reader = Reader {
+        input,
+        lanes,
+        clean: options.clean_input,
+        results: results_tx.clone(),
+        stop: stop.clone(),
+        durable: durable.clone(),
+    };
+    tasks.spawn_blocking(move || reader.serve(requests_rx));
     drop(results_tx);
 
     let mut first_error = None;
@@ -380,56 +332,165 @@ pub async fn run(
     Ok(written)
 }
 
-/// The most jobs a feeder hands over at once.
+/// The most jobs a feeder asks the reader for at once.
 const JOBS_BATCH: usize = 16;
+/// The most rows the reader reads for one request: rows that need no request (an account that
+/// stopped) do not fill the batch, and other accounts wait meanwhile.
+const ROWS_PER_REQUEST: usize = 256;
 
-/// A feeder's jobs on their way to the workers, a few at a time: the feeder thread then waits for
-/// room once per batch instead of being woken for every row a worker takes.
-struct JobQueue {
-    tx: mpsc::Sender<Work>,
-    pending: Vec<Work>,
+/// A feeder's request to the reader: the next rows of its lane.
+struct Request {
+    lane: usize,
+    reply: oneshot::Sender<Batch>,
 }
 
-impl JobQueue {
-    fn push(&mut self, work: Work) -> Result<(), EngineError> {
-        self.pending.push(work);
-        if self.pending.len() < JOBS_BATCH {
-            return Ok(());
-        }
-        self.flush()
-    }
+/// The reader's reply: jobs for the workers (at most [`JOBS_BATCH`]), and whether the lane is done.
+struct Batch {
+    jobs: Vec<Work>,
+    done: bool,
+}
 
-    /// Hands over every pending job (called from the feeder's blocking thread).
-    fn flush(&mut self) -> Result<(), EngineError> {
-        if self.pending.is_empty() {
+/// One account's feeder: waits for room for a batch in its queue (without holding a thread), then
+/// has the reader fill it, until its lane is done.
+async fn feed(
+    lane: usize,
+    jobs: mpsc::Sender<Work>,
+    requests: mpsc::Sender<Request>,
+) -> Result<(), EngineError> {
+    loop {
+        let permits = jobs
+            .reserve_many(JOBS_BATCH)
+            .await
+            .map_err(|_| EngineError::Internal("the workers stopped early".into()))?;
+        let (reply, batch) = oneshot::channel();
+        // The reader gone early failed: its error is the run's.
+        if requests.send(Request { lane, reply }).await.is_err() {
             return Ok(());
         }
-        let permits = tokio::runtime::Handle::current()
-            .block_on(self.tx.reserve_many(self.pending.len()))
-            .map_err(|_| EngineError::Internal("the workers stopped early".into()))?;
-        for (permit, work) in permits.zip(self.pending.drain(..)) {
+        let Ok(batch) = batch.await else {
+            return Ok(());
+        };
+        for (permit, work) in permits.zip(batch.jobs) {
             permit.send(work);
+        }
+        if batch.done {
+            return Ok(());
+        }
+    }
+}
+
+/// An account as the reader sees it.
+struct Lane {
+    key: AccountKey,
+    display: String,
+    client: Arc<AccountClient>,
+}
+
+/// The reader thread: indexes the file into lanes, reports the rows that need no request, then
+/// answers the feeders' requests in turn.
+struct Reader {
+    input: Arc<InputFile>,
+    lanes: Vec<Lane>,
+    clean: bool,
+    results: mpsc::Sender<RowResult>,
+    stop: Stop,
+    durable: Arc<Durable>,
+}
+
+impl Reader {
+    fn serve(self, mut requests: mpsc::Receiver<Request>) -> Result<(), EngineError> {
+        let mut lanes = self.index()?;
+        // Rows read back were checked whole before: only their jobs are made again.
+        let mut validator = Validator::new(&self.input).without_duplicate_check();
+        let mut raw = RawRow::default();
+        while let Some(Request { lane, reply }) = requests.blocking_recv() {
+            let mut jobs = Vec::with_capacity(JOBS_BATCH);
+            let mut read = 0;
+            while jobs.len() < JOBS_BATCH && read < ROWS_PER_REQUEST {
+                if !lanes.next(lane, &mut raw)? {
+                    break;
+                }
+                read += 1;
+                let account = &self.lanes[lane];
+                let finished = match validator.check(&raw) {
+                    // Only if the file changed since it was checked.
+                    Err(problems) => invalid(&raw, account.display.clone(), &problems),
+                    Ok(job) => match self.stop.not_attempted(&account.client) {
+                        Some((code, message)) => RowResult::without_request(
+                            raw.index,
+                            raw.line,
+                            account.display.clone(),
+                            Status::NotAttempted,
+                            code,
+                            message,
+                            raw.record.clone(),
+                        ),
+                        None => {
+                            jobs.push(Work {
+                                job,
+                                record: raw.record.clone(),
+                                prior_ambiguous: self.durable.ambiguous(raw.line),
+                                since: self.durable.sent(raw.line).flatten(),
+                                applied: self.durable.applied(raw.line),
+                            });
+                            continue;
+                        }
+                    },
+                };
+                self.finish(finished)?;
+            }
+            let done = lanes.is_empty(lane);
+            // A feeder gone (the run is stopping on an error) needs nothing more.
+            let _ = reply.send(Batch { jobs, done });
         }
         Ok(())
     }
-}
 
-/// Streams every row of the file through `each`, with a validator of its own.
-fn feed(
-    input: &InputFile,
-    clean: bool,
-    mut each: impl FnMut(&mut Validator, &RawRow) -> Result<(), EngineError>,
-) -> Result<(), EngineError> {
-    let mut validator = Validator::new(input);
-    if clean {
-        validator = validator.without_duplicate_check();
+    /// The pass that sorts the rows: each row that needs a request goes to its account's lane;
+    /// the others (invalid, or done by the run being resumed) are reported here.
+    fn index(&self) -> Result<Lanes, EngineError> {
+        let by_key: HashMap<&AccountKey, usize> = self
+            .lanes
+            .iter()
+            .enumerate()
+            .map(|(i, lane)| (&lane.key, i))
+            .collect();
+        let mut validator = Validator::new(&self.input);
+        Lanes::index(&self.input, self.lanes.len(), |raw| {
+            let lane = validator
+                .route(raw)
+                .and_then(|key| by_key.get(&key).copied());
+            let display = || lane.map_or(String::new(), |i| self.lanes[i].display.clone());
+            let checked = match lane {
+                Some(_) if self.clean => Ok(()),
+                Some(_) => validator.check(raw).map(drop),
+                None => Err(match validator.check(raw) {
+                    Err(problems) => problems,
+                    Ok(_) => vec![Problem {
+                        line: raw.line,
+                        column: None,
+                        message: "the row's account was not set up for this run (a bug: please report it)".into(),
+                    }],
+                }),
+            };
+            let finished = match checked {
+                Err(problems) => invalid(raw, display(), &problems),
+                Ok(()) => match self.durable.already_done(raw.line) {
+                    Some(earlier) => skipped(raw, display(), earlier),
+                    None => return Ok(lane),
+                },
+            };
+            self.finish(finished)?;
+            Ok(None)
+        })
     }
-    let mut rows = input.rows()?;
-    let mut raw = RawRow::default();
-    while rows.read(&mut raw)? {
-        each(&mut validator, &raw)?;
+
+    /// A row's result that needs no request, to the writer.
+    fn finish(&self, result: RowResult) -> Result<(), EngineError> {
+        self.results
+            .blocking_send(result)
+            .map_err(|_| EngineError::Internal("the results writer stopped early".into()))
     }
-    Ok(())
 }
 
 /// A sent row's result from its execution. A row the stop withdrew (`stopped`: the stop's code

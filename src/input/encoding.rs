@@ -1,6 +1,7 @@
 //! Byte-level concerns below the CSV parser: telling a UTF-16 file from a UTF-8 one, and making line
 //! endings uniform so that every record's starting line can be computed exactly.
 
+use std::collections::VecDeque;
 use std::io::{self, Read};
 
 /// How many bytes of the file's start [`sniff`] looks at.
@@ -37,6 +38,9 @@ pub fn sniff(start: &[u8]) -> Option<&'static str> {
 /// carried through to the results byte for byte, so a spreadsheet's `\r\n` must survive. To know
 /// which line breaks are inside quotes this follows the quoting the way the CSV parser does (a quote
 /// opens a quoted cell only at the start of a cell; `""` inside one is a quote).
+///
+/// Dropping the `\n` of a `\r\n` makes offsets in what it gives out smaller than in the file;
+/// [`LineEnds::take_dropped`] tells how many, so that a row can be found again in the file.
 pub struct LineEnds<R> {
     inner: R,
     delimiter: u8,
@@ -50,6 +54,11 @@ pub struct LineEnds<R> {
     /// The last byte given out, `\n` before any.
     last: u8,
     done: bool,
+    /// Bytes given out so far.
+    given: u64,
+    /// For each `\n` dropped and not yet taken by [`LineEnds::take_dropped`]: how many bytes had
+    /// been given out before it. At most one per line of what was read ahead.
+    drops: VecDeque<u64>,
 }
 
 /// Where the reader stands in the CSV grammar.
@@ -74,7 +83,21 @@ impl<R: Read> LineEnds<R> {
             after_cr: false,
             last: b'\n',
             done: false,
+            given: 0,
+            drops: VecDeque::new(),
         }
+    }
+
+    /// How many bytes of the file were dropped before offset `at` of what was given out, since the
+    /// last call: the file offset of `at` is `at` plus every count so far. `at` must not decrease
+    /// from call to call.
+    pub fn take_dropped(&mut self, at: u64) -> u64 {
+        let mut dropped = 0;
+        while self.drops.front().is_some_and(|&given| given <= at) {
+            self.drops.pop_front();
+            dropped += 1;
+        }
+        dropped
     }
 }
 
@@ -92,9 +115,11 @@ impl<R: Read> Read for LineEnds<R> {
                 }
                 self.last = b'\n';
                 buf[0] = b'\n';
+                self.given += 1;
                 return Ok(1);
             }
             let kept = self.rewrite(&mut buf[..n]);
+            self.given += kept as u64;
             if kept > 0 {
                 return Ok(kept);
             }
@@ -127,6 +152,7 @@ impl<R> LineEnds<R> {
         for i in 0..chunk.len() {
             let b = chunk[i];
             if std::mem::take(&mut self.after_cr) && b == b'\n' {
+                self.drops.push_back(self.given + out as u64);
                 continue;
             }
             if self.bom < BOM.len() {

@@ -22,7 +22,11 @@ use encoding::LineEnds;
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, Read};
+use std::ops::Range;
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// The account a row runs under: its provider and the configured account name ("" = the default).
 pub type AccountKey = (ProviderKind, String);
@@ -93,6 +97,11 @@ pub enum InputError {
         path.display()
     )]
     NoHeader { path: PathBuf },
+    #[error(
+        "{}, line {line}: the file changed while it was being read: leave the input alone while it runs, then finish the run with --resume",
+        path.display()
+    )]
+    Changed { path: PathBuf, line: u64 },
     #[error("{}, line {line}: no {column} column: {hint}{}", path.display(), read_as.as_deref().map(read_as_hint).unwrap_or_default())]
     MissingColumn {
         path: PathBuf,
@@ -161,6 +170,8 @@ pub struct InputFile {
     headers: StringRecord,
     header_line: u64,
     columns: ColumnMap,
+    /// Data rows parsed so far, by every pass and re-read: reading stays linear in the rows.
+    parsed: Arc<AtomicU64>,
 }
 
 impl InputFile {
@@ -250,6 +261,7 @@ impl InputFile {
             headers,
             header_line,
             columns,
+            parsed: Arc::default(),
         })
     }
 
@@ -307,7 +319,41 @@ impl InputFile {
             records,
             raw,
             next_index: 0,
+            parsed: self.parsed.clone(),
         })
+    }
+
+    /// Reads single rows again where a pass found them ([`RawRow::span`]), in any order.
+    pub fn reread(&self) -> Result<Reread, InputError> {
+        let file = File::open(&self.path).map_err(|source| InputError::Open {
+            path: self.path.clone(),
+            source,
+        })?;
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .delimiter(self.options.delimiter)
+            .from_reader(io::Cursor::new(Vec::new()));
+        // Seeked once, the reader never takes a record for a header or skips a byte-order mark.
+        reader
+            .seek_raw(io::SeekFrom::Start(0), csv::Position::new())
+            .map_err(|source| InputError::Read {
+                path: self.path.clone(),
+                line: self.header_line,
+                source,
+            })?;
+        Ok(Reread {
+            path: self.path.clone(),
+            file,
+            reader,
+            raw: ByteRecord::new(),
+            parsed: self.parsed.clone(),
+        })
+    }
+
+    /// Data rows parsed so far by every pass over the file and every re-read.
+    pub fn rows_parsed(&self) -> u64 {
+        self.parsed.load(Ordering::Relaxed)
     }
 }
 
@@ -316,20 +362,89 @@ pub struct Rows {
     records: Records,
     raw: ByteRecord,
     next_index: u64,
+    parsed: Arc<AtomicU64>,
 }
 
 impl Rows {
     /// Reads the next data row into `row`, reusing its buffers. `Ok(false)` at the end of the file.
     /// Blank rows are skipped; a row that is not UTF-8 is still read (see [`RawRow::record`]).
     pub fn read(&mut self, row: &mut RawRow) -> Result<bool, InputError> {
-        let Some(line) = self.records.next(&mut self.raw)? else {
+        let Some((line, span)) = self.records.next(&mut self.raw)? else {
             return Ok(false);
         };
         row.index = self.next_index;
         row.line = line;
+        row.span = span;
         row.not_utf8 = decode(&self.raw, &mut row.record);
         self.next_index += 1;
+        self.parsed.fetch_add(1, Ordering::Relaxed);
         Ok(true)
+    }
+}
+
+/// Single rows read again by their place in the file: one read of the row's bytes, then the CSV
+/// parser over them alone.
+pub struct Reread {
+    path: PathBuf,
+    file: File,
+    reader: csv::Reader<io::Cursor<Vec<u8>>>,
+    raw: ByteRecord,
+    parsed: Arc<AtomicU64>,
+}
+
+impl Reread {
+    /// Reads the row a pass found at `span` (its [`RawRow::span`]) into `row`, as data row `index`
+    /// starting on `line`.
+    pub fn read(
+        &mut self,
+        index: u64,
+        line: u64,
+        span: Range<u64>,
+        row: &mut RawRow,
+    ) -> Result<(), InputError> {
+        let error = |source: csv::Error| InputError::Read {
+            path: self.path.clone(),
+            line,
+            source,
+        };
+        let buf = self.reader.get_mut().get_mut();
+        buf.clear();
+        // At most `MAX_ROW_BYTES` plus line ends: longer rows stopped the pass that found it.
+        buf.resize((span.end - span.start) as usize, 0);
+        let mut filled = 0;
+        while filled < buf.len() {
+            match self
+                .file
+                .read_at(&mut buf[filled..], span.start + filled as u64)
+            {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(error(e.into())),
+            }
+        }
+        if filled < buf.len() {
+            // The last row of a file without a final line end: the span counts the `\n` that
+            // `LineEnds` added, which a quoted cell left open at the end holds.
+            buf.truncate(filled);
+            buf.push(b'\n');
+        }
+        self.reader
+            .seek_raw(io::SeekFrom::Start(0), csv::Position::new())
+            .map_err(error)?;
+        let found = self.reader.read_byte_record(&mut self.raw).map_err(error)?;
+        if !found {
+            return Err(InputError::Changed {
+                path: self.path.clone(),
+                line,
+            });
+        }
+        row.index = index;
+        row.line = line;
+        row.span = span;
+        row.not_utf8 = decode(&self.raw, &mut row.record);
+        self.parsed.fetch_add(1, Ordering::Relaxed);
+        Ok(())
     }
 }
 
@@ -342,6 +457,9 @@ pub struct RawRow {
     pub line: u64,
     /// The cells as written (untrimmed). Bytes that are not UTF-8 appear as U+FFFD.
     pub record: StringRecord,
+    /// The bytes of the file the row was read from (with blank lines before it and its line end),
+    /// for [`Reread::read`].
+    pub span: Range<u64>,
     /// The first cell that was not UTF-8.
     not_utf8: Option<usize>,
 }
@@ -372,7 +490,7 @@ fn decode(raw: &ByteRecord, record: &mut StringRecord) -> Option<usize> {
 fn read_header(path: &Path, delimiter: u8) -> Result<(u64, StringRecord), InputError> {
     let mut records = Records::open(path, delimiter)?;
     let mut raw = ByteRecord::new();
-    let Some(line) = records.next(&mut raw)? else {
+    let Some((line, _)) = records.next(&mut raw)? else {
         return Err(InputError::NoHeader {
             path: path.to_path_buf(),
         });
@@ -405,6 +523,10 @@ struct Records {
     reader: csv::Reader<Limited<LineEnds<File>>>,
     /// Lone `\r`s inside quoted cells so far: line breaks the parser's line count misses.
     uncounted: u64,
+    /// Bytes of the file that `LineEnds` dropped before the end of the last record.
+    dropped: u64,
+    /// Where the last record ended in the file.
+    end: u64,
 }
 
 /// The longest row read: a larger one (a runaway quote, a file that is not CSV, a 1 GB line) stops
@@ -456,12 +578,16 @@ impl Records {
             path: path.to_path_buf(),
             reader,
             uncounted: 0,
+            dropped: 0,
+            end: 0,
         })
     }
 
-    /// Reads the next record that has a non-blank cell; returns the line it starts on.
-    fn next(&mut self, record: &mut ByteRecord) -> Result<Option<u64>, InputError> {
+    /// Reads the next record that has a non-blank cell; returns the line it starts on and the
+    /// bytes of the file it was read from.
+    fn next(&mut self, record: &mut ByteRecord) -> Result<Option<(u64, Range<u64>)>, InputError> {
         loop {
+            let start = self.end;
             let more = self
                 .reader
                 .read_byte_record(record)
@@ -475,6 +601,8 @@ impl Records {
             }
             let end = self.reader.position().byte();
             self.reader.get_mut().record_end = end;
+            self.dropped += self.reader.get_mut().inner.take_dropped(end);
+            self.end = end + self.dropped;
             // `LineEnds` makes every record end by consuming one `\n`: count back from there over
             // the line breaks inside quoted cells, which it leaves as written. The parser counts
             // their `\n`s; a lone `\r` is a line break it does not count.
@@ -486,7 +614,7 @@ impl Records {
                 .all(|cell| cell.iter().all(u8::is_ascii_whitespace));
             if !blank {
                 let line = line.saturating_sub(newlines + 1);
-                return Ok(Some(line.max(1)));
+                return Ok(Some((line.max(1), start..self.end)));
             }
         }
     }

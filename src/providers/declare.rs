@@ -42,6 +42,9 @@ pub struct ProviderSpec {
     pub cli_profile: Option<CliReader>,
     /// Account-wide lookups the user-lifecycle actions need, each made once per account.
     pub lookups: Lookups,
+    /// How many deleted users the provider keeps restorable, oldest purged first (aliyun's
+    /// recycle bin); `None`: a delete is final.
+    pub recycle_bin: Option<u64>,
 }
 
 /// Reads made once per account and shared by its rows.

@@ -400,6 +400,11 @@ pub trait Provider: Send + Sync + 'static {
     fn is_bare(&self, _user: &str) -> bool {
         false
     }
+    /// A listed user's name as another account of any provider can take it (a migration file's
+    /// `user`): the key rows name them by, unless that ties them to this account.
+    fn portable_name(&self, user: &ListedUser) -> String {
+        user.user.clone()
+    }
     /// A bare user name completed with the account's default domain.
     fn complete(&self, user: &str, _domain: &str) -> String {
         user.to_string()

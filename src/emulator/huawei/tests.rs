@@ -2,6 +2,7 @@
 //! and login protection, its error bodies, and two instances side by side.
 
 use super::super::canon::{owned, percent_encode};
+use super::lifecycle::group_id;
 use super::verify::{self, Received};
 use super::{DOMAIN_NAME, IAM_PASSWORD, IAM_USER, Route, user_id};
 use crate::emulator::testing::{self, Answer};
@@ -896,4 +897,493 @@ async fn a_security_token_is_accepted_only_with_the_ak_it_was_issued_with() {
         .with_token("MIIforged", Method::GET, "/v3/users", &[], None)
         .await;
     assert_eq!(forged.status, 401);
+}
+
+const PASSWORD: &str = "canary-Passw0rd!";
+
+/// CreateUser's body as the tool sends it.
+fn new_user(name: &str) -> Value {
+    json!({"user": {"name": name, "domain_id": DOMAIN_ID, "password": PASSWORD,
+        "access_mode": "console", "email": format!("{name}@example.com"),
+        "areacode": "0086", "phone": "13800000000", "description": "finance"}})
+}
+
+const USERS: &str = "/v3.0/OS-USER/users";
+
+#[tokio::test]
+async fn create_user_is_201_and_shows_in_both_user_apis() {
+    let (emulator, client) = start(EmulatorConfig::default()).await;
+    let token = client.token().await;
+    let created = client
+        .with_token(&token, Method::POST, USERS, &[], Some(new_user("dana")))
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let user = &created.body["user"];
+    let id = user["id"].as_str().unwrap().to_string();
+    assert_eq!(id.len(), 32);
+    assert_eq!(
+        (&user["name"], &user["domain_id"], &user["enabled"]),
+        (&json!("dana"), &json!(DOMAIN_ID), &json!(true))
+    );
+    assert_eq!(
+        (&user["access_mode"], &user["pwd_status"], &user["email"]),
+        (&json!("console"), &json!(true), &json!("dana@example.com"))
+    );
+    let create_time = user["create_time"].as_str().unwrap();
+    assert!(
+        time::PrimitiveDateTime::parse(
+            create_time,
+            time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]")
+        )
+        .is_ok(),
+        "{create_time}"
+    );
+    assert!(!created.body.to_string().contains(PASSWORD));
+    assert_eq!(
+        emulator.has_password(ProviderKind::Huawei, "dana", PASSWORD),
+        Some(true)
+    );
+    let log = emulator.requests();
+    assert_eq!(
+        (&log[1]["action"], &log[1]["user"]),
+        (&json!("CreateUser"), &json!("dana"))
+    );
+
+    let shown = client
+        .signed(Method::GET, &format!("{USERS}/{id}"), &[], None)
+        .await;
+    assert_eq!(shown.status, 200);
+    assert_eq!(
+        (
+            &shown.body["user"]["areacode"],
+            &shown.body["user"]["phone"]
+        ),
+        (&json!("0086"), &json!("13800000000"))
+    );
+    assert_eq!(shown.body["user"]["create_time"], create_time);
+    let keystone = client
+        .signed(Method::GET, &format!("/v3/users/{id}"), &[], None)
+        .await;
+    assert_eq!(keystone.body["user"]["description"], "finance");
+    assert!(keystone.body["user"].get("email").is_none());
+    assert_eq!(client.user_id("dana").await, id);
+
+    let again = client
+        .with_token(&token, Method::POST, USERS, &[], Some(new_user("dana")))
+        .await;
+    assert_eq!((again.status, again.error_code()), (400, "1109"));
+
+    // Without a password: no change at first login unless asked.
+    let bare = json!({"user": {"name": "eli", "domain_id": DOMAIN_ID}});
+    let created = client.signed(Method::POST, USERS, &[], Some(bare)).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    assert_eq!(
+        (
+            &created.body["user"]["pwd_status"],
+            &created.body["user"]["access_mode"]
+        ),
+        (&json!(false), &json!("default"))
+    );
+    assert_eq!(
+        emulator.has_password(ProviderKind::Huawei, "eli", PASSWORD),
+        None
+    );
+}
+
+#[tokio::test]
+async fn create_user_refuses_bad_fields_with_iam_codes() {
+    let (emulator, client) = start(EmulatorConfig::default()).await;
+    let seeded = testing::users(&emulator, ProviderKind::Huawei);
+    client
+        .signed(Method::POST, USERS, &[], Some(new_user("dana")))
+        .await;
+    let with = |changes: Value| {
+        let mut body = new_user("erin");
+        for (k, v) in changes.as_object().unwrap() {
+            match v {
+                Value::Null => body["user"].as_object_mut().unwrap().remove(k),
+                v => body["user"]
+                    .as_object_mut()
+                    .unwrap()
+                    .insert(k.clone(), v.clone()),
+            };
+        }
+        body
+    };
+    for (changes, status, code) in [
+        (json!({"name": null}), 400, "1100"),
+        (json!({"domain_id": null}), 400, "1100"),
+        (json!({"domain_id": "another"}), 400, "IAM.0007"),
+        (json!({"name": "9lives"}), 400, "1101"),
+        (json!({"name": " erin"}), 400, "1101"),
+        (json!({"name": "erin/x"}), 400, "1101"),
+        (json!({"name": "e".repeat(65)}), 400, "1101"),
+        (json!({"password": "short"}), 400, "1103"),
+        (json!({"email": "erin"}), 400, "1102"),
+        (json!({"email": "dana@example.com"}), 400, "1110"),
+        (json!({"phone": null}), 400, "1106"),
+        (json!({"phone": "12ab"}), 400, "1104"),
+        (json!({"email": "erin@example.com"}), 400, "1111"),
+        (json!({"description": "d".repeat(256)}), 400, "1117"),
+        (json!({"access_mode": "web"}), 400, "IAM.0007"),
+        (json!({"enabled": "yes"}), 400, "IAM.0011"),
+    ] {
+        let answer = client
+            .signed(Method::POST, USERS, &[], Some(with(changes.clone())))
+            .await;
+        assert_eq!(
+            (answer.status, answer.error_code()),
+            (status, code),
+            "{changes}: {}",
+            answer.body
+        );
+        assert!(!answer.body.to_string().contains(PASSWORD));
+    }
+    let not_json = client
+        .signed(Method::POST, USERS, &[], Some(json!(["user"])))
+        .await;
+    assert_eq!((not_json.status, not_json.error_code()), (400, "IAM.0011"));
+    let users = testing::users(&emulator, ProviderKind::Huawei);
+    assert_eq!(
+        users.as_object().unwrap().len(),
+        seeded.as_object().unwrap().len() + 1
+    );
+    assert!(users.get("erin").is_none());
+    // The 64-character name is the longest there is.
+    let longest =
+        with(json!({"name": "e".repeat(64), "email": null, "phone": null, "areacode": null}));
+    let answer = client.signed(Method::POST, USERS, &[], Some(longest)).await;
+    assert_eq!(answer.status, 201, "{}", answer.body);
+}
+
+#[tokio::test]
+async fn update_user_disables_changes_contact_details_and_renames() {
+    let (emulator, client) = start(EmulatorConfig::default()).await;
+    let id = client.user_id("alice").await;
+    let path = format!("{USERS}/{id}");
+    let disabled = client
+        .signed(
+            Method::PUT,
+            &path,
+            &[],
+            Some(json!({"user": {"enabled": false}})),
+        )
+        .await;
+    assert_eq!(disabled.status, 200, "{}", disabled.body);
+    assert_eq!(disabled.body["user"]["enabled"], false);
+    let listed = client
+        .signed(Method::GET, "/v3/users", &[("enabled", "false")], None)
+        .await;
+    assert_eq!(listed.body["users"][0]["name"], "alice");
+    assert_eq!(listed.body["users"].as_array().unwrap().len(), 1);
+
+    let changed = client
+        .signed(
+            Method::PUT,
+            &path,
+            &[],
+            Some(
+                json!({"user": {"enabled": true, "access_mode": "programmatic",
+                "email": "al@example.com", "areacode": "0086", "phone": "13900000000",
+                "description": "ops", "name": "alice2"}}),
+            ),
+        )
+        .await;
+    assert_eq!(changed.status, 200, "{}", changed.body);
+    let state = &emulator.state()["huawei"]["users"]["alice2"];
+    assert_eq!(
+        (
+            &state["id"],
+            &state["enabled"],
+            &state["access_mode"],
+            &state["phone"]
+        ),
+        (
+            &json!(id),
+            &json!(true),
+            &json!("programmatic"),
+            &json!("13900000000")
+        )
+    );
+    assert_eq!(state["updates"], 2);
+    assert_eq!(client.user_id("alice2").await, id);
+
+    for (body, code) in [
+        (json!({"user": {"areacode": "0086"}}), "1106"),
+        (json!({"user": {"name": "ops admin+1"}}), "1101"),
+        (json!({"user": {"password": "short"}}), "1103"),
+        (json!({"user": {"domain_id": DOMAIN_ID}}), "IAM.0007"),
+        (json!({"name": "x"}), "IAM.0011"),
+    ] {
+        let answer = client
+            .signed(Method::PUT, &path, &[], Some(body.clone()))
+            .await;
+        assert_eq!((answer.status, answer.error_code()), (400, code), "{body}");
+    }
+    // The other seeded user's name is taken.
+    emulator
+        .tamper(&json!({"huawei": {"users": {"bob": {"email": "bob@example.com"}}}}))
+        .unwrap();
+    for (body, code) in [
+        (json!({"user": {"name": "bob"}}), "1109"),
+        (json!({"user": {"email": "bob@example.com"}}), "1110"),
+    ] {
+        let answer = client
+            .signed(Method::PUT, &path, &[], Some(body.clone()))
+            .await;
+        assert_eq!((answer.status, answer.error_code()), (400, code), "{body}");
+    }
+    let ghost = user_id(DOMAIN_ID, "ghost");
+    for method in [Method::GET, Method::PUT] {
+        let answer = client
+            .signed(
+                method.clone(),
+                &format!("{USERS}/{ghost}"),
+                &[],
+                Some(json!({"user": {}})),
+            )
+            .await;
+        assert_eq!(
+            (answer.status, answer.error_code()),
+            (404, "IAM.0004"),
+            "{method}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn groups_are_found_by_name_and_membership_is_put_checked_and_deleted() {
+    let (emulator, client) = start(EmulatorConfig::default()).await;
+    emulator
+        .tamper(&json!({"huawei": {"groups": {
+            "auditors": {"description": "read only", "created_at": 1_700_000_000},
+            "ops": {}}}}))
+        .unwrap();
+    let found = client
+        .signed(
+            Method::GET,
+            "/v3/groups",
+            &[("domain_id", DOMAIN_ID), ("name", "auditors")],
+            None,
+        )
+        .await;
+    assert_eq!(found.status, 200);
+    let group = &found.body["groups"][0];
+    let gid = group_id(DOMAIN_ID, "auditors");
+    assert_eq!(
+        (
+            &group["id"],
+            &group["name"],
+            &group["description"],
+            &group["create_time"]
+        ),
+        (
+            &json!(gid),
+            &json!("auditors"),
+            &json!("read only"),
+            &json!(1_700_000_000_000i64)
+        )
+    );
+    assert_eq!(found.body["groups"].as_array().unwrap().len(), 1);
+    let none = client
+        .signed(Method::GET, "/v3/groups", &[("name", "nobody")], None)
+        .await;
+    assert_eq!((none.status, &none.body["groups"]), (200, &json!([])));
+    let all = client.signed(Method::GET, "/v3/groups", &[], None).await;
+    assert_eq!(all.body["groups"].as_array().unwrap().len(), 2);
+
+    let uid = client.user_id("alice").await;
+    let member = format!("/v3/groups/{gid}/users/{uid}");
+    let head = client.signed(Method::HEAD, &member, &[], None).await;
+    assert_eq!(head.status, 404);
+    for _ in 0..2 {
+        // Re-adding a member is 204 too.
+        let added = client.signed(Method::PUT, &member, &[], None).await;
+        assert_eq!((added.status, &added.body), (204, &Value::Null));
+        assert_eq!(added.header("x-request-id").len(), 32);
+    }
+    let head = client.signed(Method::HEAD, &member, &[], None).await;
+    assert_eq!(head.status, 204);
+    let groups = client
+        .signed(Method::GET, &format!("/v3/users/{uid}/groups"), &[], None)
+        .await;
+    assert_eq!(groups.body["groups"][0]["name"], "auditors");
+    assert_eq!(groups.body["groups"].as_array().unwrap().len(), 1);
+    assert!(
+        emulator.state()["huawei"]["groups"]["auditors"]["members"]
+            .get("alice")
+            .is_some()
+    );
+
+    let ghost = user_id(DOMAIN_ID, "ghost");
+    let nogroup = group_id(DOMAIN_ID, "nobody");
+    for (method, path) in [
+        (Method::PUT, format!("/v3/groups/{nogroup}/users/{uid}")),
+        (Method::PUT, format!("/v3/groups/{gid}/users/{ghost}")),
+        (Method::DELETE, format!("/v3/groups/{nogroup}/users/{uid}")),
+        (Method::GET, format!("/v3/users/{ghost}/groups")),
+    ] {
+        let answer = client.signed(method.clone(), &path, &[], None).await;
+        assert_eq!(
+            (answer.status, answer.error_code()),
+            (404, "IAM.0004"),
+            "{method} {path}"
+        );
+    }
+    let removed = client.signed(Method::DELETE, &member, &[], None).await;
+    assert_eq!(removed.status, 204);
+    let again = client.signed(Method::DELETE, &member, &[], None).await;
+    assert_eq!((again.status, again.error_code()), (404, "IAM.0004"));
+    let head = client.signed(Method::HEAD, &member, &[], None).await;
+    assert_eq!(head.status, 404);
+    let log: Vec<String> = (emulator.requests().iter())
+        .map(|l| l["action"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        log.contains(&"KeystoneAddUserToGroup".to_string()),
+        "{log:?}"
+    );
+    assert!(
+        log.contains(&"KeystoneCheckUserInGroup".to_string()),
+        "{log:?}"
+    );
+}
+
+#[tokio::test]
+async fn access_keys_are_listed_by_user_and_deleted() {
+    let (emulator, client) = start(EmulatorConfig::default()).await;
+    emulator
+        .tamper(&json!({"huawei": {"users": {"alice": {"access_keys": [
+            {"access": "AK-ONE", "created_at": 1_700_000_000},
+            {"access": "AK-TWO", "status": "inactive", "description": "old"}]}}}}))
+        .unwrap();
+    let uid = client.user_id("alice").await;
+    let path = "/v3.0/OS-CREDENTIAL/credentials";
+    let listed = client
+        .signed(Method::GET, path, &[("user_id", &uid)], None)
+        .await;
+    assert_eq!(listed.status, 200, "{}", listed.body);
+    assert_eq!(
+        listed.body["credentials"][0],
+        json!({"user_id": uid, "access": "AK-ONE", "status": "active",
+            "create_time": "2023-11-14T22:13:20.000000Z", "description": ""})
+    );
+    assert_eq!(listed.body["credentials"][1]["status"], "inactive");
+    let own = client.signed(Method::GET, path, &[], None).await;
+    assert_eq!(own.body["credentials"], json!([]));
+
+    let deleted = client
+        .signed(Method::DELETE, &format!("{path}/AK-TWO"), &[], None)
+        .await;
+    assert_eq!(deleted.status, 204);
+    let keys = &emulator.state()["huawei"]["users"]["alice"]["access_keys"];
+    assert_eq!(keys.as_array().unwrap().len(), 1);
+    let again = client
+        .signed(Method::DELETE, &format!("{path}/AK-TWO"), &[], None)
+        .await;
+    assert_eq!((again.status, again.error_code()), (404, "IAM.0004"));
+    let ghost = user_id(DOMAIN_ID, "ghost");
+    let unknown = client
+        .signed(Method::GET, path, &[("user_id", &ghost)], None)
+        .await;
+    assert_eq!((unknown.status, unknown.error_code()), (404, "IAM.0004"));
+}
+
+#[tokio::test]
+async fn delete_user_is_204_then_404_and_a_new_user_of_that_name_gets_a_new_id() {
+    let (emulator, client) = start(EmulatorConfig::default()).await;
+    emulator
+        .tamper(
+            &json!({"huawei": {"groups": {"ops": {}}, "users": {"alice": {"groups": ["ops"]}},
+            "mfa_devices": {"bound": {"alice": [{"serial_number": "iam/mfa/alice"}]}}}}),
+        )
+        .unwrap();
+    let uid = client.user_id("alice").await;
+    let deleted = client
+        .signed(Method::DELETE, &format!("/v3/users/{uid}"), &[], None)
+        .await;
+    assert_eq!(deleted.status, 204);
+    for (method, path) in [
+        (Method::DELETE, format!("/v3/users/{uid}")),
+        (Method::GET, format!("/v3/users/{uid}")),
+        (Method::GET, format!("{USERS}/{uid}")),
+        (Method::GET, protect_path(&uid)),
+    ] {
+        let answer = client.signed(method.clone(), &path, &[], None).await;
+        assert_eq!(
+            (answer.status, answer.error_code()),
+            (404, "IAM.0004"),
+            "{method} {path}"
+        );
+    }
+    let listed = client
+        .signed(Method::GET, "/v3/users", &[("name", "alice")], None)
+        .await;
+    assert_eq!(listed.body["users"], json!([]));
+    let state = &emulator.state()["huawei"];
+    assert_eq!(state["groups"]["ops"]["members"], json!({}));
+    assert_eq!(state["mfa_devices"]["bound"], json!({}));
+
+    let created = client
+        .signed(
+            Method::POST,
+            USERS,
+            &[],
+            Some(json!({"user": {"name": "alice", "domain_id": DOMAIN_ID}})),
+        )
+        .await;
+    assert_eq!(created.status, 201);
+    assert_ne!(created.body["user"]["id"], json!(uid));
+    let stale = client
+        .signed(Method::GET, &format!("/v3/users/{uid}"), &[], None)
+        .await;
+    assert_eq!(stale.status, 404);
+}
+
+#[tokio::test]
+async fn a_state_patch_seeds_contact_details_dates_and_groups() {
+    let (emulator, client) = start(EmulatorConfig::default()).await;
+    emulator
+        .tamper(&json!({"huawei": {
+            "users": {"erin": {"email": "erin@example.com", "areacode": "0086",
+                "phone": "13700000000", "description": "audit", "enabled": false,
+                "pwd_status": true, "created_at": 1_600_000_000, "groups": ["audit"]}},
+            "groups": {"audit": {}}}}))
+        .unwrap();
+    let uid = client.user_id("erin").await;
+    let shown = client
+        .signed(Method::GET, &format!("{USERS}/{uid}"), &[], None)
+        .await;
+    let user = &shown.body["user"];
+    assert_eq!(
+        (
+            &user["email"],
+            &user["phone"],
+            &user["description"],
+            &user["enabled"]
+        ),
+        (
+            &json!("erin@example.com"),
+            &json!("13700000000"),
+            &json!("audit"),
+            &json!(false)
+        )
+    );
+    assert_eq!(user["create_time"], "2020-09-13 12:26:40");
+    let groups = client
+        .signed(Method::GET, &format!("/v3/users/{uid}/groups"), &[], None)
+        .await;
+    assert_eq!(groups.body["groups"][0]["name"], "audit");
+
+    let before = emulator.state()["huawei"].clone();
+    let ghost = json!({"huawei": {"users": {"erin": {"groups": ["nowhere"]}}}});
+    assert!(
+        emulator
+            .tamper(&ghost)
+            .unwrap_err()
+            .contains("erin: group nowhere does not exist")
+    );
+    let bad = json!({"huawei": {"users": {"erin": {"enabled": "no"}}}});
+    assert!(emulator.tamper(&bad).unwrap_err().contains("erin"));
+    assert_eq!(emulator.state()["huawei"], before, "nothing applied");
 }

@@ -624,3 +624,530 @@ async fn a_security_token_is_accepted_only_with_the_key_it_was_issued_with() {
         assert_eq!(client.post_form(&params).await.ret_code(), 174);
     }
 }
+
+/// `CreateUser` as the tool sends it: console login, an inactive key, MFA and reset required.
+const CREATE: [(&str, &str); 8] = [
+    ("UserName", "dana"),
+    ("AccessKeyStatus", "Inactive"),
+    ("LoginProfileStatus", "Active"),
+    ("Password", PASSWORD),
+    ("MFABindRequired", "true"),
+    ("PasswordResetRequired", "true"),
+    ("DisplayName", "Dana Li"),
+    ("Email", "dana@example.com"),
+];
+
+#[tokio::test]
+async fn create_user_makes_the_user_its_login_profile_and_an_inactive_key() {
+    let (emulator, client) = start(EmulatorConfig::default()).await;
+    let created = client.call("CreateUser", &CREATE).await;
+    assert_eq!(created.ret_code(), 0, "{}", created.body);
+    let body = &created.body;
+    assert_eq!(body["Action"], "CreateUserResponse");
+    assert_eq!(
+        (&body["UserName"], &body["DisplayName"]),
+        (&json!("dana"), &json!("Dana Li"))
+    );
+    assert_eq!(
+        (&body["ConsoleAccess"], &body["APIAccess"]),
+        (&json!(true), &json!(false))
+    );
+    assert!(body["CompanyID"].as_u64().unwrap() > 0);
+    let key_id = body["AccessKeyID"].as_str().unwrap().to_string();
+    let secret = body["AccessKeySecret"].as_str().unwrap().to_string();
+    assert!(!key_id.is_empty() && !secret.is_empty());
+
+    let got = client.call("GetUser", &[("UserName", "dana")]).await;
+    let shown = &got.body["User"];
+    assert_eq!(
+        (&shown["DisplayName"], &shown["Email"], &shown["Status"]),
+        (
+            &json!("Dana Li"),
+            &json!("dana@example.com"),
+            &json!("Active")
+        )
+    );
+    assert!(shown["CreatedAt"].as_i64().unwrap() > 1_700_000_000);
+    let profile = client
+        .call("GetLoginProfile", &[("UserName", "dana")])
+        .await;
+    assert_eq!(
+        profile.body["LoginProfile"],
+        json!({"Status": "Active", "MaxPasswordAge": 0, "MFABindRequired": true})
+    );
+    let state = user(&emulator, "dana");
+    assert_eq!(state["login_profile"]["password_reset_required"], true);
+    assert_eq!(state["updates"], 0);
+    assert_eq!(
+        emulator.has_password(ProviderKind::Ucloud, "dana", PASSWORD),
+        Some(true)
+    );
+
+    let keys = client.call("ListAccessKeys", &[("UserName", "dana")]).await;
+    let listed = &keys.body["AccessKey"];
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{}", keys.body);
+    assert_eq!(
+        (&listed[0]["AccessKeyID"], &listed[0]["Status"]),
+        (&json!(key_id), &json!("Inactive"))
+    );
+    assert!(listed[0].get("AccessKeySecret").is_none());
+    for shown in [emulator.state().to_string(), keys.body.to_string()] {
+        assert!(!shown.contains(&secret) && !shown.contains(PASSWORD));
+    }
+    let users = client.call("ListUsers", &[("Limit", "100")]).await;
+    let dana = (users.body["Users"].as_array().unwrap().iter())
+        .find(|u| u["UserName"] == "dana")
+        .unwrap();
+    assert_eq!(
+        (&dana["ConsoleAccess"], &dana["APIAccess"]),
+        (&json!(true), &json!(false))
+    );
+    let log = emulator.requests();
+    assert_eq!(
+        (&log[0]["action"], &log[0]["user"]),
+        (&json!("CreateUser"), &json!("dana"))
+    );
+
+    let again = client.call("CreateUser", &CREATE).await;
+    assert_eq!(again.ret_code(), 11208);
+    assert_eq!(again.body["Action"], "CreateUserResponse");
+
+    // A generated password nobody is told; an active key's pair for the API.
+    let generated = client
+        .call(
+            "CreateUser",
+            &[
+                ("UserName", "eli"),
+                ("AccessKeyStatus", "Active"),
+                ("LoginProfileStatus", "Active"),
+                ("GenerateRandomPassword", "true"),
+            ],
+        )
+        .await;
+    assert_eq!(generated.ret_code(), 0, "{}", generated.body);
+    assert_eq!(generated.body["APIAccess"], true);
+    assert_eq!(generated.body["DisplayName"], "eli");
+    let eli = user(&emulator, "eli");
+    assert_eq!(eli["login_profile"]["password_generated"], true);
+    assert_eq!(eli["access_keys"][0]["status"], "Active");
+}
+
+#[tokio::test]
+async fn create_user_refuses_what_ucloud_refuses_and_creates_nothing() {
+    let (emulator, client) = start(EmulatorConfig::default()).await;
+    let seeded = testing::users(&emulator, ProviderKind::Ucloud);
+    let with = |changes: &[(&'static str, Option<&'static str>)]| {
+        let mut params: Vec<(&str, &str)> = CREATE.to_vec();
+        for (name, value) in changes {
+            params.retain(|(k, _)| k != name);
+            if let Some(value) = value {
+                params.push((name, value));
+            }
+        }
+        params
+    };
+    for (changes, code, named) in [
+        (vec![("AccessKeyStatus", None)], 220, "AccessKeyStatus"),
+        (
+            vec![("LoginProfileStatus", None)],
+            220,
+            "LoginProfileStatus",
+        ),
+        (vec![("UserName", None)], 220, "UserName"),
+        (
+            vec![("AccessKeyStatus", Some("Off"))],
+            230,
+            "AccessKeyStatus",
+        ),
+        (
+            vec![
+                ("AccessKeyStatus", Some("Active")),
+                ("LoginProfileStatus", Some("Inactive")),
+            ],
+            230,
+            "Password",
+        ),
+        (
+            vec![("LoginProfileStatus", Some("Inactive")), ("Password", None)],
+            230,
+            "LoginProfileStatus",
+        ),
+        (vec![("Password", None)], 220, "Password"),
+        (vec![("Password", Some("short"))], 230, "Password"),
+        (
+            vec![("MFABindRequired", Some("yes"))],
+            230,
+            "MFABindRequired",
+        ),
+        (vec![("Email", Some("dana"))], 230, "Email"),
+    ] {
+        let params = with(&changes);
+        let answer = client.call("CreateUser", &params).await;
+        assert_eq!(answer.ret_code(), code, "{changes:?}: {}", answer.body);
+        let message = answer.body["Message"].as_str().unwrap();
+        assert!(message.contains(named), "{changes:?}: {message}");
+    }
+    assert_eq!(testing::users(&emulator, ProviderKind::Ucloud), seeded);
+    let gone = client.call("GetUser", &[("UserName", "dana")]).await;
+    assert_eq!(gone.ret_code(), 11021);
+}
+
+#[tokio::test]
+async fn update_user_freezes_renames_and_refuses_what_it_cannot_do() {
+    let (emulator, client) = start(EmulatorConfig::default()).await;
+    emulator
+        .tamper(
+            &json!({"ucloud": {"groups": {"ops": {}}, "users": {"alice": {"groups": ["ops"]}},
+            "mfa_devices": {"bound": {"alice": [{"serial_number": "s-alice"}]}}}}),
+        )
+        .unwrap();
+    let frozen = client
+        .call("UpdateUser", &[("UserName", "alice"), ("Status", "Frozen")])
+        .await;
+    assert_eq!(frozen.ret_code(), 0, "{}", frozen.body);
+    assert_eq!(frozen.body["Action"], "UpdateUserResponse");
+    let got = client.call("GetUser", &[("UserName", "alice")]).await;
+    assert_eq!(got.body["User"]["Status"], "Frozen");
+    let listed = client.call("ListUsers", &[]).await;
+    assert_eq!(listed.body["Users"][0]["Status"], "Frozen");
+    client
+        .call("UpdateUser", &[("UserName", "alice"), ("Status", "Active")])
+        .await;
+    assert_eq!(user(&emulator, "alice")["status"], "Active");
+
+    for (params, code) in [
+        (vec![("UserName", "alice")], 220),
+        (vec![("UserName", "alice"), ("NewUserName", "al")], 220),
+        (vec![("UserName", "alice"), ("Status", "Inactive")], 230),
+        (vec![("UserName", "ghost"), ("Status", "Frozen")], 11021),
+        (
+            vec![
+                ("UserName", "alice"),
+                ("DisplayName", "A"),
+                ("NewUserName", "bob"),
+            ],
+            11208,
+        ),
+    ] {
+        let answer = client.call("UpdateUser", &params).await;
+        assert_eq!(answer.ret_code(), code, "{params:?}: {}", answer.body);
+    }
+    assert_eq!(user(&emulator, "alice")["display_name"], "alice");
+
+    let renamed = client
+        .call(
+            "UpdateUser",
+            &[
+                ("UserName", "alice"),
+                ("DisplayName", "Alice W"),
+                ("NewUserName", "alicew"),
+            ],
+        )
+        .await;
+    assert_eq!(renamed.ret_code(), 0, "{}", renamed.body);
+    assert_eq!(
+        client
+            .call("GetUser", &[("UserName", "alice")])
+            .await
+            .ret_code(),
+        11021
+    );
+    let moved = client.call("GetUser", &[("UserName", "alicew")]).await;
+    assert_eq!(moved.body["User"]["DisplayName"], "Alice W");
+    let members = client
+        .call("ListUsersForGroup", &[("GroupName", "ops")])
+        .await;
+    assert_eq!(members.body["Users"][0]["UserName"], "alicew");
+    let mfa = client
+        .call("GetUserMFAInfo", &[("UserName", "alicew")])
+        .await;
+    assert_eq!(mfa.body["IsMFAEnable"], true);
+}
+
+#[tokio::test]
+async fn membership_is_added_listed_and_removed_by_group_name() {
+    let (emulator, client) = start(EmulatorConfig::default()).await;
+    emulator
+        .tamper(&json!({"ucloud": {"groups": {
+            "auditors": {"description": "read only", "created_at": 1_700_000_000},
+            "ops": {}}, "users": {"carol": {"groups": ["ops"]}}}}))
+        .unwrap();
+    let groups = client.call("ListGroups", &[]).await;
+    assert_eq!(
+        groups.body,
+        json!({"Action": "ListGroupsResponse", "RetCode": 0, "Message": "", "TotalCount": 2,
+        "Groups": [
+            {"GroupName": "auditors", "Description": "read only", "CreatedAt": 1_700_000_000},
+            {"GroupName": "ops", "Description": "", "CreatedAt": groups.body["Groups"][1]["CreatedAt"]},
+        ]})
+    );
+
+    for name in ["bob", "alice"] {
+        let added = client
+            .call(
+                "AddUserToGroup",
+                &[("GroupName", "auditors"), ("UserName", name)],
+            )
+            .await;
+        assert_eq!(added.ret_code(), 0, "{}", added.body);
+        assert_eq!(added.body["Action"], "AddUserToGroupResponse");
+    }
+    let joined = user_joined(&emulator, "auditors", "bob");
+    // Already a member: success, still joined when it first did.
+    let again = client
+        .call(
+            "AddUserToGroup",
+            &[("GroupName", "auditors"), ("UserName", "bob")],
+        )
+        .await;
+    assert_eq!(again.ret_code(), 0);
+    assert_eq!(user_joined(&emulator, "auditors", "bob"), joined);
+
+    let members = client
+        .call("ListUsersForGroup", &[("GroupName", "auditors")])
+        .await;
+    assert_eq!(members.body["TotalCount"], 2);
+    let first = &members.body["Users"][0];
+    assert_eq!(
+        (
+            &first["UserName"],
+            &first["DisplayName"],
+            &first["JoinedAt"]
+        ),
+        (
+            &json!("alice"),
+            &json!("alice"),
+            &json!(user_joined(&emulator, "auditors", "alice"))
+        )
+    );
+    let page = client
+        .call(
+            "ListUsersForGroup",
+            &[("GroupName", "auditors"), ("Offset", "1"), ("Limit", "1")],
+        )
+        .await;
+    assert_eq!(page.body["Users"][0]["UserName"], "bob");
+    assert_eq!(page.body["Users"].as_array().unwrap().len(), 1);
+
+    for (action, params, code) in [
+        (
+            "AddUserToGroup",
+            [("GroupName", "nobody"), ("UserName", "bob")],
+            11162,
+        ),
+        (
+            "AddUserToGroup",
+            [("GroupName", "auditors"), ("UserName", "ghost")],
+            11021,
+        ),
+        (
+            "RemoveUserFromGroup",
+            [("GroupName", "nobody"), ("UserName", "bob")],
+            11162,
+        ),
+        (
+            "RemoveUserFromGroup",
+            [("GroupName", "ops"), ("UserName", "ghost")],
+            11021,
+        ),
+        (
+            "ListUsersForGroup",
+            [("GroupName", "nobody"), ("Limit", "10")],
+            11162,
+        ),
+    ] {
+        let answer = client.call(action, &params).await;
+        assert_eq!(answer.ret_code(), code, "{action} {params:?}");
+    }
+    let missing = client.call("AddUserToGroup", &[("UserName", "bob")]).await;
+    assert_eq!(missing.body["Message"], "Missing params [GroupName]");
+
+    let removed = client
+        .call(
+            "RemoveUserFromGroup",
+            &[("GroupName", "auditors"), ("UserName", "bob")],
+        )
+        .await;
+    assert_eq!(removed.ret_code(), 0);
+    // Not a member: success, nothing to remove.
+    let again = client
+        .call(
+            "RemoveUserFromGroup",
+            &[("GroupName", "auditors"), ("UserName", "bob")],
+        )
+        .await;
+    assert_eq!(again.ret_code(), 0);
+    let members = &emulator.state()["ucloud"]["groups"]["auditors"]["members"];
+    assert_eq!(
+        members.as_object().unwrap().keys().collect::<Vec<_>>(),
+        ["alice"]
+    );
+}
+
+fn user_joined(emulator: &Emulator, group: &str, name: &str) -> i64 {
+    emulator.state()["ucloud"]["groups"][group]["members"][name]
+        .as_i64()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn access_keys_are_listed_updated_and_deleted_without_their_secrets() {
+    let (emulator, client) = start(EmulatorConfig::default()).await;
+    emulator
+        .tamper(&json!({"ucloud": {"users": {"bob": {"access_keys": [
+            {"id": "key-1", "created_at": 1_700_000_000},
+            {"id": "key-2", "status": "Inactive", "description": "old"}]}}}}))
+        .unwrap();
+    let listed = client.call("ListAccessKeys", &[("UserName", "bob")]).await;
+    let first = &listed.body["AccessKey"][0];
+    assert_eq!(
+        (&first["AccessKeyID"], &first["Status"], &first["CreatedAt"]),
+        (&json!("key-1"), &json!("Active"), &json!(1_700_000_000))
+    );
+    assert_eq!(listed.body["AccessKey"][1]["Description"], "old");
+    assert!(first["UserId"].as_u64().unwrap() > 0);
+
+    let updated = client
+        .call(
+            "UpdateAccessKey",
+            &[("AccessKeyID", "key-1"), ("Status", "Inactive")],
+        )
+        .await;
+    assert_eq!(updated.ret_code(), 0, "{}", updated.body);
+    assert_eq!(
+        user(&emulator, "bob")["access_keys"][0]["status"],
+        "Inactive"
+    );
+    let deleted = client
+        .call("DeleteAccessKey", &[("AccessKeyID", "key-2")])
+        .await;
+    assert_eq!(deleted.ret_code(), 0);
+    assert_eq!(
+        user(&emulator, "bob")["access_keys"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+
+    for (action, params, code) in [
+        (
+            "UpdateAccessKey",
+            vec![("AccessKeyID", "key-9"), ("Status", "Active")],
+            230,
+        ),
+        (
+            "UpdateAccessKey",
+            vec![("AccessKeyID", "key-1"), ("Status", "On")],
+            230,
+        ),
+        ("DeleteAccessKey", vec![("AccessKeyID", "key-2")], 230),
+        ("DeleteAccessKey", vec![], 220),
+        ("ListAccessKeys", vec![("UserName", "ghost")], 11021),
+    ] {
+        let answer = client.call(action, &params).await;
+        assert_eq!(answer.ret_code(), code, "{action} {params:?}");
+    }
+    let bad = json!({"ucloud": {"users": {"bob": {"access_keys": [{"id": "k", "status": "On"}]}}}});
+    assert!(emulator.tamper(&bad).unwrap_err().contains("status 'On'"));
+}
+
+#[tokio::test]
+async fn delete_user_removes_it_with_its_memberships_keys_and_devices() {
+    let (emulator, client) = start(EmulatorConfig::default()).await;
+    emulator
+        .tamper(&json!({"ucloud": {
+            "users": {"bob": {"access_keys": [{"id": "key-1"}], "groups": ["ops"]},
+                "carol": {"groups": ["ops"]}},
+            "groups": {"ops": {}},
+            "mfa_devices": {"bound": {"bob": [{"serial_number": "s-bob"}]}}}}))
+        .unwrap();
+    let deleted = client.call("DeleteUser", &[("UserName", "bob")]).await;
+    assert_eq!(deleted.ret_code(), 0, "{}", deleted.body);
+    assert_eq!(deleted.body["Action"], "DeleteUserResponse");
+    for action in ["GetUser", "GetLoginProfile", "ListAccessKeys", "DeleteUser"] {
+        let answer = client.call(action, &[("UserName", "bob")]).await;
+        assert_eq!(answer.ret_code(), 11021, "{action}");
+    }
+    let members = client
+        .call("ListUsersForGroup", &[("GroupName", "ops")])
+        .await;
+    assert_eq!(members.body["TotalCount"], 1);
+    assert_eq!(members.body["Users"][0]["UserName"], "carol");
+    assert!(
+        emulator.state()["ucloud"]["mfa_devices"]["bound"]
+            .get("bob")
+            .is_none()
+    );
+    // A new user of the same name starts afresh.
+    let created = client
+        .call(
+            "CreateUser",
+            &[
+                ("UserName", "bob"),
+                ("AccessKeyStatus", "Inactive"),
+                ("LoginProfileStatus", "Active"),
+                ("Password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(created.ret_code(), 0);
+    let mfa = client.call("GetUserMFAInfo", &[("UserName", "bob")]).await;
+    assert_eq!(mfa.body["IsMFAEnable"], false);
+}
+
+#[tokio::test]
+async fn a_state_patch_seeds_users_groups_and_dates_and_refuses_ghost_members() {
+    let (emulator, client) = start(EmulatorConfig::default()).await;
+    emulator
+        .tamper(&json!({"ucloud": {
+            "users": {"erin": {"display_name": "Erin K", "email": "erin@example.com",
+                "status": "Frozen", "created_at": 1_600_000_000, "groups": ["finance"]},
+                "alice": {"groups": ["finance"]}},
+            "groups": {"finance": {}}}}))
+        .unwrap();
+    let got = client.call("GetUser", &[("UserName", "erin")]).await;
+    assert_eq!(
+        got.body["User"],
+        json!({"UserName": "erin", "DisplayName": "Erin K", "Email": "erin@example.com",
+            "Status": "Frozen", "CreatedAt": 1_600_000_000})
+    );
+    let members = client
+        .call("ListUsersForGroup", &[("GroupName", "finance")])
+        .await;
+    assert_eq!(members.body["TotalCount"], 2);
+
+    let before = emulator.state()["ucloud"].clone();
+    let ghost = json!({"ucloud": {"users": {"fred": {"groups": ["finance", "nowhere"]}},
+        "groups": {"finance": {"description": "changed"}}}});
+    let refused = emulator.tamper(&ghost).unwrap_err();
+    assert!(
+        refused.contains("fred: group nowhere does not exist"),
+        "{refused}"
+    );
+    let typo = json!({"ucloud": {"groups": {"finance": {"members": ["erin"]}}}});
+    assert!(emulator.tamper(&typo).unwrap_err().contains("member"));
+    let bad = json!({"ucloud": {"users": {"erin": {"status": "Paused"}}}});
+    assert!(
+        emulator
+            .tamper(&bad)
+            .unwrap_err()
+            .contains("Active or Frozen")
+    );
+    assert_eq!(emulator.state()["ucloud"], before, "nothing applied");
+
+    // A user's `groups` is its whole membership.
+    emulator
+        .tamper(&json!({"ucloud": {"users": {"erin": {"groups": []}}}}))
+        .unwrap();
+    let members = client
+        .call("ListUsersForGroup", &[("GroupName", "finance")])
+        .await;
+    assert_eq!(members.body["Users"][0]["UserName"], "alice");
+    assert_eq!(members.body["TotalCount"], 1);
+    emulator
+        .tamper(&json!({"ucloud": {"groups": {"finance": null}}}))
+        .unwrap();
+    let gone = client.call("ListGroups", &[]).await;
+    assert_eq!(gone.body["TotalCount"], 0);
+}

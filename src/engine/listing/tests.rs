@@ -184,7 +184,15 @@ async fn run(
         read: &READ,
         mfa,
     };
-    let result = list(client, listing, concurrency, CancellationToken::new(), tx).await;
+    let result = list(
+        client,
+        listing,
+        None,
+        concurrency,
+        CancellationToken::new(),
+        tx,
+    )
+    .await;
     (result, collect.await.unwrap(), seen)
 }
 

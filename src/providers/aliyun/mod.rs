@@ -11,8 +11,8 @@ use crate::input::Column;
 use crate::jobs::{Action, Field, Job, LoginState, LoginStatus, ProviderKind};
 use crate::providers::{
     Absent, AccountSpec, ActionSpec, Api, Classified, ColumnProblem, ConnectError, Desired, Each,
-    Exists, HttpRequest, Listing, Lookups, MfaSource, Object, Op, Part, Password, Provider,
-    ProviderSpec, Reply, Stamp, Step, When,
+    Exists, HttpRequest, ListedUser, Listing, Lookups, MfaSource, Object, Op, Part, Password,
+    Provider, ProviderSpec, Reply, Stamp, Step, When,
 };
 use crate::secret::Secret;
 use request::{Credentials, Endpoints};
@@ -319,6 +319,8 @@ const SPEC: ProviderSpec = ProviderSpec {
         ("access_key_secret", "emulator-aliyun-secret"),
     ],
     cli_profile: Some(cli_config::read),
+    // The recycle bin holds the last 1,000 deleted users (docs/providers.md §2.8).
+    recycle_bin: Some(1000),
     lookups: Lookups {
         domain: Some(&DEFAULT_DOMAIN),
         group_id: None,
@@ -365,6 +367,13 @@ impl Provider for Aliyun {
 
     fn complete(&self, user: &str, domain: &str) -> String {
         format!("{user}@{domain}")
+    }
+
+    /// The name without its domain: another account completes it with its own.
+    fn portable_name(&self, user: &ListedUser) -> String {
+        user.user
+            .split_once('@')
+            .map_or(user.user.clone(), |(name, _)| name.to_string())
     }
 
     fn services(&self) -> &'static [(&'static str, &'static str)] {

@@ -105,6 +105,7 @@ const SPEC: ProviderSpec = ProviderSpec {
         ("domain_id", "emulator-huawei-domain"),
     ],
     cli_profile: Some(cli_config::read),
+    recycle_bin: None,
     lookups: Lookups::NONE,
 };
 

@@ -119,6 +119,7 @@ const SPEC: ProviderSpec = ProviderSpec {
         ("private_key", "emulator-ucloud-private"),
     ],
     cli_profile: Some(cli_config::read),
+    recycle_bin: None,
     lookups: Lookups::NONE,
 };
 
