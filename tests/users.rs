@@ -243,7 +243,7 @@ fn a_missing_group_stops_the_row_saying_what_was_applied_and_resume_finishes_it(
     );
     let (header, rows) = read_results(&h.path("join.results.csv"));
     let ann = &rows[0];
-    assert_eq!(cell(&header, ann, "status"), "succeeded");
+    assert_eq!(cell(&header, ann, "status"), "succeeded", "{ann:?}");
     assert_eq!(cell(&header, ann, "outcome"), "created");
     assert_eq!(
         cell(&header, ann, "steps"),
