@@ -261,6 +261,16 @@ pub fn resolve_account(
     })
 }
 
+/// The variable that sets the endpoint of a provider's other service `name`:
+/// `IAMBATCH_<PROVIDER>_<NAME>_ENDPOINT`.
+pub fn service_variable(kind: ProviderKind, name: &str) -> String {
+    format!(
+        "IAMBATCH_{}_{}_ENDPOINT",
+        kind.name().to_ascii_uppercase(),
+        name.to_ascii_uppercase()
+    )
+}
+
 /// The endpoints of the provider's other services: `IAMBATCH_<PROVIDER>_<SERVICE>_ENDPOINT`, else
 /// the provider's default; with `--emulator`, the emulator, which serves them on the provider's port.
 fn services(
@@ -273,13 +283,9 @@ fn services(
     for (name, default) in p.services() {
         let text = match emulator {
             Some(e) => e.endpoint(kind).to_string(),
-            None => env(&format!(
-                "IAMBATCH_{}_{}_ENDPOINT",
-                kind.name().to_ascii_uppercase(),
-                name.to_ascii_uppercase()
-            ))
-            .filter(|e| !e.is_empty())
-            .unwrap_or_else(|| default.to_string()),
+            None => env(&service_variable(kind, name))
+                .filter(|e| !e.is_empty())
+                .unwrap_or_else(|| default.to_string()),
         };
         services.0.insert(name, endpoint::parse(&text)?);
     }
