@@ -14,6 +14,9 @@ const RAM_VERSION: &str = "2015-05-01";
 /// The API actions sent to RAM 2015-05-01 rather than IMS.
 const RAM_ACTIONS: &[&str] = &["ListPoliciesForUser"];
 
+/// The longest display name the IMS CreateUser page allows (the error centre says 128).
+const DISPLAY_NAME_MAX: usize = 24;
+
 /// Where an account's calls go (paths included).
 #[derive(Debug)]
 pub struct Endpoints {
@@ -153,9 +156,10 @@ fn step_params(
             params
         }
         "CreateUser" => {
-            // IMS requires a display name: the user's short name when the row gives none.
-            let display_name =
-                (state.display_name.clone()).or_else(|| Some(short_name(user).to_string()));
+            // IMS requires a display name: the user's short name when the row gives none, cut
+            // to the shortest limit Alibaba documents for it.
+            let display_name = (state.display_name.clone())
+                .or_else(|| Some(short_name(user).chars().take(DISPLAY_NAME_MAX).collect()));
             let state = LoginState {
                 display_name,
                 ..state.clone()
@@ -590,6 +594,18 @@ mod tests {
             ..Default::default()
         };
         let (_, own) = step_sent(&CREATE_USER, None, Some(&state));
+        let long = Op::Step {
+            step: &CREATE_USER,
+            user: "a.very.long.name.of.thirty-two.c@corp.onaliyun.com",
+            target: None,
+            write: Some(Write {
+                state: &LoginState::NONE,
+                password: None,
+                generate_password: false,
+            }),
+        };
+        let params = assert_signed(&sent(&long, None).1, "testsecret");
+        assert!(params.contains(&("DisplayName".into(), "a.very.long.name.of.thir".into())));
         assert_eq!(
             own,
             pairs(&[
