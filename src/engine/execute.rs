@@ -565,7 +565,7 @@ async fn apply(
             if let Some(done) = durability.applied(&label) {
                 // The resumed run applied this step: it is not repeated.
                 ex.steps.push(format!("{label}={}", done.name()));
-                ex.outcome.get_or_insert(done);
+                ex.outcome = row.outcome(ex.outcome, step, done);
                 row.after(step, &mut found, target.as_deref(), who);
                 continue;
             }
@@ -607,10 +607,8 @@ async fn apply(
             ex.steps.push(format!("{label}={}", done.name()));
             row.after(step, &mut found, target.as_deref(), who);
             // Recorded as it is applied, so a stop before the next step cannot make the row look
-            // untouched. The row's first change says what happened to it.
-            if matches!(ex.outcome, None | Some(Outcome::Unchanged)) {
-                ex.outcome = Some(done);
-            }
+            // untouched.
+            ex.outcome = row.outcome(ex.outcome, step, done);
         }
     }
     if !wrote {
@@ -841,6 +839,32 @@ struct Row<'a> {
 }
 
 impl<'a> Row<'a> {
+    /// The row's outcome once `step` did `done`: its first change says what happened to it, except
+    /// that for an action on the user what happened to the user itself says it (`created`,
+    /// `deleted`), and a change of another part of a user that was there is an update.
+    fn outcome(&self, so_far: Option<Outcome>, step: &Step, done: Outcome) -> Option<Outcome> {
+        if done == Outcome::Unchanged {
+            return so_far.or(Some(done));
+        }
+        if !self.on_the_user() {
+            return match so_far {
+                None | Some(Outcome::Unchanged) => Some(done),
+                kept => kept,
+            };
+        }
+        let update = match done {
+            Outcome::WouldCreate | Outcome::WouldDelete | Outcome::WouldUpdate => {
+                Outcome::WouldUpdate
+            }
+            _ => Outcome::Updated,
+        };
+        match so_far {
+            _ if step.part == Part::User => Some(done),
+            None | Some(Outcome::Unchanged) => Some(update),
+            kept => kept,
+        }
+    }
+
     /// Whether the action works on the user itself (it reads it), rather than on a part of a user
     /// that must exist.
     fn on_the_user(&self) -> bool {
@@ -1098,7 +1122,7 @@ impl<'a> Row<'a> {
                 };
                 would_send.push(label(step, target, who));
                 self.after(step, &mut found, target, who);
-                outcome.get_or_insert(this);
+                outcome = self.outcome(outcome, step, this);
             }
         }
         if action.is_lifecycle() && !would_send.is_empty() {

@@ -208,8 +208,8 @@ async fn ensure_sends_only_what_is_missing_and_reads_nothing_of_a_new_user() {
     );
     assert_eq!(
         ex.outcome,
-        Some(Outcome::Created),
-        "a membership was created"
+        Some(Outcome::Updated),
+        "an existing user gained a group"
     );
 
     // All holds: reads only.
