@@ -459,3 +459,39 @@ fn dry_run_lists_every_request_and_sends_none() {
     assert!(!shown.contains(CANARY_PASSWORD));
     assert!(h.emulator().requests().is_empty());
 }
+
+#[test]
+fn ensure_user_puts_back_only_the_fields_that_differ() {
+    let h = Harness::with_emulator(EmulatorConfig::default());
+    groups_exist(&h, &["finance"]);
+    patch(
+        &h,
+        json!({"users": {upn("dana"): {
+            "display_name": "Dana Wu",
+            "email": "old@example.com",
+            "comments": "Treasury",
+            "login_profile": {"mfa_bind_required": true},
+            "groups": ["finance"],
+        }}}),
+    );
+    h.write(
+        "fix.csv",
+        "provider,action,user,display_name,email,mobile_phone,groups,mfa_bind_required,generate_password\n\
+         aliyun,ensure-user,dana,Dana Wu,dana@example.com,86-13800000000,finance,true,true\n",
+    );
+    let out = run(&h, "fix.csv", &["--secrets-out", "passwords.csv"]);
+    assert_eq!(out.status.code(), Some(0), "{}", says(&out));
+    let (header, rows) = read_results(&h.path("fix.results.csv"));
+    assert_eq!(cell(&header, &rows[0], "outcome"), "updated");
+    assert_eq!(
+        cell(&header, &rows[0], "steps"),
+        "GetUser=read;UpdateUser=updated;GetLoginProfile=read;ListGroupsForUser=read"
+    );
+    let state = h.state();
+    let dana = &state["aliyun"]["users"][upn("dana")];
+    assert_eq!(dana["email"], "dana@example.com");
+    assert_eq!(dana["mobile_phone"], "86-13800000000");
+    // What the row does not set stays as it was.
+    assert_eq!(dana["display_name"], "Dana Wu");
+    assert_eq!(dana["comments"], "Treasury");
+}
