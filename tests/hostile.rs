@@ -81,8 +81,9 @@ fn thousands_of_columns_huge_fields_and_nul_bytes() {
     );
     let text = std::fs::read_to_string(h.path("wide.results.csv")).unwrap();
     let mut r = csv::Reader::from_reader(text.as_bytes());
-    // The tool's columns, observed_exists, the fields, the extras and mfa_bound, the input's.
-    assert_eq!(r.headers().unwrap().len(), 9 + 1 + 3 + 2 + 1 + 5003);
+    // The tool's columns, observed_exists, the fields, the extras (the login profile's update and
+    // last login, the user's create date and id) and mfa_bound, the input's.
+    assert_eq!(r.headers().unwrap().len(), 9 + 1 + 3 + 4 + 1 + 5003);
     assert_eq!(r.records().count(), 3, "every row reported");
 }
 

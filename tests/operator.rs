@@ -255,7 +255,13 @@ fn plan_run_verify_on_the_onboarding_sample_then_verify_finds_exactly_the_tamper
             .replace(",create-user,", ",ensure-user,"),
     );
     let before = h.emulator().requests().len();
-    let (code, header, rows) = step(&h, "run", &ensure, &[]);
+    let more = h.path("more-passwords.csv");
+    let (code, header, rows) = step(
+        &h,
+        "run",
+        &ensure,
+        &["--secrets-out", more.to_str().unwrap()],
+    );
     assert_eq!(code, 0);
     let changed: Vec<(&str, &str)> = rows
         .iter()

@@ -21,5 +21,6 @@ mod stop;
 mod sts;
 mod terminal;
 mod ucloud;
+mod users;
 mod users_huawei;
 mod users_ucloud;

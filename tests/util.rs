@@ -111,6 +111,11 @@ impl Harness {
                 "IAMBATCH_ALIYUN_ENDPOINT",
                 e.endpoint(ProviderKind::Aliyun).as_str(),
             )
+            // RAM 2015 is served on the same port.
+            .env(
+                "IAMBATCH_ALIYUN_RAM_ENDPOINT",
+                e.endpoint(ProviderKind::Aliyun).as_str(),
+            )
             .env("ALIBABA_CLOUD_ACCESS_KEY_ID", "emulator-aliyun-key")
             .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "emulator-aliyun-secret")
             .env(

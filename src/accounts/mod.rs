@@ -9,7 +9,7 @@ pub mod endpoint;
 
 use crate::jobs::ProviderKind;
 use crate::providers::cli_files::CliLookup;
-use crate::providers::{AccountSpec, Assume, Keys, Provider, provider};
+use crate::providers::{AccountSpec, Assume, Keys, Provider, Services, provider};
 use crate::secret::Secret;
 pub use config::{AccountConfig, ChainConfig, Config};
 use url::Url;
@@ -133,6 +133,8 @@ pub struct AccountPlan {
     pub display: String,
     pub provider: &'static dyn Provider,
     pub endpoint: Url,
+    /// The endpoints of the provider's other services.
+    pub services: Services,
     pub keys: Keys,
     pub rate: Option<f64>,
     pub concurrency: usize,
@@ -171,6 +173,7 @@ impl AccountPlan {
                 name: &root.display,
                 endpoint: &root.endpoint,
                 keys: &root.keys,
+                services: &root.services,
             })
             .map(|_| ())
     }
@@ -261,6 +264,7 @@ pub fn resolve_account(
             .ok_or_else(|| account_err(format!("has no endpoint: set `endpoint` in its config section or pass --endpoint {display}=URL")))?,
     };
     let endpoint = endpoint::parse(&endpoint_text).map_err(account_err)?;
+    let services = services(p, env, emulator).map_err(account_err)?;
 
     if let Some(chain) = named.and_then(|a| a.chain.as_ref()) {
         let source = match config.accounts.get(&chain.source) {
@@ -289,6 +293,7 @@ pub fn resolve_account(
             display,
             provider: p,
             endpoint,
+            services,
             keys: Keys::default(),
             rate: match rate {
                 Rate::PerSecond(r) => Some(r),
@@ -319,6 +324,7 @@ pub fn resolve_account(
         display,
         provider: p,
         endpoint,
+        services,
         keys,
         rate: match rate {
             Rate::PerSecond(r) => Some(r),
@@ -336,6 +342,37 @@ fn chain_text(plan: &AccountPlan) -> String {
         Some(_) => plan.credential_source.clone(),
         None => format!("{} ({})", plan.display, plan.credential_source),
     }
+}
+
+/// The variable that sets the endpoint of a provider's other service `name`:
+/// `IAMBATCH_<PROVIDER>_<NAME>_ENDPOINT`.
+pub fn service_variable(kind: ProviderKind, name: &str) -> String {
+    format!(
+        "IAMBATCH_{}_{}_ENDPOINT",
+        kind.name().to_ascii_uppercase(),
+        name.to_ascii_uppercase()
+    )
+}
+
+/// The endpoints of the provider's other services: `IAMBATCH_<PROVIDER>_<SERVICE>_ENDPOINT`, else
+/// the provider's default; with `--emulator`, the emulator, which serves them on the provider's port.
+fn services(
+    p: &dyn Provider,
+    env: &dyn Fn(&str) -> Option<String>,
+    emulator: Option<&dyn EmulatorTarget>,
+) -> Result<Services, String> {
+    let kind = p.spec().kind;
+    let mut services = Services::default();
+    for (name, default) in p.services() {
+        let text = match emulator {
+            Some(e) => e.endpoint(kind).to_string(),
+            None => env(&service_variable(kind, name))
+                .filter(|e| !e.is_empty())
+                .unwrap_or_else(|| default.to_string()),
+        };
+        services.0.insert(name, endpoint::parse(&text)?);
+    }
+    Ok(services)
 }
 
 /// The account's credentials and where they came from. A named account: its config section, over

@@ -105,6 +105,59 @@ fn defaults_and_environment_endpoint() {
     assert_eq!(plan.endpoint.as_str(), "https://ims.aliyuncs.com/");
 }
 
+/// An emulator on one loopback port for every provider.
+struct OnePort;
+
+impl EmulatorTarget for OnePort {
+    fn endpoint(&self, _kind: ProviderKind) -> Url {
+        Url::parse("http://127.0.0.1:4321").unwrap()
+    }
+}
+
+#[test]
+fn other_services_from_the_environment_the_default_or_the_emulator() {
+    let ram = |env: &[(&str, &str)], emulator: Option<&dyn EmulatorTarget>| {
+        resolve_account(
+            &Config::default(),
+            &Overrides::default(),
+            &aliyun(""),
+            &env_of(env),
+            emulator,
+        )
+        .map(|plan| plan.services.get("ram").map(Url::to_string))
+    };
+    assert_eq!(
+        ram(&[], None).unwrap().as_deref(),
+        Some("https://ram.aliyuncs.com/")
+    );
+    let env = [("IAMBATCH_ALIYUN_RAM_ENDPOINT", "http://127.0.0.1:9")];
+    assert_eq!(
+        ram(&env, None).unwrap().as_deref(),
+        Some("http://127.0.0.1:9/")
+    );
+    assert_eq!(
+        ram(&env, Some(&OnePort)).unwrap().as_deref(),
+        Some("http://127.0.0.1:4321/")
+    );
+    let Err(e) = ram(
+        &[("IAMBATCH_ALIYUN_RAM_ENDPOINT", "http://ram.example")],
+        None,
+    ) else {
+        panic!("plain http to another host was accepted");
+    };
+    assert!(e.to_string().contains("use https"), "{e}");
+    // A provider without other services has none.
+    let plan = resolve_account(
+        &Config::default(),
+        &Overrides::default(),
+        &(ProviderKind::Ucloud, String::new()),
+        &env_of(&[]),
+        None,
+    )
+    .unwrap();
+    assert_eq!(plan.services, Services::default());
+}
+
 #[test]
 fn secrets_cannot_be_inline_and_unknown_keys_are_named() {
     let env = env_of(&[]);

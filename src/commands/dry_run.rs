@@ -50,6 +50,7 @@ pub async fn dry_run(
             name: &plan.display,
             endpoint: &plan.endpoint,
             keys: &plan.keys,
+            services: &plan.services,
         })?;
         let secrets: Vec<Secret> = plan
             .provider

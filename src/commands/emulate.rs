@@ -1,5 +1,6 @@
 //! `iambatch emulate`: the local emulator as a process of its own.
 
+use crate::accounts::service_variable;
 use crate::cli::EmulateArgs;
 use crate::commands::exit;
 use crate::emulator::{Emulator, EmulatorConfig, Knobs};
@@ -35,6 +36,14 @@ fn env_lines(emulator: &Emulator) -> String {
             "export IAMBATCH_{upper}_ENDPOINT={}\n",
             emulator.endpoint(kind)
         );
+        // The provider's other services are served on the same port.
+        for (service, _) in p.services() {
+            out += &format!(
+                "export {}={}\n",
+                service_variable(kind, service),
+                emulator.endpoint(kind)
+            );
+        }
         for (key, value) in p.spec().emulator_keys {
             if let Some((_, vars)) = p.spec().env_keys.iter().find(|(k, _)| k == key)
                 && let Some(var) = vars.first()
@@ -121,5 +130,16 @@ mod tests {
                 latency: Duration::from_millis(5),
             }
         );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_environment_file_points_every_service_at_the_emulator() {
+        let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
+        let aliyun = emulator.endpoint(crate::jobs::ProviderKind::Aliyun);
+        let lines = env_lines(&emulator);
+        assert!(lines.contains(&format!("export IAMBATCH_ALIYUN_ENDPOINT={aliyun}\n")));
+        assert!(lines.contains(&format!("export IAMBATCH_ALIYUN_RAM_ENDPOINT={aliyun}\n")));
+        assert!(lines.contains("export ALIBABA_CLOUD_ACCESS_KEY_ID=emulator-aliyun-key\n"));
+        emulator.shutdown().await;
     }
 }

@@ -10,7 +10,7 @@ use crate::engine::client::{codes, send};
 use crate::engine::pacer::Pacer;
 use crate::providers::{
     AccountSpec, Api, Assume, AssumeRequest, ConnectError, Failure, FailureClass, HttpRequest,
-    Provider, Reply, Stamp,
+    Provider, Reply, Services, Stamp,
 };
 use crate::secret::Secret;
 use std::collections::HashMap;
@@ -81,6 +81,8 @@ pub struct Assumed {
     display: String,
     provider: &'static dyn Provider,
     endpoint: Url,
+    /// The endpoints of the provider's other services.
+    services: Services,
     source: Credentials,
     source_name: String,
     assume: Assume,
@@ -188,6 +190,7 @@ impl Assumed {
                 name: &self.display,
                 endpoint: &self.endpoint,
                 keys: &temporary.keys,
+                services: &self.services,
             })
             .map_err(|e| Failure {
                 class: FailureClass::Credential,
@@ -311,6 +314,7 @@ impl Chains {
                 name: &plan.display,
                 endpoint: &plan.endpoint,
                 keys: &plan.keys,
+                services: &plan.services,
             })?));
         };
         if let Some(assumed) = self.assumed.lock().expect("chains").get(&plan.display) {
@@ -335,6 +339,7 @@ impl Chains {
             display: plan.display.clone(),
             provider: plan.provider,
             endpoint: plan.endpoint.clone(),
+            services: plan.services.clone(),
             source,
             source_name: chain.source.display.clone(),
             assume: chain.assume.clone(),

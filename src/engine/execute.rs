@@ -961,9 +961,13 @@ impl<'a> Row<'a> {
                 Cow::Owned(self.desired.only(&diff))
             }
         };
-        // A step of some fields only, none of which the row sets, has nothing to send.
-        let idle = !step.sends.is_empty() && state.is_empty() && !self.sets_password(step);
-        (!(idle && step.effect.is_write() && step.effect != Effect::Delete)).then_some(state)
+        // An update of some fields only, none of which the row sets, has nothing to send. A create
+        // is sent all the same: the object is its change (a user the row gives no fields of).
+        let idle = step.effect == Effect::Update
+            && !step.sends.is_empty()
+            && state.is_empty()
+            && !self.sets_password(step);
+        (!idle).then_some(state)
     }
 
     /// What is known after `step` was applied (or would be, for `plan`).
@@ -1666,6 +1670,43 @@ mod tests {
 
         let read = job(aliyun, Action::GetLoginProfile, LoginState::default());
         assert_eq!(plan(&read, &on), (Read, Ok(None)));
+    }
+
+    #[test]
+    fn a_user_is_created_even_when_the_row_gives_none_of_its_fields() {
+        let desired = LoginState {
+            groups: Some(vec!["finance".into()]),
+            ..LoginState::default()
+        };
+        let mut j = job(ProviderKind::Aliyun, Action::CreateUser, desired);
+        j.password = Some(Secret::new("Passw0rd-123"));
+        let row = Row {
+            job: &j,
+            provider: provider(j.provider),
+            spec: spec_of(&j),
+            desired: &j.desired,
+            reset_passwords: false,
+        };
+        let who = Who {
+            user: j.user.clone(),
+            groups: vec![("finance".into(), "finance".into())],
+            absent: false,
+        };
+        let mut found = Found::default();
+        found.set(Part::User, Presence::Absent);
+        assert_eq!(
+            row.foresee(&found, &who),
+            (
+                Outcome::WouldCreate,
+                Ok(Some(
+                    "would send CreateUser, CreateLoginProfile, AddUserToGroup:finance".into()
+                ))
+            )
+        );
+        // The user is there: creating it again is the conflict run would meet.
+        let mut found = Found::default();
+        found.set(Part::User, Presence::Present);
+        assert_eq!(row.foresee(&found, &who).0, Outcome::Conflict);
     }
 
     #[test]

@@ -431,6 +431,19 @@ pub struct AccountSpec<'a> {
     pub name: &'a str,
     pub endpoint: &'a url::Url,
     pub keys: &'a Keys,
+    /// The endpoints of the other services its requests go to.
+    pub services: &'a Services,
+}
+
+/// The endpoints of an account's other services, by the names its provider declares in
+/// [`Provider::services`] (aliyun `ram`: RAM 2015-05-01, for what IMS lacks).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Services(pub BTreeMap<&'static str, url::Url>);
+
+impl Services {
+    pub fn get(&self, name: &str) -> Option<&url::Url> {
+        self.0.get(name)
+    }
 }
 
 /// One provider: its declarations, and the behaviour that depends on a row or an account.
@@ -481,6 +494,12 @@ pub trait Provider: Send + Sync + 'static {
     /// Whether the provider can assume `assume`'s kind at all (a role or an agency).
     fn assumes(&self, _assume: &Assume) -> bool {
         false
+    }
+    /// The services besides [`ProviderSpec::endpoint`]'s that some requests go to, each as (name,
+    /// endpoint of an account that configures none). An account finds each at
+    /// `IAMBATCH_<PROVIDER>_<NAME>_ENDPOINT`, else the default; `--emulator` serves them all.
+    fn services(&self) -> &'static [(&'static str, &'static str)] {
+        &[]
     }
 }
 

@@ -271,6 +271,7 @@ async fn run_job(
             name: "test",
             endpoint: &endpoint,
             keys: &keys,
+            services: &Default::default(),
         })
         .unwrap();
     let client = AccountClient::new(

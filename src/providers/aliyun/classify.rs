@@ -1,19 +1,39 @@
-//! Reads IMS replies (docs/providers.md §2.4–§2.6): success by HTTP status, failures by the body's `Code`,
-//! falling back on the status when the body is not Alibaba Cloud JSON (a proxy's HTML page).
+//! Reads IMS and RAM 2015 replies (docs/providers.md §2.4–§2.6, §2.8): success by HTTP status,
+//! failures by the body's `Code`, falling back on the status when the body is not Alibaba Cloud
+//! JSON (a proxy's HTML page).
 
 use crate::jobs::LoginState;
 use crate::providers::encoding::rfc3986;
 use crate::providers::json;
 use crate::providers::{
-    Classified, Failure, FailureClass, ListedUser, MfaDevice, MfaPage, Observed, Op, Reply,
-    UserPage, Verdict,
+    Classified, Failure, FailureClass, Item, ListedUser, MfaDevice, MfaPage, Observed, Op, Reply,
+    USER_ID, UserPage, Verdict,
 };
 use serde_json::{Map, Value};
 use std::time::Duration;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 
-/// Other `LoginProfile` fields of a GetLoginProfile reply, reported as `observed_<name>`.
-/// (`UserPrincipalName` is left out: it repeats the row's `user`.)
-pub const EXTRA_OBSERVED: &[&str] = &["update_date", "last_login_time"];
+/// Other fields of the replies reported as `observed_<name>`: a GetLoginProfile's `UpdateDate`
+/// and `LastLoginTime`, a GetUser's `CreateDate` and `UserId`. (`UserPrincipalName` is left out:
+/// it repeats the row's `user`.)
+pub const EXTRA_OBSERVED: &[&str] = &["update_date", "last_login_time", "create_date", USER_ID];
+
+/// The list reads: each API's list, its items, and the field of an item requests name it by.
+const LISTS: &[(&str, [&str; 3])] = &[
+    ("ListGroupsForUser", ["Groups", "Group", "GroupName"]),
+    ("ListAccessKeys", ["AccessKeys", "AccessKey", "AccessKeyId"]),
+    ("ListPoliciesForUser", ["Policies", "Policy", "PolicyName"]),
+];
+
+/// The replies saying a part of an existing user is absent: no login profile, not a member of
+/// the group, no such access key, no MFA device bound.
+const ABSENT: &[&str] = &[
+    "EntityNotExist.User.LoginProfile",
+    "EntityNotExist.User.Group",
+    "EntityNotExist.User.AccessKey",
+    "EntityNotExist.User.MFADevice",
+];
 
 /// The informational columns of an export, and the ListUsers fields they come from, in order.
 pub const INFO_COLUMNS: &[&str] = &["display_name", "create_date", "last_login_date"];
@@ -44,25 +64,7 @@ pub fn classify(op: &Op<'_>, reply: &Reply) -> Classified {
 fn success(op: &Op<'_>, status: u16, body: Option<&Value>) -> Verdict {
     match *op {
         Op::Step { step, .. } if step.effect.is_write() => Verdict::Done,
-        Op::Step { step, user, .. } if step.api == super::MFA_INFO.api => body
-            .and_then(|b| user_mfa(b, user))
-            .map(Verdict::MfaDevices)
-            .unwrap_or_else(|| {
-                invalid_reply(format!(
-                    "HTTP {status} without an MFADevice: is the endpoint Alibaba Cloud IMS?"
-                ))
-            }),
-        Op::Step { .. } => match body.and_then(|b| b.get("LoginProfile")?.as_object()) {
-            Some(profile) => Verdict::Observed(observed(profile)),
-            None => Verdict::Failed(Failure {
-                class: FailureClass::Permanent,
-                code: "invalid_reply".into(),
-                message: format!(
-                    "HTTP {status} without a LoginProfile: is the endpoint Alibaba Cloud IMS (https://ims.aliyuncs.com)?"
-                ),
-                retry_after: None,
-            }),
-        },
+        Op::Step { step, user, .. } => read(step.api, user, status, body),
         // Any answer but "no such user" means the principal name names a user, and is its key.
         Op::ResolveUser { name } => Verdict::UserId(name.to_string()),
         Op::ListUsers { .. } => body
@@ -85,6 +87,54 @@ fn success(op: &Op<'_>, status: u16, body: Option<&Value>) -> Verdict {
             retry_after: None,
         }),
     }
+}
+
+/// The answer of the read `api` about `user`.
+fn read(api: &str, user: &str, status: u16, body: Option<&Value>) -> Verdict {
+    let answer = match api {
+        "GetUserMFAInfo" => body
+            .and_then(|b| user_mfa(b, user))
+            .map(Verdict::MfaDevices),
+        "GetUser" => (body.and_then(|b| b.get("User")))
+            .filter(|u| u.is_object())
+            .map(observed_user),
+        "GetDefaultDomain" => body
+            .and_then(|b| json::text(b, "DefaultDomainName"))
+            .map(|domain| {
+                Verdict::Listed(vec![Item {
+                    id: domain.to_string(),
+                    name: String::new(),
+                }])
+            }),
+        _ => match LISTS.iter().find(|(list_api, _)| *list_api == api) {
+            Some((_, [list, item, key])) => body.and_then(|b| listed(b, list, item, key)),
+            None => (body.and_then(|b| b.get("LoginProfile")?.as_object()))
+                .map(|profile| Verdict::Observed(observed(profile))),
+        },
+    };
+    answer.unwrap_or_else(|| {
+        let service = match api {
+            "ListPoliciesForUser" => "Alibaba Cloud RAM (https://ram.aliyuncs.com)",
+            _ => "Alibaba Cloud IMS (https://ims.aliyuncs.com)",
+        };
+        invalid_reply(format!(
+            "HTTP {status} without the {api} reply's fields: is the endpoint {service}?"
+        ))
+    })
+}
+
+/// The id of each item of `body[list][item]`, by its field `key`; `None` when an item has none.
+fn listed(body: &Value, list: &str, item: &str, key: &str) -> Option<Verdict> {
+    let items = page_items(body, list, item)?
+        .iter()
+        .map(|entry| {
+            Some(Item {
+                id: json::text(entry, key)?.to_string(),
+                name: String::new(),
+            })
+        })
+        .collect::<Option<Vec<_>>>()?;
+    Some(Verdict::Listed(items))
 }
 
 fn invalid_reply(message: String) -> Verdict {
@@ -185,12 +235,12 @@ fn next_marker(body: &Value) -> Option<Option<String>> {
 
 fn failure(op: &Op<'_>, reply: &Reply, body: Option<&Value>) -> Verdict {
     let code = body.and_then(|b| b.get("Code")?.as_str()).unwrap_or("");
-    // No MFA device bound: a state of the user, not a failure.
-    if code == "EntityNotExist.User.MFADevice" {
+    // No MFA device bound: a state of the user to a read, not a failure.
+    if code == "EntityNotExist.User.MFADevice" && !op.is_write() {
         return Verdict::MfaDevices(MfaPage::default());
     }
-    // The user exists and has no console login: what that means is the step's to say.
-    let absent = code == "EntityNotExist.User.LoginProfile";
+    // The user exists without that part: what that means is the step's to say.
+    let absent = ABSENT.contains(&code);
     if let (true, Op::ResolveUser { name }) = (absent, op) {
         return Verdict::UserId(name.to_string());
     }
@@ -201,6 +251,19 @@ fn failure(op: &Op<'_>, reply: &Reply, body: Option<&Value>) -> Verdict {
             "{} with a reply that is not Alibaba Cloud JSON",
             status_line(reply.status)
         ),
+    };
+    let message = match (code, op) {
+        // Alibaba's message may not say which group: the row may name several.
+        (
+            "EntityNotExist.Group",
+            Op::Step {
+                target: Some(group),
+                ..
+            },
+        ) => format!(
+            "group '{group}' does not exist in this account: create it, or take it out of the row's groups ({message})"
+        ),
+        _ => message,
     };
     let failure = Failure {
         class: class_of(code, reply.status),
@@ -248,8 +311,11 @@ pub(super) fn class_of(code: &str, status: u16) -> FailureClass {
         "InvalidSecurityToken.Expired" => FailureClass::TokenExpired,
         // A malformed STS token, or one of another key.
         c if c.starts_with("InvalidSecurityToken.") => FailureClass::Credential,
-        "EntityNotExist.User" | "EntityNotExist.User.LoginProfile" => FailureClass::NotFound,
-        "EntityAlreadyExists.User.LoginProfile" => FailureClass::AlreadyExists,
+        "EntityNotExist.User" => FailureClass::NotFound,
+        c if ABSENT.contains(&c) => FailureClass::NotFound,
+        "EntityAlreadyExists.User"
+        | "EntityAlreadyExists.User.LoginProfile"
+        | "EntityAlreadyExists.User.Group" => FailureClass::AlreadyExists,
         _ if status >= 500 => TRANSIENT,
         _ if status == 429 => THROTTLED,
         _ => FailureClass::Permanent,
@@ -327,6 +393,29 @@ fn observed(profile: &Map<String, Value>) -> Observed {
     }
 }
 
+/// A GetUser reply's `User`: its own fields, when it was created, and its id.
+fn observed_user(user: &Value) -> Verdict {
+    let text = |key: &str| json::text(user, key).map(str::to_string);
+    let state = LoginState {
+        display_name: text("DisplayName"),
+        email: text("Email"),
+        mobile_phone: text("MobilePhone"),
+        comments: text("Comments"),
+        ..Default::default()
+    };
+    let extra = [("create_date", "CreateDate"), (USER_ID, "UserId")]
+        .into_iter()
+        .filter_map(|(name, key)| Some((name, text(key)?)))
+        .collect();
+    let created = text("CreateDate").and_then(|d| OffsetDateTime::parse(&d, &Rfc3339).ok());
+    Verdict::Observed(Observed {
+        exists: true,
+        state,
+        extra,
+        created,
+    })
+}
+
 /// `LastLoginTime` → `last_login_time`.
 fn snake_case(key: &str) -> String {
     let mut out = String::with_capacity(key.len() + 4);
@@ -344,7 +433,11 @@ mod tests {
     use super::*;
     use crate::jobs::LoginStatus;
     use crate::providers::Write;
-    use crate::providers::aliyun::{CREATE, DELETE, GET, UPDATE};
+    use crate::providers::aliyun::{
+        ADD_TO_GROUP, CREATE, CREATE_USER, DEFAULT_DOMAIN, DELETE, DELETE_KEY, DELETE_USER, GET,
+        GET_USER, LIST_GROUPS, LIST_KEYS, LIST_POLICIES, REMOVE_FROM_GROUP, UNBIND_MFA, UPDATE,
+    };
+    use crate::providers::declare::Step;
     use crate::providers::testing::{listed, reply};
     use crate::secret::Secret;
 
@@ -843,5 +936,273 @@ mod tests {
             let r = error(400, "InvalidParameter.Password", &format!("bad: {echoed}."));
             assert_eq!(failed(&op, &r).message, "bad: ***.");
         }
+    }
+
+    /// `step` for the test user, sent for `target`.
+    fn step_op(step: &'static Step, target: Option<&'static str>) -> Op<'static> {
+        Op::Step {
+            step,
+            user: USER,
+            target,
+            write: None,
+        }
+    }
+
+    fn items(ids: &[&str]) -> Verdict {
+        Verdict::Listed(
+            ids.iter()
+                .map(|id| Item {
+                    id: id.to_string(),
+                    name: String::new(),
+                })
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn get_user_observes_the_user_fields_its_id_and_when_it_was_created() {
+        // Shaped like the documentation's example of GetUser (IMS 2019-08-15).
+        let body = r#"{
+            "RequestId": "04F0F334-1335-436C-A1D7-6C044FE73368",
+            "User": {
+                "UserPrincipalName": "alice@example.onaliyun.com", "UserName": "alice",
+                "UserId": "20732900249392****", "DisplayName": "Alice",
+                "Email": "alice@example.com", "MobilePhone": "86-1868888****",
+                "Comments": "Cloud computing engineer", "CreateDate": "2020-10-12T09:12:00Z",
+                "UpdateDate": "2020-10-13T09:12:00Z", "LastLoginDate": "2020-10-16T02:32:20Z",
+                "ProvisionType": "Manual"
+            }
+        }"#;
+        let Verdict::Observed(o) =
+            classify(&step_op(&GET_USER, None), &reply(200, &[], body)).verdict
+        else {
+            panic!("a user");
+        };
+        assert!(o.exists);
+        assert_eq!(
+            o.state,
+            LoginState {
+                display_name: Some("Alice".into()),
+                email: Some("alice@example.com".into()),
+                mobile_phone: Some("86-1868888****".into()),
+                comments: Some("Cloud computing engineer".into()),
+                ..Default::default()
+            }
+        );
+        assert_eq!(
+            o.extra,
+            vec![
+                ("create_date", "2020-10-12T09:12:00Z".to_string()),
+                (USER_ID, "20732900249392****".to_string()),
+            ]
+        );
+        assert_eq!(
+            o.created,
+            Some(time::macros::datetime!(2020-10-12 09:12:00 UTC))
+        );
+        // Fields never set come back empty: not set.
+        let bare = r#"{"RequestId":"R","User":{"UserPrincipalName":"alice@example.onaliyun.com",
+            "DisplayName":"alice","Email":"","MobilePhone":"","Comments":"","CreateDate":"soon"}}"#;
+        let Verdict::Observed(o) =
+            classify(&step_op(&GET_USER, None), &reply(200, &[], bare)).verdict
+        else {
+            panic!("a user");
+        };
+        assert_eq!(o.state.email, None);
+        assert_eq!(o.created, None);
+        let f = failed(
+            &step_op(&GET_USER, None),
+            &reply(200, &[], r#"{"RequestId":"R"}"#),
+        );
+        assert_eq!(f.code, "invalid_reply");
+        assert!(f.message.contains("GetUser"), "{}", f.message);
+    }
+
+    #[test]
+    fn an_unknown_user_is_not_found() {
+        let gone = error(
+            404,
+            "EntityNotExist.User",
+            "The user does not exist: alice@example.onaliyun.com.",
+        );
+        for step in [
+            &GET_USER,
+            &LIST_GROUPS,
+            &LIST_KEYS,
+            &LIST_POLICIES,
+            &DELETE_USER,
+        ] {
+            let f = failed(&step_op(step, None), &gone);
+            assert_eq!(
+                (f.class, f.code.as_str()),
+                (FailureClass::NotFound, "EntityNotExist.User"),
+                "{}",
+                step.api
+            );
+        }
+    }
+
+    #[test]
+    fn list_reads_give_what_later_requests_name() {
+        let groups = r#"{"RequestId":"R","Groups":{"Group":[
+            {"GroupName":"finance","GroupId":"1","DisplayName":"Finance","Comments":"","JoinDate":"2020-10-12T09:12:00Z"},
+            {"GroupName":"auditors","GroupId":"2","DisplayName":"Auditors","Comments":"","JoinDate":"2020-10-12T09:12:00Z"}]}}"#;
+        assert_eq!(
+            classify(&step_op(&LIST_GROUPS, None), &reply(200, &[], groups)).verdict,
+            items(&["finance", "auditors"])
+        );
+        let keys = r#"{"RequestId":"R","AccessKeys":{"AccessKey":[
+            {"AccessKeyId":"LTAI4GEi7fLTxBX7uDSn****","Status":"Active","CreateDate":"2020-10-12T09:12:00Z","UpdateDate":"2020-10-12T09:12:00Z"}]}}"#;
+        assert_eq!(
+            classify(&step_op(&LIST_KEYS, None), &reply(200, &[], keys)).verdict,
+            items(&["LTAI4GEi7fLTxBX7uDSn****"])
+        );
+        let policies = r#"{"RequestId":"R","Policies":{"Policy":[
+            {"PolicyName":"AdministratorAccess","PolicyType":"System","DefaultVersion":"v1","Description":"","AttachDate":"2015-01-23T12:33:18Z"}]}}"#;
+        assert_eq!(
+            classify(&step_op(&LIST_POLICIES, None), &reply(200, &[], policies)).verdict,
+            items(&["AdministratorAccess"])
+        );
+        let none = r#"{"RequestId":"R","Policies":{"Policy":[]}}"#;
+        assert_eq!(
+            classify(&step_op(&LIST_POLICIES, None), &reply(200, &[], none)).verdict,
+            items(&[])
+        );
+    }
+
+    #[test]
+    fn a_list_that_cannot_be_read_is_refused_not_taken_as_empty() {
+        // A delete trusts the policy list: a reply without it must not read as "no policies".
+        for body in [
+            r#"{"RequestId":"R"}"#,
+            r#"{"RequestId":"R","Policies":{"Policy":[{"PolicyType":"System"}]}}"#,
+            r#"{"RequestId":"R","Policies":{}}"#,
+            "<Response><Policies/></Response>",
+        ] {
+            let f = failed(&step_op(&LIST_POLICIES, None), &reply(200, &[], body));
+            assert_eq!(f.code, "invalid_reply", "{body}");
+            assert!(f.message.contains("ram.aliyuncs.com"), "{}", f.message);
+        }
+        let f = failed(&step_op(&LIST_GROUPS, None), &reply(200, &[], "{}"));
+        assert!(f.message.contains("ims.aliyuncs.com"), "{}", f.message);
+    }
+
+    #[test]
+    fn the_default_domain_is_listed_as_the_one_item() {
+        let op = Op::Step {
+            step: &DEFAULT_DOMAIN,
+            user: "",
+            target: None,
+            write: None,
+        };
+        let body = r#"{"DefaultDomainName":"examplecompany.onaliyun.com","RequestId":"R"}"#;
+        assert_eq!(
+            classify(&op, &reply(200, &[], body)).verdict,
+            items(&["examplecompany.onaliyun.com"])
+        );
+        let f = failed(
+            &op,
+            &reply(200, &[], r#"{"DefaultDomainName":"","RequestId":"R"}"#),
+        );
+        assert_eq!(f.code, "invalid_reply");
+    }
+
+    #[test]
+    fn a_taken_name_or_membership_already_exists() {
+        let taken = error(
+            409,
+            "EntityAlreadyExists.User",
+            "The user does already EXIST.",
+        );
+        let f = failed(&step_op(&CREATE_USER, None), &taken);
+        assert_eq!(
+            (f.class, f.code.as_str()),
+            (FailureClass::AlreadyExists, "EntityAlreadyExists.User")
+        );
+        let member = error(
+            409,
+            "EntityAlreadyExists.User.Group",
+            "The user has already joined the group.",
+        );
+        let f = failed(&step_op(&ADD_TO_GROUP, Some("finance")), &member);
+        assert_eq!(f.class, FailureClass::AlreadyExists);
+    }
+
+    #[test]
+    fn a_missing_group_fails_naming_it() {
+        let r = error(
+            404,
+            "EntityNotExist.Group",
+            "The specified group does not exist.",
+        );
+        let f = failed(&step_op(&ADD_TO_GROUP, Some("auditors")), &r);
+        assert_eq!(
+            (f.class, f.code.as_str()),
+            (FailureClass::Permanent, "EntityNotExist.Group")
+        );
+        assert_eq!(
+            f.message,
+            "group 'auditors' does not exist in this account: create it, or take it out of the row's groups (The specified group does not exist.)"
+        );
+    }
+
+    #[test]
+    fn what_a_delete_finds_already_gone_is_absent() {
+        let cases: &[(&'static Step, Option<&'static str>, &str, &str)] = &[
+            (
+                &REMOVE_FROM_GROUP,
+                Some("finance"),
+                "EntityNotExist.User.Group",
+                "The user has not joined the group.",
+            ),
+            (
+                &DELETE_KEY,
+                Some("LTAI4GEi7fLTxBX7uDSn****"),
+                "EntityNotExist.User.AccessKey",
+                "The user access key does not exist.",
+            ),
+            (
+                &UNBIND_MFA,
+                None,
+                "EntityNotExist.User.MFADevice",
+                "The user has not bound any MFA device.",
+            ),
+            (
+                &DELETE,
+                None,
+                "EntityNotExist.User.LoginProfile",
+                "The login profile of the user does not exist.",
+            ),
+        ];
+        for (step, target, code, message) in cases {
+            let f = absent(classify(&step_op(step, *target), &error(404, code, message)).verdict);
+            assert_eq!((f.code.as_str(), f.message.as_str()), (*code, *message));
+            assert_eq!(f.class, FailureClass::NotFound);
+        }
+    }
+
+    #[test]
+    fn a_delete_conflict_is_permanent_with_its_code() {
+        for code in [
+            "DeleteConflict.User.AccessKey",
+            "DeleteConflict.User.LoginProfile",
+            "DeleteConflict.User.MFADevice",
+            "DeleteConflict.User.Group",
+            "DeleteConflict.User.Policy",
+        ] {
+            let f = failed(
+                &step_op(&DELETE_USER, None),
+                &error(409, code, "The user CAN NOT be deleted."),
+            );
+            assert_eq!((f.class, f.code.as_str()), (FailureClass::Permanent, code));
+        }
+        assert_eq!(
+            classify(
+                &step_op(&DELETE_USER, None),
+                &reply(200, &[], r#"{"RequestId":"R"}"#)
+            )
+            .verdict,
+            Verdict::Done
+        );
     }
 }

@@ -17,7 +17,7 @@ use crate::providers::{
     When,
 };
 use crate::secret::Secret;
-use request::Credentials;
+use request::{Credentials, Endpoints};
 use std::sync::Arc;
 
 pub struct Aliyun;
@@ -167,6 +167,13 @@ const USER: Object = Object {
     read: &[GET_USER, GET, LIST_GROUPS],
 };
 
+/// A user about to be deleted: its attached policies are read too, so `plan` shows a user that
+/// has some as the conflict `run` would fail it with.
+const LEAVER: Object = Object {
+    read: &[GET_USER, GET, LIST_GROUPS, LIST_POLICIES],
+    ..USER
+};
+
 /// disable-user: the console login and every access key inactive.
 const DISABLED: LoginState = LoginState {
     login_status: Some(LoginStatus::Inactive),
@@ -226,7 +233,7 @@ const ACTIONS: &[ActionSpec] = &[
     .setting(Desired::Fixed(&DISABLED)),
     USER.action(Action::EnableUser, USER_STATE, &[LOGIN_STATUS])
         .setting(Desired::Fixed(&ENABLED)),
-    USER.action(
+    LEAVER.action(
         Action::DeleteUser,
         USER_STATE,
         &[
@@ -277,6 +284,10 @@ const ENV_KEYS: &[(&str, &[&str])] = &[
 const SECRET_KEYS: &[&str] = &["access_key_secret", "security_token"];
 
 const EXAMPLE_USER: &str = "alice@example.onaliyun.com";
+
+/// RAM 2015-05-01, for the policies attached to a user (delete-user's check), which IMS lacks.
+const RAM: &str = "ram";
+const RAM_ENDPOINT: &str = "https://ram.aliyuncs.com";
 
 const SPEC: ProviderSpec = ProviderSpec {
     kind: ProviderKind::Aliyun,
@@ -375,15 +386,28 @@ impl Provider for Aliyun {
             .map_or(user.user.clone(), |(name, _)| name.to_string())
     }
 
+    fn services(&self) -> &'static [(&'static str, &'static str)] {
+        &[(RAM, RAM_ENDPOINT)]
+    }
+
     fn connect(&self, account: &AccountSpec<'_>) -> Result<Arc<dyn Api>, ConnectError> {
-        let endpoint = account.endpoint;
-        if endpoint.query().is_some() || endpoint.fragment().is_some() {
-            return Err(ConnectError::Invalid {
-                account: account.name.to_string(),
-                message: format!(
-                    "endpoint '{endpoint}' must not have a query or fragment: give the service URL, e.g. https://ims.aliyuncs.com"
-                ),
-            });
+        let ram = account
+            .services
+            .get(RAM)
+            .cloned()
+            .unwrap_or_else(|| url::Url::parse(RAM_ENDPOINT).expect("a URL"));
+        for (endpoint, example) in [
+            (account.endpoint, "https://ims.aliyuncs.com"),
+            (&ram, RAM_ENDPOINT),
+        ] {
+            if endpoint.query().is_some() || endpoint.fragment().is_some() {
+                return Err(ConnectError::Invalid {
+                    account: account.name.to_string(),
+                    message: format!(
+                        "endpoint '{endpoint}' must not have a query or fragment: give the service URL, e.g. {example}"
+                    ),
+                });
+            }
         }
         let credentials = Credentials {
             access_key_id: required(account, "access_key_id")?.expose().to_string(),
@@ -392,7 +416,10 @@ impl Provider for Aliyun {
         };
         Ok(Arc::new(AliyunApi {
             // RPC calls go to the endpoint's own path: `/` for the real service.
-            url: endpoint.to_string(),
+            endpoints: Endpoints {
+                ims: account.endpoint.to_string(),
+                ram: ram.to_string(),
+            },
             credentials,
         }))
     }
@@ -429,16 +456,16 @@ fn hint(key: &str) -> String {
     )
 }
 
-/// One aliyun account: its endpoint and credentials.
+/// One aliyun account: its endpoints and credentials.
 #[derive(Debug)]
 struct AliyunApi {
-    url: String,
+    endpoints: Endpoints,
     credentials: Credentials,
 }
 
 impl Api for AliyunApi {
     fn build(&self, op: &Op<'_>, stamp: &Stamp, _token: Option<&Secret>) -> HttpRequest {
-        request::build(&self.url, &self.credentials, op, stamp)
+        request::build(&self.endpoints, &self.credentials, op, stamp)
     }
 
     fn assume_request(
@@ -467,15 +494,24 @@ impl Api for AliyunApi {
 mod tests {
     use super::*;
     use crate::providers::testing::keys;
-    use crate::providers::{Verdict, provider};
+    use crate::providers::{Services, Verdict, provider};
 
     fn connect(endpoint: &str, pairs: &[(&str, &str)]) -> Result<Arc<dyn Api>, ConnectError> {
+        connect_with(endpoint, pairs, &Services::default())
+    }
+
+    fn connect_with(
+        endpoint: &str,
+        pairs: &[(&str, &str)],
+        services: &Services,
+    ) -> Result<Arc<dyn Api>, ConnectError> {
         let endpoint = url::Url::parse(endpoint).unwrap();
         let keys = keys(pairs);
         Aliyun.connect(&AccountSpec {
             name: "hq",
             endpoint: &endpoint,
             keys: &keys,
+            services,
         })
     }
 
@@ -508,7 +544,7 @@ mod tests {
         assert!(Aliyun.spec().action(Action::SetLoginProtect).is_none());
         assert_eq!(
             Aliyun.spec().extra_observed,
-            &["update_date", "last_login_time"]
+            &["update_date", "last_login_time", "create_date", "user_id"]
         );
     }
 
@@ -661,5 +697,55 @@ mod tests {
             None,
         );
         assert_eq!(request.url, "http://127.0.0.1:8080/aliyun/");
+    }
+
+    fn url_of(api: &Arc<dyn Api>, step: &'static Step) -> (String, String) {
+        let op = Op::Step {
+            target: None,
+            step,
+            user: "ann@corp.onaliyun.com",
+            write: None,
+        };
+        let request = api.build(&op, &Stamp::now(), None);
+        let body = String::from_utf8(request.body).unwrap();
+        let version = form_urlencoded::parse(body.as_bytes())
+            .find(|(k, _)| k == "Version")
+            .map(|(_, v)| v.into_owned())
+            .unwrap();
+        (request.url, version)
+    }
+
+    #[test]
+    fn policies_go_to_the_ram_endpoint_and_the_rest_to_ims() {
+        assert_eq!(Aliyun.services(), &[("ram", "https://ram.aliyuncs.com")]);
+        let keys = [("access_key_id", "id"), ("access_key_secret", "s")];
+        let mut services = Services::default();
+        services.0.insert(
+            "ram",
+            url::Url::parse("http://127.0.0.1:9090/ram/").unwrap(),
+        );
+        let api = connect_with("http://127.0.0.1:8080/ims/", &keys, &services).unwrap();
+        assert_eq!(
+            url_of(&api, &LIST_POLICIES),
+            ("http://127.0.0.1:9090/ram/".into(), "2015-05-01".into())
+        );
+        for step in [&GET_USER, &DELETE_USER, &DEFAULT_DOMAIN, &GET] {
+            assert_eq!(
+                url_of(&api, step),
+                ("http://127.0.0.1:8080/ims/".into(), "2019-08-15".into())
+            );
+        }
+        // An account without one configured asks the real RAM.
+        let api = connect("http://127.0.0.1:8080/", &keys).unwrap();
+        assert_eq!(url_of(&api, &LIST_POLICIES).0, "https://ram.aliyuncs.com/");
+
+        services.0.insert(
+            "ram",
+            url::Url::parse("http://127.0.0.1:9090/?x=1").unwrap(),
+        );
+        let Err(err) = connect_with("http://127.0.0.1:8080/", &keys, &services) else {
+            panic!("a RAM endpoint with a query was accepted");
+        };
+        assert!(err.to_string().contains("https://ram.aliyuncs.com"));
     }
 }

@@ -1,5 +1,6 @@
-//! Builds IMS 2019-08-15 RPC calls: every parameter, common and operation, goes in a form-encoded
-//! POST body signed with V1 (docs/providers.md §2.1, §2.2), so no password ever sits in a URL.
+//! Builds IMS 2019-08-15 RPC calls, and the RAM 2015-05-01 calls for what IMS lacks: every
+//! parameter, common and operation, goes in a form-encoded POST body signed with V1
+//! (docs/providers.md §2.1, §2.2), so no password ever sits in a URL.
 
 use super::sign;
 use crate::jobs::LoginState;
@@ -8,6 +9,20 @@ use crate::providers::{HttpRequest, Op, Stamp, Write};
 use crate::secret::Secret;
 
 const VERSION: &str = "2019-08-15";
+/// RAM's version, at its own endpoint: the policies attached to a user, which IMS has no API for.
+const RAM_VERSION: &str = "2015-05-01";
+/// The API actions sent to RAM 2015-05-01 rather than IMS.
+const RAM_ACTIONS: &[&str] = &["ListPoliciesForUser"];
+
+/// The longest display name the IMS CreateUser page allows (the error centre says 128).
+const DISPLAY_NAME_MAX: usize = 24;
+
+/// Where an account's calls go (paths included).
+#[derive(Debug)]
+pub struct Endpoints {
+    pub ims: String,
+    pub ram: String,
+}
 
 /// One account's signing credentials.
 #[derive(Debug)]
@@ -18,10 +33,19 @@ pub struct Credentials {
     pub security_token: Option<Secret>,
 }
 
-/// The signed `POST` for `op` to `url` (the endpoint, path included).
-pub fn build(url: &str, credentials: &Credentials, op: &Op<'_>, stamp: &Stamp) -> HttpRequest {
+/// The signed `POST` for `op` to its service's endpoint.
+pub fn build(
+    endpoints: &Endpoints,
+    credentials: &Credentials,
+    op: &Op<'_>,
+    stamp: &Stamp,
+) -> HttpRequest {
     let (action, operation) = operation(op);
-    rpc(url, credentials, VERSION, action, operation, stamp)
+    let (url, version) = match RAM_ACTIONS.contains(&action) {
+        true => (&endpoints.ram, RAM_VERSION),
+        false => (&endpoints.ims, VERSION),
+    };
+    rpc(url, credentials, version, action, operation, stamp)
 }
 
 /// The signed `POST` of any RPC API's `action` (`version` its API version) with its own `operation`
@@ -99,14 +123,11 @@ pub const MFA_PAGE: usize = 100;
 fn operation(op: &Op<'_>) -> (&'static str, Vec<(&'static str, String)>) {
     match *op {
         Op::Step {
-            step, user, write, ..
-        } => (
-            step.api,
-            match write {
-                Some(write) => with_write(user, &write),
-                None => upn(user),
-            },
-        ),
+            step,
+            user,
+            target,
+            write,
+        } => (step.api, step_params(step.api, user, target, write)),
         Op::ResolveUser { name } => ("GetLoginProfile", upn(name)),
         Op::ListUsers { page } => {
             let mut params = vec![("MaxItems", LIST_PAGE.to_string())];
@@ -122,20 +143,102 @@ fn operation(op: &Op<'_>) -> (&'static str, Vec<(&'static str, String)>) {
     }
 }
 
+/// The parameters of a step's API action. `target` names the group (`AddUserToGroup`,
+/// `RemoveUserFromGroup`) or the access key (`UpdateAccessKey`, `DeleteAccessKey`).
+fn step_params(
+    api: &str,
+    user: &str,
+    target: Option<&str>,
+    write: Option<Write<'_>>,
+) -> Vec<(&'static str, String)> {
+    let target = target.unwrap_or_default().to_string();
+    let state = write.map_or(&LoginState::NONE, |w| w.state);
+    let mut params = match api {
+        "GetDefaultDomain" => return Vec::new(),
+        // RAM 2015 names users by their short name, unique in the account.
+        "ListPoliciesForUser" => return vec![("UserName", short_name(user).to_string())],
+        "AddUserToGroup" | "RemoveUserFromGroup" => vec![("GroupName", target)],
+        "DeleteAccessKey" => vec![("UserAccessKeyId", target)],
+        "UpdateAccessKey" => {
+            let mut params = vec![("UserAccessKeyId", target)];
+            params.extend(
+                state
+                    .user_enabled
+                    .map(|on| ("Status", key_status(on).into())),
+            );
+            params
+        }
+        "CreateUser" => {
+            // IMS requires a display name: the user's short name when the row gives none, cut
+            // to the shortest limit Alibaba documents for it.
+            let display_name = (state.display_name.clone())
+                .or_else(|| Some(short_name(user).chars().take(DISPLAY_NAME_MAX).collect()));
+            let state = LoginState {
+                display_name,
+                ..state.clone()
+            };
+            own_fields(&state, &["DisplayName", "Email", "MobilePhone", "Comments"])
+        }
+        "UpdateUser" => own_fields(
+            state,
+            &[
+                "NewDisplayName",
+                "NewEmail",
+                "NewMobilePhone",
+                "NewComments",
+            ],
+        ),
+        _ => match write {
+            Some(write) => login_fields(&write),
+            None => Vec::new(),
+        },
+    };
+    params.extend(upn(user));
+    params
+}
+
+/// The user's own fields the state sets, under `names` (display name, email, mobile phone,
+/// comments, in that order).
+fn own_fields(state: &LoginState, names: &[&'static str; 4]) -> Vec<(&'static str, String)> {
+    [
+        &state.display_name,
+        &state.email,
+        &state.mobile_phone,
+        &state.comments,
+    ]
+    .into_iter()
+    .zip(names)
+    .filter_map(|(value, name)| Some((*name, value.clone()?)))
+    .collect()
+}
+
+/// `Active` or `Inactive`: an access key's status.
+fn key_status(enabled: bool) -> &'static str {
+    match enabled {
+        true => "Active",
+        false => "Inactive",
+    }
+}
+
+/// The name before `@`: RAM 2015's `UserName`.
+fn short_name(user: &str) -> &str {
+    user.split_once('@').map_or(user, |(name, _)| name)
+}
+
 fn upn(user: &str) -> Vec<(&'static str, String)> {
     vec![("UserPrincipalName", user.to_string())]
 }
 
-/// Only the fields the write sets. `generate_password` is ucloud's: for aliyun the engine generates
-/// the password and passes it in `password`.
-fn with_write(user: &str, write: &Write<'_>) -> Vec<(&'static str, String)> {
+/// Only the login fields the write sets. `generate_password` is ucloud's: for aliyun the engine
+/// generates the password and passes it in `password`.
+fn login_fields(write: &Write<'_>) -> Vec<(&'static str, String)> {
     let LoginState {
         login_status,
         mfa_bind_required,
         password_reset_required,
         ..
     } = write.state;
-    let mut params = upn(user);
+    let mut params = Vec::new();
     params.extend(write.password.map(|p| ("Password", p.expose().to_string())));
     params.extend(login_status.map(|s| ("Status", s.name().to_string())));
     params.extend(mfa_bind_required.map(|b| ("MFABindRequired", b.to_string())));
@@ -147,7 +250,12 @@ fn with_write(user: &str, write: &Write<'_>) -> Vec<(&'static str, String)> {
 mod tests {
     use super::*;
     use crate::jobs::LoginStatus;
-    use crate::providers::aliyun::{CREATE, DELETE, GET, UPDATE};
+    use crate::providers::aliyun::{
+        ADD_TO_GROUP, CREATE, CREATE_USER, DEACTIVATE_KEY, DEFAULT_DOMAIN, DELETE, DELETE_KEY,
+        DELETE_USER, GET, GET_USER, LIST_GROUPS, LIST_KEYS, LIST_POLICIES, REMOVE_FROM_GROUP,
+        UNBIND_MFA, UPDATE, UPDATE_USER,
+    };
+    use crate::providers::declare::Step;
     use time::macros::datetime;
 
     const PASSWORD: &str = "canary P@ss+w0rd/&=";
@@ -167,13 +275,15 @@ mod tests {
         }
     }
 
+    fn endpoints() -> Endpoints {
+        Endpoints {
+            ims: "https://ims.aliyuncs.com/".into(),
+            ram: "https://ram.aliyuncs.com/".into(),
+        }
+    }
+
     fn sent(op: &Op<'_>, token: Option<&str>) -> (HttpRequest, String) {
-        let request = build(
-            "https://ims.aliyuncs.com/",
-            &credentials(token),
-            op,
-            &stamp(),
-        );
+        let request = build(&endpoints(), &credentials(token), op, &stamp());
         let body = String::from_utf8(request.body.clone()).unwrap();
         (request, body)
     }
@@ -394,10 +504,10 @@ mod tests {
             write: None,
         };
         let creds = credentials(None);
-        let one = build("https://ims.aliyuncs.com/", &creds, &op, &stamp());
+        let one = build(&endpoints(), &creds, &op, &stamp());
         let mut other = stamp();
         other.nonce = "another-nonce".into();
-        let two = build("https://ims.aliyuncs.com/", &creds, &op, &other);
+        let two = build(&endpoints(), &creds, &op, &other);
         assert_ne!(one.body, two.body);
     }
 
@@ -406,5 +516,281 @@ mod tests {
         let shown = format!("{:?}", credentials(Some("canary-token")));
         assert!(shown.contains("testid"));
         assert!(!shown.contains("testsecret") && !shown.contains("canary"));
+    }
+
+    const ANN: &str = "ann.li@corp.onaliyun.com";
+
+    /// The signed request of `step` for Ann, and its operation's own parameters (the common ones
+    /// left out), sorted.
+    fn step_sent(
+        step: &'static Step,
+        target: Option<&str>,
+        state: Option<&LoginState>,
+    ) -> (HttpRequest, Vec<(String, String)>) {
+        let op = Op::Step {
+            step,
+            user: ANN,
+            target,
+            write: state.map(|state| Write {
+                state,
+                password: None,
+                generate_password: false,
+            }),
+        };
+        let (request, body) = sent(&op, None);
+        let common = [
+            "AccessKeyId",
+            "Format",
+            "SignatureMethod",
+            "SignatureNonce",
+            "SignatureVersion",
+            "Timestamp",
+            "Signature",
+        ];
+        let mut own: Vec<(String, String)> = assert_signed(&body, "testsecret")
+            .into_iter()
+            .filter(|(k, _)| !common.contains(&k.as_str()))
+            .collect();
+        own.sort();
+        (request, own)
+    }
+
+    fn pairs(expected: &[(&str, &str)]) -> Vec<(String, String)> {
+        let mut pairs: Vec<(String, String)> = expected
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        pairs.sort();
+        pairs
+    }
+
+    #[test]
+    fn create_user_sends_the_user_fields_the_row_gives() {
+        let state = LoginState {
+            display_name: Some("Ann Li".into()),
+            email: Some("ann@example.com".into()),
+            mobile_phone: Some("86-18688880000".into()),
+            comments: Some("Finance, 2nd floor".into()),
+            ..Default::default()
+        };
+        let write = Write {
+            state: &state,
+            password: None,
+            generate_password: false,
+        };
+        let op = Op::Step {
+            target: None,
+            step: &CREATE_USER,
+            user: ANN,
+            write: Some(write),
+        };
+        let (request, body) = sent(&op, None);
+        assert_eq!(request.url, "https://ims.aliyuncs.com/");
+        assert_eq!(
+            body,
+            expected(&[
+                "AccessKeyId=testid&Action=CreateUser&Comments=Finance%2C%202nd%20floor",
+                "&DisplayName=Ann%20Li&Email=ann%40example.com&Format=JSON",
+                "&MobilePhone=86-18688880000&SignatureMethod=HMAC-SHA1",
+                "&SignatureNonce=3ee8c1b8-83d3-44af-a94f-4e0ad82fd6cf&SignatureVersion=1.0",
+                "&Timestamp=2024-05-06T07%3A08%3A09Z&UserPrincipalName=ann.li%40corp.onaliyun.com",
+                "&Version=2019-08-15&Signature=cG1y5cmfqD3p9KRv3Jc%2Bli4la8A%3D",
+            ])
+        );
+        assert_signed(&body, "testsecret");
+    }
+
+    #[test]
+    fn create_user_without_a_display_name_uses_the_short_name() {
+        let state = LoginState {
+            email: Some("ann@example.com".into()),
+            ..Default::default()
+        };
+        let (_, own) = step_sent(&CREATE_USER, None, Some(&state));
+        let long = Op::Step {
+            step: &CREATE_USER,
+            user: "a.very.long.name.of.thirty-two.c@corp.onaliyun.com",
+            target: None,
+            write: Some(Write {
+                state: &LoginState::NONE,
+                password: None,
+                generate_password: false,
+            }),
+        };
+        let params = assert_signed(&sent(&long, None).1, "testsecret");
+        assert!(params.contains(&("DisplayName".into(), "a.very.long.name.of.thir".into())));
+        assert_eq!(
+            own,
+            pairs(&[
+                ("Action", "CreateUser"),
+                ("DisplayName", "ann.li"),
+                ("Email", "ann@example.com"),
+                ("UserPrincipalName", ANN),
+                ("Version", "2019-08-15"),
+            ])
+        );
+    }
+
+    #[test]
+    fn update_user_sends_only_the_new_values_the_write_carries() {
+        let state = LoginState {
+            email: Some("ann.li@example.com".into()),
+            comments: Some("moved to audit".into()),
+            // Not the user's own: never sent by UpdateUser.
+            mfa_bind_required: Some(true),
+            ..Default::default()
+        };
+        let (_, own) = step_sent(&UPDATE_USER, None, Some(&state));
+        assert_eq!(
+            own,
+            pairs(&[
+                ("Action", "UpdateUser"),
+                ("NewComments", "moved to audit"),
+                ("NewEmail", "ann.li@example.com"),
+                ("UserPrincipalName", ANN),
+                ("Version", "2019-08-15"),
+            ])
+        );
+        let state = LoginState {
+            display_name: Some("Ann".into()),
+            mobile_phone: Some("86-13800000000".into()),
+            ..Default::default()
+        };
+        let (_, own) = step_sent(&UPDATE_USER, None, Some(&state));
+        assert_eq!(
+            own,
+            pairs(&[
+                ("Action", "UpdateUser"),
+                ("NewDisplayName", "Ann"),
+                ("NewMobilePhone", "86-13800000000"),
+                ("UserPrincipalName", ANN),
+                ("Version", "2019-08-15"),
+            ])
+        );
+    }
+
+    #[test]
+    fn reads_and_deletes_of_the_user_name_it_by_its_principal_name() {
+        for step in [
+            &GET_USER,
+            &DELETE_USER,
+            &LIST_GROUPS,
+            &LIST_KEYS,
+            &UNBIND_MFA,
+        ] {
+            let (request, own) = step_sent(step, None, None);
+            assert_eq!(request.url, "https://ims.aliyuncs.com/");
+            assert_eq!(
+                own,
+                pairs(&[
+                    ("Action", step.api),
+                    ("UserPrincipalName", ANN),
+                    ("Version", "2019-08-15"),
+                ]),
+                "{}",
+                step.api
+            );
+        }
+    }
+
+    #[test]
+    fn group_steps_name_the_group_they_are_sent_for() {
+        for step in [&ADD_TO_GROUP, &REMOVE_FROM_GROUP] {
+            let (_, own) = step_sent(step, Some("finance"), None);
+            assert_eq!(
+                own,
+                pairs(&[
+                    ("Action", step.api),
+                    ("GroupName", "finance"),
+                    ("UserPrincipalName", ANN),
+                    ("Version", "2019-08-15"),
+                ])
+            );
+        }
+    }
+
+    #[test]
+    fn key_steps_name_the_key_and_deactivate_it() {
+        let disabled = LoginState {
+            user_enabled: Some(false),
+            ..Default::default()
+        };
+        let (_, own) = step_sent(&DEACTIVATE_KEY, Some("LTAI5tKey1"), Some(&disabled));
+        assert_eq!(
+            own,
+            pairs(&[
+                ("Action", "UpdateAccessKey"),
+                ("Status", "Inactive"),
+                ("UserAccessKeyId", "LTAI5tKey1"),
+                ("UserPrincipalName", ANN),
+                ("Version", "2019-08-15"),
+            ])
+        );
+        let enabled = LoginState {
+            user_enabled: Some(true),
+            ..Default::default()
+        };
+        let (_, own) = step_sent(&DEACTIVATE_KEY, Some("LTAI5tKey1"), Some(&enabled));
+        assert!(own.contains(&("Status".into(), "Active".into())));
+        let (_, own) = step_sent(&DELETE_KEY, Some("LTAI5tKey2"), None);
+        assert_eq!(
+            own,
+            pairs(&[
+                ("Action", "DeleteAccessKey"),
+                ("UserAccessKeyId", "LTAI5tKey2"),
+                ("UserPrincipalName", ANN),
+                ("Version", "2019-08-15"),
+            ])
+        );
+    }
+
+    #[test]
+    fn the_default_domain_takes_no_parameters() {
+        let op = Op::Step {
+            step: &DEFAULT_DOMAIN,
+            user: "",
+            target: None,
+            write: None,
+        };
+        let (request, body) = sent(&op, None);
+        assert_eq!(request.url, "https://ims.aliyuncs.com/");
+        let params = assert_signed(&body, "testsecret");
+        let names: Vec<&str> = params.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "AccessKeyId",
+                "Action",
+                "Format",
+                "SignatureMethod",
+                "SignatureNonce",
+                "SignatureVersion",
+                "Timestamp",
+                "Version",
+                "Signature"
+            ]
+        );
+        assert!(params.contains(&("Action".into(), "GetDefaultDomain".into())));
+    }
+
+    #[test]
+    fn policies_are_asked_of_ram_2015_by_the_short_user_name() {
+        let op = Op::Step {
+            step: &LIST_POLICIES,
+            user: ANN,
+            target: None,
+            write: None,
+        };
+        let (request, body) = sent(&op, None);
+        assert_eq!(request.url, "https://ram.aliyuncs.com/");
+        assert_eq!(
+            body,
+            expected(&[
+                "AccessKeyId=testid&Action=ListPoliciesForUser&Format=JSON",
+                "&SignatureMethod=HMAC-SHA1&SignatureNonce=3ee8c1b8-83d3-44af-a94f-4e0ad82fd6cf",
+                "&SignatureVersion=1.0&Timestamp=2024-05-06T07%3A08%3A09Z&UserName=ann.li",
+                "&Version=2015-05-01&Signature=CyYUwQJuJQMhmRQT5ZTqsjCWjaE%3D",
+            ])
+        );
     }
 }

@@ -534,6 +534,7 @@ mod tests {
             name: "kl",
             endpoint: &endpoint.parse().unwrap(),
             keys: &k,
+            services: &Default::default(),
         })
     }
 

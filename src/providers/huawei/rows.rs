@@ -88,6 +88,7 @@ fn client(base: &str) -> AccountClient {
             name: "test",
             endpoint: &endpoint,
             keys: &keys,
+            services: &Default::default(),
         })
         .unwrap();
     AccountClient::new(

@@ -16,6 +16,7 @@ fn connect_to(endpoint: &str, keys: &Keys) -> Result<Arc<dyn Api>, ConnectError>
         name: "ops",
         endpoint: &endpoint,
         keys,
+        services: &Default::default(),
     })
 }
 
