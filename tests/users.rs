@@ -495,3 +495,132 @@ fn ensure_user_puts_back_only_the_fields_that_differ() {
     assert_eq!(dana["display_name"], "Dana Wu");
     assert_eq!(dana["comments"], "Treasury");
 }
+
+#[test]
+fn a_migration_exports_the_users_of_one_account_and_recreates_them_in_another() {
+    const NEW_DOMAIN: &str = "newco.onaliyun.com";
+    let h = Harness::with_emulator(EmulatorConfig::default());
+    // The old account: ten people made by an onboarding run, one of them with a phone number.
+    groups_exist(&h, &["finance", "auditors"]);
+    h.write("old.csv", &department("create-user", 10));
+    let made = run(&h, "old.csv", &["--secrets-out", "old-passwords.csv"]);
+    assert!(made.status.success(), "{}", says(&made));
+    patch(
+        &h,
+        json!({"users": {upn("user003"): {"mobile_phone": "86-13800000003", "comments": "on leave"}}}),
+    );
+
+    // The new account: another cloud account, with its own default domain and the same groups.
+    let new = h
+        .runtime
+        .block_on(iambatch::emulator::Emulator::start(EmulatorConfig {
+            aliyun_default_domain: NEW_DOMAIN.into(),
+            ..Default::default()
+        }))
+        .unwrap();
+    new.tamper(&json!({"aliyun": {"groups": {"finance": {}, "auditors": {}}}}))
+        .unwrap();
+    h.write(
+        "iambatch.toml",
+        &format!(
+            "[accounts.new]\nprovider = \"aliyun\"\nendpoint = \"{}\"\naccess_key_id = \"emulator-aliyun-key\"\naccess_key_secret_env = \"NEW_SECRET\"\n",
+            new.endpoint(ProviderKind::Aliyun)
+        ),
+    );
+
+    // export old → plan, run, verify on new.
+    let export = h
+        .cmd()
+        .args([
+            "export",
+            "aliyun",
+            "--action",
+            "ensure-user",
+            "-o",
+            "users.csv",
+            "--no-progress",
+        ])
+        .output()
+        .unwrap();
+    assert!(export.status.success(), "{}", says(&export));
+    let (header, rows) = read_results(&h.path("users.csv"));
+    assert_eq!(rows.len(), 10);
+    let user3 = rows
+        .iter()
+        .find(|r| cell(&header, r, "user") == "user003")
+        .unwrap();
+    assert_eq!(
+        cell(&header, user3, "account"),
+        "",
+        "no account: --account picks one"
+    );
+    assert_eq!(cell(&header, user3, "display_name"), "User 003");
+    assert_eq!(cell(&header, user3, "mobile_phone"), "86-13800000003");
+    assert_eq!(cell(&header, user3, "groups"), "auditors;finance");
+    assert_eq!(cell(&header, user3, "mfa_bind_required"), "true");
+    assert_eq!(cell(&header, user3, "generate_password"), "true");
+    assert_eq!(cell(&header, user3, "action"), "ensure-user");
+
+    let on_new = |command: &str, extra: &[&str]| {
+        h.cmd()
+            .env("NEW_SECRET", "emulator-aliyun-secret")
+            .args([
+                command,
+                "users.csv",
+                "--account",
+                "new",
+                "--no-progress",
+                "--overwrite",
+            ])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let plan = on_new("plan", &[]);
+    assert!(plan.status.success(), "{}", says(&plan));
+    let (header, rows) = read_results(&h.path("users.plan.csv"));
+    assert!(
+        rows.iter()
+            .all(|r| cell(&header, r, "outcome") == "would-create")
+    );
+    let migrated = on_new("run", &["--secrets-out", "new-passwords.csv"]);
+    assert!(migrated.status.success(), "{}", says(&migrated));
+    let (header, rows) = read_results(&h.path("users.results.csv"));
+    assert!(
+        rows.iter()
+            .all(|r| cell(&header, r, "outcome") == "created")
+    );
+    let verify = on_new("verify", &[]);
+    assert!(verify.status.success(), "{}", says(&verify));
+
+    // Every user is in the new account, under its domain, as it was in the old one.
+    let state = new.state();
+    for i in 0..10 {
+        let user = &state["aliyun"]["users"][format!("user{i:03}@{NEW_DOMAIN}")];
+        assert_eq!(user["display_name"], format!("User {i:03}"), "{user}");
+        assert_eq!(user["email"], format!("user{i:03}@example.com"), "{user}");
+        assert_eq!(user["login_profile"]["mfa_bind_required"], true, "{user}");
+        assert_eq!(
+            user["login_profile"]["password_reset_required"], true,
+            "{user}"
+        );
+        let groups: BTreeSet<&str> = user["groups"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(groups, BTreeSet::from(["auditors", "finance"]), "{user}");
+    }
+    let user3 = &state["aliyun"]["users"][format!("user003@{NEW_DOMAIN}")];
+    assert_eq!(user3["mobile_phone"], "86-13800000003");
+    assert_eq!(user3["comments"], "on leave");
+    // The old account is as it was: nothing of the run went there.
+    assert_eq!(
+        h.emulator().state()["aliyun"]["users"]
+            .as_object()
+            .unwrap()
+            .len(),
+        10
+    );
+}
