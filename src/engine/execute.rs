@@ -233,10 +233,15 @@ pub async fn execute(
             provider,
             spec,
         };
-        if let Err(f) = mfa
-            .observe(&mut ex, client, &who.user, &mut observed, cancel)
-            .await
-        {
+        // A user who is not there has bound nothing: no read to ask.
+        let observed_mfa = match found.exists(Part::User) {
+            Some(false) => Ok(()),
+            _ => {
+                mfa.observe(&mut ex, client, &who.user, &mut observed, cancel)
+                    .await
+            }
+        };
+        if let Err(f) = observed_mfa {
             return ex.fail(f);
         }
         let ex = match options.mode {
