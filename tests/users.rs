@@ -127,7 +127,7 @@ fn a_hundred_people_onboarded_in_one_run_then_ensured_with_reads_only() {
     }
 
     // Every user, login profile, membership and MFA flag is the file's; each password is the
-    // one written to the secrets file.
+    // one written to the secrets file, under the name the user signs in with.
     let (secrets_header, secrets) = read_results(&h.path("passwords.csv"));
     assert_eq!(secrets.len(), 100);
     let passwords: BTreeMap<&str, &str> = secrets
@@ -159,8 +159,11 @@ fn a_hundred_people_onboarded_in_one_run_then_ensured_with_reads_only() {
             .collect();
         assert_eq!(groups, BTreeSet::from(["auditors", "finance"]), "{name}");
         assert_eq!(
-            h.emulator()
-                .has_password(ProviderKind::Aliyun, &upn(&name), passwords[name.as_str()]),
+            h.emulator().has_password(
+                ProviderKind::Aliyun,
+                &upn(&name),
+                passwords[upn(&name).as_str()]
+            ),
             Some(true),
             "{name}"
         );

@@ -276,6 +276,9 @@ struct Who {
     groups: Vec<(String, String)>,
     /// The user's name resolved to no user: an action on the user finds it absent.
     absent: bool,
+    /// How the user signs in, for the secrets file: the row's name, completed with the account's
+    /// domain where it was bare.
+    sign_in: String,
 }
 
 impl Who {
@@ -354,10 +357,15 @@ async fn prelude(
         };
         groups.push((name.clone(), id));
     }
+    let sign_in = match lookups.domain.is_some() && row.provider.is_bare(&job.user) {
+        true => user.clone(),
+        false => job.user_key().to_string(),
+    };
     Ok(Who {
         user,
         groups,
         absent,
+        sign_in,
     })
 }
 
@@ -583,7 +591,7 @@ async fn apply(
                 return ex.fail(permanent("no_password", NO_PASSWORD.into()));
             }
             if row.sets_password(step) && row.tool_generates() && generated.is_none() {
-                generated = match generate(row.job, options) {
+                generated = match generate(row.job, &who.sign_in, options) {
                     Ok(p) => Some(p),
                     Err(f) => return ex.fail(f),
                 };
@@ -1226,7 +1234,8 @@ fn has_password(job: &Job) -> bool {
 
 /// The password the tool generates for the row, saved to the secrets file first: if it cannot be
 /// saved, the row fails before anything is sent.
-fn generate(job: &Job, options: &ExecOptions) -> Result<Secret, Failure> {
+/// `user`: how the user signs in (a bare aliyun name completed with the account's domain).
+fn generate(job: &Job, user: &str, options: &ExecOptions) -> Result<Secret, Failure> {
     let Some(secrets) = &options.secrets else {
         return Err(permanent(
             "no_secrets_out",
@@ -1235,13 +1244,7 @@ fn generate(job: &Job, options: &ExecOptions) -> Result<Secret, Failure> {
     };
     let password = passwords::generate(&mut rand::rng());
     secrets
-        .record(
-            job.line,
-            job.provider,
-            &job.account,
-            job.user_key(),
-            &password,
-        )
+        .record(job.line, job.provider, &job.account, user, &password)
         .map_err(|e| permanent("secrets_out", format!("{e}; the row was not sent")))?;
     Ok(password)
 }
