@@ -1698,7 +1698,7 @@ mod tests {
         let who = Who {
             user: j.user.clone(),
             groups: vec![("finance".into(), "finance".into())],
-            absent: false,
+            ..Who::default()
         };
         let mut found = Found::default();
         found.set(Part::User, Presence::Absent);
