@@ -603,6 +603,7 @@ async fn apply(
                 user: &who.user,
                 target: target.as_deref(),
                 write,
+                user_read: row.spec.read.iter().find(|s| s.part == Part::User),
             };
             let done = match sent.send(&mut ex, client, durability, cancel).await {
                 Ok(Applied { outcome, user_id }) => {
@@ -702,6 +703,9 @@ struct Sent<'a> {
     user: &'a str,
     target: Option<&'a str>,
     write: Option<Write<'a>>,
+    /// The read of the user by its id (the action's read of its `User` part), for a create date
+    /// a read by name does not give.
+    user_read: Option<&'static Step>,
 }
 
 impl Sent<'_> {
@@ -786,18 +790,27 @@ impl Sent<'_> {
     ) -> Result<Applied, Failure> {
         let report = client.call(&op(read, self.user, None, None), cancel).await;
         ex.absorb(&report);
-        let (created, user_id) = match report.result {
+        let read_created = |result: Result<Verdict, Failure>| match result {
             Ok(Verdict::Observed(o)) => {
                 let id = o
                     .extra
                     .iter()
                     .find(|(k, _)| *k == USER_ID)
                     .map(|(_, v)| v.clone());
-                (o.created, id)
+                Ok((o.created, id))
             }
-            Ok(other) => return Err(unexpected(other)),
-            Err(f) => return Err(f),
+            Ok(other) => Err(unexpected(other)),
+            Err(f) => Err(f),
         };
+        let (mut created, user_id) = read_created(report.result)?;
+        // A read by name that gives the id but no create date: the user's own read gives it.
+        if let (None, Some(id), Some(by_id)) = (created, &user_id, self.user_read)
+            && !std::ptr::eq(by_id, read)
+        {
+            let report = client.call(&op(by_id, id, None, None), cancel).await;
+            ex.absorb(&report);
+            created = read_created(report.result)?.0;
+        }
         match (created, since) {
             (Some(created), Some(since)) if created >= since - time::Duration::minutes(1) => {
                 Ok(Applied {

@@ -440,3 +440,56 @@ async fn groups_named_by_id_are_looked_up_once_and_an_unknown_one_fails_before_a
     assert_eq!(unknown.code, codes::UNKNOWN_GROUP);
     assert!(unknown.message.contains("'nope'"), "{}", unknown.message);
 }
+
+/// A provider whose users are found by name without their create date (huawei's list by name).
+const FIND_USER: Step = Step::read("FindUser").on(Part::User);
+const BY_NAME: ProviderSpec = ProviderSpec {
+    actions: &[USER.action(
+        Action::CreateUser,
+        COLUMNS,
+        &[CREATE_USER.exists(Exists::OursIfNewer { read: &FIND_USER })],
+    )],
+    ..SPEC
+};
+
+#[tokio::test]
+async fn a_user_found_by_name_without_a_create_date_is_read_by_its_id() {
+    let since = OffsetDateTime::now_utc() - time::Duration::hours(1);
+    let found = |created| {
+        Verdict::Observed(Observed {
+            exists: true,
+            extra: vec![(crate::providers::USER_ID, "id-7".into())],
+            created,
+            ..Observed::default()
+        })
+    };
+    let exists = Verdict::Failed(failure(FailureClass::AlreadyExists, "1109"));
+    let resumed = || Resumed {
+        prior_ambiguous: true,
+        since: Some(since),
+        ..Resumed::default()
+    };
+    let replies = vec![
+        ("CreateUser", exists.clone()),
+        ("FindUser", found(None)),
+        ("GetUser", found(Some(since + time::Duration::seconds(1)))),
+    ];
+    let job = person(Action::CreateUser, &[]);
+    let (ex, s) = run_job(job, script(replies), resumed(), &BY_NAME).await;
+    assert_eq!(
+        *s.sent.lock().unwrap(),
+        ["CreateUser", "FindUser", "GetUser"]
+    );
+    assert_eq!(ex.status, Some(Status::Succeeded));
+    assert_eq!(ex.outcome, Some(Outcome::Created));
+
+    // Older by its own read: someone else's.
+    let replies = vec![
+        ("CreateUser", exists),
+        ("FindUser", found(None)),
+        ("GetUser", found(Some(since - time::Duration::days(9)))),
+    ];
+    let job = person(Action::CreateUser, &[]);
+    let (ex, _) = run_job(job, script(replies), resumed(), &BY_NAME).await;
+    assert_eq!(ex.failure.unwrap().code, codes::CONFLICT);
+}
