@@ -627,3 +627,29 @@ fn a_migration_exports_the_users_of_one_account_and_recreates_them_in_another() 
         10
     );
 }
+
+#[test]
+fn a_half_done_row_edited_before_the_resume_is_refused() {
+    let h = Harness::with_emulator(EmulatorConfig::default());
+    groups_exist(&h, &["finance"]);
+    let file = |user: &str, groups: &str| {
+        format!(
+            "provider,action,user,groups,password\naliyun,create-user,{user},{groups},{CANARY_PASSWORD}\n"
+        )
+    };
+    h.write("join.csv", &file("alcie", "finance;nogroup"));
+    let first = run(&h, "join.csv", &[]);
+    assert_eq!(first.status.code(), Some(1), "{}", says(&first));
+
+    // The typo is fixed in place: the earlier run's steps belong to another user.
+    h.write("join.csv", &file("alice", "finance"));
+    let before = h.emulator().requests().len();
+    let resumed = run(&h, "join.csv", &["--resume"]);
+    assert_eq!(resumed.status.code(), Some(2), "{}", says(&resumed));
+    assert!(
+        says(&resumed).contains("applied in part") && says(&resumed).contains("lines 2"),
+        "{}",
+        says(&resumed)
+    );
+    assert_eq!(h.emulator().requests().len(), before, "nothing sent");
+}

@@ -182,7 +182,7 @@ pub(crate) async fn process(
         if !changed.is_empty() {
             let shown: Vec<String> = changed.iter().take(20).map(|l| l.to_string()).collect();
             return Err(UsageError(format!(
-                "cannot resume: {} row(s) that already succeeded have changed since that run (lines {}{}); an edited input cannot be matched to its earlier results. Restore the input, or start a new run with -o",
+                "cannot resume: {} row(s) that already succeeded, or were applied in part, have changed since that run (lines {}{}); an edited input cannot be matched to its earlier results. Restore the input, or start a new run with -o",
                 changed.len(),
                 shown.join(", "),
                 if changed.len() > 20 { ", …" } else { "" }
@@ -309,10 +309,16 @@ fn changed_rows(file: &InputFile, previous: &Previous) -> anyhow::Result<Vec<u64
     let mut raw = crate::input::RawRow::new();
     let mut changed = Vec::new();
     while rows.read(&mut raw)? {
-        if let Some(p) = previous
-            .get(raw.line)
-            .filter(|p| matches!(p.status, Status::Succeeded | Status::Skipped))
-            && p.fingerprint != row_fingerprint(&raw.record, width, |i| file.is_password_column(i))
+        // A row the earlier run finished, or applied in part (its steps, or a write without a
+        // reply), is matched to its results: the resumed run must find it as it was.
+        if let Some(p) = previous.get(raw.line).filter(|p| {
+            matches!(p.status, Status::Succeeded | Status::Skipped)
+                || p.unknown_outcome
+                || p.steps.iter().any(|s| {
+                    s.ends_with("=created") || s.ends_with("=updated") || s.ends_with("=deleted")
+                })
+        }) && p.fingerprint
+            != row_fingerprint(&raw.record, width, |i| file.is_password_column(i))
         {
             changed.push(raw.line);
         }

@@ -581,7 +581,21 @@ async fn apply(
             };
             let label = label(step, target.as_deref(), who);
             if let Some(done) = durability.applied(&label) {
-                // The resumed run applied this step: it is not repeated.
+                // The resumed run applied this step: it is not repeated. A user it created is
+                // named by the id the provider gave it, found by its name.
+                if step.effect == Effect::Create
+                    && step.part == Part::User
+                    && let Some(name) = row.provider.name_to_resolve(row.job)
+                {
+                    let (result, report) = client.resolve(name, cancel).await;
+                    if let Some(r) = &report {
+                        ex.absorb(r);
+                    }
+                    match result {
+                        Ok(id) => who.user = id,
+                        Err(f) => return ex.fail(f),
+                    }
+                }
                 ex.steps.push(format!("{label}={}", done.name()));
                 ex.outcome = row.outcome(ex.outcome, step, done);
                 row.after(step, &mut found, target.as_deref(), who);

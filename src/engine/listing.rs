@@ -11,8 +11,8 @@
 
 use crate::engine::client::{AccountClient, CallReport};
 use crate::providers::{
-    Failure, FailureClass, ListedUser, Listing, MfaBinding, MfaPage, Observed, Op, Part, StateList,
-    Step, Verdict,
+    Each, Failure, FailureClass, ListedUser, Listing, MfaBinding, MfaPage, Observed, Op, Part,
+    StateList, Step, Verdict,
 };
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
@@ -397,7 +397,8 @@ async fn read_all(
     attempts: &mut u32,
 ) -> Result<Observed, Failure> {
     let mut all = Observed::default();
-    for step in steps {
+    // A read per group of a row's `groups` cell has no group to read here.
+    for step in steps.iter().filter(|s| s.each != Each::Group) {
         let report = read(client, step, user, cancel).await;
         *attempts += report.attempts;
         match report.result {

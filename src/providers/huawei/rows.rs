@@ -547,3 +547,53 @@ async fn get_user_reports_the_user_its_protection_and_groups() {
     assert!(observed.extra.contains(&("user_id", ALICE.to_string())));
     assert!(observed.extra.contains(&("mfa_bound", "true".to_string())));
 }
+
+#[tokio::test]
+async fn a_resumed_create_names_the_user_it_created_by_its_id() {
+    // The earlier run created alice, then failed to put her in finance.
+    let script: Script = vec![
+        ("GET", group_lookup(), 200, groups_reply()),
+        (
+            "GET",
+            "/v3/users?name=alice".into(),
+            200,
+            json!({"users": [{"id": ALICE, "name": "alice", "domain_id": DOMAIN}], "links": {}}),
+        ),
+        (
+            "PUT",
+            format!("/v3/groups/{FINANCE}/users/{ALICE}"),
+            204,
+            Value::Null,
+        ),
+        ("PUT", protect_path(ALICE), 200, json!({})),
+    ];
+    let (base, log) = iam(script).await;
+    let applied = vec!["CreateUser=created".to_string()];
+    let ex = execute(
+        &row(Action::CreateUser, "alice", onboarding()),
+        &Huawei,
+        &client(&base),
+        &ExecOptions::default(),
+        Durability {
+            applied: &applied,
+            ..Durability::default()
+        },
+        &CancellationToken::new(),
+    )
+    .await;
+    assert_eq!(ex.status, Some(Status::Succeeded), "{:?}", ex.failure);
+    assert_eq!(ex.outcome, Some(Outcome::Created));
+    assert!(
+        !log.lines().iter().any(|l| l.starts_with("POST")),
+        "nothing created again: {:?}",
+        log.lines()
+    );
+    assert!(
+        log.lines()
+            .iter()
+            .filter(|l| l.starts_with("PUT"))
+            .all(|l| l.contains(ALICE)),
+        "{:?}",
+        log.lines()
+    );
+}

@@ -260,7 +260,8 @@ impl Provider for Ucloud {
     fn check_row(&self, job: &Job) -> Vec<ColumnProblem> {
         let inactive = job.desired.login_status == Some(LoginStatus::Inactive);
         match (job.action, inactive) {
-            (Action::CreateUser, true) => vec![ColumnProblem {
+            // ensure-user creates a missing user the same way.
+            (Action::CreateUser | Action::EnsureUser, true) => vec![ColumnProblem {
                 column: Column::State(Field::LoginStatus),
                 message: "ucloud creates users with an inactive API key, and refuses a user whose key and console login are both inactive: leave login_status empty or Active, then disable the login with update-login-profile".into(),
             }],
