@@ -29,10 +29,15 @@ Shell completions and the man page: `iambatch completions bash|zsh|fish|elvish|p
 
 const RUN_EXAMPLES: &str = "\
 Examples:
-  Onboard a department; results go to users.results.csv beside the input:
-    iambatch run users.csv
+  Onboard a department (users, groups, MFA, generated passwords); results go to
+  onboarding.results.csv beside the input, passwords only to the 0600 file:
+    iambatch run onboarding.csv --secrets-out passwords.csv
   Rehearse on the built-in emulator (no cloud account, test credentials):
-    iambatch run samples/onboarding-finance.csv --emulator -o /tmp/onboarding.results.csv
+    iambatch run samples/onboarding-finance.csv --emulator --secrets-out /tmp/pw.csv -o /tmp/onboarding.results.csv
+  Offboard: a file with delete-user rows runs only with --allow-delete:
+    iambatch run leavers.csv --allow-delete
+  Migrate the users exported from another account into the config account `new`:
+    iambatch run users.csv --account new --secrets-out new-passwords.csv
   Require MFA for every user listed, 10 requests/s on the aliyun default account:
     iambatch run mfa.csv --provider aliyun --action enforce-mfa --rate aliyun=10
   Valid rows only, reading back each write, stopping after 50 failed rows:
