@@ -210,7 +210,10 @@ Examples:
     iambatch export aliyun --missing-mfa --action enforce-mfa -o todo.csv
     iambatch run todo.csv
   Every user of the named account hq, console login or not:
-    iambatch export hq --all-users -o hq-users.csv";
+    iambatch export hq --all-users -o hq-users.csv
+  Re-create the console users of account old in account new (names, groups, MFA, new passwords):
+    iambatch export old --action ensure-user -o users.csv
+    iambatch run users.csv --account new --secrets-out new-passwords.csv";
 
 #[derive(Debug, Args)]
 pub struct ExportArgs {
@@ -234,7 +237,9 @@ pub struct ExportArgs {
     #[arg(long)]
     pub all_users: bool,
     /// Add an action column with this action on every row; with enforce-mfa, mfa_bind_required /
-    /// login_protect_enabled are written true.
+    /// login_protect_enabled are written true; with create-user or ensure-user, the file that
+    /// re-creates the console users in another account (names without this account's domain,
+    /// groups, MFA, generated passwords, an empty account cell for `run --account`).
     #[arg(long, value_parser = parse_action())]
     pub action: Option<Action>,
     #[command(flatten)]
