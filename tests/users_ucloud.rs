@@ -315,3 +315,58 @@ fn users_are_frozen_unfrozen_and_deleted_only_with_allow_delete() {
     );
     assert!(h.state()["ucloud"]["users"].get("bo").is_none());
 }
+
+#[test]
+fn a_migration_export_finds_each_users_groups_from_the_groups_members() {
+    let h = Harness::with_emulator(EmulatorConfig::default());
+    groups(&h, &["finance", "auditors", "empty"]);
+    h.write("people.csv", &people("create-user", 6));
+    let made = run(&h, "people.csv", &["--secrets-out", "pw.csv"]);
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    // fin005 leaves auditors.
+    h.emulator()
+        .tamper(&json!({"ucloud": {"users": {"fin005": {"groups": ["finance"]}}}}))
+        .unwrap();
+    let before = h.emulator().requests().len();
+    let out = h
+        .cmd()
+        .args([
+            "export",
+            "ucloud",
+            "--action",
+            "ensure-user",
+            "-o",
+            "users.csv",
+            "--no-progress",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (header, rows) = read_results(&h.path("users.csv"));
+    assert_eq!(rows.len(), 6);
+    for row in &rows {
+        let expected = match cell(&header, row, "user") {
+            "fin005" => "finance",
+            _ => "auditors;finance",
+        };
+        assert_eq!(cell(&header, row, "groups"), expected, "{row:?}");
+        assert_eq!(cell(&header, row, "mfa_bind_required"), "true", "{row:?}");
+    }
+    // The groups and their members are read once for the whole export, not per user.
+    let lists = |action: &str| {
+        h.emulator().requests()[before..]
+            .iter()
+            .filter(|l| l["action"] == action)
+            .count()
+    };
+    assert_eq!(lists("ListGroups"), 1);
+    assert_eq!(lists("ListUsersForGroup"), 3);
+}

@@ -9,11 +9,11 @@ use crate::cli::ExportArgs;
 use crate::commands::scaffold::{self, Interrupt, Scaffold};
 use crate::commands::scan::count;
 use crate::commands::{Setup, UsageError, exit, session};
-use crate::engine::listing::{self, Event, ListError, UserState};
+use crate::engine::listing::{self, Event, ListError, UserReads, UserState};
 use crate::input::Column;
 use crate::jobs::{Action, ActionKind, Field, Job, LoginState, ProviderKind};
 use crate::providers::{
-    ActionSpec, Each, Failure, ListedUser, Listing, MfaBinding, Observed, Provider, provider,
+    ActionSpec, Failure, ListedUser, Listing, MfaBinding, Observed, Provider, provider,
 };
 use crate::report::cells::escape_formula;
 use crate::report::progress::Progress;
@@ -36,13 +36,10 @@ pub async fn export(args: ExportArgs, setup: &Setup<'_>) -> anyhow::Result<u8> {
     overrides.check_names(config)?;
     let key = target(config, &args.target)?;
     let shape = Shape::new(&key, &args)?;
-    let reads = shape.migration.map(|spec| spec.read);
-    if reads.is_some_and(|r| r.iter().any(|s| s.each == Each::Group)) {
-        eprintln!(
-            "warning: {} cannot list a user's groups (only a group's members): the groups column is left empty; fill it in before running the file",
-            key.0
-        );
-    }
+    let reads = shape.migration.map(|spec| UserReads {
+        steps: spec.read,
+        all_groups: provider(key.0).spec().lookups.groups,
+    });
     if args.output.exists() && !args.overwrite {
         return Err(UsageError(format!(
             "{} already exists: pass --overwrite to replace it, or -o to write elsewhere",

@@ -59,13 +59,22 @@ pub enum ListError {
     Closed,
 }
 
+/// Each user's reads when they are not the listing's own: the reads of a user action (the user,
+/// its login and its groups).
+#[derive(Clone, Copy, Debug)]
+pub struct UserReads {
+    pub steps: &'static [Step],
+    /// The read of every group of the account, where a user's groups are read as each group's
+    /// members ([`Lookups::groups`](crate::providers::Lookups)).
+    pub all_groups: Option<&'static Step>,
+}
+
 /// Lists every user of the account behind `client` into `events`, the way the provider's
-/// `listing` says. `reads`: each user's reads, when they are not the listing's own (the reads of
-/// a user action: the user, its login and its groups).
+/// `listing` says, each read by `reads` when given.
 pub async fn list(
     client: Arc<AccountClient>,
     listing: Listing,
-    reads: Option<&'static [Step]>,
+    reads: Option<UserReads>,
     concurrency: usize,
     cancel: CancellationToken,
     events: mpsc::Sender<Event>,
@@ -292,7 +301,7 @@ struct Found {
 async fn find(
     client: Arc<AccountClient>,
     listing: Listing,
-    reads: Option<&'static [Step]>,
+    reads: Option<UserReads>,
     who: Who,
     known: Option<Observed>,
     devices: Arc<Option<Devices>>,
@@ -306,7 +315,7 @@ async fn find(
             attempts += report.attempts;
             state_of(report.result)
         }
-        (None, Some(steps)) => read_all(&client, steps, &who.user, &cancel, &mut attempts).await,
+        (None, Some(reads)) => read_all(&client, reads, &who.user, &cancel, &mut attempts).await,
     };
     let observed = match observed {
         Ok(observed) => observed,
@@ -391,14 +400,22 @@ async fn read(
 /// A user's reads merged into one state; whether they have a console login is the login's read.
 async fn read_all(
     client: &AccountClient,
-    steps: &'static [Step],
+    reads: UserReads,
     user: &str,
     cancel: &CancellationToken,
     attempts: &mut u32,
 ) -> Result<Observed, Failure> {
     let mut all = Observed::default();
-    // A read per group of a row's `groups` cell has no group to read here.
-    for step in steps.iter().filter(|s| s.each != Each::Group) {
+    for step in reads.steps {
+        if step.each == Each::Group {
+            // The user's groups are those whose members name them: every group and its members,
+            // each read once for the whole export.
+            if let Some(list) = reads.all_groups {
+                all.state.groups =
+                    Some(groups_of(client, list, step, user, cancel, attempts).await?);
+            }
+            continue;
+        }
         let report = read(client, step, user, cancel).await;
         *attempts += report.attempts;
         match report.result {
@@ -417,6 +434,28 @@ async fn read_all(
         }
     }
     Ok(all)
+}
+
+/// The groups whose members (`members`, one read per group, shared by every user) name `user`.
+async fn groups_of(
+    client: &AccountClient,
+    list: &'static Step,
+    members: &'static Step,
+    user: &str,
+    cancel: &CancellationToken,
+    attempts: &mut u32,
+) -> Result<Vec<String>, Failure> {
+    let (groups, report) = client.lookup(list, None, cancel).await;
+    *attempts += report.map_or(0, |r| r.attempts);
+    let mut found = Vec::new();
+    for group in groups? {
+        let (listed, report) = client.lookup(members, Some(&group.id), cancel).await;
+        *attempts += report.map_or(0, |r| r.attempts);
+        if listed?.iter().any(|m| m.id == user) {
+            found.push(group.name_or_id().to_string());
+        }
+    }
+    Ok(found)
 }
 
 fn state_of(result: Result<Verdict, Failure>) -> Result<Observed, Failure> {

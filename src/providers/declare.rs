@@ -56,6 +56,9 @@ pub struct Lookups {
     /// Groups are named by id in requests: this read (one per group name, its `target`) lists the
     /// groups of that name. `None`: requests name groups by name.
     pub group_id: Option<&'static Step>,
+    /// Every group of the account, for providers whose users' groups are read as each group's
+    /// members (`Each::Group` reads): an export finds a user's groups from them.
+    pub groups: Option<&'static Step>,
 }
 
 impl Lookups {
@@ -63,6 +66,7 @@ impl Lookups {
     pub const NONE: Lookups = Lookups {
         domain: None,
         group_id: None,
+        groups: None,
     };
 }
 

@@ -325,7 +325,7 @@ const SPEC: ProviderSpec = ProviderSpec {
     recycle_bin: Some(1000),
     lookups: Lookups {
         domain: Some(&DEFAULT_DOMAIN),
-        group_id: None,
+        ..Lookups::NONE
     },
 };
 

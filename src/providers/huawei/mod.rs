@@ -257,8 +257,8 @@ const SPEC: ProviderSpec = ProviderSpec {
     cli_profile: Some(cli_config::read),
     recycle_bin: None,
     lookups: Lookups {
-        domain: None,
         group_id: Some(&GROUP_BY_NAME),
+        ..Lookups::NONE
     },
 };
 

@@ -66,6 +66,9 @@ fn verdict(op: &Op<'_>, reply: &Reply) -> Verdict {
             Op::Step { step, target, .. } if step.api == super::LIST_MEMBERS.api => {
                 user::members(body.as_ref(), target.unwrap_or_default())
             }
+            Op::Step { step, .. } if step.api == super::LIST_GROUPS.api => {
+                user::groups(body.as_ref())
+            }
             Op::Step { .. } => {
                 Verdict::Observed(observed(body.as_ref().and_then(|b| b.get("LoginProfile"))))
             }

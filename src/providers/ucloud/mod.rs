@@ -138,6 +138,8 @@ pub(crate) const UPDATE_LOGIN: Step = UPDATE.sends(&[
 ]);
 /// A group's members, read once per group for the whole account: UCloud has no listing of one
 /// user's groups.
+/// Every group of the account (no parameters).
+pub(crate) const LIST_GROUPS: Step = Step::read("ListGroups").on(Part::Groups);
 pub(crate) const LIST_MEMBERS: Step = Step::read("ListUsersForGroup")
     .on(Part::Groups)
     .each(Each::Group);
@@ -247,7 +249,10 @@ const SPEC: ProviderSpec = ProviderSpec {
     ],
     cli_profile: Some(cli_config::read),
     recycle_bin: None,
-    lookups: Lookups::NONE,
+    lookups: Lookups {
+        groups: Some(&LIST_GROUPS),
+        ..Lookups::NONE
+    },
 };
 
 impl Provider for Ucloud {

@@ -1,7 +1,7 @@
 //! The parameters of each UCloud IAM request, named and formatted as UCloud's Go SDK sends them:
 //! every value a string, booleans `true`/`false`, only what the row sets. Signing is the caller's.
 
-use super::{ADD_TO_GROUP, CREATE_USER, LIST_MEMBERS, REMOVE_FROM_GROUP, UPDATE_USER};
+use super::{ADD_TO_GROUP, CREATE_USER, LIST_GROUPS, LIST_MEMBERS, REMOVE_FROM_GROUP, UPDATE_USER};
 use crate::jobs::{Field, LoginState, LoginStatus};
 use crate::providers::{Op, Write};
 
@@ -55,6 +55,7 @@ fn step_params(api: &str, user: &str, target: Option<&str>, write: Option<Write<
         (a, _) if a == ADD_TO_GROUP.api || a == REMOVE_FROM_GROUP.api => {
             vec![group(), user_name(user)]
         }
+        (a, _) if a == LIST_GROUPS.api => Vec::new(),
         // A group's members, read once per account: no user.
         (a, _) if a == LIST_MEMBERS.api => {
             let mut params = vec![group()];

@@ -103,8 +103,8 @@ const USERS: ProviderSpec = ProviderSpec {
 const BY_ID: ProviderSpec = ProviderSpec {
     actions: ACTIONS,
     lookups: Lookups {
-        domain: None,
         group_id: Some(&GROUP_BY_NAME),
+        ..Lookups::NONE
     },
     ..SPEC
 };

@@ -55,6 +55,27 @@ fn enabled(status: &str) -> Option<bool> {
     }
 }
 
+/// `ListGroups`: `{"Groups": [{"GroupName", ..}]}`, every group of the account.
+pub fn groups(body: Option<&Value>) -> Verdict {
+    match body.and_then(|b| b.get("Groups")?.as_array()) {
+        Some(groups) => Verdict::Listed(
+            groups
+                .iter()
+                .filter_map(|g| json::text(g, "GroupName"))
+                .map(|name| Item {
+                    id: name.to_string(),
+                    name: String::new(),
+                })
+                .collect(),
+        ),
+        None => Verdict::Failed(failure(
+            FailureClass::Permanent,
+            "invalid_reply",
+            "a ListGroups reply without a Groups list: check that the endpoint is the UCloud API",
+        )),
+    }
+}
+
 /// `ListUsersForGroup`: `{"TotalCount", "Users": [{"UserName", ..}]}`, one page from offset 0. A
 /// group with more members than the page holds cannot be answered from it: a member left out
 /// would be taken for a user outside the group.
