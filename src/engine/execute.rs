@@ -572,6 +572,10 @@ async fn apply(
         if step.effect == Effect::Read {
             match observe(&mut ex, row, client, who, step, &mut found, cancel).await {
                 Ok(()) => continue,
+                // A stop after a write of the row says where it left the row.
+                Err(f) if is_withdrawal(&f) && ex.outcome.is_some() => {
+                    return ex.fail(interrupted_before(f, step.api));
+                }
                 Err(f) => return ex.fail(f),
             }
         }

@@ -493,3 +493,24 @@ async fn a_user_found_by_name_without_a_create_date_is_read_by_its_id() {
     let (ex, _) = run_job(job, script(replies), resumed(), &BY_NAME).await;
     assert_eq!(ex.failure.unwrap().code, codes::CONFLICT);
 }
+
+#[tokio::test]
+async fn a_stop_before_a_read_that_follows_a_write_says_where_it_left_the_row() {
+    let s = Script {
+        replies: vec![("GetUser", user("Al", None))],
+        stop_after: Some("UpdateUser"),
+        ..Script::default()
+    };
+    let job = person(Action::EnsureUser, &[]);
+    let (ex, s) = run_job(job, s, Resumed::default(), &USERS).await;
+    assert_eq!(*s.sent.lock().unwrap(), ["GetUser", "UpdateUser"]);
+    assert_eq!(ex.status, Some(Status::Failed));
+    assert_eq!(ex.outcome, Some(Outcome::Updated));
+    let stopped = ex.failure.unwrap();
+    assert_eq!(stopped.code, codes::INTERRUPTED);
+    assert!(
+        stopped.message.ends_with("(interrupted before GetLogin)"),
+        "{}",
+        stopped.message
+    );
+}
