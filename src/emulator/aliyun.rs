@@ -346,16 +346,20 @@ impl ParamErrors for ApiError {
     }
 }
 
-/// An API error reply, before it gets its request id.
+/// An API error reply, before it gets its request id (IMS, RAM 2015 and STS alike).
 #[derive(Debug)]
-struct ApiError {
+pub(super) struct ApiError {
     status: StatusCode,
     code: &'static str,
     message: String,
 }
 
 impl ApiError {
-    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+    pub(super) fn new(
+        status: StatusCode,
+        code: &'static str,
+        message: impl Into<String>,
+    ) -> ApiError {
         ApiError {
             status,
             code,
@@ -365,10 +369,15 @@ impl ApiError {
 
     /// The reply, with the `HostId` of `product`.
     fn reply(self, product: Product) -> Reply {
+        self.reply_from(product.host())
+    }
+
+    /// The reply of the service whose `HostId` is `host`.
+    pub(super) fn reply_from(self, host: &'static str) -> Reply {
         let id = request_id();
         let body = json!({
             "RequestId": id,
-            "HostId": product.host(),
+            "HostId": host,
             "Code": self.code,
             "Message": self.message,
         });
@@ -837,7 +846,7 @@ fn truncated(body: &mut Value, next: Option<&str>) {
 }
 
 /// Alibaba's reply to a key or security token it does not accept.
-fn key_error(error: KeyError) -> ApiError {
+pub(super) fn key_error(error: KeyError) -> ApiError {
     let (status, code, message) = match error {
         KeyError::UnknownKey => (
             StatusCode::NOT_FOUND,

@@ -9,11 +9,10 @@
 //! the role whose session a temporary key is.
 
 use crate::emulator::account::{self, Account, Refusal};
-use crate::emulator::aliyun::verify;
+use crate::emulator::aliyun::{ApiError, key_error, verify};
 use crate::emulator::params::{ParamErrors, Params};
 use crate::emulator::replay::{self, Nonces};
 use crate::emulator::service::{Admission, Incoming, Meta, Reply, request_id};
-use crate::emulator::temporary::KeyError;
 use axum::http::StatusCode;
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -63,7 +62,7 @@ pub fn admit<D: account::Directory + Serialize>(
             caller: meta.account.clone(),
             params,
         })
-        .map_err(Error::reply);
+        .map_err(|e| e.reply_from(HOST_ID));
     Admission { meta, call }
 }
 
@@ -83,7 +82,7 @@ pub fn apply<D: account::Directory + Serialize>(
             body["RequestId"] = Value::from(id.as_str());
             Reply::json(StatusCode::OK, &body).with_header("x-acs-request-id", id)
         }
-        Err(e) => e.reply(),
+        Err(e) => e.reply_from(HOST_ID),
     }
 }
 
@@ -92,7 +91,7 @@ fn assume_role<D: account::Directory + Serialize>(
     caller: &str,
     p: &Params,
     now: OffsetDateTime,
-) -> Result<Value, Error> {
+) -> Result<Value, ApiError> {
     let role: &str = p.required("RoleArn")?;
     let session: &str = p.required("RoleSessionName")?;
     let session_ok = (2..=64).contains(&session.len())
@@ -100,7 +99,7 @@ fn assume_role<D: account::Directory + Serialize>(
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || ".@_-".contains(c));
     if !session_ok {
-        return Err(Error::new(
+        return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
             "InvalidParameter.RoleSessionName",
             "The parameter RoleSessionName is wrongly formed: 2-64 of letters, digits, '.', '@', '_', '-'.",
@@ -113,7 +112,7 @@ fn assume_role<D: account::Directory + Serialize>(
             .ok()
             .filter(|d| (900..=43_200).contains(d))
             .ok_or_else(|| {
-                Error::new(
+                ApiError::new(
                     StatusCode::BAD_REQUEST,
                     "InvalidParameter.DurationSeconds",
                     "The Min/Max value of DurationSeconds is 15min/12hr.",
@@ -121,17 +120,17 @@ fn assume_role<D: account::Directory + Serialize>(
             })?,
     };
     account.may_assume(caller, role).map_err(|refusal| match refusal {
-        Refusal::UnknownRole => Error::new(
+        Refusal::UnknownRole => ApiError::new(
             StatusCode::NOT_FOUND,
             "EntityNotExist.Role",
             format!("The role {role} does not exist."),
         ),
-        Refusal::RootCaller => Error::new(
+        Refusal::RootCaller => ApiError::new(
             StatusCode::FORBIDDEN,
             "NoPermission",
             "Roles may not be assumed by root accounts.",
         ),
-        Refusal::NotTrusted => Error::new(
+        Refusal::NotTrusted => ApiError::new(
             StatusCode::FORBIDDEN,
             "NoPermission",
             "You are not authorized to do this action. No permission perform sts:AssumeRole on this Role.",
@@ -181,7 +180,7 @@ fn authenticate<D: account::Directory + Serialize>(
     request: &Incoming,
     params: &Params,
     now: OffsetDateTime,
-) -> Result<Action, Error> {
+) -> Result<Action, ApiError> {
     for name in [
         "Action",
         "AccessKeyId",
@@ -189,13 +188,13 @@ fn authenticate<D: account::Directory + Serialize>(
         "SignatureNonce",
         "Timestamp",
     ] {
-        params.required::<Error>(name)?;
+        params.required::<ApiError>(name)?;
     }
     let action = match params.get("Action") {
         Some("AssumeRole") => Action::AssumeRole,
         Some("GetCallerIdentity") => Action::GetCallerIdentity,
         _ => {
-            return Err(Error::new(
+            return Err(ApiError::new(
                 StatusCode::NOT_FOUND,
                 "InvalidAction.NotFound",
                 "Specified api is not found, please check your url and method.",
@@ -205,7 +204,7 @@ fn authenticate<D: account::Directory + Serialize>(
     if params.get("SignatureMethod") != Some("HMAC-SHA1")
         || params.get("SignatureVersion") != Some("1.0")
     {
-        return Err(Error::invalid(
+        return Err(ApiError::invalid(
             "SignatureMethod",
             "this emulator takes HMAC-SHA1, version 1.0",
         ));
@@ -224,7 +223,7 @@ fn authenticate<D: account::Directory + Serialize>(
         secret.expose(),
         signature,
     ) {
-        return Err(Error::new(
+        return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
             "SignatureDoesNotMatch",
             "Specified signature is not matched with our calculation.",
@@ -233,99 +232,18 @@ fn authenticate<D: account::Directory + Serialize>(
     let fresh = OffsetDateTime::parse(params.required("Timestamp")?, &Rfc3339)
         .is_ok_and(|signed| replay::fresh(signed, now));
     if !fresh {
-        return Err(Error::new(
+        return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
             "InvalidTimeStamp.Expired",
             "Specified time stamp or date value is expired.",
         ));
     }
     if !nonces.first_use(params.required("SignatureNonce")?, now) {
-        return Err(Error::new(
+        return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
             "SignatureNonceUsed",
             "Specified signature nonce was used already.",
         ));
     }
     Ok(action)
-}
-
-fn key_error(error: KeyError) -> Error {
-    let (status, code, message) = match error {
-        KeyError::UnknownKey => (
-            StatusCode::NOT_FOUND,
-            "InvalidAccessKeyId.NotFound",
-            "Specified access key is not found.",
-        ),
-        KeyError::MissingToken => (
-            StatusCode::BAD_REQUEST,
-            "MissingSecurityToken",
-            "SecurityToken is mandatory for this action.",
-        ),
-        KeyError::UnknownToken => (
-            StatusCode::BAD_REQUEST,
-            "InvalidSecurityToken.Malformed",
-            "Specified SecurityToken is malformed.",
-        ),
-        KeyError::TokenOfAnotherKey => (
-            StatusCode::BAD_REQUEST,
-            "InvalidSecurityToken.MismatchWithAccessKey",
-            "Specified SecurityToken mismatch with the AccessKey.",
-        ),
-        KeyError::Expired => (
-            StatusCode::BAD_REQUEST,
-            "InvalidSecurityToken.Expired",
-            "Specified SecurityToken is expired.",
-        ),
-    };
-    Error::new(status, code, message)
-}
-
-/// An STS error reply, before it gets its request id.
-struct Error {
-    status: StatusCode,
-    code: &'static str,
-    message: String,
-}
-
-impl Error {
-    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Error {
-        Error {
-            status,
-            code,
-            message: message.into(),
-        }
-    }
-
-    fn reply(self) -> Reply {
-        let id = request_id();
-        let body = json!({
-            "RequestId": id,
-            "HostId": HOST_ID,
-            "Code": self.code,
-            "Message": self.message,
-        });
-        Reply::json(self.status, &body)
-            .with_header("x-acs-request-id", id)
-            .with_code(self.code)
-    }
-}
-
-impl ParamErrors for Error {
-    fn missing(name: &str) -> Error {
-        Error::new(
-            StatusCode::BAD_REQUEST,
-            "MissingParameter",
-            format!(
-                "The input parameter \"{name}\" that is mandatory for processing this request is not supplied."
-            ),
-        )
-    }
-
-    fn invalid(name: &str, why: &str) -> Error {
-        Error::new(
-            StatusCode::BAD_REQUEST,
-            "InvalidParameter",
-            format!("The specified parameter \"{name}\" is not valid: {why}."),
-        )
-    }
 }
