@@ -68,11 +68,8 @@ pub struct Execution {
 
 impl Execution {
     /// Notes a read in the row's `steps`.
-    fn record(&mut self, step: &Step, target: Option<&str>, result: &str) {
-        match target {
-            None => self.steps.push(format!("{}={result}", step.api)),
-            Some(t) => self.steps.push(format!("{}:{t}={result}", step.api)),
-        }
+    fn record(&mut self, step: &Step, result: &str) {
+        self.steps.push(format!("{}={result}", step.api));
     }
 
     fn absorb(&mut self, report: &CallReport) {
@@ -413,17 +410,18 @@ impl Found {
     }
 
     /// What is known of `part`; `None` before its read.
-    fn of(&self, part: Part) -> Option<Presence> {
+    fn of(&self, part: Part) -> Option<&Presence> {
+        static NOTHING_LISTED: Presence = Presence::Listed(Vec::new());
         if self.new_user && part != Part::User {
             return Some(match part {
-                Part::Login | Part::Mfa => Presence::Absent,
-                _ => Presence::Listed(Vec::new()),
+                Part::Login | Part::Mfa => &Presence::Absent,
+                _ => &NOTHING_LISTED,
             });
         }
         self.parts
             .iter()
             .find(|(p, _)| *p == part)
-            .map(|(_, presence)| presence.clone())
+            .map(|(_, presence)| presence)
     }
 
     fn exists(&self, part: Part) -> Option<bool> {
@@ -499,7 +497,7 @@ async fn observe(
             }
         }
         found.observed.state.groups.get_or_insert_with(Vec::new);
-        ex.record(step, None, "read");
+        ex.record(step, "read");
         return Ok(());
     }
     let report = client.call(&op(step, &who.user, None, None), cancel).await;
@@ -512,7 +510,7 @@ async fn observe(
                     Some(items.iter().map(|g| g.name_or_id().to_string()).collect());
             }
             if let (Some(why), false) = (step.refuses, items.is_empty()) {
-                ex.record(step, None, "refused");
+                ex.record(step, "refused");
                 let names: Vec<&str> = items.iter().map(Item::name_or_id).collect();
                 return Err(permanent(
                     codes::REFUSED,
@@ -520,14 +518,14 @@ async fn observe(
                 ));
             }
             found.set(step.part, Presence::Listed(items));
-            ex.record(step, None, "read");
+            ex.record(step, "read");
             return Ok(());
         }
         Ok(Verdict::Absent(_)) if step.absent == Absent::Answer => Ok(None),
         // The user itself is absent: an answer for an action on the user (its other parts are
         // absent too), a failure for an action on a part of an existing user.
         Err(f) if f.class == FailureClass::NotFound && row.on_the_user() => {
-            ex.record(step, None, "absent");
+            ex.record(step, "absent");
             found.set(Part::User, Presence::Absent);
             return Ok(());
         }
@@ -537,17 +535,17 @@ async fn observe(
     };
     match answer {
         Ok(Some(o)) => {
-            ex.record(step, None, if o.exists { "read" } else { "absent" });
+            ex.record(step, if o.exists { "read" } else { "absent" });
             found.absorb(step.part, o);
             Ok(())
         }
         Ok(None) => {
-            ex.record(step, None, "absent");
+            ex.record(step, "absent");
             found.absorb(step.part, Observed::default());
             Ok(())
         }
         Err(f) => {
-            ex.record(step, None, &f.code);
+            ex.record(step, &f.code);
             Err(f)
         }
     }
@@ -927,7 +925,7 @@ impl<'a> Row<'a> {
             Each::Once => vec![None],
             Each::Group => who.groups.iter().map(|(_, id)| Some(id.clone())).collect(),
             Each::Listed => match found.of(step.part) {
-                Some(Presence::Listed(items)) => items.into_iter().map(|i| Some(i.id)).collect(),
+                Some(Presence::Listed(items)) => items.iter().map(|i| Some(i.id.clone())).collect(),
                 _ => Vec::new(),
             },
         }
