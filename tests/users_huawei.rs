@@ -172,4 +172,20 @@ fn a_row_naming_an_unknown_group_fails_before_anything_is_sent_for_it() {
     assert!(about_bob.is_empty(), "{about_bob:?}");
     assert_eq!(count(&log, "CreateUser"), 1);
     assert!(h.state()["huawei"]["users"].get("bob").is_none());
+
+    // The group is created: a resumed run finishes bob's row and leaves alice's alone.
+    h.emulator()
+        .tamper(&json!({"huawei": {"groups": {"ghosts": {}}}}))
+        .unwrap();
+    h.cmd()
+        .args(["run", "two.csv", "--no-progress", "--resume"])
+        .args(["--secrets-out", "more-passwords.csv"])
+        .assert()
+        .success();
+    let rows = results(&h, "two.results.csv");
+    assert_eq!(rows[0]["status"], "skipped", "{:?}", rows[0]);
+    assert_eq!(rows[1]["status"], "succeeded", "{:?}", rows[1]);
+    assert_eq!(rows[1]["outcome"], "created", "{:?}", rows[1]);
+    assert!(h.state()["huawei"]["users"].get("bob").is_some());
+    assert_eq!(count(&h.emulator().requests(), "CreateUser"), 2);
 }
