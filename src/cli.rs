@@ -337,6 +337,10 @@ pub struct AccountArgs {
     /// Endpoint of an account or provider: NAME=URL. Repeatable.
     #[arg(long, value_name = "NAME=URL", value_parser = parse_named::<String>)]
     pub endpoint: Vec<(String, String)>,
+    /// Work only in these member accounts of members accounts: account ids, comma-separated.
+    /// Rows of other members are reported not attempted.
+    #[arg(long, value_name = "ID,...", value_delimiter = ',', value_parser = parse_account_id)]
+    pub accounts_filter: Option<Vec<String>>,
 }
 
 impl AccountArgs {
@@ -355,6 +359,10 @@ impl AccountArgs {
                 .find(|(n, _)| n.is_none())
                 .map(|(_, c)| *c),
             endpoint: self.endpoint.clone(),
+            accounts_filter: self
+                .accounts_filter
+                .as_ref()
+                .map(|ids| ids.iter().cloned().collect()),
         }
     }
 }
@@ -472,6 +480,16 @@ where
         .ok_or_else(|| format!("'{s}' is not NAME=VALUE (NAME: an account or a provider)"))?;
     let value = value.parse::<T>().map_err(|e| e.to_string())?;
     Ok((name.trim().to_string(), value))
+}
+
+fn parse_account_id(s: &str) -> Result<String, String> {
+    let id = s.trim();
+    match !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        true => Ok(id.to_string()),
+        false => Err(format!(
+            "'{s}' is not an account id: give member account ids separated by commas (`iambatch accounts` lists them)"
+        )),
+    }
 }
 
 fn parse_concurrency(s: &str) -> Result<(Option<String>, usize), String> {

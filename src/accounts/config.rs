@@ -34,10 +34,16 @@ pub struct AccountConfig {
     pub chain: Option<ChainConfig>,
     /// Where temporary credentials are asked for, instead of the provider's STS endpoint.
     pub sts_endpoint: Option<String>,
+    /// A members account: one account per active member of its source's organisation, each
+    /// reached through `chain`'s role as [`crate::providers::Provider::member_assume`] places it.
+    pub members: bool,
+    /// Where the organisation's members are listed, instead of the provider's directory endpoint.
+    pub directory_endpoint: Option<String>,
 }
 
 /// A chained account's `source` (a config account or a provider's default account, by name) and
-/// what its credentials assume.
+/// what its credentials assume; for a members account, the role its `role_name` names in any
+/// member.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ChainConfig {
     pub source: String,
@@ -45,7 +51,7 @@ pub struct ChainConfig {
 }
 
 /// The settings every account section may have, besides the provider's credential keys.
-const SETTINGS: [&str; 13] = [
+const SETTINGS: [&str; 16] = [
     "provider",
     "endpoint",
     "region",
@@ -59,7 +65,14 @@ const SETTINGS: [&str; 13] = [
     "external_id",
     "session_duration",
     "sts_endpoint",
+    "members",
+    "role_name",
+    "directory_endpoint",
 ];
+
+/// The role aliyun's Resource Directory creates in each member account it creates, trusting the
+/// management account.
+const ALIYUN_MEMBER_ROLE: &str = "ResourceDirectoryAccountAccessRole";
 
 impl Config {
     /// Reads the file; `env` looks up the `KEY_env` variables.
@@ -162,6 +175,11 @@ impl Config {
                     ProviderKind::names()
                 ));
             };
+            if next.members {
+                return Err(format!(
+                    "account '{at}' names source '{source}', a members account (one account per member): name the account whose credentials reach the members, or one member's own section"
+                ));
+            }
             if next.provider != kind {
                 return Err(format!(
                     "account '{at}' ({kind}) names source '{source}', a {} account: a source must be of the same provider",
@@ -186,6 +204,14 @@ impl Config {
         self.accounts
             .iter()
             .map(|(n, a)| (n.clone(), a.provider))
+            .collect()
+    }
+
+    /// The members accounts, whose rows name one member each.
+    pub fn members_accounts(&self) -> std::collections::BTreeSet<String> {
+        (self.accounts.iter())
+            .filter(|(_, a)| a.members)
+            .map(|(n, _)| n.clone())
             .collect()
     }
 }
@@ -231,7 +257,7 @@ impl Section {
                     Scalar::Text(s) => s.clone(),
                     Scalar::Integer(n) => n.to_string(),
                     Scalar::Float(f) => f.to_string(),
-                    Scalar::Other => String::new(),
+                    Scalar::Bool(_) | Scalar::Other => String::new(),
                 };
                 written.parse::<Rate>().map_err(|_| {
                     mistake(
@@ -257,8 +283,17 @@ impl Section {
         let optional_text = |key: &str, value: &Option<Spanned<Scalar>>| {
             value.as_ref().map(|v| text(key, v)).transpose()
         };
-        let chain = self.chain(kind)?;
+        let members = self.members(kind)?;
+        let chain = self.chain(kind, members)?;
         let mut other = self.other;
+        if members && let Some((key, _)) = other.iter().find(|(k, _)| is_domain(k.get_ref())) {
+            return Err(SectionError {
+                key: Some(key.get_ref().clone()),
+                span: key.span(),
+                message: "a members account reaches each member by its account id: remove this key"
+                    .into(),
+            });
+        }
         if chain.is_some()
             && let Some((key, _)) = other
                 .iter()
@@ -295,7 +330,7 @@ impl Section {
                         };
                         *slot = Some(text(key.get_ref(), &value)?);
                     }
-                    if domain_name.is_none() && domain_id.is_none() {
+                    if !members && domain_name.is_none() && domain_id.is_none() {
                         return Err(SectionError {
                             key: None,
                             span: self.span.clone(),
@@ -330,13 +365,85 @@ impl Section {
             keys,
             chain,
             sts_endpoint: optional_text("sts_endpoint", &self.sts_endpoint)?,
+            members,
+            directory_endpoint: optional_text("directory_endpoint", &self.directory_endpoint)?,
         })
+    }
+
+    /// Whether the section is a members account (`members = true`), checked against the keys
+    /// that only a members account takes.
+    fn members(&self, kind: ProviderKind) -> Result<bool, SectionError> {
+        let members = match &self.members {
+            None => false,
+            Some(value) => match value.get_ref() {
+                Scalar::Bool(b) => *b,
+                _ => return Err(mistake("members", value, "must be true or false")),
+            },
+        };
+        if !members {
+            let own = [
+                ("role_name", &self.role_name),
+                ("directory_endpoint", &self.directory_endpoint),
+            ];
+            if let Some((key, value)) = own.into_iter().find_map(|(k, v)| Some((k, v.as_ref()?))) {
+                return Err(mistake(
+                    key,
+                    value,
+                    "belongs to a members account: set members = true (with `source`), or name one account's role with role_arn or agency_name",
+                ));
+            }
+            return Ok(false);
+        }
+        let value = self.members.as_ref().expect("members is set");
+        if provider(kind).directory().is_none() {
+            return Err(mistake(
+                "members",
+                value,
+                &format!(
+                    "{kind} has no account directory iambatch can list: name each account in a section of its own"
+                ),
+            ));
+        }
+        if self.source.is_none() {
+            return Err(mistake(
+                "members",
+                value,
+                "a members account needs `source`: the account whose credentials list the organisation's members and assume role_name in each",
+            ));
+        }
+        let one_account = [
+            ("role_arn", &self.role_arn),
+            ("role_urn", &self.role_urn),
+            ("agency_name", &self.agency_name),
+        ];
+        if let Some((key, value)) = one_account
+            .into_iter()
+            .find_map(|(k, v)| Some((k, v.as_ref()?)))
+        {
+            return Err(mistake(
+                key,
+                value,
+                "names one account's role, but a members account reaches every member through role_name: remove it",
+            ));
+        }
+        if kind == ProviderKind::Huawei && self.role_name.is_none() {
+            return Err(mistake(
+                "members",
+                value,
+                "a huawei members account also needs role_name: the agency, in each member account, that trusts the source's account",
+            ));
+        }
+        Ok(true)
     }
 
     /// The chain settings: `source` with the provider's own way to assume (aliyun `role_arn`,
     /// ucloud `role_urn`, huawei `agency_name`). Each needs the other; the huawei account's
     /// domain is filled in by the caller.
-    fn chain(&self, kind: ProviderKind) -> Result<Option<ChainConfig>, SectionError> {
+    fn chain(
+        &self,
+        kind: ProviderKind,
+        members: bool,
+    ) -> Result<Option<ChainConfig>, SectionError> {
         let (own, others): (&str, [Setting<'_>; 2]) = match kind {
             ProviderKind::Aliyun => (
                 "role_arn",
@@ -375,10 +482,11 @@ impl Section {
                 "is an aliyun setting: remove it",
             ));
         }
-        let target = match kind {
-            ProviderKind::Aliyun => &self.role_arn,
-            ProviderKind::Ucloud => &self.role_urn,
-            ProviderKind::Huawei => &self.agency_name,
+        let (own, target) = match kind {
+            _ if members => ("role_name", &self.role_name),
+            ProviderKind::Aliyun => (own, &self.role_arn),
+            ProviderKind::Ucloud => (own, &self.role_urn),
+            ProviderKind::Huawei => (own, &self.agency_name),
         };
         let Some(source) = &self.source else {
             let dependent = [
@@ -400,7 +508,7 @@ impl Section {
             };
         };
         let source = text("source", source)?;
-        let Some(target) = target else {
+        if target.is_none() && !members {
             return Err(SectionError {
                 key: Some("source".into()),
                 span: self
@@ -409,8 +517,11 @@ impl Section {
                     .map_or(self.span.clone(), Spanned::span),
                 message: format!("a chained {kind} account also needs {own}"),
             });
+        }
+        let target = match target {
+            Some(target) => text(own, target)?,
+            None => ALIYUN_MEMBER_ROLE.to_string(),
         };
-        let target = text(own, target)?;
         let duration = self
             .session_duration
             .as_ref()

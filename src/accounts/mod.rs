@@ -12,6 +12,7 @@ use crate::providers::cli_files::CliLookup;
 use crate::providers::{AccountSpec, Assume, Keys, Provider, Services, provider};
 use crate::secret::Secret;
 pub use config::{AccountConfig, ChainConfig, Config};
+use std::collections::BTreeSet;
 use url::Url;
 
 /// (provider, named account or "" for the provider's default account).
@@ -91,6 +92,8 @@ pub struct Overrides {
     /// A bare `--concurrency N`.
     pub concurrency_all: Option<usize>,
     pub endpoint: Vec<(String, String)>,
+    /// `--accounts-filter`: the member accounts of members accounts to work in (all when `None`).
+    pub accounts_filter: Option<BTreeSet<String>>,
 }
 
 impl Overrides {
@@ -103,7 +106,11 @@ impl Overrides {
             .chain(self.concurrency.iter().map(|(n, _)| n))
             .chain(self.endpoint.iter().map(|(n, _)| n));
         for name in names {
-            if config.accounts.contains_key(name) || name.parse::<ProviderKind>().is_ok() {
+            let base = match member_of(config, name) {
+                Some((base, _)) => base,
+                None => name,
+            };
+            if config.accounts.contains_key(base) || name.parse::<ProviderKind>().is_ok() {
                 continue;
             }
             let known: Vec<&str> = config.accounts.keys().map(String::as_str).collect();
@@ -119,6 +126,26 @@ impl Overrides {
         }
         Ok(())
     }
+}
+
+impl Overrides {
+    /// Whether `--accounts-filter` lets member account `id` be worked in.
+    pub fn allows(&self, id: &str) -> bool {
+        self.accounts_filter
+            .as_ref()
+            .is_none_or(|filter| filter.contains(id))
+    }
+}
+
+/// A member of a members account, `NAME/<account id>`, as (NAME, id): `None` unless NAME is a
+/// members account of the config.
+pub fn member_of<'a>(config: &Config, name: &'a str) -> Option<(&'a str, &'a str)> {
+    let (base, id) = name.split_once('/')?;
+    config
+        .accounts
+        .get(base)
+        .is_some_and(|a| a.members)
+        .then_some((base, id))
 }
 
 /// Where accounts point when `--emulator` is on.
@@ -141,8 +168,11 @@ pub struct AccountPlan {
     /// Where the credentials came from (never the values); for a chained account the chain,
     /// `prod ← hq (config file [accounts.hq])`.
     pub credential_source: String,
-    /// A chained account: its credentials are assumed with its source's.
+    /// A chained account: its credentials are assumed with its source's. For a members account
+    /// itself, the source and the role as [`Provider::member_assume`] places it in each member.
     pub chain: Option<Chain>,
+    /// A members account itself (not one of its members): where its members are listed.
+    pub directory: Option<Url>,
 }
 
 /// How a chained account gets its temporary credentials.
@@ -219,10 +249,15 @@ pub fn resolve_account(
 ) -> Result<AccountPlan, AccountError> {
     let (kind, name) = key;
     let p = provider(*kind);
+    // A member `NAME/<id>` takes NAME's settings.
+    let (base, member) = match member_of(config, name) {
+        Some((base, id)) => (base, Some(id)),
+        None => (name.as_str(), None),
+    };
     let named = if name.is_empty() {
         None
     } else {
-        Some(config.accounts.get(name).ok_or_else(|| AccountError::Account {
+        Some(config.accounts.get(base).ok_or_else(|| AccountError::Account {
             account: name.clone(),
             message: "is not in the config file: add an [accounts.NAME] section or fix the account column".into(),
         })?)
@@ -236,12 +271,21 @@ pub fn resolve_account(
         account: display.clone(),
         message,
     };
-    // Precedence: --X ACCOUNT=, the config section, --X PROVIDER=, then defaults.
-    let rate = for_account(&overrides.rate, name)
+    if let Some(id) = member
+        && (id.is_empty() || !id.bytes().all(|b| b.is_ascii_alphanumeric()))
+    {
+        return Err(account_err(format!(
+            "'{id}' is not an account id: name a member as {base}/<account id> (`iambatch accounts` lists them)"
+        )));
+    }
+    // Precedence: --X ACCOUNT=, --X NAME= of a member's members account, the config section,
+    // --X PROVIDER=, then defaults.
+    let members_account = member.map(|_| base);
+    let rate = for_named(&overrides.rate, name, members_account)
         .or(named.and_then(|a| a.rate))
         .or(for_provider(&overrides.rate, *kind))
         .unwrap_or(Rate::PerSecond(p.spec().default_rate));
-    let concurrency = for_account(&overrides.concurrency, name)
+    let concurrency = for_named(&overrides.concurrency, name, members_account)
         .or(named.and_then(|a| a.concurrency))
         .or(for_provider(&overrides.concurrency, *kind))
         .or(overrides.concurrency_all)
@@ -256,7 +300,7 @@ pub fn resolve_account(
     ));
     let endpoint_text = match emulator {
         Some(e) => e.endpoint(*kind).to_string(),
-        None => for_account(&overrides.endpoint, name)
+        None => for_named(&overrides.endpoint, name, members_account)
             .or(named.and_then(|a| a.endpoint.clone()))
             .or(for_provider(&overrides.endpoint, *kind))
             .or(env_endpoint.filter(|e| !e.is_empty()))
@@ -287,6 +331,16 @@ pub fn resolve_account(
             Some(text) => endpoint::parse(&text).map_err(account_err)?,
             None => source.endpoint.clone(),
         };
+        let assume = match member {
+            Some(id) => p.member_assume(&chain.assume, id),
+            None => chain.assume.clone(),
+        };
+        let directory = match (member, named) {
+            (None, Some(a)) if a.members => {
+                Some(directory(p, a, env, emulator).map_err(account_err)?)
+            }
+            _ => None,
+        };
         return Ok(AccountPlan {
             key: key.clone(),
             credential_source: format!("{display} ← {}", chain_text(&source)),
@@ -302,9 +356,10 @@ pub fn resolve_account(
             concurrency,
             chain: Some(Chain {
                 source: Box::new(source),
-                assume: chain.assume.clone(),
+                assume,
                 sts_endpoint,
             }),
+            directory,
         });
     }
 
@@ -333,7 +388,31 @@ pub fn resolve_account(
         concurrency,
         credential_source,
         chain: None,
+        directory: None,
     })
+}
+
+/// Where a members account's members are listed: its `directory_endpoint`, else
+/// `IAMBATCH_<PROVIDER>_<DIRECTORY>_ENDPOINT`, else the provider's; with `--emulator`, the emulator.
+fn directory(
+    p: &dyn Provider,
+    account: &AccountConfig,
+    env: &dyn Fn(&str) -> Option<String>,
+    emulator: Option<&dyn EmulatorTarget>,
+) -> Result<Url, String> {
+    let kind = p.spec().kind;
+    let (service, default) = p
+        .directory()
+        .ok_or_else(|| format!("{kind} has no account directory iambatch can list"))?;
+    let text = match emulator {
+        Some(e) => e.endpoint(kind).to_string(),
+        None => account
+            .directory_endpoint
+            .clone()
+            .or(env(&service_variable(kind, service)).filter(|e| !e.is_empty()))
+            .unwrap_or_else(|| default.to_string()),
+    };
+    endpoint::parse(&text)
 }
 
 /// `hq (config file [accounts.hq])`, or for a chained account its whole chain.
@@ -433,6 +512,11 @@ fn for_account<T: Clone>(list: &[(String, T)], account: &str) -> Option<T> {
         .rev()
         .find(|(n, _)| n == account)
         .map(|(_, v)| v.clone())
+}
+
+/// The last `NAME=VALUE` naming this (named) account, else, for a member, its members account.
+fn for_named<T: Clone>(list: &[(String, T)], account: &str, members: Option<&str>) -> Option<T> {
+    for_account(list, account).or_else(|| for_account(list, members?))
 }
 
 /// The last `NAME=VALUE` naming this provider.

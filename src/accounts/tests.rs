@@ -54,6 +54,7 @@ fn precedence_account_then_config_then_provider_then_default() {
         concurrency: vec![("aliyun".into(), 6)],
         concurrency_all: Some(4),
         endpoint: vec![("aliyun".into(), "http://127.0.0.1:9".into())],
+        accounts_filter: None,
     };
     let plans = resolve(
         &config,
@@ -563,4 +564,182 @@ fn broken_chains_are_config_errors_naming_the_accounts() {
     let no_domain =
         "[accounts.a]\nprovider = \"huawei\"\nsource = \"huawei\"\nagency_name = \"g\"\n";
     assert!(parse_err(no_domain).contains("domain_name"));
+}
+
+const MEMBERS: &str = r#"
+[accounts.hq]
+provider = "aliyun"
+access_key_id = "LTAI-hq"
+access_key_secret_env = "HQ_SECRET"
+
+[accounts.org]
+provider = "aliyun"
+source = "hq"
+members = true
+rate = 4
+concurrency = 2
+
+[accounts.corp]
+provider = "huawei"
+source = "huawei"
+members = true
+role_name = "iambatch-operator"
+directory_endpoint = "http://127.0.0.1:8"
+"#;
+
+#[test]
+fn a_members_account_and_its_members_resolve_through_the_source() {
+    let env = env_of(&[
+        ("HQ_SECRET", "s1"),
+        (
+            "IAMBATCH_ALIYUN_RESOURCEMANAGER_ENDPOINT",
+            "http://127.0.0.1:9",
+        ),
+        ("HUAWEICLOUD_SDK_AK", "ak"),
+        ("HUAWEICLOUD_SDK_SK", "sk"),
+        ("HUAWEICLOUD_SDK_DOMAIN_ID", "d0"),
+    ]);
+    let config = Config::parse(MEMBERS, Path::new("c.toml"), &env).unwrap();
+    assert!(config.accounts["org"].members);
+    assert_eq!(config.members_accounts().len(), 2);
+    let overrides = Overrides {
+        rate: vec![("org/1000000000000102".into(), Rate::PerSecond(9.0))],
+        concurrency: vec![("org".into(), 5)],
+        ..Overrides::default()
+    };
+    let plans = resolve(
+        &config,
+        &overrides,
+        &[
+            aliyun("org"),
+            aliyun("org/1000000000000101"),
+            aliyun("org/1000000000000102"),
+            (ProviderKind::Huawei, "corp/0a1b2c".into()),
+            (ProviderKind::Huawei, "corp".into()),
+        ],
+        &env,
+        None,
+    )
+    .unwrap();
+    let [org, m1, m2, corp_member, corp] = &plans[..] else {
+        panic!()
+    };
+    // The members account itself is listed with the source's credentials at its directory.
+    assert_eq!(
+        org.directory.as_ref().unwrap().as_str(),
+        "http://127.0.0.1:9/"
+    );
+    assert_eq!(
+        corp.directory.as_ref().unwrap().as_str(),
+        "http://127.0.0.1:8/"
+    );
+    // Each member: the default role in that account, the org's settings, one member's own rate.
+    let chain = m1.chain.as_ref().unwrap();
+    assert_eq!(
+        chain.assume,
+        Assume::Role {
+            role: "acs:ram::1000000000000101:role/ResourceDirectoryAccountAccessRole".into(),
+            external_id: None,
+            duration: None,
+        }
+    );
+    assert_eq!(chain.source.display, "hq");
+    assert!(m1.directory.is_none());
+    assert_eq!(m1.display, "org/1000000000000101");
+    assert_eq!(
+        m1.credential_source,
+        "org/1000000000000101 ← hq (config file [accounts.hq])"
+    );
+    assert_eq!((m1.rate, m1.concurrency), (Some(4.0), 5));
+    assert_eq!((m2.rate, m2.concurrency), (Some(9.0), 5));
+    assert_eq!(
+        corp_member.chain.as_ref().unwrap().assume,
+        Assume::Agency {
+            domain_name: None,
+            domain_id: Some("0a1b2c".into()),
+            agency: "iambatch-operator".into(),
+            duration: None,
+        }
+    );
+    // A member's name must be an id; an account that is not a members account has no members.
+    let e = resolve_err(&config, "org/12-3", &env);
+    assert!(e.contains("not an account id"), "{e}");
+    let e = resolve_err(&config, "hq/123", &env);
+    assert!(e.contains("not in the config file"), "{e}");
+    // NAME=VALUE may name a member.
+    assert!(overrides.check_names(&config).is_ok());
+    let unknown = Overrides {
+        rate: vec![("hq/1".into(), Rate::Unlimited)],
+        ..Overrides::default()
+    };
+    assert!(unknown.check_names(&config).is_err());
+}
+
+#[test]
+fn members_settings_are_checked_naming_file_line_and_key() {
+    let section = |provider: &str, lines: &str| {
+        format!(
+            "[accounts.hq]\nprovider = \"{provider}\"\nprofile = \"p\"\n[accounts.org]\nprovider = \"{provider}\"\n{lines}"
+        )
+    };
+    let cases = [
+        (
+            section("aliyun", "members = true\n"),
+            "line 6, accounts.org.members",
+            "needs `source`",
+        ),
+        (
+            section(
+                "aliyun",
+                "source = \"hq\"\nmembers = true\nrole_arn = \"r\"\n",
+            ),
+            "line 8, accounts.org.role_arn",
+            "role_name",
+        ),
+        (
+            section(
+                "huawei",
+                "source = \"hq\"\nmembers = true\nrole_name = \"g\"\nagency_name = \"g\"\n",
+            ),
+            "line 9, accounts.org.agency_name",
+            "role_name",
+        ),
+        (
+            section(
+                "huawei",
+                "source = \"hq\"\nmembers = true\nrole_name = \"g\"\ndomain_name = \"d\"\n",
+            ),
+            "line 9, accounts.org.domain_name",
+            "account id",
+        ),
+        (
+            section("huawei", "source = \"hq\"\nmembers = true\n"),
+            "line 7, accounts.org.members",
+            "needs role_name",
+        ),
+        (
+            section("aliyun", "source = \"hq\"\nrole_name = \"r\"\n"),
+            "line 7, accounts.org.role_name",
+            "members = true",
+        ),
+        (
+            section("ucloud", "source = \"hq\"\nmembers = true\n"),
+            "line 7, accounts.org.members",
+            "ucloud has no account directory iambatch can list",
+        ),
+        (
+            section("aliyun", "source = \"hq\"\nmembers = \"yes\"\n"),
+            "line 7, accounts.org.members",
+            "true or false",
+        ),
+    ];
+    for (text, at, says) in cases {
+        let e = parse_err(&text);
+        assert!(e.contains(at) && e.contains(says), "{text}\n→ {e}");
+    }
+    // A members account is no source: each member is an account, the organisation is not.
+    let source = section("aliyun", "source = \"hq\"\nmembers = true\n")
+        + "[accounts.x]\nprovider = \"aliyun\"\nsource = \"org\"\nrole_arn = \"r\"\n";
+    let e = parse_err(&source);
+    assert!(e.contains("members account"), "{e}");
 }

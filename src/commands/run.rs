@@ -68,6 +68,7 @@ pub(crate) async fn prepare(
     let input_path = &args.input.input;
     if let Some(name) = args.input.account.as_deref()
         && !config.accounts.contains_key(name)
+        && accounts::member_of(config, name).is_none()
     {
         let known: Vec<&str> = config.accounts.keys().map(String::as_str).collect();
         return Err(UsageError(format!(

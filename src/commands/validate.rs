@@ -41,6 +41,7 @@ pub fn input_options(args: &InputArgs, config: &crate::accounts::Config) -> Inpu
         action: args.action,
         account: args.account.clone(),
         accounts: config.providers(),
+        members: config.members_accounts(),
         secrets_out: args.secrets_out.is_some(),
     }
 }

@@ -65,7 +65,7 @@ impl Credentials {
     pub fn requests(&self) -> u64 {
         match self {
             Credentials::Fixed(_) => 0,
-            Credentials::Assumed(a) => a.requests.load(Ordering::Relaxed),
+            Credentials::Assumed(a) => a.calls.requests(),
         }
     }
 }
@@ -83,20 +83,14 @@ pub struct Assumed {
     endpoint: Url,
     /// The endpoints of the provider's other services.
     services: Services,
-    source: Credentials,
-    source_name: String,
+    calls: SourceCalls,
     assume: Assume,
     sts_endpoint: Url,
     session_name: String,
-    limiter: Arc<Pacer>,
-    http: reqwest::Client,
-    max_attempts: u32,
-    backoff: Backoff,
     /// Held while renewing: one request at a time, the others wait for its answer.
     current: tokio::sync::Mutex<Option<Current>>,
     /// Why the role cannot be assumed: once known, not asked again.
     refused: Mutex<Option<Failure>>,
-    requests: AtomicU64,
 }
 
 impl Assumed {
@@ -121,16 +115,101 @@ impl Assumed {
         Ok(api)
     }
 
-    /// Asks for new credentials with the source's: transient failures retried with backoff, an
-    /// expired source renewed once.
+    /// Asks for new credentials with the source's, connected.
     async fn obtain(&self, cancel: &CancellationToken) -> Result<Current, Failure> {
+        let request = AssumeRequest {
+            assume: &self.assume,
+            session_name: &self.session_name,
+            endpoint: &self.sts_endpoint,
+        };
+        let build = |source: &dyn Api, stamp: &Stamp, token: Option<&Secret>| {
+            source.assume_request(&request, stamp, token)
+        };
+        let read = |source: &dyn Api, reply: &Reply| {
+            let temporary = source.read_assumed(&request, reply)?;
+            let obtained = OffsetDateTime::now_utc();
+            let api = self
+                .provider
+                .connect(&AccountSpec {
+                    name: &self.display,
+                    endpoint: &self.endpoint,
+                    keys: &temporary.keys,
+                    services: &self.services,
+                })
+                .map_err(|e| Failure {
+                    class: FailureClass::Credential,
+                    code: "unusable".into(),
+                    message: e.to_string(),
+                    retry_after: None,
+                })?;
+            Ok(Current {
+                api,
+                renew_at: renew_at(obtained, temporary.expires_at),
+            })
+        };
+        (self.calls.call(cancel, &build, &read).await).map_err(|f| self.failed(f))
+    }
+
+    /// `failure`, its message saying what could not be assumed with whose credentials. A
+    /// transient failure keeps its class (the row fails, the account goes on); any other means
+    /// the account cannot be reached.
+    fn failed(&self, failure: Failure) -> Failure {
+        if failure.code == codes::INTERRUPTED {
+            return failure;
+        }
+        let class = match failure.class {
+            FailureClass::Retryable { .. } => failure.class,
+            _ => FailureClass::Credential,
+        };
+        Failure {
+            class,
+            message: format!(
+                "account '{}': cannot assume {} with the credentials of '{}' ({}: {})",
+                self.display,
+                self.assume.describe(),
+                self.calls.source_name,
+                failure.code,
+                failure.message
+            ),
+            ..failure
+        }
+    }
+}
+
+/// Requests signed with a source account's credentials for another account's sake (temporary
+/// credentials, directory listings): paced by the source's limiter, transient failures retried
+/// with backoff, an expired source renewed once, the source's token obtained first when it
+/// authenticates with one.
+pub(crate) struct SourceCalls {
+    source: Credentials,
+    source_name: String,
+    limiter: Arc<Pacer>,
+    http: reqwest::Client,
+    max_attempts: u32,
+    backoff: Backoff,
+    requests: AtomicU64,
+}
+
+/// Builds a source's request: `None` when its credentials cannot make it.
+type Build<'a> =
+    dyn Fn(&dyn Api, &Stamp, Option<&Secret>) -> Option<HttpRequest> + Send + Sync + 'a;
+
+impl SourceCalls {
+    /// The answer `read` makes of the reply to what `build` asks, retried as a transient or
+    /// expired-source failure allows. A failure is returned as the provider gave it.
+    pub(crate) async fn call<T>(
+        &self,
+        cancel: &CancellationToken,
+        build: &Build<'_>,
+        read: &(dyn Fn(&dyn Api, &Reply) -> Result<T, Failure> + Send + Sync),
+    ) -> Result<T, Failure> {
         let mut attempts = 0;
         let mut source_renewed = false;
         loop {
-            let source = self.source.api(cancel).await.map_err(|f| self.failed(f))?;
+            let source = self.source.api(cancel).await?;
             attempts += 1;
-            let failure = match self.attempt(&*source, cancel).await {
-                Ok(current) => return Ok(current),
+            let failure = match self.attempt(&*source, cancel, build, read).await {
+                Ok(answer) => return Ok(answer),
                 Err(f) if f.code == codes::INTERRUPTED => return Err(f),
                 Err(f) => f,
             };
@@ -152,56 +231,32 @@ impl Assumed {
                         _ = tokio::time::sleep(wait) => {}
                     }
                 }
-                _ => return Err(self.failed(failure)),
+                _ => return Err(failure),
             }
         }
     }
 
-    /// One try: the source's token first when it authenticates with one (huawei agency tokens),
-    /// then the temporary credentials, connected.
-    async fn attempt(
+    /// One try: the source's token first when it authenticates with one (huawei), then the
+    /// request.
+    async fn attempt<T>(
         &self,
         source: &dyn Api,
         cancel: &CancellationToken,
-    ) -> Result<Current, Failure> {
+        build: &Build<'_>,
+        read: &(dyn Fn(&dyn Api, &Reply) -> Result<T, Failure> + Send + Sync),
+    ) -> Result<T, Failure> {
         let token = match source.uses_tokens() {
             true => Some(self.source_token(source, cancel).await?),
             false => None,
         };
-        let request = AssumeRequest {
-            assume: &self.assume,
-            session_name: &self.session_name,
-            endpoint: &self.sts_endpoint,
-        };
-        let http = source
-            .assume_request(&request, &Stamp::now(), token.as_ref())
-            .ok_or_else(|| Failure {
-                class: FailureClass::Credential,
-                code: "unsupported".into(),
-                message: "this source's credentials cannot ask for temporary ones".into(),
-                retry_after: None,
-            })?;
+        let http = build(source, &Stamp::now(), token.as_ref()).ok_or_else(|| Failure {
+            class: FailureClass::Credential,
+            code: "unsupported".into(),
+            message: "the source's credentials cannot make this request".into(),
+            retry_after: None,
+        })?;
         let reply = self.send_paced(http, cancel).await?;
-        let temporary = source.read_assumed(&request, &reply)?;
-        let obtained = OffsetDateTime::now_utc();
-        let api = self
-            .provider
-            .connect(&AccountSpec {
-                name: &self.display,
-                endpoint: &self.endpoint,
-                keys: &temporary.keys,
-                services: &self.services,
-            })
-            .map_err(|e| Failure {
-                class: FailureClass::Credential,
-                code: "unusable".into(),
-                message: e.to_string(),
-                retry_after: None,
-            })?;
-        Ok(Current {
-            api,
-            renew_at: renew_at(obtained, temporary.expires_at),
-        })
+        read(source, &reply)
     }
 
     /// A fresh token of a source that authenticates with one.
@@ -242,29 +297,14 @@ impl Assumed {
         outcome.map_err(|no_reply| no_reply.into_failure(false))
     }
 
-    /// `failure`, its message saying what could not be assumed with whose credentials. A
-    /// transient failure keeps its class (the row fails, the account goes on); any other means
-    /// the account cannot be reached.
-    fn failed(&self, failure: Failure) -> Failure {
-        if failure.code == codes::INTERRUPTED {
-            return failure;
-        }
-        let class = match failure.class {
-            FailureClass::Retryable { .. } => failure.class,
-            _ => FailureClass::Credential,
-        };
-        Failure {
-            class,
-            message: format!(
-                "account '{}': cannot assume {} with the credentials of '{}' ({}: {})",
-                self.display,
-                self.assume.describe(),
-                self.source_name,
-                failure.code,
-                failure.message
-            ),
-            ..failure
-        }
+    /// The source account's name, for messages.
+    pub(crate) fn source_name(&self) -> &str {
+        &self.source_name
+    }
+
+    /// Requests sent so far.
+    pub(crate) fn requests(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
     }
 }
 
@@ -320,6 +360,15 @@ impl Chains {
         if let Some(assumed) = self.assumed.lock().expect("chains").get(&plan.display) {
             return Ok(Credentials::Assumed(assumed.clone()));
         }
+        if plan.directory.is_some() {
+            return Err(ConnectError::Invalid {
+                account: plan.display.clone(),
+                message: format!(
+                    "is a members account: name one member, {}/<account id>",
+                    plan.display
+                ),
+            });
+        }
         if !plan.provider.assumes(&chain.assume) {
             return Err(ConnectError::Invalid {
                 account: plan.display.clone(),
@@ -330,31 +379,37 @@ impl Chains {
                 ),
             });
         }
-        let source = self.credentials(&chain.source)?;
-        let limiter = (self.limiters.lock().expect("chains"))
-            .entry(chain.source.display.clone())
-            .or_insert_with(|| Arc::new(Pacer::new(Some(STS_RATE))))
-            .clone();
         let assumed = Arc::new(Assumed {
             display: plan.display.clone(),
             provider: plan.provider,
             endpoint: plan.endpoint.clone(),
             services: plan.services.clone(),
-            source,
-            source_name: chain.source.display.clone(),
+            calls: self.calls(&chain.source)?,
             assume: chain.assume.clone(),
             sts_endpoint: chain.sts_endpoint.clone(),
             session_name: self.session_name.clone(),
+            current: tokio::sync::Mutex::new(None),
+            refused: Mutex::new(None),
+        });
+        (self.assumed.lock().expect("chains")).insert(plan.display.clone(), assumed.clone());
+        Ok(Credentials::Assumed(assumed))
+    }
+
+    /// Requests made with `source`'s credentials, paced by its limiter.
+    pub(crate) fn calls(&self, source: &AccountPlan) -> Result<SourceCalls, ConnectError> {
+        let limiter = (self.limiters.lock().expect("chains"))
+            .entry(source.display.clone())
+            .or_insert_with(|| Arc::new(Pacer::new(Some(STS_RATE))))
+            .clone();
+        Ok(SourceCalls {
+            source: self.credentials(source)?,
+            source_name: source.display.clone(),
             limiter,
             http: self.http.clone(),
             max_attempts: self.max_attempts,
             backoff: Backoff::default(),
-            current: tokio::sync::Mutex::new(None),
-            refused: Mutex::new(None),
             requests: AtomicU64::new(0),
-        });
-        (self.assumed.lock().expect("chains")).insert(plan.display.clone(), assumed.clone());
-        Ok(Credentials::Assumed(assumed))
+        })
     }
 }
 

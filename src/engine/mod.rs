@@ -4,6 +4,7 @@
 pub mod backoff;
 pub mod client;
 pub mod credentials;
+pub mod directory;
 pub mod execute;
 mod lanes;
 pub mod listing;

@@ -19,7 +19,7 @@ use crate::jobs::{Action, ProviderKind};
 use columns::{ColumnMap, NearMiss, SameColumn};
 use csv::{ByteRecord, StringRecord};
 use encoding::LineEnds;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
 use std::io::{self, Read};
 use std::ops::Range;
@@ -48,6 +48,8 @@ pub struct InputOptions {
     pub account: Option<String>,
     /// The config file's named accounts and their providers.
     pub accounts: BTreeMap<String, ProviderKind>,
+    /// Those of them that are members accounts: rows name one member, `NAME/<account id>`.
+    pub members: BTreeSet<String>,
     /// `--secrets-out` was given, so aliyun rows may ask for a generated password.
     pub secrets_out: bool,
 }
@@ -61,6 +63,7 @@ impl Default for InputOptions {
             action: None,
             account: None,
             accounts: BTreeMap::new(),
+            members: BTreeSet::new(),
             secrets_out: false,
         }
     }

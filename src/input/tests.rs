@@ -722,6 +722,42 @@ fn routes_rows_to_their_account() {
     );
 }
 
+#[test]
+fn rows_name_one_member_of_a_members_account() {
+    let mut options = options();
+    options.accounts.insert("org".into(), ProviderKind::Aliyun);
+    options.members.insert("org".into());
+    let (_guard, input) = open(
+        "provider,account,action,user\n\
+         aliyun,org/1000000000000101,get-login-profile,a@x.com\n\
+         aliyun,org,get-login-profile,a@x.com\n\
+         aliyun,nosuch/1000000000000101,get-login-profile,a@x.com\n\
+         huawei,org/1000000000000101,get-login-protect,x\n\
+         aliyun,org/,get-login-profile,a@x.com\n",
+        options,
+    );
+    let validator = Validator::new(&input);
+    let mut rows = input.rows().unwrap();
+    let mut row = RawRow::new();
+    rows.read(&mut row).unwrap();
+    assert_eq!(
+        validator.route(&row),
+        Some((ProviderKind::Aliyun, "org/1000000000000101".to_string()))
+    );
+    let bare = problems_of(&input, 1);
+    assert!(
+        bare.starts_with("line 3, column account: org is a members account: name one member, org/<account id>; `iambatch accounts` lists them"),
+        "{bare}"
+    );
+    let unknown = problems_of(&input, 2);
+    assert!(
+        unknown.starts_with("line 4, column account: unknown account 'nosuch/1000000000000101'"),
+        "{unknown}"
+    );
+    assert!(problems_of(&input, 3).contains("belongs to aliyun"));
+    assert!(problems_of(&input, 4).contains("does not name a member"));
+}
+
 fn problems_of(input: &InputFile, index: usize) -> String {
     check_all(input, &mut permissive(input))[index]
         .as_ref()

@@ -138,7 +138,27 @@ impl Validator {
             "" => self.options.account.as_deref().unwrap_or_default(),
             cell => cell,
         };
-        match self.options.accounts.get(name) {
+        // A member `NAME/<id>` of a members account NAME is an account of NAME's provider.
+        let member = name
+            .split_once('/')
+            .filter(|(base, _)| self.options.members.contains(*base));
+        if let Some((_, id)) = member
+            && (id.is_empty() || !id.bytes().all(|b| b.is_ascii_alphanumeric()))
+        {
+            return Err(format!(
+                "'{name}' does not name a member: write the member's account id after the slash (`iambatch accounts` lists them)"
+            ));
+        }
+        if self.options.members.contains(name) {
+            return Err(format!(
+                "{name} is a members account: name one member, {name}/<account id>; `iambatch accounts` lists them"
+            ));
+        }
+        match self
+            .options
+            .accounts
+            .get(member.map_or(name, |(base, _)| base))
+        {
             _ if name.is_empty() => Ok(String::new()),
             Some(&owner) if owner == kind => Ok(name.to_string()),
             Some(owner) => Err(format!(

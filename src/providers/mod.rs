@@ -348,6 +348,26 @@ impl Assume {
     }
 }
 
+/// One account of an organisation, as its directory lists it (aliyun Resource Directory, huawei
+/// Organizations).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Member {
+    pub id: String,
+    pub name: String,
+    /// The directory's own word for it (`CreateSuccess`, `active`, `suspended`).
+    pub status: String,
+    /// Whether the account is a member iambatch works in (see each provider for which statuses).
+    pub active: bool,
+}
+
+/// One page of a directory listing.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MemberPage {
+    pub members: Vec<Member>,
+    /// What asks for the next page (a page number or a marker); `None` on the last one.
+    pub next: Option<String>,
+}
+
 /// The temporary-credential request of a chained account: what to assume, where, and the session
 /// name the provider's audit log shows.
 pub struct AssumeRequest<'a> {
@@ -501,6 +521,17 @@ pub trait Provider: Send + Sync + 'static {
     fn services(&self) -> &'static [(&'static str, &'static str)] {
         &[]
     }
+    /// The directory of member accounts, as (name, default endpoint): an account finds it at
+    /// `IAMBATCH_<PROVIDER>_<NAME>_ENDPOINT` unless it sets `directory_endpoint`. `None`: the
+    /// provider has none iambatch can list.
+    fn directory(&self) -> Option<(&'static str, &'static str)> {
+        None
+    }
+    /// What a members account assumes in member `id`: `role` is what its `role_name` (and
+    /// `external_id`, `session_duration`) give, as the source would assume it in any member.
+    fn member_assume(&self, role: &Assume, _id: &str) -> Assume {
+        role.clone()
+    }
 }
 
 /// One account's view of a provider: signs requests and reads replies.
@@ -538,6 +569,27 @@ pub trait Api: Send + Sync {
             class: FailureClass::Credential,
             code: reply.status.to_string(),
             message: "this account cannot assume roles".into(),
+            retry_after: None,
+        })
+    }
+    /// The signed request for one page of the organisation's member accounts (`page`: the `next`
+    /// of the page before; `None` for the first), sent to the directory `endpoint`; `None` when
+    /// the account cannot make it.
+    fn members_request(
+        &self,
+        _page: Option<&str>,
+        _endpoint: &url::Url,
+        _stamp: &Stamp,
+        _token: Option<&Secret>,
+    ) -> Option<HttpRequest> {
+        None
+    }
+    /// Reads the reply to [`Api::members_request`].
+    fn read_members(&self, reply: &Reply) -> Result<MemberPage, Failure> {
+        Err(Failure {
+            class: FailureClass::Permanent,
+            code: reply.status.to_string(),
+            message: "this account cannot list member accounts".into(),
             retry_after: None,
         })
     }

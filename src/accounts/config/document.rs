@@ -107,6 +107,10 @@ pub(super) struct Section {
     pub external_id: Option<Spanned<Scalar>>,
     pub session_duration: Option<Spanned<Scalar>>,
     pub sts_endpoint: Option<Spanned<Scalar>>,
+    /// A members account: the organisation's member accounts, each through `role_name`.
+    pub members: Option<Spanned<Scalar>>,
+    pub role_name: Option<Spanned<Scalar>>,
+    pub directory_endpoint: Option<Spanned<Scalar>>,
     pub other: Vec<(Spanned<String>, Spanned<Scalar>)>,
     /// Where the section is, for a missing `provider`.
     pub span: std::ops::Range<usize>,
@@ -151,6 +155,9 @@ impl<'de> Deserialize<'de> for SectionFields {
                         "external_id" => &mut s.external_id,
                         "session_duration" => &mut s.session_duration,
                         "sts_endpoint" => &mut s.sts_endpoint,
+                        "members" => &mut s.members,
+                        "role_name" => &mut s.role_name,
+                        "directory_endpoint" => &mut s.directory_endpoint,
                         _ => {
                             s.other.push((key, value));
                             continue;
@@ -171,6 +178,7 @@ pub(super) enum Scalar {
     Text(String),
     Integer(i64),
     Float(f64),
+    Bool(bool),
     Other,
 }
 
@@ -194,8 +202,8 @@ impl<'de> Deserialize<'de> for Scalar {
             fn visit_f64<E: de::Error>(self, v: f64) -> Result<Scalar, E> {
                 Ok(Scalar::Float(v))
             }
-            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Scalar, E> {
-                Ok(Scalar::Other)
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Scalar, E> {
+                Ok(Scalar::Bool(v))
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Scalar, A::Error> {
                 while seq.next_element::<IgnoredAny>()?.is_some() {}

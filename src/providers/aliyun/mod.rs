@@ -4,6 +4,7 @@
 
 mod classify;
 mod cli_config;
+mod directory;
 mod request;
 pub mod sign;
 mod sts;
@@ -13,8 +14,8 @@ use crate::jobs::{Action, Field, Job, LoginState, LoginStatus, ProviderKind};
 use crate::providers::{
     Absent, AccountSpec, ActionSpec, Api, Assume, AssumeRequest, Classified, ColumnProblem,
     ConnectError, Desired, Each, Exists, Failure, HttpRequest, ListedUser, Listing, Lookups,
-    MfaSource, Object, Op, Part, Password, Provider, ProviderSpec, Reply, Stamp, Step, Temporary,
-    When,
+    MemberPage, MfaSource, Object, Op, Part, Password, Provider, ProviderSpec, Reply, Stamp, Step,
+    Temporary, When,
 };
 use crate::secret::Secret;
 use request::{Credentials, Endpoints};
@@ -367,6 +368,26 @@ impl Provider for Aliyun {
         matches!(assume, Assume::Role { .. })
     }
 
+    fn directory(&self) -> Option<(&'static str, &'static str)> {
+        Some((directory::SERVICE, directory::ENDPOINT))
+    }
+
+    /// The member's role of that name: `acs:ram::<id>:role/<role_name>`.
+    fn member_assume(&self, role: &Assume, id: &str) -> Assume {
+        match role {
+            Assume::Role {
+                role,
+                external_id,
+                duration,
+            } => Assume::Role {
+                role: format!("acs:ram::{id}:role/{role}"),
+                external_id: external_id.clone(),
+                duration: *duration,
+            },
+            other => other.clone(),
+        }
+    }
+
     /// A RAM user name (1–64 of `A-Z a-z 0-9 . _ -`) without `@domain`.
     fn is_bare(&self, user: &str) -> bool {
         (1..=64).contains(&user.len())
@@ -487,6 +508,20 @@ impl Api for AliyunApi {
 
     fn classify(&self, op: &Op<'_>, reply: &Reply) -> Classified {
         classify::classify(op, reply)
+    }
+
+    fn members_request(
+        &self,
+        page: Option<&str>,
+        endpoint: &url::Url,
+        stamp: &Stamp,
+        _token: Option<&Secret>,
+    ) -> Option<HttpRequest> {
+        Some(directory::request(&self.credentials, page, endpoint, stamp))
+    }
+
+    fn read_members(&self, reply: &Reply) -> Result<MemberPage, Failure> {
+        directory::read(reply)
     }
 }
 

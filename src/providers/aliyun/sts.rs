@@ -58,6 +58,13 @@ pub fn read_assumed(reply: &Reply) -> Result<Temporary, Failure> {
             retry_after: None,
         });
     }
+    Err(rpc_failure(reply, assume_class))
+}
+
+/// The failure of a non-2xx RPC reply (STS, Resource Directory): by the body's `Code` as `class`
+/// reads it, else the HTTP status.
+pub(super) fn rpc_failure(reply: &Reply, class: fn(&str, u16) -> FailureClass) -> Failure {
+    let body: Option<Value> = serde_json::from_slice(&reply.body).ok();
     let code = body
         .as_ref()
         .and_then(|b| json::text(b, "Code"))
@@ -71,8 +78,8 @@ pub fn read_assumed(reply: &Reply) -> Result<Temporary, Failure> {
         Some(at) => message[..at].trim_end().to_string(),
         None => message.to_string(),
     };
-    Err(Failure {
-        class: assume_class(code, reply.status),
+    Failure {
+        class: class(code, reply.status),
         code: if code.is_empty() {
             reply.status.to_string()
         } else {
@@ -80,7 +87,7 @@ pub fn read_assumed(reply: &Reply) -> Result<Temporary, Failure> {
         },
         message,
         retry_after: None,
-    })
+    }
 }
 
 /// STS's codes over IMS's: a missing role or token is the caller's credentials' problem, an

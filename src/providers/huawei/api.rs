@@ -2,11 +2,11 @@
 
 use super::auth::Auth;
 use super::classify::{self, Caller};
-use super::{agency, ops, sign, token};
+use super::{agency, ops, organizations, sign, token};
 use crate::providers::encoding::basic_iso8601;
 use crate::providers::{
-    Api, AssumeRequest, Classified, Failure, FailureClass, HttpRequest, Observed, Op, Reply, Stamp,
-    Temporary, Token, TokenRefused, Verdict,
+    Api, AssumeRequest, Classified, Failure, FailureClass, HttpRequest, MemberPage, Observed, Op,
+    Reply, Stamp, Temporary, Token, TokenRefused, Verdict,
 };
 use crate::secret::Secret;
 use reqwest::Method;
@@ -15,28 +15,67 @@ use std::sync::OnceLock;
 const JSON: &str = "application/json;charset=UTF-8";
 
 pub struct HuaweiApi {
-    /// `scheme://host[:port]`.
-    origin: String,
-    /// What the transport sends as `Host` (the port only when not the scheme's default), and so signs.
-    host: String,
-    /// The endpoint's own path, without a trailing `/`, put before every operation's path.
-    prefix: String,
+    /// The IAM endpoint.
+    iam: Target,
     auth: Auth,
     /// The account's id: an AK/SK account's, else one configured, else the one a token reply
     /// names. CreateUser needs it.
     domain_id: OnceLock<String>,
 }
 
-impl HuaweiApi {
-    pub fn new(endpoint: &url::Url, auth: Auth) -> HuaweiApi {
+/// Where requests go: an endpoint's parts as the signature takes them.
+struct Target {
+    /// `scheme://host[:port]`.
+    origin: String,
+    /// What the transport sends as `Host` (the port only when not the scheme's default), and so signs.
+    host: String,
+    /// The endpoint's own path, without a trailing `/`, put before every operation's path.
+    prefix: String,
+}
+
+impl Target {
+    fn of(endpoint: &url::Url) -> Target {
         let host = match endpoint.port() {
             Some(port) => format!("{}:{port}", endpoint.host_str().unwrap_or_default()),
             None => endpoint.host_str().unwrap_or_default().to_string(),
         };
-        HuaweiApi {
+        Target {
             origin: format!("{}://{host}", endpoint.scheme()),
             host,
             prefix: endpoint.path().trim_end_matches('/').to_string(),
+        }
+    }
+
+    /// The endpoint's path followed by an operation's.
+    fn full_path(&self, path: &str) -> String {
+        format!("{}{path}", self.prefix)
+    }
+
+    /// The request without credentials. The body moves in, so the token request's password is
+    /// not copied.
+    fn unsigned(&self, parts: ops::Parts, content_type: &str) -> HttpRequest {
+        let path = self.full_path(&parts.path);
+        let url = match sign::canonical_query(&parts.query).as_str() {
+            "" => format!("{}{path}", self.origin),
+            q => format!("{}{path}?{q}", self.origin),
+        };
+        let mut headers = Vec::new();
+        if !parts.body.is_empty() {
+            headers.push(("Content-Type".to_string(), content_type.to_string()));
+        }
+        HttpRequest {
+            method: parts.method,
+            url,
+            headers,
+            body: parts.body,
+        }
+    }
+}
+
+impl HuaweiApi {
+    pub fn new(endpoint: &url::Url, auth: Auth) -> HuaweiApi {
+        HuaweiApi {
+            iam: Target::of(endpoint),
             domain_id: match &auth {
                 Auth::AkSk { domain_id, .. } => OnceLock::from(domain_id.clone()),
                 _ => OnceLock::new(),
@@ -61,35 +100,11 @@ impl HuaweiApi {
         }
     }
 
-    /// The endpoint's path followed by an operation's.
-    fn full_path(&self, path: &str) -> String {
-        format!("{}{path}", self.prefix)
-    }
-
-    /// The request without credentials. The body moves in, so the token request's password is not
-    /// copied.
-    fn unsigned(&self, parts: ops::Parts, content_type: &str) -> HttpRequest {
-        let path = self.full_path(&parts.path);
-        let url = match sign::canonical_query(&parts.query).as_str() {
-            "" => format!("{}{path}", self.origin),
-            q => format!("{}{path}?{q}", self.origin),
-        };
-        let mut headers = Vec::new();
-        if !parts.body.is_empty() {
-            headers.push(("Content-Type".to_string(), content_type.to_string()));
-        }
-        HttpRequest {
-            method: parts.method,
-            url,
-            headers,
-            body: parts.body,
-        }
-    }
-
     /// Adds `X-Sdk-Date`, `X-Domain-Id`, `X-Security-Token` and the `Authorization` that signs them
     /// with `Host`, `Content-Type` and the body. `Host` is signed but left to the transport to send.
     fn sign_aksk(
         &self,
+        target: &Target,
         req: &mut HttpRequest,
         path: &str,
         query: &[(String, String)],
@@ -112,7 +127,7 @@ impl HuaweiApi {
                 .push(("X-Security-Token".into(), t.expose().to_string()));
         }
         let mut signed = req.headers.clone();
-        signed.push(("Host".into(), self.host.clone()));
+        signed.push(("Host".into(), target.host.clone()));
         let signable = sign::Signable {
             method: req.method.as_str(),
             path,
@@ -122,6 +137,31 @@ impl HuaweiApi {
         };
         let authorization = sign::sign(ak, sk.expose(), &date, &signable);
         req.headers.push(("Authorization".into(), authorization));
+    }
+}
+
+impl HuaweiApi {
+    /// The request to `target`, with a given token, else a ready one, else an AK/SK signature.
+    fn authenticated(
+        &self,
+        target: &Target,
+        parts: ops::Parts,
+        stamp: &Stamp,
+        token: Option<&Secret>,
+    ) -> HttpRequest {
+        let (path, query) = (target.full_path(&parts.path), parts.query.clone());
+        let mut req = target.unsigned(parts, JSON);
+        let ready = match &self.auth {
+            Auth::Token(t) => Some(t),
+            _ => None,
+        };
+        match token.or(ready) {
+            Some(t) => req
+                .headers
+                .push(("X-Auth-Token".into(), t.expose().to_string())),
+            None => self.sign_aksk(target, &mut req, &path, &query, stamp),
+        }
+        req
     }
 }
 
@@ -135,19 +175,7 @@ impl Api for HuaweiApi {
         if let (Op::ListUsers { page: None }, Auth::AkSk { domain_id, .. }) = (op, &self.auth) {
             parts.query.push(("domain_id".into(), domain_id.clone()));
         }
-        let (path, query) = (self.full_path(&parts.path), parts.query.clone());
-        let mut req = self.unsigned(parts, JSON);
-        let ready = match &self.auth {
-            Auth::Token(t) => Some(t),
-            _ => None,
-        };
-        match token.or(ready) {
-            Some(t) => req
-                .headers
-                .push(("X-Auth-Token".into(), t.expose().to_string())),
-            None => self.sign_aksk(&mut req, &path, &query, stamp),
-        }
-        req
+        self.authenticated(&self.iam, parts, stamp, token)
     }
 
     fn classify(&self, op: &Op<'_>, reply: &Reply) -> Classified {
@@ -208,7 +236,7 @@ impl Api for HuaweiApi {
             query: vec![(token::QUERY.0.to_string(), token::QUERY.1.to_string())],
             body: token::body(user_name, password, domain_name),
         };
-        Some(self.unsigned(parts, token::CONTENT_TYPE))
+        Some(self.iam.unsigned(parts, token::CONTENT_TYPE))
     }
 
     /// The token, and the account id its reply names (for CreateUser) unless configured.
@@ -231,13 +259,14 @@ impl Api for HuaweiApi {
         match (&self.auth, token) {
             (Auth::AkSk { .. }, _) => {
                 let parts = agency::parts(request)?;
-                let (path, query) = (self.full_path(&parts.path), parts.query.clone());
-                let mut req = self.unsigned(parts, JSON);
-                self.sign_aksk(&mut req, &path, &query, stamp);
+                let (path, query) = (self.iam.full_path(&parts.path), parts.query.clone());
+                let mut req = self.iam.unsigned(parts, JSON);
+                self.sign_aksk(&self.iam, &mut req, &path, &query, stamp);
                 Some(req)
             }
             (Auth::Password { .. }, Some(token)) => {
-                let mut req = self.unsigned(agency::token_parts(request)?, token::CONTENT_TYPE);
+                let mut req =
+                    (self.iam).unsigned(agency::token_parts(request)?, token::CONTENT_TYPE);
                 req.headers
                     .push(("X-Auth-Token".into(), token.expose().to_string()));
                 Some(req)
@@ -255,6 +284,22 @@ impl Api for HuaweiApi {
             Auth::Password { .. } => agency::read_token(reply),
             _ => agency::read(request, reply),
         }
+    }
+
+    /// At the Organizations endpoint, authenticated as any request of the account.
+    fn members_request(
+        &self,
+        page: Option<&str>,
+        endpoint: &url::Url,
+        stamp: &Stamp,
+        token: Option<&Secret>,
+    ) -> Option<HttpRequest> {
+        let parts = organizations::parts(page);
+        Some(self.authenticated(&Target::of(endpoint), parts, stamp, token))
+    }
+
+    fn read_members(&self, reply: &Reply) -> Result<MemberPage, Failure> {
+        organizations::read(reply, self.caller())
     }
 }
 

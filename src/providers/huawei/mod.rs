@@ -12,6 +12,7 @@ mod auth;
 mod classify;
 mod cli_config;
 mod ops;
+mod organizations;
 #[cfg(test)]
 mod rows;
 pub mod sign;
@@ -355,6 +356,25 @@ impl Provider for Huawei {
 
     fn assumes(&self, assume: &Assume) -> bool {
         matches!(assume, Assume::Agency { .. })
+    }
+
+    fn directory(&self) -> Option<(&'static str, &'static str)> {
+        Some((organizations::SERVICE, organizations::ENDPOINT))
+    }
+
+    /// The agency `role_name` of the member's account, named by its id.
+    fn member_assume(&self, role: &Assume, id: &str) -> Assume {
+        match role {
+            Assume::Agency {
+                agency, duration, ..
+            } => Assume::Agency {
+                domain_name: None,
+                domain_id: Some(id.to_string()),
+                agency: agency.clone(),
+                duration: *duration,
+            },
+            other => other.clone(),
+        }
     }
 
     fn connect(&self, account: &AccountSpec<'_>) -> Result<Arc<dyn Api>, ConnectError> {
