@@ -317,12 +317,15 @@ pub struct AccountsArgs {
     /// chained (one request), then one cheap read (a page of its users).
     #[arg(long)]
     pub check: bool,
-    /// Extra trusted CA certificates (PEM), for --check.
-    #[arg(long, value_name = "FILE", requires = "check")]
+    /// Extra trusted CA certificates (PEM), for --check and member listings.
+    #[arg(long, value_name = "FILE")]
     pub ca_bundle: Option<PathBuf>,
-    /// Seconds to wait for one reply, for --check.
+    /// Seconds to wait for one reply, for --check and member listings.
     #[arg(long, default_value_t = 30)]
     pub timeout: u64,
+    /// Show the accounts as they are under the built-in emulator (which `run --emulator` uses).
+    #[arg(long)]
+    pub emulator: bool,
 }
 
 /// Per-account settings on the command line; they win over the config file (docs/contract.md §4).

@@ -9,7 +9,7 @@ pub mod endpoint;
 
 use crate::jobs::ProviderKind;
 use crate::providers::cli_files::CliLookup;
-use crate::providers::{AccountSpec, Assume, Keys, Provider, Services, provider};
+use crate::providers::{AccountSpec, Assume, Keys, Member, Provider, Services, provider};
 use crate::secret::Secret;
 pub use config::{AccountConfig, ChainConfig, Config};
 use std::collections::BTreeSet;
@@ -134,6 +134,20 @@ impl Overrides {
         self.accounts_filter
             .as_ref()
             .is_none_or(|filter| filter.contains(id))
+    }
+
+    /// The members worked in: the active ones `--accounts-filter` lets through, in the listing's
+    /// order; and the ids the filter names that are no active member (to warn about).
+    pub fn used_members<'a>(&'a self, listed: &[Member]) -> (Vec<Member>, Vec<&'a str>) {
+        let used = (listed.iter())
+            .filter(|m| m.active && self.allows(&m.id))
+            .cloned()
+            .collect();
+        let unknown = (self.accounts_filter.iter().flatten())
+            .filter(|id| !listed.iter().any(|m| m.active && &m.id == *id))
+            .map(String::as_str)
+            .collect();
+        (used, unknown)
     }
 }
 

@@ -743,3 +743,35 @@ fn members_settings_are_checked_naming_file_line_and_key() {
     let e = parse_err(&source);
     assert!(e.contains("members account"), "{e}");
 }
+
+#[test]
+fn the_filter_keeps_active_members_it_names_and_finds_ids_that_are_none() {
+    let member = |id: &str, active: bool| Member {
+        id: id.into(),
+        name: String::new(),
+        status: if active { "CreateSuccess" } else { "Removed" }.into(),
+        active,
+    };
+    let listed = [
+        member("101", true),
+        member("102", true),
+        member("103", false),
+    ];
+    let all = Overrides::default();
+    let (used, unknown) = all.used_members(&listed);
+    assert_eq!(
+        used.iter().map(|m| m.id.as_str()).collect::<Vec<_>>(),
+        ["101", "102"]
+    );
+    assert!(unknown.is_empty());
+    let filtered = Overrides {
+        accounts_filter: Some(["102", "103", "999"].map(String::from).into()),
+        ..Overrides::default()
+    };
+    let (used, unknown) = filtered.used_members(&listed);
+    assert_eq!(
+        used.iter().map(|m| m.id.as_str()).collect::<Vec<_>>(),
+        ["102"]
+    );
+    assert_eq!(unknown, ["103", "999"]);
+}

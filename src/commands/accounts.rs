@@ -4,17 +4,22 @@
 //! A chained account shows its chain (`prod ← hq (...)`). `--check` proves each usable account's
 //! access: its temporary credentials when chained, then one page of its users.
 
-use crate::accounts::{self, AccountKey, AccountPlan};
+use crate::accounts::{self, AccountKey, AccountPlan, EmulatorTarget};
 use crate::cli::{AccountsArgs, InputArgs};
+use crate::commands::scan::count;
 use crate::commands::session;
 use crate::commands::validate::input_options;
 use crate::commands::{Setup, exit, scan::scan};
+use crate::engine::credentials::Chains;
+use crate::engine::directory::Directory;
 use crate::input::{InputFile, InputOptions};
 use crate::jobs::ProviderKind;
-use crate::providers::{Op, Verdict};
-use std::collections::BTreeSet;
+use crate::providers::{Member, Op, Verdict};
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
+use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
+use url::Url;
 
 /// One line of the table.
 struct Line {
@@ -70,9 +75,14 @@ pub async fn accounts(args: AccountsArgs, setup: &Setup<'_>) -> anyhow::Result<u
             .collect(),
     };
 
+    let emulator = match args.emulator {
+        true => Some(session::start_emulator().await?),
+        false => None,
+    };
+    let target = emulator.as_ref().map(|e| e as &dyn EmulatorTarget);
     let lines: Vec<Line> = needed
         .iter()
-        .map(|key| line(config, &overrides, key, env))
+        .map(|key| line(config, &overrides, key, env, target))
         .collect();
     print!("{}", table(&lines));
     let mut failed = false;
@@ -87,50 +97,141 @@ pub async fn accounts(args: AccountsArgs, setup: &Setup<'_>) -> anyhow::Result<u
     if failed {
         return Ok(exit::USAGE);
     }
-    if args.check && !check(lines, &args, env).await? {
-        return Ok(exit::ROWS_NOT_OK);
+    let http = session::http(args.timeout, args.ca_bundle.as_deref())?;
+    let chains = session::chains(&http, CHECK_ATTEMPTS, env);
+    let cancel = CancellationToken::new();
+    // Each members account's members, listed with its source's credentials only.
+    let mut members = Vec::new();
+    let mut all_ok = true;
+    for l in &lines {
+        let Some(org) = l.plan.as_ref().filter(|p| p.directory.is_some()) else {
+            continue;
+        };
+        let directory = Directory::new(org, &chains)?;
+        match directory.members(&cancel).await {
+            Ok(listed) => {
+                print!("{}", members_table(org, &listed, &overrides));
+                let (used, unknown) = overrides.used_members(&listed);
+                for id in unknown {
+                    eprintln!(
+                        "warning: --accounts-filter names {id}, which is not an active member of '{}'",
+                        org.display
+                    );
+                }
+                let used =
+                    (used.into_iter()).map(|m| (org.key.0, format!("{}/{}", org.display, m.id)));
+                members.extend(used);
+            }
+            Err(f) => {
+                all_ok = false;
+                eprintln!("error: members account '{}': {}", org.display, f.message);
+            }
+        }
     }
-    Ok(exit::OK)
+    if args.check {
+        let mut plans: Vec<AccountPlan> = lines
+            .into_iter()
+            .filter(|l| l.problem.is_none())
+            .filter_map(|l| l.plan)
+            .filter(|p| p.directory.is_none())
+            .collect();
+        for key in &members {
+            match accounts::resolve_account(config, &overrides, key, env, target) {
+                Ok(plan) => plans.push(plan),
+                Err(e) => {
+                    all_ok = false;
+                    println!("check {}: failed: {e}", key.1);
+                }
+            }
+        }
+        all_ok &= check(plans, &http, &chains).await?;
+    }
+    if let Some(e) = emulator {
+        e.shutdown().await;
+    }
+    Ok(match all_ok {
+        true => exit::OK,
+        false => exit::ROWS_NOT_OK,
+    })
 }
 
 /// Attempts of each request of `--check`: a transient failure should not fail the check.
 const CHECK_ATTEMPTS: u32 = 3;
+/// Accounts checked at once.
+const CHECKS_AT_ONCE: usize = 8;
 
-/// One line per usable account: `ok` or `failed` and why. Whether all were ok.
+/// One line per account, in the order given: `ok` or `failed` and why. Whether all were ok.
 async fn check(
-    lines: Vec<Line>,
-    args: &AccountsArgs,
-    env: &dyn Fn(&str) -> Option<String>,
+    plans: Vec<AccountPlan>,
+    http: &reqwest::Client,
+    chains: &Chains,
 ) -> anyhow::Result<bool> {
-    let http = session::http(args.timeout, args.ca_bundle.as_deref())?;
-    let chains = session::chains(&http, CHECK_ATTEMPTS, env);
     let cancel = CancellationToken::new();
+    let room = Arc::new(tokio::sync::Semaphore::new(CHECKS_AT_ONCE));
+    let mut tasks = tokio::task::JoinSet::new();
+    for (i, plan) in plans.into_iter().enumerate() {
+        let name = plan.display.clone();
+        let client = session::connect(plan, http, CHECK_ATTEMPTS, chains)?.client;
+        let (room, cancel) = (room.clone(), cancel.clone());
+        tasks.spawn(async move {
+            let _turn = room.acquire_owned().await;
+            let report = client.call(&Op::ListUsers { page: None }, &cancel).await;
+            let sts = match client.credential_requests() {
+                0 => String::new(),
+                n => format!("{n} temporary-credential request(s), "),
+            };
+            let (ok, said) = match report.result {
+                Ok(Verdict::Users(_)) => (true, format!("ok ({sts}a page of its users read)")),
+                Ok(other) => (false, format!("failed: unexpected reply {other:?}")),
+                Err(f) => (false, format!("failed: {} {}", f.code, f.message)),
+            };
+            (i, ok, format!("check {name}: {said}"))
+        });
+    }
+    let mut said = BTreeMap::new();
+    while let Some(joined) = tasks.join_next().await {
+        let (i, ok, line) = joined.map_err(|e| anyhow::anyhow!("internal error: {e}"))?;
+        said.insert(i, (ok, line));
+    }
     let mut all_ok = true;
-    for line in lines {
-        let Some(plan) = line.plan.filter(|_| line.problem.is_none()) else {
-            continue;
-        };
-        let client = session::connect(plan, &http, CHECK_ATTEMPTS, &chains)?.client;
-        let report = client.call(&Op::ListUsers { page: None }, &cancel).await;
-        let sts = match client.credential_requests() {
-            0 => String::new(),
-            n => format!("{n} temporary-credential request(s), "),
-        };
-        match report.result {
-            Ok(Verdict::Users(_)) => {
-                println!("check {}: ok ({sts}a page of its users read)", line.account)
-            }
-            Ok(other) => {
-                all_ok = false;
-                println!("check {}: failed: unexpected reply {other:?}", line.account);
-            }
-            Err(f) => {
-                all_ok = false;
-                println!("check {}: failed: {} {}", line.account, f.code, f.message);
-            }
-        }
+    for (ok, line) in said.into_values() {
+        all_ok &= ok;
+        println!("{line}");
     }
     Ok(all_ok)
+}
+
+/// A members account's members: each as rows name it, its name and status, and whether runs
+/// work in it (active, and named by `--accounts-filter` if given).
+fn members_table(org: &AccountPlan, listed: &[Member], overrides: &accounts::Overrides) -> String {
+    let source = org
+        .chain
+        .as_ref()
+        .map_or("?", |c| c.source.display.as_str());
+    let mut out = format!(
+        "\nmembers of '{}': {} listed at {} with the credentials of '{source}'\n",
+        org.display,
+        count(listed.len() as u64, "account", "accounts"),
+        org.directory.as_ref().map_or(String::new(), Url::to_string),
+    );
+    let rows: Vec<[String; 4]> = listed
+        .iter()
+        .map(|m| {
+            let used = match (m.active, overrides.allows(&m.id)) {
+                (true, true) => "used",
+                (true, false) => "not in --accounts-filter",
+                (false, _) => "not active",
+            };
+            [
+                format!("{}/{}", org.display, m.id),
+                m.name.clone(),
+                m.status.clone(),
+                used.to_string(),
+            ]
+        })
+        .collect();
+    out.push_str(&aligned(&["ACCOUNT", "NAME", "STATUS", "USED"], &rows));
+    out
 }
 
 fn line(
@@ -138,6 +239,7 @@ fn line(
     overrides: &accounts::Overrides,
     key: &AccountKey,
     env: &dyn Fn(&str) -> Option<String>,
+    emulator: Option<&dyn EmulatorTarget>,
 ) -> Line {
     let (provider, name) = key;
     let account = if name.is_empty() {
@@ -152,7 +254,7 @@ fn line(
         problem: None,
         unconfigured: false,
     };
-    match accounts::resolve_account(config, overrides, key, env, None) {
+    match accounts::resolve_account(config, overrides, key, env, emulator) {
         Err(e) => line.problem = Some(e.to_string()),
         Ok(plan) => {
             // Connecting is pure: it checks the credentials are complete without sending anything.
@@ -207,15 +309,20 @@ fn table(lines: &[Line]) -> String {
             ]
         })
         .collect();
+    aligned(&header, &rows)
+}
+
+/// Columns padded to their widest cell; the last left as it is.
+fn aligned<const N: usize>(header: &[&str; N], rows: &[[String; N]]) -> String {
     let mut widths = header.map(str::len);
-    for row in &rows {
+    for row in rows {
         for (w, cell) in widths.iter_mut().zip(row) {
             *w = (*w).max(cell.chars().count());
         }
     }
     let mut out = String::new();
     let header = header.map(String::from);
-    for row in std::iter::once(&header).chain(&rows) {
+    for row in std::iter::once(&header).chain(rows) {
         let mut text = String::new();
         for (i, cell) in row.iter().enumerate() {
             if i + 1 == row.len() {

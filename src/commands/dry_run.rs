@@ -94,11 +94,16 @@ pub async fn dry_run(
                 continue;
             }
         };
+        let key = (job.provider, job.account.clone());
+        if let Some((_, message)) = prepared.withheld.get(&key) {
+            writeln!(out, "line {}: {message}", job.line)?;
+            continue;
+        }
         let Some(Signer {
             api,
             token,
             secrets,
-        }) = accounts.get(&(job.provider, job.account.clone()))
+        }) = accounts.get(&key)
         else {
             writeln!(
                 out,

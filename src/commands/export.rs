@@ -4,11 +4,14 @@
 //! them out, and writes the file: streamed to a hidden file beside the output, renamed over it
 //! when every page has been read, so a failed export never leaves a partial list that looks whole.
 
-use crate::accounts::{self, AccountKey, Config, EmulatorTarget};
+use crate::accounts::{self, AccountKey, AccountPlan, Config, EmulatorTarget};
 use crate::cli::ExportArgs;
 use crate::commands::scaffold::{self, Interrupt, Scaffold};
 use crate::commands::scan::count;
 use crate::commands::{Setup, UsageError, exit, session};
+use crate::engine::client::AccountClient;
+use crate::engine::credentials::Chains;
+use crate::engine::directory::Directory;
 use crate::engine::listing::{self, Event, ListError, UserReads, UserState};
 use crate::input::Column;
 use crate::jobs::{Action, ActionKind, Field, Job, LoginState, ProviderKind};
@@ -16,11 +19,12 @@ use crate::providers::{
     ActionSpec, Failure, ListedUser, Listing, MfaBinding, Observed, Provider, provider,
 };
 use crate::report::cells::escape_formula;
-use crate::report::progress::Progress;
+use crate::report::progress::{Progress, ProgressMode};
 use crate::report::results::sidecar;
 use crate::report::writer::{self, Sink};
 use crate::report::{Outcome, RowResult, Status};
 use anyhow::Context;
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 use tokio::sync::mpsc;
@@ -29,17 +33,19 @@ use tokio_util::sync::CancellationToken;
 /// Failed users named at the end; the rest are counted.
 const FAILURES_SHOWN: usize = 20;
 
+/// Member accounts of a members account exported at once, each with its own pacing.
+const MEMBERS_AT_ONCE: usize = 8;
+
 pub async fn export(args: ExportArgs, setup: &Setup<'_>) -> anyhow::Result<u8> {
     let Setup { config, env } = setup;
     let c = &args.connection;
     let overrides = c.accounts.overrides();
     overrides.check_names(config)?;
     let key = target(config, &args.target)?;
-    let shape = Shape::new(&key, &args)?;
-    let reads = shape.migration.map(|spec| UserReads {
-        steps: spec.read,
-        all_groups: provider(key.0).spec().lookups.groups,
-    });
+    let mut shape = Shape::new(&key, &args)?;
+    if accounts::member_of(config, &key.1).is_some() {
+        shape = shape.for_member(&key.1);
+    }
     if args.output.exists() && !args.overwrite {
         return Err(UsageError(format!(
             "{} already exists: pass --overwrite to replace it, or -o to write elsewhere",
@@ -52,86 +58,115 @@ pub async fn export(args: ExportArgs, setup: &Setup<'_>) -> anyhow::Result<u8> {
         true => Some(session::start_emulator().await?),
         false => None,
     };
-    let plan = accounts::resolve(
-        config,
-        &overrides,
-        std::slice::from_ref(&key),
-        env,
-        emulator.as_ref().map(|e| e as &dyn EmulatorTarget),
-    )?
-    .pop()
-    .expect("one account asked for, one resolved");
-    let concurrency = plan.concurrency;
+    let target = emulator.as_ref().map(|e| e as &dyn EmulatorTarget);
+    let plan = accounts::resolve(config, &overrides, std::slice::from_ref(&key), env, target)?
+        .pop()
+        .expect("one account asked for, one resolved");
     let http = session::http(c.timeout, c.ca_bundle.as_deref())?;
     let chains = session::chains(&http, c.max_attempts, env);
-    let client = session::connect(plan, &http, c.max_attempts, &chains)?.client;
+    let context = Common {
+        args: &args,
+        shape,
+        reads: reads(&args, key.0),
+        http,
+        chains,
+        mode: scaffold::progress_mode(c.no_progress, env)?,
+    };
+    let code = match plan.directory.is_some() {
+        true => {
+            let members = Members {
+                config,
+                overrides: &overrides,
+                env: *env,
+                target,
+            };
+            export_members(&context, plan, &members).await?
+        }
+        false => export_account(&context, plan).await?,
+    };
+    if let Some(e) = emulator {
+        e.shutdown().await;
+    }
+    Ok(code)
+}
 
-    let mode = scaffold::progress_mode(c.no_progress, env)?;
-    let partial = sidecar(&args.output, "export");
-    let mut writer = csv::Writer::from_path(&partial)
-        .with_context(|| format!("cannot create {}", partial.display()))?;
-    writer.write_record(shape.headers())?;
+/// What every account's export shares.
+struct Common<'a> {
+    args: &'a ExportArgs,
+    shape: Shape,
+    reads: Option<UserReads>,
+    http: reqwest::Client,
+    chains: Chains,
+    mode: ProgressMode,
+}
 
-    let cancel = CancellationToken::new();
-    let interrupt = Interrupt {
+/// Each user's reads of a migration export (`--action create-user|ensure-user`).
+fn reads(args: &ExportArgs, kind: ProviderKind) -> Option<UserReads> {
+    let spec = provider(kind)
+        .spec()
+        .action(args.action.filter(|a| a.is_lifecycle())?)?;
+    Some(UserReads {
+        steps: spec.read,
+        all_groups: provider(kind).spec().lookups.groups,
+    })
+}
+
+/// Ctrl-C cancels the listing: nothing is written.
+fn interrupt(cancel: &CancellationToken) -> Interrupt {
+    Interrupt {
         said: "interrupted: stopping the export",
         then: Box::new({
             let cancel = cancel.clone();
             move || cancel.cancel()
         }),
         again: None,
-    };
-    let scaffold = Scaffold::start(0, ["user", "users"], mode, [(client.clone(), 0)], interrupt);
+    }
+}
 
-    let (events, received) = mpsc::channel(concurrency * 4 + 16);
-    let writing = writer::spawn(
-        Users {
-            writer,
-            shape,
-            progress: scaffold.progress.clone(),
-            account: client.name.clone(),
-            counts: Counts {
-                account: key.1.clone(),
-                mfa_bound: provider(key.0).spec().listing.mfa.map(|_| 0),
-                ..Counts::default()
-            },
-        },
-        received,
+/// One account's users into the output.
+async fn export_account(context: &Common<'_>, plan: AccountPlan) -> anyhow::Result<u8> {
+    let args = context.args;
+    let c = &args.connection;
+    let concurrency = plan.concurrency;
+    let client = session::connect(plan, &context.http, c.max_attempts, &context.chains)?.client;
+    let partial = sidecar(&args.output, "export");
+    let cancel = CancellationToken::new();
+    let scaffold = Scaffold::start(
+        0,
+        ["user", "users"],
+        context.mode,
+        [(client.clone(), 0)],
+        interrupt(&cancel),
     );
-    let listed = listing::list(
+    let exported = list_into(
         client.clone(),
-        provider(key.0).spec().listing,
-        reads,
+        context.shape.clone(),
+        context.reads,
         concurrency,
-        cancel.clone(),
-        events,
+        &partial,
+        true,
+        scaffold.progress.clone(),
+        cancel,
     )
     .await;
-    let written = writing
-        .join()
-        .map_err(|_| anyhow::anyhow!("internal error: the export writer stopped"))?;
     scaffold.finish().await;
-    if let Some(e) = emulator {
-        e.shutdown().await;
-    }
-
-    let counts = match (listed, written) {
-        (Ok(()), Ok(counts)) => counts,
-        (listed, written) => {
+    let counts = match exported {
+        Ok(counts) => counts,
+        Err(e) => {
             let _ = std::fs::remove_file(&partial);
-            return Ok(match (listed, written) {
-                (Err(ListError::Interrupted), _) => {
+            return Ok(match e {
+                Unexported::Interrupted => {
                     eprintln!("interrupted: {} was not written", args.output.display());
                     exit::INTERRUPTED
                 }
-                (_, Err(e)) => {
+                Unexported::Write(e) => {
                     eprintln!(
                         "error: cannot write {}: {e:#}; nothing was written",
                         partial.display()
                     );
                     exit::ROWS_NOT_OK
                 }
-                (Err(e), _) => {
+                Unexported::List(e) => {
                     eprintln!(
                         "error: export of account '{}': {e}; {} was not written",
                         client.name,
@@ -139,23 +174,296 @@ pub async fn export(args: ExportArgs, setup: &Setup<'_>) -> anyhow::Result<u8> {
                     );
                     exit::ROWS_NOT_OK
                 }
-                (Ok(()), Ok(_)) => unreachable!("handled above"),
             });
         }
     };
     std::fs::rename(&partial, &args.output)
         .with_context(|| format!("cannot move the export to {}", args.output.display()))?;
     eprintln!("{}", counts.summary(&args.output));
+    eprintln!("{}", counts.account_line());
     Ok(match counts.failed.is_empty() {
         true => exit::OK,
         false => exit::ROWS_NOT_OK,
     })
 }
 
+/// What resolving a members account's members takes.
+struct Members<'a> {
+    config: &'a Config,
+    overrides: &'a accounts::Overrides,
+    env: &'a dyn Fn(&str) -> Option<String>,
+    target: Option<&'a dyn EmulatorTarget>,
+}
+
+/// Every active member's users (those `--accounts-filter` names) into one file whose `account`
+/// column names the member, `NAME/<id>`. Members are exported a few at a time, each into a file
+/// of its own beside the output; when every member is done the files are joined in id order, so
+/// the output is grouped by member without holding any member's rows in memory. If any member
+/// fails, nothing is written.
+async fn export_members(
+    context: &Common<'_>,
+    org: AccountPlan,
+    members: &Members<'_>,
+) -> anyhow::Result<u8> {
+    let args = context.args;
+    let c = &args.connection;
+    let cancel = CancellationToken::new();
+    let directory = Directory::new(&org, &context.chains)?;
+    let listed = match directory.members(&cancel).await {
+        Ok(listed) => listed,
+        Err(f) => {
+            eprintln!(
+                "error: members account '{}': {}; {} was not written",
+                org.display,
+                f.message,
+                args.output.display()
+            );
+            return Ok(exit::ROWS_NOT_OK);
+        }
+    };
+    let (chosen, unknown) = members.overrides.used_members(&listed);
+    for id in unknown {
+        eprintln!(
+            "warning: --accounts-filter names {id}, which is not an active member of '{}' (`iambatch accounts` lists them)",
+            org.display
+        );
+    }
+    if chosen.is_empty() {
+        eprintln!(
+            "error: members account '{}' has no active member to export{}; {} was not written",
+            org.display,
+            match members.overrides.accounts_filter {
+                Some(_) => " among those --accounts-filter names",
+                None => "",
+            },
+            args.output.display()
+        );
+        return Ok(exit::ROWS_NOT_OK);
+    }
+    let keys: Vec<AccountKey> = (chosen.iter())
+        .map(|m| (org.key.0, format!("{}/{}", org.display, m.id)))
+        .collect();
+    let plans = accounts::resolve(
+        members.config,
+        members.overrides,
+        &keys,
+        members.env,
+        members.target,
+    )?;
+    let accounts = plans
+        .into_iter()
+        .map(|plan| session::connect(plan, &context.http, c.max_attempts, &context.chains))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let scaffold = Scaffold::start(
+        0,
+        ["user", "users"],
+        context.mode,
+        accounts.iter().map(|a| (a.client.clone(), 0)),
+        interrupt(&cancel),
+    );
+    let room = Arc::new(tokio::sync::Semaphore::new(MEMBERS_AT_ONCE));
+    let mut tasks = tokio::task::JoinSet::new();
+    for (member, account) in chosen.iter().zip(accounts) {
+        let part = sidecar(&args.output, &format!("export-{}", member.id));
+        let shape = context.shape.for_member(&account.plan.display);
+        let (room, reads, progress) = (room.clone(), context.reads, scaffold.progress.clone());
+        let cancel = cancel.clone();
+        let id = member.id.clone();
+        tasks.spawn(async move {
+            let _turn = room.acquire_owned().await;
+            let concurrency = account.plan.concurrency;
+            let client = account.client.clone();
+            let exported = list_into(
+                client,
+                shape,
+                reads,
+                concurrency,
+                &part,
+                false,
+                progress,
+                cancel,
+            )
+            .await;
+            (id, account.plan, part, exported)
+        });
+    }
+    let mut done = BTreeMap::new();
+    while let Some(joined) = tasks.join_next().await {
+        let (id, plan, part, exported) =
+            joined.map_err(|e| anyhow::anyhow!("internal error: a member's export failed: {e}"))?;
+        done.insert(id, (plan, part, exported));
+    }
+    scaffold.finish().await;
+
+    let failed: Vec<String> = (done.iter())
+        .filter_map(|(_, (plan, _, exported))| match exported {
+            Err(Unexported::List(e)) => Some(format!("{}: {e}", plan.display)),
+            Err(Unexported::Write(e)) => Some(format!("{}: cannot write: {e:#}", plan.display)),
+            _ => None,
+        })
+        .collect();
+    let interrupted = done
+        .values()
+        .any(|(_, _, e)| matches!(e, Err(Unexported::Interrupted)));
+    if interrupted || !failed.is_empty() {
+        for (_, part, _) in done.values() {
+            let _ = std::fs::remove_file(part);
+        }
+        if !failed.is_empty() {
+            let good: Vec<&str> = (done.iter())
+                .filter(|(_, (_, _, e))| e.is_ok())
+                .map(|(id, _)| id.as_str())
+                .collect();
+            eprintln!(
+                "error: {} of '{}' could not be exported, so {} was not written:\n  {}\n{}",
+                count(failed.len() as u64, "member", "members"),
+                org.display,
+                args.output.display(),
+                failed.join("\n  "),
+                match good.as_slice() {
+                    [] => "Fix access to them (`iambatch accounts --check` tries each), then export again".to_string(),
+                    good => format!(
+                        "Fix access to them (`iambatch accounts --check` tries each), or leave them out: --accounts-filter {}",
+                        good.join(",")
+                    ),
+                }
+            );
+            return Ok(exit::ROWS_NOT_OK);
+        }
+        eprintln!("interrupted: {} was not written", args.output.display());
+        return Ok(exit::INTERRUPTED);
+    }
+
+    let partial = sidecar(&args.output, "export");
+    let joined = join_parts(
+        &partial,
+        &context.shape.headers(),
+        done.values().map(|(_, part, _)| part.as_path()),
+    );
+    for (_, part, _) in done.values() {
+        let _ = std::fs::remove_file(part);
+    }
+    if let Err(e) = joined {
+        let _ = std::fs::remove_file(&partial);
+        eprintln!(
+            "error: cannot write {}: {e:#}; nothing was written",
+            partial.display()
+        );
+        return Ok(exit::ROWS_NOT_OK);
+    }
+    std::fs::rename(&partial, &args.output)
+        .with_context(|| format!("cannot move the export to {}", args.output.display()))?;
+    let mut total = Counts::default();
+    let mut lines = Vec::new();
+    for (_, _, exported) in done.into_values() {
+        let counts = exported.map_err(|_| anyhow::anyhow!("internal error: a member failed"))?;
+        lines.push(counts.account_line());
+        total.merge(counts);
+    }
+    eprintln!(
+        "{} (from {})",
+        total.summary(&args.output),
+        count(lines.len() as u64, "member account", "member accounts")
+    );
+    for line in lines {
+        eprintln!("{line}");
+    }
+    Ok(match total.failed_count {
+        0 => exit::OK,
+        _ => exit::ROWS_NOT_OK,
+    })
+}
+
+/// The header, then each member's rows in turn.
+fn join_parts<'a>(
+    path: &Path,
+    headers: &[&str],
+    parts: impl Iterator<Item = &'a Path>,
+) -> anyhow::Result<()> {
+    let mut writer = csv::Writer::from_path(path)?;
+    writer.write_record(headers)?;
+    let mut file = writer
+        .into_inner()
+        .map_err(|e| anyhow::anyhow!("{}", e.error()))?;
+    for part in parts {
+        let mut rows = std::fs::File::open(part)?;
+        std::io::copy(&mut rows, &mut file)?;
+    }
+    file.sync_all()?;
+    Ok(())
+}
+
+/// Why an account's users were not all listed.
+enum Unexported {
+    Interrupted,
+    Write(anyhow::Error),
+    List(ListError),
+}
+
+/// Lists the users of `client`'s account into a new CSV file at `path` (with the header row
+/// when `header`), counting them.
+#[allow(clippy::too_many_arguments)]
+async fn list_into(
+    client: Arc<AccountClient>,
+    shape: Shape,
+    reads: Option<UserReads>,
+    concurrency: usize,
+    path: &Path,
+    header: bool,
+    progress: Arc<Progress>,
+    cancel: CancellationToken,
+) -> Result<Counts, Unexported> {
+    let mut writer = csv::Writer::from_path(path)
+        .with_context(|| format!("cannot create {}", path.display()))
+        .map_err(Unexported::Write)?;
+    if header {
+        writer
+            .write_record(shape.headers())
+            .map_err(|e| Unexported::Write(e.into()))?;
+    }
+    let kind = shape.provider.spec().kind;
+    let (events, received) = mpsc::channel(concurrency * 4 + 16);
+    let writing = writer::spawn(
+        Users {
+            writer,
+            counts: Counts {
+                account: shape.account.clone(),
+                mfa_bound: provider(kind).spec().listing.mfa.map(|_| 0),
+                ..Counts::default()
+            },
+            shape,
+            progress,
+            account: client.name.clone(),
+        },
+        received,
+    );
+    let listed = listing::list(
+        client,
+        provider(kind).spec().listing,
+        reads,
+        concurrency,
+        cancel,
+        events,
+    )
+    .await;
+    let written = writing.join().map_err(|_| {
+        Unexported::Write(anyhow::anyhow!("internal error: the export writer stopped"))
+    })?;
+    match (listed, written) {
+        (Ok(()), Ok(counts)) => Ok(counts),
+        (Err(ListError::Interrupted), _) => Err(Unexported::Interrupted),
+        (_, Err(e)) => Err(Unexported::Write(e.into())),
+        (Err(e), _) => Err(Unexported::List(e)),
+    }
+}
+
 /// TARGET: an account of the config file, else a provider's default account.
 fn target(config: &Config, target: &str) -> Result<AccountKey, UsageError> {
     if let Some(account) = config.accounts.get(target) {
         return Ok((account.provider, target.to_string()));
+    }
+    if let Some((base, _)) = accounts::member_of(config, target) {
+        return Ok((config.accounts[base].provider, target.to_string()));
     }
     if let Ok(kind) = target.parse::<ProviderKind>() {
         return Ok((kind, String::new()));
@@ -172,10 +480,14 @@ fn target(config: &Config, target: &str) -> Result<AccountKey, UsageError> {
 }
 
 /// The columns of an export, and how one user becomes a row of them.
+#[derive(Clone)]
 struct Shape {
     provider: &'static dyn Provider,
     /// The account cell: the config name, empty for the default account.
     account: String,
+    /// The account is a member of a members account (`NAME/<id>`): a migration file names it
+    /// too, since no `--account` can stand for many members.
+    member: bool,
     listing: Listing,
     action: Option<Action>,
     all_users: bool,
@@ -253,6 +565,7 @@ impl Shape {
         Ok(Shape {
             provider,
             account: key.1.clone(),
+            member: false,
             listing: provider.spec().listing,
             action: args.action,
             all_users: args.all_users,
@@ -263,6 +576,15 @@ impl Shape {
                 .filter(|a| a.is_lifecycle())
                 .and_then(|a| provider.spec().action(a)),
         })
+    }
+
+    /// The shape of member `account` (`NAME/<id>`) of the members account it was made for.
+    fn for_member(&self, account: &str) -> Shape {
+        Shape {
+            account: account.to_string(),
+            member: true,
+            ..self.clone()
+        }
     }
 
     /// The user columns of a migration file: those the provider's user action takes.
@@ -370,7 +692,7 @@ impl Shape {
     /// A user as a row that re-creates them in another account: the name without what ties it to
     /// this account, their fields and groups, whether MFA is required (login protection, where
     /// that is how the provider requires it), a generated password to change at first login, and
-    /// an empty account cell for `run --account`.
+    /// an empty account cell for `run --account` (a member's own, `NAME/<id>`).
     fn migration_row(
         &self,
         spec: &ActionSpec,
@@ -380,7 +702,10 @@ impl Shape {
         let state = &observed.state;
         let mut row = vec![
             self.provider.spec().kind.name().to_string(),
-            String::new(),
+            match self.member {
+                true => self.account.clone(),
+                false => String::new(),
+            },
             self.provider.portable_name(user),
         ];
         row.extend(self.migrated(spec).iter().map(|f| {
@@ -445,6 +770,43 @@ struct Counts {
 }
 
 impl Counts {
+    /// `account 'NAME': N console users, M with MFA required[, K with a bound MFA device]`.
+    fn account_line(&self) -> String {
+        format!(
+            "account {}: {}, {} with MFA required{}",
+            match self.account.is_empty() {
+                true => "(default)".to_string(),
+                false => format!("'{}'", self.account),
+            },
+            count(self.console, "console user", "console users"),
+            self.mfa_required,
+            match self.mfa_bound {
+                Some(n) => format!(", {n} with a bound MFA device"),
+                None => String::new(),
+            }
+        )
+    }
+
+    /// Adds another account's counts to these.
+    fn merge(&mut self, other: Counts) {
+        self.written += other.written;
+        self.no_console += other.no_console;
+        self.has_mfa += other.has_mfa;
+        self.bound += other.bound;
+        self.console += other.console;
+        self.mfa_required += other.mfa_required;
+        self.mfa_bound = match (self.mfa_bound, other.mfa_bound) {
+            (Some(a), Some(b)) => Some(a + b),
+            (a, b) => a.or(b),
+        };
+        let room = FAILURES_SHOWN.saturating_sub(self.failed.len());
+        self.failed.extend(
+            (other.failed.into_iter().take(room)).map(|f| format!("{}: {f}", other.account)),
+        );
+        self.failed_count += other.failed_count;
+    }
+
+    /// What was written and left out, and the users that could not be read.
     fn summary(&self, output: &Path) -> String {
         let mut out = format!(
             "exported {} to {}",
@@ -467,19 +829,6 @@ impl Counts {
         if !left.is_empty() {
             out.push_str(&format!("; left out: {}", left.join(", ")));
         }
-        out.push_str(&format!(
-            "\naccount {}: {}, {} with MFA required{}",
-            match self.account.is_empty() {
-                true => "(default)".to_string(),
-                false => format!("'{}'", self.account),
-            },
-            count(self.console, "console user", "console users"),
-            self.mfa_required,
-            match self.mfa_bound {
-                Some(n) => format!(", {n} with a bound MFA device"),
-                None => String::new(),
-            }
-        ));
         if self.failed_count > 0 {
             out.push_str(&format!(
                 "\nthe file lacks {} whose login state could not be read: {}{}; export again to include them",

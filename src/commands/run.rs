@@ -9,6 +9,7 @@ use crate::commands::scan::{Scan, count, scan};
 use crate::commands::validate::input_options;
 use crate::commands::{Setup, UsageError, dry_run, exit, session};
 use crate::emulator::Emulator;
+use crate::engine::client::codes;
 use crate::engine::execute::{ExecOptions, Mode};
 use crate::engine::pipeline::{self, Control, Durable, PipelineOptions, Stop, StopReason};
 use crate::input::InputFile;
@@ -21,7 +22,7 @@ use crate::report::previous::{Previous, row_fingerprint};
 use crate::report::results::{ResultsWriter, sidecar};
 use crate::report::schema::{ObservedColumns, Schema};
 use anyhow::Context;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
@@ -51,6 +52,9 @@ pub(crate) struct Prepared {
     pub file: Arc<InputFile>,
     pub scanned: Scan,
     pub plans: Vec<AccountPlan>,
+    /// Accounts the rows use that are not worked in (`--accounts-filter`), each with the code
+    /// and message its rows are reported with.
+    pub withheld: BTreeMap<AccountKey, (&'static str, String)>,
     pub emulator: Option<Emulator>,
 }
 
@@ -99,7 +103,7 @@ pub(crate) async fn prepare(
     } else {
         None
     };
-    let needed: Vec<AccountKey> = scanned.accounts.iter().cloned().collect();
+    let (needed, withheld) = filtered(config, &overrides, &scanned);
     let plans = accounts::resolve(
         config,
         &overrides,
@@ -111,8 +115,34 @@ pub(crate) async fn prepare(
         file,
         scanned,
         plans,
+        withheld,
         emulator,
     })
+}
+
+/// The accounts the rows use, less the member accounts `--accounts-filter` leaves out, and those.
+fn filtered(
+    config: &accounts::Config,
+    overrides: &accounts::Overrides,
+    scanned: &Scan,
+) -> (
+    Vec<AccountKey>,
+    BTreeMap<AccountKey, (&'static str, String)>,
+) {
+    let mut needed = Vec::new();
+    let mut withheld = BTreeMap::new();
+    for key in &scanned.accounts {
+        match accounts::member_of(config, &key.1) {
+            Some((base, id)) if !overrides.allows(id) => {
+                let message = format!(
+                    "not sent: member account {id} of '{base}' is not in --accounts-filter; finish it with --resume and a filter that names it (or none)"
+                );
+                withheld.insert(key.clone(), (codes::ACCOUNTS_FILTER, message));
+            }
+            _ => needed.push(key.clone()),
+        }
+    }
+    (needed, withheld)
 }
 
 /// `run`, `plan` and `verify`: every row through the engine in `options.mode`, into the results file.
@@ -125,6 +155,7 @@ pub(crate) async fn process(
         file,
         scanned,
         plans,
+        withheld,
         emulator,
     } = prepare(args, options.mode, setup).await?;
     if options.mode == Mode::Plan {
@@ -269,6 +300,7 @@ pub(crate) async fn process(
         exec: options,
         max_failures: args.max_failures,
         clean_input: scanned.invalid_rows == 0,
+        withheld,
     };
     let written = pipeline::run(
         file,

@@ -51,6 +51,8 @@ pub mod codes {
     pub const INTERRUPTED: &str = "interrupted";
     pub const MAX_FAILURES: &str = "max_failures";
     pub const INVALID: &str = "invalid";
+    /// A row of a member account `--accounts-filter` leaves out.
+    pub const ACCOUNTS_FILTER: &str = "accounts_filter";
     /// A row names a group the account does not have.
     pub const UNKNOWN_GROUP: &str = "unknown_group";
     /// A read found what the action will not remove on its own (a delete with attached policies).

@@ -20,7 +20,7 @@ use crate::report::progress::Progress;
 use crate::report::results::{ResultsError, ResultsWriter};
 use crate::report::writer::{self, Results};
 use crate::report::{RowResult, Status};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 use time::OffsetDateTime;
@@ -52,6 +52,9 @@ pub struct PipelineOptions {
     /// it reads them back, nor look for duplicates again (memory then stays flat whatever the row
     /// count).
     pub clean_input: bool,
+    /// Accounts whose rows are not sent this run (member accounts `--accounts-filter` leaves
+    /// out): each row is reported not attempted with this code and message, for `--resume`.
+    pub withheld: BTreeMap<AccountKey, (&'static str, String)>,
 }
 
 /// How a run is steered from outside: the stop flag, cancellation of waits, progress counters.
@@ -300,6 +303,7 @@ pub async fn run(
         input,
         lanes,
         clean: options.clean_input,
+        withheld: options.withheld,
         results: results_tx.clone(),
         stop: stop.clone(),
         durable: durable.clone(),
@@ -392,6 +396,7 @@ struct Reader {
     input: Arc<InputFile>,
     lanes: Vec<Lane>,
     clean: bool,
+    withheld: BTreeMap<AccountKey, (&'static str, String)>,
     results: mpsc::Sender<RowResult>,
     stop: Stop,
     durable: Arc<Durable>,
@@ -457,13 +462,20 @@ impl Reader {
             .collect();
         let mut validator = Validator::new(&self.input);
         Lanes::index(&self.input, self.lanes.len(), |raw| {
-            let lane = validator
-                .route(raw)
-                .and_then(|key| by_key.get(&key).copied());
-            let display = || lane.map_or(String::new(), |i| self.lanes[i].display.clone());
+            let key = validator.route(raw);
+            let lane = key.as_ref().and_then(|key| by_key.get(key).copied());
+            let withheld = key
+                .as_ref()
+                .and_then(|key| Some((key, self.withheld.get(key)?)));
+            let display = || match (lane, withheld) {
+                (Some(i), _) => self.lanes[i].display.clone(),
+                (None, Some((key, _))) => key.1.clone(),
+                (None, None) => String::new(),
+            };
             let checked = match lane {
                 Some(_) if self.clean => Ok(()),
                 Some(_) => validator.check(raw).map(drop),
+                None if withheld.is_some() => validator.check(raw).map(drop),
                 None => Err(match validator.check(raw) {
                     Err(problems) => problems,
                     Ok(_) => vec![Problem {
@@ -475,9 +487,18 @@ impl Reader {
             };
             let finished = match checked {
                 Err(problems) => invalid(raw, display(), &problems),
-                Ok(()) => match self.durable.already_done(raw.line) {
-                    Some(earlier) => skipped(raw, display(), earlier),
-                    None => return Ok(lane),
+                Ok(()) => match (self.durable.already_done(raw.line), withheld) {
+                    (Some(earlier), _) => skipped(raw, display(), earlier),
+                    (None, Some((_, (code, message)))) => RowResult::without_request(
+                        raw.index,
+                        raw.line,
+                        display(),
+                        Status::NotAttempted,
+                        code,
+                        message.clone(),
+                        raw.record.clone(),
+                    ),
+                    (None, None) => return Ok(lane),
                 },
             };
             self.finish(finished)?;
