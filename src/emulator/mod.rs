@@ -310,7 +310,19 @@ impl Emulator {
     /// `POST /_emulator/password` answers; `None` if the user or its password does not exist. The
     /// state keeps only salted hashes, so this is how tests check a password.
     pub fn has_password(&self, kind: ProviderKind, user: &str, password: &str) -> Option<bool> {
-        self.core.has_password(kind, user, password)
+        self.core.has_password(kind, None, user, password)
+    }
+
+    /// [`Emulator::has_password`] for a user of the account `account` (an id of the patch's
+    /// `accounts`, or the main account's).
+    pub fn has_password_in(
+        &self,
+        kind: ProviderKind,
+        account: &str,
+        user: &str,
+        password: &str,
+    ) -> Option<bool> {
+        self.core.has_password(kind, Some(account), user, password)
     }
 
     /// Changes state directly, as `POST /_emulator/state` does.
