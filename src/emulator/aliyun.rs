@@ -919,4 +919,6 @@ pub(super) fn iso8601_seconds(t: OffsetDateTime) -> String {
 }
 
 #[cfg(test)]
+mod accounts_tests;
+#[cfg(test)]
 mod tests;

@@ -18,12 +18,12 @@ const PASSWORD: &str = "canary-Passw0rd!";
 
 /// Signed V1 parameters, built with the emulator's own canonicalisation (pinned to Alibaba's
 /// published vectors in `aliyun/verify.rs`), never with the client's signer.
-struct Signer {
-    key: &'static str,
-    secret: &'static str,
+pub(super) struct Signer<'a> {
+    pub(super) key: &'a str,
+    pub(super) secret: &'a str,
 }
 
-const EMULATOR_KEYS: Signer = Signer {
+pub(super) const EMULATOR_KEYS: Signer = Signer {
     key: KEY,
     secret: SECRET,
 };
@@ -31,7 +31,7 @@ const EMULATOR_KEYS: Signer = Signer {
 /// IMS, the API most tests call.
 const IMS: &str = "2019-08-15";
 
-impl Signer {
+impl Signer<'_> {
     fn params(
         &self,
         method: &str,
@@ -44,7 +44,7 @@ impl Signer {
     }
 
     /// Parameters for `version`'s API.
-    fn params_in(
+    pub(super) fn params_in(
         &self,
         version: &str,
         method: &str,
@@ -95,7 +95,7 @@ pub(super) struct Client {
 
 impl Client {
     /// Sends `params` in the query string, as the SDK does.
-    async fn send(
+    pub(super) async fn send(
         &self,
         method: reqwest::Method,
         params: &[(String, String)],
@@ -137,7 +137,7 @@ impl Client {
         Answer::read(request.send().await.unwrap()).await.unwrap()
     }
 
-    async fn requests(&self) -> Vec<Value> {
+    pub(super) async fn requests(&self) -> Vec<Value> {
         let url = self.base.join("/_emulator/requests").unwrap();
         let text = self
             .http
