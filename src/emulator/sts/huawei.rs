@@ -40,6 +40,16 @@ pub fn agency_token<D: account::Directory + Serialize>(
         Ok(granted) => granted,
         Err(reply) => return reply,
     };
+    // The token is scoped to the delegating account: a scope naming another is refused.
+    let scope: Value = serde_json::from_slice(body).unwrap_or_default();
+    let scope = &scope["auth"]["scope"]["domain"];
+    let (id, name) = (scope["id"].as_str(), scope["name"].as_str());
+    if id.is_some_and(|id| id != into.id) || name.is_some_and(|name| name != into.name) {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "auth.scope.domain must be the account of the agency.",
+        );
+    }
     let (token, expires_at) = issue(&role, &into.id, account.token_ttl);
     Reply::json(
         StatusCode::CREATED,
