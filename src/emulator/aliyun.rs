@@ -33,6 +33,12 @@
 //! Users exist only if the users file, the demo set, a patch or `CreateUser` made them: any other
 //! user is 404 `EntityNotExist.User`, on every action.
 //!
+//! Accounts: the main account is [`ACCOUNT_ID`]; a patch's `accounts` adds others (the members of
+//! its resource directory). A request acts on the directory of the account its key belongs to:
+//! the RAM keys the main account's, an `STS.` key the account of the role it was issued for
+//! (`sts/aliyun.rs`). `Version=2020-03-31` is Resource Directory (`resourcemanager.rs`:
+//! `ListAccounts`), checked as IMS is.
+//!
 //! State: `{"default_domain", "users": {"<upn>": {"user_id", "display_name", "email",
 //! "mobile_phone", "comments", "create_date", "update_date", "creates", "login_profile": null |
 //! {"status", "mfa_bind_required", "password_reset_required", "password_hash": null | {"salt",
@@ -61,6 +67,13 @@
 //! user is put in must exist or be added by the same patch. A temporary key is accepted with its
 //! token until `expires_at` (RFC 3339; default: the token lifetime from now). A patch never counts
 //! as a create.
+//!
+//! `"accounts": {"<id>": {"name", "status", "default_domain", "groups", "users", "mfa_devices"}}`
+//! patches other accounts (never the main one): an account not there is added (name its id,
+//! status `CreateSuccess`, default domain `<id>.onaliyun.com`), then the fields given set and
+//! `groups`, `users` and `mfa_devices` applied to its directory as above. `status` is a Resource
+//! Directory status (`CreateSuccess`, `InviteSuccess`, `CreateVerifying`, `Removed`...). The state
+//! has them under `"accounts"`: each account's state as above plus `name` and `status`.
 
 use super::account::{self, Account, Scope};
 use super::login::{Login, LoginChange};

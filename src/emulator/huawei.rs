@@ -1,5 +1,9 @@
-//! Huawei Cloud IAM (docs/providers.md §3), one account (domain) per instance: start a second emulator
-//! to play the Kuala Lumpur cloud, with its own users and tokens.
+//! Huawei Cloud IAM (docs/providers.md §3), one cloud per instance: start a second emulator to play
+//! the Kuala Lumpur cloud, with its own users and tokens. Its main account (domain) is
+//! [`DOMAIN_ID`] / [`DOMAIN_NAME`]; a patch's `accounts` adds the members of its organisation, each
+//! a domain of its own users. Agency tokens and temporary AK/SK issued for an agency of a member
+//! domain act in that domain (`sts/huawei.rs`); Organizations `GET /v1/organizations/accounts`
+//! (`huawei/organizations.rs`) lists the members.
 //!
 //! # API
 //! - `POST /v3/auth/tokens[?nocatalog=true]` with the domain-scoped password body: 201, the token in
@@ -41,7 +45,10 @@
 //!   An unknown user or key is 404 `IAM.0004`.
 //!
 //! Every API call carries `X-Auth-Token` (a live token this instance issued; any other is 401) or an
-//! `SDK-HMAC-SHA256` signature with `X-Domain-Id` set to the account id. The signature is recomputed
+//! `SDK-HMAC-SHA256` signature with `X-Domain-Id` set to the id of the account the AK belongs to
+//! (the main account's for a permanent AK, the member's for temporary AK/SK issued into a member
+//! domain). The call acts on that account's users; a `domain_id` it names must be that account's
+//! (CreateUser: 400 `IAM.0007`; a listing of another domain is empty). The signature is recomputed
 //! from the request as received (method, path, query, the headers `SignedHeaders` lists, the body's
 //! own SHA-256) with this module's `verify.rs`, tested against Huawei's published vectors;
 //! `X-Sdk-Date` must be signed and within 15 minutes; a declared `X-Sdk-Content-Sha256` must be the
@@ -85,6 +92,13 @@
 //! (never configured again);
 //! `revoke_tokens` invalidates every token issued, as a password change does. A patch never counts
 //! as an update.
+//!
+//! `"accounts": {"<domain id>": {"name", "status", "users", "groups", "mfa_devices"}}` patches the
+//! other accounts (never the main one): one not there is added (name its id, status `active`;
+//! `status` one of `active`, `suspended`, `pending_closure`), then the fields given set and the
+//! rest applied to its users as above (user and group ids derived from its own domain id). The
+//! state has them under `"accounts"`: each account's users, groups and devices as above plus
+//! `name`, `status` and `domain`.
 
 mod auth;
 mod lifecycle;

@@ -919,6 +919,43 @@ async fn the_demo_set_holds_every_user_the_samples_name() {
     assert!(checked > 100, "{checked} sample rows");
 }
 
+/// `--emulator` rehearses an organisation: on aliyun and huawei three active members with three or
+/// four users each who sign in to the console, some made to use MFA, one with a device bound, and
+/// one member not active; any role trusts the built-in keys.
+#[tokio::test]
+async fn the_demo_set_holds_an_organisation_per_provider() {
+    let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
+    emulator.seed_demo().unwrap();
+    let state = emulator.state();
+    for (provider, active) in [
+        ("aliyun", "CreateSuccess|InviteSuccess"),
+        ("huawei", "active"),
+    ] {
+        let accounts = state[provider]["accounts"].as_object().unwrap();
+        let (active, other): (Vec<_>, Vec<_>) =
+            (accounts.values()).partition(|a| active.split('|').any(|s| a["status"] == s));
+        assert_eq!((active.len(), other.len()), (3, 1), "{provider}");
+        for account in active {
+            let users = account["users"].as_object().unwrap();
+            assert!((3..=4).contains(&users.len()), "{provider}: {account}");
+            let mfa = |u: &Value| match provider {
+                "aliyun" => u["login_profile"]["mfa_bind_required"] == true,
+                _ => u["login_protect"]["enabled"] == true,
+            };
+            let console = |u: &Value| match provider {
+                "aliyun" => !u["login_profile"].is_null(),
+                _ => u["access_mode"] != "programmatic",
+            };
+            assert!(users.values().all(console), "{provider}: {account}");
+            assert!(users.values().any(mfa) && !users.values().all(mfa));
+            let bound = account["mfa_devices"]["bound"].as_object().unwrap();
+            assert_eq!(bound.len(), 1, "{provider}: {account}");
+        }
+        let roles = &state[provider]["roles"]["roles"]["*"]["trusted"];
+        assert!(!roles.as_array().unwrap().is_empty(), "{provider}");
+    }
+}
+
 #[tokio::test]
 async fn mfa_devices_list_in_pages_and_each_user_reads_their_own() {
     let (emulator, client) = start(EmulatorConfig::default()).await;
