@@ -102,6 +102,7 @@ pub async fn accounts(args: AccountsArgs, setup: &Setup<'_>) -> anyhow::Result<u
     let cancel = CancellationToken::new();
     // Each members account's members, listed with its source's credentials only.
     let mut members = Vec::new();
+    let mut every = Vec::new();
     let mut all_ok = true;
     for l in &lines {
         let Some(org) = l.plan.as_ref().filter(|p| p.directory.is_some()) else {
@@ -111,21 +112,23 @@ pub async fn accounts(args: AccountsArgs, setup: &Setup<'_>) -> anyhow::Result<u
         match directory.members(&cancel).await {
             Ok(listed) => {
                 print!("{}", members_table(org, &listed, &overrides));
-                let (used, unknown) = overrides.used_members(&listed);
-                for id in unknown {
-                    eprintln!(
-                        "warning: --accounts-filter names {id}, which is not an active member of '{}'",
-                        org.display
-                    );
-                }
+                let (used, _) = overrides.used_members(&listed);
                 let used =
                     (used.into_iter()).map(|m| (org.key.0, format!("{}/{}", org.display, m.id)));
                 members.extend(used);
+                every.extend(listed);
             }
             Err(f) => {
                 all_ok = false;
                 eprintln!("error: members account '{}': {}", org.display, f.message);
             }
+        }
+    }
+    if all_ok {
+        for id in overrides.used_members(&every).1 {
+            eprintln!(
+                "warning: --accounts-filter names {id}, which is not an active member of any members account"
+            );
         }
     }
     if args.check {

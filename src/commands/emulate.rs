@@ -36,8 +36,14 @@ fn env_lines(emulator: &Emulator) -> String {
             "export IAMBATCH_{upper}_ENDPOINT={}\n",
             emulator.endpoint(kind)
         );
-        // The provider's other services are served on the same port.
-        for (service, _) in p.services() {
+        // The provider's other services (STS and the account directory too) are served on the
+        // same port.
+        let sts = p.sts_endpoint().map(|_| "sts");
+        let directory = p.directory().map(|(name, _)| name);
+        for service in (p.services().iter().map(|(s, _)| *s))
+            .chain(sts)
+            .chain(directory)
+        {
             out += &format!(
                 "export {}={}\n",
                 service_variable(kind, service),
@@ -139,6 +145,14 @@ mod tests {
         let lines = env_lines(&emulator);
         assert!(lines.contains(&format!("export IAMBATCH_ALIYUN_ENDPOINT={aliyun}\n")));
         assert!(lines.contains(&format!("export IAMBATCH_ALIYUN_RAM_ENDPOINT={aliyun}\n")));
+        assert!(lines.contains(&format!("export IAMBATCH_ALIYUN_STS_ENDPOINT={aliyun}\n")));
+        assert!(lines.contains(&format!(
+            "export IAMBATCH_ALIYUN_RESOURCEMANAGER_ENDPOINT={aliyun}\n"
+        )));
+        let huawei = emulator.endpoint(crate::jobs::ProviderKind::Huawei);
+        assert!(lines.contains(&format!(
+            "export IAMBATCH_HUAWEI_ORGANIZATIONS_ENDPOINT={huawei}\n"
+        )));
         assert!(lines.contains("export ALIBABA_CLOUD_ACCESS_KEY_ID=emulator-aliyun-key\n"));
         emulator.shutdown().await;
     }
