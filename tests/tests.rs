@@ -10,6 +10,7 @@ mod export;
 mod hostile;
 mod https;
 mod huawei;
+mod members;
 mod mfa;
 mod operator;
 mod pipeline;
