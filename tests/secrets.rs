@@ -77,7 +77,7 @@ fn harness() -> Harness {
 }
 
 /// The role `ali-role` assumes with `ali`'s key.
-const ROLE: &str = "acs:ram::1000000000000009:role/canary";
+const ROLE: &str = "acs:ram::1000000000000001:role/canary";
 
 fn config(h: &Harness) -> String {
     let e = h.emulator();
