@@ -85,7 +85,7 @@ fn harness() -> Harness {
 }
 
 /// The role `ali-role` assumes with `ali`'s key.
-const ROLE: &str = "acs:ram::1000000000000009:role/canary";
+const ROLE: &str = "acs:ram::1000000000000001:role/canary";
 /// The emulated huawei account's id, which AK/SK requests name.
 const HUAWEI_DOMAIN_ID: &str = "emulator-huawei-domain";
 /// The agency `hw-agency` (an agency token of the password user `hw`) and `hw-ak-agency`

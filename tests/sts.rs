@@ -63,10 +63,21 @@ fn input(h: &Harness, accounts: &[u32], rows: usize) -> String {
             );
         }
     }
-    h.write_input("roles.csv", &csv)
-        .to_str()
-        .unwrap()
-        .to_string()
+    let path = h.write_input("roles.csv", &csv);
+    // Role N is in account N: the emulator's own account for 1, a member account for the others,
+    // whose users are its own.
+    let members: serde_json::Map<String, Value> = (accounts.iter().filter(|n| **n != 1))
+        .map(|n| {
+            let users: serde_json::Map<String, Value> = (0..rows)
+                .map(|i| (format!("u{n}-{i}@corp.onaliyun.com"), json!({})))
+                .collect();
+            (format!("10000000000000{n:02}"), json!({"users": users}))
+        })
+        .collect();
+    h.emulator()
+        .tamper(&json!({"aliyun": {"accounts": members}}))
+        .unwrap();
+    path.to_str().unwrap().to_string()
 }
 
 fn run(h: &Harness, input: &str, extra: &[&str]) -> std::process::Output {
@@ -479,7 +490,7 @@ fn the_built_in_emulator_rehearses_chained_accounts() {
     h.write(
         "iambatch.toml",
         "[accounts.hq]\nprovider = \"aliyun\"\n\n\
-         [accounts.prod]\nprovider = \"aliyun\"\nsource = \"hq\"\nrole_arn = \"acs:ram::1234567890123456:role/ops\"\n",
+         [accounts.prod]\nprovider = \"aliyun\"\nsource = \"hq\"\nrole_arn = \"acs:ram::1000000000000001:role/ops\"\n",
     );
     h.write(
         "demo.csv",

@@ -33,6 +33,12 @@
 //! Users exist only if the users file, the demo set, a patch or `CreateUser` made them: any other
 //! user is 404 `EntityNotExist.User`, on every action.
 //!
+//! Accounts: the main account is [`ACCOUNT_ID`]; a patch's `accounts` adds others (the members of
+//! its resource directory). A request acts on the directory of the account its key belongs to:
+//! the RAM keys the main account's, an `STS.` key the account of the role it was issued for
+//! (`sts/aliyun.rs`). `Version=2020-03-31` is Resource Directory (`resourcemanager.rs`:
+//! `ListAccounts`), checked as IMS is.
+//!
 //! State: `{"default_domain", "users": {"<upn>": {"user_id", "display_name", "email",
 //! "mobile_phone", "comments", "create_date", "update_date", "creates", "login_profile": null |
 //! {"status", "mfa_bind_required", "password_reset_required", "password_hash": null | {"salt",
@@ -61,8 +67,15 @@
 //! user is put in must exist or be added by the same patch. A temporary key is accepted with its
 //! token until `expires_at` (RFC 3339; default: the token lifetime from now). A patch never counts
 //! as a create.
+//!
+//! `"accounts": {"<id>": {"name", "status", "default_domain", "groups", "users", "mfa_devices"}}`
+//! patches other accounts (never the main one): an account not there is added (name its id,
+//! status `CreateSuccess`, default domain `<id>.onaliyun.com`), then the fields given set and
+//! `groups`, `users` and `mfa_devices` applied to its directory as above. `status` is a Resource
+//! Directory status (`CreateSuccess`, `InviteSuccess`, `CreateVerifying`, `Removed`...). The state
+//! has them under `"accounts"`: each account's state as above plus `name` and `status`.
 
-use super::account::{self, Account};
+use super::account::{self, Account, Scope};
 use super::login::{Login, LoginChange};
 use super::params::{ParamErrors, Params};
 use super::replay::{self, Nonces};
@@ -85,6 +98,7 @@ mod bin;
 mod directory;
 mod patch;
 mod ram;
+mod resourcemanager;
 mod users;
 pub(super) mod verify;
 
@@ -93,6 +107,8 @@ use directory::{Directory, User};
 /// The built-in test key: the emulated account issued it (the client's `--emulator` uses it).
 const ACCESS_KEY_ID: &str = "emulator-aliyun-key";
 const ACCESS_KEY_SECRET: &str = "emulator-aliyun-secret";
+/// The emulated main account's id: the management account of its resource directory.
+pub(super) const ACCOUNT_ID: &str = "1000000000000001";
 const VERSION: &str = "2019-08-15";
 const HOST_ID: &str = "ims.aliyuncs.com";
 /// ListUsers' page size when `MaxItems` is not given, and its bounds.
@@ -150,6 +166,7 @@ impl Profile {
 pub(super) enum Product {
     Ims,
     Ram,
+    ResourceManager,
 }
 
 impl Product {
@@ -157,6 +174,7 @@ impl Product {
         match version {
             VERSION => Some(Product::Ims),
             ram::VERSION => Some(Product::Ram),
+            resourcemanager::VERSION => Some(Product::ResourceManager),
             _ => None,
         }
     }
@@ -166,6 +184,7 @@ impl Product {
         match self {
             Product::Ims => HOST_ID,
             Product::Ram => ram::HOST_ID,
+            Product::ResourceManager => resourcemanager::HOST_ID,
         }
     }
 }
@@ -194,6 +213,7 @@ pub(super) enum Action {
     ListUsersInRecycleBin,
     ListPoliciesForUser,
     DetachPolicyFromUser,
+    ListAccounts,
 }
 
 /// Every action: its API, its name, and whether it changes state.
@@ -300,6 +320,12 @@ const ACTIONS: &[(Product, &str, Action, bool)] = &[
         Action::DetachPolicyFromUser,
         true,
     ),
+    (
+        Product::ResourceManager,
+        "ListAccounts",
+        Action::ListAccounts,
+        false,
+    ),
 ];
 
 impl Action {
@@ -318,6 +344,8 @@ pub enum Call {
         product: Product,
         action: Action,
         params: Params,
+        /// The account the credentials belong to.
+        scope: Scope<Directory>,
     },
     Sts(sts::Call),
 }
@@ -448,6 +476,7 @@ impl Service for Ims {
         }
         Ok(Ims {
             account: Account::new(
+                (ACCOUNT_ID, ACCOUNT_ID),
                 (ACCESS_KEY_ID, ACCESS_KEY_SECRET),
                 setup.accounts,
                 setup.token_ttl,
@@ -467,8 +496,9 @@ impl Service for Ims {
         }
         let named = |name| params.get(name).unwrap_or_default().to_string();
         let product = params.get("Version").and_then(Product::of_version);
-        let meta = Meta {
+        let mut meta = Meta {
             account: named("AccessKeyId"),
+            account_id: String::new(),
             action: named("Action"),
             // RAM 2015 names users by their short name.
             user: params
@@ -482,49 +512,56 @@ impl Service for Ims {
                 .is_some_and(|(_, write)| write),
         };
         let call = match self.authenticate(request, &params, now) {
-            Ok((product, action)) => Ok(Call::Api {
-                product,
-                action,
-                params,
-            }),
+            Ok((product, action, scope)) => {
+                meta.account_id = scope.id.clone();
+                Ok(Call::Api {
+                    product,
+                    action,
+                    params,
+                    scope,
+                })
+            }
             Err(e) => Err(e.reply(product.unwrap_or(Product::Ims))),
         };
         Admission { meta, call }
     }
 
     fn apply(&self, call: Call, now: OffsetDateTime) -> Reply {
-        let (product, action, params) = match call {
+        let (product, action, params, scope) = match call {
             Call::Api {
                 product,
                 action,
                 params,
-            } => (product, action, params),
+                scope,
+            } => (product, action, params, scope),
             Call::Sts(call) => return sts::apply(&self.account, call, now),
         };
         let p = &params;
+        let on = &scope;
         let result = match action {
-            Action::CreateLoginProfile => self.create(p, now),
-            Action::UpdateLoginProfile => self.update(p, now),
-            Action::GetLoginProfile => self.get(p),
-            Action::DeleteLoginProfile => self.delete(p),
-            Action::ListUsers => self.list_users(p),
-            Action::ListVirtualMFADevices => self.list_mfa_devices(p),
-            Action::GetUserMFAInfo => self.user_mfa(p),
-            Action::CreateUser => self.create_user(p, now),
-            Action::GetUser => self.get_user(p),
-            Action::UpdateUser => self.update_user(p, now),
-            Action::DeleteUser => self.delete_user(p, now),
-            Action::AddUserToGroup => self.add_to_group(p, now),
-            Action::RemoveUserFromGroup => self.remove_from_group(p),
-            Action::ListGroupsForUser => self.groups_of_user(p),
-            Action::ListAccessKeys => self.list_keys(p),
-            Action::UpdateAccessKey => self.update_key(p, now),
-            Action::DeleteAccessKey => self.delete_key(p),
-            Action::UnbindMFADevice => self.unbind_mfa(p),
-            Action::GetDefaultDomain => Ok(self.default_domain()),
-            Action::ListUsersInRecycleBin => self.recycled_users(p),
-            Action::ListPoliciesForUser => self.policies_of_user(p),
-            Action::DetachPolicyFromUser => self.detach_policy(p),
+            Action::CreateLoginProfile => on.create(p, now),
+            Action::UpdateLoginProfile => on.update(p, now),
+            Action::GetLoginProfile => on.get(p),
+            Action::DeleteLoginProfile => on.delete(p),
+            Action::ListUsers => on.list_users(p),
+            Action::ListVirtualMFADevices => on.list_mfa_devices(p),
+            Action::GetUserMFAInfo => on.user_mfa(p),
+            Action::CreateUser => on.create_user(p, now),
+            Action::GetUser => on.get_user(p),
+            Action::UpdateUser => on.update_user(p, now),
+            Action::DeleteUser => on.delete_user(p, now),
+            Action::AddUserToGroup => on.add_to_group(p, now),
+            Action::RemoveUserFromGroup => on.remove_from_group(p),
+            Action::ListGroupsForUser => on.groups_of_user(p),
+            Action::ListAccessKeys => on.list_keys(p),
+            Action::UpdateAccessKey => on.update_key(p, now),
+            Action::DeleteAccessKey => on.delete_key(p),
+            Action::UnbindMFADevice => on.unbind_mfa(p),
+            Action::GetDefaultDomain => Ok(on.default_domain()),
+            Action::ListUsersInRecycleBin => on.recycled_users(p),
+            Action::ListPoliciesForUser => on.policies_of_user(p),
+            Action::DetachPolicyFromUser => on.detach_policy(p),
+            Action::ListAccounts => resourcemanager::list_accounts(&self.account, on, p),
         };
         result.map_or_else(|e| e.reply(product), ok)
     }
@@ -553,8 +590,9 @@ impl Service for Ims {
         self.account.state()
     }
 
-    fn has_password(&self, upn: &str, password: &str) -> Option<bool> {
-        let directory = self.account.lock();
+    fn has_password(&self, account: Option<&str>, upn: &str, password: &str) -> Option<bool> {
+        let scope = self.account.scope(account.unwrap_or(ACCOUNT_ID))?;
+        let directory = scope.lock();
         (directory.users.get(upn)?.login_profile.as_ref()?)
             .login
             .has_password(password)
@@ -572,7 +610,7 @@ impl Ims {
         request: &Incoming,
         params: &Params,
         now: OffsetDateTime,
-    ) -> Result<(Product, Action), ApiError> {
+    ) -> Result<(Product, Action, Scope<Directory>), ApiError> {
         let not_found = || {
             ApiError::new(
                 StatusCode::NOT_FOUND,
@@ -599,8 +637,9 @@ impl Ims {
             invalid(
                 "Version",
                 &format!(
-                    "this API takes Version={VERSION} (IMS) or {} (RAM)",
-                    ram::VERSION
+                    "this API takes Version={VERSION} (IMS), {} (RAM) or {} (Resource Directory)",
+                    ram::VERSION,
+                    resourcemanager::VERSION
                 ),
             )
         })?;
@@ -663,14 +702,20 @@ impl Ims {
                 "Specified signature nonce was used already.",
             ));
         }
-        Ok((product, action))
+        let scope = (self.account)
+            .scope_of_key(params.required("AccessKeyId")?)
+            .ok_or_else(|| key_error(KeyError::UnknownKey))?;
+        Ok((product, action, scope))
     }
+}
 
+/// The actions, on the directory of the account the request acts on.
+impl Scope<Directory> {
     fn create(&self, p: &Params, now: OffsetDateTime) -> Result<Value, ApiError> {
         let upn = p.required("UserPrincipalName")?;
         check_password(p.required("Password")?)?;
         let change = LoginChange::from_params(p)?;
-        let mut directory = self.account.lock();
+        let mut directory = self.lock();
         let user = user(&mut directory, upn)?;
         if user.login_profile.is_some() {
             return Err(ApiError::new(
@@ -691,7 +736,7 @@ impl Ims {
             check_password(password)?;
         }
         let change = LoginChange::from_params(p)?;
-        let mut directory = self.account.lock();
+        let mut directory = self.lock();
         let user = user(&mut directory, upn)?;
         let profile = user.login_profile.as_mut().ok_or_else(|| no_profile(upn))?;
         profile.change(change, now);
@@ -700,7 +745,7 @@ impl Ims {
 
     fn get(&self, p: &Params) -> Result<Value, ApiError> {
         let upn = p.required("UserPrincipalName")?;
-        let mut directory = self.account.lock();
+        let mut directory = self.lock();
         let user = user(&mut directory, upn)?;
         let profile = user.login_profile.as_ref().ok_or_else(|| no_profile(upn))?;
         Ok(json!({ "LoginProfile": profile.wire(upn) }))
@@ -708,7 +753,7 @@ impl Ims {
 
     fn delete(&self, p: &Params) -> Result<Value, ApiError> {
         let upn = p.required("UserPrincipalName")?;
-        let mut directory = self.account.lock();
+        let mut directory = self.lock();
         let user = user(&mut directory, upn)?;
         user.login_profile.take().ok_or_else(|| no_profile(upn))?;
         Ok(json!({}))
@@ -730,7 +775,7 @@ impl Ims {
             }
         };
         let (max_items, start) = paging(p, DEFAULT_MAX_ITEMS, MAX_ITEMS)?;
-        let directory = self.account.lock();
+        let directory = self.lock();
         let from = start.as_deref().map_or(Bound::Unbounded, Bound::Included);
         let mut users = directory.users.range::<str, _>((from, Bound::Unbounded));
         let page: Vec<Value> = users
@@ -755,13 +800,13 @@ impl Ims {
     }
 }
 
-impl Ims {
+impl Scope<Directory> {
     /// Virtual devices in serial-number order; `Marker` is the next page's first serial number,
     /// base64-encoded. A device never bound has `"User": {}`.
     fn list_mfa_devices(&self, p: &Params) -> Result<Value, ApiError> {
         let (max_items, start) = paging(p, MAX_MFA_ITEMS, MAX_MFA_ITEMS)?;
         let start = start.unwrap_or_default();
-        let directory = &*self.account.lock();
+        let directory = &*self.lock();
         let mut devices = directory
             .mfa_devices
             .virtual_devices()
@@ -794,7 +839,7 @@ impl Ims {
     /// The user's bound device, virtual or security key.
     fn user_mfa(&self, p: &Params) -> Result<Value, ApiError> {
         let upn = p.required("UserPrincipalName")?;
-        let mut directory = self.account.lock();
+        let mut directory = self.lock();
         let enabled = user(&mut directory, upn)?
             .login_profile
             .as_ref()
@@ -886,5 +931,7 @@ pub(super) fn iso8601_seconds(t: OffsetDateTime) -> String {
         .expect("a UTC time always formats")
 }
 
+#[cfg(test)]
+mod accounts_tests;
 #[cfg(test)]
 mod tests;

@@ -1,5 +1,9 @@
-//! Huawei Cloud IAM (docs/providers.md §3), one account (domain) per instance: start a second emulator
-//! to play the Kuala Lumpur cloud, with its own users and tokens.
+//! Huawei Cloud IAM (docs/providers.md §3), one cloud per instance: start a second emulator to play
+//! the Kuala Lumpur cloud, with its own users and tokens. Its main account (domain) is
+//! [`DOMAIN_ID`] / [`DOMAIN_NAME`]; a patch's `accounts` adds the members of its organisation, each
+//! a domain of its own users. Agency tokens and temporary AK/SK issued for an agency of a member
+//! domain act in that domain (`sts/huawei.rs`); Organizations `GET /v1/organizations/accounts`
+//! (`huawei/organizations.rs`) lists the members.
 //!
 //! # API
 //! - `POST /v3/auth/tokens[?nocatalog=true]` with the domain-scoped password body: 201, the token in
@@ -41,7 +45,10 @@
 //!   An unknown user or key is 404 `IAM.0004`.
 //!
 //! Every API call carries `X-Auth-Token` (a live token this instance issued; any other is 401) or an
-//! `SDK-HMAC-SHA256` signature with `X-Domain-Id` set to the account id. The signature is recomputed
+//! `SDK-HMAC-SHA256` signature with `X-Domain-Id` set to the id of the account the AK belongs to
+//! (the main account's for a permanent AK, the member's for temporary AK/SK issued into a member
+//! domain). The call acts on that account's users; a `domain_id` it names must be that account's
+//! (CreateUser: 400 `IAM.0007`; a listing of another domain is empty). The signature is recomputed
 //! from the request as received (method, path, query, the headers `SignedHeaders` lists, the body's
 //! own SHA-256) with this module's `verify.rs`, tested against Huawei's published vectors;
 //! `X-Sdk-Date` must be signed and within 15 minutes; a declared `X-Sdk-Content-Sha256` must be the
@@ -85,14 +92,22 @@
 //! (never configured again);
 //! `revoke_tokens` invalidates every token issued, as a password change does. A patch never counts
 //! as an update.
+//!
+//! `"accounts": {"<domain id>": {"name", "status", "users", "groups", "mfa_devices"}}` patches the
+//! other accounts (never the main one): one not there is added (name its id, status `active`;
+//! `status` one of `active`, `suspended`, `pending_closure`), then the fields given set and the
+//! rest applied to its users as above (user and group ids derived from its own domain id). The
+//! state has them under `"accounts"`: each account's users, groups and devices as above plus
+//! `name`, `status` and `domain`.
 
 mod auth;
 mod lifecycle;
+mod organizations;
 mod verify;
 
 use lifecycle::Member;
 
-use super::account::{self, Account};
+use super::account::{self, Account, Scope};
 use super::membership;
 use super::mfa;
 use super::service::{Admission, Incoming, Meta, PasswordHash, Reply, Service, Setup, present};
@@ -287,6 +302,8 @@ enum Route {
     RemoveMember(String, String),
     ListCredentials,
     DeleteCredential(String),
+    /// Organizations ListAccounts.
+    ListAccounts,
 }
 
 impl Route {
@@ -323,6 +340,7 @@ impl Route {
             (&Method::GET, ["v3.0", "OS-USER", "login-protects"]) => Route::ListLoginProtects,
             (&Method::GET, ["v3.0", "OS-MFA", "virtual-mfa-devices"]) => Route::ListMfaDevices,
             (&Method::GET, ["v3.0", "OS-CREDENTIAL", "credentials"]) => Route::ListCredentials,
+            (&Method::GET, ["v1", "organizations", "accounts"]) => Route::ListAccounts,
             (&Method::DELETE, ["v3.0", "OS-CREDENTIAL", "credentials", ak]) => {
                 Route::DeleteCredential(id(ak))
             }
@@ -353,6 +371,7 @@ impl Route {
             Route::RemoveMember(..) => "KeystoneRemoveUserFromGroup",
             Route::ListCredentials => "ListPermanentAccessKeys",
             Route::DeleteCredential(_) => "DeletePermanentAccessKey",
+            Route::ListAccounts => "ListAccounts",
         }
     }
 
@@ -401,6 +420,7 @@ impl Route {
             | Route::ListLoginProtects
             | Route::ListMfaDevices
             | Route::ListGroups
+            | Route::ListAccounts
             | Route::DeleteCredential(_) => String::new(),
         }
     }
@@ -415,6 +435,8 @@ pub struct Call {
     host: String,
     /// Who sent it: the AK, or the token's user.
     caller: String,
+    /// The account the credentials belong to (for a token request, the main account).
+    scope: Scope<Directory>,
 }
 
 impl Call {
@@ -543,7 +565,13 @@ impl Service for Iam {
         }
         Ok(Iam {
             domain_id,
-            account: Account::new((AK, SK), setup.accounts, setup.token_ttl, directory)?,
+            account: Account::new(
+                (DOMAIN_ID, DOMAIN_NAME),
+                (AK, SK),
+                setup.accounts,
+                setup.token_ttl,
+                directory,
+            )?,
             passwords,
             signatures: Signatures::default(),
             tokens: Tokens::default(),
@@ -574,21 +602,24 @@ impl Service for Iam {
         let (account, verdict) = self.authenticate(request, &route, now);
         let meta = Meta {
             account,
+            account_id: (verdict.as_ref()).map_or(String::new(), |scope| scope.id.clone()),
             action: route.action().to_string(),
             user,
             write: route.is_write(),
         };
-        let call = verdict.map_err(ApiError::reply).map(|()| Call {
+        let call = verdict.map_err(ApiError::reply).map(|scope| Call {
             route,
             query,
             body: request.body.clone(),
             host: header(request, "host").unwrap_or_default().to_string(),
             caller: meta.account.clone(),
+            scope,
         });
         Admission { meta, call }
     }
 
     fn apply(&self, call: Call, now: OffsetDateTime) -> Reply {
+        let on = &call.scope;
         let result = match &call.route {
             Route::IssueToken => {
                 return self.issue_token(&call, now).unwrap_or_else(ApiError::reply);
@@ -597,35 +628,39 @@ impl Service for Iam {
                 return sts::security_tokens(&self.account, &call.caller, &call.body, now);
             }
             Route::AgencyToken => {
-                return sts::agency_token(&self.account, &call.caller, &call.body, |user, ttl| {
-                    self.tokens.issue(user, now, ttl)
-                });
+                return sts::agency_token(
+                    &self.account,
+                    &call.caller,
+                    &call.body,
+                    |user, account, ttl| self.tokens.issue(user, account, now, ttl),
+                );
             }
-            Route::ListUsers => self.list_users(&call),
-            Route::ListLoginProtects => Ok(self.list_login_protects()),
-            Route::ListMfaDevices => Ok(self.list_mfa_devices()),
-            Route::ShowLoginProtect(id) => self.show_login_protect(id),
-            Route::UpdateLoginProtect(id) => self.update_login_protect(id, &call.body),
+            Route::ListUsers => on.list_users(&call),
+            Route::ListLoginProtects => Ok(on.list_login_protects()),
+            Route::ListMfaDevices => Ok(on.list_mfa_devices()),
+            Route::ShowLoginProtect(id) => on.show_login_protect(id),
+            Route::UpdateLoginProtect(id) => on.update_login_protect(id, &call.body),
             Route::CreateUser => {
-                let created = self.create_user(&call, now);
+                let created = on.create_user(&call, now);
                 return created.map_or_else(ApiError::reply, |body| ok(StatusCode::CREATED, &body));
             }
-            Route::ShowUser(id) => self.show_user(id, &call, true),
-            Route::KeystoneShowUser(id) => self.show_user(id, &call, false),
-            Route::UpdateUser(id) => self.update_user(id, &call),
-            Route::GroupsForUser(id) => self.groups_for_user(id, &call),
-            Route::ListGroups => Ok(self.list_groups(&call)),
-            Route::ListCredentials => self.list_credentials(&call),
-            Route::DeleteUser(id) => return empty(self.delete_user(id)),
-            Route::DeleteCredential(access) => return empty(self.delete_credential(access)),
+            Route::ShowUser(id) => on.show_user(id, &call, true),
+            Route::KeystoneShowUser(id) => on.show_user(id, &call, false),
+            Route::UpdateUser(id) => on.update_user(id, &call),
+            Route::GroupsForUser(id) => on.groups_for_user(id, &call),
+            Route::ListGroups => Ok(on.list_groups(&call)),
+            Route::ListCredentials => on.list_credentials(&call),
+            Route::ListAccounts => organizations::list_accounts(&self.account, on, &call.query),
+            Route::DeleteUser(id) => return empty(on.delete_user(id)),
+            Route::DeleteCredential(access) => return empty(on.delete_credential(access)),
             Route::AddMember(group, id) => {
-                return empty(self.membership(Member::Add, group, id, now));
+                return empty(on.membership(Member::Add, group, id, now));
             }
             Route::CheckMember(group, id) => {
-                return empty(self.membership(Member::Check, group, id, now));
+                return empty(on.membership(Member::Check, group, id, now));
             }
             Route::RemoveMember(group, id) => {
-                return empty(self.membership(Member::Remove, group, id, now));
+                return empty(on.membership(Member::Remove, group, id, now));
             }
         };
         result.map_or_else(ApiError::reply, |body| ok(StatusCode::OK, &body))
@@ -664,8 +699,9 @@ impl Service for Iam {
         }
     }
 
-    fn has_password(&self, name: &str, password: &str) -> Option<bool> {
-        let directory = self.account.lock();
+    fn has_password(&self, account: Option<&str>, name: &str, password: &str) -> Option<bool> {
+        let scope = self.account.scope(account.unwrap_or(DOMAIN_ID))?;
+        let directory = scope.lock();
         Some(
             directory
                 .users
@@ -679,6 +715,11 @@ impl Service for Iam {
     fn state(&self) -> Value {
         let mut state = self.account.state();
         state["domain"] = json!({"id": self.domain_id, "name": DOMAIN_NAME});
+        if let Some(Value::Object(accounts)) = state.get_mut("accounts") {
+            for (id, account) in accounts.iter_mut() {
+                account["domain"] = json!({"id": id, "name": account["name"]});
+            }
+        }
         state["tokens_issued"] = self.tokens.issued().into();
         state
     }
@@ -693,21 +734,42 @@ impl Service for Iam {
             None => false,
             Some(v) => v.as_bool().ok_or("revoke_tokens: use true or false")?,
         };
-        let groups = {
-            let directory = self.account.lock();
-            membership::Patch::take(&mut patch, &directory.groups)?
-        };
-        self.account.patch(
-            &patch,
+        let accounts = account::take_accounts(&mut patch, organizations::STATUSES)?;
+        self.tamper_in(&self.account.main(), &patch, now)?;
+        let status = organizations::DEFAULT_STATUS;
+        (self.account).patch_accounts(
+            accounts,
             now,
-            |directory: &mut Directory, name, patch: UserPatch| {
-                patch.apply(directory.add(&self.domain_id, &name, now), now);
-            },
+            status,
+            |_| Directory::default(),
+            |scope, rest| self.tamper_in(scope, rest, now),
         )?;
-        groups.apply(&mut self.account.lock().groups, now);
         if revoke_tokens {
             self.tokens.revoke_all();
         }
+        Ok(())
+    }
+}
+
+impl Iam {
+    /// The patch of one account's directory: its groups, then every provider's part.
+    fn tamper_in(
+        &self,
+        scope: &Scope<Directory>,
+        patch: &Value,
+        now: OffsetDateTime,
+    ) -> Result<(), String> {
+        let mut patch = patch.clone();
+        let groups = membership::Patch::take(&mut patch, &scope.lock().groups)?;
+        self.account.patch_in(
+            scope,
+            &patch,
+            now,
+            |directory: &mut Directory, name, patch: UserPatch| {
+                patch.apply(directory.add(&scope.id, &name, now), now);
+            },
+        )?;
+        groups.apply(&mut scope.lock().groups, now);
         Ok(())
     }
 }
@@ -724,15 +786,22 @@ impl Iam {
         request: &Incoming,
         route: &Route,
         now: OffsetDateTime,
-    ) -> (String, Result<(), ApiError>) {
+    ) -> (String, Result<Scope<Directory>, ApiError>) {
         if *route == Route::IssueToken {
             let body: Value = serde_json::from_slice(&request.body).unwrap_or_default();
             let user = body["auth"]["identity"]["password"]["user"]["name"].as_str();
-            return (user.unwrap_or_default().to_string(), Ok(()));
+            return (
+                user.unwrap_or_default().to_string(),
+                Ok(self.account.main()),
+            );
         }
         if let Some(token) = header(request, "x-auth-token") {
-            return match self.tokens.user(token, now) {
-                Some(user) => (user, Ok(())),
+            let scope = |(user, account): (String, String)| {
+                let scope = self.account.scope(&account)?;
+                Some((user, scope))
+            };
+            return match self.tokens.user(token, now).and_then(scope) {
+                Some((user, scope)) => (user, Ok(scope)),
                 None => (String::new(), Err(ApiError::unauthenticated())),
             };
         }
@@ -748,14 +817,16 @@ impl Iam {
                 now,
             )
             .map_err(|e| ApiError::gateway(StatusCode::UNAUTHORIZED, "APIG.0301", e.message()))
-            .and_then(|_| match header(request, "x-domain-id") {
-                Some(id) if id == self.domain_id => Ok(()),
-                _ => Err(ApiError::gateway(
+            .and_then(|ak| {
+                {
+                let scope = self.account.scope_of_key(&ak);
+                scope.filter(|s| header(request, "x-domain-id") == Some(s.id.as_str()))
+            }.ok_or_else(|| ApiError::gateway(
                     StatusCode::UNAUTHORIZED,
                     "APIG.0301",
                     "Incorrect IAM authentication information: X-Domain-Id must be the account id \
                      of the AK for a global service",
-                )),
+            ))
             });
         (claimed, verdict)
     }
@@ -799,7 +870,8 @@ impl Iam {
                 "Request body is invalid: scope the token to the account with auth.scope.domain.",
             ));
         }
-        let (token, expires_at) = self.tokens.issue(name, now, self.account.token_ttl);
+        let (token, expires_at) =
+            (self.tokens).issue(name, &self.domain_id, now, self.account.token_ttl);
         let domain = json!({"id": self.domain_id, "name": DOMAIN_NAME});
         let mut body = json!({"token": {
             "expires_at": token_time(expires_at),
@@ -819,14 +891,17 @@ impl Iam {
         }
         Ok(ok(StatusCode::CREATED, &body).with_header("x-subject-token", token.expose()))
     }
+}
 
+/// The actions, on the directory of the account (domain) the request acts on.
+impl Scope<Directory> {
     fn list_users(&self, call: &Call) -> Result<Value, ApiError> {
         let base = call.base();
         let name = call.param("name");
         let enabled = call.param("enabled").map(|e| e == "true");
         // Every user is of this account.
-        let none = call.param("domain_id").is_some_and(|d| d != self.domain_id);
-        let directory = self.account.lock();
+        let none = call.param("domain_id").is_some_and(|d| d != self.id);
+        let directory = self.lock();
         let users: Vec<Value> = directory
             .users
             .iter()
@@ -848,7 +923,7 @@ impl Iam {
     }
 
     fn list_login_protects(&self) -> Value {
-        let directory = self.account.lock();
+        let directory = self.lock();
         let protects: Vec<Value> = directory
             .users
             .values()
@@ -858,7 +933,7 @@ impl Iam {
     }
 
     fn list_mfa_devices(&self) -> Value {
-        let directory = self.account.lock();
+        let directory = self.lock();
         let devices: Vec<Value> = directory
             .mfa_devices
             .virtual_devices()
@@ -872,7 +947,7 @@ impl Iam {
     }
 
     fn show_login_protect(&self, id: &str) -> Result<Value, ApiError> {
-        let mut directory = self.account.lock();
+        let mut directory = self.lock();
         let protect = directory.by_id(id)?.login_protect.ok_or_else(|| {
             ApiError::iam(
                 StatusCode::NOT_FOUND,
@@ -904,7 +979,7 @@ impl Iam {
             .and_then(Value::as_str)
             .and_then(method)
             .ok_or_else(|| invalid("verification_method"))?;
-        let mut directory = self.account.lock();
+        let mut directory = self.lock();
         let user = directory.by_id(id)?;
         let protect = LoginProtect {
             enabled,

@@ -7,8 +7,10 @@
 //! - `GET /_emulator/state`: the state of every provider, `{"aliyun": {...}, ...}`; passwords only as
 //!   `password_hash` (a random salt per password and SHA-256 over salt and password), and per user
 //!   a counter of writes applied (aliyun `creates`, ucloud `updates`);
-//! - `POST /_emulator/password` with `{"user", "password"}`: `{"matches": true | false | null}`, whether
-//!   that user of this port's provider has that password (`null`: no such user or no password);
+//! - `POST /_emulator/password` with `{"user", "password", "account"}`: `{"matches": true | false |
+//!   null}`, whether that user of this port's provider has that password (`account`, optional: the
+//!   id of the account the user is in, default the main account; `null`: no such account or user,
+//!   or no password);
 //! - `POST /_emulator/state`: a patch `{"aliyun": <patch>}` that changes state directly, for verify
 //!   tests; each provider documents its patch in its module doc (`aliyun.rs`, `ucloud.rs`,
 //!   `huawei.rs`). Answers the new state, or 400 `{"error": ..}`;
@@ -28,7 +30,9 @@
 //! `fault_rate`; otherwise the action runs, and a write is `dropped` with probability `drop_rate`:
 //! applied, then its connection closed with no response bytes, whatever the reply would have been.
 //! Each request seen is one log line,
-//! `{"time","provider","account","action","user","status","code","outcome"}`: `time` when it arrived
+//! `{"time","provider","account","account_id","action","user","status","code","outcome"}`:
+//! `account` the key (or token user) the request claims, `account_id` the id of the account whose
+//! directory it acted on (empty if it was not authenticated), `time` when it arrived
 //! (before it was checked, the moment the rate limit counts), in Unix
 //! seconds, `outcome` one of `ok` (the action ran, whatever its reply), `throttled`, `fault`,
 //! `dropped` (`status`/`code` are those withheld), `rejected`.
@@ -43,6 +47,20 @@
 //! /v3.0/OS-USER/users`), as in a real account: any other user is the provider's "not found" on
 //! every API (aliyun 404 `EntityNotExist.User`, ucloud RetCode 11021, huawei an empty list by name
 //! and 404 `IAM.0004` by id).
+//!
+//! # Accounts
+//! Each emulated cloud (aliyun and huawei; ucloud has one account) holds its main account, the one
+//! the built-in keys and `EmulatorConfig::accounts` belong to, and any number of other accounts, the
+//! members of its organisation, declared by a state patch's `"accounts"` (`{"<account id>": {"name",
+//! "status", <the provider's patch of that account's users>}}`, documented in `aliyun.rs` and
+//! `huawei.rs`). Each has its own users, groups, login profiles, MFA devices (aliyun: recycle bin
+//! and default domain). A request acts on the account its credentials belong to, as in a real
+//! cloud: the main account for permanent keys and password tokens, the role's or agency's account
+//! for what STS or an agency issued (`account::Account`, one type for every provider). A role or
+//! agency of an account the emulator does not know is refused as unknown. The state lists the
+//! other accounts under `"accounts"`, each in its provider's state shape plus `name` and `status`.
+//! Aliyun's Resource Directory `ListAccounts` and Huawei's Organizations `ListAccounts` list them,
+//! for the main account's credentials only.
 //!
 //! # Temporary credentials
 //! A state patch registers temporary keys with the security token issued with each
@@ -310,7 +328,19 @@ impl Emulator {
     /// `POST /_emulator/password` answers; `None` if the user or its password does not exist. The
     /// state keeps only salted hashes, so this is how tests check a password.
     pub fn has_password(&self, kind: ProviderKind, user: &str, password: &str) -> Option<bool> {
-        self.core.has_password(kind, user, password)
+        self.core.has_password(kind, None, user, password)
+    }
+
+    /// [`Emulator::has_password`] for a user of the account `account` (an id of the patch's
+    /// `accounts`, or the main account's).
+    pub fn has_password_in(
+        &self,
+        kind: ProviderKind,
+        account: &str,
+        user: &str,
+        password: &str,
+    ) -> Option<bool> {
+        self.core.has_password(kind, Some(account), user, password)
     }
 
     /// Changes state directly, as `POST /_emulator/state` does.

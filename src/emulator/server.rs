@@ -84,10 +84,17 @@ impl Core {
         Ok(())
     }
 
-    /// Whether `user` of `kind` has the password `password` (`None`: no such user or password).
-    pub fn has_password(&self, kind: ProviderKind, user: &str, password: &str) -> Option<bool> {
+    /// Whether `user` of `kind` in `account` (`None`: the main account) has the password
+    /// `password` (`None`: no such account, user or password).
+    pub fn has_password(
+        &self,
+        kind: ProviderKind,
+        account: Option<&str>,
+        user: &str,
+        password: &str,
+    ) -> Option<bool> {
         let provider = self.providers.iter().find(|p| p.kind() == kind)?;
-        provider.has_password(user, password)
+        provider.has_password(account, user, password)
     }
 
     /// The decision for one admitted-or-refused request, and the reply it gets.
@@ -125,7 +132,7 @@ pub trait Mounted: Send + Sync {
     fn kind(&self) -> ProviderKind;
     fn state(&self) -> Value;
     fn tamper(&self, patch: &Value, now: OffsetDateTime) -> Result<(), String>;
-    fn has_password(&self, user: &str, password: &str) -> Option<bool>;
+    fn has_password(&self, account: Option<&str>, user: &str, password: &str) -> Option<bool>;
     /// The provider's API as a router: every path that is not a control endpoint.
     fn api(self: Arc<Self>, core: Arc<Core>) -> Router;
 }
@@ -140,8 +147,8 @@ impl<S: Service> Mounted for S {
     fn tamper(&self, patch: &Value, now: OffsetDateTime) -> Result<(), String> {
         Service::tamper(self, patch, now)
     }
-    fn has_password(&self, user: &str, password: &str) -> Option<bool> {
-        Service::has_password(self, user, password)
+    fn has_password(&self, account: Option<&str>, user: &str, password: &str) -> Option<bool> {
+        Service::has_password(self, account, user, password)
     }
     fn api(self: Arc<Self>, core: Arc<Core>) -> Router {
         Router::new().fallback(api::<S>).with_state((core, self))
@@ -334,8 +341,8 @@ async fn post_state(State(core): State<Arc<Core>>, body: Bytes) -> Response {
     }
 }
 
-/// `{"user", "password"}` → `{"matches": true | false | null}` for this port's provider (`null`:
-/// no such user, or no password set).
+/// `{"user", "password", "account"}` → `{"matches": true | false | null}` for this port's provider
+/// (`account` optional, default the main account; `null`: no such account or user, or no password set).
 async fn post_password(
     State((core, kind)): State<(Arc<Core>, ProviderKind)>,
     body: Bytes,
@@ -345,7 +352,8 @@ async fn post_password(
     else {
         return bad_request("ask with {\"user\": \"..\", \"password\": \"..\"}".to_string());
     };
-    let matches = core.has_password(kind, user, password);
+    let account = question["account"].as_str();
+    let matches = core.has_password(kind, account, user, password);
     json_response(StatusCode::OK, &json!({ "matches": matches }))
 }
 

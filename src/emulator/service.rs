@@ -33,8 +33,9 @@ pub trait Service: Send + Sync + Sized + 'static {
     fn fault(&self) -> Reply;
     /// The full state as JSON. Never a plaintext password: store a [`PasswordHash`].
     fn state(&self) -> Value;
-    /// Whether `user`'s login password is `password`; `None` if the user has no password here.
-    fn has_password(&self, _user: &str, _password: &str) -> Option<bool> {
+    /// Whether `user`'s login password is `password`, in account `account` (`None`: the main
+    /// account); `None` if the user has no password here.
+    fn has_password(&self, _account: Option<&str>, _user: &str, _password: &str) -> Option<bool> {
         None
     }
     /// Changes the state directly (for verify tests); the patch format is the module's to document.
@@ -95,6 +96,8 @@ impl Incoming {
 pub struct Meta {
     /// The access key id (or token owner) the request claims.
     pub account: String,
+    /// The id of the account whose directory the request acts on; empty if not authenticated.
+    pub account_id: String,
     pub action: String,
     pub user: String,
     /// Whether the action changes state: only writes are dropped.

@@ -31,6 +31,8 @@ struct Temporary {
     expires_at: OffsetDateTime,
     /// The role whose session issued it; `None` for a key of a patch.
     role: Option<String>,
+    /// The account it was issued into (the role's); `None`: the main account.
+    account: Option<String>,
 }
 
 /// What every issued secret and token starts with (a huawei token: after its `MII`), so that a
@@ -85,6 +87,7 @@ impl TemporaryKeys {
                     token: Secret::new(key.security_token),
                     expires_at,
                     role: None,
+                    account: None,
                 },
             ));
         }
@@ -92,9 +95,15 @@ impl TemporaryKeys {
         Ok(())
     }
 
-    /// New random credentials for a session of `role`, live until `expires_at`; the key id starts
-    /// with `prefix` (aliyun `STS.`).
-    pub fn issue(&self, prefix: &str, role: &str, expires_at: OffsetDateTime) -> Issued {
+    /// New random credentials for a session of `role` in `account` (`None`: the main one), live
+    /// until `expires_at`; the key id starts with `prefix` (aliyun `STS.`).
+    pub fn issue(
+        &self,
+        prefix: &str,
+        role: &str,
+        account: Option<&str>,
+        expires_at: OffsetDateTime,
+    ) -> Issued {
         let random = |n: usize| {
             use rand::Rng;
             rand::rng()
@@ -116,6 +125,7 @@ impl TemporaryKeys {
                 token: issued.token.clone(),
                 expires_at,
                 role: Some(role.to_string()),
+                account: account.map(str::to_string),
             },
         );
         issued
@@ -133,6 +143,12 @@ impl TemporaryKeys {
     pub fn role_of(&self, id: &str) -> Option<String> {
         let keys = self.0.lock().expect("temporary keys");
         keys.get(id)?.role.clone()
+    }
+
+    /// The account temporary key `id` was issued into, if not the main one.
+    pub fn account_of(&self, id: &str) -> Option<String> {
+        let keys = self.0.lock().expect("temporary keys");
+        keys.get(id)?.account.clone()
     }
 
     /// The secret to check a request's signature with: a permanent key's when the request carries

@@ -18,12 +18,12 @@ const PASSWORD: &str = "canary-Passw0rd!";
 
 /// Signed V1 parameters, built with the emulator's own canonicalisation (pinned to Alibaba's
 /// published vectors in `aliyun/verify.rs`), never with the client's signer.
-struct Signer {
-    key: &'static str,
-    secret: &'static str,
+pub(super) struct Signer<'a> {
+    pub(super) key: &'a str,
+    pub(super) secret: &'a str,
 }
 
-const EMULATOR_KEYS: Signer = Signer {
+pub(super) const EMULATOR_KEYS: Signer = Signer {
     key: KEY,
     secret: SECRET,
 };
@@ -31,7 +31,7 @@ const EMULATOR_KEYS: Signer = Signer {
 /// IMS, the API most tests call.
 const IMS: &str = "2019-08-15";
 
-impl Signer {
+impl Signer<'_> {
     fn params(
         &self,
         method: &str,
@@ -44,7 +44,7 @@ impl Signer {
     }
 
     /// Parameters for `version`'s API.
-    fn params_in(
+    pub(super) fn params_in(
         &self,
         version: &str,
         method: &str,
@@ -95,7 +95,7 @@ pub(super) struct Client {
 
 impl Client {
     /// Sends `params` in the query string, as the SDK does.
-    async fn send(
+    pub(super) async fn send(
         &self,
         method: reqwest::Method,
         params: &[(String, String)],
@@ -137,7 +137,7 @@ impl Client {
         Answer::read(request.send().await.unwrap()).await.unwrap()
     }
 
-    async fn requests(&self) -> Vec<Value> {
+    pub(super) async fn requests(&self) -> Vec<Value> {
         let url = self.base.join("/_emulator/requests").unwrap();
         let text = self
             .http
@@ -917,6 +917,43 @@ async fn the_demo_set_holds_every_user_the_samples_name() {
         }
     }
     assert!(checked > 100, "{checked} sample rows");
+}
+
+/// `--emulator` rehearses an organisation: on aliyun and huawei three active members with three or
+/// four users each who sign in to the console, some made to use MFA, one with a device bound, and
+/// one member not active; any role trusts the built-in keys.
+#[tokio::test]
+async fn the_demo_set_holds_an_organisation_per_provider() {
+    let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
+    emulator.seed_demo().unwrap();
+    let state = emulator.state();
+    for (provider, active) in [
+        ("aliyun", "CreateSuccess|InviteSuccess"),
+        ("huawei", "active"),
+    ] {
+        let accounts = state[provider]["accounts"].as_object().unwrap();
+        let (active, other): (Vec<_>, Vec<_>) =
+            (accounts.values()).partition(|a| active.split('|').any(|s| a["status"] == s));
+        assert_eq!((active.len(), other.len()), (3, 1), "{provider}");
+        for account in active {
+            let users = account["users"].as_object().unwrap();
+            assert!((3..=4).contains(&users.len()), "{provider}: {account}");
+            let mfa = |u: &Value| match provider {
+                "aliyun" => u["login_profile"]["mfa_bind_required"] == true,
+                _ => u["login_protect"]["enabled"] == true,
+            };
+            let console = |u: &Value| match provider {
+                "aliyun" => !u["login_profile"].is_null(),
+                _ => u["access_mode"] != "programmatic",
+            };
+            assert!(users.values().all(console), "{provider}: {account}");
+            assert!(users.values().any(mfa) && !users.values().all(mfa));
+            let bound = account["mfa_devices"]["bound"].as_object().unwrap();
+            assert_eq!(bound.len(), 1, "{provider}: {account}");
+        }
+        let roles = &state[provider]["roles"]["roles"]["*"]["trusted"];
+        assert!(!roles.as_array().unwrap().is_empty(), "{provider}");
+    }
 }
 
 #[tokio::test]

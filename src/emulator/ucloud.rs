@@ -95,6 +95,8 @@ use lifecycle::{AccessKey, KeyPatch};
 /// The built-in test key pair: the emulated account issued it (the client's `--emulator` uses it).
 const PUBLIC_KEY: &str = "emulator-ucloud-public";
 const PRIVATE_KEY: &str = "emulator-ucloud-private";
+/// The emulated account's id, in the request log (UCloud's members accounts are not emulated).
+const ACCOUNT_ID: &str = "emulator-ucloud-account";
 /// ListUsers' page size when `Limit` is not given, and its maximum.
 const DEFAULT_LIMIT: usize = 10;
 const MAX_LIMIT: usize = 100;
@@ -408,6 +410,7 @@ impl Service for Iam {
             mfa_devices: mfa::Devices::default(),
         };
         let account = Account::new(
+            (ACCOUNT_ID, ACCOUNT_ID),
             (PUBLIC_KEY, PRIVATE_KEY),
             setup.accounts,
             setup.token_ttl,
@@ -433,8 +436,9 @@ impl Service for Iam {
                 .unwrap_or_default()
                 .to_string()
         };
-        let meta = Meta {
+        let mut meta = Meta {
             account: named("PublicKey"),
+            account_id: String::new(),
             action: named("Action"),
             user: named("UserName"),
             write: Action::parse(&named("Action")).is_some_and(Action::is_write),
@@ -451,6 +455,9 @@ impl Service for Iam {
                 Ok(Call::Iam { action, params })
             })
             .map_err(|e| e.reply(Some(&meta.action)));
+        if call.is_ok() {
+            meta.account_id = ACCOUNT_ID.to_string();
+        }
         Admission { meta, call }
     }
 
@@ -495,7 +502,10 @@ impl Service for Iam {
         self.account.state()
     }
 
-    fn has_password(&self, name: &str, password: &str) -> Option<bool> {
+    fn has_password(&self, account: Option<&str>, name: &str, password: &str) -> Option<bool> {
+        if account.is_some_and(|a| a != ACCOUNT_ID) {
+            return None;
+        }
         let profile = |user: &User| {
             user.login_profile
                 .as_ref()

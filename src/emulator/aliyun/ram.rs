@@ -3,8 +3,9 @@
 //! carry `Version=2015-05-01`; in reality they go to `ram.aliyuncs.com`, here to the same port as
 //! IMS, signed and checked the same way.
 
-use super::directory::PolicyType;
-use super::{ApiError, Ims, no_user};
+use super::directory::{Directory, PolicyType};
+use super::{ApiError, no_user};
+use crate::emulator::account::Scope;
 use crate::emulator::params::Params;
 use axum::http::StatusCode;
 use serde_json::{Value, json};
@@ -12,11 +13,11 @@ use serde_json::{Value, json};
 pub const VERSION: &str = "2015-05-01";
 pub const HOST_ID: &str = "ram.aliyuncs.com";
 
-impl Ims {
+impl Scope<Directory> {
     /// The user's attached policies in name order (not those it has through its groups).
     pub(super) fn policies_of_user(&self, p: &Params) -> Result<Value, ApiError> {
         let name = p.required("UserName")?;
-        let directory = self.account.lock();
+        let directory = self.lock();
         let upn = directory.upn_of_name(name).ok_or_else(|| no_user(name))?;
         let policies: Vec<Value> = (directory.users[&upn].policies.iter())
             .map(|(policy_name, policy)| {
@@ -43,7 +44,7 @@ impl Ims {
             )
         })?;
         let name = p.required("UserName")?;
-        let mut directory = self.account.lock();
+        let mut directory = self.lock();
         let upn = directory.upn_of_name(name).ok_or_else(|| no_user(name))?;
         let policies = &mut directory.users.get_mut(&upn).expect("found above").policies;
         match policies.get(policy_name) {

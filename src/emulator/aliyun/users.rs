@@ -3,7 +3,8 @@
 
 use super::bin::{self, Recycled};
 use super::directory::{Directory, KeyStatus, User, short_name};
-use super::{ApiError, Ims, invalid, iso8601_seconds, no_user, paging, truncated, user};
+use super::{ApiError, invalid, iso8601_seconds, no_user, paging, truncated, user};
+use crate::emulator::account::Scope;
 use crate::emulator::params::{ParamErrors, Params};
 use axum::http::StatusCode;
 use serde_json::{Value, json};
@@ -296,12 +297,12 @@ fn key_user(p: &Params) -> Result<&str, ApiError> {
     p.required("UserPrincipalName")
 }
 
-impl Ims {
+impl Scope<Directory> {
     pub(super) fn create_user(&self, p: &Params, now: OffsetDateTime) -> Result<Value, ApiError> {
         let upn = p.required("UserPrincipalName")?;
         p.required::<ApiError>("DisplayName")?;
         let fields = Fields::read(p, &CREATE)?;
-        let mut directory = self.account.lock();
+        let mut directory = self.lock();
         check_upn(upn, &CREATE, &directory.default_domain)?;
         if taken(&directory, upn) {
             return Err(user_exists());
@@ -312,7 +313,7 @@ impl Ims {
     }
 
     pub(super) fn get_user(&self, p: &Params) -> Result<Value, ApiError> {
-        let mut directory = self.account.lock();
+        let mut directory = self.lock();
         let upn = named(&directory, p, true)?;
         let mut wire = user(&mut directory, &upn)?.wire(&upn);
         wire["UserName"] = short_name(&upn).into();
@@ -321,7 +322,7 @@ impl Ims {
 
     pub(super) fn update_user(&self, p: &Params, now: OffsetDateTime) -> Result<Value, ApiError> {
         let fields = Fields::read(p, &UPDATE)?;
-        let mut directory = self.account.lock();
+        let mut directory = self.lock();
         let mut upn = named(&directory, p, false)?;
         if let Some(new) = p.get(UPDATE.upn).filter(|n| *n != upn) {
             check_upn(new, &UPDATE, &directory.default_domain)?;
@@ -349,7 +350,7 @@ impl Ims {
                 "give UserPrincipalName or UserId, not both",
             ));
         }
-        let mut directory = self.account.lock();
+        let mut directory = self.lock();
         let upn = named(&directory, p, false)?;
         delete_conflict(&directory, &upn, &directory.users[&upn])?;
         let user = directory.users.remove(&upn).expect("named above");
@@ -368,7 +369,7 @@ impl Ims {
     pub(super) fn add_to_group(&self, p: &Params, now: OffsetDateTime) -> Result<Value, ApiError> {
         let group = p.required("GroupName")?;
         let upn = p.required("UserPrincipalName")?;
-        let mut directory = self.account.lock();
+        let mut directory = self.lock();
         let known = directory.groups.contains_key(group);
         let user = user(&mut directory, upn)?;
         if !known {
@@ -387,7 +388,7 @@ impl Ims {
     pub(super) fn remove_from_group(&self, p: &Params) -> Result<Value, ApiError> {
         let group = p.required("GroupName")?;
         let upn = p.required("UserPrincipalName")?;
-        let mut directory = self.account.lock();
+        let mut directory = self.lock();
         let known = directory.groups.contains_key(group);
         let user = user(&mut directory, upn)?;
         if !known {
@@ -406,7 +407,7 @@ impl Ims {
     /// The user's groups in name order, each with the date the user joined it; no paging.
     pub(super) fn groups_of_user(&self, p: &Params) -> Result<Value, ApiError> {
         let upn = p.required("UserPrincipalName")?;
-        let mut directory = self.account.lock();
+        let mut directory = self.lock();
         let joined = user(&mut directory, upn)?.groups.clone();
         let groups: Vec<Value> = (joined.iter())
             .filter_map(|(name, since)| {
@@ -426,7 +427,7 @@ impl Ims {
     /// The user's access keys, never a secret.
     pub(super) fn list_keys(&self, p: &Params) -> Result<Value, ApiError> {
         let upn = key_user(p)?;
-        let mut directory = self.account.lock();
+        let mut directory = self.lock();
         let keys: Vec<Value> = (user(&mut directory, upn)?.access_keys.iter())
             .map(|(id, key)| {
                 json!({
@@ -445,7 +446,7 @@ impl Ims {
         let status = KeyStatus::parse(p.required("Status")?)
             .ok_or_else(|| invalid("Status", "use Active or Inactive"))?;
         let upn = key_user(p)?;
-        let mut directory = self.account.lock();
+        let mut directory = self.lock();
         let key = (user(&mut directory, upn)?.access_keys.get_mut(id)).ok_or_else(no_key)?;
         key.status = status;
         key.update_date = iso8601_seconds(now);
@@ -455,7 +456,7 @@ impl Ims {
     pub(super) fn delete_key(&self, p: &Params) -> Result<Value, ApiError> {
         let id = p.required("UserAccessKeyId")?;
         let upn = key_user(p)?;
-        let mut directory = self.account.lock();
+        let mut directory = self.lock();
         (user(&mut directory, upn)?.access_keys.remove(id)).ok_or_else(no_key)?;
         Ok(json!({}))
     }
@@ -463,7 +464,7 @@ impl Ims {
     /// Unbinds the user's MFA devices; a virtual one stays in the account, unbound.
     pub(super) fn unbind_mfa(&self, p: &Params) -> Result<Value, ApiError> {
         let upn = p.required("UserPrincipalName")?;
-        let mut directory = self.account.lock();
+        let mut directory = self.lock();
         user(&mut directory, upn)?;
         let device = directory.mfa_devices.unbind(upn).ok_or_else(|| {
             ApiError::new(
@@ -476,7 +477,7 @@ impl Ims {
     }
 
     pub(super) fn default_domain(&self) -> Value {
-        json!({ "DefaultDomainName": self.account.lock().default_domain })
+        json!({ "DefaultDomainName": self.lock().default_domain })
     }
 
     /// The bin, oldest first; `Marker` is the next page's first sequence number, base64-encoded;
@@ -493,7 +494,7 @@ impl Ims {
             None => None,
             Some(f) => Some(filter(f)?),
         };
-        let directory = self.account.lock();
+        let directory = self.lock();
         let mut users = directory.recycle_bin.from(from, move |u| match &filter {
             None => true,
             Some((Field::Upn, value)) => u.user_principal_name == *value,

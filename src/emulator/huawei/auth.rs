@@ -190,17 +190,18 @@ impl Signatures {
 /// Tokens this instance issued: each valid until its `expires_at` or until revoked.
 #[derive(Default)]
 pub struct Tokens {
-    /// Token → (IAM user name, expiry).
-    live: Mutex<HashMap<String, (String, OffsetDateTime)>>,
+    /// Token → (IAM user name, the id of the account it acts in, expiry).
+    live: Mutex<HashMap<String, (String, String, OffsetDateTime)>>,
     issued: AtomicU64,
 }
 
 impl Tokens {
-    /// A new token for `user`, valid for `ttl` from `now`. Expired tokens are forgotten here, so
-    /// the table holds only live ones.
+    /// A new token for `user`, acting in the account `account`, valid for `ttl` from `now`.
+    /// Expired tokens are forgotten here, so the table holds only live ones.
     pub fn issue(
         &self,
         user: &str,
+        account: &str,
         now: OffsetDateTime,
         ttl: Duration,
     ) -> (Secret, OffsetDateTime) {
@@ -211,18 +212,19 @@ impl Tokens {
         let token = format!("MII{ISSUED_TOKEN_PREFIX}{}", BASE64.encode(bytes));
         let expires_at = now + ttl;
         let mut live = self.live.lock().expect("huawei token table");
-        live.retain(|_, (_, expiry)| *expiry > now);
-        live.insert(token.clone(), (user.to_string(), expires_at));
+        live.retain(|_, (_, _, expiry)| *expiry > now);
+        let entry = (user.to_string(), account.to_string(), expires_at);
+        live.insert(token.clone(), entry);
         self.issued.fetch_add(1, Ordering::Relaxed);
         (Secret::new(token), expires_at)
     }
 
-    /// The user of a token that is live at `now`.
-    pub fn user(&self, token: &str, now: OffsetDateTime) -> Option<String> {
+    /// The user of a token that is live at `now`, and the account it acts in.
+    pub fn user(&self, token: &str, now: OffsetDateTime) -> Option<(String, String)> {
         let live = self.live.lock().expect("huawei token table");
         live.get(token)
-            .filter(|(_, expiry)| now < *expiry)
-            .map(|(user, _)| user.clone())
+            .filter(|(_, _, expiry)| now < *expiry)
+            .map(|(user, account, _)| (user.clone(), account.clone()))
     }
 
     /// Invalidates every token, as a password change does.
@@ -278,13 +280,14 @@ mod tests {
     fn tokens_expire_and_can_be_revoked() {
         let tokens = Tokens::default();
         let t0 = datetime!(2024-01-01 00:00 UTC);
-        let (token, expires_at) = tokens.issue("ops", t0, Duration::seconds(10));
+        let (token, expires_at) = tokens.issue("ops", "d", t0, Duration::seconds(10));
         assert_eq!(expires_at, t0 + Duration::seconds(10));
         assert!(token.expose().starts_with("MII"));
-        assert_eq!(tokens.user(token.expose(), t0).as_deref(), Some("ops"));
+        let user = tokens.user(token.expose(), t0);
+        assert_eq!(user, Some(("ops".to_string(), "d".to_string())));
         assert_eq!(tokens.user(token.expose(), expires_at), None);
         assert_eq!(tokens.user("MIIforged", t0), None);
-        let (second, _) = tokens.issue("ops", t0, Duration::hours(24));
+        let (second, _) = tokens.issue("ops", "d", t0, Duration::hours(24));
         tokens.revoke_all();
         assert_eq!(tokens.user(second.expose(), t0), None);
         assert_eq!(tokens.issued(), 2);

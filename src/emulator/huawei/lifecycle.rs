@@ -2,9 +2,8 @@
 //! KeystoneDeleteUser, groups by name and id with their members, and permanent access keys.
 
 use super::super::membership::{self, Groups};
-use super::{
-    ACCESS_MODES, ApiError, Call, Directory, Iam, MAX_NAME, Name, User, not_found, token_time,
-};
+use super::{ACCESS_MODES, ApiError, Call, Directory, MAX_NAME, Name, User, not_found, token_time};
+use crate::emulator::account::Scope;
 use crate::emulator::service::PasswordHash;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
@@ -228,13 +227,13 @@ fn field<'v, T>(
     }
 }
 
-impl Iam {
+impl Scope<Directory> {
     /// KeystoneShowUser's view of a user (also KeystoneListUsers' entries).
     pub(super) fn keystone_user(&self, name: &str, user: &User, base: &str) -> Value {
         json!({
             "id": user.id,
             "name": name,
-            "domain_id": self.domain_id,
+            "domain_id": self.id,
             "enabled": user.enabled,
             "description": user.description,
             "password_expires_at": null,
@@ -273,13 +272,13 @@ impl Iam {
                 "Mandatory parameters are not specified.",
             ));
         };
-        if domain_id != self.domain_id {
+        if domain_id != self.id {
             return Err(invalid_param("domain_id"));
         }
         fields.pwd_status = fields.pwd_status.or(Some(fields.password.is_some()));
-        let mut directory = self.account.lock();
+        let mut directory = self.lock();
         fields.check_unique(&directory, None)?;
-        let user = directory.add(&self.domain_id, &name, now);
+        let user = directory.add(&self.id, &name, now);
         fields.apply(user);
         let user = &directory.users[&name];
         Ok(json!({ "user": self.full_user(&name, user, &call.base()) }))
@@ -287,7 +286,7 @@ impl Iam {
 
     /// ShowUser (`full`) or KeystoneShowUser.
     pub(super) fn show_user(&self, id: &str, call: &Call, full: bool) -> Result<Value, ApiError> {
-        let directory = self.account.lock();
+        let directory = self.lock();
         let name = directory.name_of(id)?;
         let user = &directory.users[&name];
         Ok(json!({ "user": match full {
@@ -302,7 +301,7 @@ impl Iam {
         if fields.domain_id.is_some() {
             return Err(invalid_param("domain_id"));
         }
-        let mut directory = self.account.lock();
+        let mut directory = self.lock();
         let name = directory.name_of(id)?;
         fields.check_unique(&directory, Some(&name))?;
         let new_name = fields.name.clone().unwrap_or(name.clone());
@@ -317,7 +316,7 @@ impl Iam {
     }
 
     pub(super) fn groups_for_user(&self, id: &str, call: &Call) -> Result<Value, ApiError> {
-        let directory = self.account.lock();
+        let directory = self.lock();
         let name = directory.name_of(id)?;
         let groups = (directory.groups.iter())
             .filter(|(_, g)| g.members.contains_key(&name))
@@ -329,8 +328,8 @@ impl Iam {
     /// KeystoneListGroups: `name` an exact filter, another account's `domain_id` none.
     pub(super) fn list_groups(&self, call: &Call) -> Value {
         let name = call.param("name");
-        let none = call.param("domain_id").is_some_and(|d| d != self.domain_id);
-        let directory = self.account.lock();
+        let none = call.param("domain_id").is_some_and(|d| d != self.id);
+        let directory = self.lock();
         let groups = (directory.groups.iter())
             .filter(|(n, _)| !none && name.is_none_or(|name| name == n.as_str()))
             .map(|(group, g)| self.group(group, g.description.as_str(), g.created_at, call))
@@ -339,11 +338,11 @@ impl Iam {
     }
 
     fn group(&self, name: &str, description: &str, created_at: i64, call: &Call) -> Value {
-        let id = group_id(&self.domain_id, name);
+        let id = group_id(&self.id, name);
         json!({
             "id": id,
             "name": name,
-            "domain_id": self.domain_id,
+            "domain_id": self.id,
             "description": description,
             // Keystone's groups carry milliseconds.
             "create_time": created_at * 1000,
@@ -361,7 +360,7 @@ impl Iam {
     /// The keys of `user_id`; without it, the caller's own, and the emulator's callers (its
     /// built-in AK and admin) are no users of the directory: none.
     pub(super) fn list_credentials(&self, call: &Call) -> Result<Value, ApiError> {
-        let directory = self.account.lock();
+        let directory = self.lock();
         let credentials: Vec<Value> = match call.param("user_id") {
             None => Vec::new(),
             Some(id) => {
@@ -386,7 +385,7 @@ impl Iam {
 
     /// KeystoneDeleteUser, with its memberships, keys and MFA devices: nothing blocks it.
     pub(super) fn delete_user(&self, id: &str) -> Result<(), ApiError> {
-        let mut directory = self.account.lock();
+        let mut directory = self.lock();
         let name = directory.name_of(id)?;
         directory.users.remove(&name);
         directory.names.remove(id);
@@ -397,7 +396,7 @@ impl Iam {
     }
 
     pub(super) fn delete_credential(&self, access: &str) -> Result<(), ApiError> {
-        let mut directory = self.account.lock();
+        let mut directory = self.lock();
         let found = (directory.users.values_mut()).find_map(|u| {
             let at = u.access_keys.iter().position(|k| k.access == access)?;
             Some((u, at))
@@ -416,7 +415,7 @@ impl Iam {
         id: &str,
         now: OffsetDateTime,
     ) -> Result<(), ApiError> {
-        let mut directory = self.account.lock();
+        let mut directory = self.lock();
         let group = self.group_name(&directory.groups, group)?;
         let name = directory.name_of(id)?;
         let members = &mut (directory.groups.get_mut(&group).expect("found above")).members;
@@ -438,7 +437,7 @@ impl Iam {
     /// The name of the group with this id; 404 `IAM.0004` if there is none.
     fn group_name(&self, groups: &Groups, id: &str) -> Result<String, ApiError> {
         (groups.keys())
-            .find(|name| group_id(&self.domain_id, name) == id)
+            .find(|name| group_id(&self.id, name) == id)
             .cloned()
             .ok_or_else(|| not_found("group", id))
     }

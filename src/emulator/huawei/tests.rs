@@ -1387,3 +1387,5 @@ async fn a_state_patch_seeds_contact_details_dates_and_groups() {
     assert!(emulator.tamper(&bad).unwrap_err().contains("erin"));
     assert_eq!(emulator.state()["huawei"], before, "nothing applied");
 }
+
+mod accounts;

@@ -5,14 +5,17 @@
 //! a role no patch declared 404 `EntityNotExist.Role` (the real code is not documented: this one
 //! is a guess, classified like `NoPermission`), a root key or a caller the role does not trust 403
 //! `NoPermission`, a bad name or duration 400 `InvalidParameter.RoleSessionName` /
-//! `InvalidParameter.DurationSeconds`. `GetCallerIdentity` names the caller: a RAM user's key, or
-//! the role whose session a temporary key is.
+//! `InvalidParameter.DurationSeconds`. The role's account (`acs:ram::<account id>:role/<name>`)
+//! must be the main account or one of the patch's `accounts`, else the role is unknown too; the
+//! credentials issued act in that account. `GetCallerIdentity` names the caller and its account:
+//! a RAM user's key (the main account), or the role whose session a temporary key is.
 
 use crate::emulator::account::{self, Account, Refusal};
 use crate::emulator::aliyun::{ApiError, key_error, verify};
 use crate::emulator::params::{ParamErrors, Params};
 use crate::emulator::replay::{self, Nonces};
 use crate::emulator::service::{Admission, Incoming, Meta, Reply, request_id};
+use crate::emulator::temporary::KeyError;
 use axum::http::StatusCode;
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -21,8 +24,6 @@ use time::format_description::well_known::Rfc3339;
 
 pub const VERSION: &str = "2015-04-01";
 const HOST_ID: &str = "sts.aliyuncs.com";
-/// The emulated account's id, in the ARNs of replies.
-const ACCOUNT_ID: &str = "1000000000000001";
 
 /// Whether a request is for STS rather than IMS.
 pub fn is_sts(params: &Params) -> bool {
@@ -50,13 +51,20 @@ pub fn admit<D: account::Directory + Serialize>(
     params: Params,
     now: OffsetDateTime,
 ) -> Admission<Call> {
-    let meta = Meta {
+    let mut meta = Meta {
         account: params.get("AccessKeyId").unwrap_or_default().to_string(),
+        account_id: String::new(),
         action: params.get("Action").unwrap_or_default().to_string(),
         user: String::new(),
         write: false,
     };
     let call = authenticate(account, nonces, request, &params, now)
+        .and_then(|action| {
+            let scope = (account.scope_of_key(&meta.account))
+                .ok_or_else(|| key_error(KeyError::UnknownKey))?;
+            meta.account_id = scope.id;
+            Ok(action)
+        })
         .map(|action| Call {
             action,
             caller: meta.account.clone(),
@@ -119,12 +127,19 @@ fn assume_role<D: account::Directory + Serialize>(
                 )
             })?,
     };
-    account.may_assume(caller, role).map_err(|refusal| match refusal {
-        Refusal::UnknownRole => ApiError::new(
+    let unknown = || {
+        ApiError::new(
             StatusCode::NOT_FOUND,
             "EntityNotExist.Role",
             format!("The role {role} does not exist."),
-        ),
+        )
+    };
+    let into = (role.strip_prefix("acs:ram::"))
+        .and_then(|rest| rest.split_once(":role/"))
+        .and_then(|(id, _)| account.scope(id))
+        .ok_or_else(unknown)?;
+    account.may_assume(caller, role).map_err(|refusal| match refusal {
+        Refusal::UnknownRole => unknown(),
         Refusal::RootCaller => ApiError::new(
             StatusCode::FORBIDDEN,
             "NoPermission",
@@ -136,7 +151,8 @@ fn assume_role<D: account::Directory + Serialize>(
             "You are not authorized to do this action. No permission perform sts:AssumeRole on this Role.",
         ),
     })?;
-    let issued = account.issue("STS.", role, time::Duration::seconds(duration), now);
+    let issued = account.issue("STS.", role, &into, time::Duration::seconds(duration), now);
+    let account_id = &into.id;
     let role_name = role.rsplit('/').next().unwrap_or(role);
     Ok(json!({
         "Credentials": {
@@ -147,27 +163,29 @@ fn assume_role<D: account::Directory + Serialize>(
         },
         "AssumedRoleUser": {
             "Arn": format!("{}/{session}", role.replacen(":role/", ":assumed-role/", 1)),
-            "AssumedRoleId": format!("3{ACCOUNT_ID}:{role_name}"),
+            "AssumedRoleId": format!("3{account_id}:{role_name}"),
         },
     }))
 }
 
 fn caller_identity<D: account::Directory + Serialize>(account: &Account<D>, caller: &str) -> Value {
+    let main = account.id().to_string();
+    let id = (account.scope_of_key(caller)).map_or(main.clone(), |scope| scope.id);
     match account.role_of(caller) {
         Some(role) => json!({
-            "AccountId": ACCOUNT_ID,
+            "AccountId": id,
             "IdentityType": "AssumedRoleUser",
             "Arn": role.replacen(":role/", ":assumed-role/", 1),
-            "PrincipalId": format!("3{ACCOUNT_ID}"),
-            "RoleId": format!("3{ACCOUNT_ID}"),
+            "PrincipalId": format!("3{id}"),
+            "RoleId": format!("3{id}"),
             "UserId": "",
         }),
         None => json!({
-            "AccountId": ACCOUNT_ID,
+            "AccountId": main,
             "IdentityType": "RAMUser",
-            "Arn": format!("acs:ram::{ACCOUNT_ID}:user/{caller}"),
-            "PrincipalId": format!("2{ACCOUNT_ID}"),
-            "UserId": format!("2{ACCOUNT_ID}"),
+            "Arn": format!("acs:ram::{main}:user/{caller}"),
+            "PrincipalId": format!("2{main}"),
+            "UserId": format!("2{main}"),
             "RoleId": "",
         }),
     }

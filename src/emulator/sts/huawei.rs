@@ -3,12 +3,14 @@
 //! `X-Subject-Token`, living the token lifetime), each authenticated as any IAM call (AK/SK
 //! signature or token). The body's
 //! `auth.identity.assume_role` names the agency (`agency_name`) of the delegating account
-//! (`domain_name` or `domain_id`): it must be declared as `"<domain>/<agency>"` and trust the
-//! caller, else 403 in Keystone's form; `duration_seconds` 900–86400 (default 900) and
+//! (`domain_name` or `domain_id`: the main account or one of the patch's `accounts`): it must be
+//! declared as `"<domain>/<agency>"` and trust the caller, else 403 in Keystone's form (an agency
+//! of an account the emulator does not know does not exist either); what is issued acts in that
+//! account; `duration_seconds` 900–86400 (default 900) and
 //! `session_user.name` (5–64 of letters, digits, `-`, `_`, starting with a letter) are checked.
 //! 201 `{"credential": {"access", "secret", "securitytoken", "expires_at"}}`.
 
-use crate::emulator::account::{self, Account, Refusal};
+use crate::emulator::account::{self, Account, Refusal, Scope};
 use crate::emulator::service::{Reply, request_id};
 use crate::secret::Secret;
 use axum::http::StatusCode;
@@ -26,19 +28,29 @@ pub fn is_agency_token(body: &[u8]) -> bool {
     body["auth"]["identity"]["methods"] == json!(["assume_role"])
 }
 
-/// Issues an agency token to `caller` with `issue` (the user it stands for, its lifetime: the
-/// token lifetime).
+/// Issues an agency token to `caller` with `issue` (the user it stands for, the id of the account
+/// it acts in, its lifetime: the token lifetime).
 pub fn agency_token<D: account::Directory + Serialize>(
     account: &Account<D>,
     caller: &str,
     body: &[u8],
-    issue: impl FnOnce(&str, time::Duration) -> (Secret, OffsetDateTime),
+    issue: impl FnOnce(&str, &str, time::Duration) -> (Secret, OffsetDateTime),
 ) -> Reply {
-    let (role, _) = match grant(account, caller, body) {
+    let (role, _, into) = match grant(account, caller, body) {
         Ok(granted) => granted,
         Err(reply) => return reply,
     };
-    let (token, expires_at) = issue(&role, account.token_ttl);
+    // The token is scoped to the delegating account: a scope naming another is refused.
+    let scope: Value = serde_json::from_slice(body).unwrap_or_default();
+    let scope = &scope["auth"]["scope"]["domain"];
+    let (id, name) = (scope["id"].as_str(), scope["name"].as_str());
+    if id.is_some_and(|id| id != into.id) || name.is_some_and(|name| name != into.name) {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "auth.scope.domain must be the account of the agency.",
+        );
+    }
+    let (token, expires_at) = issue(&role, &into.id, account.token_ttl);
     Reply::json(
         StatusCode::CREATED,
         &json!({"token": {
@@ -58,11 +70,11 @@ pub fn security_tokens<D: account::Directory + Serialize>(
     body: &[u8],
     now: OffsetDateTime,
 ) -> Reply {
-    let (role, duration) = match grant(account, caller, body) {
+    let (role, duration, into) = match grant(account, caller, body) {
         Ok(granted) => granted,
         Err(reply) => return reply,
     };
-    let issued = account.issue("", &role, time::Duration::seconds(duration), now);
+    let issued = account.issue("", &role, &into, time::Duration::seconds(duration), now);
     Reply::json(
         StatusCode::CREATED,
         &json!({"credential": {
@@ -75,13 +87,13 @@ pub fn security_tokens<D: account::Directory + Serialize>(
     .with_header("x-request-id", request_id())
 }
 
-/// The agency the body names, as `"<domain>/<agency>"`, when `caller` may assume it, and the
-/// duration asked for; else the refusal.
+/// The agency the body names, as `"<domain>/<agency>"`, when `caller` may assume it, the
+/// duration asked for and the agency's account; else the refusal.
 fn grant<D: account::Directory + Serialize>(
     account: &Account<D>,
     caller: &str,
     body: &[u8],
-) -> Result<(String, i64), Reply> {
+) -> Result<(String, i64, Scope<D>), Reply> {
     let body: Value = serde_json::from_slice(body).unwrap_or_default();
     let identity = &body["auth"]["identity"];
     let a = &identity["assume_role"];
@@ -117,12 +129,14 @@ fn grant<D: account::Directory + Serialize>(
             ));
         }
     }
-    let domains = [a["domain_name"].as_str(), a["domain_id"].as_str()];
+    let (name, id) = (a["domain_name"].as_str(), a["domain_id"].as_str());
+    let into = account.find(|i, n| Some(i) == id || Some(n) == name);
     let mut refusal = Refusal::UnknownRole;
-    for domain in domains.into_iter().flatten() {
+    for domain in [name, id].into_iter().flatten() {
+        let Some(into) = into.as_ref() else { break };
         let role = format!("{domain}/{agency}");
         match account.may_assume(caller, &role) {
-            Ok(()) => return Ok((role, duration)),
+            Ok(()) => return Ok((role, duration, into.clone())),
             Err(Refusal::UnknownRole) => {}
             Err(other) => refusal = other,
         }

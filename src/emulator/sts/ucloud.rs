@@ -30,8 +30,9 @@ pub fn admit<D: account::Directory + Serialize>(
     now: OffsetDateTime,
 ) -> Admission<Call> {
     let caller = params.get("PublicKey").unwrap_or_default().to_string();
-    let meta = Meta {
+    let mut meta = Meta {
         account: caller.clone(),
+        account_id: String::new(),
         action: ACTION.into(),
         user: String::new(),
         write: false,
@@ -51,6 +52,9 @@ pub fn admit<D: account::Directory + Serialize>(
                 },
             ),
     };
+    if checked.is_ok() {
+        meta.account_id = account.id().to_string();
+    }
     let call = checked.map(|()| Call { caller, params });
     Admission { meta, call }
 }
@@ -84,7 +88,13 @@ pub fn apply<D: account::Directory + Serialize>(
             Refusal::RootCaller | Refusal::NotTrusted => error(295, "Permission denied"),
         };
     }
-    let issued = account.issue("", role, time::Duration::seconds(duration), now);
+    let issued = account.issue(
+        "",
+        role,
+        &account.main(),
+        time::Duration::seconds(duration),
+        now,
+    );
     reply(json!({
         "Action": "AssumeRoleResponse",
         "RetCode": 0,

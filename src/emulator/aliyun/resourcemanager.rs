@@ -1,0 +1,88 @@
+//! Resource Directory 2020-03-31 `ListAccounts`: the member accounts of the main account's
+//! resource directory (the patch's `accounts`), in reality at `resourcemanager.aliyuncs.com`, here
+//! on the IMS port and checked the same way. Only the management account (the main account: its
+//! keys or a session of a role in it) may list; a member's credentials get 403 `NoPermission`
+//! (Alibaba's common code for a caller without the right; the code for this case is not
+//! documented).
+
+use super::directory::Directory;
+use super::{ACCOUNT_ID, ApiError, invalid, iso8601_seconds};
+use crate::emulator::account::{Account, Scope};
+use crate::emulator::params::Params;
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+
+pub const VERSION: &str = "2020-03-31";
+pub const HOST_ID: &str = "resourcemanager.aliyuncs.com";
+/// A member's status: Resource Directory's words. Accounts a patch adds are `CreateSuccess`.
+pub const STATUSES: &[&str] = &[
+    "CreateSuccess",
+    "CreateVerifying",
+    "CreateFailed",
+    "CreateExpired",
+    "CreateCancelled",
+    "InviteSuccess",
+    "PromoteVerifying",
+    "PromoteSuccess",
+    "PromoteFailed",
+    "PromoteExpired",
+    "PromoteCancelled",
+    "Removed",
+];
+pub const DEFAULT_STATUS: &str = "CreateSuccess";
+/// `PageSize`'s default and largest value.
+const DEFAULT_PAGE_SIZE: usize = 10;
+const MAX_PAGE_SIZE: usize = 100;
+/// The emulated resource directory and the folder every member is in.
+const DIRECTORY_ID: &str = "rd-emulator";
+const FOLDER_ID: &str = "fd-emulator";
+
+/// One page of the members, ordered by account id: `PageNumber` from 1 (default 1), `PageSize`
+/// 1 to 100 (default 10), `TotalCount` all of them.
+pub(super) fn list_accounts(
+    account: &Account<Directory>,
+    caller: &Scope<Directory>,
+    p: &Params,
+) -> Result<Value, ApiError> {
+    if !caller.main {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "NoPermission",
+            "You are not authorized to do this action: only the management account of the resource directory may list its accounts.",
+        ));
+    }
+    let number = |name: &str, default: usize, max: usize| match p.get(name) {
+        None => Ok(default),
+        Some(v) => (v.parse::<usize>().ok())
+            .filter(|n| (1..=max).contains(n))
+            .ok_or_else(|| invalid(name, &format!("use 1 to {max}"))),
+    };
+    let page_number = number("PageNumber", 1, usize::MAX)?;
+    let page_size = number("PageSize", DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)?;
+    let members = account.others();
+    let page: Vec<Value> = (members.iter())
+        .skip((page_number - 1).saturating_mul(page_size))
+        .take(page_size)
+        .map(|(id, info)| {
+            let joined = iso8601_seconds(info.joined_at);
+            json!({
+                "AccountId": id,
+                "DisplayName": info.name,
+                "Status": info.status,
+                "Type": "ResourceAccount",
+                "JoinMethod": if info.status.starts_with("Invite") { "invited" } else { "created" },
+                "JoinTime": joined,
+                "ModifyTime": joined,
+                "ResourceDirectoryId": DIRECTORY_ID,
+                "ResourceDirectoryPath": format!("{DIRECTORY_ID}/r-{ACCOUNT_ID}/{FOLDER_ID}/{id}"),
+                "FolderId": FOLDER_ID,
+            })
+        })
+        .collect();
+    Ok(json!({
+        "TotalCount": members.len(),
+        "PageNumber": page_number,
+        "PageSize": page_size,
+        "Accounts": { "Account": page },
+    }))
+}
