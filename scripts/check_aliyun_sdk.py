@@ -1,5 +1,7 @@
 """Calls the emulator's Alibaba IMS API through Alibaba's official Python SDKs
-(alibabacloud_ims20190815, and alibabacloud_ram20150501 for a user's policies), signature V1, so
+(alibabacloud_ims20190815, and alibabacloud_ram20150501 for a user's policies; the Resource
+Directory's ListAccounts with alibabacloud_resourcemanager20200331 and a member's role session
+with alibabacloud_sts20150401), signature V1, so
 that signatures made by Alibaba's own signer are checked by the emulator and its replies are read
 by Alibaba's own models and error parser.
 Usage: check_aliyun_sdk.py ENDPOINT. Run by scripts/check-aliyun-sdk.sh."""
@@ -11,6 +13,10 @@ from alibabacloud_ims20190815 import models
 from alibabacloud_ims20190815.client import Client
 from alibabacloud_ram20150501 import models as ram_models
 from alibabacloud_ram20150501.client import Client as RamClient
+from alibabacloud_resourcemanager20200331 import models as rd_models
+from alibabacloud_resourcemanager20200331.client import Client as RdClient
+from alibabacloud_sts20150401 import models as sts_models
+from alibabacloud_sts20150401.client import Client as StsClient
 from alibabacloud_tea_openapi import models as openapi
 from alibabacloud_tea_openapi.utils import Utils
 
@@ -122,6 +128,7 @@ def main(endpoint):
     refused("deleted login profile", lambda: ims.get_login_profile(models.GetLoginProfileRequest(user_principal_name=ALICE)),
             404, "EntityNotExist.User.LoginProfile")
     user_lifecycle(endpoint, ims)
+    resource_directory(endpoint)
     print("PASS: Alibaba's Python SDK and the emulator agree")
 
 
@@ -189,6 +196,43 @@ def user_lifecycle(endpoint, ims):
         filter=f"UserPrincipalName eq {bob}")).body.users.user
     check([(u.user_id, bool(u.delete_date)) for u in binned] == [(user.user_id, True)],
           "ListUsersInRecycleBin parsed, filtered by principal name")
+
+
+def resource_directory(endpoint):
+    """Three member accounts listed in pages by the management account; a role session in a member
+    acts on that member's users and may not list."""
+    members = {"1000000000000101": ("sdk-finance", "CreateSuccess"), "1000000000000102": ("sdk-hr", "InviteSuccess"),
+               "1000000000000103": ("sdk-sandbox", "CreateVerifying")}
+    control(endpoint, "/_emulator/state", {"aliyun": {
+        "sts": {"roles": {"*": {"trusted": [KEY]}}},
+        "accounts": {id: {"name": name, "status": status, "users": {f"member.{name}@corp.onaliyun.com": {}}}
+                     for id, (name, status) in members.items()}}})
+    rd = client(endpoint, sdk=RdClient)
+    listed = []
+    for number in (1, 2):
+        page = rd.list_accounts(rd_models.ListAccountsRequest(page_number=number, page_size=2)).body
+        check((page.total_count, page.page_number, page.page_size) == (3, number, 2),
+              f"ListAccounts page {number}: TotalCount, PageNumber, PageSize parsed")
+        listed += [(a.account_id, a.display_name, a.status) for a in page.accounts.account]
+    check(listed == [(id, name, status) for id, (name, status) in members.items()],
+          "ListAccounts pages list every member with its status, by account id")
+    refused("ListAccounts PageSize 101", lambda: rd.list_accounts(rd_models.ListAccountsRequest(page_size=101)),
+            400, "InvalidParameter")
+
+    sts = client(endpoint, sdk=StsClient)
+    arn = "acs:ram::1000000000000101:role/ResourceDirectoryAccountAccessRole"
+    credentials = sts.assume_role(sts_models.AssumeRoleRequest(role_arn=arn, role_session_name="sdk-check")).body.credentials
+    member = client(endpoint, key=credentials.access_key_id, secret=credentials.access_key_secret,
+                    token=credentials.security_token)
+    users = member.list_users(models.ListUsersRequest()).body.users.user
+    check([u.user_principal_name for u in users] == ["member.sdk-finance@corp.onaliyun.com"],
+          "a member's role session lists that member's users")
+    session = client(endpoint, key=credentials.access_key_id, secret=credentials.access_key_secret,
+                     token=credentials.security_token, sdk=RdClient)
+    refused("ListAccounts by a member", lambda: session.list_accounts(rd_models.ListAccountsRequest()),
+            403, "NoPermission")
+    refused("a role in an account the cloud does not know", lambda: sts.assume_role(sts_models.AssumeRoleRequest(
+        role_arn="acs:ram::1000000000000999:role/x", role_session_name="sdk-check")), 404, "EntityNotExist.Role")
 
 
 if __name__ == "__main__":

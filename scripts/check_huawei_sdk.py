@@ -2,7 +2,9 @@
 that AK/SK signatures made by Huawei's own signer are checked by the emulator (with its own
 verification, not iambatch's signer), and the emulator's replies are read by Huawei's own models
 and error parser. Then the refusals, each with Huawei's code and status: unknown user, wrong SK,
-unknown AK, stale X-Sdk-Date, a body changed after signing, a security token never issued.
+unknown AK, stale X-Sdk-Date, a body changed after signing, a security token never issued. Last,
+an organisation: Organizations ListAccounts (huaweicloudsdkorganizations) in marker pages, and
+temporary AK/SK by agency into a member domain, which act there and may not list.
 Usage: check_huawei_sdk.py ENDPOINT. Run by scripts/check-huawei-sdk.sh."""
 
 import hashlib
@@ -17,6 +19,11 @@ from huaweicloudsdkcore.http.http_config import HttpConfig
 from huaweicloudsdkcore.sdk_request import SdkRequest
 from huaweicloudsdkcore.signer.signer import Signer
 from huaweicloudsdkiam.v3 import (
+    AgencyAuth,
+    AgencyAuthIdentity,
+    CreateTemporaryAccessKeyByAgencyRequest,
+    CreateTemporaryAccessKeyByAgencyRequestBody,
+    IdentityAssumerole,
     CreateUserOption,
     CreateUserRequest,
     CreateUserRequestBody,
@@ -42,6 +49,7 @@ from huaweicloudsdkiam.v3 import (
     UpdateLoginProject,
     UpdateLoginProtectRequest,
 )
+from huaweicloudsdkorganizations.v1 import ListAccountsRequest, OrganizationsClient
 
 from sdk_check import check, control
 
@@ -50,14 +58,14 @@ AK, SK, DOMAIN_ID = "emulator-huawei-ak", "emulator-huawei-sk", "emulator-huawei
 NAME = "sdk ops+1"
 
 
-def client(endpoint, ak=AK, sk=SK, token=None):
+def client(endpoint, ak=AK, sk=SK, token=None, domain_id=DOMAIN_ID, sdk=IamClient):
     config = HttpConfig.get_default_config()
     config.ignore_ssl_verification = True  # plain http to 127.0.0.1 anyway
     config.retry_times = 0
-    credentials = GlobalCredentials(ak, sk, DOMAIN_ID)
+    credentials = GlobalCredentials(ak, sk, domain_id)
     if token:
         credentials = credentials.with_security_token(token)
-    return IamClient.new_builder().with_credentials(credentials).with_endpoints([endpoint]).with_http_config(config).build()
+    return sdk.new_builder().with_credentials(credentials).with_endpoints([endpoint]).with_http_config(config).build()
 
 
 def refused(what, call, status, code):
@@ -204,7 +212,47 @@ def main(endpoint):
     check((shown.login_protect.enabled, shown.login_protect.verification_method) == (True, "vmfa"),
           "no refused request changed anything")
     lifecycle(endpoint, iam)
+    organisation(endpoint, iam)
     print("PASS: Huawei's Python SDK and the emulator agree")
+
+
+def organisation(endpoint, iam):
+    """Three member domains listed in marker pages by the management account; temporary AK/SK by
+    agency into a member act on its users, need its X-Domain-Id and may not list."""
+    members = {"0a1f00000000000000000000000000a1": ("sdk-finance", "active"),
+               "0a1f00000000000000000000000000a2": ("sdk-hr", "active"),
+               "0a1f00000000000000000000000000a3": ("sdk-legacy", "suspended")}
+    control(endpoint, "/_emulator/state", {"huawei": {
+        "sts": {"roles": {"*": {"trusted": [AK]}}},
+        "accounts": {id: {"name": name, "status": status, "users": {f"member-{name}": {}}}
+                     for id, (name, status) in members.items()}}})
+    org = client(endpoint, sdk=OrganizationsClient)
+    first = org.list_accounts(ListAccountsRequest(limit=2))
+    check((first.page_info.current_count, first.page_info.next_marker) == (2, "0a1f00000000000000000000000000a3"),
+          "ListAccounts page_info parsed: two accounts and the next marker")
+    rest = org.list_accounts(ListAccountsRequest(limit=2, marker=first.page_info.next_marker))
+    check(rest.page_info.next_marker is None, "ListAccounts' last page has no next marker")
+    listed = [(a.id, a.name, a.status) for a in first.accounts + rest.accounts]
+    check(listed == [(id, name, status) for id, (name, status) in members.items()],
+          "ListAccounts pages list every member with its status, by id")
+    refused("ListAccounts limit 0", lambda: org.list_accounts(ListAccountsRequest(limit=0)), 400, "Organizations.1001")
+
+    finance = "0a1f00000000000000000000000000a1"
+    assume = IdentityAssumerole(agency_name="iambatch-operator", domain_id=finance, duration_seconds=900)
+    body = CreateTemporaryAccessKeyByAgencyRequestBody(
+        auth=AgencyAuth(identity=AgencyAuthIdentity(methods=["assume_role"], assume_role=assume)))
+    credential = iam.create_temporary_access_key_by_agency(CreateTemporaryAccessKeyByAgencyRequest(body=body)).credential
+    member = client(endpoint, ak=credential.access, sk=credential.secret, token=credential.securitytoken,
+                    domain_id=finance)
+    names = [u.name for u in member.keystone_list_users(KeystoneListUsersRequest()).users]
+    check(names == ["member-sdk-finance"], "temporary AK/SK of a member domain list that domain's users")
+    crossed = client(endpoint, ak=credential.access, sk=credential.secret, token=credential.securitytoken)
+    refused("a member's AK/SK with the management account's X-Domain-Id",
+            lambda: crossed.keystone_list_users(KeystoneListUsersRequest()), 401, "APIG.0301")
+    member_org = client(endpoint, ak=credential.access, sk=credential.secret, token=credential.securitytoken,
+                        domain_id=finance, sdk=OrganizationsClient)
+    refused("ListAccounts by a member", lambda: member_org.list_accounts(ListAccountsRequest()),
+            403, "Organizations.1003")
 
 
 if __name__ == "__main__":

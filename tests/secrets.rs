@@ -11,13 +11,16 @@ use iambatch::secret::Secret;
 const ALIYUN_SECRET: &str = "Canary-Aliyun-Secret-5c1d";
 const UCLOUD_PRIVATE: &str = "Canary-Ucloud-Private-77e0";
 const HUAWEI_PASSWORD: &str = "Canary-Huawei-Password-a93f";
+const HUAWEI_SK: &str = "Canary-Huawei-SK-41b2";
 
-/// The last two start every temporary secret and token the emulator issues.
-const CANARIES: [&str; 6] = [
+/// The last two are in every temporary secret and token the emulator issues: aliyun STS keys,
+/// huawei temporary AK/SK, and every huawei token (a password user's and an agency's).
+const CANARIES: [&str; 7] = [
     CANARY_PASSWORD,
     ALIYUN_SECRET,
     UCLOUD_PRIVATE,
     HUAWEI_PASSWORD,
+    HUAWEI_SK,
     ISSUED_SECRET_PREFIX,
     ISSUED_TOKEN_PREFIX,
 ];
@@ -71,13 +74,23 @@ fn harness() -> Harness {
                 "canary-admin".into(),
                 Secret::new(HUAWEI_PASSWORD),
             ),
+            (
+                ProviderKind::Huawei,
+                "canary-ak".into(),
+                Secret::new(HUAWEI_SK),
+            ),
         ],
         ..Default::default()
     })
 }
 
 /// The role `ali-role` assumes with `ali`'s key.
-const ROLE: &str = "acs:ram::1000000000000009:role/canary";
+const ROLE: &str = "acs:ram::1000000000000001:role/canary";
+/// The emulated huawei account's id, which AK/SK requests name.
+const HUAWEI_DOMAIN_ID: &str = "emulator-huawei-domain";
+/// The agency `hw-agency` (an agency token of the password user `hw`) and `hw-ak-agency`
+/// (temporary AK/SK of the AK/SK account `hw-ak`) assume.
+const AGENCY: &str = "canary-agency";
 
 fn config(h: &Harness) -> String {
     let e = h.emulator();
@@ -108,6 +121,27 @@ endpoint = "{2}"
 user_name = "canary-admin"
 password_env = "HW_PASSWORD"
 domain_name = "{HUAWEI_DOMAIN_NAME}"
+
+[accounts.hw-agency]
+provider = "huawei"
+endpoint = "{2}"
+source = "hw"
+domain_name = "{HUAWEI_DOMAIN_NAME}"
+agency_name = "{AGENCY}"
+
+[accounts.hw-ak]
+provider = "huawei"
+endpoint = "{2}"
+ak = "canary-ak"
+sk_env = "HW_SK"
+domain_id = "{HUAWEI_DOMAIN_ID}"
+
+[accounts.hw-ak-agency]
+provider = "huawei"
+endpoint = "{2}"
+source = "hw-ak"
+domain_id = "{HUAWEI_DOMAIN_ID}"
+agency_name = "{AGENCY}"
 "#,
         e.endpoint(ProviderKind::Aliyun),
         e.endpoint(ProviderKind::Ucloud),
@@ -128,7 +162,9 @@ fn input(h: &Harness) -> String {
              ucloud,uc,update-login-profile,carol,{CANARY_PASSWORD},true,,\n\
              ucloud,uc,get-login-profile,carol,,,,\n\
              huawei,hw,set-login-protect,dave,,,true,vmfa\n\
-             huawei,hw,get-login-protect,dave,,,,\n"
+             huawei,hw,get-login-protect,dave,,,,\n\
+             huawei,hw-agency,set-login-protect,erin,,,true,vmfa\n\
+             huawei,hw-ak-agency,set-login-protect,fay,,,true,vmfa\n"
         ),
     )
     .to_str()
@@ -141,16 +177,21 @@ fn canaries_never_leak_through_any_command_or_mode() {
     let h = harness();
     h.write("iambatch.toml", &config(&h));
     h.emulator()
-        .tamper(
-            &serde_json::json!({"aliyun": {"sts": {"roles": {ROLE: {"trusted": ["canary-key"]}}}}}),
-        )
+        .tamper(&serde_json::json!({
+            "aliyun": {"sts": {"roles": {ROLE: {"trusted": ["canary-key"]}}}},
+            "huawei": {"sts": {"roles": {
+                format!("{HUAWEI_DOMAIN_NAME}/{AGENCY}"): {"trusted": ["canary-admin"]},
+                format!("{HUAWEI_DOMAIN_ID}/{AGENCY}"): {"trusted": ["canary-ak"]},
+            }}},
+        }))
         .unwrap();
     h.write("ucloud.key", &format!("{UCLOUD_PRIVATE}\n"));
     let input = input(&h);
     let run = |args: &[&str], env: &[(&str, &str)], what: &str| {
         let mut cmd = h.cmd();
         cmd.env("ALI_SECRET", ALIYUN_SECRET)
-            .env("HW_PASSWORD", HUAWEI_PASSWORD);
+            .env("HW_PASSWORD", HUAWEI_PASSWORD)
+            .env("HW_SK", HUAWEI_SK);
         for (k, v) in env {
             cmd.env(k, v);
         }
@@ -210,6 +251,8 @@ fn canaries_never_leak_through_any_command_or_mode() {
             "succeeded",
             "succeeded",
             "succeeded",
+            "succeeded",
+            "succeeded",
             "succeeded"
         ]
     );
@@ -265,6 +308,7 @@ fn canaries_never_leak_through_any_command_or_mode() {
         &[
             ("ALI_SECRET", "wrong-secret"),
             ("HW_PASSWORD", "wrong-password"),
+            ("HW_SK", "wrong-sk"),
         ],
         "wrong credentials",
     );

@@ -38,13 +38,12 @@ pub struct Other<D> {
 }
 
 /// What the organisation knows of a member account.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
 pub struct Info {
     pub name: String,
     /// The provider's own status word (aliyun `CreateSuccess`, huawei `active`...).
     pub status: String,
     /// When it joined the organisation: when a patch first named it.
-    #[serde(skip)]
     pub joined_at: OffsetDateTime,
 }
 
@@ -206,9 +205,10 @@ impl<D: Directory + Serialize> Account<D> {
             .collect()
     }
 
-    /// Applies a patch's `"accounts"` (taken out of it with [`take_accounts`]): each account not
-    /// there is added (`new` makes its directory; its status `status` unless the patch gives one),
-    /// then its name and status set and `each` run on its directory and the rest of its patch.
+    /// Applies a patch's `"accounts"` (taken out of it with [`take_accounts`]), one account after
+    /// the other: each account not there is added (`new` makes its directory; its status `status`
+    /// unless the patch gives one), then its name and status set and `each` run on its directory
+    /// and the rest of its patch (which checks it all before it changes anything).
     pub fn patch_accounts(
         &self,
         accounts: BTreeMap<String, AccountPatch>,
@@ -223,8 +223,9 @@ impl<D: Directory + Serialize> Account<D> {
                     "accounts: {id} is the main account: patch it at the top level"
                 ));
             }
-            let scope = {
+            let (scope, added) = {
                 let mut others = self.others.lock().expect("accounts");
+                let added = !others.contains_key(&id);
                 let other = others.entry(id.clone()).or_insert_with(|| Other {
                     info: Info {
                         name: id.clone(),
@@ -239,14 +240,21 @@ impl<D: Directory + Serialize> Account<D> {
                 if let Some(status) = patch.status {
                     other.info.status = status;
                 }
-                Scope {
+                let scope = Scope {
                     id: id.clone(),
                     name: other.info.name.clone(),
                     main: false,
                     directory: other.directory.clone(),
-                }
+                };
+                (scope, added)
             };
-            each(&scope, &patch.rest).map_err(|e| format!("accounts: {id}: {e}"))?;
+            if let Err(e) = each(&scope, &patch.rest) {
+                // An account whose first patch is refused is not added.
+                if added {
+                    self.others.lock().expect("accounts").remove(&id);
+                }
+                return Err(format!("accounts: {id}: {e}"));
+            }
         }
         Ok(())
     }

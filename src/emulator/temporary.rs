@@ -35,7 +35,8 @@ struct Temporary {
     account: Option<String>,
 }
 
-/// What every issued secret and token starts with, so that a test can tell one in any output.
+/// What every issued secret and token starts with (a huawei token: after its `MII`), so that a
+/// test can tell one in any output.
 pub const ISSUED_SECRET_PREFIX: &str = "EmuTmpSecret";
 pub const ISSUED_TOKEN_PREFIX: &str = "EmuTmpToken";
 

@@ -214,6 +214,16 @@ async fn a_role_in_an_account_the_cloud_does_not_know_is_refused() {
     assert!(main.unwrap_err().contains("main account"));
     let bad = emulator.tamper(&json!({"aliyun": {"accounts": {FINANCE: {"status": "Gone"}}}}));
     assert!(bad.unwrap_err().contains("CreateSuccess"));
+    // A new account whose patch is refused is not added; temporary keys are the main account's.
+    let keys = json!({"k": {"secret": "s", "security_token": "t"}});
+    let refused = emulator
+        .tamper(&json!({"aliyun": {"accounts": {"1000000000000998": {"temporary_keys": keys}}}}));
+    assert!(refused.unwrap_err().contains("main account"));
+    assert!(
+        emulator.state()["aliyun"]["accounts"]
+            .get("1000000000000998")
+            .is_none()
+    );
 }
 
 #[tokio::test]

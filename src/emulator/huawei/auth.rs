@@ -4,7 +4,7 @@
 
 use super::super::replay;
 use super::super::service::Incoming;
-use super::super::temporary::KeyError;
+use super::super::temporary::{ISSUED_TOKEN_PREFIX, KeyError};
 use super::verify::{self, ALGORITHM, PayloadError, Received};
 use crate::secret::Secret;
 use base64::Engine;
@@ -207,8 +207,9 @@ impl Tokens {
     ) -> (Secret, OffsetDateTime) {
         let mut bytes = [0u8; 96];
         rand::rng().fill_bytes(&mut bytes);
-        // Real tokens are long base64 strings starting with MII (a CMS structure).
-        let token = format!("MII{}", BASE64.encode(bytes));
+        // Real tokens are long base64 strings starting with MII (a CMS structure); the marker
+        // after it lets the canary test find any token that leaks.
+        let token = format!("MII{ISSUED_TOKEN_PREFIX}{}", BASE64.encode(bytes));
         let expires_at = now + ttl;
         let mut live = self.live.lock().expect("huawei token table");
         live.retain(|_, (_, _, expiry)| *expiry > now);
