@@ -5,7 +5,8 @@
 
 use crate::accounts::AccountPlan;
 use crate::engine::credentials::{Chains, SourceCalls};
-use crate::providers::{ConnectError, Failure, Member};
+use crate::providers::{Api, ConnectError, Failure, Member, Reply, Stamp};
+use crate::secret::Secret;
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
@@ -36,10 +37,10 @@ impl Directory {
         let mut members = Vec::new();
         let mut page: Option<String> = None;
         loop {
-            let build = |source: &dyn crate::providers::Api, stamp: &_, token: Option<&_>| {
+            let build = |source: &dyn Api, stamp: &Stamp, token: Option<&Secret>| {
                 source.members_request(page.as_deref(), &self.endpoint, stamp, token)
             };
-            let read = |source: &dyn crate::providers::Api, reply: &_| source.read_members(reply);
+            let read = |source: &dyn Api, reply: &Reply| source.read_members(reply);
             let listed = self
                 .calls
                 .call(cancel, &build, &read)
