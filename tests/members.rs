@@ -593,3 +593,96 @@ fn a_huawei_organisation_exported_enforced_and_verified_in_one_file() {
         "the suspended member is left alone"
     );
 }
+
+#[test]
+fn the_source_of_a_members_account_may_itself_be_reached_through_a_role() {
+    let h = harness();
+    aliyun_org(&h, &[]);
+    // The management account's role, assumed with the built-in key; each member's role trusts
+    // that role's sessions only.
+    let mgmt = "acs:ram::1000000000000001:role/org-admin";
+    let mut roles = serde_json::Map::new();
+    roles.insert(mgmt.into(), json!({"trusted": ["emulator-aliyun-key"]}));
+    for id in &MEMBERS[..2] {
+        roles.insert(
+            format!("acs:ram::{id}:role/{ROLE}"),
+            json!({"trusted": [mgmt]}),
+        );
+    }
+    h.emulator()
+        .tamper(&json!({"aliyun": {"sts": {"roles": roles}}}))
+        .unwrap();
+    h.write(
+        "iambatch.toml",
+        &format!(
+            "[accounts.mgmt]\nprovider = \"aliyun\"\nsource = \"aliyun\"\nrole_arn = \"{mgmt}\"\n\
+             [accounts.org]\nprovider = \"aliyun\"\nsource = \"mgmt\"\nmembers = true\n"
+        ),
+    );
+    let filter = format!("{},{}", MEMBERS[0], MEMBERS[1]);
+    let out = expect(
+        &h,
+        &[
+            "export",
+            "org",
+            "--accounts-filter",
+            &filter,
+            "-o",
+            "two.csv",
+            "--no-progress",
+        ],
+        0,
+    );
+    assert_eq!(accounts_of("two.csv", &h).len(), 6, "{}", stderr(&out));
+    let log = h.emulator().requests();
+    // The listing was signed with the management role's session, not the built-in key.
+    let listed: Vec<&Value> = log
+        .iter()
+        .filter(|l| l["action"] == "ListAccounts")
+        .collect();
+    assert!(!listed.is_empty());
+    for l in listed {
+        assert!(l["account"].as_str().unwrap().starts_with("STS."), "{l}");
+    }
+}
+
+#[test]
+fn every_page_of_a_large_directory_is_listed() {
+    let h = harness();
+    // aliyun pages of 100, huawei of 200: one more member than a page each.
+    let aliyun: serde_json::Map<String, Value> = (0..101)
+        .map(|i| (format!("2{i:015}"), json!({"name": format!("a{i}")})))
+        .collect();
+    let huawei: serde_json::Map<String, Value> = (0..201)
+        .map(|i| {
+            (
+                format!("{i:032x}"),
+                json!({"name": format!("h{i}"), "status": "active"}),
+            )
+        })
+        .collect();
+    h.emulator()
+        .tamper(&json!({"aliyun": {"accounts": aliyun}, "huawei": {"accounts": huawei}}))
+        .unwrap();
+    h.write(
+        "iambatch.toml",
+        "[accounts.org]\nprovider = \"aliyun\"\nsource = \"aliyun\"\nmembers = true\n\
+         [accounts.corp]\nprovider = \"huawei\"\nsource = \"huawei\"\nmembers = true\nrole_name = \"ops\"\n",
+    );
+    let out = expect(&h, &["accounts"], 0);
+    let table = stdout(&out);
+    let used = |prefix: &str| {
+        (table.lines())
+            .filter(|l| l.starts_with(prefix) && l.ends_with("used"))
+            .count()
+    };
+    assert_eq!(used("org/"), 101, "{table}");
+    assert_eq!(used("corp/"), 201, "{table}");
+    let log = h.emulator().requests();
+    let pages = |provider: &str| {
+        (log.iter())
+            .filter(|l| l["provider"] == provider && l["action"] == "ListAccounts")
+            .count()
+    };
+    assert_eq!((pages("aliyun"), pages("huawei")), (2, 2));
+}
