@@ -85,7 +85,9 @@ Examples:
   Only the accounts a file uses, with the endpoint a run would get:
     iambatch accounts users.csv --endpoint huawei=https://iam.example-kl-endpoint
   Credentials from the aliyun CLI's profile 'ops' (~/.aliyun/config.json):
-    ALIBABA_CLOUD_PROFILE=ops iambatch accounts";
+    ALIBABA_CLOUD_PROFILE=ops iambatch accounts
+  The members of the demo organisation, each tried with its role (one STS request, one read):
+    iambatch accounts --config samples/org.toml --emulator --check";
 
 #[derive(Debug, Parser)]
 #[command(name = "iambatch", version, about = "Apply login-profile and MFA / login-protection changes to many cloud IAM users from a CSV file", after_help = EXAMPLES)]
@@ -213,11 +215,15 @@ Examples:
     iambatch export hq --all-users -o hq-users.csv
   Re-create the console users of account old in account new (names, groups, MFA, new passwords):
     iambatch export old --action ensure-user -o users.csv
-    iambatch run users.csv --account new --secrets-out new-passwords.csv";
+    iambatch run users.csv --account new --secrets-out new-passwords.csv
+  Every member account of the organisation of members account org, in one file:
+    iambatch export org --missing-mfa --action enforce-mfa -o org-mfa.csv
+    iambatch run org-mfa.csv --accounts-filter 1000000000000101   # one member first";
 
 #[derive(Debug, Args)]
 pub struct ExportArgs {
-    /// A provider (its default account: aliyun, ucloud, huawei) or an account of the config file.
+    /// A provider (its default account: aliyun, ucloud, huawei), an account of the config file, a
+    /// members account (every active member, into one file) or one member, NAME/<account id>.
     pub target: String,
     /// The CSV file to write.
     #[arg(short, long, value_name = "FILE")]
@@ -313,8 +319,9 @@ pub struct AccountsArgs {
     pub delimiter: Option<u8>,
     #[command(flatten)]
     pub accounts: AccountArgs,
-    /// Prove access before a long run: for each account, its temporary credentials when it is
-    /// chained (one request), then one cheap read (a page of its users).
+    /// Prove access before a long run: for each account (and each member of a members
+    /// account), its temporary credentials when it is chained (one request), then one cheap read
+    /// (a page of its users).
     #[arg(long)]
     pub check: bool,
     /// Extra trusted CA certificates (PEM), for --check and member listings.

@@ -686,3 +686,25 @@ fn every_page_of_a_large_directory_is_listed() {
     };
     assert_eq!((pages("aliyun"), pages("huawei")), (2, 2));
 }
+
+#[test]
+fn the_sample_config_reaches_the_demo_organisation_under_the_emulator() {
+    let h = Harness::new();
+    let config = concat!(env!("CARGO_MANIFEST_DIR"), "/samples/org.toml");
+    let out = h
+        .cmd()
+        .args(["accounts", "--config", config, "--emulator", "--check"])
+        .output()
+        .unwrap();
+    let said = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{said}{}", stderr(&out));
+    for org in ["org", "corp"] {
+        let used = (said.lines())
+            .filter(|l| l.starts_with(&format!("{org}/")) && l.ends_with("used"))
+            .count();
+        let checked = (said.lines())
+            .filter(|l| l.starts_with(&format!("check {org}/")) && l.contains(": ok ("))
+            .count();
+        assert_eq!((used, checked), (3, 3), "{said}");
+    }
+}
