@@ -138,17 +138,15 @@ async fn export_account(context: &Common<'_>, plan: AccountPlan) -> anyhow::Resu
         [(client.clone(), 0)],
         interrupt(&cancel),
     );
-    let exported = list_into(
-        client.clone(),
-        context.shape.clone(),
-        context.reads,
+    let listing = AccountExport {
+        client: client.clone(),
+        shape: context.shape.clone(),
+        reads: context.reads,
         concurrency,
-        &partial,
-        true,
-        scaffold.progress.clone(),
-        cancel,
-    )
-    .await;
+    };
+    let exported = listing
+        .into_file(&partial, true, scaffold.progress.clone(), cancel)
+        .await;
     scaffold.finish().await;
     let counts = match exported {
         Ok(counts) => counts,
@@ -271,19 +269,13 @@ async fn export_members(
         let id = member.id.clone();
         tasks.spawn(async move {
             let _turn = room.acquire_owned().await;
-            let concurrency = account.plan.concurrency;
-            let client = account.client.clone();
-            let exported = list_into(
-                client,
+            let listing = AccountExport {
+                client: account.client.clone(),
                 shape,
                 reads,
-                concurrency,
-                &part,
-                false,
-                progress,
-                cancel,
-            )
-            .await;
+                concurrency: account.plan.concurrency,
+            };
+            let exported = listing.into_file(&part, false, progress, cancel).await;
             (id, account.plan, part, exported)
         });
     }
@@ -400,60 +392,73 @@ enum Unexported {
     List(ListError),
 }
 
-/// Lists the users of `client`'s account into a new CSV file at `path` (with the header row
-/// when `header`), counting them.
-#[allow(clippy::too_many_arguments)]
-async fn list_into(
+/// One account's users to list, and how each becomes a row.
+struct AccountExport {
     client: Arc<AccountClient>,
     shape: Shape,
     reads: Option<UserReads>,
+    /// Reads in flight.
     concurrency: usize,
-    path: &Path,
-    header: bool,
-    progress: Arc<Progress>,
-    cancel: CancellationToken,
-) -> Result<Counts, Unexported> {
-    let mut writer = csv::Writer::from_path(path)
-        .with_context(|| format!("cannot create {}", path.display()))
-        .map_err(Unexported::Write)?;
-    if header {
-        writer
-            .write_record(shape.headers())
-            .map_err(|e| Unexported::Write(e.into()))?;
-    }
-    let kind = shape.provider.spec().kind;
-    let (events, received) = mpsc::channel(concurrency * 4 + 16);
-    let writing = writer::spawn(
-        Users {
-            writer,
-            counts: Counts {
-                account: shape.account.clone(),
-                mfa_bound: provider(kind).spec().listing.mfa.map(|_| 0),
-                ..Counts::default()
-            },
+}
+
+impl AccountExport {
+    /// Lists the account's users into a new CSV file at `path` (with the header row when
+    /// `header`), counting them.
+    async fn into_file(
+        self,
+        path: &Path,
+        header: bool,
+        progress: Arc<Progress>,
+        cancel: CancellationToken,
+    ) -> Result<Counts, Unexported> {
+        let AccountExport {
+            client,
             shape,
-            progress,
-            account: client.name.clone(),
-        },
-        received,
-    );
-    let listed = listing::list(
-        client,
-        provider(kind).spec().listing,
-        reads,
-        concurrency,
-        cancel,
-        events,
-    )
-    .await;
-    let written = writing.join().map_err(|_| {
-        Unexported::Write(anyhow::anyhow!("internal error: the export writer stopped"))
-    })?;
-    match (listed, written) {
-        (Ok(()), Ok(counts)) => Ok(counts),
-        (Err(ListError::Interrupted), _) => Err(Unexported::Interrupted),
-        (_, Err(e)) => Err(Unexported::Write(e.into())),
-        (Err(e), _) => Err(Unexported::List(e)),
+            reads,
+            concurrency,
+        } = self;
+        let mut writer = csv::Writer::from_path(path)
+            .with_context(|| format!("cannot create {}", path.display()))
+            .map_err(Unexported::Write)?;
+        if header {
+            writer
+                .write_record(shape.headers())
+                .map_err(|e| Unexported::Write(e.into()))?;
+        }
+        let kind = shape.provider.spec().kind;
+        let (events, received) = mpsc::channel(concurrency * 4 + 16);
+        let writing = writer::spawn(
+            Users {
+                writer,
+                counts: Counts {
+                    account: shape.account.clone(),
+                    mfa_bound: provider(kind).spec().listing.mfa.map(|_| 0),
+                    ..Counts::default()
+                },
+                shape,
+                progress,
+                account: client.name.clone(),
+            },
+            received,
+        );
+        let listed = listing::list(
+            client,
+            provider(kind).spec().listing,
+            reads,
+            concurrency,
+            cancel,
+            events,
+        )
+        .await;
+        let written = writing.join().map_err(|_| {
+            Unexported::Write(anyhow::anyhow!("internal error: the export writer stopped"))
+        })?;
+        match (listed, written) {
+            (Ok(()), Ok(counts)) => Ok(counts),
+            (Err(ListError::Interrupted), _) => Err(Unexported::Interrupted),
+            (_, Err(e)) => Err(Unexported::Write(e.into())),
+            (Err(e), _) => Err(Unexported::List(e)),
+        }
     }
 }
 
