@@ -124,7 +124,7 @@ pub struct Ims {
     nonces: Nonces,
 }
 
-#[derive(Serialize)]
+#[derive(Clone, Serialize)]
 pub struct Profile {
     #[serde(flatten)]
     login: Login,
@@ -481,6 +481,7 @@ impl Service for Ims {
                 setup.accounts,
                 setup.token_ttl,
                 directory,
+                Some(resourcemanager::ORGANISATION),
             )?,
             nonces: Nonces::default(),
         })
@@ -591,7 +592,7 @@ impl Service for Ims {
     }
 
     fn has_password(&self, account: Option<&str>, upn: &str, password: &str) -> Option<bool> {
-        let scope = self.account.scope(account.unwrap_or(ACCOUNT_ID))?;
+        let scope = self.account.scope_or_main(account)?;
         let directory = scope.lock();
         (directory.users.get(upn)?.login_profile.as_ref()?)
             .login
@@ -599,7 +600,9 @@ impl Service for Ims {
     }
 
     fn tamper(&self, patch: &Value, now: OffsetDateTime) -> Result<(), String> {
-        patch::tamper(&self.account, patch, now)
+        (self.account).tamper(patch, now, |directory, id, patch| {
+            patch::tamper_in(directory, id, patch, now)
+        })
     }
 }
 
