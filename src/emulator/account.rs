@@ -203,27 +203,24 @@ impl<D> Account<D> {
         }
     }
 
-    /// The account whose id (`by_id`) or name (`by_name`) this is, main account first.
-    fn find(&self, by_id: bool, wanted: &str) -> Option<Scope<D>> {
-        let key = |id: &str, name: &str| if by_id { id == wanted } else { name == wanted };
-        if key(&self.id, &self.name) {
+    /// The account whose id and name `wanted` accepts, main account first.
+    fn find(&self, wanted: impl Fn(&str, &str) -> bool) -> Option<Scope<D>> {
+        if wanted(&self.id, &self.name) {
             return Some(self.main());
         }
         let others = self.others.lock().expect("accounts");
-        let (id, other) = others
-            .iter()
-            .find(|(id, other)| key(id, &other.info.name))?;
+        let (id, other) = (others.iter()).find(|(id, other)| wanted(id, &other.info.name))?;
         Some(self.scope_at(id, Some(other)))
     }
 
     /// The account with this id, if the emulator knows it.
     pub fn scope(&self, id: &str) -> Option<Scope<D>> {
-        self.find(true, id)
+        self.find(|i, _| i == id)
     }
 
     /// The account with this name (account names are unique), if the emulator knows it.
     pub fn scope_named(&self, name: &str) -> Option<Scope<D>> {
-        self.find(false, name)
+        self.find(|_, n| n == name)
     }
 
     /// The account with this id, or the main account when none is given.
@@ -393,9 +390,9 @@ impl<D: Directory + Serialize + Clone> Account<D> {
         if MainOnly::is_in(&patch.rest) {
             return Err("temporary_keys and sts belong to the main account's patch".into());
         }
-        let (mut info, mut directory) = match (others.get(id), directory) {
-            (Some(other), Some(directory)) => (other.info.clone(), directory.clone()),
-            _ => {
+        let (mut info, mut directory) = match directory {
+            Some(directory) => (others[id].info.clone(), directory.clone()),
+            None => {
                 let info = Info {
                     name: id.to_string(),
                     status: organisation.statuses[0].to_string(),

@@ -93,12 +93,15 @@
 //! `revoke_tokens` invalidates every token issued, as a password change does. A patch never counts
 //! as an update.
 //!
-//! `"accounts": {"<domain id>": {"name", "status", "users", "groups", "mfa_devices"}}` patches the
-//! other accounts (never the main one): one not there is added (name its id, status `active`;
-//! `status` one of `active`, `suspended`, `pending_closure`), then the fields given set and the
-//! rest applied to its users as above (user and group ids derived from its own domain id). The
-//! state has them under `"accounts"`: each account's users, groups and devices as above plus
-//! `name`, `status` and `domain`.
+//! `"accounts": {"<domain id>": {"name", "status", "join_method", "users", "groups",
+//! "mfa_devices"}}` patches the other accounts (never the main one): one not there is added (name
+//! its id, status `active`, join method `created`; `status` one of `active`, `suspended`,
+//! `pending_closure`, only `active` reachable through an agency; `join_method` `created` or
+//! `invited`), then the fields given set and the rest applied to its users as above (user and
+//! group ids derived from its own domain id). No two accounts share a name, the main account's
+//! included (agencies are named by it). The whole patch is checked on copies and applied only if
+//! every part is accepted. The state has them under `"accounts"`: each account's users, groups and
+//! devices as above plus `name`, `status`, `join_method` and `domain`.
 
 mod auth;
 mod lifecycle;
