@@ -304,7 +304,7 @@ impl<D> Account<D> {
 impl<D: Directory + Serialize + Clone> Account<D> {
     /// Applies a state patch: the main account's part (`{"users": {"<name>": U}, "mfa_devices",
     /// "temporary_keys", "sts"}` plus the provider's own keys) and, in a cloud with an
-    /// organisation, `"accounts"` (see [`take_accounts`]). `each` applies the provider's patch of
+    /// organisation, `"accounts"` (`take_accounts`). `each` applies the provider's patch of
     /// one directory (given the account id) to a copy of it. All of it is checked and applied to
     /// staged copies first; only when every part is accepted do the copies replace the
     /// directories, new members join and the keys and roles count. So a refused patch changes
