@@ -5,7 +5,8 @@
 # ones with Alibaba's own codes and statuses: unknown user, wrong secret, unknown key, stale
 # timestamp, replayed nonce, a security token it never issued; and the user lifecycle (CreateUser,
 # groups, keys, DeleteUser's conflicts and the recycle bin, RAM 2015's policies; the Resource
-# Directory's ListAccounts and a member's role session through STS). Run by hand: it installs the SDK
+# Directory's ListAccounts and a member's role session through STS, refused for a member not active).
+# Run by hand: it installs the SDK
 # from PyPI into $SDK_VENV (default target/aliyun-sdk-venv); CI does not run it. All other traffic
 # goes to the emulator on 127.0.0.1. Prints "PASS: ..." and exits 0, or "FAIL: ..." and non-zero.
 set -euo pipefail

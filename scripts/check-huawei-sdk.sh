@@ -7,7 +7,7 @@
 # ShowUser, KeystoneShowUser, UpdateUser, KeystoneListGroups by name, membership (add twice, check,
 # list, remove, 404 for an unknown group), ListPermanentAccessKeys, DeletePermanentAccessKey and
 # KeystoneDeleteUser (then 404). Last, an organisation: Organizations ListAccounts in marker pages
-# and temporary AK/SK by agency into a member domain. Run by hand: it installs the SDK from PyPI into $SDK_VENV (default
+# and temporary AK/SK by agency into a member domain (refused for a suspended one). Run by hand: it installs the SDK from PyPI into $SDK_VENV (default
 # target/huawei-sdk-venv); CI does not run it. All other traffic goes to the emulator on 127.0.0.1.
 # Prints "PASS: ..." and exits 0, or "FAIL: ..." and non-zero.
 set -euo pipefail

@@ -205,7 +205,8 @@ def resource_directory(endpoint):
                "1000000000000103": ("sdk-sandbox", "CreateVerifying")}
     control(endpoint, "/_emulator/state", {"aliyun": {
         "sts": {"roles": {"*": {"trusted": [KEY]}}},
-        "accounts": {id: {"name": name, "status": status, "users": {f"member.{name}@corp.onaliyun.com": {}}}
+        "accounts": {id: {"name": name, "status": status, "users": {f"member.{name}@corp.onaliyun.com": {}},
+                          "join_method": "invited" if status.startswith("Invite") else "created"}
                      for id, (name, status) in members.items()}}})
     rd = client(endpoint, sdk=RdClient)
     listed = []
@@ -213,9 +214,10 @@ def resource_directory(endpoint):
         page = rd.list_accounts(rd_models.ListAccountsRequest(page_number=number, page_size=2)).body
         check((page.total_count, page.page_number, page.page_size) == (3, number, 2),
               f"ListAccounts page {number}: TotalCount, PageNumber, PageSize parsed")
-        listed += [(a.account_id, a.display_name, a.status) for a in page.accounts.account]
-    check(listed == [(id, name, status) for id, (name, status) in members.items()],
-          "ListAccounts pages list every member with its status, by account id")
+        listed += [(a.account_id, a.display_name, a.status, a.join_method) for a in page.accounts.account]
+    check(listed == [(id, name, status, "invited" if status.startswith("Invite") else "created")
+                     for id, (name, status) in members.items()],
+          "ListAccounts pages list every member with its status and join method, by account id")
     refused("ListAccounts PageSize 101", lambda: rd.list_accounts(rd_models.ListAccountsRequest(page_size=101)),
             400, "InvalidParameter")
 
@@ -233,6 +235,8 @@ def resource_directory(endpoint):
             403, "NoPermission")
     refused("a role in an account the cloud does not know", lambda: sts.assume_role(sts_models.AssumeRoleRequest(
         role_arn="acs:ram::1000000000000999:role/x", role_session_name="sdk-check")), 404, "EntityNotExist.Role")
+    refused("a role in a member not active (CreateVerifying)", lambda: sts.assume_role(sts_models.AssumeRoleRequest(
+        role_arn="acs:ram::1000000000000103:role/x", role_session_name="sdk-check")), 404, "EntityNotExist.Role")
 
 
 if __name__ == "__main__":

@@ -253,6 +253,12 @@ def organisation(endpoint, iam):
                         domain_id=finance, sdk=OrganizationsClient)
     refused("ListAccounts by a member", lambda: member_org.list_accounts(ListAccountsRequest()),
             403, "Organizations.1003")
+    legacy = IdentityAssumerole(agency_name="iambatch-operator", domain_id="0a1f00000000000000000000000000a3")
+    body = CreateTemporaryAccessKeyByAgencyRequestBody(
+        auth=AgencyAuth(identity=AgencyAuthIdentity(methods=["assume_role"], assume_role=legacy)))
+    refused("temporary AK/SK by agency into a suspended member",
+            lambda: iam.create_temporary_access_key_by_agency(CreateTemporaryAccessKeyByAgencyRequest(body=body)),
+            403, 403)  # Keystone's error body: its numeric code
 
 
 if __name__ == "__main__":

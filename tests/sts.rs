@@ -11,8 +11,18 @@ use std::time::Duration;
 const SOURCE_KEY: &str = "ops-key";
 const SOURCE_SECRET: &str = "ops-secret-4b1e";
 
+/// Role N is in account N: the emulator's own account for 1, a member of its organisation for
+/// the others.
+fn account_id(n: u32) -> String {
+    format!("10000000000000{n:02}")
+}
+
 fn role(n: u32) -> String {
-    format!("acs:ram::10000000000000{n:02}:role/iambatch-operator")
+    format!("acs:ram::{}:role/iambatch-operator", account_id(n))
+}
+
+fn upn(n: u32, i: usize) -> String {
+    format!("u{n}-{i}@corp.onaliyun.com")
 }
 
 /// An emulator that knows `ops-key`, with `token_ttl` as the lifetime of what it issues.
@@ -53,31 +63,34 @@ fn config(h: &Harness, accounts: &[u32]) {
     h.write("iambatch.toml", &text);
 }
 
-/// `rows` create rows for each account.
+/// `rows` create rows for each account; their users exist in the emulator's own account.
 fn input(h: &Harness, accounts: &[u32], rows: usize) -> String {
     let mut csv = String::from("provider,account,action,user,password,mfa_bind_required\n");
     for n in accounts {
         for i in 0..rows {
             csv += &format!(
-                "aliyun,prod{n},create-login-profile,u{n}-{i}@corp.onaliyun.com,Init-{i:04}-pw!x,true\n"
+                "aliyun,prod{n},create-login-profile,{},Init-{i:04}-pw!x,true\n",
+                upn(*n, i)
             );
         }
     }
     let path = h.write_input("roles.csv", &csv);
-    // Role N is in account N: the emulator's own account for 1, a member account for the others,
-    // whose users are its own.
+    path.to_str().unwrap().to_string()
+}
+
+/// Makes each of `accounts` but 1 a member of the emulator's organisation, holding the `rows`
+/// users of its rows as its own.
+fn members_with_users(h: &Harness, accounts: &[u32], rows: usize) {
     let members: serde_json::Map<String, Value> = (accounts.iter().filter(|n| **n != 1))
         .map(|n| {
-            let users: serde_json::Map<String, Value> = (0..rows)
-                .map(|i| (format!("u{n}-{i}@corp.onaliyun.com"), json!({})))
-                .collect();
-            (format!("10000000000000{n:02}"), json!({"users": users}))
+            let users: serde_json::Map<String, Value> =
+                (0..rows).map(|i| (upn(*n, i), json!({}))).collect();
+            (account_id(*n), json!({"users": users}))
         })
         .collect();
     h.emulator()
         .tamper(&json!({"aliyun": {"accounts": members}}))
         .unwrap();
-    path.to_str().unwrap().to_string()
 }
 
 fn run(h: &Harness, input: &str, extra: &[&str]) -> std::process::Output {
@@ -102,6 +115,7 @@ fn three_accounts_through_one_sources_role() {
     trust(&h, &[1, 2, 3]);
     config(&h, &[1, 2, 3]);
     let input = input(&h, &[1, 2, 3], 4);
+    members_with_users(&h, &[1, 2, 3], 4);
     let out = run(&h, &input, &[]);
     assert_eq!(
         out.status.code(),
@@ -130,6 +144,27 @@ fn three_accounts_through_one_sources_role() {
     keys.dedup();
     assert_eq!(keys.len(), 3, "{keys:?}");
     assert!(keys.iter().all(|k| k.starts_with("STS.")), "{keys:?}");
+    // Each login profile landed in its role's account: the log says where each create acted,
+    // and only that account's user has a profile (the same names exist in ours too).
+    for create in &creates {
+        let user = create["user"].as_str().unwrap();
+        let n: u32 = user[1..2].parse().unwrap();
+        assert_eq!(create["account_id"], account_id(n), "{create}");
+    }
+    let state = &h.emulator().state()["aliyun"];
+    for n in [1, 2, 3] {
+        let theirs = match n {
+            1 => state,
+            n => &state["accounts"][account_id(n)],
+        };
+        for i in 0..4 {
+            let profile = &theirs["users"][upn(n, i)]["login_profile"];
+            assert_eq!(profile["mfa_bind_required"], true, "{}", upn(n, i));
+            if n != 1 {
+                assert_eq!(state["users"][upn(n, i)]["login_profile"], Value::Null);
+            }
+        }
+    }
 }
 
 #[test]
@@ -186,6 +221,7 @@ fn a_role_that_cannot_be_assumed_stops_only_its_account() {
     trust(&h, &[1]);
     config(&h, &[1, 2]);
     let input = input(&h, &[1, 2], 5);
+    members_with_users(&h, &[1, 2], 5);
     let out = run(&h, &input, &[]);
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert_ne!(out.status.code(), Some(0), "{stderr}");

@@ -68,12 +68,16 @@
 //! token until `expires_at` (RFC 3339; default: the token lifetime from now). A patch never counts
 //! as a create.
 //!
-//! `"accounts": {"<id>": {"name", "status", "default_domain", "groups", "users", "mfa_devices"}}`
-//! patches other accounts (never the main one): an account not there is added (name its id,
-//! status `CreateSuccess`, default domain `<id>.onaliyun.com`), then the fields given set and
-//! `groups`, `users` and `mfa_devices` applied to its directory as above. `status` is a Resource
-//! Directory status (`CreateSuccess`, `InviteSuccess`, `CreateVerifying`, `Removed`...). The state
-//! has them under `"accounts"`: each account's state as above plus `name` and `status`.
+//! `"accounts": {"<id>": {"name", "status", "join_method", "default_domain", "groups", "users",
+//! "mfa_devices"}}` patches other accounts (never the main one): an account not there is added
+//! (name its id, status `CreateSuccess`, join method `created`, default domain
+//! `<id>.onaliyun.com`), then the fields given set and `groups`, `users` and `mfa_devices` applied
+//! to its directory as above. `status` is a Resource Directory status (`CreateSuccess`,
+//! `InviteSuccess`, `CreateVerifying`, `Removed`...); only a member in `CreateSuccess`,
+//! `InviteSuccess` or `PromoteSuccess` may be reached through a role. `join_method` is `created`
+//! or `invited`. No two accounts share a name. The whole patch is checked on copies and applied
+//! only if every part is accepted. The state has them under `"accounts"`: each account's state as
+//! above plus `name`, `status` and `join_method`.
 
 use super::account::{self, Account, Scope};
 use super::login::{Login, LoginChange};
@@ -124,7 +128,7 @@ pub struct Ims {
     nonces: Nonces,
 }
 
-#[derive(Serialize)]
+#[derive(Clone, Serialize)]
 pub struct Profile {
     #[serde(flatten)]
     login: Login,
@@ -481,6 +485,7 @@ impl Service for Ims {
                 setup.accounts,
                 setup.token_ttl,
                 directory,
+                Some(resourcemanager::ORGANISATION),
             )?,
             nonces: Nonces::default(),
         })
@@ -591,7 +596,7 @@ impl Service for Ims {
     }
 
     fn has_password(&self, account: Option<&str>, upn: &str, password: &str) -> Option<bool> {
-        let scope = self.account.scope(account.unwrap_or(ACCOUNT_ID))?;
+        let scope = self.account.scope_or_main(account)?;
         let directory = scope.lock();
         (directory.users.get(upn)?.login_profile.as_ref()?)
             .login
@@ -599,7 +604,9 @@ impl Service for Ims {
     }
 
     fn tamper(&self, patch: &Value, now: OffsetDateTime) -> Result<(), String> {
-        patch::tamper(&self.account, patch, now)
+        (self.account).tamper(patch, now, |directory, id, patch| {
+            patch::tamper_in(directory, id, patch, now)
+        })
     }
 }
 

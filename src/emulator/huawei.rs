@@ -93,12 +93,15 @@
 //! `revoke_tokens` invalidates every token issued, as a password change does. A patch never counts
 //! as an update.
 //!
-//! `"accounts": {"<domain id>": {"name", "status", "users", "groups", "mfa_devices"}}` patches the
-//! other accounts (never the main one): one not there is added (name its id, status `active`;
-//! `status` one of `active`, `suspended`, `pending_closure`), then the fields given set and the
-//! rest applied to its users as above (user and group ids derived from its own domain id). The
-//! state has them under `"accounts"`: each account's users, groups and devices as above plus
-//! `name`, `status` and `domain`.
+//! `"accounts": {"<domain id>": {"name", "status", "join_method", "users", "groups",
+//! "mfa_devices"}}` patches the other accounts (never the main one): one not there is added (name
+//! its id, status `active`, join method `created`; `status` one of `active`, `suspended`,
+//! `pending_closure`, only `active` reachable through an agency; `join_method` `created` or
+//! `invited`), then the fields given set and the rest applied to its users as above (user and
+//! group ids derived from its own domain id). No two accounts share a name, the main account's
+//! included (agencies are named by it). The whole patch is checked on copies and applied only if
+//! every part is accepted. The state has them under `"accounts"`: each account's users, groups and
+//! devices as above plus `name`, `status`, `join_method` and `domain`.
 
 mod auth;
 mod lifecycle;
@@ -145,7 +148,6 @@ const METHODS: [&str; 3] = ["sms", "email", "vmfa"];
 const ACCESS_MODES: [&str; 3] = ["default", "console", "programmatic"];
 
 pub struct Iam {
-    domain_id: String,
     /// SK by AK, and the users.
     account: Account<Directory>,
     /// Password by IAM user name, for tokens.
@@ -155,7 +157,7 @@ pub struct Iam {
     faults: AtomicU64,
 }
 
-#[derive(Default, Serialize)]
+#[derive(Clone, Default, Serialize)]
 struct Directory {
     users: BTreeMap<String, User>,
     groups: membership::Groups,
@@ -168,7 +170,7 @@ struct Directory {
     retired: HashSet<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Clone, Serialize)]
 struct User {
     id: String,
     access_mode: &'static str,
@@ -554,23 +556,22 @@ impl Service for Iam {
     type Call = Call;
 
     fn new(setup: Setup) -> Result<Iam, String> {
-        let domain_id = DOMAIN_ID.to_string();
         let mut passwords: HashMap<String, Secret> = setup.accounts.iter().cloned().collect();
         passwords.insert(IAM_USER.to_string(), Secret::new(IAM_PASSWORD));
         let mut directory = Directory::default();
         let what = "IAM user names (strings of 1 to 64 characters)";
         let valid = |s: &str| (1..=MAX_NAME).contains(&s.chars().count());
         for name in account::user_names(&setup.users, what, valid)? {
-            directory.add(&domain_id, name, setup.now);
+            directory.add(DOMAIN_ID, name, setup.now);
         }
         Ok(Iam {
-            domain_id,
             account: Account::new(
                 (DOMAIN_ID, DOMAIN_NAME),
                 (AK, SK),
                 setup.accounts,
                 setup.token_ttl,
                 directory,
+                Some(organizations::ORGANISATION),
             )?,
             passwords,
             signatures: Signatures::default(),
@@ -600,9 +601,15 @@ impl Service for Iam {
         };
         let user = route.user(&query, &request.body);
         let (account, verdict) = self.authenticate(request, &route, now);
+        // A password token request is refused only after the rate limit, in `apply`, yet it acts
+        // in the main account only if its password is right.
+        let authenticated =
+            route != Route::IssueToken || self.password_login(&request.body).is_ok();
         let meta = Meta {
             account,
-            account_id: (verdict.as_ref()).map_or(String::new(), |scope| scope.id.clone()),
+            account_id: (verdict.as_ref().ok())
+                .filter(|_| authenticated)
+                .map_or(String::new(), |scope| scope.id.clone()),
             action: route.action().to_string(),
             user,
             write: route.is_write(),
@@ -700,7 +707,7 @@ impl Service for Iam {
     }
 
     fn has_password(&self, account: Option<&str>, name: &str, password: &str) -> Option<bool> {
-        let scope = self.account.scope(account.unwrap_or(DOMAIN_ID))?;
+        let scope = self.account.scope_or_main(account)?;
         let directory = scope.lock();
         Some(
             directory
@@ -714,7 +721,7 @@ impl Service for Iam {
 
     fn state(&self) -> Value {
         let mut state = self.account.state();
-        state["domain"] = json!({"id": self.domain_id, "name": DOMAIN_NAME});
+        state["domain"] = json!({"id": DOMAIN_ID, "name": DOMAIN_NAME});
         if let Some(Value::Object(accounts)) = state.get_mut("accounts") {
             for (id, account) in accounts.iter_mut() {
                 account["domain"] = json!({"id": id, "name": account["name"]});
@@ -734,16 +741,9 @@ impl Service for Iam {
             None => false,
             Some(v) => v.as_bool().ok_or("revoke_tokens: use true or false")?,
         };
-        let accounts = account::take_accounts(&mut patch, organizations::STATUSES)?;
-        self.tamper_in(&self.account.main(), &patch, now)?;
-        let status = organizations::DEFAULT_STATUS;
-        (self.account).patch_accounts(
-            accounts,
-            now,
-            status,
-            |_| Directory::default(),
-            |scope, rest| self.tamper_in(scope, rest, now),
-        )?;
+        (self.account).tamper(&patch, now, |directory, id, patch| {
+            directory.tamper(id, patch, now)
+        })?;
         if revoke_tokens {
             self.tokens.revoke_all();
         }
@@ -751,25 +751,18 @@ impl Service for Iam {
     }
 }
 
-impl Iam {
-    /// The patch of one account's directory: its groups, then every provider's part.
-    fn tamper_in(
-        &self,
-        scope: &Scope<Directory>,
-        patch: &Value,
-        now: OffsetDateTime,
-    ) -> Result<(), String> {
-        let mut patch = patch.clone();
-        let groups = membership::Patch::take(&mut patch, &scope.lock().groups)?;
-        self.account.patch_in(
-            scope,
-            &patch,
-            now,
+impl Directory {
+    /// The patch of account `id`'s directory: its groups, then every provider's part.
+    fn tamper(&mut self, id: &str, mut patch: Value, now: OffsetDateTime) -> Result<(), String> {
+        let groups = membership::Patch::take(&mut patch, &self.groups)?;
+        account::patch_directory(
+            self,
+            patch,
             |directory: &mut Directory, name, patch: UserPatch| {
-                patch.apply(directory.add(&scope.id, &name, now), now);
+                patch.apply(directory.add(id, &name, now), now);
             },
         )?;
-        groups.apply(&mut scope.lock().groups, now);
+        groups.apply(&mut self.groups, now);
         Ok(())
     }
 }
@@ -817,29 +810,34 @@ impl Iam {
                 now,
             )
             .map_err(|e| ApiError::gateway(StatusCode::UNAUTHORIZED, "APIG.0301", e.message()))
-            .and_then(|ak| {
-                {
-                let scope = self.account.scope_of_key(&ak);
-                scope.filter(|s| header(request, "x-domain-id") == Some(s.id.as_str()))
-            }.ok_or_else(|| ApiError::gateway(
+            .and_then(|ak| self.domain_of_ak(request, &ak));
+        (claimed, verdict)
+    }
+
+    /// The account of a checked AK: `X-Domain-Id` must be its id (IAM is a global service).
+    fn domain_of_ak(&self, request: &Incoming, ak: &str) -> Result<Scope<Directory>, ApiError> {
+        let scope = self.account.scope_of_key(ak);
+        scope
+            .filter(|s| header(request, "x-domain-id") == Some(s.id.as_str()))
+            .ok_or_else(|| {
+                ApiError::gateway(
                     StatusCode::UNAUTHORIZED,
                     "APIG.0301",
                     "Incorrect IAM authentication information: X-Domain-Id must be the account id \
                      of the AK for a global service",
-            ))
-            });
-        (claimed, verdict)
+                )
+            })
     }
 
     /// Whether a `{"name"}` or `{"id"}` object names this account.
     fn is_domain(&self, domain: &Value) -> bool {
-        domain["name"].as_str() == Some(DOMAIN_NAME)
-            || domain["id"].as_str() == Some(self.domain_id.as_str())
+        domain["name"].as_str() == Some(DOMAIN_NAME) || domain["id"].as_str() == Some(DOMAIN_ID)
     }
 
-    fn issue_token(&self, call: &Call, now: OffsetDateTime) -> Result<Reply, ApiError> {
-        let body: Value =
-            serde_json::from_slice(&call.body).map_err(|_| ApiError::invalid_body())?;
+    /// The user a password token request logs in as, if its body, user, password and account
+    /// are right.
+    fn password_login(&self, body: &[u8]) -> Result<(String, Value), ApiError> {
+        let body: Value = serde_json::from_slice(body).map_err(|_| ApiError::invalid_body())?;
         let identity = &body["auth"]["identity"];
         let by_password = identity["methods"]
             .as_array()
@@ -862,6 +860,12 @@ impl Iam {
                 "The username or password is wrong.",
             ));
         }
+        Ok((name.to_string(), body))
+    }
+
+    fn issue_token(&self, call: &Call, now: OffsetDateTime) -> Result<Reply, ApiError> {
+        let (name, body) = self.password_login(&call.body)?;
+        let name = name.as_str();
         // IAM's APIs need a token scoped to the account.
         if !self.is_domain(&body["auth"]["scope"]["domain"]) {
             return Err(ApiError::iam(
@@ -870,9 +874,8 @@ impl Iam {
                 "Request body is invalid: scope the token to the account with auth.scope.domain.",
             ));
         }
-        let (token, expires_at) =
-            (self.tokens).issue(name, &self.domain_id, now, self.account.token_ttl);
-        let domain = json!({"id": self.domain_id, "name": DOMAIN_NAME});
+        let (token, expires_at) = (self.tokens).issue(name, DOMAIN_ID, now, self.account.token_ttl);
+        let domain = json!({"id": DOMAIN_ID, "name": DOMAIN_NAME});
         let mut body = json!({"token": {
             "expires_at": token_time(expires_at),
             "issued_at": token_time(now),
@@ -881,7 +884,7 @@ impl Iam {
             "roles": [{"id": "0", "name": "secu_admin"}],
             "user": {
                 "domain": domain,
-                "id": user_id(&self.domain_id, name),
+                "id": user_id(DOMAIN_ID, name),
                 "name": name,
                 "password_expires_at": "",
             },

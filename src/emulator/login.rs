@@ -8,7 +8,7 @@ use serde::de::IgnoredAny;
 use serde::{Deserialize, Deserializer, Serialize};
 use std::collections::BTreeMap;
 
-#[derive(Serialize)]
+#[derive(Clone, Serialize)]
 pub struct Login {
     pub status: &'static str,
     pub mfa_bind_required: bool,

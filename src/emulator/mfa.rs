@@ -44,7 +44,7 @@ fn virtual_kind() -> Kind {
     Kind::Virtual
 }
 
-#[derive(Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize)]
 pub struct Devices {
     bound: BTreeMap<String, Vec<Device>>,
     unbound: Vec<String>,

@@ -52,13 +52,14 @@
 //! Each emulated cloud (aliyun and huawei; ucloud has one account) holds its main account, the one
 //! the built-in keys and `EmulatorConfig::accounts` belong to, and any number of other accounts, the
 //! members of its organisation, declared by a state patch's `"accounts"` (`{"<account id>": {"name",
-//! "status", <the provider's patch of that account's users>}}`, documented in `aliyun.rs` and
-//! `huawei.rs`). Each has its own users, groups, login profiles, MFA devices (aliyun: recycle bin
+//! "status", "join_method", <the provider's patch of that account's users>}}`, documented in
+//! `aliyun.rs` and `huawei.rs`; names unique; a patch applies whole or not at all). Each has its own users, groups, login profiles, MFA devices (aliyun: recycle bin
 //! and default domain). A request acts on the account its credentials belong to, as in a real
 //! cloud: the main account for permanent keys and password tokens, the role's or agency's account
 //! for what STS or an agency issued (`account::Account`, one type for every provider). A role or
-//! agency of an account the emulator does not know is refused as unknown. The state lists the
-//! other accounts under `"accounts"`, each in its provider's state shape plus `name` and `status`.
+//! agency of an account the emulator does not know, or of a member whose status is not an active
+//! one, is refused as unknown. The state lists the other accounts under `"accounts"`, each in its
+//! provider's state shape plus `name`, `status` and `join_method`.
 //! Aliyun's Resource Directory `ListAccounts` and Huawei's Organizations `ListAccounts` list them,
 //! for the main account's credentials only.
 //!
@@ -85,7 +86,7 @@
 //!    - `throttled`, `fault`: the provider's own throttling and 5xx replies;
 //!    - `state`, `tamper`, `has_password`: the state as JSON (`Account::state`; passwords as
 //!      `service::PasswordHash`, a console login profile as `login::Login`, a `creates` counter
-//!      per user if the provider has creates), a documented patch format (`Account::patch` reads
+//!      per user if the provider has creates), a documented patch format (`Account::tamper` reads
 //!      `users` and `temporary_keys`), and the password check tests use instead of reading hashes.
 //! 2. Add `mod <provider>;` and one line `mount::<provider::Type>(setup)?,` in `emulated`.
 //! 3. Test over HTTP like `tests.rs` (`testing.rs` starts the emulator with users and reads

@@ -48,26 +48,16 @@ pub struct Issued {
     pub expires_at: OffsetDateTime,
 }
 
-#[derive(Default)]
-pub struct TemporaryKeys(Mutex<HashMap<String, Temporary>>);
+/// Keys of a patch, read and checked, not registered yet.
+pub struct Registered(Vec<(String, Temporary)>);
 
-/// One entry of a `"temporary_keys"` patch.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TemporaryPatch {
-    secret: String,
-    security_token: String,
-    /// RFC 3339; default: the emulator's token lifetime from now.
-    expires_at: Option<String>,
-}
-
-impl TemporaryKeys {
-    /// Registers `patch` (key id → key), each expiring at its `expires_at` or at `default_expiry`.
-    pub fn register(
-        &self,
+impl Registered {
+    /// Reads `patch` (key id → key), each expiring at its `expires_at` or at `default_expiry`,
+    /// for [`TemporaryKeys::insert`].
+    pub fn parse(
         patch: BTreeMap<String, TemporaryPatch>,
         default_expiry: OffsetDateTime,
-    ) -> Result<(), String> {
+    ) -> Result<Registered, String> {
         let mut parsed = Vec::new();
         for (id, key) in patch {
             let expires_at = match &key.expires_at {
@@ -91,8 +81,27 @@ impl TemporaryKeys {
                 },
             ));
         }
-        self.0.lock().expect("temporary keys").extend(parsed);
-        Ok(())
+        Ok(Registered(parsed))
+    }
+}
+
+#[derive(Default)]
+pub struct TemporaryKeys(Mutex<HashMap<String, Temporary>>);
+
+/// One entry of a `"temporary_keys"` patch.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TemporaryPatch {
+    secret: String,
+    security_token: String,
+    /// RFC 3339; default: the emulator's token lifetime from now.
+    expires_at: Option<String>,
+}
+
+impl TemporaryKeys {
+    /// Registers keys a patch gave.
+    pub fn insert(&self, keys: Registered) {
+        self.0.lock().expect("temporary keys").extend(keys.0);
     }
 
     /// New random credentials for a session of `role` in `account` (`None`: the main one), live
@@ -215,7 +224,7 @@ mod tests {
             "STS.two": {"secret": "s2", "security_token": "token-2", "expires_at": "2024-01-01T00:00:00Z"},
         }))
         .unwrap();
-        temporary.register(patch, now + Duration::hours(1)).unwrap();
+        temporary.insert(Registered::parse(patch, now + Duration::hours(1)).unwrap());
         let permanent = HashMap::from([("LTAI.perm".to_string(), Secret::new("p"))]);
         (temporary, permanent)
     }

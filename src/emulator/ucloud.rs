@@ -108,7 +108,7 @@ pub struct Iam {
     account: Account<Directory>,
 }
 
-#[derive(Default, Serialize)]
+#[derive(Clone, Default, Serialize)]
 struct Directory {
     users: BTreeMap<String, User>,
     groups: membership::Groups,
@@ -124,7 +124,7 @@ impl account::Directory for Directory {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Clone, Serialize)]
 struct User {
     /// UCloud's number for the user (`UserId` of its access keys).
     id: u64,
@@ -170,7 +170,7 @@ impl User {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Clone, Serialize)]
 struct Profile {
     #[serde(flatten)]
     login: Login,
@@ -415,6 +415,7 @@ impl Service for Iam {
             setup.accounts,
             setup.token_ttl,
             directory,
+            None,
         )?;
         Ok(Iam { account })
     }
@@ -517,23 +518,21 @@ impl Service for Iam {
     /// A user not there is added with a new profile, unlike on Alibaba, as UCloud users always have
     /// one. Groups are UCloud's own part of the patch: checked with the rest, applied after the users.
     fn tamper(&self, patch: &Value, now: OffsetDateTime) -> Result<(), String> {
-        let mut patch = patch.clone();
-        let groups = {
-            let directory = self.account.lock();
-            membership::Patch::take(&mut patch, &directory.groups)?
-        };
-        self.account.patch(
-            &patch,
-            now,
-            |directory: &mut Directory, name, patch: UserPatch| {
-                let user = (directory.users)
-                    .entry(name)
-                    .or_insert_with_key(|name| User::new(name, now));
-                patch.apply(user, now);
-            },
-        )?;
-        groups.apply(&mut self.account.lock().groups, now);
-        Ok(())
+        (self.account).tamper(patch, now, |directory, _, mut patch| {
+            let groups = membership::Patch::take(&mut patch, &directory.groups)?;
+            account::patch_directory(
+                directory,
+                patch,
+                |directory: &mut Directory, name, patch: UserPatch| {
+                    let user = (directory.users)
+                        .entry(name)
+                        .or_insert_with_key(|name| User::new(name, now));
+                    patch.apply(user, now);
+                },
+            )?;
+            groups.apply(&mut directory.groups, now);
+            Ok(())
+        })
     }
 }
 

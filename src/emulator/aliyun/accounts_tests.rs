@@ -60,7 +60,7 @@ async fn organisation() -> (Emulator, Client) {
                 FINANCE: {"name": "finance-prod", "default_domain": "finance-prod.onaliyun.com",
                     "users": {ANN: {"login_profile": {"password": PASSWORD, "mfa_bind_required": true}},
                               "bo@finance-prod.onaliyun.com": {}}},
-                HR: {"name": "hr-prod", "status": "InviteSuccess"},
+                HR: {"name": "hr-prod", "status": "InviteSuccess", "join_method": "invited"},
                 SANDBOX: {"name": "sandbox", "status": "CreateVerifying"},
             },
         }}))
@@ -209,6 +209,21 @@ async fn a_role_in_an_account_the_cloud_does_not_know_is_refused() {
     );
     // The main account's own role is there, as before.
     assert_eq!(assume(&client, MAIN).await.status, 200);
+    // A member not created, invited or promoted successfully cannot be reached; once it is, it can.
+    for status in ["CreateVerifying", "Removed"] {
+        let patch = json!({"aliyun": {"accounts": {SANDBOX: {"status": status}}}});
+        emulator.tamper(&patch).unwrap();
+        let refused = assume(&client, SANDBOX).await;
+        assert_eq!(
+            (refused.status, refused.code()),
+            (404, "EntityNotExist.Role"),
+            "{status}: {}",
+            refused.body
+        );
+    }
+    let patch = json!({"aliyun": {"accounts": {SANDBOX: {"status": "PromoteSuccess"}}}});
+    emulator.tamper(&patch).unwrap();
+    assert_eq!(assume(&client, SANDBOX).await.status, 200);
     // A patch cannot name the main account among the others.
     let main = emulator.tamper(&json!({"aliyun": {"accounts": {MAIN: {}}}}));
     assert!(main.unwrap_err().contains("main account"));
@@ -224,6 +239,30 @@ async fn a_role_in_an_account_the_cloud_does_not_know_is_refused() {
             .get("1000000000000998")
             .is_none()
     );
+
+    // A patch refused for its last account changes none: not the main account, not the accounts
+    // before it, and adds no account.
+    let before = emulator.state();
+    let refused = emulator.tamper(&json!({"aliyun": {
+        "users": {"new@corp.onaliyun.com": {}},
+        "accounts": {
+            FINANCE: {"name": "finance-renamed", "status": "Removed",
+                      "default_domain": "renamed.onaliyun.com", "users": {ANN: {"login_profile": null}}},
+            "1000000000000997": {"users": {"cy@x.onaliyun.com": {}}},
+            SANDBOX: {"users": {"dee@sandbox.onaliyun.com": {"groups": ["nobody"]}}},
+        },
+    }}));
+    assert!(refused.unwrap_err().contains("group nobody does not exist"));
+    assert_eq!(emulator.state(), before);
+    // Two members may not share a name.
+    let taken = json!({"aliyun": {"accounts": {SANDBOX: {"name": "finance-prod"}}}});
+    assert!(
+        emulator
+            .tamper(&taken)
+            .unwrap_err()
+            .contains("finance-prod")
+    );
+    assert_eq!(emulator.state(), before);
 }
 
 #[tokio::test]
@@ -270,7 +309,13 @@ async fn list_accounts_pages_the_members_for_the_management_account_only() {
         ]
     );
     assert_eq!(accounts[0]["Type"], "ResourceAccount");
-    assert_eq!(accounts[1]["JoinMethod"], "invited");
+    assert_eq!(
+        (
+            accounts[0]["JoinMethod"].as_str(),
+            accounts[1]["JoinMethod"].as_str()
+        ),
+        (Some("created"), Some("invited"))
+    );
     assert_eq!(accounts[0]["JoinTime"].as_str().unwrap().len(), 20);
     let second = page("2", "2").await;
     let rest = second.body["Accounts"]["Account"].as_array().unwrap();
@@ -288,13 +333,20 @@ async fn list_accounts_pages_the_members_for_the_management_account_only() {
         ),
         (Some(10), 3)
     );
-    for (number, size) in [("1", "101"), ("1", "0"), ("0", "10"), ("x", "10")] {
+    for (number, size, why) in [
+        ("1", "101", "use 1 to 100"),
+        ("1", "0", "use 1 to 100"),
+        ("0", "10", "use a page number from 1"),
+        ("x", "10", "use a page number from 1"),
+    ] {
         let bad = page(number, size).await;
         assert_eq!(
             (bad.status, bad.code()),
             (400, "InvalidParameter"),
             "{number} {size}"
         );
+        let message = bad.body["Message"].as_str().unwrap();
+        assert!(message.contains(why), "{number} {size}: {message}");
     }
 
     // A member's credentials may not list, a session of a role in the main account may.

@@ -9,7 +9,7 @@ pub const CAPACITY: usize = 1000;
 /// How long a user stays in the bin.
 pub const KEPT: time::Duration = time::Duration::days(30);
 
-#[derive(Debug, Serialize)]
+#[derive(Clone, Debug, Serialize)]
 pub struct RecycleBin {
     users: VecDeque<Recycled>,
     #[serde(skip)]

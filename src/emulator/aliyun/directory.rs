@@ -20,7 +20,7 @@ const FIRST_GROUP_ID: u64 = 3_000_000_000_000_000;
 /// The version a policy attached by a patch has unless told.
 const DEFAULT_POLICY_VERSION: &str = "v1";
 
-#[derive(Serialize)]
+#[derive(Clone, Serialize)]
 pub struct Directory {
     /// `<alias>.onaliyun.com`: the suffix of every user created here (GetDefaultDomain).
     pub default_domain: String,
@@ -32,7 +32,7 @@ pub struct Directory {
     last_id: u64,
 }
 
-#[derive(Serialize)]
+#[derive(Clone, Serialize)]
 pub struct User {
     pub user_id: String,
     pub display_name: String,
@@ -52,7 +52,7 @@ pub struct User {
     pub policies: BTreeMap<String, Policy>,
 }
 
-#[derive(Serialize)]
+#[derive(Clone, Serialize)]
 pub struct Group {
     pub group_id: String,
     pub display_name: String,
@@ -60,7 +60,7 @@ pub struct Group {
     pub create_date: String,
 }
 
-#[derive(Serialize)]
+#[derive(Clone, Serialize)]
 pub struct AccessKey {
     pub status: KeyStatus,
     pub create_date: String,
@@ -99,7 +99,7 @@ impl PolicyType {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Clone, Serialize)]
 pub struct Policy {
     pub policy_type: PolicyType,
     pub default_version: String,

@@ -7,15 +7,16 @@
 
 use super::directory::Directory;
 use super::{ACCOUNT_ID, ApiError, invalid, iso8601_seconds};
-use crate::emulator::account::{Account, Scope};
+use crate::emulator::account::{Account, Organisation, Scope};
 use crate::emulator::params::Params;
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
 pub const VERSION: &str = "2020-03-31";
 pub const HOST_ID: &str = "resourcemanager.aliyuncs.com";
-/// A member's status: Resource Directory's words. Accounts a patch adds are `CreateSuccess`.
-pub const STATUSES: &[&str] = &[
+/// A member's status: Resource Directory's words. Accounts a patch adds are `CreateSuccess`; only
+/// a member whose creation, invitation or promotion succeeded may be reached.
+const STATUSES: &[&str] = &[
     "CreateSuccess",
     "CreateVerifying",
     "CreateFailed",
@@ -29,7 +30,13 @@ pub const STATUSES: &[&str] = &[
     "PromoteCancelled",
     "Removed",
 ];
-pub const DEFAULT_STATUS: &str = "CreateSuccess";
+
+/// The resource directory: its statuses, and a new member's directory in `<id>.onaliyun.com`.
+pub const ORGANISATION: Organisation<Directory> = Organisation {
+    statuses: STATUSES,
+    reachable: &["CreateSuccess", "InviteSuccess", "PromoteSuccess"],
+    new: |id| Directory::new(format!("{id}.onaliyun.com")),
+};
 /// `PageSize`'s default and largest value.
 const DEFAULT_PAGE_SIZE: usize = 10;
 const MAX_PAGE_SIZE: usize = 100;
@@ -44,22 +51,26 @@ pub(super) fn list_accounts(
     caller: &Scope<Directory>,
     p: &Params,
 ) -> Result<Value, ApiError> {
-    if !caller.main {
-        return Err(ApiError::new(
+    let members = account.members(caller).ok_or_else(|| {
+        ApiError::new(
             StatusCode::FORBIDDEN,
             "NoPermission",
             "You are not authorized to do this action: only the management account of the resource directory may list its accounts.",
-        ));
-    }
-    let number = |name: &str, default: usize, max: usize| match p.get(name) {
+        )
+    })?;
+    let number = |name: &str, default: usize, max: usize, range: &str| match p.get(name) {
         None => Ok(default),
         Some(v) => (v.parse::<usize>().ok())
             .filter(|n| (1..=max).contains(n))
-            .ok_or_else(|| invalid(name, &format!("use 1 to {max}"))),
+            .ok_or_else(|| invalid(name, range)),
     };
-    let page_number = number("PageNumber", 1, usize::MAX)?;
-    let page_size = number("PageSize", DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)?;
-    let members = account.others();
+    let page_number = number("PageNumber", 1, usize::MAX, "use a page number from 1")?;
+    let page_size = number(
+        "PageSize",
+        DEFAULT_PAGE_SIZE,
+        MAX_PAGE_SIZE,
+        &format!("use 1 to {MAX_PAGE_SIZE}"),
+    )?;
     let page: Vec<Value> = (members.iter())
         .skip((page_number - 1).saturating_mul(page_size))
         .take(page_size)
@@ -70,7 +81,7 @@ pub(super) fn list_accounts(
                 "DisplayName": info.name,
                 "Status": info.status,
                 "Type": "ResourceAccount",
-                "JoinMethod": if info.status.starts_with("Invite") { "invited" } else { "created" },
+                "JoinMethod": info.join_method,
                 "JoinTime": joined,
                 "ModifyTime": joined,
                 "ResourceDirectoryId": DIRECTORY_ID,

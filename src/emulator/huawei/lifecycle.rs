@@ -19,7 +19,7 @@ const MAX_TEXT: usize = 255;
 const MAX_PHONE: usize = 32;
 
 /// A permanent access key: never its secret.
-#[derive(Serialize)]
+#[derive(Clone, Serialize)]
 pub struct Credential {
     access: String,
     /// `active` or `inactive`.

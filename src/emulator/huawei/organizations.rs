@@ -7,14 +7,18 @@
 //! emulator's codes: the real ones are not documented).
 
 use super::{ApiError, DOMAIN_ID, Directory};
-use crate::emulator::account::{Account, Scope};
+use crate::emulator::account::{Account, Organisation, Scope};
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 use time::macros::format_description;
 
-/// A member's status; accounts a patch adds are `active`.
-pub const STATUSES: &[&str] = &["active", "suspended", "pending_closure"];
-pub const DEFAULT_STATUS: &str = "active";
+/// The organisation: a member's status (accounts a patch adds are `active`, and only those may be
+/// reached), and a new member's empty directory.
+pub const ORGANISATION: Organisation<Directory> = Organisation {
+    statuses: &["active", "suspended", "pending_closure"],
+    reachable: &["active"],
+    new: |_| Directory::default(),
+};
 const DEFAULT_LIMIT: usize = 200;
 const MAX_LIMIT: usize = 1000;
 /// The emulated organisation's id, in the accounts' URNs.
@@ -25,13 +29,13 @@ pub(super) fn list_accounts(
     caller: &Scope<Directory>,
     query: &[(String, String)],
 ) -> Result<Value, ApiError> {
-    if !caller.main {
-        return Err(ApiError::iam(
+    let members = account.members(caller).ok_or_else(|| {
+        ApiError::iam(
             StatusCode::FORBIDDEN,
             "Organizations.1003",
             "Only the management account of the organization may list its accounts.",
-        ));
-    }
+        )
+    })?;
     let param = |name: &str| query.iter().find(|(k, _)| k == name).map(|(_, v)| v);
     let invalid = |name: &str| {
         ApiError::iam(
@@ -46,7 +50,6 @@ pub(super) fn list_accounts(
             .filter(|n| (1..=MAX_LIMIT).contains(n))
             .ok_or_else(|| invalid("limit"))?,
     };
-    let members = account.others();
     let start = match param("marker").filter(|m| !m.is_empty()) {
         None => 0,
         Some(marker) => (members.iter())
@@ -65,7 +68,7 @@ pub(super) fn list_accounts(
                 "id": id,
                 "urn": format!("organizations::{DOMAIN_ID}:account:{ORGANIZATION_ID}/{id}"),
                 "name": info.name,
-                "join_method": "created",
+                "join_method": info.join_method,
                 "status": info.status,
                 "joined_at": joined,
             })

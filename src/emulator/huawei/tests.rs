@@ -330,6 +330,12 @@ async fn bad_passwords_and_dead_tokens_are_401() {
         assert_eq!(refused.header("x-subject-token"), "");
     }
     let token = client.token().await;
+    // A refused login acted in no account; the good one in ours.
+    let logins: Vec<Value> = (emulator.requests().into_iter())
+        .filter(|l| l["action"] == "KeystoneCreateUserTokenByPassword")
+        .map(|l| l["account_id"].clone())
+        .collect();
+    assert_eq!(logins, ["", "", "", DOMAIN_ID]);
     let path = "/v3.0/OS-USER/login-protects";
     let live = client
         .with_token(&token, Method::GET, path, &[], None)

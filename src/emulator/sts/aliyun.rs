@@ -6,8 +6,9 @@
 //! is a guess, classified like `NoPermission`), a root key or a caller the role does not trust 403
 //! `NoPermission`, a bad name or duration 400 `InvalidParameter.RoleSessionName` /
 //! `InvalidParameter.DurationSeconds`. The role's account (`acs:ram::<account id>:role/<name>`)
-//! must be the main account or one of the patch's `accounts`, else the role is unknown too; the
-//! credentials issued act in that account. `GetCallerIdentity` names the caller and its account:
+//! must be the main account or one of the patch's `accounts` in a reachable status (`CreateSuccess`,
+//! `InviteSuccess`, `PromoteSuccess`), else the role is unknown too; the credentials issued act in
+//! that account. `GetCallerIdentity` names the caller and its account:
 //! a RAM user's key (the main account), or the role whose session a temporary key is.
 
 use crate::emulator::account::{self, Account, Refusal};
@@ -137,6 +138,7 @@ fn assume_role<D: account::Directory + Serialize>(
     let into = (role.strip_prefix("acs:ram::"))
         .and_then(|rest| rest.split_once(":role/"))
         .and_then(|(id, _)| account.scope(id))
+        .filter(|into| into.reachable)
         .ok_or_else(unknown)?;
     account.may_assume(caller, role).map_err(|refusal| match refusal {
         Refusal::UnknownRole => unknown(),

@@ -3,10 +3,11 @@
 //! `X-Subject-Token`, living the token lifetime), each authenticated as any IAM call (AK/SK
 //! signature or token). The body's
 //! `auth.identity.assume_role` names the agency (`agency_name`) of the delegating account
-//! (`domain_name` or `domain_id`: the main account or one of the patch's `accounts`): it must be
-//! declared as `"<domain>/<agency>"` and trust the caller, else 403 in Keystone's form (an agency
-//! of an account the emulator does not know does not exist either); what is issued acts in that
-//! account; `duration_seconds` 900–86400 (default 900) and
+//! (`domain_name` and/or `domain_id`: the main account or one of the patch's `accounts`; both
+//! given must name the same account, else 400): it must be declared as `"<domain>/<agency>"` (the
+//! account's id or name) and trust the caller, else 403 in Keystone's form (an agency of an
+//! account the emulator does not know, or of a member not `active`, does not exist either); what
+//! is issued acts in that account; `duration_seconds` 900–86400 (default 900) and
 //! `session_user.name` (5–64 of letters, digits, `-`, `_`, starting with a letter) are checked.
 //! 201 `{"credential": {"access", "secret", "securitytoken", "expires_at"}}`.
 
@@ -129,23 +130,60 @@ fn grant<D: account::Directory + Serialize>(
             ));
         }
     }
-    let (name, id) = (a["domain_name"].as_str(), a["domain_id"].as_str());
-    let into = account.find(|i, n| Some(i) == id || Some(n) == name);
+    let unknown = || {
+        error(
+            StatusCode::FORBIDDEN,
+            &format!("The agency {agency} does not exist."),
+        )
+    };
+    let into = delegating_account(account, a)?
+        .filter(|into| into.reachable)
+        .ok_or_else(unknown)?;
     let mut refusal = Refusal::UnknownRole;
-    for domain in [name, id].into_iter().flatten() {
-        let Some(into) = into.as_ref() else { break };
-        let role = format!("{domain}/{agency}");
+    let roles = [&into.id, &into.name].map(|domain| format!("{domain}/{agency}"));
+    for role in roles {
         match account.may_assume(caller, &role) {
-            Ok(()) => return Ok((role, duration, into.clone())),
+            Ok(()) => return Ok((role, duration, into)),
             Err(Refusal::UnknownRole) => {}
             Err(other) => refusal = other,
         }
     }
-    let message = match refusal {
-        Refusal::UnknownRole => format!("The agency {agency} does not exist."),
-        _ => format!("You have no right to assume the agency {agency}."),
+    Err(match refusal {
+        Refusal::UnknownRole => unknown(),
+        _ => error(
+            StatusCode::FORBIDDEN,
+            &format!("You have no right to assume the agency {agency}."),
+        ),
+    })
+}
+
+/// The account `assume_role` names by `domain_id` and/or `domain_name`, `None` if the emulator
+/// does not know it; both given must name the same account.
+fn delegating_account<D: account::Directory + Serialize>(
+    account: &Account<D>,
+    assume_role: &Value,
+) -> Result<Option<Scope<D>>, Reply> {
+    let by_id = assume_role["domain_id"]
+        .as_str()
+        .map(|id| account.scope(id));
+    let by_name = (assume_role["domain_name"].as_str()).map(|name| account.scope_named(name));
+    let named: Vec<Option<Scope<D>>> = by_id.into_iter().chain(by_name).collect();
+    if named.is_empty() {
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            "assume_role needs domain_id or domain_name.",
+        ));
+    }
+    let Some(found) = named.into_iter().collect::<Option<Vec<Scope<D>>>>() else {
+        return Ok(None);
     };
-    Err(error(StatusCode::FORBIDDEN, &message))
+    if found.iter().any(|scope| scope.id != found[0].id) {
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            "assume_role.domain_id and domain_name name different accounts.",
+        ));
+    }
+    Ok(found.into_iter().next())
 }
 
 /// Huawei's times: `2020-01-04T09:05:22.701000Z`.

@@ -16,7 +16,7 @@ use time::OffsetDateTime;
 /// The `CompanyID` of the emulated account, as `CreateUser` answers it.
 const COMPANY_ID: u64 = 50_000_001;
 
-#[derive(Serialize)]
+#[derive(Clone, Serialize)]
 pub struct AccessKey {
     id: String,
     pub status: &'static str,

@@ -21,7 +21,7 @@ async fn organisation() -> (Emulator, Client) {
             "sts": {"roles": {"*": {"trusted": [AK, super::IAM_USER]}}},
             "accounts": {
                 FINANCE: {"name": "corp-finance", "users": {"alice": {}, "bob": {}}},
-                HR: {"name": "corp-hr"},
+                HR: {"name": "corp-hr", "join_method": "invited"},
                 LEGACY: {"name": "corp-legacy", "status": "suspended"},
             },
         }}))
@@ -244,6 +244,71 @@ async fn an_agency_of_a_domain_the_cloud_does_not_know_is_refused() {
 }
 
 #[tokio::test]
+async fn an_agency_of_a_member_not_active_does_not_exist() {
+    let (emulator, client) = organisation().await;
+    let refused = security_tokens(&client, json!({"domain_id": LEGACY})).await;
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    assert_eq!(
+        refused.body["error"]["message"],
+        format!("The agency {AGENCY} does not exist.")
+    );
+    let token = client.token().await;
+    let body = assume_role(json!({"domain_name": "corp-legacy"}));
+    let refused = client
+        .with_token(&token, Method::POST, "/v3/auth/tokens", &[], Some(body))
+        .await;
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    assert_eq!(refused.header("x-subject-token"), "");
+    let closing = json!({"huawei": {"accounts": {LEGACY: {"status": "pending_closure"}}}});
+    emulator.tamper(&closing).unwrap();
+    let refused = security_tokens(&client, json!({"domain_id": LEGACY})).await;
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    let active = json!({"huawei": {"accounts": {LEGACY: {"status": "active"}}}});
+    emulator.tamper(&active).unwrap();
+    let issued = security_tokens(&client, json!({"domain_id": LEGACY})).await;
+    assert_eq!(issued.status, 201, "{}", issued.body);
+}
+
+#[tokio::test]
+async fn the_agency_is_checked_in_the_account_it_issues_into() {
+    let (emulator, client) = start(EmulatorConfig::default()).await;
+    // Only corp-finance's agency is declared, by the account's name.
+    emulator
+        .tamper(&json!({"huawei": {
+            "sts": {"roles": {format!("corp-finance/{AGENCY}"): {"trusted": [AK]}}},
+            "accounts": {FINANCE: {"name": "corp-finance"}, HR: {"name": "corp-hr"}},
+        }}))
+        .unwrap();
+    // A body naming corp-finance and our domain's id is refused, not issued into ours.
+    for (name, id) in [("corp-finance", DOMAIN_ID), ("corp-finance", HR)] {
+        let crossed = security_tokens(&client, json!({"domain_name": name, "domain_id": id})).await;
+        assert_eq!(crossed.status, 400, "{id}: {}", crossed.body);
+    }
+    // The account's id finds the agency declared by its name; both naming it agree.
+    for domain in [
+        json!({"domain_id": FINANCE}),
+        json!({"domain_id": FINANCE, "domain_name": "corp-finance"}),
+    ] {
+        let issued = security_tokens(&client, domain.clone()).await;
+        assert_eq!(issued.status, 201, "{domain}: {}", issued.body);
+        let credential = &issued.body["credential"];
+        let listed = get_as(&client, credential, FINANCE, "/v3/users", &[]).await;
+        assert_eq!(listed.status, 200, "{domain}: {}", listed.body);
+    }
+    // No domain at all is a bad body.
+    let nowhere = security_tokens(&client, json!({})).await;
+    assert_eq!(nowhere.status, 400, "{}", nowhere.body);
+    // An account's name is its own: not the main account's, not another member's.
+    let before = emulator.state();
+    for name in [super::DOMAIN_NAME, "corp-hr"] {
+        let taken = json!({"huawei": {"accounts": {FINANCE: {"name": name}}}});
+        let refused = emulator.tamper(&taken).unwrap_err();
+        assert!(refused.contains(&format!("the name {name}")), "{refused}");
+    }
+    assert_eq!(emulator.state(), before);
+}
+
+#[tokio::test]
 async fn list_accounts_pages_by_marker_for_the_management_account_only() {
     let (_emulator, client) = organisation().await;
     let path = "/v1/organizations/accounts";
@@ -274,6 +339,7 @@ async fn list_accounts_pages_by_marker_for_the_management_account_only() {
     );
     let account = &first.body["accounts"][0];
     assert_eq!(account["join_method"], "created");
+    assert_eq!(first.body["accounts"][1]["join_method"], "invited");
     assert!(
         account["urn"]
             .as_str()
