@@ -91,6 +91,8 @@ const HUAWEI_DOMAIN_ID: &str = "emulator-huawei-domain";
 /// The agency `hw-agency` (an agency token of the password user `hw`) and `hw-ak-agency`
 /// (temporary AK/SK of the AK/SK account `hw-ak`) assume.
 const AGENCY: &str = "canary-agency";
+/// The one member of `ali-org`'s resource directory, reached with `ali`'s key.
+const MEMBER: &str = "1000000000000301";
 
 fn config(h: &Harness) -> String {
     let e = h.emulator();
@@ -108,6 +110,14 @@ endpoint = "{0}"
 sts_endpoint = "{0}"
 source = "ali"
 role_arn = "{ROLE}"
+
+[accounts.ali-org]
+provider = "aliyun"
+endpoint = "{0}"
+sts_endpoint = "{0}"
+directory_endpoint = "{0}"
+source = "ali"
+members = true
 
 [accounts.uc]
 provider = "ucloud"
@@ -178,7 +188,17 @@ fn canaries_never_leak_through_any_command_or_mode() {
     h.write("iambatch.toml", &config(&h));
     h.emulator()
         .tamper(&serde_json::json!({
-            "aliyun": {"sts": {"roles": {ROLE: {"trusted": ["canary-key"]}}}},
+            "aliyun": {
+                "sts": {"roles": {
+                    ROLE: {"trusted": ["canary-key"]},
+                    format!("acs:ram::{MEMBER}:role/ResourceDirectoryAccountAccessRole"):
+                        {"trusted": ["canary-key"]},
+                }},
+                "accounts": {MEMBER: {"name": "canary-member", "status": "CreateSuccess", "users": {
+                    format!("m@{MEMBER}.onaliyun.com"): {"login_profile": {"status": "Active",
+                        "mfa_bind_required": false, "password_reset_required": false,
+                        "password": "Member-Pw-0001!"}}}}},
+            },
             "huawei": {"sts": {"roles": {
                 format!("{HUAWEI_DOMAIN_NAME}/{AGENCY}"): {"trusted": ["canary-admin"]},
                 format!("{HUAWEI_DOMAIN_ID}/{AGENCY}"): {"trusted": ["canary-ak"]},
@@ -320,6 +340,27 @@ fn canaries_never_leak_through_any_command_or_mode() {
         "config error",
     );
     assert_eq!(out.status.code(), Some(2));
+    // A members account: the directory listed and each member's users exported with temporary
+    // keys of its role, then every account checked.
+    let out = run(
+        &["export", "ali-org", "-o", "org.csv", "--no-progress", "-vv"],
+        &[],
+        "export of a members account",
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let exported = std::fs::read_to_string(h.path("org.csv")).unwrap();
+    assert!(
+        exported.contains(&format!("ali-org/{MEMBER}")),
+        "{exported}"
+    );
+    let out = run(&["accounts", "--check", "-vv"], &[], "accounts --check");
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains(MEMBER), "{said}");
 }
 
 #[test]
