@@ -47,7 +47,7 @@ impl Directory {
                 .await
                 .map_err(|f| Failure {
                     message: format!(
-                        "cannot list the member accounts at {} with the credentials of '{}' ({}: {})",
+                        "cannot list the member accounts at {} with the credentials of '{}' ({}: {}); the source must be the management account, or reach a role or agency in it allowed to list its accounts",
                         self.endpoint,
                         self.calls.source_name(),
                         f.code,
