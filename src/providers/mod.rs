@@ -584,8 +584,8 @@ pub trait Api: Send + Sync {
     ) -> Option<HttpRequest> {
         None
     }
-    /// Reads the reply to [`Api::members_request`].
-    fn read_members(&self, reply: &Reply) -> Result<MemberPage, Failure> {
+    /// Reads the reply to [`Api::members_request`] of `page`.
+    fn read_members(&self, _page: Option<&str>, reply: &Reply) -> Result<MemberPage, Failure> {
         Err(Failure {
             class: FailureClass::Permanent,
             code: reply.status.to_string(),

@@ -520,8 +520,8 @@ impl Api for AliyunApi {
         Some(directory::request(&self.credentials, page, endpoint, stamp))
     }
 
-    fn read_members(&self, reply: &Reply) -> Result<MemberPage, Failure> {
-        directory::read(reply)
+    fn read_members(&self, page: Option<&str>, reply: &Reply) -> Result<MemberPage, Failure> {
+        directory::read(page, reply)
     }
 }
 
