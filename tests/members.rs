@@ -569,6 +569,61 @@ fn a_members_account_whose_directory_cannot_be_listed_stops_its_rows() {
 }
 
 #[test]
+fn an_accounts_filter_that_matches_no_row_or_contradicts_the_export_is_said() {
+    let h = harness();
+    aliyun_org(&h, &MEMBERS);
+    let one = format!("org/{}", MEMBERS[0]);
+    let out = expect(
+        &h,
+        &[
+            "export",
+            &one,
+            "--accounts-filter",
+            MEMBERS[1],
+            "-o",
+            "x.csv",
+        ],
+        2,
+    );
+    let said = stderr(&out);
+    assert!(
+        said.contains(&format!("export {one} names one member already"))
+            && said.contains(&format!("--accounts-filter {}", MEMBERS[1])),
+        "{said}"
+    );
+    assert!(!h.path("x.csv").exists());
+
+    // A typo in the filter withholds every row: each id no row has is a warning.
+    let id = MEMBERS[0];
+    h.write(
+        "org.csv",
+        &format!(
+            "provider,account,action,user\naliyun,org/{id},enforce-mfa,u2@{id}.onaliyun.com\n"
+        ),
+    );
+    let typo = "1000000000000l01";
+    let out = expect(
+        &h,
+        &[
+            "plan",
+            "org.csv",
+            "--accounts-filter",
+            &format!("{typo},{id}"),
+            "--no-progress",
+        ],
+        0,
+    );
+    let said = stderr(&out);
+    assert!(
+        said.contains(&format!(
+            "--accounts-filter names {typo}, but no row of the input names that member"
+        )),
+        "{said}"
+    );
+    assert!(!said.contains(&format!("names {id},")), "{said}");
+}
+
+#[test]
 fn a_row_naming_the_members_account_itself_is_invalid() {
     let h = harness();
     aliyun_org(&h, &MEMBERS);
