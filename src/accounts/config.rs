@@ -128,6 +128,14 @@ impl Config {
         let mut config = Config::default();
         let mut sources = BTreeMap::new();
         for (name, section) in file.accounts {
+            // `NAME/<id>` names a member of members account NAME.
+            if name.contains('/') {
+                return Err(err(
+                    Some(section.span()),
+                    Some(&format!("accounts.{name}")),
+                    "an account name cannot contain '/': NAME/<id> names a member of members account NAME; rename the section".into(),
+                ));
+            }
             if let Some(source) = &section.get_ref().source {
                 sources.insert(name.clone(), source.span());
             }

@@ -786,3 +786,14 @@ fn filter_ids_compare_in_any_case() {
     assert!(filter.unmatched(&["0a1b"]).is_empty());
     assert_eq!(filter.unmatched(&["0a1c"]), ["0A1B"]);
 }
+
+#[test]
+fn an_account_name_with_a_slash_is_refused_at_its_line() {
+    let text =
+        "[accounts.hq]\nprovider = \"aliyun\"\n\n[accounts.\"org/123\"]\nprovider = \"aliyun\"\n";
+    let e = parse_err(text);
+    assert!(
+        e.contains("line 4") && e.contains("cannot contain '/'"),
+        "{e}"
+    );
+}
