@@ -145,6 +145,14 @@ mod tests {
     }
 
     #[test]
+    fn a_member_being_promoted_is_still_worked_in() {
+        let page = r#"{"TotalCount":2,"PageSize":100,"PageNumber":1,"Accounts":{"Account":[{"Status":"PromoteVerifying","AccountId":"1"},{"Status":"CreateVerifying","AccountId":"2"}]}}"#;
+        let members = read(None, &reply(200, &[], page)).unwrap().members;
+        assert!(members[0].active, "PromoteVerifying");
+        assert!(!members[1].active, "CreateVerifying");
+    }
+
+    #[test]
     fn a_reply_for_another_page_or_of_size_zero_is_a_failure() {
         let other = r#"{"TotalCount":9,"PageSize":2,"PageNumber":1,"Accounts":{"Account":[{"Status":"CreateSuccess","AccountId":"1"}]}}"#;
         let f = read(Some("2"), &reply(200, &[], other)).unwrap_err();
