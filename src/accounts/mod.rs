@@ -156,6 +156,12 @@ impl Overrides {
     }
 }
 
+/// Whether `id` may be a member's account id: letters and digits (aliyun's are digits, huawei's
+/// hex), which also keeps `NAME/<id>` one path segment.
+pub fn is_member_id(id: &str) -> bool {
+    !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
 /// Whether two account ids are the same account.
 fn same_id(a: &str, b: &str) -> bool {
     a.eq_ignore_ascii_case(b)
@@ -295,9 +301,7 @@ pub fn resolve_account(
         account: display.clone(),
         message,
     };
-    if let Some(id) = member
-        && (id.is_empty() || !id.bytes().all(|b| b.is_ascii_alphanumeric()))
-    {
+    if let Some(id) = member.filter(|id| !is_member_id(id)) {
         return Err(account_err(format!(
             "'{id}' is not an account id: name a member as {base}/<account id> (`iambatch accounts` lists them)"
         )));
