@@ -850,6 +850,49 @@ fn every_page_of_a_large_directory_is_listed() {
 }
 
 #[test]
+fn a_password_source_asks_for_one_token_for_a_listing_of_many_pages() {
+    let secret = "ops-secret-77c2";
+    let h = Harness::with_emulator(EmulatorConfig {
+        accounts: vec![(
+            ProviderKind::Huawei,
+            "ops-admin".into(),
+            iambatch::secret::Secret::new(secret),
+        )],
+        ..Default::default()
+    });
+    // Pages of 200: three of them.
+    let huawei: serde_json::Map<String, Value> = (0..401)
+        .map(|i| (format!("{i:032x}"), json!({"status": "active"})))
+        .collect();
+    h.emulator()
+        .tamper(&json!({"huawei": {"accounts": huawei}}))
+        .unwrap();
+    let domain = iambatch::emulator::HUAWEI_DOMAIN_NAME;
+    h.write(
+        "iambatch.toml",
+        &format!(
+            "[accounts.kl]\nprovider = \"huawei\"\nuser_name = \"ops-admin\"\npassword_env = \"OPS_SECRET\"\ndomain_name = \"{domain}\"\n\
+             [accounts.corp]\nprovider = \"huawei\"\nsource = \"kl\"\nmembers = true\nrole_name = \"ops\"\n"
+        ),
+    );
+    let out = h
+        .cmd()
+        .env("OPS_SECRET", secret)
+        .env(
+            "IAMBATCH_HUAWEI_ORGANIZATIONS_ENDPOINT",
+            h.emulator().endpoint(ProviderKind::Huawei).as_str(),
+        )
+        .args(["accounts"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let log = h.emulator().requests();
+    let count = |action: &str| log.iter().filter(|l| l["action"] == action).count();
+    assert_eq!(count("ListAccounts"), 3);
+    assert_eq!(count("KeystoneCreateUserTokenByPassword"), 1);
+}
+
+#[test]
 fn the_sample_config_reaches_the_demo_organisation_under_the_emulator() {
     let h = Harness::new();
     let config = concat!(env!("CARGO_MANIFEST_DIR"), "/samples/org.toml");
