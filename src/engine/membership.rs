@@ -13,9 +13,6 @@ use crate::report::Status;
 use std::collections::BTreeMap;
 use tokio_util::sync::CancellationToken;
 
-/// The error code of a row whose member is not an active member of its organisation.
-pub const NOT_A_MEMBER: &str = "not_a_member";
-
 /// `plans` less the members that are not active members of the members account (in
 /// `directories`) they belong to, and how the rows of those are reported.
 pub async fn check(
@@ -81,7 +78,7 @@ fn verdict(org: &str, id: &str, listed: &Result<Vec<Member>, Failure>) -> Option
     };
     Some(Withheld {
         status: Status::Failed,
-        code: NOT_A_MEMBER,
+        code: codes::NOT_A_MEMBER,
         message,
     })
 }
@@ -110,11 +107,11 @@ mod tests {
         let suspended = verdict("org", "0c2d", &listed).unwrap();
         assert_eq!(
             (suspended.status, suspended.code),
-            (Status::Failed, NOT_A_MEMBER)
+            (Status::Failed, codes::NOT_A_MEMBER)
         );
         assert!(suspended.message.contains("'suspended'"));
         let unknown = verdict("org", "0e3f", &listed).unwrap();
-        assert_eq!(unknown.code, NOT_A_MEMBER);
+        assert_eq!(unknown.code, codes::NOT_A_MEMBER);
         assert!(
             (unknown.message).contains("0e3f is not in the directory of 'org'"),
             "{}",
