@@ -44,15 +44,22 @@ impl Directory {
             let read = |source: &dyn Api, reply: &Reply| source.read_members(page, reply);
             self.calls.call(cancel, &build, &read).await
         };
-        every_page(page).await.map_err(|f| Failure {
-            message: format!(
-                "cannot list the member accounts at {} with the credentials of '{}' ({}: {}); the source must be the management account, or reach a role or agency in it allowed to list its accounts",
-                self.endpoint,
-                self.calls.source_name(),
-                f.code,
-                f.message
-            ),
-            ..f
+        every_page(page).await.map_err(|f| {
+            // A broken reply is the directory's doing; anything else may be the source's rights.
+            let hint = match f.code.as_str() {
+                INVALID_REPLY => "",
+                _ => "; the source must be the management account, or reach a role or agency in it allowed to list its accounts",
+            };
+            Failure {
+                message: format!(
+                    "cannot list the member accounts at {} with the credentials of '{}' ({}: {}){hint}",
+                    self.endpoint,
+                    self.calls.source_name(),
+                    f.code,
+                    f.message
+                ),
+                ..f
+            }
         })
     }
 
@@ -93,10 +100,13 @@ async fn every_page(
     }
 }
 
+/// The code of a reply that cannot be followed.
+const INVALID_REPLY: &str = "invalid_reply";
+
 fn invalid(message: String) -> Failure {
     Failure {
         class: FailureClass::Permanent,
-        code: "invalid_reply".into(),
+        code: INVALID_REPLY.into(),
         message: format!("{message}: its listing cannot be trusted complete"),
         retry_after: None,
     }
