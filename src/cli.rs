@@ -494,7 +494,7 @@ where
 
 fn parse_account_id(s: &str) -> Result<String, String> {
     let id = s.trim();
-    match !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+    match crate::accounts::is_member_id(id) {
         true => Ok(id.to_string()),
         false => Err(format!(
             "'{s}' is not an account id: give member account ids separated by commas (`iambatch accounts` lists them)"

@@ -429,7 +429,11 @@ fn a_member_whose_role_cannot_be_assumed_stops_only_its_own_rows() {
     for row in &rows {
         let status = cell(&header, row, "status");
         if cell(&header, row, "account") == format!("org/{broken}") {
-            assert_ne!(status, "succeeded", "{row:?}");
+            assert_eq!(
+                (status, cell(&header, row, "error_code")),
+                ("not_attempted", "account_stopped"),
+                "{row:?}"
+            );
             let message = cell(&header, row, "error_message");
             for part in [
                 format!("acs:ram::{broken}:role/{ROLE}"),
@@ -459,6 +463,164 @@ fn a_member_whose_role_cannot_be_assumed_stops_only_its_own_rows() {
     ] {
         assert!(said.contains(&part), "{part} in {said}");
     }
+}
+
+#[test]
+fn rows_of_a_removed_or_unknown_member_are_not_sent_even_if_its_role_remains() {
+    let h = harness();
+    // The removed member keeps its access role: only the directory says it is gone.
+    aliyun_org(&h, &[MEMBERS[0], REMOVED]);
+    let unknown = "1000000000000999";
+    let mut csv = String::from("provider,account,action,user\n");
+    for id in [MEMBERS[0], REMOVED, unknown] {
+        csv += &format!("aliyun,org/{id},enforce-mfa,u2@{id}.onaliyun.com\n");
+    }
+    h.write("org.csv", &csv);
+    for (command, output) in [("plan", "org.plan.csv"), ("run", "org.results.csv")] {
+        expect(&h, &[command, "org.csv", "--no-progress"], 1);
+        let (header, rows) = read_results(&h.path(output));
+        assert_eq!(rows.len(), 3, "{command}");
+        for row in &rows {
+            let account = cell(&header, row, "account");
+            let (status, code, message) = (
+                cell(&header, row, "status"),
+                cell(&header, row, "error_code"),
+                cell(&header, row, "error_message"),
+            );
+            if account == format!("org/{}", MEMBERS[0]) {
+                assert_eq!(status, "succeeded", "{row:?}");
+                continue;
+            }
+            assert_eq!((status, code), ("failed", "not_a_member"), "{row:?}");
+            let said = match account == format!("org/{REMOVED}") {
+                true => "'Removed' in the directory of 'org'".to_string(),
+                false => format!("{unknown} is not in the directory of 'org'"),
+            };
+            assert!(message.contains(&said), "{said} in {message}");
+        }
+    }
+    let log = h.emulator().requests();
+    assert_eq!(
+        log.iter().filter(|l| l["action"] == "ListAccounts").count(),
+        2,
+        "one listing per command"
+    );
+    for l in &log {
+        assert!(
+            l["account_id"] != REMOVED,
+            "sent into the removed member: {l}"
+        );
+        let assumed = l["action"] == "AssumeRole";
+        assert!(!(assumed && l.to_string().contains(REMOVED)), "{l}");
+    }
+    assert!(!requires_mfa(
+        &h,
+        REMOVED,
+        &format!("u2@{REMOVED}.onaliyun.com")
+    ));
+
+    // A dry run sends nothing and says the membership is not checked.
+    let out = expect(&h, &["run", "org.csv", "--dry-run"], 0);
+    assert!(
+        stdout(&out).contains("account org: whether each member is an active one is not checked")
+    );
+    assert_eq!(h.emulator().requests().len(), log.len());
+}
+
+#[test]
+fn a_members_account_whose_directory_cannot_be_listed_stops_its_rows() {
+    let h = harness();
+    aliyun_org(&h, &MEMBERS);
+    // The source is a member, not the management account: its listing is refused.
+    let member_role = format!("acs:ram::{}:role/{ROLE}", MEMBERS[0]);
+    h.write(
+        "iambatch.toml",
+        &format!(
+            "[accounts.inside]\nprovider = \"aliyun\"\nsource = \"aliyun\"\nrole_arn = \"{member_role}\"\n\
+             [accounts.org]\nprovider = \"aliyun\"\nsource = \"inside\"\nmembers = true\n"
+        ),
+    );
+    let id = MEMBERS[1];
+    h.write(
+        "org.csv",
+        &format!(
+            "provider,account,action,user\naliyun,org/{id},enforce-mfa,u2@{id}.onaliyun.com\n"
+        ),
+    );
+    expect(&h, &["run", "org.csv", "--no-progress"], 1);
+    let (header, rows) = read_results(&h.path("org.results.csv"));
+    let row = &rows[0];
+    assert_eq!(
+        (
+            cell(&header, row, "status"),
+            cell(&header, row, "error_code")
+        ),
+        ("not_attempted", "account_stopped")
+    );
+    let message = cell(&header, row, "error_message");
+    for part in ["'inside'", "NoPermission", "management account"] {
+        assert!(message.contains(part), "{part} in {message}");
+    }
+    let log = h.emulator().requests();
+    assert!(
+        log.iter().all(|l| l["account_id"] != id),
+        "nothing sent into the member"
+    );
+}
+
+#[test]
+fn an_accounts_filter_that_matches_no_row_or_contradicts_the_export_is_said() {
+    let h = harness();
+    aliyun_org(&h, &MEMBERS);
+    let one = format!("org/{}", MEMBERS[0]);
+    let out = expect(
+        &h,
+        &[
+            "export",
+            &one,
+            "--accounts-filter",
+            MEMBERS[1],
+            "-o",
+            "x.csv",
+        ],
+        2,
+    );
+    let said = stderr(&out);
+    assert!(
+        said.contains(&format!("export {one} names one member already"))
+            && said.contains(&format!("--accounts-filter {}", MEMBERS[1])),
+        "{said}"
+    );
+    assert!(!h.path("x.csv").exists());
+
+    // A typo in the filter withholds every row: each id no row has is a warning.
+    let id = MEMBERS[0];
+    h.write(
+        "org.csv",
+        &format!(
+            "provider,account,action,user\naliyun,org/{id},enforce-mfa,u2@{id}.onaliyun.com\n"
+        ),
+    );
+    let typo = "1000000000000l01";
+    let out = expect(
+        &h,
+        &[
+            "plan",
+            "org.csv",
+            "--accounts-filter",
+            &format!("{typo},{id}"),
+            "--no-progress",
+        ],
+        0,
+    );
+    let said = stderr(&out);
+    assert!(
+        said.contains(&format!(
+            "--accounts-filter names {typo}, but no row of the input names that member"
+        )),
+        "{said}"
+    );
+    assert!(!said.contains(&format!("names {id},")), "{said}");
 }
 
 #[test]
@@ -685,6 +847,49 @@ fn every_page_of_a_large_directory_is_listed() {
             .count()
     };
     assert_eq!((pages("aliyun"), pages("huawei")), (2, 2));
+}
+
+#[test]
+fn a_password_source_asks_for_one_token_for_a_listing_of_many_pages() {
+    let secret = "ops-secret-77c2";
+    let h = Harness::with_emulator(EmulatorConfig {
+        accounts: vec![(
+            ProviderKind::Huawei,
+            "ops-admin".into(),
+            iambatch::secret::Secret::new(secret),
+        )],
+        ..Default::default()
+    });
+    // Pages of 200: three of them.
+    let huawei: serde_json::Map<String, Value> = (0..401)
+        .map(|i| (format!("{i:032x}"), json!({"status": "active"})))
+        .collect();
+    h.emulator()
+        .tamper(&json!({"huawei": {"accounts": huawei}}))
+        .unwrap();
+    let domain = iambatch::emulator::HUAWEI_DOMAIN_NAME;
+    h.write(
+        "iambatch.toml",
+        &format!(
+            "[accounts.kl]\nprovider = \"huawei\"\nuser_name = \"ops-admin\"\npassword_env = \"OPS_SECRET\"\ndomain_name = \"{domain}\"\n\
+             [accounts.corp]\nprovider = \"huawei\"\nsource = \"kl\"\nmembers = true\nrole_name = \"ops\"\n"
+        ),
+    );
+    let out = h
+        .cmd()
+        .env("OPS_SECRET", secret)
+        .env(
+            "IAMBATCH_HUAWEI_ORGANIZATIONS_ENDPOINT",
+            h.emulator().endpoint(ProviderKind::Huawei).as_str(),
+        )
+        .args(["accounts"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let log = h.emulator().requests();
+    let count = |action: &str| log.iter().filter(|l| l["action"] == action).count();
+    assert_eq!(count("ListAccounts"), 3);
+    assert_eq!(count("KeystoneCreateUserTokenByPassword"), 1);
 }
 
 #[test]

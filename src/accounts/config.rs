@@ -70,10 +70,6 @@ const SETTINGS: [&str; 16] = [
     "directory_endpoint",
 ];
 
-/// The role aliyun's Resource Directory creates in each member account it creates, trusting the
-/// management account.
-const ALIYUN_MEMBER_ROLE: &str = "ResourceDirectoryAccountAccessRole";
-
 impl Config {
     /// Reads the file; `env` looks up the `KEY_env` variables.
     pub fn load(path: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, AccountError> {
@@ -128,6 +124,14 @@ impl Config {
         let mut config = Config::default();
         let mut sources = BTreeMap::new();
         for (name, section) in file.accounts {
+            // `NAME/<id>` names a member of members account NAME.
+            if name.contains('/') {
+                return Err(err(
+                    Some(section.span()),
+                    Some(&format!("accounts.{name}")),
+                    "an account name cannot contain '/': NAME/<id> names a member of members account NAME; rename the section".into(),
+                ));
+            }
             if let Some(source) = &section.get_ref().source {
                 sources.insert(name.clone(), source.span());
             }
@@ -426,11 +430,13 @@ impl Section {
                 "names one account's role, but a members account reaches every member through role_name: remove it",
             ));
         }
-        if kind == ProviderKind::Huawei && self.role_name.is_none() {
+        if provider(kind).default_member_role().is_none() && self.role_name.is_none() {
             return Err(mistake(
                 "members",
                 value,
-                "a huawei members account also needs role_name: the agency, in each member account, that trusts the source's account",
+                &format!(
+                    "a {kind} members account also needs role_name: the role or agency, in each member account, that trusts the source's account"
+                ),
             ));
         }
         Ok(true)
@@ -520,7 +526,10 @@ impl Section {
         }
         let target = match target {
             Some(target) => text(own, target)?,
-            None => ALIYUN_MEMBER_ROLE.to_string(),
+            // A members account without role_name: its provider has a default (checked before).
+            None => (provider(kind).default_member_role())
+                .expect("a members account without role_name has a default role")
+                .to_string(),
         };
         let duration = self
             .session_duration

@@ -129,26 +129,42 @@ impl Overrides {
 }
 
 impl Overrides {
-    /// Whether `--accounts-filter` lets member account `id` be worked in.
+    /// Whether `--accounts-filter` lets member account `id` be worked in (ids compare in any
+    /// case: huawei's are hex).
     pub fn allows(&self, id: &str) -> bool {
-        self.accounts_filter
-            .as_ref()
-            .is_none_or(|filter| filter.contains(id))
+        (self.accounts_filter.as_ref()).is_none_or(|filter| filter.iter().any(|f| same_id(f, id)))
+    }
+
+    /// The ids `--accounts-filter` names that none of `ids` is.
+    pub fn unmatched<'a>(&'a self, ids: &[&str]) -> Vec<&'a str> {
+        (self.accounts_filter.iter().flatten())
+            .filter(|f| !ids.iter().any(|id| same_id(f, id)))
+            .map(String::as_str)
+            .collect()
     }
 
     /// The members worked in: the active ones `--accounts-filter` lets through, in the listing's
     /// order; and the ids the filter names that are no active member (to warn about).
     pub fn used_members<'a>(&'a self, listed: &[Member]) -> (Vec<Member>, Vec<&'a str>) {
-        let used = (listed.iter())
-            .filter(|m| m.active && self.allows(&m.id))
-            .cloned()
+        let active: Vec<&Member> = listed.iter().filter(|m| m.active).collect();
+        let used = (active.iter())
+            .filter(|m| self.allows(&m.id))
+            .map(|m| (*m).clone())
             .collect();
-        let unknown = (self.accounts_filter.iter().flatten())
-            .filter(|id| !listed.iter().any(|m| m.active && &m.id == *id))
-            .map(String::as_str)
-            .collect();
-        (used, unknown)
+        let ids: Vec<&str> = active.iter().map(|m| m.id.as_str()).collect();
+        (used, self.unmatched(&ids))
     }
+}
+
+/// Whether `id` may be a member's account id: letters and digits (aliyun's are digits, huawei's
+/// hex), which also keeps `NAME/<id>` one path segment.
+pub fn is_member_id(id: &str) -> bool {
+    !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
+/// Whether two account ids are the same account.
+fn same_id(a: &str, b: &str) -> bool {
+    a.eq_ignore_ascii_case(b)
 }
 
 /// A member of a members account, `NAME/<account id>`, as (NAME, id): `None` unless NAME is a
@@ -285,9 +301,7 @@ pub fn resolve_account(
         account: display.clone(),
         message,
     };
-    if let Some(id) = member
-        && (id.is_empty() || !id.bytes().all(|b| b.is_ascii_alphanumeric()))
-    {
+    if let Some(id) = member.filter(|id| !is_member_id(id)) {
         return Err(account_err(format!(
             "'{id}' is not an account id: name a member as {base}/<account id> (`iambatch accounts` lists them)"
         )));

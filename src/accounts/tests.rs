@@ -775,3 +775,25 @@ fn the_filter_keeps_active_members_it_names_and_finds_ids_that_are_none() {
     );
     assert_eq!(unknown, ["103", "999"]);
 }
+
+#[test]
+fn filter_ids_compare_in_any_case() {
+    let filter = Overrides {
+        accounts_filter: Some(["0A1B".to_string()].into()),
+        ..Overrides::default()
+    };
+    assert!(filter.allows("0a1b") && !filter.allows("0a1c"));
+    assert!(filter.unmatched(&["0a1b"]).is_empty());
+    assert_eq!(filter.unmatched(&["0a1c"]), ["0A1B"]);
+}
+
+#[test]
+fn an_account_name_with_a_slash_is_refused_at_its_line() {
+    let text =
+        "[accounts.hq]\nprovider = \"aliyun\"\n\n[accounts.\"org/123\"]\nprovider = \"aliyun\"\n";
+    let e = parse_err(text);
+    assert!(
+        e.contains("line 4") && e.contains("cannot contain '/'"),
+        "{e}"
+    );
+}

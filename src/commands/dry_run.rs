@@ -36,6 +36,13 @@ pub async fn dry_run(
     };
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let mut accounts = BTreeMap::new();
+    for org in &prepared.directories {
+        writeln!(
+            out,
+            "account {}: whether each member is an active one is not checked (listing its directory would be a request); run checks it before sending",
+            org.display
+        )?;
+    }
     for plan in &prepared.plans {
         // Its requests are signed with temporary credentials a dry run never asks for.
         if plan.chain.is_some() {
@@ -95,8 +102,8 @@ pub async fn dry_run(
             }
         };
         let key = (job.provider, job.account.clone());
-        if let Some((_, message)) = prepared.withheld.get(&key) {
-            writeln!(out, "line {}: {message}", job.line)?;
+        if let Some(withheld) = prepared.withheld.get(&key) {
+            writeln!(out, "line {}: {}", job.line, withheld.message)?;
             continue;
         }
         let Some(Signer {

@@ -43,7 +43,15 @@ pub async fn export(args: ExportArgs, setup: &Setup<'_>) -> anyhow::Result<u8> {
     overrides.check_names(config)?;
     let key = target(config, &args.target)?;
     let mut shape = Shape::new(&key, &args)?;
-    if accounts::member_of(config, &key.1).is_some() {
+    if let Some((base, _)) = accounts::member_of(config, &key.1) {
+        if let Some(filter) = &overrides.accounts_filter {
+            return Err(UsageError(format!(
+                "export {} names one member already, and --accounts-filter {} limits the members of a members account: drop --accounts-filter, or export {base} with it",
+                key.1,
+                filter.iter().map(String::as_str).collect::<Vec<_>>().join(",")
+            ))
+            .into());
+        }
         shape = shape.for_member(&key.1);
     }
     if args.output.exists() && !args.overwrite {

@@ -11,7 +11,10 @@ use crate::commands::{Setup, UsageError, dry_run, exit, session};
 use crate::emulator::Emulator;
 use crate::engine::client::codes;
 use crate::engine::execute::{ExecOptions, Mode};
-use crate::engine::pipeline::{self, Control, Durable, PipelineOptions, Stop, StopReason};
+use crate::engine::membership;
+use crate::engine::pipeline::{
+    self, Control, Durable, PipelineOptions, Stop, StopReason, Withheld,
+};
 use crate::input::InputFile;
 use crate::jobs::{Field, ProviderKind};
 use crate::passwords::{SecretsError, SecretsFile};
@@ -52,9 +55,11 @@ pub(crate) struct Prepared {
     pub file: Arc<InputFile>,
     pub scanned: Scan,
     pub plans: Vec<AccountPlan>,
-    /// Accounts the rows use that are not worked in (`--accounts-filter`), each with the code
-    /// and message its rows are reported with.
-    pub withheld: BTreeMap<AccountKey, (&'static str, String)>,
+    /// Accounts the rows use that are not worked in (`--accounts-filter`), each with how its
+    /// rows are reported.
+    pub withheld: BTreeMap<AccountKey, Withheld>,
+    /// The members accounts whose members the rows use: listed before anything is sent.
+    pub directories: Vec<AccountPlan>,
     pub emulator: Option<Emulator>,
 }
 
@@ -104,43 +109,55 @@ pub(crate) async fn prepare(
         None
     };
     let (needed, withheld) = filtered(config, &overrides, &scanned);
-    let plans = accounts::resolve(
-        config,
-        &overrides,
-        &needed,
-        env,
-        emulator.as_ref().map(|e| e as &dyn EmulatorTarget),
-    )?;
+    let target = emulator.as_ref().map(|e| e as &dyn EmulatorTarget);
+    let plans = accounts::resolve(config, &overrides, &needed, env, target)?;
+    let orgs: BTreeSet<AccountKey> = (needed.iter())
+        .filter_map(|(kind, name)| Some((*kind, accounts::member_of(config, name)?.0.to_string())))
+        .collect();
+    let orgs: Vec<AccountKey> = orgs.into_iter().collect();
+    let directories = accounts::resolve(config, &overrides, &orgs, env, target)?;
     Ok(Prepared {
         file,
         scanned,
         plans,
         withheld,
+        directories,
         emulator,
     })
 }
 
 /// The accounts the rows use, less the member accounts `--accounts-filter` leaves out, and those.
+/// Warns of each filter id no row's member has: a typo would withhold every member row.
 fn filtered(
     config: &accounts::Config,
     overrides: &accounts::Overrides,
     scanned: &Scan,
-) -> (
-    Vec<AccountKey>,
-    BTreeMap<AccountKey, (&'static str, String)>,
-) {
+) -> (Vec<AccountKey>, BTreeMap<AccountKey, Withheld>) {
     let mut needed = Vec::new();
     let mut withheld = BTreeMap::new();
+    let mut ids = Vec::new();
     for key in &scanned.accounts {
-        match accounts::member_of(config, &key.1) {
+        let member = accounts::member_of(config, &key.1);
+        ids.extend(member.map(|(_, id)| id));
+        match member {
             Some((base, id)) if !overrides.allows(id) => {
                 let message = format!(
                     "not sent: member account {id} of '{base}' is not in --accounts-filter; finish it with --resume and a filter that names it (or none)"
                 );
-                withheld.insert(key.clone(), (codes::ACCOUNTS_FILTER, message));
+                let w = Withheld {
+                    status: Status::NotAttempted,
+                    code: codes::ACCOUNTS_FILTER,
+                    message,
+                };
+                withheld.insert(key.clone(), w);
             }
             _ => needed.push(key.clone()),
         }
+    }
+    for id in overrides.unmatched(&ids) {
+        eprintln!(
+            "warning: --accounts-filter names {id}, but no row of the input names that member (NAME/{id})"
+        );
     }
     (needed, withheld)
 }
@@ -155,7 +172,8 @@ pub(crate) async fn process(
         file,
         scanned,
         plans,
-        withheld,
+        mut withheld,
+        directories,
         emulator,
     } = prepare(args, options.mode, setup).await?;
     if options.mode == Mode::Plan {
@@ -249,6 +267,9 @@ pub(crate) async fn process(
         args.connection.ca_bundle.as_deref(),
     )?;
     let chains = session::chains(&http, args.connection.max_attempts, setup.env);
+    let cancel = CancellationToken::new();
+    let (plans, not_members) = membership::check(plans, &directories, &chains, &cancel).await?;
+    withheld.extend(not_members);
     let runtime_accounts = plans
         .into_iter()
         .map(|plan| session::connect(plan, &http, args.connection.max_attempts, &chains))
@@ -272,7 +293,6 @@ pub(crate) async fn process(
         .with_context(|| format!("cannot create the journal {}", journal_path.display()))?;
 
     let stop = Stop::default();
-    let cancel = CancellationToken::new();
     let accounts = runtime_accounts.iter().map(|a| {
         let rows = scanned.rows_by_account.get(&a.plan.key).copied();
         (a.client.clone(), rows.unwrap_or_default())

@@ -74,7 +74,7 @@
 //! `<id>.onaliyun.com`), then the fields given set and `groups`, `users` and `mfa_devices` applied
 //! to its directory as above. `status` is a Resource Directory status (`CreateSuccess`,
 //! `InviteSuccess`, `CreateVerifying`, `Removed`...); only a member in `CreateSuccess`,
-//! `InviteSuccess` or `PromoteSuccess` may be reached through a role. `join_method` is `created`
+//! `InviteSuccess` or a `Promote*` status may be reached through a role. `join_method` is `created`
 //! or `invited`. No two accounts share a name. The whole patch is checked on copies and applied
 //! only if every part is accepted. The state has them under `"accounts"`: each account's state as
 //! above plus `name`, `status` and `join_method`.

@@ -53,6 +53,8 @@ pub mod codes {
     pub const INVALID: &str = "invalid";
     /// A row of a member account `--accounts-filter` leaves out.
     pub const ACCOUNTS_FILTER: &str = "accounts_filter";
+    /// A row naming a member that its organisation's directory does not list as active.
+    pub const NOT_A_MEMBER: &str = "not_a_member";
     /// A row names a group the account does not have.
     pub const UNKNOWN_GROUP: &str = "unknown_group";
     /// A read found what the action will not remove on its own (a delete with attached policies).

@@ -188,6 +188,16 @@ pub(crate) struct SourceCalls {
     max_attempts: u32,
     backoff: Backoff,
     requests: AtomicU64,
+    /// The source's token, reused until it is due for renewal: a listing of many pages asks for
+    /// one, not one per page.
+    token: tokio::sync::Mutex<Option<HeldToken>>,
+}
+
+/// A source's token and the credentials it was obtained with.
+struct HeldToken {
+    source: Arc<dyn Api>,
+    value: Secret,
+    renew_at: OffsetDateTime,
 }
 
 /// Builds a source's request: `None` when its credentials cannot make it.
@@ -208,14 +218,19 @@ impl SourceCalls {
         loop {
             let source = self.source.api(cancel).await?;
             attempts += 1;
-            let failure = match self.attempt(&*source, cancel, build, read).await {
+            let failure = match self.attempt(&source, cancel, build, read).await {
                 Ok(answer) => return Ok(answer),
                 Err(f) if f.code == codes::INTERRUPTED => return Err(f),
                 Err(f) => f,
             };
             match failure.class {
-                FailureClass::TokenExpired if !source_renewed && self.source.renewable() => {
+                FailureClass::TokenExpired
+                    if !source_renewed
+                        && (self.source.renewable() || self.token.lock().await.is_some()) =>
+                {
                     source_renewed = true;
+                    // What expired may be the held token or the source's own credentials.
+                    *self.token.lock().await = None;
                     self.source.expired(&source).await;
                 }
                 FailureClass::Retryable { throttled } if attempts < self.max_attempts => {
@@ -236,11 +251,10 @@ impl SourceCalls {
         }
     }
 
-    /// One try: the source's token first when it authenticates with one (huawei), then the
-    /// request.
+    /// One try: the source's token first when it authenticates with tokens, then the request.
     async fn attempt<T>(
         &self,
-        source: &dyn Api,
+        source: &Arc<dyn Api>,
         cancel: &CancellationToken,
         build: &Build<'_>,
         read: &(dyn Fn(&dyn Api, &Reply) -> Result<T, Failure> + Send + Sync),
@@ -249,22 +263,30 @@ impl SourceCalls {
             true => Some(self.source_token(source, cancel).await?),
             false => None,
         };
-        let http = build(source, &Stamp::now(), token.as_ref()).ok_or_else(|| Failure {
+        let http = build(&**source, &Stamp::now(), token.as_ref()).ok_or_else(|| Failure {
             class: FailureClass::Credential,
             code: "unsupported".into(),
             message: "the source's credentials cannot make this request".into(),
             retry_after: None,
         })?;
         let reply = self.send_paced(http, cancel).await?;
-        read(source, &reply)
+        read(&**source, &reply)
     }
 
-    /// A fresh token of a source that authenticates with one.
+    /// The token of a source that authenticates with one: the one held while it is good, else a
+    /// fresh one.
     async fn source_token(
         &self,
-        source: &dyn Api,
+        source: &Arc<dyn Api>,
         cancel: &CancellationToken,
     ) -> Result<Secret, Failure> {
+        let mut held = self.token.lock().await;
+        if let Some(h) = held
+            .as_ref()
+            .filter(|h| Arc::ptr_eq(&h.source, source) && OffsetDateTime::now_utc() < h.renew_at)
+        {
+            return Ok(h.value.clone());
+        }
         let Some(http) = source.token_request(&Stamp::now()) else {
             return Err(Failure {
                 class: FailureClass::Credential,
@@ -273,11 +295,17 @@ impl SourceCalls {
                 retry_after: None,
             });
         };
+        let obtained = OffsetDateTime::now_utc();
         let reply = self.send_paced(http, cancel).await?;
-        source
+        let token = source
             .read_token(&reply)
-            .map(|token| token.value)
-            .map_err(|refused| refused.failure)
+            .map_err(|refused| refused.failure)?;
+        *held = token.expires_at.map(|expires| HeldToken {
+            source: source.clone(),
+            value: token.value.clone(),
+            renew_at: renew_at(obtained, expires),
+        });
+        Ok(token.value)
     }
 
     /// Sends one request when the source's limiter allows.
@@ -409,6 +437,7 @@ impl Chains {
             max_attempts: self.max_attempts,
             backoff: Backoff::default(),
             requests: AtomicU64::new(0),
+            token: tokio::sync::Mutex::new(None),
         })
     }
 }

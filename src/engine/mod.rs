@@ -8,6 +8,7 @@ pub mod directory;
 pub mod execute;
 mod lanes;
 pub mod listing;
+pub mod membership;
 pub mod pacer;
 pub mod pipeline;
 pub mod user_locks;

@@ -53,8 +53,16 @@ pub struct PipelineOptions {
     /// count).
     pub clean_input: bool,
     /// Accounts whose rows are not sent this run (member accounts `--accounts-filter` leaves
-    /// out): each row is reported not attempted with this code and message, for `--resume`.
-    pub withheld: BTreeMap<AccountKey, (&'static str, String)>,
+    /// out, or that are no active member): each row is reported as said.
+    pub withheld: BTreeMap<AccountKey, Withheld>,
+}
+
+/// How the rows of an account not worked in this run are reported.
+#[derive(Clone, Debug)]
+pub struct Withheld {
+    pub status: Status,
+    pub code: &'static str,
+    pub message: String,
 }
 
 /// How a run is steered from outside: the stop flag, cancellation of waits, progress counters.
@@ -396,7 +404,7 @@ struct Reader {
     input: Arc<InputFile>,
     lanes: Vec<Lane>,
     clean: bool,
-    withheld: BTreeMap<AccountKey, (&'static str, String)>,
+    withheld: BTreeMap<AccountKey, Withheld>,
     results: mpsc::Sender<RowResult>,
     stop: Stop,
     durable: Arc<Durable>,
@@ -489,13 +497,13 @@ impl Reader {
                 Err(problems) => invalid(raw, display(), &problems),
                 Ok(()) => match (self.durable.already_done(raw.line), withheld) {
                     (Some(earlier), _) => skipped(raw, display(), earlier),
-                    (None, Some((_, (code, message)))) => RowResult::without_request(
+                    (None, Some((_, withheld))) => RowResult::without_request(
                         raw.index,
                         raw.line,
                         display(),
-                        Status::NotAttempted,
-                        code,
-                        message.clone(),
+                        withheld.status,
+                        withheld.code,
+                        withheld.message.clone(),
                         raw.record.clone(),
                     ),
                     (None, None) => return Ok(lane),

@@ -142,9 +142,7 @@ impl Validator {
         let member = name
             .split_once('/')
             .filter(|(base, _)| self.options.members.contains(*base));
-        if let Some((_, id)) = member
-            && (id.is_empty() || !id.bytes().all(|b| b.is_ascii_alphanumeric()))
-        {
+        if member.is_some_and(|(_, id)| !crate::accounts::is_member_id(id)) {
             return Err(format!(
                 "'{name}' does not name a member: write the member's account id after the slash (`iambatch accounts` lists them)"
             ));

@@ -527,6 +527,11 @@ pub trait Provider: Send + Sync + 'static {
     fn directory(&self) -> Option<(&'static str, &'static str)> {
         None
     }
+    /// The role a members account reaches each member through when it names no `role_name`;
+    /// `None`: it must name one.
+    fn default_member_role(&self) -> Option<&'static str> {
+        None
+    }
     /// What a members account assumes in member `id`: `role` is what its `role_name` (and
     /// `external_id`, `session_duration`) give, as the source would assume it in any member.
     fn member_assume(&self, role: &Assume, _id: &str) -> Assume {
@@ -584,8 +589,8 @@ pub trait Api: Send + Sync {
     ) -> Option<HttpRequest> {
         None
     }
-    /// Reads the reply to [`Api::members_request`].
-    fn read_members(&self, reply: &Reply) -> Result<MemberPage, Failure> {
+    /// Reads the reply to [`Api::members_request`] of `page`.
+    fn read_members(&self, _page: Option<&str>, reply: &Reply) -> Result<MemberPage, Failure> {
         Err(Failure {
             class: FailureClass::Permanent,
             code: reply.status.to_string(),

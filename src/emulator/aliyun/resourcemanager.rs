@@ -14,8 +14,9 @@ use serde_json::{Value, json};
 
 pub const VERSION: &str = "2020-03-31";
 pub const HOST_ID: &str = "resourcemanager.aliyuncs.com";
-/// A member's status: Resource Directory's words. Accounts a patch adds are `CreateSuccess`; only
-/// a member whose creation, invitation or promotion succeeded may be reached.
+/// A member's status: Resource Directory's words. Accounts a patch adds are `CreateSuccess`; a
+/// member created or invited successfully may be reached, and so may one whose upgrade to a cloud
+/// account is done, pending, failed, expired or cancelled: it stays a member meanwhile.
 const STATUSES: &[&str] = &[
     "CreateSuccess",
     "CreateVerifying",
@@ -34,7 +35,15 @@ const STATUSES: &[&str] = &[
 /// The resource directory: its statuses, and a new member's directory in `<id>.onaliyun.com`.
 pub const ORGANISATION: Organisation<Directory> = Organisation {
     statuses: STATUSES,
-    reachable: &["CreateSuccess", "InviteSuccess", "PromoteSuccess"],
+    reachable: &[
+        "CreateSuccess",
+        "InviteSuccess",
+        "PromoteVerifying",
+        "PromoteSuccess",
+        "PromoteFailed",
+        "PromoteExpired",
+        "PromoteCancelled",
+    ],
     new: |id| Directory::new(format!("{id}.onaliyun.com")),
 };
 /// `PageSize`'s default and largest value.

@@ -7,7 +7,7 @@
 //! `NoPermission`, a bad name or duration 400 `InvalidParameter.RoleSessionName` /
 //! `InvalidParameter.DurationSeconds`. The role's account (`acs:ram::<account id>:role/<name>`)
 //! must be the main account or one of the patch's `accounts` in a reachable status (`CreateSuccess`,
-//! `InviteSuccess`, `PromoteSuccess`), else the role is unknown too; the credentials issued act in
+//! `InviteSuccess`, a `Promote*` one), else the role is unknown too; the credentials issued act in
 //! that account. `GetCallerIdentity` names the caller and its account:
 //! a RAM user's key (the main account), or the role whose session a temporary key is.
 

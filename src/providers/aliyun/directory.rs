@@ -53,8 +53,10 @@ pub fn request(
     )
 }
 
-/// The members of a 2xx reply and the next page's number, or the failure.
-pub fn read(reply: &Reply) -> Result<MemberPage, Failure> {
+/// The members of a 2xx reply to the request of page `asked` (the first when `None`) and the next
+/// page's number, or the failure. A reply for another page, or of pages of no account, cannot be
+/// paged through.
+pub fn read(asked: Option<&str>, reply: &Reply) -> Result<MemberPage, Failure> {
     if !(200..300).contains(&reply.status) {
         return Err(rpc_failure(reply, class_of));
     }
@@ -67,6 +69,17 @@ pub fn read(reply: &Reply) -> Result<MemberPage, Failure> {
     ) else {
         return Err(incomplete());
     };
+    let asked = asked.unwrap_or("1");
+    if asked != page.to_string() || size == 0 {
+        return Err(Failure {
+            class: FailureClass::Permanent,
+            code: "invalid_reply".into(),
+            message: format!(
+                "the ListAccounts reply to page {asked} says it is page {page} of size {size}: its pages cannot be followed"
+            ),
+            retry_after: None,
+        });
+    }
     let listed = body
         .pointer("/Accounts/Account")
         .and_then(Value::as_array)
@@ -84,11 +97,9 @@ pub fn read(reply: &Reply) -> Result<MemberPage, Failure> {
         })
         .collect::<Option<Vec<_>>>()
         .ok_or_else(incomplete)?;
-    // An empty page ends the listing even if the total says more: asking again would not help.
-    let more = page * size < total && !members.is_empty();
     Ok(MemberPage {
         members,
-        next: more.then(|| (page + 1).to_string()),
+        next: (page * size < total).then(|| (page + 1).to_string()),
     })
 }
 
@@ -112,7 +123,7 @@ mod tests {
 
     #[test]
     fn pages_until_the_total_is_reached() {
-        let first = read(&reply(200, &[], PAGE_1)).unwrap();
+        let first = read(None, &reply(200, &[], PAGE_1)).unwrap();
         assert_eq!(first.next.as_deref(), Some("2"));
         assert_eq!(
             first.members[0],
@@ -125,29 +136,49 @@ mod tests {
         );
         assert!(first.members[1].active);
         let last = r#"{"TotalCount":3,"PageSize":2,"PageNumber":2,"Accounts":{"Account":[{"Status":"Removed","DisplayName":"gone","AccountId":"12323346****"}]}}"#;
-        let last = read(&reply(200, &[], last)).unwrap();
+        let last = read(Some("2"), &reply(200, &[], last)).unwrap();
         assert_eq!(last.next, None);
         assert!(
             !last.members[0].active,
             "a removed account is not worked in"
         );
-        // A page that comes back empty ends the listing.
-        let empty = r#"{"TotalCount":9,"PageSize":2,"PageNumber":3,"Accounts":{"Account":[]}}"#;
-        assert_eq!(read(&reply(200, &[], empty)).unwrap().next, None);
+    }
+
+    #[test]
+    fn a_member_being_promoted_is_still_worked_in() {
+        let page = r#"{"TotalCount":2,"PageSize":100,"PageNumber":1,"Accounts":{"Account":[{"Status":"PromoteVerifying","AccountId":"1"},{"Status":"CreateVerifying","AccountId":"2"}]}}"#;
+        let members = read(None, &reply(200, &[], page)).unwrap().members;
+        assert!(members[0].active, "PromoteVerifying");
+        assert!(!members[1].active, "CreateVerifying");
+    }
+
+    #[test]
+    fn a_reply_for_another_page_or_of_size_zero_is_a_failure() {
+        let other = r#"{"TotalCount":9,"PageSize":2,"PageNumber":1,"Accounts":{"Account":[{"Status":"CreateSuccess","AccountId":"1"}]}}"#;
+        let f = read(Some("2"), &reply(200, &[], other)).unwrap_err();
+        assert_eq!(
+            (f.class, f.code.as_str()),
+            (FailureClass::Permanent, "invalid_reply")
+        );
+        let zero = r#"{"TotalCount":9,"PageSize":0,"PageNumber":1,"Accounts":{"Account":[]}}"#;
+        assert_eq!(
+            read(None, &reply(200, &[], zero)).unwrap_err().code,
+            "invalid_reply"
+        );
     }
 
     #[test]
     fn an_incomplete_reply_or_an_error_is_a_failure() {
-        assert!(read(&reply(200, &[], r#"{"RequestId":"r"}"#)).is_err());
+        assert!(read(None, &reply(200, &[], r#"{"RequestId":"r"}"#)).is_err());
         let denied =
             r#"{"RequestId":"r","Code":"NoPermission","Message":"You are not authorized"}"#;
-        let f = read(&reply(403, &[], denied)).unwrap_err();
+        let f = read(None, &reply(403, &[], denied)).unwrap_err();
         assert_eq!(
             (f.class, f.code.as_str()),
             (FailureClass::Credential, "NoPermission")
         );
         let throttled = r#"{"Code":"Throttling","Message":"slow down"}"#;
-        let f = read(&reply(400, &[], throttled)).unwrap_err();
+        let f = read(None, &reply(400, &[], throttled)).unwrap_err();
         assert_eq!(f.class, FailureClass::Retryable { throttled: true });
     }
 

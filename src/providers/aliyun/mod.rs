@@ -372,6 +372,12 @@ impl Provider for Aliyun {
         Some((directory::SERVICE, directory::ENDPOINT))
     }
 
+    /// The role Resource Directory creates in each member account it creates, trusting the
+    /// management account.
+    fn default_member_role(&self) -> Option<&'static str> {
+        Some("ResourceDirectoryAccountAccessRole")
+    }
+
     /// The member's role of that name: `acs:ram::<id>:role/<role_name>`.
     fn member_assume(&self, role: &Assume, id: &str) -> Assume {
         match role {
@@ -520,8 +526,8 @@ impl Api for AliyunApi {
         Some(directory::request(&self.credentials, page, endpoint, stamp))
     }
 
-    fn read_members(&self, reply: &Reply) -> Result<MemberPage, Failure> {
-        directory::read(reply)
+    fn read_members(&self, page: Option<&str>, reply: &Reply) -> Result<MemberPage, Failure> {
+        directory::read(page, reply)
     }
 }
 

@@ -298,7 +298,7 @@ impl Api for HuaweiApi {
         Some(self.authenticated(&Target::of(endpoint), parts, stamp, token))
     }
 
-    fn read_members(&self, reply: &Reply) -> Result<MemberPage, Failure> {
+    fn read_members(&self, _page: Option<&str>, reply: &Reply) -> Result<MemberPage, Failure> {
         organizations::read(reply, self.caller())
     }
 }

@@ -58,8 +58,9 @@ pub fn read(reply: &Reply, caller: Caller) -> Result<MemberPage, Failure> {
         })
         .collect::<Option<Vec<_>>>()
         .ok_or_else(incomplete)?;
+    // No marker, or an empty one, ends the listing.
     let next = json::text(&body["page_info"], "next_marker")
-        .filter(|_| !members.is_empty())
+        .filter(|marker| !marker.is_empty())
         .map(str::to_string);
     Ok(MemberPage { members, next })
 }
@@ -84,14 +85,24 @@ mod tests {
             }
         );
         assert!(!page.members[1].active);
-        let last = r#"{"accounts":[],"page_info":{"next_marker":null,"current_count":0}}"#;
-        assert_eq!(
-            read(&reply(200, &[], last), Caller::AkSk).unwrap().next,
-            None
-        );
-        assert!(read(&reply(200, &[], "{}"), Caller::AkSk).is_err());
+        for last in [
+            r#"{"accounts":[],"page_info":{"next_marker":null,"current_count":0}}"#,
+            r#"{"accounts":[],"page_info":{"next_marker":"","current_count":0}}"#,
+        ] {
+            assert_eq!(
+                read(&reply(200, &[], last), Caller::AkSk).unwrap().next,
+                None
+            );
+        }
+        let f = read(&reply(200, &[], "{}"), Caller::AkSk).unwrap_err();
+        assert_eq!(f.code, "invalid_reply");
         let denied = r#"{"error_code":"Organizations.1002","error_msg":"no permission"}"#;
-        assert!(read(&reply(403, &[], denied), Caller::AkSk).is_err());
+        // Refused, not retried.
+        let f = read(&reply(403, &[], denied), Caller::AkSk).unwrap_err();
+        assert_eq!(
+            (f.class, f.code.as_str()),
+            (FailureClass::Permanent, "Organizations.1002")
+        );
     }
 
     #[test]
