@@ -322,27 +322,32 @@ pub(super) fn class_of(code: &str, status: u16) -> FailureClass {
     }
 }
 
+/// `SignatureDoesNotMatch` quotes the server's string to sign, which carries every parameter
+/// (a password among them): that part is cut.
+pub(super) fn without_string_to_sign(message: &str) -> String {
+    let lower = message.to_ascii_lowercase();
+    let quoted = ["server string to sign", "string to sign"]
+        .iter()
+        .find_map(|marker| lower.find(marker));
+    match quoted {
+        Some(at) => format!(
+            "{} [the server's string to sign is not shown]",
+            message[..at].trim_end()
+        ),
+        None => message.to_string(),
+    }
+}
+
 /// `x-acs-retry-after`: a positive integer of milliseconds; anything else is ignored.
 fn retry_after(reply: &Reply) -> Option<Duration> {
     let millis: u64 = reply.header("x-acs-retry-after")?.trim().parse().ok()?;
     (millis > 0).then(|| Duration::from_millis(millis))
 }
 
-/// Keeps the request's password out of a server message. `SignatureDoesNotMatch` quotes the
-/// server's string to sign, which carries every parameter, so that part is cut; any other echo of
-/// the password, raw or encoded, is masked.
+/// Keeps the request's password out of a server message: the string to sign is cut, and any
+/// other echo of the password, raw or encoded, is masked.
 fn redact(message: &str, op: &Op<'_>) -> String {
-    let lower = message.to_ascii_lowercase();
-    let quoted = ["server string to sign", "string to sign"]
-        .iter()
-        .find_map(|marker| lower.find(marker));
-    let mut message = match quoted {
-        Some(at) => format!(
-            "{} [the server's string to sign is not shown]",
-            message[..at].trim_end()
-        ),
-        None => message.to_string(),
-    };
+    let mut message = without_string_to_sign(message);
     let password = match op {
         Op::Step {
             write: Some(write), ..

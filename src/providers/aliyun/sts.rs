@@ -2,7 +2,7 @@
 //! reading of its reply. The temporary AccessKey and SecurityToken it gives are the chained
 //! account's credentials (`request.rs` sends the token as `SecurityToken`).
 
-use super::classify::class_of;
+use super::classify::{class_of, without_string_to_sign};
 use super::request::{Credentials, rpc};
 use crate::providers::{
     Assume, AssumeRequest, Failure, FailureClass, HttpRequest, Keys, Reply, Stamp, Temporary, json,
@@ -73,11 +73,7 @@ pub(super) fn rpc_failure(reply: &Reply, class: fn(&str, u16) -> FailureClass) -
         .as_ref()
         .and_then(|b| json::text(b, "Message"))
         .unwrap_or("no message");
-    // SignatureDoesNotMatch quotes the server's string to sign: not shown.
-    let message = match message.to_ascii_lowercase().find("string to sign") {
-        Some(at) => message[..at].trim_end().to_string(),
-        None => message.to_string(),
-    };
+    let message = without_string_to_sign(message);
     Failure {
         class: class(code, reply.status),
         code: if code.is_empty() {
