@@ -424,6 +424,16 @@ impl Keys {
     pub fn insert(&mut self, key: &str, value: Secret) {
         self.0.insert(key.to_string(), value);
     }
+
+    /// The keys of a reply's credential object, each `(key, field)` read from its text field;
+    /// `None` unless every field is there.
+    pub fn from_json(object: &serde_json::Value, fields: &[(&str, &str)]) -> Option<Keys> {
+        let mut keys = Keys::default();
+        for (key, field) in fields {
+            keys.insert(key, Secret::new(json::text(object, field)?));
+        }
+        Some(keys)
+    }
 }
 
 /// A problem with one row's column, found before anything is sent.

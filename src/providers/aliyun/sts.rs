@@ -8,7 +8,6 @@ use crate::providers::{
     Assume, AssumeRequest, Failure, FailureClass, HttpRequest, Keys, Reply, Stamp, Temporary, json,
     session_name,
 };
-use crate::secret::Secret;
 use serde_json::Value;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -101,14 +100,14 @@ fn assume_class(code: &str, status: u16) -> FailureClass {
 fn credentials(body: &Value) -> Option<Temporary> {
     let c = body.get("Credentials")?;
     let expires_at = OffsetDateTime::parse(json::text(c, "Expiration")?, &Rfc3339).ok()?;
-    let mut keys = Keys::default();
-    for (key, field) in [
-        ("access_key_id", "AccessKeyId"),
-        ("access_key_secret", "AccessKeySecret"),
-        ("security_token", "SecurityToken"),
-    ] {
-        keys.insert(key, Secret::new(json::text(c, field)?));
-    }
+    let keys = Keys::from_json(
+        c,
+        &[
+            ("access_key_id", "AccessKeyId"),
+            ("access_key_secret", "AccessKeySecret"),
+            ("security_token", "SecurityToken"),
+        ],
+    )?;
     Some(Temporary { keys, expires_at })
 }
 

@@ -130,14 +130,15 @@ pub fn read(request: &AssumeRequest<'_>, reply: &Reply) -> Result<Temporary, Fai
     let expires_at = json::text(c, "expires_at")
         .and_then(|t| OffsetDateTime::parse(t, &Rfc3339).ok())
         .ok_or_else(invalid)?;
-    let mut keys = Keys::default();
-    for (key, field) in [
-        ("ak", "access"),
-        ("sk", "secret"),
-        ("security_token", "securitytoken"),
-    ] {
-        keys.insert(key, Secret::new(json::text(c, field).ok_or_else(invalid)?));
-    }
+    let mut keys = Keys::from_json(
+        c,
+        &[
+            ("ak", "access"),
+            ("sk", "secret"),
+            ("security_token", "securitytoken"),
+        ],
+    )
+    .ok_or_else(invalid)?;
     // AK/SK requests to IAM name the account as X-Domain-Id: the delegating account's id.
     if let Assume::Agency {
         domain_id: Some(id),

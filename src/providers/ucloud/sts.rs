@@ -6,7 +6,6 @@ use super::classify::{class_of, http_failure, integer, meaning};
 use crate::providers::{
     Assume, AssumeRequest, Failure, FailureClass, Keys, Reply, Temporary, json, session_name,
 };
-use crate::secret::Secret;
 use serde_json::Value;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -65,14 +64,14 @@ fn credentials(body: &Value) -> Option<Temporary> {
         Value::String(t) => OffsetDateTime::parse(t, &Rfc3339).ok()?,
         other => OffsetDateTime::from_unix_timestamp(integer(other)?).ok()?,
     };
-    let mut keys = Keys::default();
-    for (key, field) in [
-        ("public_key", "AccessKeyId"),
-        ("private_key", "AccessKeySecret"),
-        ("security_token", "SecurityToken"),
-    ] {
-        keys.insert(key, Secret::new(json::text(c, field)?));
-    }
+    let keys = Keys::from_json(
+        c,
+        &[
+            ("public_key", "AccessKeyId"),
+            ("private_key", "AccessKeySecret"),
+            ("security_token", "SecurityToken"),
+        ],
+    )?;
     Some(Temporary { keys, expires_at })
 }
 
