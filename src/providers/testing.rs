@@ -1,6 +1,8 @@
-//! What the providers' tests share: keys, parameters, replies and listed users from literals.
+//! What the providers' tests share: keys, parameters, replies, writes and listed users from
+//! literals.
 
-use super::{Keys, ListedUser, Reply};
+use super::{Keys, ListedUser, Reply, Write};
+use crate::jobs::LoginState;
 use crate::secret::Secret;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
@@ -40,5 +42,14 @@ pub fn listed(user: &str, info: &[(&'static str, &str)]) -> ListedUser {
         user: user.to_string(),
         info: info.iter().map(|(k, v)| (*k, v.to_string())).collect(),
         ..ListedUser::default()
+    }
+}
+
+/// A write of `state` with the row's password, if any; no password generated.
+pub fn write<'a>(state: &'a LoginState, password: Option<&'a Secret>) -> Write<'a> {
+    Write {
+        state,
+        password,
+        generate_password: false,
     }
 }

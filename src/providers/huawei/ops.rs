@@ -840,6 +840,7 @@ mod user_tests {
         ADD_TO_GROUP, CREATE_USER, DELETE_USER, FIND_USER, GROUP_BY_NAME, LIST_GROUPS,
         REMOVE_FROM_GROUP, SET_ENABLED, SHOW_USER, UPDATE_USER,
     };
+    use crate::providers::testing::write;
     use crate::secret::Secret;
     use time::macros::datetime;
 
@@ -857,14 +858,6 @@ mod user_tests {
             user,
             target,
             write,
-        }
-    }
-
-    fn write<'a>(state: &'a LoginState, password: Option<&'a Secret>) -> Write<'a> {
-        Write {
-            state,
-            password,
-            generate_password: false,
         }
     }
 

@@ -137,7 +137,7 @@ fn update_user(user: &str, state: &LoginState) -> Params {
 mod tests {
     use super::*;
     use crate::providers::Step;
-    use crate::providers::testing::params as expected;
+    use crate::providers::testing::{params as expected, write};
     use crate::providers::ucloud::{DELETE_USER, GET, GET_USER, SET_STATUS, UPDATE, UPDATE_LOGIN};
     use crate::secret::Secret;
 
@@ -154,14 +154,6 @@ mod tests {
             target,
             write,
         })
-    }
-
-    fn write<'a>(state: &'a LoginState, password: Option<&'a Secret>) -> Write<'a> {
-        Write {
-            state,
-            password,
-            generate_password: false,
-        }
     }
 
     #[test]
