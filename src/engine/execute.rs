@@ -956,6 +956,13 @@ impl<'a> Row<'a> {
                 && !self.reset_passwords)
     }
 
+    /// Those of `fields` the action compares.
+    fn compared(&self, fields: &[Field]) -> Vec<Field> {
+        (fields.iter().copied())
+            .filter(|f| self.compares(*f))
+            .collect()
+    }
+
     /// The fields `step` sends and compares.
     fn fields(&self, step: &Step) -> &'static [Field] {
         match step.sends {
@@ -993,9 +1000,7 @@ impl<'a> Row<'a> {
             },
             (When::Differs, Some(false)) => return None,
             (When::Differs, Some(true)) => {
-                let readable: Vec<Field> = (self.fields(step).iter().copied())
-                    .filter(|f| self.compares(*f))
-                    .collect();
+                let readable = self.compared(self.fields(step));
                 let diff = self.desired.differences(&found.observed.state, &readable);
                 if diff.is_empty() && !self.sets_password(step) {
                     return None;
@@ -1152,9 +1157,7 @@ impl<'a> Row<'a> {
                                 ));
                             }
                         }
-                        let fields: Vec<Field> = (self.fields(step).iter().copied())
-                            .filter(|f| self.compares(*f))
-                            .collect();
+                        let fields = self.compared(self.fields(step));
                         let diff =
                             describe_differences(self.desired, &found.observed, &fields, spec);
                         if diff.is_none() && !sets_password && step.each == Each::Once {
@@ -1228,9 +1231,7 @@ impl<'a> Row<'a> {
                 _ => format!("the user has no {object}"),
             })
         } else {
-            let fields: Vec<Field> = (spec.reads.iter().copied())
-                .filter(|f| self.compares(*f))
-                .collect();
+            let fields = self.compared(spec.reads);
             describe_differences(self.desired, &found.observed, &fields, spec)
         };
         match differs {
