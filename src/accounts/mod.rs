@@ -162,8 +162,9 @@ pub fn is_member_id(id: &str) -> bool {
     !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric())
 }
 
-/// Whether two account ids are the same account.
-fn same_id(a: &str, b: &str) -> bool {
+/// Whether two account ids are the same account (in any case: huawei's are hex, and a row or
+/// `--accounts-filter` may spell them either way).
+pub fn same_id(a: &str, b: &str) -> bool {
     a.eq_ignore_ascii_case(b)
 }
 

@@ -69,6 +69,16 @@ pub fn is_withdrawal(failure: &Failure) -> bool {
     failure.code == codes::ACCOUNT_STOPPED || failure.code == codes::INTERRUPTED
 }
 
+/// The failure of a request not sent because the run is stopping.
+pub(crate) fn interrupted() -> Failure {
+    Failure {
+        class: FailureClass::Retryable { throttled: false },
+        code: codes::INTERRUPTED.into(),
+        message: "not sent: the run is stopping".into(),
+        retry_after: None,
+    }
+}
+
 /// Runs when an attempt of a write has its pacing slot and is about to be sent: what it records is
 /// durable before the request leaves. Its failure fails the call with nothing sent.
 pub type Departing<'a> = &'a (dyn Fn() -> Result<(), Failure> + Sync);
@@ -378,12 +388,7 @@ impl AccountClient {
                 retry_after: None,
             },
             // The caller knows why the run stops (Ctrl-C, --max-failures) and says so.
-            None => Failure {
-                class: FailureClass::Retryable { throttled: false },
-                code: codes::INTERRUPTED.into(),
-                message: "not sent: the run is stopping".into(),
-                retry_after: None,
-            },
+            None => interrupted(),
         }
     }
 

@@ -6,7 +6,7 @@
 
 use crate::accounts::AccountPlan;
 use crate::engine::backoff::Backoff;
-use crate::engine::client::{codes, send};
+use crate::engine::client::{codes, interrupted, send};
 use crate::engine::pacer::Pacer;
 use crate::providers::{
     AccountSpec, Api, Assume, AssumeRequest, ConnectError, Failure, FailureClass, HttpRequest,
@@ -333,15 +333,6 @@ impl SourceCalls {
     /// Requests sent so far.
     pub(crate) fn requests(&self) -> u64 {
         self.requests.load(Ordering::Relaxed)
-    }
-}
-
-fn interrupted() -> Failure {
-    Failure {
-        class: FailureClass::Retryable { throttled: false },
-        code: codes::INTERRUPTED.into(),
-        message: "not sent: the run is stopping".into(),
-        retry_after: None,
     }
 }
 

@@ -206,12 +206,11 @@ pub async fn execute(
         desired: desired.as_ref(),
         reset_passwords: options.reset_passwords,
     };
-    let who = match prelude(&mut ex, &row, client, options.mode, cancel).await {
+    let mut who = match prelude(&mut ex, &row, client, options.mode, cancel).await {
         Ok(who) => who,
         Err(f) => return ex.fail(f),
     };
 
-    let mut who = who;
     if options.mode != Mode::Apply {
         let mut found = Found::starting(&who);
         for step in spec.read {
@@ -302,15 +301,10 @@ async fn prelude(
     let mut user = job.user_key().to_string();
     let mut absent = false;
     // A user being created has no id yet: its create names it (plan and verify look it up).
-    let creates =
-        mode == Mode::Apply && job.action.kind() == ActionKind::Create && row.on_the_user();
+    let creates = mode == Mode::Apply && row.creates_the_user();
     let resolve = row.provider.name_to_resolve(job).filter(|_| !creates);
     if let Some(name) = resolve {
-        let (result, report) = client.resolve(name, cancel).await;
-        if let Some(r) = &report {
-            ex.absorb(r);
-        }
-        match result {
+        match resolve_user(ex, client, name, cancel).await {
             Ok(id) => user = id,
             // No user of that name: what an action on the user may find.
             Err(f) if f.class == FailureClass::NotFound && row.on_the_user() => {
@@ -375,6 +369,20 @@ async fn lookup(
     cancel: &CancellationToken,
 ) -> Result<Vec<Item>, Failure> {
     let (result, report) = client.lookup(step, target, cancel).await;
+    if let Some(r) = &report {
+        ex.absorb(r);
+    }
+    result
+}
+
+/// The id of the user named `name` (the account's shared resolve), its requests noted in `ex`.
+async fn resolve_user(
+    ex: &mut Execution,
+    client: &AccountClient,
+    name: &str,
+    cancel: &CancellationToken,
+) -> Result<String, Failure> {
+    let (result, report) = client.resolve(name, cancel).await;
     if let Some(r) = &report {
         ex.absorb(r);
     }
@@ -589,11 +597,7 @@ async fn apply(
                     && step.part == Part::User
                     && let Some(name) = row.provider.name_to_resolve(row.job)
                 {
-                    let (result, report) = client.resolve(name, cancel).await;
-                    if let Some(r) = &report {
-                        ex.absorb(r);
-                    }
-                    match result {
+                    match resolve_user(&mut ex, client, name, cancel).await {
                         Ok(id) => who.user = id,
                         Err(f) => return ex.fail(f),
                     }
@@ -918,6 +922,11 @@ impl<'a> Row<'a> {
         self.spec.read.iter().any(|s| s.part == Part::User)
     }
 
+    /// Whether the row creates the user: it has no id before its create names it.
+    fn creates_the_user(&self) -> bool {
+        self.job.action.kind() == ActionKind::Create && self.on_the_user()
+    }
+
     /// What each sending of `step` names: nothing (once), each of the row's groups, or each item
     /// its part's read listed.
     fn targets(&self, step: &Step, found: &Found, who: &Who) -> Vec<Option<String>> {
@@ -954,6 +963,13 @@ impl<'a> Row<'a> {
             && !(field == Field::PasswordResetRequired
                 && self.job.action.is_lifecycle()
                 && !self.reset_passwords)
+    }
+
+    /// Those of `fields` the action compares.
+    fn compared(&self, fields: &[Field]) -> Vec<Field> {
+        (fields.iter().copied())
+            .filter(|f| self.compares(*f))
+            .collect()
     }
 
     /// The fields `step` sends and compares.
@@ -993,9 +1009,7 @@ impl<'a> Row<'a> {
             },
             (When::Differs, Some(false)) => return None,
             (When::Differs, Some(true)) => {
-                let readable: Vec<Field> = (self.fields(step).iter().copied())
-                    .filter(|f| self.compares(*f))
-                    .collect();
+                let readable = self.compared(self.fields(step));
                 let diff = self.desired.differences(&found.observed.state, &readable);
                 if diff.is_empty() && !self.sets_password(step) {
                     return None;
@@ -1152,9 +1166,7 @@ impl<'a> Row<'a> {
                                 ));
                             }
                         }
-                        let fields: Vec<Field> = (self.fields(step).iter().copied())
-                            .filter(|f| self.compares(*f))
-                            .collect();
+                        let fields = self.compared(self.fields(step));
                         let diff =
                             describe_differences(self.desired, &found.observed, &fields, spec);
                         if diff.is_none() && !sets_password && step.each == Each::Once {
@@ -1228,9 +1240,7 @@ impl<'a> Row<'a> {
                 _ => format!("the user has no {object}"),
             })
         } else {
-            let fields: Vec<Field> = (spec.reads.iter().copied())
-                .filter(|f| self.compares(*f))
-                .collect();
+            let fields = self.compared(spec.reads);
             describe_differences(self.desired, &found.observed, &fields, spec)
         };
         match differs {
@@ -1450,14 +1460,15 @@ pub fn requests(
         reset_passwords: options.reset_passwords,
     };
     let mut who = Who {
-        user: job.user.clone(),
+        user: job.user_key().to_string(),
         ..Who::default()
     };
     const ONCE: &str = "once per account, shared by its rows";
     // As `prelude` in a run: a user being created is named by its create.
-    let creates = job.action.kind() == ActionKind::Create && row.on_the_user();
-    who.user = job.user_key().to_string();
-    if let Some(name) = provider.name_to_resolve(job).filter(|_| !creates) {
+    if let Some(name) = provider
+        .name_to_resolve(job)
+        .filter(|_| !row.creates_the_user())
+    {
         each(&Op::ResolveUser { name }, None);
         who.user = format!("{{id of {name}}}");
     } else if let (Some(step), true) = (lookups.domain, provider.is_bare(&job.user)) {

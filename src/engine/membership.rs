@@ -3,7 +3,7 @@
 //! `export`), and only the rows of its active members go on. A member removed from the
 //! organisation may still hold the access role: a row must never reach it.
 
-use crate::accounts::{AccountKey, AccountPlan};
+use crate::accounts::{AccountKey, AccountPlan, same_id};
 use crate::engine::client::codes;
 use crate::engine::credentials::Chains;
 use crate::engine::directory::Directory;
@@ -65,8 +65,7 @@ fn verdict(org: &str, id: &str, listed: &Result<Vec<Member>, Failure>) -> Option
             });
         }
     };
-    // Huawei ids are hex: a row may spell them in either case.
-    let message = match members.iter().find(|m| m.id.eq_ignore_ascii_case(id)) {
+    let message = match members.iter().find(|m| same_id(&m.id, id)) {
         Some(m) if m.active => return None,
         Some(m) => format!(
             "not sent: account {id} is '{}' in the directory of '{org}', not an active member; remove its rows (`iambatch accounts` lists the active members)",
