@@ -6,7 +6,7 @@ use iambatch::emulator::{Emulator, EmulatorConfig};
 use iambatch::jobs::ProviderKind;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Child;
+use std::process::{Child, Output};
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
@@ -207,6 +207,15 @@ pub fn result_rows(h: &Harness, name: &str) -> Vec<BTreeMap<String, String>> {
                 .collect()
         })
         .collect()
+}
+
+/// What a run printed, stdout then stderr: the message of a failed assertion about it.
+pub fn says(output: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
 }
 
 /// Waits until `done` holds, checking every 10 ms; fails the test with `what` after `timeout`.
