@@ -1,7 +1,7 @@
 //! Huawei Cloud IAM end to end: the binary against the emulator's Huawei API, by AK/SK and by
 //! token, with the global and the Kuala Lumpur cloud side by side.
 
-use crate::util::{self, CANARY_PASSWORD, Harness, cell, read_results, wait_until};
+use crate::util::{self, CANARY_PASSWORD, Harness, result_rows, wait_until};
 use iambatch::emulator::{
     Emulator, EmulatorConfig, HUAWEI_DOMAIN_NAME, HUAWEI_IAM_PASSWORD, HUAWEI_IAM_USER, Knobs,
 };
@@ -13,19 +13,6 @@ use std::time::{Duration, Instant};
 
 const AK: &str = "emulator-huawei-ak";
 const HEADER: &str = "provider,action,user_name,login_protect_enabled,verification_method,ticket\n";
-
-/// The results file as one map per row, column name to value.
-fn results(h: &Harness, name: &str) -> Vec<BTreeMap<String, String>> {
-    let (header, rows) = read_results(&h.path(name));
-    rows.iter()
-        .map(|row| {
-            header
-                .iter()
-                .map(|column| (column.clone(), cell(&header, row, column).to_string()))
-                .collect()
-        })
-        .collect()
-}
 
 fn protect(enabled: bool, method: &str) -> Value {
     json!({"enabled": enabled, "verification_method": method})
@@ -82,7 +69,7 @@ fn a_thousand_rows_by_name_survive_faults_and_throttling_with_one_lookup_per_use
         .success();
     eprintln!("1,100 rows in {:?}", started.elapsed());
 
-    let rows = results(&h, "mfa.results.csv");
+    let rows = result_rows(&h, "mfa.results.csv");
     assert_eq!(rows.len(), 1100);
     for row in &rows {
         assert_eq!(row["status"], "succeeded", "{row:?}");
@@ -148,7 +135,7 @@ fn an_expiring_token_is_renewed_without_failing_rows() {
             .success();
     });
 
-    for row in results(&h, "mfa.results.csv") {
+    for row in result_rows(&h, "mfa.results.csv") {
         assert_eq!(row["status"], "succeeded", "{row:?}");
         // The lookup and the PUT: renewals are not attempts.
         assert_eq!(row["attempts"], "2", "{row:?}");
@@ -235,7 +222,7 @@ fn global_and_kuala_lumpur_rows_run_in_one_file_each_against_its_own_cloud() {
     .concat();
     assert!(!String::from_utf8_lossy(&shown).contains(KL_PASSWORD));
 
-    for row in results(&h, "both.results.csv") {
+    for row in result_rows(&h, "both.results.csv") {
         assert_eq!(row["status"], "succeeded", "{row:?}");
     }
     let names = |state: &Value| -> Vec<String> {
@@ -306,7 +293,7 @@ fn get_login_protect_reports_what_iam_holds_and_never_configured_as_off() {
         .assert()
         .code(1);
 
-    let rows = results(&h, "audit.results.csv");
+    let rows = result_rows(&h, "audit.results.csv");
     let observed = |row: &BTreeMap<String, String>| {
         [
             "status",

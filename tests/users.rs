@@ -2,7 +2,7 @@
 //! ensure that only reads, a half-done row finished by `--resume`, and offboarding into the
 //! recycle bin, all against the emulator, checked in its state and its request log.
 
-use crate::util::{CANARY_PASSWORD, Harness, cell, read_results};
+use crate::util::{CANARY_PASSWORD, Harness, cell, read_results, says};
 use iambatch::emulator::{DEFAULT_ALIYUN_DOMAIN, EmulatorConfig};
 use iambatch::jobs::ProviderKind;
 use serde_json::{Value, json};
@@ -55,14 +55,6 @@ fn sent_since(h: &Harness, from: usize) -> Vec<(String, String)> {
             )
         })
         .collect()
-}
-
-fn says(output: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
 }
 
 /// A department of `n` people with bare names, each in finance and auditors, MFA required, a

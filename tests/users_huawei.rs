@@ -2,25 +2,11 @@
 //! their groups (looked up by name once per account) and login protection, then ensuring the same
 //! file changes nothing.
 
-use crate::util::{Harness, cell, read_results};
+use crate::util::{Harness, result_rows};
 use iambatch::emulator::EmulatorConfig;
 use serde_json::{Value, json};
-use std::collections::BTreeMap;
 
 const HEADER: &str = "provider,action,user,email,mobile_phone,comments,groups,mfa_bind_required,generate_password,ticket\n";
-
-/// A run's results, one map per row.
-fn results(h: &Harness, name: &str) -> Vec<BTreeMap<String, String>> {
-    let (header, rows) = read_results(&h.path(name));
-    rows.iter()
-        .map(|row| {
-            header
-                .iter()
-                .map(|column| (column.clone(), cell(&header, row, column).to_string()))
-                .collect()
-        })
-        .collect()
-}
 
 /// How many requests of `log` were `action`.
 fn count(log: &[Value], action: &str) -> usize {
@@ -71,7 +57,7 @@ fn a_hundred_people_onboarded_then_ensured_with_reads_only() {
         .assert()
         .success();
 
-    let rows = results(&h, "onboarding.results.csv");
+    let rows = result_rows(&h, "onboarding.results.csv");
     assert_eq!(rows.len(), 100);
     for (i, row) in rows.iter().enumerate() {
         assert_eq!(row["status"], "succeeded", "{row:?}");
@@ -129,7 +115,7 @@ fn a_hundred_people_onboarded_then_ensured_with_reads_only() {
         .args(["--secrets-out", "passwords-2.csv"])
         .assert()
         .success();
-    for row in results(&h, "ensure.results.csv") {
+    for row in result_rows(&h, "ensure.results.csv") {
         assert_eq!(row["status"], "succeeded", "{row:?}");
         assert_eq!(row["outcome"], "unchanged", "{row:?}");
     }
@@ -157,7 +143,7 @@ fn a_row_naming_an_unknown_group_fails_before_anything_is_sent_for_it() {
         .args(["--secrets-out", "passwords.csv"])
         .assert()
         .failure();
-    let rows = results(&h, "two.results.csv");
+    let rows = result_rows(&h, "two.results.csv");
     assert_eq!(rows[0]["status"], "succeeded", "{:?}", rows[0]);
     assert_eq!(rows[1]["status"], "failed", "{:?}", rows[1]);
     assert_eq!(rows[1]["error_code"], "unknown_group");
@@ -182,7 +168,7 @@ fn a_row_naming_an_unknown_group_fails_before_anything_is_sent_for_it() {
         .args(["--secrets-out", "more-passwords.csv"])
         .assert()
         .success();
-    let rows = results(&h, "two.results.csv");
+    let rows = result_rows(&h, "two.results.csv");
     assert_eq!(rows[0]["status"], "skipped", "{:?}", rows[0]);
     assert_eq!(rows[1]["status"], "succeeded", "{:?}", rows[1]);
     assert_eq!(rows[1]["outcome"], "created", "{:?}", rows[1]);

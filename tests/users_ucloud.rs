@@ -2,7 +2,7 @@
 //! its login inside, then its groups), the same file ensured with reads only, a missing group
 //! finished by --resume, and users frozen, unfrozen and deleted.
 
-use crate::util::{Harness, cell, read_results};
+use crate::util::{Harness, cell, read_results, says};
 use iambatch::emulator::EmulatorConfig;
 use iambatch::jobs::ProviderKind;
 use serde_json::{Value, json};
@@ -65,12 +65,7 @@ fn a_department_is_onboarded_one_request_per_user_and_group_then_ensured_with_re
         "onboard.csv",
         &["--secrets-out", secrets.to_str().unwrap()],
     );
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_eq!(out.status.code(), Some(0), "{}", says(&out));
 
     let (header, rows) = read_results(&h.path("onboard.results.csv"));
     assert_eq!(rows.len(), 100);
@@ -147,12 +142,7 @@ fn a_department_is_onboarded_one_request_per_user_and_group_then_ensured_with_re
         "ensure.csv",
         &["--secrets-out", secrets.to_str().unwrap()],
     );
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_eq!(out.status.code(), Some(0), "{}", says(&out));
     let (header, rows) = read_results(&h.path("ensure.results.csv"));
     for row in &rows {
         assert_eq!(cell(&header, row, "status"), "succeeded", "{row:?}");
@@ -184,12 +174,7 @@ fn a_missing_group_fails_its_row_with_what_was_applied_and_resume_finishes_it() 
          ucloud,create-user,bo,Passw0rd-123!,finance\n",
     );
     let out = run(&h, "onboard.csv", &[]);
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_eq!(out.status.code(), Some(1), "{}", says(&out));
     let results = h.path("onboard.results.csv");
     let (header, rows) = read_results(&results);
     let ann = &rows[0];
@@ -208,12 +193,7 @@ fn a_missing_group_fails_its_row_with_what_was_applied_and_resume_finishes_it() 
     groups(&h, &["ghosts"]);
     let before = answered(&h);
     let out = run(&h, "onboard.csv", &["--resume"]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_eq!(out.status.code(), Some(0), "{}", says(&out));
     let (header, rows) = read_results(&results);
     assert_eq!(
         cell(&header, &rows[0], "status"),
@@ -249,12 +229,7 @@ fn users_are_frozen_unfrozen_and_deleted_only_with_allow_delete() {
         "provider,action,user\nucloud,disable-user,ann\nucloud,disable-user,bo\n",
     );
     let out = run(&h, "off.csv", &[]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_eq!(out.status.code(), Some(0), "{}", says(&out));
     assert_eq!(
         (status("ann"), status("bo")),
         (json!("Frozen"), json!("Frozen"))
@@ -267,12 +242,7 @@ fn users_are_frozen_unfrozen_and_deleted_only_with_allow_delete() {
         "provider,action,user,groups\nucloud,get-user,ann,finance\n",
     );
     let out = run(&h, "get.csv", &[]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_eq!(out.status.code(), Some(0), "{}", says(&out));
     let (header, rows) = read_results(&h.path("get.results.csv"));
     assert_eq!(cell(&header, &rows[0], "outcome"), "read");
     assert_eq!(cell(&header, &rows[0], "observed_exists"), "true");
@@ -281,12 +251,7 @@ fn users_are_frozen_unfrozen_and_deleted_only_with_allow_delete() {
 
     h.write("on.csv", "provider,action,user\nucloud,enable-user,ann\n");
     let out = run(&h, "on.csv", &[]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_eq!(out.status.code(), Some(0), "{}", says(&out));
     assert_eq!(
         (status("ann"), status("bo")),
         (json!("Active"), json!("Frozen"))
@@ -300,12 +265,7 @@ fn users_are_frozen_unfrozen_and_deleted_only_with_allow_delete() {
     assert_eq!(h.emulator().requests().len(), sent, "nothing sent");
 
     let out = run(&h, "delete.csv", &["--allow-delete"]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_eq!(out.status.code(), Some(0), "{}", says(&out));
     let (header, rows) = read_results(&h.path("delete.results.csv"));
     assert_eq!(cell(&header, &rows[0], "outcome"), "deleted");
     assert_eq!(
@@ -322,11 +282,7 @@ fn a_migration_export_finds_each_users_groups_from_the_groups_members() {
     groups(&h, &["finance", "auditors", "empty"]);
     h.write("people.csv", &people("create-user", 6));
     let made = run(&h, "people.csv", &["--secrets-out", "pw.csv"]);
-    assert!(
-        made.status.success(),
-        "{}",
-        String::from_utf8_lossy(&made.stderr)
-    );
+    assert!(made.status.success(), "{}", says(&made));
     // fin005 leaves auditors.
     h.emulator()
         .tamper(&json!({"ucloud": {"users": {"fin005": {"groups": ["finance"]}}}}))
@@ -345,11 +301,7 @@ fn a_migration_export_finds_each_users_groups_from_the_groups_members() {
         ])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", says(&out));
     let (header, rows) = read_results(&h.path("users.csv"));
     assert_eq!(rows.len(), 6);
     for row in &rows {

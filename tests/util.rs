@@ -4,8 +4,9 @@
 use assert_cmd::Command;
 use iambatch::emulator::{Emulator, EmulatorConfig};
 use iambatch::jobs::ProviderKind;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Child;
+use std::process::{Child, Output};
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
@@ -193,6 +194,28 @@ pub fn cell<'a>(header: &[String], row: &'a [String], column: &str) -> &'a str {
         .position(|h| h == column)
         .unwrap_or_else(|| panic!("no column {column} in {header:?}"));
     &row[i]
+}
+
+/// The results file `name` in the harness dir as one map per row, column name to value.
+pub fn result_rows(h: &Harness, name: &str) -> Vec<BTreeMap<String, String>> {
+    let (header, rows) = read_results(&h.path(name));
+    rows.iter()
+        .map(|row| {
+            header
+                .iter()
+                .map(|column| (column.clone(), cell(&header, row, column).to_string()))
+                .collect()
+        })
+        .collect()
+}
+
+/// What a run printed, stdout then stderr: the message of a failed assertion about it.
+pub fn says(output: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
 }
 
 /// Waits until `done` holds, checking every 10 ms; fails the test with `what` after `timeout`.

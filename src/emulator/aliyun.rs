@@ -662,53 +662,7 @@ impl Ims {
         expect(params, "SignatureMethod", "HMAC-SHA1")?;
         expect(params, "SignatureVersion", "1.0")?;
 
-        let secret = self
-            .account
-            .secret(
-                params.required("AccessKeyId")?,
-                params.get("SecurityToken"),
-                now,
-            )
-            .map_err(key_error)?;
-        let signature = params.required("Signature")?;
-        if !verify::verify(
-            request.method.as_str(),
-            &params.0,
-            secret.expose(),
-            signature,
-        ) {
-            // Real replies quote the server's string to sign; it may hold a password, so not here.
-            return Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "SignatureDoesNotMatch",
-                "Specified signature is not matched with our calculation.",
-            ));
-        }
-        let signed_at = OffsetDateTime::parse(params.required("Timestamp")?, &Rfc3339)
-            .map_err(|_| {
-                ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    "InvalidTimeStamp.Format",
-                    "Specified time stamp or date value is not well formatted: use yyyy-MM-ddTHH:mm:ssZ (UTC).",
-                )
-            })?;
-        if !replay::fresh(signed_at, now) {
-            return Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "InvalidTimeStamp.Expired",
-                "Specified time stamp or date value is expired.",
-            ));
-        }
-        if !self
-            .nonces
-            .first_use(params.required("SignatureNonce")?, now)
-        {
-            return Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "SignatureNonceUsed",
-                "Specified signature nonce was used already.",
-            ));
-        }
+        signed(&self.account, &self.nonces, request, params, now)?;
         let scope = (self.account)
             .scope_of_key(params.required("AccessKeyId")?)
             .ok_or_else(|| key_error(KeyError::UnknownKey))?;
@@ -895,6 +849,60 @@ fn truncated(body: &mut Value, next: Option<&str>) {
     if let Some(next) = next {
         body["Marker"] = BASE64.encode(next).into();
     }
+}
+
+/// The RPC gateway's checks after the common parameters, shared with STS: the key's secret (or
+/// token) signs the request, the timestamp is well formed and fresh, the nonce is new.
+pub(super) fn signed<D: account::Directory + Serialize>(
+    account: &Account<D>,
+    nonces: &Nonces,
+    request: &Incoming,
+    params: &Params,
+    now: OffsetDateTime,
+) -> Result<(), ApiError> {
+    let secret = account
+        .secret(
+            params.required("AccessKeyId")?,
+            params.get("SecurityToken"),
+            now,
+        )
+        .map_err(key_error)?;
+    let signature = params.required("Signature")?;
+    if !verify::verify(
+        request.method.as_str(),
+        &params.0,
+        secret.expose(),
+        signature,
+    ) {
+        // Real replies quote the server's string to sign; it may hold a password, so not here.
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "SignatureDoesNotMatch",
+            "Specified signature is not matched with our calculation.",
+        ));
+    }
+    let signed_at = OffsetDateTime::parse(params.required("Timestamp")?, &Rfc3339).map_err(|_| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "InvalidTimeStamp.Format",
+            "Specified time stamp or date value is not well formatted: use yyyy-MM-ddTHH:mm:ssZ (UTC).",
+        )
+    })?;
+    if !replay::fresh(signed_at, now) {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "InvalidTimeStamp.Expired",
+            "Specified time stamp or date value is expired.",
+        ));
+    }
+    if !nonces.first_use(params.required("SignatureNonce")?, now) {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "SignatureNonceUsed",
+            "Specified signature nonce was used already.",
+        ));
+    }
+    Ok(())
 }
 
 /// Alibaba's reply to a key or security token it does not accept.

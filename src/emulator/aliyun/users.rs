@@ -275,6 +275,20 @@ fn delete_conflict(directory: &Directory, upn: &str, user: &User) -> Result<(), 
     Ok(())
 }
 
+/// The user of a group action: an unknown user is reported before an unknown group.
+fn user_of_group<'d>(
+    directory: &'d mut Directory,
+    upn: &str,
+    group: &str,
+) -> Result<&'d mut User, ApiError> {
+    let known = directory.groups.contains_key(group);
+    let user = user(directory, upn)?;
+    if !known {
+        return Err(no_group(group));
+    }
+    Ok(user)
+}
+
 fn no_group(name: &str) -> ApiError {
     ApiError::new(
         StatusCode::NOT_FOUND,
@@ -370,11 +384,7 @@ impl Scope<Directory> {
         let group = p.required("GroupName")?;
         let upn = p.required("UserPrincipalName")?;
         let mut directory = self.lock();
-        let known = directory.groups.contains_key(group);
-        let user = user(&mut directory, upn)?;
-        if !known {
-            return Err(no_group(group));
-        }
+        let user = user_of_group(&mut directory, upn, group)?;
         if user.groups.contains_key(group) {
             return Err(conflict(
                 "EntityAlreadyExists.User.Group",
@@ -389,11 +399,7 @@ impl Scope<Directory> {
         let group = p.required("GroupName")?;
         let upn = p.required("UserPrincipalName")?;
         let mut directory = self.lock();
-        let known = directory.groups.contains_key(group);
-        let user = user(&mut directory, upn)?;
-        if !known {
-            return Err(no_group(group));
-        }
+        let user = user_of_group(&mut directory, upn, group)?;
         user.groups.remove(group).ok_or_else(|| {
             ApiError::new(
                 StatusCode::NOT_FOUND,

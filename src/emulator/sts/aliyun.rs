@@ -12,9 +12,9 @@
 //! a RAM user's key (the main account), or the role whose session a temporary key is.
 
 use crate::emulator::account::{self, Account, Refusal};
-use crate::emulator::aliyun::{ApiError, key_error, verify};
+use crate::emulator::aliyun::{ApiError, key_error, signed};
 use crate::emulator::params::{ParamErrors, Params};
-use crate::emulator::replay::{self, Nonces};
+use crate::emulator::replay::Nonces;
 use crate::emulator::service::{Admission, Incoming, Meta, Reply, request_id};
 use crate::emulator::temporary::KeyError;
 use axum::http::StatusCode;
@@ -229,41 +229,6 @@ fn authenticate<D: account::Directory + Serialize>(
             "this emulator takes HMAC-SHA1, version 1.0",
         ));
     }
-    let secret = account
-        .secret(
-            params.required("AccessKeyId")?,
-            params.get("SecurityToken"),
-            now,
-        )
-        .map_err(key_error)?;
-    let signature: &str = params.required("Signature")?;
-    if !verify::verify(
-        request.method.as_str(),
-        &params.0,
-        secret.expose(),
-        signature,
-    ) {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "SignatureDoesNotMatch",
-            "Specified signature is not matched with our calculation.",
-        ));
-    }
-    let fresh = OffsetDateTime::parse(params.required("Timestamp")?, &Rfc3339)
-        .is_ok_and(|signed| replay::fresh(signed, now));
-    if !fresh {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "InvalidTimeStamp.Expired",
-            "Specified time stamp or date value is expired.",
-        ));
-    }
-    if !nonces.first_use(params.required("SignatureNonce")?, now) {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "SignatureNonceUsed",
-            "Specified signature nonce was used already.",
-        ));
-    }
+    signed(account, nonces, request, params, now)?;
     Ok(action)
 }
